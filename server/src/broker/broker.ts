@@ -1,0 +1,43 @@
+/**
+ * A message published on a topic, as it travels between nodes.
+ * The payload is any JSON value; the server encodes it once per serializer for local subscribers.
+ */
+export interface Publication {
+  topic: string;
+  event: string;
+  payload: unknown;
+  /** Id of the node that accepted the publish; a node ignores its own publications coming back. */
+  origin: string;
+  /** Unix ms at which the publishing node accepted it: the start of publish-to-delivery latency. */
+  publishedAt: number;
+  /** History position, when the topic keeps history (see the store). */
+  epoch?: string;
+  offset?: number;
+  /** W3C trace context of the publish span, so one trace spans nodes. */
+  traceparent?: string;
+}
+
+/**
+ * Fan-out between replicas.
+ *
+ * Guarantee: at-most-once and unordered across reconnects (Redis pub/sub drops what is published
+ * while a node is disconnected). Recovery therefore relies on offsets in the history store, never
+ * on the broker. A node subscribes only to topics that have local subscribers.
+ */
+export interface Broker {
+  /** Connects; resolves when publications can flow. */
+  start(): Promise<void>;
+  /** Sends to every node subscribed to `pub.topic`, including (for simplicity) possibly this one. */
+  publish(pub: Publication): Promise<void>;
+  /** Called when the first local subscriber joins `topic`. Idempotent. */
+  subscribe(topic: string): Promise<void>;
+  /** Called when the last local subscriber leaves `topic`. Idempotent. */
+  unsubscribe(topic: string): Promise<void>;
+  /** Registers the listener for publications from other nodes. */
+  onPublication(listener: (pub: Publication) => void): void;
+  /** Registers a listener told when the connection to the broker is lost or regained. */
+  onConnectionChange(listener: (connected: boolean) => void): void;
+  /** True while publications can flow (readiness). */
+  isConnected(): boolean;
+  close(): Promise<void>;
+}

@@ -1,0 +1,129 @@
+import client from 'prom-client';
+
+/**
+ * Every metric the server exports. Label values are bounded sets: never raw topic names or user ids.
+ * The SLO source (slo/) and dashboards refer to these names; tests scrape /metrics to check them.
+ */
+export const registry = new client.Registry();
+client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
+
+const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export const metrics = {
+  connections: new client.Gauge({
+    name: 'switchboard_connections',
+    help: 'Open WebSocket connections',
+    registers: [registry],
+  }),
+  connectionsOpened: new client.Counter({
+    name: 'switchboard_connections_opened_total',
+    help: 'WebSocket upgrade attempts by result (accepted, unauthorized, origin_rejected, draining, error)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  }),
+  joins: new client.Counter({
+    name: 'switchboard_joins_total',
+    help: 'Channel joins by result (ok, unauthorized, unmatched, limit, error)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  }),
+  messagesReceived: new client.Counter({
+    name: 'switchboard_messages_received_total',
+    help: 'Frames received from clients, by kind (heartbeat, join, leave, push, invalid)',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  }),
+  messagesSent: new client.Counter({
+    name: 'switchboard_messages_sent_total',
+    help: 'Frames sent to clients, by kind (reply, broadcast, push, presence)',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  }),
+  publishes: new client.Counter({
+    name: 'switchboard_publishes_total',
+    help: 'Publications accepted by this node, by source (client, api)',
+    labelNames: ['source'] as const,
+    registers: [registry],
+  }),
+  deliveryLatency: new client.Histogram({
+    name: 'switchboard_delivery_latency_seconds',
+    help: 'Publish-to-delivery latency, from the publish timestamp to the write to the subscriber (across nodes)',
+    buckets: latencyBuckets,
+    registers: [registry],
+  }),
+  disconnects: new client.Counter({
+    name: 'switchboard_disconnects_total',
+    help: 'Closed connections by WebSocket close code (known codes, else "other")',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  }),
+  slowConsumerCloses: new client.Counter({
+    name: 'switchboard_slow_consumer_closes_total',
+    help: 'Connections closed because their outbound queue exceeded its bound',
+    registers: [registry],
+  }),
+  framesRejected: new client.Counter({
+    name: 'switchboard_frames_rejected_total',
+    help: 'Inbound frames rejected, by reason (malformed, too_large, rate_limited, topic_limit)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  }),
+  brokerPublishLatency: new client.Histogram({
+    name: 'switchboard_broker_publish_duration_seconds',
+    help: 'Time to hand a publication to the broker',
+    buckets: latencyBuckets,
+    registers: [registry],
+  }),
+  brokerErrors: new client.Counter({
+    name: 'switchboard_broker_errors_total',
+    help: 'Broker errors by operation (publish, subscribe, connection)',
+    labelNames: ['op'] as const,
+    registers: [registry],
+  }),
+  historyWriteLatency: new client.Histogram({
+    name: 'switchboard_history_write_duration_seconds',
+    help: 'Time to write one batch of history',
+    buckets: latencyBuckets,
+    registers: [registry],
+  }),
+  historyQueueDepth: new client.Gauge({
+    name: 'switchboard_history_queue_depth',
+    help: 'Publications waiting to be written to history',
+    registers: [registry],
+  }),
+  historyDropped: new client.Counter({
+    name: 'switchboard_history_dropped_total',
+    help: 'Publications dropped from the history write queue because it was full',
+    registers: [registry],
+  }),
+  recoveries: new client.Counter({
+    name: 'switchboard_recoveries_total',
+    help: 'Rejoins that asked for recovery, by outcome (recovered, not_recovered)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  }),
+  draining: new client.Gauge({
+    name: 'switchboard_draining',
+    help: '1 while the node drains for shutdown',
+    registers: [registry],
+  }),
+  drainRemaining: new client.Gauge({
+    name: 'switchboard_drain_connections_remaining',
+    help: 'Connections still open during a drain',
+    registers: [registry],
+  }),
+  httpRequests: new client.Counter({
+    name: 'switchboard_http_requests_total',
+    help: 'HTTP requests by route (healthz, readyz, metrics, broadcast, history, demo, other) and status class (2xx..5xx)',
+    labelNames: ['route', 'status_class'] as const,
+    registers: [registry],
+  }),
+};
+
+/** Maps a close code to a bounded label value. */
+export function closeCodeLabel(code: number): string {
+  const known = [
+    1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1011, 1012, 4000, 4001, 4008, 4009, 4029,
+  ];
+  return known.includes(code) ? String(code) : 'other';
+}

@@ -1,0 +1,11 @@
+export { freePort, waitForPort } from './ports.js';
+export { startProcess, tempDir, type Managed } from './process.js';
+export { startRedis, startRedisCluster, type RedisServer, type RedisCluster } from './redis.js';
+export { startPostgres, type PostgresServer } from './postgres.js';
+export {
+  startSwitchboard,
+  signToken,
+  testSecrets,
+  type SwitchboardProcess,
+  type TokenClaims,
+} from './switchboard.js';

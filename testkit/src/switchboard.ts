@@ -1,0 +1,106 @@
+import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
+import { freePort } from './ports.js';
+import { startProcess, tempDir, type Managed } from './process.js';
+
+const serverMain = fileURLToPath(new URL('../../server/src/main.ts', import.meta.url));
+
+/** Secrets used by tests only; generated per test process, never committed. */
+export const testSecrets = {
+  jwtSecret: `test-jwt-${Math.random().toString(36).slice(2)}${Date.now()}`,
+  apiToken: `test-api-${Math.random().toString(36).slice(2)}${Date.now()}`,
+};
+
+export interface SwitchboardProcess {
+  port: number;
+  /** http://127.0.0.1:PORT */
+  httpUrl: string;
+  /** ws://127.0.0.1:PORT/socket : what `new Socket(url)` of the phoenix client takes. */
+  socketUrl: string;
+  proc: Managed;
+  output(): string;
+  /** SIGTERM (graceful drain) by default; resolves with the exit status. */
+  stop(
+    signal?: NodeJS.Signals,
+    graceMs?: number,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts the real server as a child process (`node --import tsx server/src/main.ts`) on a free port
+ * and waits until `/healthz` answers. `env` is merged over test defaults (JWT_SECRET, API_TOKEN).
+ */
+export async function startSwitchboard(
+  env: Record<string, string> = {},
+  opts: { port?: number; readyTimeoutMs?: number } = {},
+): Promise<SwitchboardProcess> {
+  const port = opts.port ?? (await freePort());
+  const dir = tempDir('switchboard');
+  const proc = startProcess(process.execPath, ['--import', 'tsx', serverMain], {
+    logDir: dir,
+    name: `switchboard-${port}`,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      JWT_SECRET: testSecrets.jwtSecret,
+      API_TOKEN: testSecrets.apiToken,
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+  });
+  const httpUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
+  for (;;) {
+    if (proc.child.exitCode !== null) {
+      throw new Error(
+        `switchboard exited with ${proc.child.exitCode} before it was healthy:\n${proc.output()}`,
+      );
+    }
+    const ok = await fetch(`${httpUrl}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > deadline) {
+      await proc.stop('SIGKILL');
+      throw new Error(`switchboard on ${port} not healthy in time:\n${proc.output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    port,
+    httpUrl,
+    socketUrl: `ws://127.0.0.1:${port}/socket`,
+    proc,
+    output: proc.output,
+    stop: (signal = 'SIGTERM', graceMs = 40_000) => proc.stop(signal, graceMs),
+    async kill() {
+      await proc.stop('SIGKILL');
+    },
+  };
+}
+
+/** Claims the server reads: `sub` is the user id; `join`/`publish` are topic patterns such as `room:*`. */
+export interface TokenClaims {
+  sub: string;
+  join?: string[];
+  publish?: string[];
+  [k: string]: unknown;
+}
+
+/** Signs an HS256 JWT with the test secret (or `secret`), valid for `ttl` (default 1h). */
+export async function signToken(
+  claims: TokenClaims,
+  secret = testSecrets.jwtSecret,
+  ttl = '1h',
+): Promise<string> {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt()
+    .setExpirationTime(ttl)
+    .sign(new TextEncoder().encode(secret));
+}
