@@ -9,3 +9,4 @@ export {
   type SwitchboardProcess,
   type TokenClaims,
 } from './switchboard.js';
+export { startNginx, ingressNginxConfig, type NginxProxy } from './nginx.js';
