@@ -1,0 +1,80 @@
+import type { Publication } from '../broker/broker.js';
+
+/**
+ * How a publication looks on Redis: its pub/sub channel name, its key names and its bytes.
+ * The RedisSequencer publishes from inside a Lua script, so the RedisBroker must subscribe to the
+ * same channel and decode the same bytes: both use this module.
+ */
+
+/**
+ * The topic as it appears inside a Redis hash tag. `{`, `}` and `%` are percent-escaped so a topic
+ * such as `a}b` cannot end the tag early (which would scatter one topic's keys over several slots).
+ */
+export function topicTag(topic: string): string {
+  return topic.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** Pub/sub channel of a topic (`sb:{<topic>}`): PUBLISH on standalone Redis, SPUBLISH on Redis Cluster. */
+export function topicChannel(topic: string): string {
+  return `sb:{${topicTag(topic)}}`;
+}
+
+/** Redis keys of a topic's sequence; all share the channel's hash tag, hence one cluster slot. */
+export function topicKeys(topic: string): { epoch: string; seq: string; hist: string } {
+  const tag = topicTag(topic);
+  return { epoch: `sb:epoch:{${tag}}`, seq: `sb:seq:{${tag}}`, hist: `sb:hist:{${tag}}` };
+}
+
+/** Encodes a publication as a JSON object (the bytes published on the channel). */
+export function encodePublication(pub: Publication): string {
+  return JSON.stringify(pub);
+}
+
+/**
+ * Encodes a publication without `epoch`/`offset`, for the Lua script that splices them in
+ * (`{"epoch":..,"offset":..,` + the rest): the result is again `encodePublication` of the sequenced
+ * publication, without Lua ever parsing the payload (cjson would turn `[]` into `{}`).
+ */
+export function encodeUnsequenced(pub: Publication): string {
+  const { epoch: _e, offset: _o, ...rest } = pub;
+  return JSON.stringify(rest);
+}
+
+/** Thrown by `decodePublication` for bytes that are not a publication. */
+export class PublicationDecodeError extends Error {
+  readonly code = 'ERR_PUBLICATION_DECODE';
+}
+
+/** Parses and checks the bytes `encodePublication` produced. Throws `PublicationDecodeError`. */
+export function decodePublication(data: string | Buffer): Publication {
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof data === 'string' ? data : data.toString('utf8'));
+  } catch (err) {
+    throw new PublicationDecodeError(`publication is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new PublicationDecodeError('publication is not a JSON object');
+  }
+  const v = value as Record<string, unknown>;
+  const bad = (field: string, want: string) =>
+    new PublicationDecodeError(`publication field "${field}" must be ${want}`);
+  if (typeof v.topic !== 'string') throw bad('topic', 'a string');
+  if (typeof v.event !== 'string') throw bad('event', 'a string');
+  if (typeof v.origin !== 'string') throw bad('origin', 'a string');
+  if (typeof v.publishedAt !== 'number') throw bad('publishedAt', 'a number');
+  if (v.epoch !== undefined && typeof v.epoch !== 'string') throw bad('epoch', 'a string');
+  if (v.offset !== undefined && !Number.isSafeInteger(v.offset)) throw bad('offset', 'an integer');
+  if (v.traceparent !== undefined && typeof v.traceparent !== 'string') throw bad('traceparent', 'a string');
+  const pub: Publication = {
+    topic: v.topic,
+    event: v.event,
+    payload: v.payload,
+    origin: v.origin,
+    publishedAt: v.publishedAt,
+  };
+  if (v.epoch !== undefined) pub.epoch = v.epoch as string;
+  if (v.offset !== undefined) pub.offset = v.offset as number;
+  if (v.traceparent !== undefined) pub.traceparent = v.traceparent as string;
+  return pub;
+}
