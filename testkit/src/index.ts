@@ -10,3 +10,4 @@ export {
   type TokenClaims,
 } from './switchboard.js';
 export { startNginx, ingressNginxConfig, type NginxProxy } from './nginx.js';
+export { redisNodeFaults, type RedisNodeFaults } from './redis-faults.js';
