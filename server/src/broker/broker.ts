@@ -6,6 +6,11 @@ export interface Publication {
   topic: string;
   event: string;
   payload: unknown;
+  /**
+   * Set when the payload is binary: `payload` is then the base64 text of the bytes (JSON-safe, so
+   * every broker carries it unchanged) and subscribers receive a binary broadcast frame.
+   */
+  binary?: boolean;
   /** Id of the node that accepted the publish; a node ignores its own publications coming back. */
   origin: string;
   /** Unix ms at which the publishing node accepted it: the start of publish-to-delivery latency. */

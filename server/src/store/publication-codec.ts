@@ -66,6 +66,8 @@ export function decodePublication(data: string | Buffer): Publication {
   if (v.epoch !== undefined && typeof v.epoch !== 'string') throw bad('epoch', 'a string');
   if (v.offset !== undefined && !Number.isSafeInteger(v.offset)) throw bad('offset', 'an integer');
   if (v.traceparent !== undefined && typeof v.traceparent !== 'string') throw bad('traceparent', 'a string');
+  if (v.binary !== undefined && typeof v.binary !== 'boolean') throw bad('binary', 'a boolean');
+  if (v.binary === true && typeof v.payload !== 'string') throw bad('payload', 'base64 text when binary');
   const pub: Publication = {
     topic: v.topic,
     event: v.event,
@@ -76,5 +78,6 @@ export function decodePublication(data: string | Buffer): Publication {
   if (v.epoch !== undefined) pub.epoch = v.epoch as string;
   if (v.offset !== undefined) pub.offset = v.offset as number;
   if (v.traceparent !== undefined) pub.traceparent = v.traceparent as string;
+  if (v.binary === true) pub.binary = true;
   return pub;
 }
