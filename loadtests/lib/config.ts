@@ -33,8 +33,10 @@ export type EnvDefaults = Partial<Record<EnvKey, string>>;
 
 /** The validated configuration a scenario runs with. */
 export interface LoadConfig {
-  /** Phoenix socket endpoint, e.g. ws://127.0.0.1:4000/socket (`/websocket?vsn=2.0.0` is appended). */
+  /** URL as given: one socket endpoint, e.g. ws://127.0.0.1:4000/socket, or a comma-separated list. */
   url: string;
+  /** The endpoints (`/websocket?vsn=2.0.0` is appended); VUs are spread over them (see `urlFor`). */
+  urls: string[];
   /** JWTs; VU n uses tokens[(n - 1) % tokens.length]. */
   tokens: string[];
   vus: number;
@@ -146,9 +148,14 @@ export function readConfig(
   };
 
   const url = raw('URL');
-  if (!/^wss?:\/\/[^\s/]+(\/\S*)?$/.test(url)) {
+  const urls = url
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  if (urls.length === 0 || urls.some((u) => !/^wss?:\/\/[^\s/,]+(\/\S*)?$/.test(u))) {
     problems.push(
-      `URL=${JSON.stringify(url)} is invalid: set URL to the socket endpoint, e.g. ws://127.0.0.1:4000/socket`,
+      `URL=${JSON.stringify(url)} is invalid: set URL to the socket endpoint, e.g. ws://127.0.0.1:4000/socket ` +
+        '(or a comma-separated list of endpoints to spread VUs over)',
     );
   }
   const tokens = [
@@ -182,6 +189,7 @@ export function readConfig(
   const [gracefulStop, gracefulStopMs] = duration('GRACEFUL_STOP', 0);
   const config: LoadConfig = {
     url,
+    urls,
     tokens,
     vus: int('VUS', 1, 100_000),
     duration: durationText,

@@ -11,6 +11,15 @@ export function tokenFor(config: LoadConfig, vu: number): string {
   return config.tokens[(vu - 1) % config.tokens.length] ?? '';
 }
 
+/**
+ * The endpoint of VU `vu` (1-based). VUs of one room are dealt to the endpoints in turn (VU n is in
+ * room (n - 1) % ROOMS), so with several endpoints every room has members on several nodes and the
+ * publishers' messages cross nodes.
+ */
+export function urlFor(config: LoadConfig, vu: number): string {
+  return config.urls[Math.floor((vu - 1) / config.rooms) % config.urls.length] ?? config.url;
+}
+
 /** The topic of room `room`. */
 export function roomTopic(config: LoadConfig, room: number): string {
   return `${config.topicPrefix}-${room}`;
@@ -25,7 +34,7 @@ export async function openFor(
 ): Promise<PhoenixSocket | undefined> {
   try {
     return await PhoenixSocket.open(engine, metrics, {
-      url: config.url,
+      url: urlFor(config, vu.vu),
       token: tokenFor(config, vu.vu),
       timeoutMs: config.timeoutMs,
       heartbeatMs: config.heartbeatMs,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, parseDuration, publicConfig, readConfig } from '../lib/config.js';
 import { buildOptions } from '../lib/scenario.js';
+import { urlFor } from '../lib/session.js';
 import { thresholds } from '../lib/thresholds.generated.js';
 import { connectStorm } from '../scenarios/connect-storm.js';
 import { fanout } from '../scenarios/fanout.js';
@@ -27,6 +28,17 @@ describe('configuration from the environment', () => {
     assert.equal(c.publishIntervalMs, 200);
     assert.equal(c.summaryPath, 'fanout-summary.json');
     assert.deepEqual(c.tokens, [jwt]);
+  });
+
+  it('spreads the VUs of each room over several endpoints', () => {
+    const c = readConfig('x', { TOKEN: jwt, URL: 'ws://a:1/socket, ws://b:2/socket', ROOMS: '2' });
+    assert.deepEqual(c.urls, ['ws://a:1/socket', 'ws://b:2/socket']);
+    // VUs 1 and 2 are in rooms 0 and 1 on endpoint a; VUs 3 and 4 in the same rooms on endpoint b.
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map((vu) => urlFor(c, vu)),
+      ['ws://a:1/socket', 'ws://a:1/socket', 'ws://b:2/socket', 'ws://b:2/socket', 'ws://a:1/socket'],
+    );
+    assert.throws(() => readConfig('x', { TOKEN: jwt, URL: 'ws://a:1/socket,http://b' }), /URL=/);
   });
 
   it('hands TOKEN and TOKENS out together, TOKEN first', () => {

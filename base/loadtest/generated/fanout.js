@@ -75,9 +75,10 @@ function readConfig(scenario, env, defaults = {}) {
     return [v, ms];
   };
   const url = raw("URL");
-  if (!/^wss?:\/\/[^\s/]+(\/\S*)?$/.test(url)) {
+  const urls = url.split(",").map((u) => u.trim()).filter((u) => u !== "");
+  if (urls.length === 0 || urls.some((u) => !/^wss?:\/\/[^\s/,]+(\/\S*)?$/.test(u))) {
     problems.push(
-      `URL=${JSON.stringify(url)} is invalid: set URL to the socket endpoint, e.g. ws://127.0.0.1:4000/socket`
+      `URL=${JSON.stringify(url)} is invalid: set URL to the socket endpoint, e.g. ws://127.0.0.1:4000/socket (or a comma-separated list of endpoints to spread VUs over)`
     );
   }
   const tokens = [
@@ -108,6 +109,7 @@ function readConfig(scenario, env, defaults = {}) {
   const [gracefulStop, gracefulStopMs] = duration("GRACEFUL_STOP", 0);
   const config = {
     url,
+    urls,
     tokens,
     vus: int("VUS", 1, 1e5),
     duration: durationText,
@@ -598,13 +600,16 @@ var PhoenixSocket = class _PhoenixSocket {
 function tokenFor(config, vu) {
   return config.tokens[(vu - 1) % config.tokens.length] ?? "";
 }
+function urlFor(config, vu) {
+  return config.urls[Math.floor((vu - 1) / config.rooms) % config.urls.length] ?? config.url;
+}
 function roomTopic(config, room) {
   return `${config.topicPrefix}-${room}`;
 }
 async function openFor(engine, metrics, config, vu) {
   try {
     return await PhoenixSocket.open(engine, metrics, {
-      url: config.url,
+      url: urlFor(config, vu.vu),
       token: tokenFor(config, vu.vu),
       timeoutMs: config.timeoutMs,
       heartbeatMs: config.heartbeatMs
