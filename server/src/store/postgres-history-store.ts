@@ -24,14 +24,14 @@ export interface PostgresHistoryStoreOptions {
 }
 
 const INSERT_SQL = `
-INSERT INTO history (topic, epoch, "offset", event, payload, origin, published_at, traceparent)
-SELECT t, e, o, ev, p::json, og, to_timestamp(pa / 1000.0), tp
-FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[])
-  AS u(t, e, o, ev, p, og, pa, tp)
+INSERT INTO history (topic, epoch, "offset", event, payload, is_binary, origin, published_at, traceparent)
+SELECT t, e, o, ev, p::json, b, og, to_timestamp(pa / 1000.0), tp
+FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::boolean[], $7::text[], $8::float8[], $9::text[])
+  AS u(t, e, o, ev, p, b, og, pa, tp)
 ON CONFLICT (topic, epoch, "offset") DO NOTHING`;
 
 const READ_SQL = `
-SELECT topic, epoch, "offset", event, payload, origin, published_at, traceparent
+SELECT topic, epoch, "offset", event, payload, is_binary, origin, published_at, traceparent
 FROM history WHERE topic = $1 AND epoch = $2 AND "offset" > $3
 ORDER BY "offset" LIMIT $4`;
 
@@ -59,6 +59,7 @@ interface HistoryRow {
   offset: string;
   event: string;
   payload: unknown;
+  is_binary: boolean;
   origin: string;
   published_at: Date;
   traceparent: string | null;
@@ -204,6 +205,7 @@ export class PostgresHistoryStore implements HistoryStore {
         epoch: r.epoch,
         offset: Number(r.offset),
       };
+      if (r.is_binary) pub.binary = true;
       if (r.traceparent !== null) pub.traceparent = r.traceparent;
       return pub;
     });
@@ -397,6 +399,7 @@ export class PostgresHistoryStore implements HistoryStore {
       rows.map((p) => p.offset),
       rows.map((p) => p.event),
       payloads,
+      rows.map((p) => p.binary === true),
       rows.map((p) => p.origin),
       rows.map((p) => p.publishedAt),
       rows.map((p) => p.traceparent ?? null),

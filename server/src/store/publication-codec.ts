@@ -11,6 +11,8 @@ import type { Publication } from '../broker/broker.js';
  * such as `a}b` cannot end the tag early (which would scatter one topic's keys over several slots).
  */
 export function topicTag(topic: string): string {
+  // An empty tag `{}` would hash the whole key, scattering the keys: '%00' cannot come from escaping.
+  if (topic === '') return '%00';
   return topic.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 

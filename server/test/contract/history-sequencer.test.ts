@@ -99,9 +99,9 @@ function clusterHarness(): Harness {
     const probe = new Redis(cluster.nodes[0]!.port);
     try {
       const slot = Number(await probe.cluster('KEYSLOT', topicKeys(topic).seq));
-      const slots = (await probe.cluster('SLOTS')) as [number, number, [string, number]][];
+      const slots = await probe.cluster('SLOTS');
       const entry = slots.find(([lo, hi]) => slot >= lo && slot <= hi);
-      assert.ok(entry, `no node owns slot ${slot}`);
+      assert.ok(entry?.[2], `no node owns slot ${slot}`);
       return { host: entry[2][0], port: entry[2][1] };
     } finally {
       probe.disconnect();
@@ -237,6 +237,14 @@ for (const harness of [memoryHarness(), redisHarness(), clusterHarness()]) {
       );
       assert.deepEqual(await seq.readRecent('room:cache', epoch, 8), []);
       assert.deepEqual(await seq.readRecent('room:cache', 'another-epoch', 0), []);
+    });
+
+    test('a binary publication keeps its flag and base64 payload through the cache', async () => {
+      const seq = await harness.node();
+      const p = await seq.append({ ...pub('room:bin', 1), payload: 'AAEC/w==', binary: true });
+      const [cached] = await seq.readRecent('room:bin', p.epoch, 0);
+      assert.deepEqual(cached, p);
+      assert.equal(cached?.binary, true);
     });
 
     test('the recent cache of an idle topic expires after cacheTtlMs', async () => {

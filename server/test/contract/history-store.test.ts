@@ -221,6 +221,7 @@ describe('PostgreSQL history store', () => {
     );
     for (const p of items) store.enqueue(p);
     for (const p of pubs('room:b', 'E1', 1, 5)) store.enqueue(p);
+    store.enqueue({ ...pubs('room:bin', 'E1', 1, 1)[0]!, payload: 'AAEC/w==', binary: true });
     assert.equal(await store.flush(20_000), true);
     assert.equal(store.queueDepth, 0);
     assert.equal((await metrics.historyQueueDepth.get()).values[0]?.value, 0);
@@ -238,13 +239,16 @@ describe('PostgreSQL history store', () => {
     );
     assert.deepEqual(await store.read('room:a', 'E2', 0, 10), []);
     assert.equal((await store.read('room:b', 'E1', 0, 10)).length, 5);
-    // 125 rows in batches of at most 50: at least 3 INSERTs, each timed.
+    const [bin] = await store.read('room:bin', 'E1', 0, 10);
+    assert.deepEqual([bin?.binary, bin?.payload], [true, 'AAEC/w==']);
+    assert.equal('binary' in all[0]!, false);
+    // 126 rows in batches of at most 50: at least 3 INSERTs, each timed.
     const writesAfter = (await metrics.historyWriteLatency.get()).values.find((v) =>
       v.metricName?.endsWith('_count'),
     );
     assert.ok((writesAfter?.value ?? 0) - (writesBefore?.value ?? 0) >= 3);
     const { rows } = await poolFor(url).query('SELECT count(*)::int AS n FROM history');
-    assert.equal(rows[0].n, 125);
+    assert.equal(rows[0].n, 126);
   });
 
   test('flush writes at once, without waiting for the flush interval', async () => {

@@ -14,6 +14,8 @@ CREATE TABLE history (
   event        text        NOT NULL,
   -- json, not jsonb: a recovered message must be byte-for-byte what was published (key order, numbers).
   payload      json        NOT NULL,
+  -- true: payload is the base64 text of a binary push (Publication.binary).
+  is_binary    boolean     NOT NULL DEFAULT false,
   origin       text        NOT NULL,
   published_at timestamptz NOT NULL,
   traceparent  text,
