@@ -1,0 +1,147 @@
+import type { Logger } from '../telemetry/logger.js';
+import { metrics } from '../telemetry/metrics.js';
+import type { HistoryStore } from './history-store.js';
+import type { SequencedPublication, Sequencer, StreamPosition } from './sequencer.js';
+
+/** What a rejoining client says it has seen: the last epoch and offset it received on `topic`. */
+export interface RecoveryRequest {
+  topic: string;
+  epoch: string;
+  offset: number;
+}
+
+/** Why recovery succeeded or not (for logs and tests; clients only see `recovered`). */
+export type RecoveryReason =
+  'recovered' | 'epoch_changed' | 'bad_offset' | 'too_many' | 'gap' | 'unavailable';
+
+/**
+ * The answer to a rejoin. `epoch`/`offset` are the topic's current position (what the client
+ * should remember next). `publications` holds exactly offsets request.offset+1 .. offset, in order,
+ * when `recovered` is true, and is empty otherwise: never a partial fill.
+ */
+export interface RecoveryResult extends StreamPosition {
+  recovered: boolean;
+  reason: RecoveryReason;
+  publications: SequencedPublication[];
+}
+
+/** Recovery options. */
+export interface RecoveryOptions {
+  /** More missed messages than this -> not recovered (HISTORY_RECOVERY_MAX). */
+  maxMessages: number;
+  logger?: Logger;
+}
+
+/**
+ * Decides whether a rejoining client can get everything it missed, and collects it.
+ *
+ * Same epoch required; then offsets request.offset+1 .. top are taken from the sequencer's cache
+ * first and from the durable store for what is older than the cache, and the result counts as
+ * recovered only if that set is exactly contiguous (a dropped history write, an expired cache or
+ * pruned rows make it not so). Publications appended after `top` was read are not included: the
+ * caller subscribes before calling and delivers live publications with offset > top.
+ *
+ * Throws only when the sequencer is unreachable (no position to report); store failures make the
+ * result `recovered: false`. Counts switchboard_recoveries_total{outcome}.
+ */
+export async function recover(
+  req: RecoveryRequest,
+  sequencer: Sequencer,
+  store: HistoryStore,
+  opts: RecoveryOptions,
+): Promise<RecoveryResult> {
+  let position: StreamPosition;
+  try {
+    position = await sequencer.position(req.topic);
+  } catch (err) {
+    metrics.recoveries.inc({ outcome: 'not_recovered' });
+    throw err;
+  }
+  const result = await collect(req, position, sequencer, store, opts);
+  metrics.recoveries.inc({ outcome: result.recovered ? 'recovered' : 'not_recovered' });
+  return result;
+}
+
+async function collect(
+  req: RecoveryRequest,
+  top: StreamPosition,
+  sequencer: Sequencer,
+  store: HistoryStore,
+  opts: RecoveryOptions,
+): Promise<RecoveryResult> {
+  const no = (reason: RecoveryReason): RecoveryResult => ({
+    ...top,
+    recovered: false,
+    reason,
+    publications: [],
+  });
+  if (req.epoch !== top.epoch) return no('epoch_changed');
+  if (!Number.isSafeInteger(req.offset) || req.offset < 0 || req.offset > top.offset) return no('bad_offset');
+  const missed = top.offset - req.offset;
+  if (missed === 0) return { ...top, recovered: true, reason: 'recovered', publications: [] };
+  if (missed > opts.maxMessages) return no('too_many');
+
+  try {
+    const recent = (await sequencer.readRecent(req.topic, top.epoch, req.offset)).filter(
+      (p) => p.offset <= top.offset,
+    );
+    // The cache holds a suffix of the stream; whatever lies before its first offset comes from the store.
+    const firstCached = recent[0]?.offset ?? top.offset + 1;
+    let older: SequencedPublication[] = [];
+    if (firstCached > req.offset + 1) {
+      const need = firstCached - req.offset - 1;
+      older = (await store.read(req.topic, top.epoch, req.offset, need)).filter(
+        (p) => p.offset < firstCached,
+      );
+    }
+    const publications = [...older, ...recent];
+    if (!isExactly(publications, req.offset + 1, top.offset)) return no('gap');
+    return { ...top, recovered: true, reason: 'recovered', publications };
+  } catch (err) {
+    opts.logger?.warn(
+      { err: (err as Error).message },
+      'history: recovery read failed; answering recovered=false',
+    );
+    return no('unavailable');
+  }
+}
+
+/** True when `pubs` are offsets from..to, each once, ascending. */
+function isExactly(pubs: SequencedPublication[], from: number, to: number): boolean {
+  if (pubs.length !== to - from + 1) return false;
+  return pubs.every((p, i) => p.offset === from + i);
+}
+
+/** A page of history for the backend API (GET /api/topics/:topic/messages?since=OFFSET). */
+export interface HistoryPage extends StreamPosition {
+  /** Publications with offset > since in the current epoch, ascending, at most `limit`. */
+  publications: SequencedPublication[];
+  /** True when `publications` are contiguous from since+1 (nothing missing at the start or between). */
+  complete: boolean;
+}
+
+/**
+ * Reads what history holds after offset `since` in the topic's current epoch, from the cache and
+ * the durable store, merged by offset. Unlike `recover` it returns what exists even with gaps and
+ * says so in `complete`. Throws when the sequencer or the store is unreachable.
+ */
+export async function readSince(
+  topic: string,
+  since: number,
+  limit: number,
+  sequencer: Sequencer,
+  store: HistoryStore,
+): Promise<HistoryPage> {
+  if (!Number.isSafeInteger(since) || since < 0) throw new RangeError('since must be a whole number >= 0');
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError('limit must be a whole number >= 1');
+  const top = await sequencer.position(topic);
+  const [recent, durable] = await Promise.all([
+    sequencer.readRecent(topic, top.epoch, since),
+    store.read(topic, top.epoch, since, limit),
+  ]);
+  const byOffset = new Map<number, SequencedPublication>();
+  for (const p of [...durable, ...recent]) if (p.offset <= top.offset) byOffset.set(p.offset, p);
+  const publications = [...byOffset.values()].sort((a, b) => a.offset - b.offset).slice(0, limit);
+  const expectedLast = Math.max(since, Math.min(top.offset, since + limit));
+  return { ...top, publications, complete: isExactly(publications, since + 1, expectedLast) };
+}
