@@ -7,7 +7,17 @@ import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
-const roots = ['testkit', 'server/test', 'slo', 'loadtests', 'scripts', 'actions', 'base', 'overlays'];
+const roots = [
+  'testkit',
+  'server/test',
+  'slo',
+  'loadtests',
+  'scripts',
+  'actions',
+  'base',
+  'overlays',
+  'bench',
+];
 const skipDirs = new Set(['node_modules', 'dist', '.git']);
 
 function findTests(dir, out) {

@@ -1,0 +1,192 @@
+/**
+ * One topic, N subscribers: find the highest publish rate whose p99 publish-to-receive latency
+ * stays under the bound while every message reaches every subscriber.
+ *
+ * Search: start at `startDeliveries` deliveries/s, double while steps pass, then bisect
+ * (geometric mean) between the best pass and the lowest failure until they are within
+ * `precision` of each other or `maxSteps` ran. Each step publishes for `stepMs`, then waits for
+ * the stragglers (bounded), so a step never leaks messages into the next one.
+ */
+import * as hdr from 'hdr-histogram-js';
+import type { Counts, PublishResult, RecordReport } from '../loadgen/messages.js';
+import type { GeneratorProcess } from './generator-client.js';
+import { CpuMeter } from './procfs.js';
+
+export interface StepResult {
+  /** Publish rate asked for, messages/s. */
+  rate: number;
+  /** Publish rate achieved by the publisher, messages/s. */
+  achievedRate: number;
+  sent: number;
+  subscribers: number;
+  expected: number;
+  received: number;
+  /** Messages received per second across all subscribers over the publishing window. */
+  deliveriesPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  samples: number;
+  /** Server CPU per node over the publishing window, % of one core. */
+  serverCpu: number[];
+  /** Load-generator CPU, % of one core (near 100 means the harness, not the server, was the limit). */
+  generatorCpu: number;
+  pass: boolean;
+  reason: string;
+}
+
+export interface SearchOptions {
+  boundMs: number;
+  stepMs: number;
+  maxSteps: number;
+  /** Stop bisecting when lowest failing rate / best passing rate <= precision. */
+  precision: number;
+  startDeliveries: number;
+  bodyBytes: number;
+  /** Latency samples to aim for per second across all subscribers. */
+  samplesPerSecond: number;
+}
+
+export interface SearchContext {
+  /** Generators holding subscribers; `publisher` is one of them. */
+  generators: GeneratorProcess[];
+  publisher: GeneratorProcess;
+  /** Server process ids, subscriber node first. */
+  serverPids: number[];
+  log(line: string): void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function allCounts(gens: GeneratorProcess[]): Promise<Counts> {
+  const all = await Promise.all(gens.map((g) => g.call<Counts>({ cmd: 'counts' })));
+  const closedCodes: Record<string, number> = {};
+  for (const c of all)
+    for (const [k, v] of Object.entries(c.closedCodes)) closedCodes[k] = (closedCodes[k] ?? 0) + v;
+  return {
+    received: all.reduce((s, c) => s + c.received, 0),
+    other: all.reduce((s, c) => s + c.other, 0),
+    ready: all.reduce((s, c) => s + c.ready, 0),
+    closedCodes,
+  };
+}
+
+/** Runs one step at `rate` messages/s. */
+export async function runStep(ctx: SearchContext, o: SearchOptions, rate: number): Promise<StepResult> {
+  const before = await allCounts(ctx.generators);
+  const subscribers = before.ready;
+  const sampleProbability = Math.min(1, o.samplesPerSecond / Math.max(1, rate * subscribers));
+  await Promise.all(ctx.generators.map((g) => g.call({ cmd: 'record', sampleProbability })));
+  const meters = ctx.serverPids.map((pid) => new CpuMeter(pid));
+  const pub = await ctx.publisher.call<PublishResult>({
+    cmd: 'publish',
+    rate,
+    durationMs: o.stepMs,
+    bodyBytes: o.bodyBytes,
+  });
+  const serverCpu = meters.map((m) => m.percent());
+  const windowS = (pub.endUs - pub.startUs) / 1e6 + 1 / rate;
+  const expected = pub.sent * subscribers;
+  const drainDeadline = Date.now() + Math.max(1000, 4 * o.boundMs);
+  let counts = await allCounts(ctx.generators);
+  while (counts.received < expected && Date.now() < drainDeadline) {
+    await sleep(50);
+    counts = await allCounts(ctx.generators);
+  }
+  const reports = await Promise.all(ctx.generators.map((g) => g.call<RecordReport>({ cmd: 'report' })));
+  const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000 });
+  for (const r of reports) hist.add(hdr.decodeFromCompressedBase64(r.histogram));
+  const closed = Object.values(counts.closedCodes).reduce((s, n) => s + n, 0);
+  const achievedRate = pub.sent / windowS;
+  const p99Ms = hist.getValueAtPercentile(99) / 1000;
+
+  const reasons: string[] = [];
+  if (counts.received < expected * 0.999) {
+    reasons.push(`${expected - counts.received} of ${expected} deliveries missing after drain`);
+  }
+  if (hist.totalCount === 0) reasons.push(`no latency samples (non-delivery frames: ${counts.other})`);
+  else if (p99Ms > o.boundMs) reasons.push(`p99 ${p99Ms.toFixed(1)} ms > ${o.boundMs} ms`);
+  if (closed > 0)
+    reasons.push(`${closed} subscribers closed by the server (codes ${JSON.stringify(counts.closedCodes)})`);
+  if (achievedRate < rate * 0.9) reasons.push(`publisher reached only ${achievedRate.toFixed(0)} msg/s`);
+
+  const result: StepResult = {
+    rate,
+    achievedRate,
+    sent: pub.sent,
+    subscribers,
+    expected,
+    received: counts.received,
+    deliveriesPerSec: Math.min(counts.received, expected) / windowS,
+    p50Ms: hist.getValueAtPercentile(50) / 1000,
+    p99Ms,
+    maxMs: hist.maxValue / 1000,
+    samples: hist.totalCount,
+    serverCpu,
+    generatorCpu: Math.max(...reports.map((r) => r.cpuPercent)),
+    pass: reasons.length === 0,
+    reason: reasons.join('; '),
+  };
+  if (!result.pass) await recover(ctx, subscribers);
+  return result;
+}
+
+/** After an overload: wait until the backlog has drained (bounded), then reopen closed subscribers. */
+async function recover(ctx: SearchContext, subscribers: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let last = -1;
+  for (;;) {
+    const c = await allCounts(ctx.generators);
+    if (c.received === last || Date.now() > deadline) break;
+    last = c.received;
+    await sleep(500);
+  }
+  const c = await allCounts(ctx.generators);
+  if (c.ready < subscribers) {
+    ctx.log(`  reopening ${subscribers - c.ready} closed subscribers`);
+    await Promise.all(ctx.generators.map((g) => g.call({ cmd: 'top-up' })));
+  }
+}
+
+/** Finds the best passing step; returns every step run, in order. */
+export async function searchRate(
+  ctx: SearchContext,
+  o: SearchOptions,
+  subscribers: number,
+): Promise<{ best: StepResult | null; steps: StepResult[] }> {
+  const minRate = 1000 / o.stepMs; // at least one message per step
+  let rate = Math.max(minRate, o.startDeliveries / subscribers);
+  // Warm-up: JIT the server's hot path at the start rate; not reported.
+  await runStep(ctx, { ...o, stepMs: Math.min(o.stepMs, 1000) }, rate);
+  const steps: StepResult[] = [];
+  let best: StepResult | null = null;
+  let lowestFail: StepResult | null = null;
+  while (steps.length < o.maxSteps) {
+    const r = await runStep(ctx, o, rate);
+    steps.push(r);
+    ctx.log(
+      `  ${r.pass ? 'pass' : 'FAIL'} ${fmt(r.rate)} msg/s -> ${fmt(r.deliveriesPerSec)} deliveries/s, ` +
+        `p50 ${r.p50Ms.toFixed(1)} ms p99 ${r.p99Ms.toFixed(1)} ms, server CPU ${r.serverCpu.map((c) => c.toFixed(0)).join('/')}%, ` +
+        `generator CPU ${r.generatorCpu.toFixed(0)}%${r.pass ? '' : ` (${r.reason})`}`,
+    );
+    if (r.pass && (!best || r.deliveriesPerSec > best.deliveriesPerSec)) best = r;
+    if (!r.pass && (!lowestFail || r.rate < lowestFail.rate)) lowestFail = r;
+    if (best && lowestFail) {
+      if (lowestFail.rate / best.rate <= o.precision) break;
+      rate = Math.sqrt(best.rate * lowestFail.rate);
+    } else if (best) rate = best.rate * 2;
+    else {
+      rate = rate / 2;
+      if (rate < minRate) break;
+    }
+  }
+  return { best, steps };
+}
+
+/** 1234567 -> "1.23M", 12345 -> "12.3k". */
+export function fmt(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e4) return `${(n / 1e3).toFixed(1)}k`;
+  if (n >= 100) return n.toFixed(0);
+  return n.toFixed(1);
+}

@@ -1,0 +1,141 @@
+/**
+ * The servers under test: Switchboard and the two baselines (raw `ws`, Socket.IO 4), each started
+ * as its own process on loopback with `--expose-gc` and the SIGUSR2 GC hook, one or two nodes.
+ */
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { freePort, startProcess, tempDir, waitForPort, type Managed } from '../../testkit/src/index.js';
+import type { Endpoint } from '../loadgen/protocols.js';
+
+export type TargetName = 'switchboard' | 'ws' | 'socketio';
+export const TARGET_NAMES: readonly TargetName[] = ['switchboard', 'ws', 'socketio'];
+
+/** How each target appears in tables. */
+export const TARGET_LABELS: Record<TargetName, string> = {
+  switchboard: 'Switchboard',
+  ws: 'raw ws',
+  socketio: 'Socket.IO 4',
+};
+
+const HOST = '127.0.0.1';
+const file = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
+const scripts: Record<TargetName, string> = {
+  switchboard: file('../../server/src/main.ts'),
+  ws: file('../baselines/raw-ws-server.ts'),
+  socketio: file('../baselines/socketio-server.ts'),
+};
+const gcHook = file('./gc-on-signal.ts');
+
+export interface ServerNode {
+  pid: number;
+  port: number;
+  proc: Managed;
+}
+
+export interface Target {
+  name: TargetName;
+  nodes: ServerNode[];
+  /** Where subscribers (or the publisher) connect to on node `i`. */
+  endpoint(i: number): Endpoint;
+  /** Asks node `i` for a full GC (SIGUSR2 hook). */
+  gc(i: number): void;
+  stop(): Promise<void>;
+}
+
+export interface TargetOptions {
+  nodes: 1 | 2;
+  /** Required for two nodes: the Redis they share. */
+  redisUrl?: string;
+  /** When set, each server process writes a V8 CPU profile there on exit. */
+  cpuProfileDir?: string;
+  /** Extra environment for Switchboard nodes (e.g. tuning knobs under test). */
+  switchboardEnv?: Record<string, string>;
+}
+
+/** Starts `name` with `opts.nodes` nodes and waits until each accepts connections. */
+export async function startTarget(name: TargetName, opts: TargetOptions): Promise<Target> {
+  if (opts.nodes === 2 && !opts.redisUrl) throw new Error('two nodes need opts.redisUrl (a shared Redis)');
+  const jwtSecret = randomBytes(24).toString('base64url');
+  const apiToken = randomBytes(24).toString('base64url');
+  const logDir = tempDir(`bench-${name}`);
+  const nodes: ServerNode[] = [];
+  const stopAll = async () => {
+    // SIGTERM lets each process exit normally (and write its CPU profile); SIGKILL after 15 s.
+    await Promise.all(nodes.map((n) => n.proc.stop('SIGTERM', 15_000)));
+  };
+  try {
+    for (let i = 0; i < opts.nodes; i++) {
+      const port = await freePort();
+      const env: Record<string, string> = {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        HOST,
+        PORT: String(port),
+        ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
+      };
+      if (name === 'switchboard') {
+        Object.assign(env, {
+          NODE_ENV: 'production',
+          NODE_ID: `bench-${i + 1}`,
+          JWT_SECRET: jwtSecret,
+          API_TOKEN: apiToken,
+          LOG_LEVEL: 'warn',
+          BROKER: opts.redisUrl ? 'redis' : 'memory',
+          // One publisher connection sends thousands of messages per second: lift its rate limit.
+          RATE_LIMIT_PER_SECOND: '10000000',
+          RATE_LIMIT_BURST: '10000000',
+          DRAIN_WINDOW_MS: '1000',
+          ...opts.switchboardEnv,
+        });
+      }
+      const args = ['--expose-gc', '--import', 'tsx', '--import', gcHook];
+      if (opts.cpuProfileDir) args.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`);
+      args.push(scripts[name]);
+      const proc = startProcess(process.execPath, args, { env, logDir, name: `${name}-${i + 1}` });
+      nodes.push({ pid: proc.child.pid ?? -1, port, proc });
+      await waitReady(name, port, proc);
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  return {
+    name,
+    nodes,
+    endpoint(i) {
+      const node = nodes[i];
+      if (!node) throw new Error(`target ${name} has no node ${i}`);
+      if (name === 'switchboard') {
+        return { protocol: 'phoenix', host: HOST, port: node.port, topic: 'room:bench', jwtSecret };
+      }
+      return { protocol: name === 'ws' ? 'raw' : 'socketio', host: HOST, port: node.port, topic: 'bench' };
+    },
+    gc(i) {
+      nodes[i]?.proc.child.kill('SIGUSR2');
+    },
+    stop: stopAll,
+  };
+}
+
+async function waitReady(name: TargetName, port: number, proc: Managed): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.child.exitCode !== null) {
+      throw new Error(`${name} exited with ${proc.child.exitCode} during start-up:\n${proc.output()}`);
+    }
+    const ok =
+      name === 'switchboard'
+        ? await fetch(`http://${HOST}:${port}/healthz`).then(
+            (r) => r.ok,
+            () => false,
+          )
+        : await waitForPort(port, HOST, 200).then(
+            () => true,
+            () => false,
+          );
+    if (ok) return;
+    if (Date.now() > deadline)
+      throw new Error(`${name} on port ${port} not ready in 30 s:\n${proc.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
