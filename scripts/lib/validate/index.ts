@@ -1,0 +1,128 @@
+// Validates every render target of the repository: kustomize build, schema + unknown fields,
+// review policies, and Argo CD least privilege against what the overlays render.
+import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { checkArgoCd, policies } from './policies/index.js';
+import { renderObjects } from './render.js';
+import { validateSchemas } from './schema.js';
+import { formatProblem, objectId, type K8sObject, type Problem, type TargetContext } from './types.js';
+
+export type { K8sObject, Policy, Problem, TargetContext } from './types.js';
+export { formatProblem, objectId } from './types.js';
+export { renderObjects, parseManifests, RenderError } from './render.js';
+export { validateSchemas, validateObjectSchema } from './schema.js';
+export { findUnknownFields, traceValidation, formatPath } from './unknown-fields.js';
+export * from './policies/index.js';
+
+/** One thing `npm run validate` renders and checks. */
+export interface RenderTarget {
+  /** Kustomization directories rendered together (relative to the repo root). */
+  dirs: string[];
+  /** The name problems are reported under. */
+  name: string;
+  requireDigests: boolean;
+  /** Report only problems of objects from the last dir (the others are context). */
+  onlyLast?: boolean;
+}
+
+/** What `npm run validate` checks, in order. */
+export const renderTargets: RenderTarget[] = [
+  { name: 'overlays/local', dirs: ['overlays/local'], requireDigests: false },
+  { name: 'overlays/dev', dirs: ['overlays/dev'], requireDigests: false },
+  { name: 'overlays/preview', dirs: ['overlays/preview'], requireDigests: false },
+  { name: 'overlays/staging', dirs: ['overlays/staging'], requireDigests: true },
+  { name: 'overlays/production', dirs: ['overlays/production'], requireDigests: true },
+  // The load test runs in the staging namespace, next to everything staging deploys.
+  {
+    name: 'base/loadtest (in staging)',
+    dirs: ['overlays/staging', 'base/loadtest'],
+    requireDigests: true,
+    onlyLast: true,
+  },
+  { name: 'argocd', dirs: ['argocd'], requireDigests: false },
+];
+
+/** Problems of one already-rendered target: schemas and every policy. */
+export async function validateObjects(ctx: TargetContext): Promise<Problem[]> {
+  const out = await validateSchemas(ctx);
+  for (const policy of policies) out.push(...policy.check(ctx));
+  return out;
+}
+
+/** The git-ignored dev secret that overlays/local needs; written by scripts/gen-dev-secrets.sh. */
+export async function ensureDevSecrets(root: string): Promise<void> {
+  if (existsSync(join(root, 'base/server/secrets/dev.env'))) return;
+  await promisify(execFile)('bash', [join(root, 'scripts/gen-dev-secrets.sh')], { cwd: root });
+}
+
+export interface ValidationReport {
+  problems: Problem[];
+  /** Objects rendered per target name. */
+  counts: Map<string, number>;
+}
+
+function dedupe(problems: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = formatProblem(p);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Renders and validates every target under `root`. Render failures are reported as problems. */
+export async function validateRepository(root: string, targets = renderTargets): Promise<ValidationReport> {
+  await ensureDevSecrets(root);
+  const renders = await Promise.all(
+    targets.map(async (t) => {
+      try {
+        const parts = await Promise.all(t.dirs.map((d) => renderObjects(d, root)));
+        return { target: t, parts };
+      } catch (err) {
+        return { target: t, error: err as Error };
+      }
+    }),
+  );
+  const problems: Problem[] = [];
+  const counts = new Map<string, number>();
+  const byDir = new Map<string, K8sObject[]>();
+  for (const r of renders) {
+    if (r.error || !r.parts) {
+      problems.push({
+        target: r.target.name,
+        object: '(render)',
+        field: '-',
+        message: r.error?.message ?? '',
+        check: 'render',
+      });
+      continue;
+    }
+    if (r.target.dirs.length === 1) byDir.set(r.target.dirs[0] ?? '', r.parts[0] ?? []);
+    let objects = r.parts.flat();
+    let mine = new Set(objects.map(objectId));
+    if (r.target.onlyLast) {
+      // The later dir is applied into the earlier one's namespace.
+      const ns = r.parts[0]?.find((o) => o.metadata.namespace)?.metadata.namespace;
+      const last = (r.parts.at(-1) ?? []).map((o) => ({
+        ...o,
+        metadata: { ...o.metadata, namespace: o.metadata.namespace ?? ns },
+      }));
+      objects = [...r.parts.slice(0, -1).flat(), ...last];
+      mine = new Set(last.map(objectId));
+    }
+    counts.set(r.target.name, r.target.onlyLast ? mine.size : objects.length);
+    const ctx: TargetContext = { target: r.target.name, objects, requireDigests: r.target.requireDigests };
+    const found = await validateObjects(ctx);
+    problems.push(...found.filter((p) => mine.has(p.object)));
+  }
+  const argo = renders.find((r) => r.target.name === 'argocd' && r.parts);
+  if (argo?.parts) {
+    problems.push(
+      ...checkArgoCd({ target: 'argocd', objects: argo.parts[0] ?? [], requireDigests: false }, byDir),
+    );
+  }
+  return { problems: dedupe(problems), counts };
+}

@@ -1,0 +1,61 @@
+// Renders a kustomization with `kubectl kustomize` (kustomize v5 is built into kubectl) and parses
+// the multi-document YAML into objects.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import type { K8sObject } from './types.js';
+
+const run = promisify(execFile);
+
+/** Why a render failed: kustomize's own message, plus the directory it was building. */
+export class RenderError extends Error {
+  readonly code = 'ERR_RENDER';
+  constructor(
+    readonly dir: string,
+    detail: string,
+  ) {
+    super(`kubectl kustomize ${dir} failed: ${detail.trim()}`);
+    this.name = 'RenderError';
+  }
+}
+
+/** `kubectl kustomize <dir>` as text. `kubectl` comes from PATH unless `KUBECTL` names another. */
+export async function renderKustomization(dir: string, cwd = process.cwd()): Promise<string> {
+  const kubectl = process.env.KUBECTL ?? 'kubectl';
+  try {
+    const { stdout } = await run(kubectl, ['kustomize', dir], { cwd, maxBuffer: 64 * 1024 * 1024 });
+    return stdout;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string };
+    if (e.code === 'ENOENT') {
+      throw new RenderError(
+        dir,
+        `${kubectl} not found: install kubectl (it includes kustomize v5) or set KUBECTL`,
+      );
+    }
+    throw new RenderError(dir, e.stderr || e.message);
+  }
+}
+
+/** Parses rendered YAML; every document must be an object with apiVersion, kind and a name. */
+export function parseManifests(text: string, source: string): K8sObject[] {
+  const objects: K8sObject[] = [];
+  for (const [i, doc] of parseAllDocuments(text).entries()) {
+    if (doc.errors.length > 0) {
+      throw new RenderError(source, `document ${i + 1}: ${doc.errors[0]?.message}`);
+    }
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) continue;
+    const obj = value as Partial<K8sObject>;
+    if (typeof obj !== 'object' || !obj.apiVersion || !obj.kind || !obj.metadata?.name) {
+      throw new RenderError(source, `document ${i + 1} lacks apiVersion, kind or metadata.name`);
+    }
+    objects.push(obj as K8sObject);
+  }
+  return objects;
+}
+
+/** Renders and parses one kustomization directory. */
+export async function renderObjects(dir: string, cwd = process.cwd()): Promise<K8sObject[]> {
+  return parseManifests(await renderKustomization(dir, cwd), dir);
+}

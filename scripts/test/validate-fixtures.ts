@@ -1,0 +1,45 @@
+// Shared by the validate tests: the real production render, and small helpers to break one thing.
+import { fileURLToPath } from 'node:url';
+import { renderObjects, type K8sObject, type Problem, type TargetContext } from '../lib/validate/index.js';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Tests break arbitrary nested fields of manifests; one loose type keeps them readable. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Loose = any;
+
+const cache = new Map<string, Promise<K8sObject[]>>();
+
+/** A fresh deep copy of the rendered objects of `dir` (rendered once per test file). */
+export async function rendered(dir: string): Promise<K8sObject[]> {
+  let p = cache.get(dir);
+  if (!p) cache.set(dir, (p = renderObjects(dir, repoRoot)));
+  return structuredClone(await p);
+}
+
+/** The object `kind/name` in `objects`; throws if the fixture lacks it (a test bug). */
+export function find(objects: K8sObject[], kind: string, name: string): K8sObject & Record<string, Loose> {
+  const obj = objects.find((o) => o.kind === kind && o.metadata.name === name);
+  if (!obj) throw new Error(`fixture has no ${kind}/${name}`);
+  return obj as K8sObject & Record<string, Loose>;
+}
+
+/** The container `name` of a workload's pod template. */
+export function container(obj: Record<string, Loose>, name: string): Record<string, Loose> {
+  const c = (obj.spec.template.spec.containers as Array<Record<string, Loose>>).find((x) => x.name === name);
+  if (!c) throw new Error(`no container ${name}`);
+  return c;
+}
+
+export function ctx(
+  objects: K8sObject[],
+  target = 'overlays/production',
+  requireDigests = true,
+): TargetContext {
+  return { target, objects, requireDigests };
+}
+
+/** Compact form for assertions: `Kind/name field`. */
+export function where(problems: Problem[]): string[] {
+  return problems.map((p) => `${p.object} ${p.field}`);
+}

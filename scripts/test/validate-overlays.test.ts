@@ -1,0 +1,93 @@
+// The repository's own manifests: every overlay renders and validates clean, the Argo CD project
+// is checked against what the overlays render, and a broken kustomization is a clear problem.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import {
+  checkArgoCd,
+  formatProblem,
+  renderObjects,
+  renderTargets,
+  validateRepository,
+  type K8sObject,
+} from '../lib/validate/index.js';
+import { ctx, find, rendered, repoRoot, where } from './validate-fixtures.js';
+import type { Loose } from './validate-fixtures.js';
+
+describe('repository manifests', () => {
+  test('all overlays, the load test and the Argo CD objects validate clean', async () => {
+    const { problems, counts } = await validateRepository(repoRoot);
+    assert.deepEqual(problems.map(formatProblem), []);
+    for (const env of ['local', 'dev', 'preview', 'staging', 'production']) {
+      assert.ok(
+        (counts.get(`overlays/${env}`) ?? 0) > 20,
+        `overlays/${env} rendered ${counts.get(`overlays/${env}`)}`,
+      );
+    }
+    assert.equal(counts.size, renderTargets.length);
+  });
+
+  test('overlays differ where they should: Redis mode, secret source, image pinning, namespace', async () => {
+    const dev = await rendered('overlays/dev');
+    const prod = await rendered('overlays/production');
+    const local = await rendered('overlays/local');
+    const config = (objs: K8sObject[]) =>
+      (
+        objs.find(
+          (o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('switchboard-config'),
+        ) as Record<string, Loose>
+      ).data;
+    assert.equal(config(dev).BROKER, 'redis');
+    assert.equal(config(prod).BROKER, 'redis-cluster');
+    assert.equal(config(prod).REDIS_CLUSTER_NODES.split(',').length, 6);
+    assert.equal(find(prod, 'StatefulSet', 'redis-cluster').spec.replicas, 6);
+    assert.ok(prod.some((o) => o.kind === 'ExternalSecret') && !prod.some((o) => o.kind === 'Secret'));
+    assert.ok(local.some((o) => o.kind === 'Secret' && o.metadata.name.startsWith('switchboard-secrets-')));
+    assert.match(
+      find(prod, 'Deployment', 'switchboard').spec.template.spec.containers[0].image,
+      /^ghcr\.io\/switchboard\/server@sha256:[0-9a-f]{64}$/,
+    );
+    assert.ok(prod.every((o) => o.kind === 'Namespace' || o.metadata.namespace === 'switchboard-production'));
+  });
+
+  test('argocd: a rendered kind the project does not allow, a destination outside it, an unknown overlay', async () => {
+    const argo = await rendered('argocd');
+    const project = find(argo, 'AppProject', 'switchboard');
+    project.spec.namespaceResourceWhitelist = project.spec.namespaceResourceWhitelist.filter(
+      (gk: { kind: string }) => gk.kind !== 'NetworkPolicy',
+    );
+    find(argo, 'Application', 'switchboard-dev').spec.destination.namespace = 'kube-system';
+    find(argo, 'Application', 'switchboard-staging').spec.source.path = 'rendered/stagin';
+    const overlays = new Map<string, K8sObject[]>();
+    for (const env of ['dev', 'preview', 'staging', 'production']) {
+      overlays.set(`overlays/${env}`, await rendered(`overlays/${env}`));
+    }
+    const found = checkArgoCd(ctx(argo, 'argocd', false), overlays);
+    const lines = [...new Set(where(found))].sort();
+    assert.deepEqual(lines, [
+      'AppProject/switchboard spec.namespaceResourceWhitelist',
+      'Application/switchboard-dev spec.destination',
+      'Application/switchboard-dev spec.destination.namespace',
+      'Application/switchboard-staging spec.source.path',
+    ]);
+    assert.ok(found.some((p) => /renders networking.k8s.io\/NetworkPolicy/.test(p.message)));
+  });
+
+  test("a kustomization that does not build is reported with kustomize's reason", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-validate-'));
+    try {
+      writeFileSync(join(dir, 'kustomization.yaml'), 'resources:\n  - missing.yaml\n');
+      await assert.rejects(renderObjects(dir), /kubectl kustomize .* failed: .*missing\.yaml/s);
+      const { problems } = await validateRepository(repoRoot, [
+        { name: 'broken', dirs: [dir], requireDigests: false },
+      ]);
+      assert.equal(problems.length, 1);
+      assert.equal(problems[0]?.check, 'render');
+      assert.match(formatProblem(problems[0]!), /^broken: \(render\) -: kubectl kustomize/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,221 @@
+// One test per review policy: the production render is clean, and breaking one thing in it makes
+// exactly that policy name the object and the field.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  gracePeriodPolicy,
+  imagesPolicy,
+  networkPoliciesPolicy,
+  pdbPolicy,
+  policies,
+  probesPolicy,
+  referencesPolicy,
+  resourcesPolicy,
+  securityContextPolicy,
+  serviceSelectorsPolicy,
+  targetsPolicy,
+  type K8sObject,
+} from '../lib/validate/index.js';
+import { container, ctx, find, rendered, where } from './validate-fixtures.js';
+import type { Loose } from './validate-fixtures.js';
+
+const prod = () => rendered('overlays/production');
+
+describe('review policies', () => {
+  test('the production render passes every policy', async () => {
+    const objects = await prod();
+    for (const policy of policies) assert.deepEqual(policy.check(ctx(objects)), [], policy.name);
+  });
+
+  test('resources: a container without a CPU request or memory limit', async () => {
+    const objects = await prod();
+    const server = container(find(objects, 'Deployment', 'switchboard'), 'server');
+    delete server.resources.requests.cpu;
+    delete server.resources.limits;
+    assert.deepEqual(where(resourcesPolicy.check(ctx(objects))), [
+      'Deployment/switchboard spec.template.spec.containers[server].resources.requests.cpu',
+      'Deployment/switchboard spec.template.spec.containers[server].resources.limits.memory',
+    ]);
+  });
+
+  test('resources: k6 runners are containers too', async () => {
+    const objects = [...(await prod()), ...(await rendered('base/loadtest'))];
+    delete find(objects, 'TestRun', 'switchboard-fanout').spec.runner.resources;
+    const found = where(resourcesPolicy.check(ctx(objects)));
+    assert.ok(
+      found.includes('TestRun/switchboard-fanout spec.runner.resources.requests.memory'),
+      found.join('\n'),
+    );
+  });
+
+  test('probes: a long-running container without readiness or liveness probe', async () => {
+    const objects = await prod();
+    delete container(find(objects, 'StatefulSet', 'postgres'), 'postgres').readinessProbe;
+    delete container(find(objects, 'Deployment', 'jaeger'), 'jaeger').livenessProbe;
+    assert.deepEqual(where(probesPolicy.check(ctx(objects))), [
+      'Deployment/jaeger spec.template.spec.containers[jaeger].livenessProbe',
+      'StatefulSet/postgres spec.template.spec.containers[postgres].readinessProbe',
+    ]);
+  });
+
+  test('security-context: root, writable root filesystem, capabilities kept, no seccomp', async () => {
+    const objects = await prod();
+    const sts = find(objects, 'StatefulSet', 'redis-cluster');
+    const redis = container(sts, 'redis');
+    redis.securityContext.readOnlyRootFilesystem = false;
+    redis.securityContext.capabilities = { add: ['NET_ADMIN'] };
+    delete redis.securityContext.runAsNonRoot;
+    delete sts.spec.template.spec.securityContext.runAsNonRoot;
+    delete redis.securityContext.seccompProfile;
+    delete sts.spec.template.spec.securityContext.seccompProfile;
+    const prefix = 'StatefulSet/redis-cluster spec.template.spec.containers[redis].securityContext.';
+    assert.deepEqual(
+      where(securityContextPolicy.check(ctx(objects))),
+      [
+        'runAsNonRoot',
+        'readOnlyRootFilesystem',
+        'capabilities.drop',
+        'capabilities.add',
+        'seccompProfile.type',
+      ].map((f) => prefix + f),
+    );
+  });
+
+  test('images: staging and production demand digests; every target refuses :latest', async () => {
+    const objects = await prod();
+    container(find(objects, 'Deployment', 'switchboard'), 'server').image =
+      'ghcr.io/switchboard/server:1.2.3';
+    container(find(objects, 'Deployment', 'jaeger'), 'jaeger').image = 'jaegertracing/all-in-one:latest';
+    assert.deepEqual(where(imagesPolicy.check(ctx(objects))), [
+      'Deployment/jaeger spec.template.spec.containers[jaeger].image',
+      'Deployment/jaeger spec.template.spec.containers[jaeger].image',
+      'Deployment/switchboard spec.template.spec.containers[server].image',
+    ]);
+    const dev = imagesPolicy.check(ctx(objects, 'overlays/dev', false));
+    assert.deepEqual(where(dev), ['Deployment/jaeger spec.template.spec.containers[jaeger].image']);
+    assert.match(dev[0]?.message ?? '', /no version/);
+  });
+
+  test('network-policies: a pod no policy selects, no default deny, a dangling peer, an open rule', async () => {
+    let objects = await prod();
+    objects = objects.filter(
+      (o) => !(o.kind === 'NetworkPolicy' && ['jaeger', 'default-deny'].includes(o.metadata.name)),
+    );
+    find(objects, 'NetworkPolicy', 'postgres').spec.ingress[0].from[0].podSelector.matchLabels[
+      'app.kubernetes.io/name'
+    ] = 'switchbaord';
+    delete find(objects, 'NetworkPolicy', 'redis-cluster').spec.egress[0].ports;
+    assert.deepEqual(where(networkPoliciesPolicy.check(ctx(objects))), [
+      'NetworkPolicy/(default-deny) spec',
+      'Deployment/jaeger spec.template.metadata.labels',
+      'NetworkPolicy/postgres spec.ingress[0].from[0].podSelector',
+      'NetworkPolicy/redis-cluster spec.egress[0].ports',
+    ]);
+  });
+
+  test('pod-disruption-budget: an HPA-scaled Deployment without a PDB, and a PDB that blocks drains', async () => {
+    let objects = await prod();
+    objects = objects.filter((o) => !(o.kind === 'PodDisruptionBudget' && o.metadata.name === 'switchboard'));
+    find(objects, 'PodDisruptionBudget', 'redis-cluster').spec.maxUnavailable = 0;
+    const found = pdbPolicy.check(ctx(objects));
+    assert.deepEqual(where(found), [
+      'Deployment/switchboard spec.template.metadata.labels',
+      'PodDisruptionBudget/redis-cluster spec.maxUnavailable',
+    ]);
+    assert.match(found[0]?.message ?? '', /up to 30 replicas/);
+  });
+
+  test('service-selectors: a selector that matches nothing, a target port no container has', async () => {
+    const objects = await prod();
+    find(objects, 'Service', 'postgres').spec.selector['app.kubernetes.io/name'] = 'postgresql';
+    find(objects, 'Service', 'jaeger').spec.ports[1].targetPort = 'otlp-htp';
+    assert.deepEqual(where(serviceSelectorsPolicy.check(ctx(objects))), [
+      'Service/jaeger spec.ports[1].targetPort',
+      'Service/postgres spec.selector',
+    ]);
+  });
+
+  test('references: a missing Secret, a missing ConfigMap key, a TLS secret nobody creates', async () => {
+    const objects = await prod();
+    const server = container(find(objects, 'Deployment', 'switchboard'), 'server');
+    server.env.find((e: { name: string }) => e.name === 'JWT_SECRET').valueFrom.secretKeyRef.name =
+      'switchboard-secret';
+    const migrate = container(
+      { spec: { template: find(objects, 'Job', 'switchboard-migrate').spec.template } },
+      'migrate',
+    );
+    migrate.env.find((e: { name: string }) => e.name === 'LOG_LEVEL').valueFrom.configMapKeyRef.key =
+      'LOGLEVEL';
+    // Optional references may be absent: Kubernetes starts the pod without them.
+    server.env.push({
+      name: 'EXTRA',
+      valueFrom: { secretKeyRef: { name: 'absent', key: 'x', optional: true } },
+    });
+    const ingress = find(objects, 'Ingress', 'switchboard');
+    delete ingress.metadata.annotations?.['cert-manager.io/cluster-issuer'];
+    assert.deepEqual(where(referencesPolicy.check(ctx(objects))), [
+      'Deployment/switchboard spec.template.spec.containers[server].env[JWT_SECRET].valueFrom.secretKeyRef',
+      'Job/switchboard-migrate spec.template.spec.containers[migrate].env[LOG_LEVEL].valueFrom.configMapKeyRef',
+      'Ingress/switchboard spec.tls[0].secretName',
+    ]);
+  });
+
+  test('targets: HPA, Ingress backend port, ServiceMonitor port and StatefulSet service that do not exist', async () => {
+    const objects = await prod();
+    find(objects, 'HorizontalPodAutoscaler', 'switchboard').spec.scaleTargetRef.name = 'switchbord';
+    find(objects, 'Ingress', 'switchboard').spec.rules[0].http.paths[0].backend.service.port = {
+      name: 'web',
+    };
+    find(objects, 'ServiceMonitor', 'switchboard').spec.endpoints[0].port = 'metrics';
+    find(objects, 'Service', 'postgres').spec.clusterIP = undefined;
+    assert.deepEqual(where(targetsPolicy.check(ctx(objects))), [
+      'HorizontalPodAutoscaler/switchboard spec.scaleTargetRef',
+      'Ingress/switchboard spec.rules[0].http.paths[0].backend.service.port',
+      'ServiceMonitor/switchboard spec.endpoints[0].port',
+      'StatefulSet/postgres spec.serviceName',
+    ]);
+  });
+
+  test('grace-period: shorter than preStop + drain, directly or through a longer DRAIN_WINDOW_MS', async () => {
+    const objects = await prod();
+    find(objects, 'Deployment', 'switchboard').spec.template.spec.terminationGracePeriodSeconds = 40;
+    const short = gracePeriodPolicy.check(ctx(objects));
+    assert.deepEqual(where(short), [
+      'Deployment/switchboard spec.template.spec.terminationGracePeriodSeconds',
+    ]);
+    assert.match(short[0]?.message ?? '', /40 s must exceed preStop 10 s \+ DRAIN_WINDOW_MS 30 s = 40 s/);
+
+    const again = await prod();
+    const config = again.find(
+      (o: K8sObject) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('switchboard-config'),
+    );
+    (config as Record<string, Loose>).data.DRAIN_WINDOW_MS = '55000';
+    assert.match(gracePeriodPolicy.check(ctx(again))[0]?.message ?? '', /DRAIN_WINDOW_MS 55 s/);
+  });
+
+  test('no policy throws on malformed objects; they are reported, not crashed on', () => {
+    const junk = [
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'a' }, spec: { template: 'x' } },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'b' },
+        spec: { template: { spec: { containers: [{}] } } },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'c' },
+        spec: { selector: { a: 'b' }, ports: 'x' },
+      },
+      {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { name: 'd' },
+        spec: { ingress: [{}] },
+      },
+      { apiVersion: 'k6.io/v1alpha1', kind: 'TestRun', metadata: { name: 'e' }, spec: null },
+    ] as unknown as K8sObject[];
+    for (const policy of policies) assert.doesNotThrow(() => policy.check(ctx(junk)), policy.name);
+  });
+});
