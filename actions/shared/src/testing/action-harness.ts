@@ -71,9 +71,13 @@ export async function runAction(
   let log = '';
   const write = process.stdout.write;
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    log += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    if (process.env.ACTION_HARNESS_VERBOSE)
+    // @actions/core writes strings. node:test's child-process reporter writes serialized Buffers to the
+    // same stdout -- those must pass through or test results get lost.
+    if (typeof chunk !== 'string' || process.env.ACTION_HARNESS_VERBOSE) {
+      if (typeof chunk === 'string') log += chunk;
       return (write as (...a: unknown[]) => boolean).call(process.stdout, chunk, ...rest);
+    }
+    log += chunk;
     const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
     callback?.();
     return true;

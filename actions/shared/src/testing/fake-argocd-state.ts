@@ -44,6 +44,11 @@ export interface FakeOperationScript {
   resources?: FakeResource[];
   /** The controller never reconciles after the operation (reconciledAt stays before finishedAt). */
   neverReconcile?: boolean;
+  /**
+   * App health shown while the operation runs and until the post-operation reconcile. Default
+   * `Progressing`; `Healthy` models stale health that only a reconcile after the operation corrects.
+   */
+  healthDuringOperation?: HealthStatusCode;
 }
 
 /** An application to seed the fake with. */
@@ -166,7 +171,7 @@ export function requestOperation(
   };
 }
 
-/** The controller's next step for `record`, applied on each GET of the app. */
+/** The controller's next step for `record`; the fake applies one per request that concerns the app. */
 export function advance(record: AppRecord, clock: FakeClock): void {
   const run = record.run;
   const app = record.app;
@@ -183,7 +188,7 @@ export function advance(record: AppRecord, clock: FakeClock): void {
       };
       if (!sameRev(status.sync?.revision, run.revision))
         status.sync = { ...status.sync, status: 'OutOfSync' };
-      status.health = { status: 'Progressing' };
+      status.health = { status: script.healthDuringOperation ?? 'Progressing' };
       run.stage = 'running';
       return;
     case 'running':
@@ -252,7 +257,11 @@ function finish(record: AppRecord, phase: string, message: string | undefined, c
   });
   const namespace = app.spec?.destination?.namespace ?? '';
   record.resources = run.script.resources ?? defaultResources(app.metadata?.name ?? 'app', namespace);
-  status.resources = resourceStatuses(record.resources, 'Progressing', 'Synced');
+  status.resources = resourceStatuses(
+    record.resources,
+    run.script.healthDuringOperation ?? 'Progressing',
+    'Synced',
+  );
 }
 
 function settle(record: AppRecord): void {

@@ -45,9 +45,10 @@ export interface DexExchangeRecord {
 
 /**
  * An in-process fake of argocd-server's REST API (plus Dex's token endpoint), every request and response
- * validated against argocd-swagger.json. Applications follow a scripted, deterministic life: each GET of
- * an app advances its controller one step (operation requested -> Running -> finished -> reconciled ->
- * Progressing -> final health), with timestamps from a fake clock that ticks once per request.
+ * validated against argocd-swagger.json. Applications follow a scripted, deterministic life: each request
+ * about an app (GET, sync, rollback, resource tree...) advances its controller one step (operation
+ * requested -> Running -> finished -> reconciled -> Progressing -> final health), with timestamps from a
+ * fake clock that ticks once per request. No timers: the same requests always see the same states.
  */
 export class FakeArgoCd {
   readonly http: ValidatingHttpFake;
@@ -129,13 +130,14 @@ export class FakeArgoCd {
     const params = request.operation?.pathParams ?? {};
     const name = params.name ?? params.applicationName ?? params['application.metadata.name'] ?? '';
     const record = this.apps.get(name);
+    // The controller moves on while clients talk to the app: one step per request about it.
+    if (record && op !== 'ApplicationService_Create' && op !== 'ApplicationService_Update')
+      advance(record, this.clock);
     switch (op) {
       case 'ApplicationService_Create':
         return this.#create(request.body as Application, request.query.get('upsert') === 'true');
       case 'ApplicationService_Get':
-        if (!record) return this.#missing(name);
-        advance(record, this.clock);
-        return ok(record.app);
+        return record ? ok(record.app) : this.#missing(name);
       case 'ApplicationService_ResourceTree':
         return record ? ok(resourceTree(record, this.clock)) : this.#missing(name);
       case 'ApplicationService_Update': {
