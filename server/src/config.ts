@@ -1,0 +1,246 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+
+/**
+ * The only module that reads `process.env`. Every variable is documented in docs/configuration.md;
+ * `loadConfig` validates them all at once, so a bad deployment is told every mistake in one go.
+ */
+
+/** Where publications between replicas travel. */
+export type BrokerKind = 'memory' | 'redis' | 'redis-cluster';
+
+export interface Limits {
+  /** Largest inbound WebSocket message (ws `maxPayload`); larger closes the connection with 1009. */
+  maxFrameBytes: number;
+  maxTopicsPerConnection: number;
+  /** Token bucket refill rate, inbound frames per second per connection. */
+  rateLimitPerSecond: number;
+  /** Token bucket capacity. */
+  rateLimitBurst: number;
+  /** Bytes a connection may have waiting to be written before it is closed with 4008. */
+  outboundQueueMaxBytes: number;
+  /** A connection silent for this long is closed (clients heartbeat every 30 s). */
+  heartbeatTimeoutMs: number;
+}
+
+export interface Config {
+  nodeEnv: string;
+  production: boolean;
+  port: number;
+  host: string;
+  /** Identifies this replica to the broker and presence (unique per process). */
+  nodeId: string;
+  jwt: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+  apiToken: string;
+  broker: BrokerKind;
+  redisUrl?: string;
+  redisClusterNodes: { host: string; port: number }[];
+  databaseUrl?: string;
+  limits: Limits;
+  presenceBatchMs: number;
+  drainWindowMs: number;
+  /** Exact origins (`scheme://host[:port]`) allowed to open WebSockets; empty allows any. */
+  allowedOrigins: string[];
+  logLevel: string;
+  otlpEndpoint?: string;
+  /** Secrets generated at start-up because they were missing (never in production). */
+  generatedSecrets: ('JWT_SECRET' | 'API_TOKEN')[];
+}
+
+/** Thrown by `loadConfig`; `problems` has one line per bad variable, each naming the fix. */
+export class ConfigError extends Error {
+  readonly code = 'ERR_CONFIG';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const BROKERS: BrokerKind[] = ['memory', 'redis', 'redis-cluster'];
+
+/** Reads and validates the configuration from `env` (default `process.env`). Throws `ConfigError`. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const v = env[name]?.trim();
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const int = (name: string, def: number, min: number, max: number, unit = ''): number => {
+    const raw = read(name);
+    if (raw === undefined) return def;
+    const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      problems.push(
+        `${name}=${JSON.stringify(raw)} is invalid: set ${name} to a whole number from ${min} to ${max}${unit} (default ${def}), or unset it`,
+      );
+      return def;
+    }
+    return n;
+  };
+  const url = (name: string, schemes: string[]): string | undefined => {
+    const raw = read(name);
+    if (raw === undefined) return undefined;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !schemes.includes(parsed.protocol.slice(0, -1))) {
+      problems.push(
+        `${name} is not a valid ${schemes.join('/')} URL: set it like ${schemes[0]}://host:port/...`,
+      );
+      return undefined;
+    }
+    return raw;
+  };
+
+  const nodeEnv = read('NODE_ENV') ?? 'development';
+  const production = nodeEnv === 'production';
+
+  const port = int('PORT', 4000, 0, 65535);
+  const host = read('HOST') ?? '0.0.0.0';
+  const nodeId = read('NODE_ID') ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
+  if (!/^[\w.:-]{1,128}$/.test(nodeId)) {
+    problems.push(
+      'NODE_ID may only hold letters, digits, "_", ".", ":" and "-" (1-128 chars): fix or unset it',
+    );
+  }
+
+  const broker = (read('BROKER') ?? 'memory') as BrokerKind;
+  if (!BROKERS.includes(broker)) {
+    problems.push(
+      `BROKER=${JSON.stringify(env.BROKER)} is invalid: set BROKER to one of ${BROKERS.join(', ')}`,
+    );
+  }
+  const redisUrl = url('REDIS_URL', ['redis', 'rediss']);
+  if (broker === 'redis' && !read('REDIS_URL')) {
+    problems.push('BROKER=redis needs REDIS_URL: set REDIS_URL=redis://host:6379');
+  }
+  const redisClusterNodes = parseHostPorts(read('REDIS_CLUSTER_NODES'), problems);
+  if (broker === 'redis-cluster' && redisClusterNodes.length === 0 && !read('REDIS_CLUSTER_NODES')) {
+    problems.push('BROKER=redis-cluster needs REDIS_CLUSTER_NODES: set it to host:port,host:port,...');
+  }
+
+  const limits: Limits = {
+    maxFrameBytes: int('MAX_FRAME_BYTES', 65536, 256, 64 * 1024 * 1024, ' bytes'),
+    maxTopicsPerConnection: int('MAX_TOPICS_PER_CONNECTION', 100, 1, 100_000),
+    rateLimitPerSecond: int('RATE_LIMIT_PER_SECOND', 100, 1, 1_000_000),
+    rateLimitBurst: int('RATE_LIMIT_BURST', 200, 1, 10_000_000),
+    outboundQueueMaxBytes: int('OUTBOUND_QUEUE_MAX_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024, ' bytes'),
+    heartbeatTimeoutMs: int('HEARTBEAT_TIMEOUT_MS', 60_000, 100, 3_600_000, ' ms'),
+  };
+  if (limits.outboundQueueMaxBytes < limits.maxFrameBytes) {
+    problems.push(
+      `OUTBOUND_QUEUE_MAX_BYTES (${limits.outboundQueueMaxBytes}) is smaller than MAX_FRAME_BYTES (${limits.maxFrameBytes}): one broadcast would close every subscriber; raise OUTBOUND_QUEUE_MAX_BYTES or lower MAX_FRAME_BYTES`,
+    );
+  }
+  const presenceBatchMs = int('PRESENCE_BATCH_MS', 50, 0, 60_000, ' ms');
+  const drainWindowMs = int('DRAIN_WINDOW_MS', 30_000, 0, 600_000, ' ms');
+
+  const allowedOrigins = parseOrigins(read('ALLOWED_ORIGINS'), problems);
+
+  const logLevel = read('LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    problems.push(
+      `LOG_LEVEL=${JSON.stringify(logLevel)} is invalid: set it to one of ${LOG_LEVELS.join(', ')}`,
+    );
+  }
+
+  const jwksUrl = url('JWKS_URL', ['https', 'http']);
+  const databaseUrl = url('DATABASE_URL', ['postgres', 'postgresql']);
+  const otlpEndpoint = url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http', 'https']);
+  let jwtSecret = read('JWT_SECRET');
+  let apiToken = read('API_TOKEN');
+  const generatedSecrets: Config['generatedSecrets'] = [];
+  if (production) {
+    if (!jwtSecret && !read('JWKS_URL')) {
+      problems.push(
+        'NODE_ENV=production needs JWT_SECRET (HS256 secret, 32+ chars) or JWKS_URL (https URL of your identity provider keys)',
+      );
+    }
+    if (jwtSecret && jwtSecret.length < 32) {
+      problems.push(
+        'JWT_SECRET is shorter than 32 characters: use a random secret of at least 32 characters',
+      );
+    }
+    if (!apiToken)
+      problems.push('NODE_ENV=production needs API_TOKEN (bearer token for POST /api/broadcast)');
+    else if (apiToken.length < 16) {
+      problems.push('API_TOKEN is shorter than 16 characters: use a random token of at least 16 characters');
+    }
+  } else {
+    if (!jwtSecret && !read('JWKS_URL')) {
+      jwtSecret = randomBytes(32).toString('base64url');
+      generatedSecrets.push('JWT_SECRET');
+    }
+    if (!apiToken) {
+      apiToken = randomBytes(24).toString('base64url');
+      generatedSecrets.push('API_TOKEN');
+    }
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    nodeEnv,
+    production,
+    port,
+    host,
+    nodeId,
+    jwt: { secret: jwtSecret, jwksUrl, issuer: read('JWT_ISSUER'), audience: read('JWT_AUDIENCE') },
+    apiToken: apiToken ?? '',
+    broker,
+    redisUrl,
+    redisClusterNodes,
+    databaseUrl,
+    limits,
+    presenceBatchMs,
+    drainWindowMs,
+    allowedOrigins,
+    logLevel,
+    otlpEndpoint,
+    generatedSecrets,
+  };
+}
+
+function parseHostPorts(raw: string | undefined, problems: string[]): { host: string; port: number }[] {
+  if (raw === undefined) return [];
+  const out: { host: string; port: number }[] = [];
+  for (const item of raw.split(',').map((s) => s.trim())) {
+    const m = /^([^\s:]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(item);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port < 1 || port > 65535) {
+      problems.push(
+        `REDIS_CLUSTER_NODES entry ${JSON.stringify(item)} is invalid: write host:port,host:port (e.g. redis-0:6379,redis-1:6379)`,
+      );
+      continue;
+    }
+    out.push({ host: m[1]!.replace(/^\[|\]$/g, ''), port });
+  }
+  return out;
+}
+
+function parseOrigins(raw: string | undefined, problems: string[]): string[] {
+  if (raw === undefined) return [];
+  const out: string[] = [];
+  for (const item of raw.split(',').map((s) => s.trim().replace(/\/$/, ''))) {
+    if (item === '') continue;
+    let origin: string | undefined;
+    try {
+      origin = new URL(item).origin;
+    } catch {
+      origin = undefined;
+    }
+    if (!origin || origin === 'null' || origin !== item.toLowerCase()) {
+      problems.push(
+        `ALLOWED_ORIGINS entry ${JSON.stringify(item)} is not an origin: write scheme://host[:port] without a path, e.g. https://app.example.com`,
+      );
+      continue;
+    }
+    out.push(origin);
+  }
+  return out;
+}
