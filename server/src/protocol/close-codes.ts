@@ -1,0 +1,100 @@
+/**
+ * WebSocket close codes the server sends, with their meaning and what a client should do.
+ * 1000-1015 are RFC 6455 codes; 4000-4999 are private to this protocol. The official `phoenix`
+ * client (1.8) reconnects with backoff after any close it did not initiate, so `clientReconnects`
+ * states the intended behaviour for clients that choose (and what docs/protocol.md tells users).
+ */
+export const CloseCode = {
+  /** Normal closure (only when the client asked for it). */
+  normal: 1000,
+  /** A frame that is not a valid Phoenix V2 message (bad JSON, wrong shape, bad binary header, invalid UTF-8). */
+  malformedFrame: 1007,
+  /** Policy violation: reserved for server policies without a more specific code. */
+  policyViolation: 1008,
+  /** An inbound message larger than MAX_FRAME_BYTES. */
+  frameTooLarge: 1009,
+  /** The server failed while handling the connection. */
+  internalError: 1011,
+  /** The node is draining for a restart or deploy; reconnect (to another replica). */
+  serviceRestart: 1012,
+  /** Nothing received for HEARTBEAT_TIMEOUT_MS. */
+  heartbeatTimeout: 4000,
+  /** The connection's outbound queue exceeded OUTBOUND_QUEUE_MAX_BYTES: it does not read fast enough. */
+  slowConsumer: 4008,
+  /** The client kept sending over its rate limit after being told `rate limited`. */
+  rateLimited: 4029,
+} as const;
+
+export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
+
+export interface CloseCodeInfo {
+  code: CloseCodeValue;
+  /** Close reason sent in the close frame (short, ASCII, at most 123 bytes). */
+  reason: string;
+  meaning: string;
+  /** Whether a client should reconnect, and how. */
+  clientReconnects: 'yes' | 'yes, with backoff' | 'no';
+}
+
+/** The table documented in docs/protocol.md. */
+export const closeCodeTable: readonly CloseCodeInfo[] = [
+  {
+    code: 1000,
+    reason: 'normal',
+    meaning: 'Normal closure, initiated by the client.',
+    clientReconnects: 'no',
+  },
+  {
+    code: 1007,
+    reason: 'malformed frame',
+    meaning: 'A frame was not a valid Phoenix V2 message (JSON, shape, types, binary header, UTF-8).',
+    clientReconnects: 'yes, with backoff',
+  },
+  {
+    code: 1008,
+    reason: 'policy violation',
+    meaning: 'Reserved for server policies without a more specific code.',
+    clientReconnects: 'no',
+  },
+  {
+    code: 1009,
+    reason: 'frame too large',
+    meaning: 'An inbound message exceeded MAX_FRAME_BYTES.',
+    clientReconnects: 'yes, with backoff',
+  },
+  {
+    code: 1011,
+    reason: 'internal error',
+    meaning: 'The server failed while handling this connection.',
+    clientReconnects: 'yes, with backoff',
+  },
+  {
+    code: 1012,
+    reason: 'service restart',
+    meaning: 'The node is draining (deploy, scale-in, SIGTERM); connections are closed in paced batches.',
+    clientReconnects: 'yes',
+  },
+  {
+    code: 4000,
+    reason: 'heartbeat timeout',
+    meaning: 'Nothing was received for HEARTBEAT_TIMEOUT_MS (the client heartbeats every 30 s).',
+    clientReconnects: 'yes',
+  },
+  {
+    code: 4008,
+    reason: 'slow consumer',
+    meaning: 'More than OUTBOUND_QUEUE_MAX_BYTES waited to be written to this client: it reads too slowly.',
+    clientReconnects: 'yes, with backoff',
+  },
+  {
+    code: 4029,
+    reason: 'rate limit exceeded',
+    meaning: 'The client kept sending above RATE_LIMIT_PER_SECOND after `rate limited` replies.',
+    clientReconnects: 'yes, with backoff',
+  },
+];
+
+/** The close reason the server sends with `code`. */
+export function closeReason(code: CloseCodeValue): string {
+  return closeCodeTable.find((c) => c.code === code)?.reason ?? '';
+}
