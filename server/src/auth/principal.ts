@@ -1,0 +1,11 @@
+import type { TopicMatcher } from './topic-pattern.js';
+
+/** The authenticated user of a connection, from its JWT. Shared and immutable. */
+export interface Principal {
+  /** JWT `sub`: the user id, also the presence key. */
+  readonly sub: string;
+  /** Topics the user may join (`join` claim). */
+  readonly join: TopicMatcher;
+  /** Topics the user may publish to (`publish` claim). */
+  readonly publish: TopicMatcher;
+}
