@@ -1,0 +1,117 @@
+import type { PresenceDiff, PresenceMeta, PresenceState, PresenceTracker } from './presence.js';
+
+interface Entry {
+  meta: PresenceMeta;
+  owner: MemoryPresence;
+}
+
+/**
+ * In-process presence state shared by MemoryPresence instances (one per "node"); tests share one
+ * bus between several trackers to run several nodes in one process.
+ */
+export class MemoryPresenceBus {
+  /** topic -> key -> phx_ref -> entry */
+  readonly topics = new Map<string, Map<string, Map<string, Entry>>>();
+  /** topic -> trackers watching it */
+  readonly watchers = new Map<string, Set<MemoryPresence>>();
+}
+
+export interface MemoryPresenceOptions {
+  nodeId: string;
+  bus?: MemoryPresenceBus;
+}
+
+/**
+ * Presence for a single process. Consistent immediately (no TTL needed: a process that dies takes
+ * its state with it). Diffs are delivered asynchronously (microtask), one per track/untrack, to
+ * every tracker watching the topic, including the one that made the change.
+ */
+export class MemoryPresence implements PresenceTracker {
+  readonly nodeId: string;
+  private readonly bus: MemoryPresenceBus;
+  private readonly listeners: ((topic: string, diff: PresenceDiff) => void)[] = [];
+  private readonly watched = new Set<string>();
+  private closed = false;
+
+  constructor(opts: MemoryPresenceOptions) {
+    this.nodeId = opts.nodeId;
+    this.bus = opts.bus ?? new MemoryPresenceBus();
+  }
+
+  async start(): Promise<void> {
+    this.closed = false;
+  }
+
+  async track(topic: string, key: string, meta: PresenceMeta): Promise<void> {
+    let keys = this.bus.topics.get(topic);
+    if (!keys) this.bus.topics.set(topic, (keys = new Map()));
+    let refs = keys.get(key);
+    if (!refs) keys.set(key, (refs = new Map()));
+    refs.set(meta.phx_ref, { meta: { ...meta }, owner: this });
+    this.emit(topic, { joins: { [key]: { metas: [meta] } }, leaves: {} });
+  }
+
+  async untrack(topic: string, key: string, phxRef: string): Promise<void> {
+    const keys = this.bus.topics.get(topic);
+    const refs = keys?.get(key);
+    const entry = refs?.get(phxRef);
+    if (!keys || !refs || !entry) return;
+    refs.delete(phxRef);
+    if (refs.size === 0) keys.delete(key);
+    if (keys.size === 0) this.bus.topics.delete(topic);
+    this.emit(topic, { joins: {}, leaves: { [key]: { metas: [entry.meta] } } });
+  }
+
+  async list(topic: string): Promise<PresenceState> {
+    const state: PresenceState = {};
+    const keys = this.bus.topics.get(topic);
+    if (!keys) return state;
+    for (const [key, refs] of keys) state[key] = { metas: [...refs.values()].map((e) => ({ ...e.meta })) };
+    return state;
+  }
+
+  onDiff(listener: (topic: string, diff: PresenceDiff) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async watch(topic: string): Promise<void> {
+    if (this.watched.has(topic)) return;
+    this.watched.add(topic);
+    let set = this.bus.watchers.get(topic);
+    if (!set) this.bus.watchers.set(topic, (set = new Set()));
+    set.add(this);
+  }
+
+  async unwatch(topic: string): Promise<void> {
+    if (!this.watched.delete(topic)) return;
+    const set = this.bus.watchers.get(topic);
+    set?.delete(this);
+    if (set?.size === 0) this.bus.watchers.delete(topic);
+  }
+
+  /** Untracks everything this tracker tracked (other trackers see leaves) and stops watching. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    for (const [topic, keys] of [...this.bus.topics]) {
+      for (const [key, refs] of [...keys]) {
+        for (const [ref, entry] of [...refs]) if (entry.owner === this) await this.untrack(topic, key, ref);
+      }
+    }
+    for (const topic of [...this.watched]) await this.unwatch(topic);
+    this.closed = true;
+  }
+
+  private emit(topic: string, diff: PresenceDiff): void {
+    const watchers = this.bus.watchers.get(topic);
+    if (!watchers) return;
+    for (const tracker of watchers) {
+      const copy = structuredClone(diff);
+      queueMicrotask(() => tracker.deliver(topic, copy));
+    }
+  }
+
+  private deliver(topic: string, diff: PresenceDiff): void {
+    if (this.closed || !this.watched.has(topic)) return;
+    for (const l of this.listeners) l(topic, diff);
+  }
+}
