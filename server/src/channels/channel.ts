@@ -1,0 +1,50 @@
+import type { Principal } from '../auth/principal.js';
+import type { InboundMessage } from '../protocol/message.js';
+
+/**
+ * A channel handler: what a topic does when clients join it and push to it. Handlers are
+ * synchronous and stateless (per-join state lives in the `assigns` they return), so one handler
+ * object serves every connection.
+ */
+export interface ChannelHandler {
+  /** Decides a join. Runs before the node subscribes to the topic. */
+  join(req: JoinRequest): JoinResult;
+  /** Handles a client push on a joined topic; `actions` performs side effects such as broadcasts. */
+  handleIn(req: PushRequest, actions: ChannelActions): PushResult;
+}
+
+export interface JoinRequest {
+  topic: string;
+  /** The join payload (always a JSON object). */
+  params: Record<string, unknown>;
+  principal: Principal;
+}
+
+/** Per-join state a handler keeps; shared objects are encouraged (it is stored per connection and topic). */
+export interface ChannelAssigns {
+  readonly canPublish: boolean;
+}
+
+export type JoinResult =
+  | {
+      ok: true;
+      assigns: ChannelAssigns;
+      /** Tracked in presence under `key` with `meta` (plus phx_ref and online_at); omit for no presence. */
+      presence?: { key: string; meta: Record<string, unknown> };
+    }
+  | { ok: false; reason: string };
+
+export interface PushRequest {
+  topic: string;
+  message: InboundMessage;
+  principal: Principal;
+  assigns: ChannelAssigns;
+}
+
+export type PushResult = { ok: true } | { ok: false; reason: string };
+
+/** What a handler may do besides replying. */
+export interface ChannelActions {
+  /** Broadcasts the pushed message's event and payload to every subscriber of `topic` on every node. */
+  broadcast(topic: string, message: InboundMessage): void;
+}

@@ -1,0 +1,42 @@
+import type { PresenceDiff } from '../presence/presence.js';
+
+/**
+ * Merges presence diffs per topic and hands over one diff per topic every `intervalMs`, so a burst
+ * of joins becomes one `presence_diff` broadcast. Joins and leaves are concatenated, never
+ * cancelled: a client that got a `presence_state` holding a meta must still see that meta leave.
+ */
+export class PresenceBatcher {
+  private pending = new Map<string, PresenceDiff>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly emit: (topic: string, diff: PresenceDiff) => void,
+  ) {}
+
+  add(topic: string, diff: PresenceDiff): void {
+    let acc = this.pending.get(topic);
+    if (!acc) this.pending.set(topic, (acc = { joins: {}, leaves: {} }));
+    for (const [key, { metas }] of Object.entries(diff.joins))
+      (acc.joins[key] ??= { metas: [] }).metas.push(...metas);
+    for (const [key, { metas }] of Object.entries(diff.leaves)) {
+      (acc.leaves[key] ??= { metas: [] }).metas.push(...metas);
+    }
+    this.timer ??= setTimeout(() => this.flush(), this.intervalMs);
+  }
+
+  /** Emits everything pending now. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const batch = this.pending;
+    this.pending = new Map();
+    for (const [topic, diff] of batch) this.emit(topic, diff);
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.pending.clear();
+  }
+}

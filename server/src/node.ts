@@ -1,0 +1,179 @@
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import type { Principal } from './auth/principal.js';
+import type { Broker, Publication } from './broker/broker.js';
+import type { ChannelActions } from './channels/channel.js';
+import { createDefaultRouter, type ChannelRouter } from './channels/router.js';
+import type { Limits } from './config.js';
+import { Hub } from './hub/hub.js';
+import { PresenceBatcher } from './hub/presence-batcher.js';
+import { ChannelEvent, type InboundMessage } from './protocol/message.js';
+import type { PresenceTracker } from './presence/presence.js';
+import type { SessionHost } from './session/session-host.js';
+import { Session } from './session/session.js';
+import type { RateLimit } from './session/token-bucket.js';
+import type { Logger } from './telemetry/logger.js';
+import { metrics } from './telemetry/metrics.js';
+
+export interface NodeOptions {
+  nodeId: string;
+  limits: Limits;
+  presenceBatchMs: number;
+  broker: Broker;
+  presence: PresenceTracker;
+  logger: Logger;
+  router?: ChannelRouter;
+}
+
+/** Where a publication entered this node (the `source` label of switchboard_publishes_total). */
+export type PublishSource = 'client' | 'api';
+
+/** A payload to publish: JSON (with its text, encoded once) or raw bytes. */
+export type PublishPayload = { json: string; value: unknown } | { bytes: Buffer };
+
+/**
+ * One replica: its sessions, local fan-out (hub), presence batching and the bridge to the broker.
+ * Transport-agnostic: the HTTP layer hands it authenticated WebSockets via `accept`.
+ */
+export class SwitchboardNode implements SessionHost, ChannelActions {
+  readonly nodeId: string;
+  readonly limits: Limits;
+  readonly rateLimit: RateLimit;
+  readonly hub: Hub;
+  readonly router: ChannelRouter;
+  readonly presence: PresenceTracker;
+  readonly logger: Logger;
+  /** Open sessions (heartbeat sweep and drain walk it). */
+  readonly sessions = new Set<Session>();
+  private readonly broker: Broker;
+  private readonly batcher: PresenceBatcher;
+  private readonly presenceSent = metrics.messagesSent.labels('presence');
+  private readonly clientPublishes = metrics.publishes.labels('client');
+  private readonly apiPublishes = metrics.publishes.labels('api');
+  private draining = false;
+  private closed = false;
+
+  constructor(opts: NodeOptions) {
+    this.nodeId = opts.nodeId;
+    this.limits = opts.limits;
+    this.rateLimit = { perSecond: opts.limits.rateLimitPerSecond, burst: opts.limits.rateLimitBurst };
+    this.broker = opts.broker;
+    this.presence = opts.presence;
+    this.logger = opts.logger;
+    this.router = opts.router ?? createDefaultRouter();
+    this.hub = new Hub(opts.broker, opts.presence, opts.logger);
+    this.batcher = new PresenceBatcher(opts.presenceBatchMs, (topic, diff) => {
+      this.hub.broadcastJson(
+        topic,
+        ChannelEvent.presenceDiff,
+        JSON.stringify(diff),
+        undefined,
+        this.presenceSent,
+      );
+    });
+    this.broker.onPublication((pub) => this.onPublication(pub));
+    this.broker.onConnectionChange((connected) => {
+      if (this.closed) return;
+      if (!connected) metrics.brokerErrors.labels('connection').inc();
+      this.logger[connected ? 'info' : 'warn']({ connected }, 'broker connection changed');
+    });
+    this.presence.onDiff((topic, diff) => this.batcher.add(topic, diff));
+  }
+
+  async start(): Promise<void> {
+    await this.broker.start();
+    await this.presence.start();
+  }
+
+  /** Takes over an upgraded, authenticated WebSocket. */
+  accept(ws: WebSocket, socket: Duplex, principal: Principal): Session {
+    const session = new Session(this, ws, socket, principal);
+    this.sessions.add(session);
+    metrics.connections.inc();
+    return session;
+  }
+
+  sessionClosed(session: Session): void {
+    this.sessions.delete(session);
+  }
+
+  /** ChannelActions: a client push broadcast to the topic on every node. */
+  broadcast(topic: string, message: InboundMessage): void {
+    this.clientPublishes.inc();
+    this.publish(
+      topic,
+      message.event,
+      message.binary ? { bytes: message.payload } : { json: message.payloadJson, value: message.payload },
+    );
+  }
+
+  /** A publication from the HTTP API (`POST /api/broadcast`). */
+  publishFromApi(topic: string, event: string, payload: unknown): void {
+    this.apiPublishes.inc();
+    this.publish(topic, event, { json: JSON.stringify(payload), value: payload });
+  }
+
+  /** Fans out locally right away, then hands the publication to the broker for the other nodes. */
+  private publish(topic: string, event: string, payload: PublishPayload): void {
+    const publishedAt = Date.now();
+    const binary = 'bytes' in payload;
+    if (binary) this.hub.broadcastBinary(topic, event, payload.bytes, publishedAt);
+    else this.hub.broadcastJson(topic, event, payload.json, publishedAt);
+    const pub: Publication = {
+      topic,
+      event,
+      payload: binary ? payload.bytes.toString('base64') : payload.value,
+      origin: this.nodeId,
+      publishedAt,
+    };
+    if (binary) pub.binary = true;
+    const started = performance.now();
+    this.broker.publish(pub).then(
+      () => metrics.brokerPublishLatency.observe((performance.now() - started) / 1000),
+      (err: unknown) => {
+        metrics.brokerErrors.labels('publish').inc();
+        this.logger.warn({ err, topic }, 'broker publish failed');
+      },
+    );
+  }
+
+  private onPublication(pub: Publication): void {
+    if (pub.origin === this.nodeId) return;
+    if (typeof pub.topic !== 'string' || typeof pub.event !== 'string') {
+      this.logger.warn({ origin: pub.origin }, 'dropped publication without topic/event');
+      return;
+    }
+    if (pub.binary && typeof pub.payload === 'string') {
+      this.hub.broadcastBinary(pub.topic, pub.event, Buffer.from(pub.payload, 'base64'), pub.publishedAt);
+    } else {
+      this.hub.broadcastJson(pub.topic, pub.event, JSON.stringify(pub.payload ?? null), pub.publishedAt);
+    }
+  }
+
+  /** Ready for traffic: broker connected and not draining. */
+  isReady(): boolean {
+    return !this.draining && this.broker.isConnected();
+  }
+
+  get brokerConnected(): boolean {
+    return this.broker.isConnected();
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** Flips readiness off and makes the transport refuse new connections (see transport/drain.ts). */
+  startDraining(): void {
+    this.draining = true;
+  }
+
+  /** Stops batching and disconnects presence and broker (after sessions are closed). */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.batcher.flush();
+    this.batcher.close();
+    await this.presence.close();
+    await this.broker.close();
+  }
+}

@@ -1,0 +1,21 @@
+import type { ChannelActions } from '../channels/channel.js';
+import type { ChannelRouter } from '../channels/router.js';
+import type { Limits } from '../config.js';
+import type { Hub } from '../hub/hub.js';
+import type { PresenceTracker } from '../presence/presence.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { RateLimit } from './token-bucket.js';
+import type { Session } from './session.js';
+
+/** What a session needs from its node (the node implements it; tests may too). */
+export interface SessionHost extends ChannelActions {
+  readonly limits: Limits;
+  /** Shared by every session (one object, not one per connection). */
+  readonly rateLimit: RateLimit;
+  readonly hub: Hub;
+  readonly router: ChannelRouter;
+  readonly presence: PresenceTracker;
+  readonly logger: Logger;
+  /** Called once when the session's WebSocket has closed. */
+  sessionClosed(session: Session): void;
+}
