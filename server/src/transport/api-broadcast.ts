@@ -1,0 +1,67 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MAX_FIELD_BYTES, isReservedEvent } from '../protocol/message.js';
+import { HttpError, readBody, sendJson } from './http-util.js';
+
+export interface BroadcastRequest {
+  topic: string;
+  event: string;
+  payload: unknown;
+}
+
+/**
+ * `POST /api/broadcast` with `Authorization: Bearer <API_TOKEN>` and a JSON body
+ * `{ "topic": "room:lobby", "event": "new_msg", "payload": {...} }` (payload optional, default {}).
+ * 202 once accepted (delivery is asynchronous, at-most-once), 400/401/413 otherwise.
+ */
+export async function handleApiBroadcast(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: { apiToken: string; maxBodyBytes: number; publish: (b: BroadcastRequest) => void },
+): Promise<void> {
+  if (!isAuthorized(req.headers.authorization, deps.apiToken)) {
+    throw new HttpError(401, 'missing or wrong bearer token: send "Authorization: Bearer <API_TOKEN>"');
+  }
+  const body = await readBody(req, deps.maxBodyBytes);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new HttpError(
+      400,
+      'body is not valid JSON: send {"topic": "...", "event": "...", "payload": {...}}',
+    );
+  }
+  const b = parseBroadcast(parsed);
+  deps.publish(b);
+  sendJson(res, 202, { status: 'accepted', topic: b.topic, event: b.event });
+}
+
+/** Validates a broadcast body; throws HttpError(400) naming the field and the fix. */
+export function parseBroadcast(v: unknown): BroadcastRequest {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new HttpError(400, 'body must be a JSON object {"topic": "...", "event": "...", "payload": {...}}');
+  }
+  const { topic, event, payload } = v as Record<string, unknown>;
+  for (const [name, value] of [
+    ['topic', topic],
+    ['event', event],
+  ] as const) {
+    if (typeof value !== 'string' || value.length === 0 || Buffer.byteLength(value) > MAX_FIELD_BYTES) {
+      throw new HttpError(400, `"${name}" must be a non-empty string of at most ${MAX_FIELD_BYTES} bytes`);
+    }
+  }
+  if (isReservedEvent(event as string)) {
+    throw new HttpError(400, '"event" must not start with "phx_" or "presence_" (reserved by the protocol)');
+  }
+  return { topic: topic as string, event: event as string, payload: payload === undefined ? {} : payload };
+}
+
+function isAuthorized(header: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  if (!m || token.length === 0) return false;
+  // Compare digests so the comparison is constant-time whatever the lengths.
+  const a = createHash('sha256').update(m[1]!).digest();
+  const b = createHash('sha256').update(token).digest();
+  return timingSafeEqual(a, b);
+}
