@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
+const script = join(repo, 'scripts', 'build-actions.ts');
+
+/** Runs the build script as CI does: `node --import tsx scripts/build-actions.ts ...`. */
+function buildActions(...args: string[]) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: repo,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { status: result.status, out: `${result.stdout}${result.stderr}` };
+}
+
+describe('scripts/build-actions.ts on a fixture repository', () => {
+  let root: string;
+  const dist = () => join(root, 'actions', 'hello', 'dist', 'index.js');
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'build-actions-'));
+    mkdirSync(join(root, 'actions', 'hello', 'src'), { recursive: true });
+    mkdirSync(join(root, 'actions', 'shared', 'src'), { recursive: true });
+    writeFileSync(
+      join(root, 'actions', 'hello', 'action.yml'),
+      'name: hello\nruns:\n  using: node24\n  main: dist/index.js\n',
+    );
+    writeFileSync(join(root, 'actions', 'hello', 'package.json'), '{"type":"module"}\n');
+    writeFileSync(
+      join(root, 'actions', 'shared', 'src', 'greet.ts'),
+      'export const greet = (who: string): string => `hello ${who}`;\n',
+    );
+    writeFileSync(
+      join(root, 'actions', 'hello', 'src', 'index.ts'),
+      "import { greet } from '../../shared/src/greet.js';\nconsole.log(greet('runner'));\n",
+    );
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('reports a missing dist, builds it, and the bundle runs with plain node', () => {
+    const missing = buildActions('--root', root, '--check');
+    assert.equal(missing.status, 1);
+    assert.match(missing.out, /actions\/hello\/dist\/index\.js is missing/);
+    const built = buildActions('--root', root);
+    assert.equal(built.status, 0, built.out);
+    assert.match(built.out, /built actions\/hello\/dist\/index\.js/);
+    const ran = spawnSync(process.execPath, [dist()], { encoding: 'utf8' });
+    assert.equal(ran.stdout.trim(), 'hello runner');
+  });
+
+  it('is deterministic and --check passes on a fresh build', () => {
+    const first = readFileSync(dist());
+    assert.equal(buildActions('--root', root).status, 0);
+    assert.ok(first.equals(readFileSync(dist())), 'two builds differ');
+    const check = buildActions('--root', root, '--check');
+    assert.equal(check.status, 0, check.out);
+    assert.match(check.out, /ok {4}actions\/hello\/dist\/index\.js/);
+  });
+
+  it('--check fails naming the stale dist when a source changed, including shared code', () => {
+    writeFileSync(
+      join(root, 'actions', 'shared', 'src', 'greet.ts'),
+      'export const greet = (who: string): string => `hi ${who}`;\n',
+    );
+    const check = buildActions('--root', root, '--check');
+    assert.equal(check.status, 1);
+    assert.match(check.out, /FAIL {2}actions\/hello\/dist\/index\.js is stale/);
+    assert.match(check.out, /Run `npm run actions:build`/);
+  });
+
+  it('names the choices for an unknown action', () => {
+    const check = buildActions('--root', root, '--check', 'helo');
+    assert.equal(check.status, 1);
+    assert.match(check.out, /no action "helo" under actions\/ \(actions: hello\)/);
+  });
+});
+
+describe('scripts/build-actions.ts on this repository', () => {
+  it('the committed bundles of argocd-sync and preview-env match their sources', () => {
+    const check = buildActions('--check', 'argocd-sync', 'preview-env');
+    assert.equal(check.status, 0, check.out);
+  });
+});
