@@ -127,8 +127,21 @@ export class RedisSequencer implements Sequencer {
     this.commands = this.client as unknown as SequencerCommands;
   }
 
-  async start(): Promise<void> {
-    if (this.client.status === 'wait') await this.client.connect();
+  /** Connects; rejects after `connectTimeoutMs` (default 10 s) without Redis. ioredis keeps retrying after that. */
+  async start(connectTimeoutMs = 10_000): Promise<void> {
+    let lastError = '';
+    if (this.client.status === 'wait') {
+      this.client.connect().catch((err: Error) => (lastError = err.message));
+    }
+    const deadline = Date.now() + connectTimeoutMs;
+    while (this.client.status !== 'ready') {
+      if (Date.now() > deadline) {
+        throw new Error(
+          `history sequencer could not reach Redis within ${connectTimeoutMs} ms${lastError ? ` (${lastError})` : ''}; check REDIS_URL / REDIS_CLUSTER_NODES and that Redis is up`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   async append(pub: Publication): Promise<SequencedPublication> {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import {
+  freePort,
   startRedis,
   startRedisCluster,
   type RedisCluster,
@@ -305,3 +306,19 @@ for (const harness of [memoryHarness(), redisHarness(), clusterHarness()]) {
     }
   });
 }
+
+describe('RedisSequencer without Redis', () => {
+  test('start() gives up after its timeout with a message naming the setting', async () => {
+    const seq = new RedisSequencer({
+      redis: { url: `redis://127.0.0.1:${await freePort()}` },
+      cacheSize: 10,
+      cacheTtlMs: 1000,
+    });
+    try {
+      await assert.rejects(seq.start(300), /could not reach Redis within 300 ms.*check REDIS_URL/);
+      await assert.rejects(seq.append(pub('room:x', 1)));
+    } finally {
+      await seq.close();
+    }
+  });
+});

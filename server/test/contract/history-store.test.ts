@@ -306,7 +306,11 @@ describe('PostgreSQL history store', () => {
     for (const p of pubs('room:w', 'E', 1, 5)) store.enqueue(p);
     assert.equal(await store.flush(20_000), true);
 
+    // A second node starting while PostgreSQL is down, on a database never migrated.
+    const lateUrl = await freshDatabase();
     await server.kill();
+    const late = await newStore(lateUrl, { flushMs: 10 });
+    late.enqueue(pubs('room:late', 'E', 1, 1)[0]!);
     const droppedBefore = await counter(metrics.historyDropped);
     for (const p of pubs('room:w', 'E', 6, 155)) store.enqueue(p);
     assert.equal(store.queueDepth, 100);
@@ -325,5 +329,8 @@ describe('PostgreSQL history store', () => {
       Array.from({ length: 105 }, (_, i) => i + 1),
     );
     assert.ok(lines().some((l) => l.msg === 'history writes resumed'));
+    // The late starter applied the migrations once PostgreSQL was back, then wrote its row.
+    await eventually(async () => assert.equal(late.queueDepth, 0));
+    assert.equal((await late.read('room:late', 'E', 0, 10)).length, 1);
   });
 });
