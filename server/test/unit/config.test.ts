@@ -1,0 +1,204 @@
+// Configuration: defaults, every validation message (names the variable and the fix), production
+// requirements, dev secret generation, and the real process exiting 1 with a clear message.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.problems;
+  }
+  assert.fail(`expected a ConfigError for ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  test('no environment at all: dev defaults, memory broker, port 4000, generated secrets', () => {
+    const c = loadConfig({});
+    assert.equal(c.port, 4000);
+    assert.equal(c.host, '0.0.0.0');
+    assert.equal(c.broker, 'memory');
+    assert.equal(c.production, false);
+    assert.deepEqual(c.limits, {
+      maxFrameBytes: 65536,
+      maxTopicsPerConnection: 100,
+      rateLimitPerSecond: 100,
+      rateLimitBurst: 200,
+      outboundQueueMaxBytes: 1048576,
+      heartbeatTimeoutMs: 60000,
+    });
+    assert.equal(c.presenceBatchMs, 50);
+    assert.equal(c.drainWindowMs, 30000);
+    assert.deepEqual(c.allowedOrigins, []);
+    assert.deepEqual(c.generatedSecrets, ['JWT_SECRET', 'API_TOKEN']);
+    assert.ok((c.jwt.secret ?? '').length >= 32);
+    assert.ok(c.apiToken.length >= 24);
+    assert.notEqual(loadConfig({}).apiToken, c.apiToken, 'random per start');
+    assert.match(c.nodeId, /^[\w.:-]+$/);
+  });
+
+  test('every variable is read', () => {
+    const c = loadConfig({
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      NODE_ID: 'node-a',
+      JWT_SECRET: 's',
+      JWT_ISSUER: 'iss',
+      JWT_AUDIENCE: 'aud',
+      JWKS_URL: 'https://id.example/jwks.json',
+      API_TOKEN: 't',
+      BROKER: 'redis-cluster',
+      REDIS_URL: 'redis://r:6379',
+      REDIS_CLUSTER_NODES: 'a:7000, b:7001,[::1]:7002',
+      DATABASE_URL: 'postgres://u@db/x',
+      MAX_FRAME_BYTES: '1024',
+      MAX_TOPICS_PER_CONNECTION: '5',
+      RATE_LIMIT_PER_SECOND: '7',
+      RATE_LIMIT_BURST: '9',
+      ALLOWED_ORIGINS: 'https://a.example, http://localhost:3000/',
+      OUTBOUND_QUEUE_MAX_BYTES: '4096',
+      HEARTBEAT_TIMEOUT_MS: '1000',
+      PRESENCE_BATCH_MS: '0',
+      DRAIN_WINDOW_MS: '500',
+      LOG_LEVEL: 'debug',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318',
+      NODE_ENV: 'staging',
+    });
+    assert.equal(c.port, 8080);
+    assert.equal(c.nodeId, 'node-a');
+    assert.deepEqual(c.jwt, {
+      secret: 's',
+      jwksUrl: 'https://id.example/jwks.json',
+      issuer: 'iss',
+      audience: 'aud',
+    });
+    assert.deepEqual(c.redisClusterNodes, [
+      { host: 'a', port: 7000 },
+      { host: 'b', port: 7001 },
+      { host: '::1', port: 7002 },
+    ]);
+    assert.deepEqual(c.allowedOrigins, ['https://a.example', 'http://localhost:3000']);
+    assert.equal(c.limits.rateLimitBurst, 9);
+    assert.equal(c.presenceBatchMs, 0);
+    assert.deepEqual(c.generatedSecrets, []);
+    assert.equal(c.otlpEndpoint, 'http://otel:4318');
+  });
+
+  test('bad values name the variable and the fix, all at once', () => {
+    const problems = problemsOf({
+      PORT: 'http',
+      MAX_FRAME_BYTES: '-1',
+      RATE_LIMIT_BURST: '1.5',
+      BROKER: 'kafka',
+      LOG_LEVEL: 'loud',
+    });
+    assert.equal(problems.length, 5);
+    assert.match(
+      problems[0]!,
+      /^PORT="http" is invalid: set PORT to a whole number from 0 to 65535 \(default 4000\)/,
+    );
+    assert.ok(
+      problems.some((p) => /^MAX_FRAME_BYTES="-1" is invalid: set MAX_FRAME_BYTES to a whole number/.test(p)),
+    );
+    assert.ok(problems.some((p) => p.startsWith('RATE_LIMIT_BURST="1.5" is invalid')));
+    assert.ok(
+      problems.some(
+        (p) => p === 'BROKER="kafka" is invalid: set BROKER to one of memory, redis, redis-cluster',
+      ),
+    );
+    assert.ok(
+      problems.some((p) => p.startsWith('LOG_LEVEL="loud" is invalid: set it to one of fatal, error')),
+    );
+  });
+
+  test('broker settings must be complete', () => {
+    assert.deepEqual(problemsOf({ BROKER: 'redis' }), [
+      'BROKER=redis needs REDIS_URL: set REDIS_URL=redis://host:6379',
+    ]);
+    assert.deepEqual(problemsOf({ BROKER: 'redis-cluster' }), [
+      'BROKER=redis-cluster needs REDIS_CLUSTER_NODES: set it to host:port,host:port,...',
+    ]);
+    assert.match(
+      problemsOf({ BROKER: 'redis', REDIS_URL: 'http://x' })[0]!,
+      /^REDIS_URL is not a valid redis\/rediss URL/,
+    );
+    assert.match(
+      problemsOf({ REDIS_CLUSTER_NODES: 'a:1,b' })[0]!,
+      /^REDIS_CLUSTER_NODES entry "b" is invalid: write host:port/,
+    );
+    assert.match(problemsOf({ REDIS_CLUSTER_NODES: 'a:70000' })[0]!, /^REDIS_CLUSTER_NODES entry "a:70000"/);
+  });
+
+  test('urls, origins, node id and limits that contradict each other', () => {
+    assert.match(problemsOf({ JWKS_URL: 'not a url' })[0]!, /^JWKS_URL is not a valid https\/http URL/);
+    assert.match(problemsOf({ DATABASE_URL: 'mysql://x' })[0]!, /^DATABASE_URL is not a valid postgres/);
+    assert.match(
+      problemsOf({ ALLOWED_ORIGINS: 'https://a.example/path' })[0]!,
+      /^ALLOWED_ORIGINS entry "https:\/\/a.example\/path" is not an origin/,
+    );
+    assert.match(
+      problemsOf({ ALLOWED_ORIGINS: 'example.com' })[0]!,
+      /is not an origin: write scheme:\/\/host\[:port\]/,
+    );
+    assert.match(problemsOf({ NODE_ID: 'has space' })[0]!, /^NODE_ID may only hold/);
+    assert.match(
+      problemsOf({ MAX_FRAME_BYTES: '65536', OUTBOUND_QUEUE_MAX_BYTES: '4096' })[0]!,
+      /^OUTBOUND_QUEUE_MAX_BYTES \(4096\) is smaller than MAX_FRAME_BYTES \(65536\)/,
+    );
+    assert.match(
+      problemsOf({ HEARTBEAT_TIMEOUT_MS: '10' })[0]!,
+      /^HEARTBEAT_TIMEOUT_MS="10" is invalid: .* from 100 to 3600000 ms/,
+    );
+  });
+
+  test('production requires real secrets and never generates them', () => {
+    const problems = problemsOf({ NODE_ENV: 'production' });
+    assert.deepEqual(problems, [
+      'NODE_ENV=production needs JWT_SECRET (HS256 secret, 32+ chars) or JWKS_URL (https URL of your identity provider keys)',
+      'NODE_ENV=production needs API_TOKEN (bearer token for POST /api/broadcast)',
+    ]);
+    assert.deepEqual(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short', API_TOKEN: 'short' }), [
+      'JWT_SECRET is shorter than 32 characters: use a random secret of at least 32 characters',
+      'API_TOKEN is shorter than 16 characters: use a random token of at least 16 characters',
+    ]);
+    const ok = loadConfig({
+      NODE_ENV: 'production',
+      JWKS_URL: 'https://id.example/jwks',
+      API_TOKEN: 'x'.repeat(20),
+    });
+    assert.equal(ok.jwt.secret, undefined);
+    assert.deepEqual(ok.generatedSecrets, []);
+  });
+});
+
+describe('the server process', () => {
+  const main = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+  const run = (env: Record<string, string>) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', main], {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      child.on('exit', (code) => {
+        clearTimeout(t);
+        resolve({ code, stderr });
+      });
+    });
+
+  test('exits 1 with a message naming the variable and the fix', async () => {
+    const { code, stderr } = await run({ PORT: 'eighty', NODE_ENV: 'production' });
+    assert.equal(code, 1);
+    assert.match(stderr, /switchboard: invalid configuration:/);
+    assert.match(stderr, /PORT="eighty" is invalid: set PORT to a whole number/);
+    assert.match(stderr, /NODE_ENV=production needs JWT_SECRET/);
+    assert.match(stderr, /See docs\/configuration.md/);
+    assert.doesNotMatch(stderr, /at .*\.ts:\d+/, 'no stack trace for a configuration mistake');
+  });
+});
