@@ -12,6 +12,7 @@ import {
   presentUsers,
   push,
   type Socket,
+  within,
 } from '../support/phoenix.js';
 import { openRaw } from '../support/raw-client.js';
 
@@ -175,6 +176,41 @@ describe('phoenix channels over the official client', () => {
     const close = await raw.waitFor((f) => f[3] === 'phx_close', 'phx_close');
     assert.deepEqual(close, ['3', '3', 'room:lobby', 'phx_close', {}]);
     assert.ok(raw.frames.indexOf(reply) < raw.frames.indexOf(close));
+    raw.ws.close();
+  });
+
+  test('binary push: ok reply to the sender, binary broadcast frame to every subscriber', async () => {
+    const a = await client('bin-a');
+    const b = await client('bin-b');
+    const ca = a.channel('room:binary', {});
+    const cb = b.channel('room:binary', {});
+    await join(ca);
+    await join(cb);
+    const atB = next<ArrayBuffer>(cb, 'blob');
+    const bytes = new Uint8Array([0, 1, 2, 250, 255]);
+    const reply = await within(
+      10_000,
+      'binary push reply',
+      new Promise<string>((resolve) =>
+        ca.push('blob', bytes.buffer as unknown as object).receive('ok', () => resolve('ok')),
+      ),
+    );
+    assert.equal(reply, 'ok');
+    const got = await atB;
+    assert.ok(got instanceof ArrayBuffer, 'delivered as binary');
+    assert.deepEqual([...new Uint8Array(got)], [0, 1, 2, 250, 255]);
+
+    const token = await signToken({ sub: 'bin-raw', join: ['room:*'] });
+    const raw = await openRaw(sb.socketUrl, token);
+    raw.send(['1', '1', 'room:binary', 'phx_join', {}]);
+    await raw.waitFor((f) => f[1] === '1', 'join reply');
+    ca.push('blob', new Uint8Array([7]).buffer as unknown as object);
+    const frame = await raw.waitForBinary('binary broadcast frame');
+    assert.deepEqual(
+      [...frame],
+      [2, 11, 4, ...Buffer.from('room:binaryblob'), 7],
+      'kind 2, lengths, fields, payload',
+    );
     raw.ws.close();
   });
 
