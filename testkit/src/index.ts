@@ -11,3 +11,9 @@ export {
 } from './switchboard.js';
 export { startNginx, ingressNginxConfig, type NginxProxy } from './nginx.js';
 export { redisNodeFaults, type RedisNodeFaults } from './redis-faults.js';
+export {
+  startPrometheus,
+  type PrometheusServer,
+  type PrometheusOptions,
+  type PrometheusSample,
+} from './prometheus.js';

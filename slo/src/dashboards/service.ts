@@ -1,0 +1,202 @@
+import type { LatencySli, Objective } from '../objectives.js';
+import { tidy } from '../sli.js';
+import { m, type DashboardSpec, type PanelSpec } from './model.js';
+
+/** `sum by (<by>) (rate(<selector>[$__rate_interval]))` */
+function rateBy(by: string, selector: string): string {
+  return `sum by (${by}) (rate(${selector}[$__rate_interval]))`;
+}
+
+function quantile(q: number, histogram: string): string {
+  return `histogram_quantile(${q}, sum by (le) (rate(${m(`${histogram}_bucket`)}[$__rate_interval])))`;
+}
+
+/** Connections, joins and message throughput. */
+export const connections: DashboardSpec = {
+  uid: 'switchboard-connections',
+  title: 'Switchboard / Connections and throughput',
+  description: 'Open WebSockets, upgrade and join outcomes, frames in and out, publications.',
+  namespaced: true,
+  rows: [
+    [
+      {
+        title: 'Open connections',
+        description: 'WebSocket connections open now, per pod.',
+        queries: [{ expr: `sum by (pod) (${m('switchboard_connections')})`, legend: '{{pod}}' }],
+      },
+      {
+        title: 'Upgrade attempts by result',
+        description:
+          'WebSocket upgrades per second: accepted, unauthorized, origin_rejected, draining, error.',
+        unit: 'reqps',
+        queries: [
+          { expr: rateBy('result', m('switchboard_connections_opened_total')), legend: '{{result}}' },
+        ],
+      },
+    ],
+    [
+      {
+        title: 'Joins by result',
+        description: 'Channel joins per second by result (ok, unauthorized, unmatched, limit, error).',
+        unit: 'ops',
+        queries: [{ expr: rateBy('result', m('switchboard_joins_total')), legend: '{{result}}' }],
+      },
+      {
+        title: 'Publications by source',
+        description: 'Publications accepted per second, from clients and from the HTTP API.',
+        unit: 'ops',
+        queries: [{ expr: rateBy('source', m('switchboard_publishes_total')), legend: '{{source}}' }],
+      },
+    ],
+    [
+      {
+        title: 'Frames received by kind',
+        description: 'Frames from clients per second: heartbeat, join, leave, push, invalid.',
+        unit: 'ops',
+        queries: [{ expr: rateBy('kind', m('switchboard_messages_received_total')), legend: '{{kind}}' }],
+      },
+      {
+        title: 'Frames sent by kind',
+        description: 'Frames to clients per second: reply, broadcast, push, presence.',
+        unit: 'ops',
+        queries: [{ expr: rateBy('kind', m('switchboard_messages_sent_total')), legend: '{{kind}}' }],
+      },
+    ],
+    [
+      {
+        title: 'Draining',
+        description: 'Pods draining for shutdown and the connections they still hold.',
+        queries: [
+          { expr: `sum(${m('switchboard_draining')})`, legend: 'pods draining' },
+          { expr: `sum(${m('switchboard_drain_connections_remaining')})`, legend: 'connections left' },
+        ],
+      },
+    ],
+  ],
+};
+
+type LatencyObjective = Objective & { sli: LatencySli };
+
+function isLatency(o: Objective): o is LatencyObjective {
+  return o.sli.kind === 'latency';
+}
+
+/** The share of observations within a latency objective's threshold, per pod. */
+function withinThreshold(o: LatencyObjective): PanelSpec {
+  const { histogram, threshold } = o.sli;
+  const ms = tidy(threshold * 1000);
+  return {
+    title: `Within ${ms} ms (${o.name})`,
+    description: `${o.description} Target ${o.target}; per pod.`,
+    unit: 'percentunit',
+    max: 1,
+    queries: [
+      {
+        expr:
+          `sum by (pod) (rate(${m(`${histogram}_bucket`, `le="${threshold}"`)}[$__rate_interval]))` +
+          ` / sum by (pod) (rate(${m(`${histogram}_count`)}[$__rate_interval]))`,
+        legend: '{{pod}}',
+      },
+    ],
+  };
+}
+
+/** Publish-to-delivery latency (broker and history timings are on the backends dashboard). */
+export const latency = (objectives: Objective[]): DashboardSpec => ({
+  uid: 'switchboard-latency',
+  title: 'Switchboard / Latency',
+  description: 'Publish-to-delivery latency quantiles and the share delivered within the objective.',
+  namespaced: true,
+  rows: [
+    [
+      {
+        title: 'Publish-to-delivery latency',
+        description: 'From the publish on any node to the write to the subscriber; quantiles over all pods.',
+        unit: 's',
+        min: 0,
+        queries: [0.5, 0.9, 0.99].map((q) => ({
+          expr: quantile(q, 'switchboard_delivery_latency_seconds'),
+          legend: `p${tidy(q * 100)}`,
+        })),
+      },
+      ...objectives.filter(isLatency).map(withinThreshold),
+    ],
+  ],
+});
+
+/** Errors, refusals and close codes. */
+export const errors: DashboardSpec = {
+  uid: 'switchboard-errors',
+  title: 'Switchboard / Errors and disconnects',
+  description: 'HTTP status classes, refused upgrades and joins, rejected frames and WebSocket close codes.',
+  namespaced: true,
+  rows: [
+    [
+      {
+        title: 'HTTP requests by route and status class',
+        description: 'Requests per second by route and status class.',
+        unit: 'reqps',
+        queries: [
+          {
+            expr: rateBy('route, status_class', m('switchboard_http_requests_total')),
+            legend: '{{route}} {{status_class}}',
+          },
+        ],
+      },
+      {
+        title: 'HTTP 5xx ratio (API)',
+        description: 'Share of API requests (not probes or scrapes) answered with a 5xx.',
+        unit: 'percentunit',
+        min: 0,
+        queries: [
+          {
+            expr:
+              `sum(rate(${m('switchboard_http_requests_total', 'route!~"healthz|readyz|metrics",status_class="5xx"')}[$__rate_interval]))` +
+              ` / sum(rate(${m('switchboard_http_requests_total', 'route!~"healthz|readyz|metrics"')}[$__rate_interval]))`,
+            legend: '5xx',
+          },
+        ],
+      },
+    ],
+    [
+      {
+        title: 'Disconnects by close code',
+        description:
+          'Closed connections per second by WebSocket close code (1011 = server error, 4029 = slow consumer...).',
+        unit: 'ops',
+        queries: [{ expr: rateBy('code', m('switchboard_disconnects_total')), legend: '{{code}}' }],
+      },
+      {
+        title: 'Refused upgrades and joins',
+        description: 'Upgrades and joins per second that did not succeed, by result.',
+        unit: 'ops',
+        queries: [
+          {
+            expr: rateBy('result', m('switchboard_connections_opened_total', 'result!="accepted"')),
+            legend: 'upgrade {{result}}',
+          },
+          { expr: rateBy('result', m('switchboard_joins_total', 'result!="ok"')), legend: 'join {{result}}' },
+        ],
+      },
+    ],
+    [
+      {
+        title: 'Frames rejected by reason',
+        description: 'Inbound frames rejected per second: malformed, too_large, rate_limited, topic_limit.',
+        unit: 'ops',
+        queries: [{ expr: rateBy('reason', m('switchboard_frames_rejected_total')), legend: '{{reason}}' }],
+      },
+      {
+        title: 'Slow-consumer closes',
+        description: 'Connections closed per second because their outbound queue exceeded its bound.',
+        unit: 'ops',
+        queries: [
+          {
+            expr: `sum(rate(${m('switchboard_slow_consumer_closes_total')}[$__rate_interval]))`,
+            legend: 'closes',
+          },
+        ],
+      },
+    ],
+  ],
+};

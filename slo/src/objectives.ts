@@ -1,0 +1,156 @@
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parseDocument } from 'yaml';
+import { isSeriesSelector } from './promql.js';
+import { objectivesSchema } from './schema.js';
+
+/** Good (or bad) events over total events, each a sum of counter selectors. */
+export interface RatioSli {
+  kind: 'ratio';
+  /** Which side the event list counts: good events (success) or bad events (errors). */
+  counts: 'good' | 'bad';
+  events: string[];
+  total: string[];
+}
+
+/** Observations of `histogram` at or under `threshold` seconds are good. */
+export interface LatencySli {
+  kind: 'latency';
+  histogram: string;
+  threshold: number;
+}
+
+/** One objective of slo/objectives.yaml, validated and normalised. */
+export interface Objective {
+  name: string;
+  description: string;
+  /** Share of good events over the window, 0 < target < 1. */
+  target: number;
+  window: '30d';
+  sli: RatioSli | LatencySli;
+  k6: { metric: string };
+}
+
+interface RawObjective {
+  name: string;
+  description: string;
+  target: number;
+  window: '30d';
+  sli: {
+    ratio?: { good?: string[]; bad?: string[]; total: string[] };
+    latency?: { histogram: string; threshold: number };
+  };
+  k6: { metric: string };
+}
+
+/** A problem in objectives.yaml; `message` names the objective, the field and the fix. */
+export class ObjectivesError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file} is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ObjectivesError';
+  }
+}
+
+const validate = new Ajv({ allErrors: true, verbose: true }).compile(objectivesSchema);
+
+/** "objectives[2] (delivery-latency) sli.latency.threshold" from an instance path. */
+function describeField(path: string, doc: unknown): string {
+  const parts = path.split('/').slice(1);
+  if (parts[0] !== 'objectives' || parts[1] === undefined) return parts.join('.') || '(top level)';
+  const index = Number(parts[1]);
+  const objectives = (doc as { objectives?: unknown[] }).objectives;
+  const name = (objectives?.[index] as { name?: unknown } | undefined)?.name;
+  const where = `objectives[${index}]${typeof name === 'string' ? ` (${name})` : ''}`;
+  const rest = parts.slice(2);
+  return rest.length > 0 ? `${where} field "${rest.join('.')}"` : where;
+}
+
+function describeSchemaError(err: ErrorObject, doc: unknown): string {
+  let path = err.instancePath;
+  let message = err.message ?? 'is invalid';
+  if (err.keyword === 'required') {
+    path += `/${(err.params as { missingProperty: string }).missingProperty}`;
+    message = 'is missing';
+  } else if (err.keyword === 'additionalProperties') {
+    path += `/${(err.params as { additionalProperty: string }).additionalProperty}`;
+    message = 'is not a known field (check its spelling)';
+  }
+  const hint = (err.parentSchema as { description?: string } | undefined)?.description;
+  return `${describeField(path, doc)}: ${message}${hint ? `; expected ${hint}` : ''}`;
+}
+
+/** Checks what a schema cannot: unique names, PromQL selectors that parse. */
+function semanticProblems(objectives: RawObjective[]): string[] {
+  const problems: string[] = [];
+  const seen = { name: new Map<string, number>(), metric: new Map<string, number>() };
+  objectives.forEach((o, i) => {
+    const where = `objectives[${i}] (${o.name})`;
+    const first = seen.name.get(o.name);
+    if (first !== undefined)
+      problems.push(`${where} field "name": duplicates objectives[${first}]; names must be unique`);
+    seen.name.set(o.name, i);
+    const firstMetric = seen.metric.get(o.k6.metric);
+    if (firstMetric !== undefined) {
+      problems.push(
+        `${where} field "k6.metric": already used by objectives[${firstMetric}]; give each objective its own`,
+      );
+    }
+    seen.metric.set(o.k6.metric, i);
+    for (const [side, list] of Object.entries(o.sli.ratio ?? {})) {
+      list.forEach((selector, j) => {
+        if (!isSeriesSelector(selector)) {
+          problems.push(
+            `${where} field "sli.ratio.${side}[${j}]": ${JSON.stringify(selector)} is not one series selector; ` +
+              'write a counter name with optional label matchers, e.g. switchboard_joins_total{result="ok"}',
+          );
+        }
+      });
+    }
+  });
+  return problems;
+}
+
+function normalise(raw: RawObjective): Objective {
+  const { ratio, latency } = raw.sli;
+  const sli: RatioSli | LatencySli = ratio
+    ? ratio.good
+      ? { kind: 'ratio', counts: 'good', events: ratio.good, total: ratio.total }
+      : { kind: 'ratio', counts: 'bad', events: ratio.bad ?? [], total: ratio.total }
+    : { kind: 'latency', histogram: latency!.histogram, threshold: latency!.threshold };
+  return {
+    name: raw.name,
+    description: raw.description,
+    target: raw.target,
+    window: raw.window,
+    sli,
+    k6: raw.k6,
+  };
+}
+
+/** Parses and validates the YAML text of an objectives file; throws ObjectivesError naming every problem. */
+export function parseObjectives(text: string, file = 'slo/objectives.yaml'): Objective[] {
+  const document = parseDocument(text, { prettyErrors: true });
+  if (document.errors.length > 0) {
+    throw new ObjectivesError(
+      file,
+      document.errors.map((e) => `YAML syntax: ${e.message}`),
+    );
+  }
+  const doc: unknown = document.toJS();
+  if (!validate(doc)) {
+    const problems = (validate.errors ?? []).map((e) => describeSchemaError(e, doc));
+    throw new ObjectivesError(file, [...new Set(problems)]);
+  }
+  const raw = (doc as unknown as { objectives: RawObjective[] }).objectives;
+  const problems = semanticProblems(raw);
+  if (problems.length > 0) throw new ObjectivesError(file, problems);
+  return raw.map(normalise);
+}
+
+/** Reads and validates an objectives file (default slo/objectives.yaml). */
+export function loadObjectives(file: string): Objective[] {
+  return parseObjectives(readFileSync(file, 'utf8'), file);
+}

@@ -1,0 +1,106 @@
+/**
+ * JSON Schema of slo/objectives.yaml. Every `description` doubles as the fix shown to whoever
+ * wrote a bad value (see objectives.ts), so write it as advice.
+ */
+export const objectivesSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['version', 'objectives'],
+  properties: {
+    version: { const: 1, description: 'the file format version; only 1 exists' },
+    objectives: {
+      type: 'array',
+      minItems: 1,
+      description: 'a list of objectives, each with name, description, target, window, sli and k6',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'description', 'target', 'window', 'sli', 'k6'],
+        properties: {
+          name: {
+            type: 'string',
+            pattern: '^[a-z][a-z0-9-]{0,62}$',
+            description: 'a lower-case slug such as join-success; it becomes the `slo` label',
+          },
+          description: {
+            type: 'string',
+            minLength: 10,
+            description: 'one sentence a person reading an alert or a dashboard understands',
+          },
+          target: {
+            type: 'number',
+            exclusiveMinimum: 0,
+            exclusiveMaximum: 1,
+            description: 'the share of good events as a ratio, e.g. 0.999 for 99.9 %',
+          },
+          window: {
+            enum: ['30d'],
+            description: 'the compliance window; the burn-rate alert windows are tuned for 30d',
+          },
+          sli: {
+            type: 'object',
+            additionalProperties: false,
+            minProperties: 1,
+            maxProperties: 1,
+            description: 'exactly one of `ratio` (event counters) or `latency` (a histogram and a threshold)',
+            properties: {
+              ratio: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['total'],
+                minProperties: 2,
+                maxProperties: 2,
+                description: '`total` plus exactly one of `good` or `bad`, each a list of counter selectors',
+                properties: {
+                  good: { $ref: '#/$defs/selectors' },
+                  bad: { $ref: '#/$defs/selectors' },
+                  total: { $ref: '#/$defs/selectors' },
+                },
+              },
+              latency: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['histogram', 'threshold'],
+                description: '`histogram` (metric name without _bucket) and `threshold` in seconds',
+                properties: {
+                  histogram: {
+                    type: 'string',
+                    pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$',
+                    not: { pattern: '_(bucket|count|sum)$' },
+                    description: 'the histogram metric name without the _bucket/_count/_sum suffix',
+                  },
+                  threshold: {
+                    type: 'number',
+                    exclusiveMinimum: 0,
+                    description: 'seconds; it must be one of the histogram bucket boundaries (le values)',
+                  },
+                },
+              },
+            },
+          },
+          k6: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['metric'],
+            description: 'the k6 mapping: { metric: <k6 custom metric name> }',
+            properties: {
+              metric: {
+                type: 'string',
+                pattern: '^[a-z][a-z0-9_]*$',
+                description: 'a k6 custom metric name in snake_case, e.g. phx_join_success',
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+  $defs: {
+    selectors: {
+      type: 'array',
+      minItems: 1,
+      items: { type: 'string', minLength: 1 },
+      description: 'a list of counter series selectors, e.g. [\'switchboard_joins_total{result="ok"}\']',
+    },
+  },
+} as const;

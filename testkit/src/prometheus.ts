@@ -1,0 +1,113 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { freePort } from './ports.js';
+import { startProcess, tempDir } from './process.js';
+
+export interface PrometheusOptions {
+  /** host:port of each /metrics endpoint to scrape (one job, `switchboard`). */
+  scrapeTargets: string[];
+  /** Absolute paths of rule files to load (recording and alerting rules). */
+  ruleFiles?: string[];
+  /** Scrape and rule-evaluation interval; default 1000 ms so tests see data within seconds. */
+  scrapeIntervalMs?: number;
+  /** How long to wait for /-/ready; default 30 s. */
+  readyTimeoutMs?: number;
+}
+
+/** One sample of an instant-vector query result. */
+export interface PrometheusSample {
+  labels: Record<string, string>;
+  value: number;
+}
+
+export interface PrometheusServer {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  port: number;
+  /** Instant query at the current time; throws on a PromQL error or a non-vector result. */
+  query(promql: string): Promise<PrometheusSample[]>;
+  /** GET /api/v1/<path> and return `data` (e.g. 'rules', 'targets'); throws when status is not success. */
+  api<T = unknown>(path: string): Promise<T>;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+interface ApiResponse<T> {
+  status: 'success' | 'error';
+  data: T;
+  errorType?: string;
+  error?: string;
+}
+
+/**
+ * Starts Debian's real `prometheus` binary on a free loopback port with a temp config and TSDB,
+ * scraping `scrapeTargets` and evaluating `ruleFiles` every `scrapeIntervalMs`.
+ */
+export async function startPrometheus(opts: PrometheusOptions): Promise<PrometheusServer> {
+  const port = await freePort();
+  const dir = tempDir('prometheus');
+  const interval = `${opts.scrapeIntervalMs ?? 1000}ms`;
+  const config = {
+    global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
+    rule_files: opts.ruleFiles ?? [],
+    scrape_configs: [{ job_name: 'switchboard', static_configs: [{ targets: opts.scrapeTargets }] }],
+  };
+  const configFile = join(dir, 'prometheus.yml');
+  writeFileSync(configFile, stringify(config));
+  const proc = startProcess(
+    'prometheus',
+    [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--web.enable-lifecycle',
+      '--log.level=warn',
+    ],
+    { logDir: dir, name: `prometheus-${port}` },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
+  for (;;) {
+    if (proc.child.exitCode !== null) {
+      throw new Error(`prometheus exited with ${proc.child.exitCode} before it was ready:\n${proc.output()}`);
+    }
+    const ready = await fetch(`${url}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) break;
+    if (Date.now() > deadline) {
+      await proc.stop('SIGKILL');
+      throw new Error(`prometheus on ${port} not ready in time:\n${proc.output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  async function api<T>(path: string, params?: Record<string, string>): Promise<T> {
+    const qs = params ? `?${new URLSearchParams(params)}` : '';
+    const res = await fetch(`${url}/api/v1/${path}${qs}`);
+    const body = (await res.json()) as ApiResponse<T>;
+    if (body.status !== 'success') throw new Error(`prometheus ${path}: ${body.errorType}: ${body.error}`);
+    return body.data;
+  }
+
+  return {
+    url,
+    port,
+    api: (path) => api(path),
+    async query(promql) {
+      const data = await api<{
+        resultType: string;
+        result: { metric: Record<string, string>; value: [number, string] }[];
+      }>('query', { query: promql });
+      if (data.resultType !== 'vector')
+        throw new Error(`query returned a ${data.resultType}, not a vector: ${promql}`);
+      return data.result.map((r) => ({ labels: r.metric, value: Number(r.value[1]) }));
+    },
+    output: proc.output,
+    async stop() {
+      await proc.stop('SIGTERM', 10_000);
+    },
+  };
+}
