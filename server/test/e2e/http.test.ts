@@ -110,9 +110,13 @@ describe('http endpoints and upgrade auth', () => {
     const errors: unknown[] = [];
     const { phoenixSocket } = await import('../support/phoenix.js');
     const s = phoenixSocket(sb.socketUrl, { params: { token } });
-    s.onError((e: unknown) => errors.push(e));
+    s.onError((e: unknown) => {
+      errors.push(e);
+    });
     let opened = false;
-    s.onOpen(() => (opened = true));
+    s.onOpen(() => {
+      opened = true;
+    });
     s.connect();
     await new Promise((r) => setTimeout(r, 500));
     s.disconnect();

@@ -16,7 +16,9 @@ test('the official client reconnects and rejoins after a server restart on the s
     assert.equal((await join(ch)).status, 'ok');
     const seen = collect<{ n: number }>(ch, 'after_restart');
     const closes: number[] = [];
-    socket.onClose((e: { code: number }) => closes.push(e.code));
+    socket.onClose((e: { code: number }) => {
+      closes.push(e.code);
+    });
     assert.equal((await first.stop('SIGTERM')).code, 0);
     await eventually('client saw the close', () => closes.length > 0);
     assert.equal(closes[0], 1012, 'drain closes with 1012 (service restart)');
