@@ -20791,7 +20791,7 @@ function isOperationInProgress(app) {
   const reconciledAt = app.status?.reconciledAt;
   return !reconciledAt || Date.parse(reconciledAt) < Date.parse(state.finishedAt);
 }
-function assessRollout(app, expectedRevision) {
+function assessRollout(app, expectedRevision2) {
   const status = app.status ?? {};
   const syncStatus = status.sync?.status ?? "Unknown";
   const healthStatus = status.health?.status ?? "Unknown";
@@ -20820,8 +20820,8 @@ function assessRollout(app, expectedRevision) {
     waitingFor.push(`operation phase Succeeded (is ${state?.phase ?? "none"})`);
   }
   if (syncStatus !== "Synced") waitingFor.push(`sync status Synced (is ${syncStatus})`);
-  if (!sameRevision(revision, expectedRevision)) {
-    waitingFor.push(`revision ${expectedRevision} (is ${revision || "none"})`);
+  if (!sameRevision(revision, expectedRevision2)) {
+    waitingFor.push(`revision ${expectedRevision2} (is ${revision || "none"})`);
   }
   if (healthStatus !== "Healthy") waitingFor.push(`health Healthy (is ${healthStatus})`);
   if (!operationInProgress && state?.phase === "Succeeded" && healthStatus === "Degraded") {
@@ -21009,7 +21009,7 @@ async function waitForRollout(client, target, deadline, pollIntervalMs, runtime)
   let last = "";
   for (let polls = 1; ; polls += 1) {
     const app = await client.getApplication(target.application, { appNamespace: target.appNamespace });
-    const assessment = assessRollout(app, target.revision);
+    const assessment = assessRollout(app, expectedRevision(app, target.revision));
     const line = describeAssessment(assessment);
     if (line !== last) runtime.log(`${target.application}: ${line}`);
     last = line;
@@ -21018,6 +21018,11 @@ async function waitForRollout(client, target, deadline, pollIntervalMs, runtime)
     if (left <= 0) return { app, assessment, timedOut: true, polls };
     await runtime.sleep(Math.min(pollIntervalMs, left));
   }
+}
+function expectedRevision(app, requested) {
+  if (/^[0-9a-f]{7,40}$/i.test(requested)) return requested;
+  const state = app.status?.operationState;
+  return !app.operation && state?.finishedAt && state.syncResult?.revision ? state.syncResult.revision : requested;
 }
 function describeAssessment(a) {
   const parts = [
@@ -21182,7 +21187,7 @@ async function rollBack(client, failedApp, options, runtime) {
       app = await client.getApplication(options.application, target);
     }
   }
-  const entry = findRollbackTarget(app.status?.history, options.revision);
+  const entry = findRollbackTarget(app.status?.history, expectedRevision(app, options.revision));
   if (!entry || entry.id === void 0) {
     return {
       report: {

@@ -12,7 +12,7 @@ import {
   type RolloutAssessment,
   type UnhealthyResource,
 } from '../../shared/src/argocd/index.js';
-import { describeAssessment, waitForRollout, type Runtime } from './wait.js';
+import { describeAssessment, expectedRevision, waitForRollout, type Runtime } from './wait.js';
 
 /** Why a sync did not end Synced + Healthy at the revision. Stable: workflows and tests branch on these. */
 export type SyncFailureCode =
@@ -265,7 +265,7 @@ async function rollBack(
       app = await client.getApplication(options.application, target);
     }
   }
-  const entry = findRollbackTarget(app.status?.history, options.revision);
+  const entry = findRollbackTarget(app.status?.history, expectedRevision(app, options.revision));
   if (!entry || entry.id === undefined) {
     return {
       report: {

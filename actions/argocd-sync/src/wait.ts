@@ -41,7 +41,7 @@ export async function waitForRollout(
   let last = '';
   for (let polls = 1; ; polls += 1) {
     const app = await client.getApplication(target.application, { appNamespace: target.appNamespace });
-    const assessment = assessRollout(app, target.revision);
+    const assessment = assessRollout(app, expectedRevision(app, target.revision));
     const line = describeAssessment(assessment);
     if (line !== last) runtime.log(`${target.application}: ${line}`);
     last = line;
@@ -50,6 +50,19 @@ export async function waitForRollout(
     if (left <= 0) return { app, assessment, timedOut: true, polls };
     await runtime.sleep(Math.min(pollIntervalMs, left));
   }
+}
+
+/**
+ * The revision the app must be Synced at. A commit SHA is taken as given. A branch or tag is resolved by
+ * Argo CD when the sync starts: once our operation has finished (nothing requested, `finishedAt` set),
+ * its `syncResult.revision` is the commit it resolved to.
+ */
+export function expectedRevision(app: Application, requested: string): string {
+  if (/^[0-9a-f]{7,40}$/i.test(requested)) return requested;
+  const state = app.status?.operationState;
+  return !app.operation && state?.finishedAt && state.syncResult?.revision
+    ? state.syncResult.revision
+    : requested;
 }
 
 /** `sync Synced at 1a2b3c4, health Healthy, operation Succeeded` (+ what is still awaited). */

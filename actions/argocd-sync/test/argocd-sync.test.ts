@@ -38,6 +38,7 @@ describe('argocd-sync action', () => {
     oidc = await new FakeActionsIdTokenEndpoint().start();
     argo = await startFakeArgoCd({
       dex: { connectorId: 'github-actions', clientId: 'argo-cd-cli', acceptSubjectToken: oidc.isIssued },
+      refs: { 'v1.2.0': NEW },
     });
   });
   afterEach(() => argo.assertNoViolations());
@@ -64,6 +65,17 @@ describe('argocd-sync action', () => {
     const summary = summaryTableToRecord(parseSummaryTables(result.summary)[0]!);
     assert.equal(summary.Result, 'Succeeded');
     assert.equal(summary['Live revision'], NEW);
+  });
+
+  it('accepts a tag, waiting for the commit Argo CD resolved it to', async () => {
+    const app = newApp();
+    const result = await runAction(run, { inputs: inputs(app, { revision: 'v1.2.0' }) });
+    assert.equal(result.failed, false, result.errors.join('\n'));
+    assert.equal(
+      (argo.calls('ApplicationService_Sync').at(-1)!.requestBody as { revision: string }).revision,
+      'v1.2.0',
+    );
+    assert.equal(result.outputs.revision, NEW);
   });
 
   it('does not report success before the controller reconciled after the operation', async () => {

@@ -34,6 +34,8 @@ export interface FakeArgoCdOptions {
   };
   /** What Argo CD answers for an application that does not exist. Default `permission-denied` (Argo CD >= 2.5). */
   missingApp?: 'permission-denied' | 'not-found';
+  /** Branches/tags and the commits they point at; sync and rollback resolve revisions through it as Argo CD does. */
+  refs?: Record<string, string>;
 }
 
 /** A Dex token-exchange request as the fake received it. */
@@ -218,7 +220,8 @@ export class FakeArgoCd {
       );
     }
     if (app.operation) return grpcError(400, 9, 'another operation is already in progress');
-    const revision = body.revision || tracked;
+    const requested = body.revision || tracked;
+    const revision = this.options.refs?.[requested] ?? requested;
     const operation = {
       sync: {
         revision,
