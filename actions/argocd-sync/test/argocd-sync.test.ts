@@ -230,6 +230,15 @@ describe('argocd-sync action', () => {
     assert.equal(exchange.status, 200);
   });
 
+  it('explains a missing id-token permission when oidc is on', async () => {
+    const result = await runAction(run, {
+      inputs: inputs(newApp(), { token: '', oidc: true, 'dex-connector-id': 'github-actions' }),
+      env: { ACTIONS_ID_TOKEN_REQUEST_URL: undefined, ACTIONS_ID_TOKEN_REQUEST_TOKEN: undefined },
+    });
+    assert.equal(result.failed, true);
+    assert.match(result.errors[0]!, /permissions: id-token: write/);
+  });
+
   it('rejects bad inputs before calling Argo CD, naming the input', async () => {
     const calls = argo.exchanges.length;
     const cases: [ActionInputs, RegExp][] = [

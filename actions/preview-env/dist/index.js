@@ -20762,7 +20762,15 @@ function readArgoCdAuthInputs(input) {
 }
 async function resolveArgoCdToken(auth2, server, getIdToken) {
   if (auth2.kind === "token") return auth2.token;
-  const idToken = await getIdToken(auth2.audience);
+  let idToken;
+  try {
+    idToken = await getIdToken(auth2.audience);
+  } catch (error2) {
+    throw new Error(
+      `oidc: cannot get the workflow's GitHub OIDC token (${error2 instanceof Error ? error2.message : String(error2)}). Give the job \`permissions: id-token: write\`, or use \`token\` instead.`,
+      { cause: error2 }
+    );
+  }
   const exchanged = await exchangeIdTokenWithDex({
     server,
     dexUrl: auth2.dexUrl,

@@ -61,7 +61,16 @@ export async function resolveArgoCdToken(
   getIdToken: (audience?: string) => Promise<string>,
 ): Promise<string> {
   if (auth.kind === 'token') return auth.token;
-  const idToken = await getIdToken(auth.audience);
+  let idToken: string;
+  try {
+    idToken = await getIdToken(auth.audience);
+  } catch (error) {
+    throw new Error(
+      `oidc: cannot get the workflow's GitHub OIDC token (${error instanceof Error ? error.message : String(error)}). ` +
+        'Give the job `permissions: id-token: write`, or use `token` instead.',
+      { cause: error },
+    );
+  }
   const exchanged = await exchangeIdTokenWithDex({
     server,
     dexUrl: auth.dexUrl,
