@@ -128,6 +128,7 @@ async function idleScenario(
         generators: o.idleGenerators,
         sourceAddresses: o.sourceAddresses,
         settleMs: o.idleSettleMs,
+        connectDeadlineMs: o.connectDeadlineMs,
         cpuProfileDir: o.cpuProfileDir,
       },
       log,
@@ -170,14 +171,18 @@ async function fanoutScenario(
       const entry: FanoutResult = { target: name, scenario, subscribers, boundMs, best: null, steps: [] };
       results.push(entry);
       try {
-        const c = await gen.call<ConnectResult>({
-          cmd: 'connect',
-          endpoint: target.endpoint(0),
-          count: subscribers - open,
-          firstIndex: open,
-          concurrency: 100,
-          localAddresses,
-        });
+        const c = await gen.call<ConnectResult>(
+          {
+            cmd: 'connect',
+            endpoint: target.endpoint(0),
+            count: subscribers - open,
+            firstIndex: open,
+            concurrency: 100,
+            localAddresses,
+            deadlineMs: o.connectDeadlineMs,
+          },
+          o.connectDeadlineMs + 60_000,
+        );
         open = subscribers;
         if (c.failed > 0)
           throw new Error(`${c.failed} subscribers failed to connect: ${c.errors.join('; ')}`);

@@ -1,6 +1,7 @@
 /**
- * Idle connections: server RSS per connection. Each connection is open and subscribed to one
- * shared topic, then sits idle (only protocol keep-alives). RSS is read after a forced full GC,
+ * Idle connections: server RSS per connection. Each connection is open and joined to its own topic
+ * (like a per-user topic; one shared topic would measure Phoenix-style presence, whose join traffic
+ * grows with the square of the members), then sits idle (only protocol keep-alives). RSS is read after a forced full GC,
  * before any connection (baseline) and at each connection count; per connection = (RSS - baseline) / N.
  */
 import type { ConnectResult, Counts } from '../loadgen/messages.js';
@@ -12,6 +13,8 @@ export interface IdlePoint {
   connections: number;
   rssBytes: number;
   perConnectionBytes: number;
+  /** RSS growth per connection since the previous count (cancels fixed costs such as a grown young generation). */
+  marginalBytes?: number;
   failed: number;
 }
 export interface IdleResult {
@@ -27,6 +30,8 @@ export interface IdleOptions {
   /** Loopback source addresses to spread connections over (0: let the kernel choose). */
   sourceAddresses: number;
   settleMs: number;
+  /** Opening connections stops after this long (the rest count as failed). */
+  connectDeadlineMs: number;
   cpuProfileDir?: string;
 }
 
@@ -64,14 +69,19 @@ export async function measureIdle(
         gens.map((g, i) => {
           const firstIndex = first;
           first += share[i]!;
-          return g.call<ConnectResult>({
-            cmd: 'connect',
-            endpoint: target.endpoint(0),
-            count: share[i]!,
-            firstIndex,
-            concurrency: 100,
-            localAddresses,
-          });
+          return g.call<ConnectResult>(
+            {
+              cmd: 'connect',
+              endpoint: target.endpoint(0),
+              count: share[i]!,
+              firstIndex,
+              concurrency: 200,
+              localAddresses,
+              deadlineMs: o.connectDeadlineMs,
+              topicPerConnection: true,
+            },
+            o.connectDeadlineMs + 60_000,
+          );
         }),
       );
       open = count;
@@ -82,16 +92,21 @@ export async function measureIdle(
         0,
       );
       const rss = await settledRss(target);
-      const point = {
+      const prev = points.at(-1);
+      const point: IdlePoint = {
         connections: ready,
         rssBytes: rss,
         perConnectionBytes: ready > 0 ? (rss - baselineRssBytes) / ready : 0,
+        marginalBytes:
+          prev && ready > prev.connections ? (rss - prev.rssBytes) / (ready - prev.connections) : undefined,
         failed: count - ready,
       };
       points.push(point);
       log(
         `  ${ready}/${count} idle connections: RSS ${(rss / 2 ** 20).toFixed(1)} MiB, ` +
           `${(point.perConnectionBytes / 1024).toFixed(2)} KiB per connection` +
+          (point.marginalBytes ? ` (${(point.marginalBytes / 1024).toFixed(2)} KiB marginal)` : '') +
+          ` in ${Math.max(...results.map((r) => r.ms))} ms` +
           `${results.some((r) => r.failed) ? ` (failures: ${results.flatMap((r) => r.errors).join('; ')})` : ''}`,
       );
     }

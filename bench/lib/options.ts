@@ -23,6 +23,8 @@ export interface BenchOptions {
   idleGenerators: number;
   sourceAddresses: number;
   idleSettleMs: number;
+  /** Opening connections for one scenario stops after this long; the rest count as failed. */
+  connectDeadlineMs: number;
   /** Directory for V8 CPU profiles of the server processes (off when undefined). */
   cpuProfileDir?: string;
   /** Extra env for Switchboard nodes. */
@@ -53,6 +55,7 @@ export const defaultOptions: BenchOptions = {
   idleGenerators: 2,
   sourceAddresses: 0,
   idleSettleMs: 2_000,
+  connectDeadlineMs: 120_000,
   switchboardEnv: {},
   outFile: 'docs/benchmarks.md',
 };
@@ -65,6 +68,7 @@ export const quickOverrides: Partial<BenchOptions> = {
   maxSteps: 4,
   precision: 2.01,
   idleSettleMs: 500,
+  connectDeadlineMs: 60_000,
   outFile: undefined,
 };
 

@@ -96,12 +96,13 @@ function fanoutRows(r: BenchResult): string[][] {
 function idleRows(r: BenchResult): string[][] {
   return r.idle.flatMap((i) =>
     i.error || !i.points
-      ? [[TARGET_LABELS[i.target], '-', '-', `error: ${i.error ?? 'no result'}`]]
+      ? [[TARGET_LABELS[i.target], '-', '-', `error: ${i.error ?? 'no result'}`, '-']]
       : i.points.map((p) => [
           TARGET_LABELS[i.target],
           `${p.connections.toLocaleString('en')}${p.failed ? ` (${p.failed} failed)` : ''}`,
           `${((p.rssBytes - (i.baselineRssBytes ?? 0)) / 2 ** 20).toFixed(1)} MiB (baseline ${((i.baselineRssBytes ?? 0) / 2 ** 20).toFixed(1)} MiB)`,
           `**${(p.perConnectionBytes / KIB).toFixed(2)} KiB**`,
+          p.marginalBytes ? `${(p.marginalBytes / KIB).toFixed(2)} KiB` : '-',
         ]),
   );
 }
@@ -118,7 +119,7 @@ const FANOUT_HEAD = [
   'Server CPU',
   'Generator CPU',
 ];
-const IDLE_HEAD = ['Server', 'Connections', 'RSS growth', 'RSS per connection'];
+const IDLE_HEAD = ['Server', 'Connections', 'RSS growth', 'RSS per connection', 'Marginal per connection'];
 const TARGET_HEAD = ['Target', 'Switchboard', 'Threshold', 'Result'];
 
 /** Plain-text summary for the terminal. */
@@ -188,8 +189,11 @@ ${table(FANOUT_HEAD, fanoutRows(r))}
 
 ## Idle connections: server memory
 
-Each connection is open and subscribed to one shared topic/room, then idle. RSS is read from
-\`/proc/<pid>/status\` after a forced full GC; per connection = (RSS - RSS before connecting) / connections.
+Each connection is open and joined to its own topic/room (like a per-user topic), then idle
+(protocol keep-alives only). RSS is read from
+\`/proc/<pid>/status\` after a forced full GC; per connection = (RSS - RSS before connecting) / connections
+(the target's measure); marginal = RSS growth from the previous count / connections added, which cancels
+fixed costs such as a grown young generation.
 
 ${table(IDLE_HEAD, idleRows(r))}
 

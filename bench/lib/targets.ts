@@ -50,12 +50,14 @@ export interface TargetOptions {
   cpuProfileDir?: string;
   /** Extra environment for Switchboard nodes (e.g. tuning knobs under test). */
   switchboardEnv?: Record<string, string>;
+  /** Extra `node` flags for every server process (e.g. `--heapsnapshot-signal=SIGUSR1`). */
+  nodeArgs?: string[];
 }
 
 /** Starts `name` with `opts.nodes` nodes and waits until each accepts connections. */
 export async function startTarget(name: TargetName, opts: TargetOptions): Promise<Target> {
   if (opts.nodes === 2 && !opts.redisUrl) throw new Error('two nodes need opts.redisUrl (a shared Redis)');
-  const jwtSecret = randomBytes(24).toString('base64url');
+  const jwtSecret = randomBytes(32).toString('base64url');
   const apiToken = randomBytes(24).toString('base64url');
   const logDir = tempDir(`bench-${name}`);
   const nodes: ServerNode[] = [];
@@ -82,14 +84,15 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
           LOG_LEVEL: 'warn',
           BROKER: opts.redisUrl ? 'redis' : 'memory',
           // One publisher connection sends thousands of messages per second: lift its rate limit.
-          RATE_LIMIT_PER_SECOND: '10000000',
-          RATE_LIMIT_BURST: '10000000',
+          RATE_LIMIT_PER_SECOND: '1000000',
+          RATE_LIMIT_BURST: '1000000',
           DRAIN_WINDOW_MS: '1000',
           ...opts.switchboardEnv,
         });
       }
       const args = ['--expose-gc', '--import', 'tsx', '--import', gcHook];
       if (opts.cpuProfileDir) args.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`);
+      args.push(...(opts.nodeArgs ?? []));
       args.push(scripts[name]);
       const proc = startProcess(process.execPath, args, { env, logDir, name: `${name}-${i + 1}` });
       nodes.push({ pid: proc.child.pid ?? -1, port, proc });

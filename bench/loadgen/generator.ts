@@ -42,6 +42,8 @@ function newHistogram(): hdr.Histogram {
 interface Slot {
   index: number;
   sock: LeanSocket;
+  endpoint: Endpoint;
+  proto: Protocol;
 }
 
 const state = {
@@ -123,13 +125,24 @@ async function connect(c: ConnectCommand): Promise<ConnectResult> {
   const errors = new Map<string, number>();
   let next = 0;
   let connected = 0;
+  const deadline = started + c.deadlineMs;
   const worker = async () => {
     while (next < c.count) {
+      if (performance.now() > deadline) {
+        const msg = `not opened: connecting took over ${c.deadlineMs} ms`;
+        errors.set(msg, (errors.get(msg) ?? 0) + c.count - next);
+        next = c.count;
+        break;
+      }
       const index = c.firstIndex + next++;
       const local = c.localAddresses.length ? c.localAddresses[index % c.localAddresses.length] : undefined;
+      const endpoint = c.topicPerConnection
+        ? { ...c.endpoint, topic: `${c.endpoint.topic}-${index}` }
+        : c.endpoint;
+      const own = c.topicPerConnection ? protocolFor(endpoint) : proto;
       try {
-        const sock = await open(c.endpoint, proto, 'subscriber', index, local);
-        state.subscribers.push({ index, sock });
+        const sock = await open(endpoint, own, 'subscriber', index, local);
+        state.subscribers.push({ index, sock, endpoint, proto: own });
         connected++;
       } catch (err) {
         const msg = (err as Error).message;
@@ -148,18 +161,16 @@ async function connect(c: ConnectCommand): Promise<ConnectResult> {
 
 /** Reopens subscribers the server closed (e.g. as slow consumers during an overload step). */
 async function topUp(): Promise<ConnectResult> {
-  const ep = state.endpoint;
-  const proto = state.protocol;
   const started = performance.now();
   const dead = state.subscribers.filter((s) => s.sock.state === 'closed');
-  if (!ep || !proto || dead.length === 0) return { connected: 0, failed: 0, errors: [], ms: 0 };
+  if (dead.length === 0) return { connected: 0, failed: 0, errors: [], ms: 0 };
   const errors: string[] = [];
   let connected = 0;
   for (let i = 0; i < dead.length; i += 200) {
     await Promise.all(
       dead.slice(i, i + 200).map(async (slot) => {
         try {
-          slot.sock = await open(ep, proto, 'subscriber', slot.index);
+          slot.sock = await open(slot.endpoint, slot.proto, 'subscriber', slot.index);
           connected++;
         } catch (err) {
           if (errors.length < 5) errors.push((err as Error).message);

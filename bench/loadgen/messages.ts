@@ -12,6 +12,10 @@ export interface ConnectCommand {
   concurrency: number;
   /** Loopback source addresses to spread connections over (empty: let the kernel choose). */
   localAddresses: string[];
+  /** Stop opening new connections after this long; the rest count as failed. */
+  deadlineMs: number;
+  /** Each connection joins `<topic>-<index>` (like a per-user topic) instead of the shared topic. */
+  topicPerConnection?: boolean;
 }
 export interface ConnectResult {
   connected: number;

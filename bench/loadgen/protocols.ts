@@ -68,6 +68,10 @@ function phoenix(ep: Endpoint): Protocol {
   if (!ep.jwtSecret) throw new Error('endpoint.jwtSecret is required for the phoenix protocol');
   const secret = ep.jwtSecret;
   const topic = JSON.stringify(ep.topic);
+  // A delivery is `[null,null,<topic>,"bench",...`: a broadcast of the benchmark's event. Testing the
+  // event's first byte tells it from presence_diff, the other broadcast every subscriber gets.
+  const eventAt = '[null,null,'.length + Buffer.byteLength(topic) + ',"'.length;
+  const EVENT_FIRST = 'b'.charCodeAt(0);
   return {
     async path(index) {
       const token = await signToken(
@@ -86,8 +90,8 @@ function phoenix(ep: Endpoint): Protocol {
         onData(sock, b, s, e) {
           if (sock.state === 'ready') {
             if (role !== 'subscriber') return;
-            // `[null,null,` : a broadcast. Replies and pushes carry refs.
-            if (b[s + 1] === N && b[s + 6] === N) sink.delivery(b, s, e);
+            // `[null,null,` : a broadcast (replies and pushes carry refs), then the event name.
+            if (b[s + 1] === N && b[s + 6] === N && b[s + eventAt] === EVENT_FIRST) sink.delivery(b, s, e);
             else sink.other();
             return;
           }
