@@ -43,10 +43,10 @@ export const broadcastChannel: ChannelHandler = {
 };
 
 function isSmallObject(v: unknown): v is Record<string, unknown> {
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    !Array.isArray(v) &&
-    Buffer.byteLength(JSON.stringify(v)) <= MAX_PRESENCE_META_BYTES
-  );
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  try {
+    return Buffer.byteLength(JSON.stringify(v)) <= MAX_PRESENCE_META_BYTES;
+  } catch {
+    return false; // nested too deeply to encode
+  }
 }

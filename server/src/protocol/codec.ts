@@ -33,8 +33,17 @@ export function decodeText(text: string): JsonInboundMessage {
     topic,
     event,
     payload,
-    payloadJson: verbatimPayload(text, joinRef, ref, topic, event) ?? JSON.stringify(payload),
+    payloadJson: verbatimPayload(text, joinRef, ref, topic, event) ?? reencode(payload),
   };
+}
+
+function reencode(payload: unknown): string {
+  try {
+    return JSON.stringify(payload);
+  } catch {
+    // JSON.parse accepts nesting deeper than JSON.stringify can recurse.
+    throw new ProtocolError('invalid_payload', 'payload is nested too deeply');
+  }
 }
 
 function checkRef(v: unknown, code: ProtocolErrorCode, name: string): asserts v is string | null {

@@ -14,7 +14,8 @@ export type ProtocolErrorCode =
   | 'binary_unexpected_kind'
   | 'binary_truncated'
   | 'binary_invalid_utf8'
-  | 'field_too_long';
+  | 'field_too_long'
+  | 'invalid_payload';
 
 /** A frame that is not a valid Phoenix V2 message. The connection is closed with `closeCode`. */
 export class ProtocolError extends Error {

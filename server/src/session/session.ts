@@ -84,7 +84,7 @@ export class Session implements Subscriber, Flushable {
     try {
       msg = isBinary ? decodeClientBinary(data) : decodeText(data.toString('utf8'));
     } catch (err) {
-      if (!(err instanceof ProtocolError)) throw err;
+      if (!(err instanceof ProtocolError)) return this.fail(err);
       sm.rxInvalid.inc();
       sm.rejectedMalformed.inc();
       this.host.logger.debug({ code: err.code, user: this.principal.sub }, 'malformed frame: closing');
