@@ -7,7 +7,7 @@ export interface RawClient {
   /** Every frame received: text frames parsed as JSON arrays, binary frames as Buffers. */
   frames: (unknown[] | Buffer)[];
   send(frame: unknown[]): void;
-  /** Resolves with the first received frame (present or future) matching `pred`. */
+  /** Resolves with the first received frame (present or future) matching `pred`; rejects once closed without one. */
   waitFor(pred: (f: unknown[]) => boolean, what: string, ms?: number): Promise<unknown[]>;
   waitForBinary(what: string, ms?: number): Promise<Buffer>;
   /** Resolves with the close code (and reason). */
@@ -31,8 +31,13 @@ export async function openRaw(
     frames.push(isBinary ? data : (JSON.parse(data.toString()) as unknown[]));
     for (const w of [...waiters]) w();
   });
+  let isClosed = false;
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    ws.on('close', (code, reason) => {
+      isClosed = true;
+      resolve({ code, reason: reason.toString() });
+      for (const w of [...waiters]) w();
+    }),
   );
   await within(
     10_000,
@@ -48,12 +53,15 @@ export async function openRaw(
     within(
       ms,
       what,
-      new Promise<T>((resolve) => {
+      new Promise<T>((resolve, reject) => {
         const check = () => {
           const hit = find();
           if (hit !== undefined) {
             waiters.splice(waiters.indexOf(check), 1);
             resolve(hit);
+          } else if (isClosed) {
+            waiters.splice(waiters.indexOf(check), 1);
+            reject(new Error(`connection closed while waiting for ${what}`));
           }
         };
         waiters.push(check);
