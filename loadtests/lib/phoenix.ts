@@ -119,6 +119,8 @@ export class PhoenixSocket {
   private opened = false;
   private closeWaiters: ((ev: SocketCloseEvent) => void)[] = [];
   private closeEvent: SocketCloseEvent | undefined;
+  /** Set while close() waits for owed replies; called when the last one arrives. */
+  private drained: (() => void) | undefined;
 
   private constructor(
     private readonly engine: Engine,
@@ -229,11 +231,26 @@ export class PhoenixSocket {
     return new Promise((resolve) => this.closeWaiters.push(resolve));
   }
 
-  /** Closes with 1000 and waits (at most the timeout) for the close to complete. */
+  /**
+   * Closes gracefully: waits (at most the timeout) for the replies still owed, e.g. to a heartbeat
+   * just sent, then closes with 1000 and waits (at most the timeout) for the close to complete.
+   * Waiting for owed replies keeps what the client counts equal to what the server sent.
+   */
   async close(): Promise<void> {
     if (this.closeEvent) return;
-    this.closedByClient = true;
     this.stopHeartbeat();
+    if (this.pending.size > 0 && this.isOpen) {
+      let timer: TimerHandle | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => (this.drained = resolve)),
+        this.closed(),
+        new Promise<void>((r) => (timer = this.engine.setTimeout(r, this.opts.timeoutMs))),
+      ]);
+      this.engine.clearTimeout(timer);
+      this.drained = undefined;
+      if (this.closeEvent) return;
+    }
+    this.closedByClient = true;
     const done = this.closed();
     if (this.ws.readyState === ReadyState.OPEN || this.ws.readyState === ReadyState.CONNECTING) {
       this.ws.close(1000, 'done');
@@ -266,6 +283,7 @@ export class PhoenixSocket {
       }
       const timer = this.engine.setTimeout(() => {
         if (!this.pending.delete(ref)) return;
+        if (this.pending.size === 0) this.drained?.();
         this.metrics.errors.add(true);
         reject(
           new PhoenixError('timeout', `no reply to ${kind} on ${frame[2]} within ${this.opts.timeoutMs} ms`),
@@ -302,6 +320,7 @@ export class PhoenixSocket {
       if (!p || ref === null) return;
       this.pending.delete(ref);
       this.engine.clearTimeout(p.timer);
+      if (this.pending.size === 0) this.drained?.();
       const reply = (payload ?? {}) as PhoenixReply;
       // A refused join is not an error of the service (phx_join_success records it); other error replies are.
       this.metrics.errors.add(reply.status !== 'ok' && p.kind !== 'join');

@@ -170,6 +170,8 @@ export async function runScenario(opts: RunScenarioOptions): Promise<LoadSummary
   if (progress) clearInterval(progress);
   vusGauge.add(0);
   const testRunDurationMs = Date.now() - started;
+  // A last line, like k6's final progress bar, so even a run shorter than a second shows one.
+  opts.onProgress?.(progressLine(scenario.name, testRunDurationMs, config.durationMs, registry, active));
 
   const data: EndOfTestData = { metrics: {}, state: { testRunDurationMs } };
   for (const name of registry.names()) {

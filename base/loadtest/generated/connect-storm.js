@@ -295,7 +295,12 @@ function renderSummaryTable(summary) {
 
 // loadtests/lib/k6/engine.ts
 import { Counter, Gauge, Rate, Trend } from "k6/metrics";
-import { clearInterval, clearTimeout, setInterval, setTimeout } from "k6/timers";
+import {
+  clearInterval,
+  clearTimeout,
+  setInterval,
+  setTimeout
+} from "k6/timers";
 import { WebSocket } from "k6/websockets";
 function createK6Engine() {
   return {
@@ -309,11 +314,11 @@ function createK6Engine() {
     gauge: (name) => new Gauge(name),
     setTimeout: (fn, ms) => setTimeout(fn, ms),
     clearTimeout: (handle) => {
-      if (typeof handle === "number") clearTimeout(handle);
+      if (handle !== void 0) clearTimeout(handle);
     },
     setInterval: (fn, ms) => setInterval(fn, ms),
     clearInterval: (handle) => {
-      if (typeof handle === "number") clearInterval(handle);
+      if (handle !== void 0) clearInterval(handle);
     },
     now: () => Date.now()
   };
@@ -401,6 +406,8 @@ var PhoenixSocket = class _PhoenixSocket {
     __publicField(this, "opened", false);
     __publicField(this, "closeWaiters", []);
     __publicField(this, "closeEvent");
+    /** Set while close() waits for owed replies; called when the last one arrives. */
+    __publicField(this, "drained");
   }
   /** Opens a socket; resolves once it is open, rejects (and records the failure) otherwise. */
   static open(engine, metrics, opts) {
@@ -497,11 +504,26 @@ var PhoenixSocket = class _PhoenixSocket {
     if (this.closeEvent) return Promise.resolve(this.closeEvent);
     return new Promise((resolve) => this.closeWaiters.push(resolve));
   }
-  /** Closes with 1000 and waits (at most the timeout) for the close to complete. */
+  /**
+   * Closes gracefully: waits (at most the timeout) for the replies still owed, e.g. to a heartbeat
+   * just sent, then closes with 1000 and waits (at most the timeout) for the close to complete.
+   * Waiting for owed replies keeps what the client counts equal to what the server sent.
+   */
   async close() {
     if (this.closeEvent) return;
-    this.closedByClient = true;
     this.stopHeartbeat();
+    if (this.pending.size > 0 && this.isOpen) {
+      let timer2;
+      await Promise.race([
+        new Promise((resolve) => this.drained = resolve),
+        this.closed(),
+        new Promise((r) => timer2 = this.engine.setTimeout(r, this.opts.timeoutMs))
+      ]);
+      this.engine.clearTimeout(timer2);
+      this.drained = void 0;
+      if (this.closeEvent) return;
+    }
+    this.closedByClient = true;
     const done = this.closed();
     if (this.ws.readyState === ReadyState.OPEN || this.ws.readyState === ReadyState.CONNECTING) {
       this.ws.close(1e3, "done");
@@ -531,6 +553,7 @@ var PhoenixSocket = class _PhoenixSocket {
       }
       const timer = this.engine.setTimeout(() => {
         if (!this.pending.delete(ref)) return;
+        if (this.pending.size === 0) this.drained?.();
         this.metrics.errors.add(true);
         reject(
           new PhoenixError("timeout", `no reply to ${kind} on ${frame[2]} within ${this.opts.timeoutMs} ms`)
@@ -565,6 +588,7 @@ var PhoenixSocket = class _PhoenixSocket {
       if (!p || ref === null) return;
       this.pending.delete(ref);
       this.engine.clearTimeout(p.timer);
+      if (this.pending.size === 0) this.drained?.();
       const reply = payload ?? {};
       this.metrics.errors.add(reply.status !== "ok" && p.kind !== "join");
       p.resolve(reply);

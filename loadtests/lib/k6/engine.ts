@@ -1,6 +1,13 @@
 /** The engine on k6: k6/metrics, k6/timers, k6/websockets and `__ENV`. */
 import { Counter, Gauge, Rate, Trend } from 'k6/metrics';
-import { clearInterval, clearTimeout, setInterval, setTimeout } from 'k6/timers';
+import {
+  clearInterval,
+  clearTimeout,
+  setInterval,
+  setTimeout,
+  type IntervalID,
+  type TimeoutID,
+} from 'k6/timers';
 import { WebSocket } from 'k6/websockets';
 import type { Engine, WebSocketConstructor } from '../engine.js';
 
@@ -17,11 +24,11 @@ export function createK6Engine(): Engine {
     gauge: (name) => new Gauge(name),
     setTimeout: (fn, ms) => setTimeout(fn, ms),
     clearTimeout: (handle) => {
-      if (typeof handle === 'number') clearTimeout(handle);
+      if (handle !== undefined) clearTimeout(handle as TimeoutID);
     },
     setInterval: (fn, ms) => setInterval(fn, ms),
     clearInterval: (handle) => {
-      if (typeof handle === 'number') clearInterval(handle);
+      if (handle !== undefined) clearInterval(handle as IntervalID);
     },
     now: () => Date.now(),
   };
