@@ -6,7 +6,7 @@ import { RedisLink, type RedisLogger, type RedisTarget } from './redis-connectio
 
 /** Options of `RedisBroker`. */
 export interface RedisBrokerOptions {
-  /** This node's id: publications carrying it as `origin` are not delivered back here. */
+  /** This node's id: publications carrying it as `origin` and no offset are not delivered back here. */
   nodeId: string;
   redis: RedisTarget;
   logger?: RedisLogger;
@@ -75,8 +75,8 @@ export class RedisBroker implements Broker {
   }
 
   /**
-   * Subscribes to the topic's channel. If Redis is unreachable this rejects, but the subscription
-   * stays wanted and is made when the connection is back (until `unsubscribe`).
+   * Subscribes to the topic's channel; resolves once Redis confirmed. On rejection (Redis
+   * unreachable or slow) nothing is subscribed: the caller may try again on the next join.
    */
   async subscribe(topic: string): Promise<void> {
     if (this.topics.has(topic)) return;
@@ -85,6 +85,9 @@ export class RedisBroker implements Broker {
       await this.link.subscribe(topicChannel(topic));
     } catch (err) {
       metrics.brokerErrors.inc({ op: 'subscribe' });
+      this.topics.delete(topic);
+      // The SUBSCRIBE may still sit in the offline queue: queue its undo behind it.
+      this.link.unsubscribe(topicChannel(topic)).catch(() => undefined);
       throw err;
     }
   }
@@ -129,8 +132,11 @@ export class RedisBroker implements Broker {
       }
       return;
     }
-    // Own publications come back from Redis; a message that raced an unsubscribe is not wanted.
-    if (pub.origin === this.nodeId || !this.topics.has(pub.topic) || topicChannel(pub.topic) !== channel) {
+    // Own publications come back from Redis: those sent by `publish` were delivered locally
+    // already, but those the history sequencer published (with an offset) are delivered only from
+    // here, so every node delivers in offset order. A message that raced an unsubscribe is not wanted.
+    const ownUnsequenced = pub.origin === this.nodeId && pub.offset === undefined;
+    if (ownUnsequenced || !this.topics.has(pub.topic) || topicChannel(pub.topic) !== channel) {
       return;
     }
     for (const l of this.listeners) {

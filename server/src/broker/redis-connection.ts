@@ -107,7 +107,9 @@ export class RedisLink {
         lazyConnect: true,
         connectionName: `${opts.name}-cmd`,
         enableOfflineQueue: false,
-        maxRetriesPerRequest: 1,
+        // A command in flight when the connection drops is rejected, never resent after the
+        // reconnect: a publish the caller saw fail must not be delivered later.
+        maxRetriesPerRequest: 0,
       });
       this.subscriber = new Redis(target.url, {
         lazyConnect: true,
@@ -124,7 +126,11 @@ export class RedisLink {
       this.commands = new Cluster(target.clusterNodes, {
         lazyConnect: true,
         enableOfflineQueue: false,
-        redisOptions: { connectionName: `${opts.name}-cmd` },
+        // A command for a dead master is retried every ~100 ms until the redirections run out; few
+        // retries and short connects let ioredis give up well before our own deadline, so a publish
+        // the caller saw fail is not sent once the master is back.
+        maxRedirections: 6,
+        redisOptions: { connectionName: `${opts.name}-cmd`, connectTimeout: 2000 },
       });
       this.subscriber = new Cluster(target.clusterNodes, {
         lazyConnect: true,
@@ -174,12 +180,22 @@ export class RedisLink {
     }
   }
 
-  /** PUBLISH (standalone) or SPUBLISH (cluster); rejects at once while offline, else within `commandTimeoutMs`. */
+  /**
+   * PUBLISH (standalone) or SPUBLISH (cluster). Never queued: rejects at once while offline
+   * (standalone) or once ioredis' few retries for a dead master are spent (cluster, about a second).
+   * The outer deadline (`commandTimeoutMs`, x5 on a cluster so it does not cut those retries short)
+   * only guards against a connection that hangs; a publish that hit it may still have been sent.
+   */
   async publish(channel: string, message: string): Promise<void> {
-    const sent = this.sharded
-      ? (this.commands as Cluster).spublish(channel, message)
-      : (this.commands as Redis).publish(channel, message);
-    await withTimeout(sent, this.commandTimeoutMs, 'publish');
+    if (this.sharded) {
+      await withTimeout(
+        (this.commands as Cluster).spublish(channel, message),
+        this.commandTimeoutMs * 5,
+        'spublish',
+      );
+    } else {
+      await withTimeout((this.commands as Redis).publish(channel, message), this.commandTimeoutMs, 'publish');
+    }
   }
 
   /**

@@ -207,14 +207,24 @@ export class RedisPresence implements PresenceTracker {
     this.listeners.push(listener);
   }
 
-  /** Starts receiving diffs of `topic`. Like the broker, the subscription is retried after a failure. */
+  /** Starts receiving diffs of `topic`. On rejection the topic is not watched (try again later). */
   async watch(topic: string): Promise<void> {
     if (this.watched.has(topic)) return;
     const mirror = new PresenceMirror();
     this.watched.set(topic, mirror);
+    const channel = presenceKeys(topic).channel;
     try {
-      await this.link.subscribe(presenceKeys(topic).channel);
-      // What the watchers know starts from here; they get the state itself from list().
+      await this.link.subscribe(channel);
+    } catch (err) {
+      this.fail(err, 'watch');
+      if (this.watched.get(topic) === mirror) this.watched.delete(topic);
+      // The SUBSCRIBE may still sit in the offline queue: queue its undo behind it.
+      this.link.unsubscribe(channel).catch(() => undefined);
+      throw err;
+    }
+    // What the watchers know starts here (they get the state itself from list()). If this read
+    // fails, the first diff or sweep finds the mirror behind and re-reads.
+    try {
       const [msg, epoch, version, values = []] = await this.scripts.sbPresenceSweep(
         ...this.scriptHead(topic),
         '1',
@@ -224,7 +234,6 @@ export class RedisPresence implements PresenceTracker {
       if (this.watched.get(topic) === mirror) mirror.reset(entries, epoch, Number(version), true);
     } catch (err) {
       this.fail(err, 'watch');
-      throw err;
     }
   }
 
