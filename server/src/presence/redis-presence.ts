@@ -265,7 +265,9 @@ export class RedisPresence implements PresenceTracker {
 
   /** Extends this member's expiry on every topic it tracks in, re-syncing where needed. */
   private async refreshAll(): Promise<void> {
-    if (this.refreshing || !this.link.isConnected()) return;
+    // Not gated on isConnected(): with one cluster master down the topics on the others must stay
+    // alive; refreshes for the dead master fail fast and are retried next time.
+    if (this.refreshing) return;
     this.refreshing = true;
     try {
       await Promise.all([...this.local.keys()].map((topic) => this.refresh(topic)));
@@ -311,7 +313,7 @@ export class RedisPresence implements PresenceTracker {
 
   /** Sweeps every watched topic; also notices diffs this node missed and re-reads those topics. */
   private async sweepAll(): Promise<void> {
-    if (this.sweeping || !this.link.isConnected()) return;
+    if (this.sweeping) return;
     this.sweeping = true;
     try {
       await Promise.all(
