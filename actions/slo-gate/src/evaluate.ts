@@ -1,0 +1,169 @@
+import { isPrometheusError, type PrometheusClient } from '../../shared/src/prometheus/index.js';
+import { substituteWindow, type GateObjective } from './gate-file.js';
+
+/**
+ * The three answers a gate can give. `inconclusive` means "we could not tell" -- no data, NaN, an
+ * error, Prometheus down -- and is never treated as a pass.
+ */
+export type Verdict = 'pass' | 'fail' | 'inconclusive';
+
+/** One objective's outcome. */
+export interface ObjectiveResult {
+  name: string;
+  description: string;
+  /** The query as sent, `$window` substituted. */
+  query: string;
+  comparator: GateObjective['comparator'];
+  limit: number;
+  unit: string;
+  /** The measured value; absent when inconclusive. */
+  value?: number;
+  verdict: Verdict;
+  /** Why it is inconclusive or failed, in a sentence. */
+  reason: string;
+}
+
+/** Time and logging, injected so tests and scripts control them. */
+export interface GateRuntime {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  log(message: string): void;
+}
+
+/** Compares a value with the objective's limit. */
+export function meets(value: number, comparator: GateObjective['comparator'], limit: number): boolean {
+  return comparator === '>=' ? value >= limit : value <= limit;
+}
+
+/**
+ * Evaluates one objective at `time`: exactly one finite sample -> pass or fail; no sample, several
+ * samples, NaN/Inf or any error (PromQL, HTTP, unreachable) -> inconclusive with the reason.
+ */
+export async function evaluateObjective(
+  client: PrometheusClient,
+  objective: GateObjective,
+  window: string,
+  time?: Date,
+): Promise<ObjectiveResult> {
+  const query = substituteWindow(objective.query, window);
+  const base = {
+    name: objective.name,
+    description: objective.description,
+    query,
+    comparator: objective.comparator,
+    limit: objective.limit,
+    unit: objective.unit,
+  };
+  const inconclusive = (reason: string): ObjectiveResult => ({ ...base, verdict: 'inconclusive', reason });
+  let samples;
+  try {
+    samples = (await client.query(query, time)).samples;
+  } catch (error) {
+    if (isPrometheusError(error)) return inconclusive(error.message);
+    throw error;
+  }
+  if (samples.length === 0) {
+    return inconclusive(
+      `no data: the query returned no series over ${window} (no traffic, a metric that is not scraped, or a window shorter than two scrapes)`,
+    );
+  }
+  if (samples.length > 1) {
+    return inconclusive(`the query returned ${samples.length} series; a gate query must aggregate to one`);
+  }
+  const value = samples[0]!.value;
+  if (Number.isNaN(value)) return inconclusive('the value is NaN (e.g. 0/0: no events in the window)');
+  if (!Number.isFinite(value))
+    return inconclusive(`the value is ${value} (e.g. a quantile above the highest bucket)`);
+  const ok = meets(value, objective.comparator, objective.limit);
+  return {
+    ...base,
+    value,
+    verdict: ok ? 'pass' : 'fail',
+    reason: ok
+      ? ''
+      : `${formatValue(value, objective.unit)} is not ${objective.comparator} ${formatValue(objective.limit, objective.unit)}`,
+  };
+}
+
+/**
+ * The overall verdict, failing closed: `pass` only when there are objectives and every one passes;
+ * `fail` when any fails (a definite failure outranks missing data); `inconclusive` otherwise.
+ */
+export function overallVerdict(results: Pick<ObjectiveResult, 'verdict'>[]): Verdict {
+  if (results.some((r) => r.verdict === 'fail')) return 'fail';
+  if (results.length > 0 && results.every((r) => r.verdict === 'pass')) return 'pass';
+  return 'inconclusive';
+}
+
+/** A value as people read it: ratios with 5 significant digits, seconds in ms. */
+export function formatValue(value: number, unit: string): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (unit === 'seconds') return `${Number((value * 1000).toPrecision(4))} ms`;
+  return String(Number(value.toPrecision(5)));
+}
+
+/** What the gate does. */
+export interface GateOptions {
+  objectives: GateObjective[];
+  /** Wait this long before the final evaluation (the soak). 0 evaluates at once. */
+  soakMs: number;
+  /** `$window` of the final evaluation, e.g. `600s`. */
+  window: string;
+  /** While soaking, evaluate this often and log interim values. */
+  pollIntervalMs: number;
+}
+
+/** Everything the gate found. */
+export interface GateReport {
+  verdict: Verdict;
+  window: string;
+  results: ObjectiveResult[];
+  /** When the soak started and the final evaluation ran (ms since epoch). */
+  startedAt: number;
+  evaluatedAt: number;
+  /** Interim evaluations during the soak. */
+  polls: number;
+}
+
+/**
+ * Soaks, then evaluates every objective once. During the soak it polls every `pollIntervalMs` with the
+ * same `$window` and logs the interim values and verdicts; they decide nothing (the window still reaches
+ * back before the soak), but the job log shows the trend, and an unreachable Prometheus, early.
+ */
+export async function runGate(
+  client: PrometheusClient,
+  options: GateOptions,
+  runtime: GateRuntime,
+): Promise<GateReport> {
+  const startedAt = runtime.now();
+  const deadline = startedAt + options.soakMs;
+  let polls = 0;
+  while (runtime.now() < deadline) {
+    const left = deadline - runtime.now();
+    await runtime.sleep(Math.min(options.pollIntervalMs, left));
+    if (runtime.now() >= deadline) break;
+    polls += 1;
+    const interim = await Promise.all(
+      options.objectives.map((o) => evaluateObjective(client, o, options.window)),
+    );
+    const soaked = ((runtime.now() - startedAt) / 1000).toFixed(1);
+    runtime.log(
+      `soak ${soaked}s/${Math.round(options.soakMs / 1000)}s: ${interim
+        .map(
+          (r) => `${r.name}=${r.value === undefined ? 'n/a' : formatValue(r.value, r.unit)} (${r.verdict})`,
+        )
+        .join(', ')}`,
+    );
+  }
+  const evaluatedAt = runtime.now();
+  const results = await Promise.all(
+    options.objectives.map((o) => evaluateObjective(client, o, options.window)),
+  );
+  for (const r of results) {
+    const shown = r.value === undefined ? 'no value' : formatValue(r.value, r.unit);
+    runtime.log(
+      `${r.name}: ${shown} (${r.comparator} ${formatValue(r.limit, r.unit)}) -> ${r.verdict}${r.reason ? `: ${r.reason}` : ''}`,
+    );
+  }
+  return { verdict: overallVerdict(results), window: options.window, results, startedAt, evaluatedAt, polls };
+}

@@ -1,0 +1,69 @@
+import * as core from '@actions/core';
+import { PrometheusClient } from '../../shared/src/prometheus/index.js';
+import { writeJobSummary } from '../../shared/src/summary/index.js';
+import { readGateConfig } from './config.js';
+import { runGate } from './evaluate.js';
+import { readGateFile, selectObjectives } from './gate-file.js';
+import { gateSummary } from './summary.js';
+
+/** The action: read inputs and the gate file, soak, evaluate, set outputs and the summary; fail closed. */
+export async function run(): Promise<void> {
+  try {
+    const config = readGateConfig(
+      (name) => core.getInput(name),
+      process.env.GITHUB_WORKSPACE ?? process.cwd(),
+    );
+    for (const value of Object.values(config.headers)) {
+      // The whole value and, for "Bearer <token>" / "Basic <credentials>", the credential alone.
+      if (value) core.setSecret(value);
+      const credential = /^\S+\s+(\S+)$/.exec(value)?.[1];
+      if (credential) core.setSecret(credential);
+    }
+    const objectives = selectObjectives(readGateFile(config.gateFile), config.objectives);
+    const client = new PrometheusClient({
+      url: config.prometheusUrl,
+      headers: config.headers,
+      timeoutMs: config.queryTimeoutMs,
+    });
+    core.info(
+      `evaluating ${objectives.length} objective(s) over ${config.window}` +
+        (config.soakMs > 0 ? ` after a ${config.soakMs / 1000}s soak` : ''),
+    );
+    const report = await runGate(
+      client,
+      { objectives, soakMs: config.soakMs, window: config.window, pollIntervalMs: config.pollIntervalMs },
+      {
+        now: () => Date.now(),
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        log: (message) => core.info(message),
+      },
+    );
+    core.setOutput('verdict', report.verdict);
+    core.setOutput('window', report.window);
+    core.setOutput(
+      'objectives',
+      JSON.stringify(
+        report.results.map((r) => ({
+          name: r.name,
+          verdict: r.verdict,
+          value: r.value ?? null,
+          comparator: r.comparator,
+          limit: r.limit,
+          unit: r.unit,
+          query: r.query,
+          reason: r.reason,
+        })),
+      ),
+    );
+    await writeJobSummary(core.summary, gateSummary(report, client.url));
+    if (report.verdict !== 'pass') {
+      const bad = report.results.filter((r) => r.verdict !== 'pass');
+      core.setFailed(
+        `SLO gate ${report.verdict}: ${bad.map((r) => `${r.name} ${r.verdict}${r.reason ? ` (${r.reason})` : ''}`).join('; ')}`,
+      );
+    }
+  } catch (error) {
+    core.setOutput('verdict', 'inconclusive');
+    core.setFailed(error instanceof Error ? error.message : String(error));
+  }
+}

@@ -1,0 +1,261 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { runScenario } from '../../../loadtests/src/runner.js';
+import {
+  startPrometheus,
+  startSwitchboard,
+  testSecrets,
+  type PrometheusServer,
+  type SwitchboardProcess,
+} from '../../../testkit/src/index.js';
+import { parseSummaryTables, runAction, type ActionInputs } from '../../shared/src/testing/index.js';
+import { run } from '../src/main.js';
+
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
+const gateFile = join(repo, 'slo/generated/gate.json');
+const tmp = mkdtempSync(join(tmpdir(), 'slo-gate-test-'));
+
+let server: SwitchboardProcess;
+let prometheus: PrometheusServer;
+
+before(async () => {
+  server = await startSwitchboard({ LOG_LEVEL: 'warn' });
+  prometheus = await startPrometheus({ scrapeTargets: [`127.0.0.1:${server.port}`], scrapeIntervalMs: 500 });
+  // Wait for the first scrapes, so "no traffic" means no traffic rather than no target.
+  for (let i = 0; ; i++) {
+    const up = await prometheus.query('up{job="switchboard"} == 1');
+    if (up.length === 1) break;
+    if (i > 200) throw new Error(`Prometheus never scraped the server:\n${prometheus.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+});
+
+after(async () => {
+  await prometheus?.stop();
+  await server?.stop();
+});
+
+function gate(inputs: ActionInputs) {
+  return runAction(run, {
+    inputs: { 'prometheus-url': prometheus.url, 'poll-interval-seconds': 0.5, ...inputs },
+    env: { GITHUB_WORKSPACE: repo },
+  });
+}
+
+/** Per-objective verdicts from the `objectives` JSON output. */
+function verdicts(outputs: Record<string, string>): Record<string, string> {
+  const list = JSON.parse(outputs.objectives ?? '[]') as { name: string; verdict: string }[];
+  return Object.fromEntries(list.map((o) => [o.name, o.verdict]));
+}
+
+/**
+ * A short, gentle load with valid tokens that meets every objective: fan-out for delivery latency, and a
+ * connect storm so connections and joins keep happening across scrapes. (A counter series is born at its
+ * first increment, so rate() never sees that one: a single burst of connects would read as no data.)
+ */
+async function goodLoad(duration = '5s') {
+  const options = { url: server.socketUrl, jwtSecret: testSecrets.jwtSecret, duration };
+  const [fanout, storm] = await Promise.all([
+    runScenario({
+      ...options,
+      scenario: 'fanout',
+      vus: 4,
+      env: { ROOMS: '2', PUBLISHERS: '1', PUBLISH_INTERVAL: '100ms', GRACEFUL_STOP: '3s' },
+    }),
+    runScenario({
+      ...options,
+      scenario: 'connect-storm',
+      vus: 2,
+      env: { ROOMS: '2', HOLD: '200ms', GRACEFUL_STOP: '3s' },
+    }),
+  ]);
+  return { ok: fanout.ok && storm.ok, thresholds: [...fanout.thresholds, ...storm.thresholds] };
+}
+
+describe('slo-gate against a real Prometheus scraping a real server', () => {
+  it('is inconclusive with no traffic (every ratio is 0/0, the quantile NaN) and fails the step', async () => {
+    const result = await gate({ window: '30s' });
+    assert.equal(result.failed, true);
+    assert.equal(result.outputs.verdict, 'inconclusive');
+    assert.deepEqual(verdicts(result.outputs), {
+      'ws-connect-success': 'inconclusive',
+      'join-success': 'inconclusive',
+      'delivery-latency': 'inconclusive',
+      'server-errors': 'inconclusive',
+    });
+    assert.match(result.errors[0] ?? '', /SLO gate inconclusive: ws-connect-success inconclusive \(no data/);
+    const [overview, objectives] = parseSummaryTables(result.summary);
+    assert.deepEqual(overview?.[1], ['Verdict', 'inconclusive']);
+    assert.deepEqual(objectives?.[0], ['Objective', 'Query', 'Value', 'Limit', 'Verdict', 'Detail']);
+    assert.equal(objectives?.length, 5);
+  });
+
+  it('passes after a short load that meets every objective, soaking and substituting $window', async () => {
+    const load = await goodLoad();
+    assert.equal(load.ok, true, JSON.stringify(load.thresholds));
+    const result = await gate({ 'soak-seconds': 2, window: '60s' });
+    assert.equal(result.failed, false, `${result.errors.join('\n')}\n${result.log}`);
+    assert.equal(result.outputs.verdict, 'pass');
+    assert.equal(result.outputs.window, '60s');
+    const objectives = JSON.parse(result.outputs.objectives!) as {
+      name: string;
+      value: number;
+      query: string;
+      verdict: string;
+    }[];
+    assert.equal(objectives.length, 4);
+    for (const o of objectives) {
+      assert.equal(o.verdict, 'pass', `${o.name}: ${o.value}`);
+      assert.ok(!o.query.includes('$window') && o.query.includes('[60s]'), o.query);
+    }
+    assert.equal(objectives.find((o) => o.name === 'ws-connect-success')?.value, 1);
+    assert.equal(objectives.find((o) => o.name === 'join-success')?.value, 1);
+    assert.match(result.log, /soak [\d.]+s\/2s: ws-connect-success=1 \(pass\)/, 'interim polls are logged');
+    const rows = parseSummaryTables(result.summary)[1]!;
+    const joinRow = rows.find((r) => r[0] === 'join-success')!;
+    assert.deepEqual([joinRow[2], joinRow[3], joinRow[4]], ['1', '>= 0.999', 'pass']);
+    assert.match(joinRow[1]!, /switchboard_joins_total\{result="ok"\}\[60s\]/);
+  });
+
+  it('fails when refused joins push join success below its limit, naming the objective', async () => {
+    // Tokens whose join claim covers other topics: the server refuses every join (unauthorized).
+    const [refused, good] = await Promise.all([
+      runScenario({
+        scenario: 'presence-churn',
+        url: server.socketUrl,
+        jwtSecret: testSecrets.jwtSecret,
+        tokenTopics: ['elsewhere:*'],
+        vus: 4,
+        duration: '3s',
+        env: { ROOMS: '1', HOLD: '100ms', CYCLES: '2', GRACEFUL_STOP: '2s', TIMEOUT: '2s' },
+      }),
+      goodLoad('3s'),
+    ]);
+    assert.equal(refused.ok, false, 'the refused joins fail the load test too');
+    assert.equal(good.ok, true);
+    const result = await gate({ 'soak-seconds': 1, window: '30s' });
+    assert.equal(result.failed, true);
+    assert.equal(result.outputs.verdict, 'fail');
+    const byName = verdicts(result.outputs);
+    assert.equal(byName['join-success'], 'fail');
+    assert.equal(byName['ws-connect-success'], 'pass');
+    assert.match(result.errors[0] ?? '', /SLO gate fail: join-success fail \(0\.\d+ is not >= 0\.999\)/);
+    const row = parseSummaryTables(result.summary)[1]!.find((r) => r[0] === 'join-success')!;
+    assert.equal(row[4], 'FAIL');
+  });
+
+  it('is inconclusive when one objective queries a metric that does not exist, even if the others pass', async () => {
+    const gateDoc = JSON.parse(readFileSync(gateFile, 'utf8')) as { objectives: { name: string }[] };
+    const custom = join(tmp, 'gate-unknown.json');
+    writeFileSync(
+      custom,
+      JSON.stringify({
+        version: 1,
+        objectives: [
+          gateDoc.objectives.find((o) => o.name === 'ws-connect-success'),
+          {
+            name: 'typo-metric',
+            description: 'a metric nobody exports',
+            query: 'sum(rate(switchboard_conections_opened_total[$window]))',
+            comparator: '>=',
+            limit: 1,
+            unit: 'ratio',
+          },
+        ],
+      }),
+    );
+    const result = await gate({ 'gate-file': custom, window: '120s' });
+    assert.equal(result.failed, true);
+    assert.equal(result.outputs.verdict, 'inconclusive');
+    assert.deepEqual(verdicts(result.outputs), {
+      'ws-connect-success': 'pass',
+      'typo-metric': 'inconclusive',
+    });
+    assert.match(result.errors[0] ?? '', /typo-metric inconclusive \(no data/);
+  });
+
+  it('is inconclusive on a PromQL error, with Prometheus’ own message', async () => {
+    const custom = join(tmp, 'gate-bad.json');
+    writeFileSync(
+      custom,
+      JSON.stringify({
+        version: 1,
+        objectives: [
+          {
+            name: 'broken',
+            description: '',
+            query: 'sum(rate(up[$window])',
+            comparator: '<=',
+            limit: 1,
+            unit: 'ratio',
+          },
+        ],
+      }),
+    );
+    const result = await gate({ 'gate-file': custom, window: '1m' });
+    assert.equal(result.outputs.verdict, 'inconclusive');
+    assert.match(result.errors[0] ?? '', /broken inconclusive \(Prometheus rejected the query \(bad_data\)/);
+  });
+
+  it('evaluates only the objectives asked for, and rejects unknown names listing the known ones', async () => {
+    const one = await gate({ objectives: 'ws-connect-success', window: '120s' });
+    assert.deepEqual(Object.keys(verdicts(one.outputs)), ['ws-connect-success']);
+    const bad = await gate({ objectives: 'ws-connect-success, nope', window: '120s' });
+    assert.equal(bad.failed, true);
+    assert.match(
+      bad.errors[0] ?? '',
+      /objectives: unknown nope; the gate file has ws-connect-success, join-success/,
+    );
+  });
+
+  it('is inconclusive for every objective when Prometheus is down', async () => {
+    await prometheus.stop();
+    const result = await gate({ window: '60s', 'query-timeout-seconds': 5 });
+    assert.equal(result.failed, true);
+    assert.equal(result.outputs.verdict, 'inconclusive');
+    for (const verdict of Object.values(verdicts(result.outputs))) assert.equal(verdict, 'inconclusive');
+    assert.match(result.errors[0] ?? '', /is unreachable: ECONNREFUSED/);
+  });
+});
+
+describe('slo-gate input checks', () => {
+  const quick = (inputs: ActionInputs) =>
+    runAction(run, {
+      inputs: { 'prometheus-url': 'http://127.0.0.1:9', ...inputs },
+      env: { GITHUB_WORKSPACE: repo },
+    });
+
+  it('needs a window when there is no soak', async () => {
+    const result = await quick({});
+    assert.equal(result.failed, true);
+    assert.match(result.errors[0] ?? '', /^window: with soak-seconds 0 give the window/);
+  });
+
+  it('rejects a window that is not a Prometheus duration and a malformed header line', async () => {
+    assert.match(
+      (await quick({ window: '5 minutes' })).errors[0] ?? '',
+      /window: "5 minutes" is not a Prometheus duration/,
+    );
+    const headers = await quick({ window: '5m', headers: 'Authorization: Bearer s3cret\nnot a header' });
+    assert.match(headers.errors[0] ?? '', /headers: line 2 is not "Name: value"/);
+    assert.doesNotMatch(headers.log, /s3cret/, 'header values never reach the log');
+  });
+
+  it('reports every problem of a broken gate file at once and says how to regenerate it', async () => {
+    const broken = join(tmp, 'gate-broken.json');
+    writeFileSync(
+      broken,
+      JSON.stringify({ version: 1, objectives: [{ name: 'a', query: 'up', comparator: '>', limit: 'x' }] }),
+    );
+    const result = await quick({ window: '5m', 'gate-file': broken });
+    assert.match(result.errors[0] ?? '', /objectives\[0\] \(a\)\.comparator must be ">=" or "<="/);
+    assert.match(result.errors[0] ?? '', /objectives\[0\] \(a\)\.limit must be a number/);
+    assert.match(result.errors[0] ?? '', /npm run slo:generate/);
+    const missing = await quick({ window: '5m', 'gate-file': 'nope/gate.json' });
+    assert.match(missing.errors[0] ?? '', /gate-file: cannot read .*nope\/gate\.json \(no such file\)/);
+  });
+});
