@@ -243,6 +243,7 @@ describe('threshold breaches exit 99', { timeout: 300_000 }, () => {
     );
     assert.equal(r.code, 99, `${r.stdout}\n${r.stderr}`);
     const s = JSON.parse(readFileSync(summaryPath, 'utf8')) as LoadSummary;
+    assert.ok(value(s, 'phx_delivery_latency', 'count') > 0, 'messages were delivered and timed');
     const latency = s.thresholds.find((t) => t.metric === 'phx_delivery_latency');
     assert.equal(latency?.ok, false);
     assert.ok((latency?.value ?? 0) > 250);
