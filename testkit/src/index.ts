@@ -17,3 +17,4 @@ export {
   type PrometheusOptions,
   type PrometheusSample,
 } from './prometheus.js';
+export { startRegistry, type RegistryServer } from './registry.js';

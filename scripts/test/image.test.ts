@@ -1,0 +1,228 @@
+// The server image, built for real: a Node base made from this machine's files (buildah from
+// scratch), the repository's Dockerfile built with buildah, pushed to a real registry on loopback,
+// pulled back and run with podman the way Kubernetes runs it (non-root, read-only root, no
+// capabilities), then driven with the official phoenix client and stopped with SIGTERM.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { Socket, type SocketConnectOption } from 'phoenix';
+import { WebSocket } from 'ws';
+import {
+  freePort,
+  signToken,
+  startRegistry,
+  testSecrets,
+  type RegistryServer,
+} from '../../testkit/src/index.js';
+import { buildBase, buildImage, imageConfig, push, removeImages, runTool } from '../lib/image/index.js';
+import { repoRoot } from './validate-fixtures.js';
+
+const podmanLimits = ['--runtime', 'runc', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=32768:32768'];
+
+function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function npmCacheDir(): string | undefined {
+  try {
+    const dir = execFileSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8' }).trim();
+    return existsSync(dir) ? dir : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+describe('server image (buildah + registry + podman)', { timeout: 1_500_000 }, () => {
+  let registry: RegistryServer;
+  const baseTag = 'localhost/node-base:test';
+  const repo = () => `${registry.host}/switchboard/server`;
+  const tag = () => `${repo()}:test-${process.pid}`;
+  const images: string[] = [];
+  const containers: string[] = [];
+  let pushed: string;
+  let container: string;
+  let port: number;
+
+  before(async () => {
+    registry = await startRegistry();
+  });
+
+  after(async () => {
+    for (const c of containers)
+      await runTool('podman', ['rm', '--force', '--time', '0', c]).catch(() => undefined);
+    await removeImages(images.reverse()).catch((err: unknown) => console.error('image cleanup:', err));
+    await registry?.stop();
+  });
+
+  test(
+    'builds the Dockerfile on a local base: non-root, exec-form node, production dependencies only',
+    { timeout: 1_200_000 },
+    async () => {
+      await buildBase({ tag: baseTag });
+      images.push(baseTag);
+      const cache = npmCacheDir();
+      const built = await buildImage({
+        context: repoRoot,
+        tags: [tag()],
+        buildArgs: { BASE_IMAGE: baseTag, ...(cache ? { NPM_CONFIG_PREFER_OFFLINE: 'true' } : {}) },
+        labels: {
+          'org.opencontainers.image.title': 'switchboard-server',
+          'org.opencontainers.image.revision': 'test',
+        },
+        npmCache: cache,
+        timeoutMs: 1_100_000,
+      });
+      images.push(tag(), built.imageId);
+      assert.match(built.digest, /^sha256:[0-9a-f]{64}$/);
+      const config = await imageConfig(tag());
+      assert.equal(config.User, '1000:1000');
+      assert.deepEqual(config.Cmd, ['node', 'server/dist/main.js']);
+      assert.equal(config.Entrypoint, undefined);
+      assert.ok(config.Env?.includes('NODE_ENV=production'));
+      assert.equal(config.Labels?.['org.opencontainers.image.revision'], 'test');
+      // What is inside: compiled server and its runtime dependencies; no sources, no dev tools.
+      const probe = `const fs = require('fs');
+      const has = (p) => fs.existsSync(p);
+      let ts = false; try { require.resolve('typescript'); ts = true } catch {}
+      console.log(JSON.stringify({ dist: has('server/dist/main.js'), migrate: has('server/dist/store/migrate.js'),
+        src: has('server/src'), tests: has('server/test'), ws: has('node_modules/ws'), ts, uid: process.getuid() }))`;
+      const { stdout } = await runTool('podman', [
+        'run',
+        '--rm',
+        ...podmanLimits,
+        tag(),
+        'node',
+        '-e',
+        probe,
+      ]);
+      assert.deepEqual(JSON.parse(stdout), {
+        dist: true,
+        migrate: true,
+        src: false,
+        tests: false,
+        ws: true,
+        ts: false,
+        uid: 1000,
+      });
+    },
+  );
+
+  test('pushes to the registry, which serves the same digest', async () => {
+    const { digest } = await push(tag(), tag(), { tlsVerify: false });
+    assert.match(digest, /^sha256:[0-9a-f]{64}$/);
+    const res = await fetch(`${registry.url}/v2/switchboard/server/manifests/test-${process.pid}`, {
+      method: 'HEAD',
+      headers: {
+        accept:
+          'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json',
+      },
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('docker-content-digest'), digest);
+    pushed = `${repo()}@${digest}`;
+    // Run what the registry has, not the local build.
+    await removeImages([tag()]);
+  });
+
+  test('runs from the registry as Kubernetes would, and the official phoenix client joins and pushes', async () => {
+    port = await freePort();
+    const { stdout } = await runTool(
+      'podman',
+      [
+        'run',
+        '--detach',
+        ...podmanLimits,
+        '--tls-verify=false',
+        '--network',
+        'host',
+        '--read-only',
+        '--tmpfs',
+        '/tmp',
+        '--cap-drop',
+        'ALL',
+        '--security-opt',
+        'no-new-privileges',
+        '--env',
+        `PORT=${port}`,
+        '--env',
+        'HOST=127.0.0.1',
+        '--env',
+        `JWT_SECRET=${testSecrets.jwtSecret}`,
+        '--env',
+        `API_TOKEN=${testSecrets.apiToken}`,
+        '--env',
+        'DRAIN_WINDOW_MS=2000',
+        '--env',
+        'NODE_ID=image-test',
+        pushed,
+      ],
+      { timeoutMs: 180_000 },
+    );
+    container = stdout.trim();
+    containers.push(container);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) break;
+      if (Date.now() > deadline) {
+        const logs = await runTool('podman', ['logs', container]).then((r) => r.stdout + r.stderr);
+        throw new Error(`the container never became ready:\n${logs}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+
+    const token = await signToken({ sub: 'image-test', join: ['room:*'], publish: ['room:*'] });
+    const socket = new Socket(`ws://127.0.0.1:${port}/socket`, {
+      transport: WebSocket as unknown as SocketConnectOption['transport'],
+      params: { token },
+      reconnectAfterMs: () => 60_000,
+    });
+    const closed = new Promise<number>((resolve) => socket.onClose((e: { code: number }) => resolve(e.code)));
+    socket.connect();
+    const channel = socket.channel('room:image', {});
+    const joined = await within(
+      10_000,
+      'join reply',
+      new Promise<string>((resolve) => {
+        channel
+          .join()
+          .receive('ok', () => resolve('ok'))
+          .receive('error', (r: unknown) => resolve(`error ${JSON.stringify(r)}`));
+      }),
+    );
+    assert.equal(joined, 'ok');
+    const broadcast = new Promise<unknown>((resolve) => channel.on('new_msg', resolve));
+    const reply = await within(
+      10_000,
+      'push reply',
+      new Promise<{ status: string; response: unknown }>((resolve) => {
+        channel
+          .push('new_msg', { body: 'from the image test' })
+          .receive('ok', (response: unknown) => resolve({ status: 'ok', response }))
+          .receive('error', (response: unknown) => resolve({ status: 'error', response }));
+      }),
+    );
+    assert.deepEqual(reply, { status: 'ok', response: {} });
+    assert.deepEqual(await within(10_000, 'broadcast', broadcast), { body: 'from the image test' });
+
+    // SIGTERM to PID 1 (node itself): the server drains, closing sockets with 1012, and exits 0.
+    await runTool('podman', ['stop', '--time', '30', container], { timeoutMs: 60_000 });
+    assert.equal(await within(10_000, 'close frame', closed), 1012);
+    socket.disconnect();
+    const state = await runTool('podman', ['inspect', '--format', '{{.State.ExitCode}}', container]);
+    assert.equal(state.stdout.trim(), '0');
+    const logs = await runTool('podman', ['logs', container]).then((r) => r.stdout + r.stderr);
+    assert.match(logs, /"msg":"draining"/);
+    assert.match(logs, /"msg":"bye"/);
+  });
+});

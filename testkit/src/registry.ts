@@ -1,0 +1,62 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, waitForPort } from './ports.js';
+import { startProcess, tempDir, type Managed } from './process.js';
+
+export interface RegistryServer {
+  /** `127.0.0.1:PORT`: prefix image names with it, e.g. `${host}/switchboard/server:test`. */
+  host: string;
+  port: number;
+  /** http://127.0.0.1:PORT (the Registry HTTP API V2 answers under /v2/). */
+  url: string;
+  proc: Managed;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a real OCI registry (Debian's `docker-registry`, distribution 2.8) on a free loopback port
+ * with its storage in a temp dir; plain HTTP, no auth, deletes enabled. Push to it with
+ * `--tls-verify=false` (buildah, podman, skopeo).
+ */
+export async function startRegistry(): Promise<RegistryServer> {
+  const port = await freePort();
+  const dir = tempDir('registry');
+  const config = join(dir, 'config.yml');
+  writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${join(dir, 'data')}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '',
+    ].join('\n'),
+  );
+  const proc = startProcess('docker-registry', ['serve', config], { logDir: dir, name: `registry-${port}` });
+  try {
+    await Promise.race([
+      waitForPort(port, '127.0.0.1', 20_000),
+      proc.exited.then(({ code }) => {
+        throw new Error(`docker-registry exited with ${code} before listening:\n${proc.output()}`);
+      }),
+    ]);
+  } catch (err) {
+    await proc.stop('SIGKILL');
+    throw err;
+  }
+  return {
+    host: `127.0.0.1:${port}`,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    proc,
+    stop: async () => {
+      await proc.stop('SIGTERM', 5_000);
+    },
+  };
+}
