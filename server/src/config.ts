@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { parseHistoryConfig, type HistoryConfig } from './store/config.js';
 
 /**
  * The only module that reads `process.env`. Every variable is documented in docs/configuration.md;
@@ -36,6 +37,8 @@ export interface Config {
   redisUrl?: string;
   redisClusterNodes: { host: string; port: number }[];
   databaseUrl?: string;
+  /** History and recovery settings (DATABASE_URL, HISTORY_*, MIGRATE_ON_START); see docs/history.md. */
+  history: HistoryConfig;
   limits: Limits;
   presenceBatchMs: number;
   drainWindowMs: number;
@@ -152,6 +155,9 @@ export function loadConfig(env: Env = process.env): Config {
 
   const jwksUrl = url('JWKS_URL', ['https', 'http']);
   const databaseUrl = url('DATABASE_URL', ['postgres', 'postgresql']);
+  const history = parseHistoryConfig(env);
+  // DATABASE_URL is already reported above, in the wording the rest of this file uses.
+  problems.push(...history.problems.filter((p) => !p.startsWith('DATABASE_URL')));
   const otlpEndpoint = url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http', 'https']);
   let jwtSecret = read('JWT_SECRET');
   let apiToken = read('API_TOKEN');
@@ -196,6 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl,
     redisClusterNodes,
     databaseUrl,
+    history: history.config,
     limits,
     presenceBatchMs,
     drainWindowMs,

@@ -1,12 +1,13 @@
 /**
- * Composition root: config -> logger -> broker/presence -> node -> transport, then signals.
- * SIGTERM/SIGINT drain the node (1012 in paced batches over DRAIN_WINDOW_MS) and exit 0;
- * a second signal exits at once with 1.
+ * Composition root: config -> logger -> broker/presence + history -> node -> transport, then signals.
+ * SIGTERM/SIGINT drain the node (1012 in paced batches over DRAIN_WINDOW_MS), flush pending history
+ * writes and exit 0 within the window plus SHUTDOWN_MARGIN_MS; a second signal exits at once with 1.
  */
 import { createTokenVerifier } from './auth/verifier.js';
 import { createBackends } from './backends.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { SwitchboardNode } from './node.js';
+import { createHistory, type HistoryLayer } from './store/index.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { createTransport, type Transport } from './transport/server.js';
 
@@ -34,7 +35,16 @@ function announceDevSecrets(config: Config, logger: Logger): void {
   );
 }
 
-function installShutdown(transport: Transport, node: SwitchboardNode, logger: Logger): void {
+/** Beyond the drain window: close handshakes (the drainer's grace) and the last history flush. */
+const SHUTDOWN_MARGIN_MS = 8000;
+
+function installShutdown(
+  transport: Transport,
+  node: SwitchboardNode,
+  history: HistoryLayer,
+  config: Config,
+  logger: Logger,
+): void {
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -42,11 +52,32 @@ function installShutdown(transport: Transport, node: SwitchboardNode, logger: Lo
       process.exit(1);
     }
     stopping = true;
-    logger.info({ signal }, 'shutdown requested');
+    const deadline = Date.now() + config.drainWindowMs + SHUTDOWN_MARGIN_MS;
+    logger.info({ signal, drainWindowMs: config.drainWindowMs }, 'shutdown requested');
+    // Whatever happens below, the process is gone by the deadline (plus a second to log why).
+    setTimeout(
+      () => {
+        logger.error('shutdown deadline passed: exiting');
+        process.exit(1);
+      },
+      deadline - Date.now() + 1000,
+    ).unref();
     (async () => {
       await transport.drainer.drain();
       await transport.close();
+      // Sessions are closed and the API refuses work: nothing more is appended. Flush what the
+      // history writer still holds, within what is left of the budget (at least a second).
+      const budget = Math.max(1000, deadline - Date.now() - 500);
+      logger.info({ budgetMs: budget }, 'draining: flushing history writes');
+      const flushed = await history.flush(budget);
+      if (flushed) logger.info('draining: history writes flushed');
+      else
+        logger.warn(
+          { budgetMs: budget },
+          'draining: history flush timed out; unwritten messages are lost from history',
+        );
       await node.close();
+      await history.close();
       logger.info('bye');
       process.exit(0);
     })().catch((err: unknown) => {
@@ -68,29 +99,53 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection'));
   announceDevSecrets(config, logger);
   const { broker, presence } = await createBackends(config, logger);
+  const history = createHistory({
+    config: config.history,
+    broker: config.broker,
+    redis:
+      config.broker === 'memory'
+        ? undefined
+        : config.broker === 'redis'
+          ? { url: config.redisUrl ?? '' }
+          : { clusterNodes: config.redisClusterNodes },
+    logger: logger.child({ component: 'history' }),
+  });
   const node = new SwitchboardNode({
     nodeId: config.nodeId,
     limits: config.limits,
     presenceBatchMs: config.presenceBatchMs,
     broker,
     presence,
+    history,
     logger,
   });
   try {
     await node.start();
+    await history.start();
   } catch (err) {
     logger.fatal(
       { err, broker: config.broker },
-      'cannot connect the broker: check REDIS_URL / REDIS_CLUSTER_NODES',
+      'cannot connect the broker or the history sequencer: check REDIS_URL / REDIS_CLUSTER_NODES',
     );
     process.exit(1);
   }
+  logger.info(
+    {
+      sequencer: config.broker === 'memory' ? 'memory' : 'redis',
+      database: config.history.databaseUrl ? 'postgresql' : 'none',
+      cacheSize: config.history.cacheSize,
+      retentionSeconds: config.history.retentionSeconds,
+    },
+    config.history.databaseUrl
+      ? 'history: recent messages in the sequencer cache, durable history in PostgreSQL'
+      : `history: last ${config.history.cacheSize} messages per topic for ${config.history.retentionSeconds} s in ${config.broker === 'memory' ? 'memory (lost on restart)' : 'Redis'}; set DATABASE_URL for durable history`,
+  );
   const transport = createTransport({ config, node, verify: createTokenVerifier(config.jwt), logger });
   const addr = await transport.listen().catch((err: unknown) => {
     logger.fatal({ err, port: config.port, host: config.host }, 'cannot listen: is PORT free?');
     process.exit(1);
   });
-  installShutdown(transport, node, logger);
+  installShutdown(transport, node, history, config, logger);
   logger.info(
     { host: addr.address, port: addr.port, broker: config.broker, env: config.nodeEnv },
     `switchboard listening on http://${addr.address === '0.0.0.0' ? 'localhost' : addr.address}:${addr.port}`,

@@ -12,6 +12,8 @@ import type { PresenceTracker } from './presence/presence.js';
 import type { SessionHost } from './session/session-host.js';
 import { Session } from './session/session.js';
 import type { RateLimit } from './session/token-bucket.js';
+import type { HistoryLayer } from './store/index.js';
+import { isSequenced } from './store/sequencer.js';
 import type { Logger } from './telemetry/logger.js';
 import { metrics } from './telemetry/metrics.js';
 
@@ -21,6 +23,8 @@ export interface NodeOptions {
   presenceBatchMs: number;
   broker: Broker;
   presence: PresenceTracker;
+  /** Sequencer + durable store (store/index.ts `createHistory`); already started. */
+  history: HistoryLayer;
   logger: Logger;
   router?: ChannelRouter;
 }
@@ -42,6 +46,7 @@ export class SwitchboardNode implements SessionHost, ChannelActions {
   readonly hub: Hub;
   readonly router: ChannelRouter;
   readonly presence: PresenceTracker;
+  readonly history: HistoryLayer;
   readonly logger: Logger;
   /** Open sessions (heartbeat sweep and drain walk it). */
   readonly sessions = new Set<Session>();
@@ -52,6 +57,8 @@ export class SwitchboardNode implements SessionHost, ChannelActions {
   private readonly apiPublishes = metrics.publishes.labels('api');
   private draining = false;
   private closed = false;
+  private lastAppendErrorLog = 0;
+  private appendErrorsSinceLog = 0;
 
   constructor(opts: NodeOptions) {
     this.nodeId = opts.nodeId;
@@ -59,6 +66,7 @@ export class SwitchboardNode implements SessionHost, ChannelActions {
     this.rateLimit = { perSecond: opts.limits.rateLimitPerSecond, burst: opts.limits.rateLimitBurst };
     this.broker = opts.broker;
     this.presence = opts.presence;
+    this.history = opts.history;
     this.logger = opts.logger;
     this.router = opts.router ?? createDefaultRouter();
     this.hub = new Hub(opts.broker, opts.presence, opts.logger);
@@ -113,12 +121,19 @@ export class SwitchboardNode implements SessionHost, ChannelActions {
     this.publish(topic, event, { json: JSON.stringify(payload), value: payload });
   }
 
-  /** Fans out locally right away, then hands the publication to the broker for the other nodes. */
+  /**
+   * Sequences the publication (epoch/offset from the history layer), then delivers it:
+   * - Redis sequencer (`deliversToNodes`): its script already published it on the topic channel,
+   *   and every node, this one included, delivers it when it comes back there. One source of
+   *   delivery means every node delivers a topic's publications in offset order.
+   * - Memory sequencer: delivered locally once sequenced, then handed to the broker.
+   * - Sequencer unreachable (Redis down): delivered locally at once without a position, counted as
+   *   a broker publish error; local delivery goes on while cross-node delivery cannot.
+   * Appends are issued in call order on one connection, so one publisher's messages stay in order.
+   */
   private publish(topic: string, event: string, payload: PublishPayload): void {
     const publishedAt = Date.now();
     const binary = 'bytes' in payload;
-    if (binary) this.hub.broadcastBinary(topic, event, payload.bytes, publishedAt);
-    else this.hub.broadcastJson(topic, event, payload.json, publishedAt);
     const pub: Publication = {
       topic,
       event,
@@ -128,25 +143,77 @@ export class SwitchboardNode implements SessionHost, ChannelActions {
     };
     if (binary) pub.binary = true;
     const started = performance.now();
-    this.broker.publish(pub).then(
-      () => metrics.brokerPublishLatency.observe((performance.now() - started) / 1000),
+    this.history.append(pub).then(
+      (sequenced) => {
+        if (this.history.deliversToNodes) {
+          metrics.brokerPublishLatency.observe((performance.now() - started) / 1000);
+          return;
+        }
+        this.deliverLocally(topic, event, payload, publishedAt, sequenced);
+        this.broker.publish(sequenced).then(
+          () => metrics.brokerPublishLatency.observe((performance.now() - started) / 1000),
+          (err: unknown) => this.publishFailed(err, topic, 'broker publish failed'),
+        );
+      },
       (err: unknown) => {
-        metrics.brokerErrors.labels('publish').inc();
-        this.logger.warn({ err, topic }, 'broker publish failed');
+        this.deliverLocally(topic, event, payload, publishedAt, undefined);
+        this.publishFailed(
+          err,
+          topic,
+          'history append failed: delivered to this node only, without position',
+        );
       },
     );
   }
 
+  private deliverLocally(
+    topic: string,
+    event: string,
+    payload: PublishPayload,
+    publishedAt: number,
+    position: { epoch: string; offset: number } | undefined,
+  ): void {
+    if ('bytes' in payload) this.hub.broadcastBinary(topic, event, payload.bytes, publishedAt, position);
+    else this.hub.broadcastJson(topic, event, payload.json, publishedAt, undefined, position);
+  }
+
+  /** Counts and logs (at most one line per 10 s, with how many failed since) a failed publish. */
+  private publishFailed(err: unknown, topic: string, msg: string): void {
+    metrics.brokerErrors.labels('publish').inc();
+    this.appendErrorsSinceLog++;
+    const now = Date.now();
+    if (now - this.lastAppendErrorLog < 10_000) return;
+    this.lastAppendErrorLog = now;
+    this.logger.warn({ err, topic, failures: this.appendErrorsSinceLog }, msg);
+    this.appendErrorsSinceLog = 0;
+  }
+
   private onPublication(pub: Publication): void {
-    if (pub.origin === this.nodeId) return;
+    const position = isSequenced(pub) ? { epoch: pub.epoch, offset: pub.offset } : undefined;
+    // Own publications come back only from the Redis sequencer's channel; those carry a position
+    // and are delivered here (see `publish`). Unsequenced own ones were delivered already.
+    if (pub.origin === this.nodeId && position === undefined) return;
     if (typeof pub.topic !== 'string' || typeof pub.event !== 'string') {
       this.logger.warn({ origin: pub.origin }, 'dropped publication without topic/event');
       return;
     }
     if (pub.binary && typeof pub.payload === 'string') {
-      this.hub.broadcastBinary(pub.topic, pub.event, Buffer.from(pub.payload, 'base64'), pub.publishedAt);
+      this.hub.broadcastBinary(
+        pub.topic,
+        pub.event,
+        Buffer.from(pub.payload, 'base64'),
+        pub.publishedAt,
+        position,
+      );
     } else {
-      this.hub.broadcastJson(pub.topic, pub.event, JSON.stringify(pub.payload ?? null), pub.publishedAt);
+      this.hub.broadcastJson(
+        pub.topic,
+        pub.event,
+        JSON.stringify(pub.payload ?? null),
+        pub.publishedAt,
+        undefined,
+        position,
+      );
     }
   }
 

@@ -1,6 +1,6 @@
 import type { Broker } from '../broker/broker.js';
 import type { PresenceTracker } from '../presence/presence.js';
-import { encodeBroadcast } from '../protocol/codec.js';
+import { encodeBroadcast, encodeMessage } from '../protocol/codec.js';
 import { encodeServerBinary } from '../protocol/binary.js';
 import type { Logger } from '../telemetry/logger.js';
 import { metrics } from '../telemetry/metrics.js';
@@ -10,10 +10,31 @@ import { binaryFrame, textFrame } from './ws-frame.js';
 /** A local receiver of broadcasts: takes complete WebSocket frames (shared, never mutated). */
 export interface Subscriber {
   enqueue(frame: Buffer): void;
+  /**
+   * Receives the broadcasts of a topic it subscribed to with `positions: true`: the frame carries
+   * the history position in its ref slot (`"<epoch>:<offset>"`) when the publication has one, and
+   * `epoch`/`offset` are given so a recovering join can drop what it already sent from history.
+   * Unsequenced broadcasts (presence diffs, publishes while the sequencer is down) come here too,
+   * as the plain frame with `epoch`/`offset` undefined.
+   */
+  enqueuePositioned?(topic: string, frame: Buffer, epoch?: string, offset?: number): void;
+}
+
+/** The history position of a publication, when it has one. */
+export interface StreamPositionRef {
+  epoch: string;
+  offset: number;
+}
+
+/** The ref slot of a broadcast to opted-in (recovery) subscribers: `"<epoch>:<offset>"`. */
+export function positionRef(epoch: string, offset: number): string {
+  return `${epoch}:${offset}`;
 }
 
 interface TopicEntry {
   subscribers: Set<Subscriber>;
+  /** Subscribers (of `subscribers` or `pending`) that asked for positions; null while there are none. */
+  positioned: Set<Subscriber> | null;
   /** Subscribers waiting for the broker subscription; they get no broadcast before it is ready. */
   pending: Set<Subscriber> | null;
   connecting: Promise<void> | null;
@@ -37,13 +58,18 @@ export class Hub {
     private readonly logger: Logger,
   ) {}
 
-  /** Adds `sub` to `topic`; resolves once publications from other nodes can reach it. */
-  async subscribe(topic: string, sub: Subscriber): Promise<void> {
+  /**
+   * Adds `sub` to `topic`; resolves once publications from other nodes can reach it. With
+   * `positions`, its broadcasts go through `sub.enqueuePositioned` (see Subscriber).
+   */
+  async subscribe(topic: string, sub: Subscriber, positions = false): Promise<void> {
     let entry = this.topics.get(topic);
     if (!entry) {
-      entry = { subscribers: new Set(), pending: null, connecting: null, connected: false };
+      entry = { subscribers: new Set(), positioned: null, pending: null, connecting: null, connected: false };
       this.topics.set(topic, entry);
     }
+    if (positions && sub.enqueuePositioned) (entry.positioned ??= new Set()).add(sub);
+    else entry.positioned?.delete(sub);
     if (entry.connected) {
       entry.subscribers.add(sub);
       return;
@@ -54,6 +80,7 @@ export class Hub {
       await entry.connecting;
     } catch (err) {
       entry.pending?.delete(sub);
+      entry.positioned?.delete(sub);
       this.release(topic, entry);
       throw err;
     }
@@ -66,6 +93,7 @@ export class Hub {
     const entry = this.topics.get(topic);
     if (!entry) return;
     if (!entry.subscribers.delete(sub) && !entry.pending?.delete(sub)) return;
+    if (entry.positioned?.delete(sub) && entry.positioned.size === 0) entry.positioned = null;
     this.release(topic, entry);
   }
 
@@ -79,35 +107,74 @@ export class Hub {
     return this.topics.size;
   }
 
-  /** Sends `[null,null,topic,event,payload]` to every local subscriber; returns how many. */
+  /**
+   * Sends `[null,null,topic,event,payload]` to every local subscriber; returns how many. Subscribers
+   * that asked for positions get `[null,"<epoch>:<offset>",topic,event,payload]` when `position` is
+   * given: at most two encodings per publication, each shared by all who get it.
+   */
   broadcastJson(
     topic: string,
     event: string,
     payloadJson: string,
     publishedAt?: number,
     counter: SentCounter = this.broadcastsSent,
+    position?: StreamPositionRef,
   ): number {
     const entry = this.topics.get(topic);
     if (!entry || entry.subscribers.size === 0) return 0;
-    return this.fanOut(entry, textFrame(encodeBroadcast(topic, event, payloadJson)), publishedAt, counter);
+    const plain = textFrame(encodeBroadcast(topic, event, payloadJson));
+    const withRef =
+      position && entry.positioned
+        ? () =>
+            textFrame(
+              encodeMessage(null, positionRef(position.epoch, position.offset), topic, event, payloadJson),
+            )
+        : undefined;
+    return this.fanOut(topic, entry, plain, withRef, position, publishedAt, counter);
   }
 
-  /** Sends a binary broadcast frame (kind 2) to every local subscriber; returns how many. */
-  broadcastBinary(topic: string, event: string, payload: Buffer, publishedAt?: number): number {
+  /**
+   * Sends a binary broadcast frame (kind 2) to every local subscriber; returns how many. The binary
+   * broadcast has no ref field, so positioned subscribers get the same frame (the position still
+   * lets a recovering join drop duplicates).
+   */
+  broadcastBinary(
+    topic: string,
+    event: string,
+    payload: Buffer,
+    publishedAt?: number,
+    position?: StreamPositionRef,
+  ): number {
     const entry = this.topics.get(topic);
     if (!entry || entry.subscribers.size === 0) return 0;
     const frame = binaryFrame(encodeServerBinary({ kind: 'broadcast', topic, event, payload }));
-    return this.fanOut(entry, frame, publishedAt, this.broadcastsSent);
+    return this.fanOut(topic, entry, frame, undefined, position, publishedAt, this.broadcastsSent);
   }
 
   private fanOut(
+    topic: string,
     entry: TopicEntry,
     frame: Buffer,
+    withRef: (() => Buffer) | undefined,
+    position: StreamPositionRef | undefined,
     publishedAt: number | undefined,
     counter: SentCounter,
   ): number {
     const n = entry.subscribers.size;
-    for (const sub of entry.subscribers) sub.enqueue(frame);
+    const positioned = entry.positioned;
+    if (positioned === null) {
+      for (const sub of entry.subscribers) sub.enqueue(frame);
+    } else {
+      let refFrame: Buffer | undefined;
+      for (const sub of entry.subscribers) {
+        if (!positioned.has(sub)) {
+          sub.enqueue(frame);
+          continue;
+        }
+        const f = withRef ? (refFrame ??= withRef()) : frame;
+        sub.enqueuePositioned!(topic, f, position?.epoch, position?.offset);
+      }
+    }
     counter.inc(n);
     if (publishedAt !== undefined) recordDelivery(publishedAt);
     return n;

@@ -3,6 +3,7 @@ import type { ChannelRouter } from '../channels/router.js';
 import type { Limits } from '../config.js';
 import type { Hub } from '../hub/hub.js';
 import type { PresenceTracker } from '../presence/presence.js';
+import type { HistoryLayer } from '../store/index.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { RateLimit } from './token-bucket.js';
 import type { Session } from './session.js';
@@ -15,6 +16,8 @@ export interface SessionHost extends ChannelActions {
   readonly hub: Hub;
   readonly router: ChannelRouter;
   readonly presence: PresenceTracker;
+  /** Recovery for joins that opt in (`recover` join param). */
+  readonly history: Pick<HistoryLayer, 'recover' | 'position'>;
   readonly logger: Logger;
   /** Called once when the session's WebSocket has closed. */
   sessionClosed(session: Session): void;

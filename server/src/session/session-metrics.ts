@@ -10,6 +10,7 @@ export const sessionMetrics = {
   txReply: metrics.messagesSent.labels('reply'),
   txPush: metrics.messagesSent.labels('push'),
   txPresence: metrics.messagesSent.labels('presence'),
+  txRecovered: metrics.messagesSent.labels('recovered'),
   joinOk: metrics.joins.labels('ok'),
   joinUnauthorized: metrics.joins.labels('unauthorized'),
   joinUnmatched: metrics.joins.labels('unmatched'),

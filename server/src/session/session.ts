@@ -13,6 +13,14 @@ import { ChannelEvent, PHOENIX_TOPIC, isReservedEvent, type InboundMessage } fro
 import type { PresenceMeta } from '../presence/presence.js';
 import { closeCodeLabel, metrics } from '../telemetry/metrics.js';
 import { nextPhxRef } from './phx-ref.js';
+import {
+  isAfter,
+  parseRecoverParam,
+  recoverForJoin,
+  recoveredFrame,
+  type HeldFrame,
+  type RecoverRequest,
+} from './recovery-join.js';
 import type { SessionHost } from './session-host.js';
 import { sessionMetrics as sm } from './session-metrics.js';
 import { TokenBucket, type RateVerdict } from './token-bucket.js';
@@ -24,6 +32,10 @@ interface JoinedChannel {
   assigns: ChannelAssigns;
   presenceKey: string | null;
   presenceRef: string | null;
+  /** Opted in to recovery: broadcasts carry their position (see recovery-join.ts). */
+  positions: boolean;
+  /** Live broadcasts held back until the recovered ones are sent; null when not recovering. */
+  held: HeldFrame[] | null;
 }
 
 const kSession = Symbol('switchboard.session');
@@ -152,21 +164,32 @@ export class Session implements Subscriber, Flushable {
       (result.reason === 'unauthorized' ? sm.joinUnauthorized : sm.joinError).inc();
       return this.replyError(joinRef, ref, topic, result.reason);
     }
+    const recovery = parseRecoverParam(msg.payload.recover);
+    if (typeof recovery === 'string') {
+      sm.joinError.inc();
+      return this.replyError(joinRef, ref, topic, recovery);
+    }
     const ch: JoinedChannel = {
       joinRef,
       handler,
       assigns: result.assigns,
       presenceKey: null,
       presenceRef: null,
+      positions: recovery !== undefined,
+      held: recovery !== undefined ? [] : null,
     };
     channels.set(topic, ch);
     this.host.hub
-      .subscribe(topic, this)
+      .subscribe(topic, this, ch.positions)
       .then(
-        () => {
+        async () => {
           if (this.current(topic) !== ch) return;
-          sm.joinOk.inc();
-          this.reply(joinRef, ref, topic);
+          if (recovery !== undefined) {
+            if (!(await this.recoverJoin(topic, ch, ref, recovery))) return;
+          } else {
+            sm.joinOk.inc();
+            this.reply(joinRef, ref, topic);
+          }
           if (result.presence) this.trackPresence(topic, ch, result.presence.key, result.presence.meta);
         },
         () => {
@@ -177,6 +200,37 @@ export class Session implements Subscriber, Flushable {
         },
       )
       .catch((err: unknown) => this.fail(err, topic));
+  }
+
+  /**
+   * The hub subscription is in place (live broadcasts are held in `ch.held`): recover, reply with
+   * the outcome, push the recovered publications in order, then the held live ones that come after
+   * them. False when the channel went away meanwhile.
+   */
+  private async recoverJoin(
+    topic: string,
+    ch: JoinedChannel,
+    ref: string | null,
+    req: RecoverRequest,
+  ): Promise<boolean> {
+    const outcome = await recoverForJoin(this.host.history, topic, req, this.host.logger);
+    if (this.current(topic) !== ch) return false;
+    sm.joinOk.inc();
+    this.send(encodeReply(ch.joinRef, ref, topic, 'ok', outcome.responseJson));
+    sm.txReply.inc();
+    for (const pub of outcome.publications) this.enqueue(recoveredFrame(pub));
+    sm.txRecovered.inc(outcome.publications.length);
+    const held = ch.held ?? [];
+    ch.held = null;
+    for (const h of held) if (isAfter(h, outcome.top)) this.enqueue(h.frame);
+    return true;
+  }
+
+  /** Hub: a broadcast for a topic joined with recovery; held back while that join recovers. */
+  enqueuePositioned(topic: string, frame: Buffer, epoch?: string, offset?: number): void {
+    const held = this.channels?.get(topic)?.held;
+    if (held) held.push({ frame, epoch, offset });
+    else this.enqueue(frame);
   }
 
   /** Tracks the join, then pushes `presence_state` (after the join reply, as Phoenix does). */

@@ -1,0 +1,119 @@
+import { binaryFrame, textFrame } from '../hub/ws-frame.js';
+import { positionRef } from '../hub/hub.js';
+import { encodeServerBinary } from '../protocol/binary.js';
+import { encodeMessage } from '../protocol/codec.js';
+import type { HistoryLayer } from '../store/index.js';
+import type { SequencedPublication, StreamPosition } from '../store/sequencer.js';
+import type { Logger } from '../telemetry/logger.js';
+
+/**
+ * Join with recovery (docs/recovery.md). A client opts in per join with the `recover` join param:
+ * `true` (fresh: tell me the position) or `{"epoch": e, "offset": n}` (resume after what I saw).
+ * Only opted-in joins see positions: in the join reply and in the ref slot of every broadcast.
+ */
+
+/** What the client asked for: `from` null is a fresh opt-in, else the last position it saw. */
+export interface RecoverRequest {
+  from: StreamPosition | null;
+}
+
+/** Longest epoch accepted in the join params (ours are 12 characters). */
+const MAX_EPOCH_LENGTH = 64;
+
+/** The usage line in error replies. */
+export const RECOVER_PARAM_HINT =
+  'recover must be true or {"epoch": "<epoch>", "offset": <whole number >= 0>} (the position of the last message received)';
+
+/**
+ * Reads the `recover` join param: undefined (or false) when the join does not opt in, a request,
+ * or a string describing what is wrong (answered as the join's error reason).
+ */
+export function parseRecoverParam(v: unknown): RecoverRequest | undefined | string {
+  if (v === undefined || v === false || v === null) return undefined;
+  if (v === true) return { from: null };
+  if (typeof v !== 'object' || Array.isArray(v)) return RECOVER_PARAM_HINT;
+  const { epoch, offset } = v as Record<string, unknown>;
+  if (typeof epoch !== 'string' || epoch.length === 0 || epoch.length > MAX_EPOCH_LENGTH) {
+    return RECOVER_PARAM_HINT;
+  }
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) return RECOVER_PARAM_HINT;
+  return { from: { epoch, offset } };
+}
+
+/** The outcome a recovering join replies with and then acts on. */
+export interface RecoveryOutcome {
+  /** The join reply's `response`, as JSON text. */
+  responseJson: string;
+  /** Where the topic stood when recovery read it; live broadcasts at or below it are duplicates. Null when unknown. */
+  top: StreamPosition | null;
+  /** What to push after the reply, in order (empty unless recovered). */
+  publications: SequencedPublication[];
+}
+
+/**
+ * Runs recovery for a join (after the hub subscription is in place, so nothing after `top` can be
+ * missed). Never rejects: an unreachable sequencer is `recovered: false, reason: "unavailable"`.
+ */
+export async function recoverForJoin(
+  history: Pick<HistoryLayer, 'recover' | 'position'>,
+  topic: string,
+  req: RecoverRequest,
+  logger: Logger,
+): Promise<RecoveryOutcome> {
+  try {
+    if (req.from === null) {
+      const top = await history.position(topic);
+      return { responseJson: response(true, top), top, publications: [] };
+    }
+    const result = await history.recover({ topic, epoch: req.from.epoch, offset: req.from.offset });
+    const top = { epoch: result.epoch, offset: result.offset };
+    return {
+      responseJson: response(result.recovered, top, result.recovered ? undefined : result.reason),
+      top,
+      publications: result.publications,
+    };
+  } catch (err) {
+    logger.warn({ err: (err as Error).message, topic }, 'recovery unavailable: answering recovered=false');
+    return { responseJson: '{"recovered":false,"reason":"unavailable"}', top: null, publications: [] };
+  }
+}
+
+function response(recovered: boolean, top: StreamPosition, reason?: string): string {
+  return JSON.stringify(
+    reason === undefined
+      ? { recovered, epoch: top.epoch, offset: top.offset }
+      : { recovered, epoch: top.epoch, offset: top.offset, reason },
+  );
+}
+
+/** The frame of one recovered publication, shaped exactly like its live broadcast to an opted-in client. */
+export function recoveredFrame(pub: SequencedPublication): Buffer {
+  if (pub.binary && typeof pub.payload === 'string') {
+    const payload = Buffer.from(pub.payload, 'base64');
+    return binaryFrame(
+      encodeServerBinary({ kind: 'broadcast', topic: pub.topic, event: pub.event, payload }),
+    );
+  }
+  return textFrame(
+    encodeMessage(
+      null,
+      positionRef(pub.epoch, pub.offset),
+      pub.topic,
+      pub.event,
+      JSON.stringify(pub.payload ?? null),
+    ),
+  );
+}
+
+/** A live broadcast held back while a join recovers. */
+export interface HeldFrame {
+  frame: Buffer;
+  epoch: string | undefined;
+  offset: number | undefined;
+}
+
+/** True when a held live frame is not already covered by what recovery sent (or could have sent). */
+export function isAfter(held: HeldFrame, top: StreamPosition | null): boolean {
+  if (top === null || held.offset === undefined || held.epoch !== top.epoch) return true;
+  return held.offset > top.offset;
+}
