@@ -57,7 +57,8 @@ export function parseBroadcast(v: unknown): BroadcastRequest {
   return { topic: topic as string, event: event as string, payload: payload === undefined ? {} : payload };
 }
 
-function isAuthorized(header: string | undefined, token: string): boolean {
+/** True when `header` is `Bearer <token>` (compared in constant time). */
+export function isAuthorized(header: string | undefined, token: string): boolean {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
   if (!m || token.length === 0) return false;
   // Compare digests so the comparison is constant-time whatever the lengths.

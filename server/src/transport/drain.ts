@@ -62,6 +62,10 @@ export class Drainer {
       if (open.length === 0) break;
       const batch = Math.ceil(open.length / (steps - i));
       for (let j = 0; j < batch; j++) open[j]!.close(CloseCode.serviceRestart);
+      logger.info(
+        { batch: i + 1, of: steps, closed: batch, remaining: open.length - batch },
+        'draining: closed a batch with 1012',
+      );
       if (i < steps - 1) await sleep(stepMs);
     }
     const deadline = Date.now() + (this.opts.graceMs ?? 5000);

@@ -5,6 +5,7 @@ import type { SwitchboardNode } from '../node.js';
 import type { Logger } from '../telemetry/logger.js';
 import { metrics, registry } from '../telemetry/metrics.js';
 import { handleApiBroadcast } from './api-broadcast.js';
+import { handleApiHistory, matchHistoryPath } from './api-history.js';
 import { HttpError, sendBody, sendJson, statusClass } from './http-util.js';
 import type { StaticAsset } from './static-files.js';
 
@@ -18,7 +19,7 @@ export interface RouteDeps {
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
 
 /** Bounded route label of switchboard_http_requests_total. */
-type RouteLabel = 'healthz' | 'readyz' | 'metrics' | 'broadcast' | 'demo' | 'other';
+type RouteLabel = 'healthz' | 'readyz' | 'metrics' | 'broadcast' | 'history' | 'demo' | 'other';
 
 /**
  * Plain HTTP endpoints:
@@ -26,6 +27,7 @@ type RouteLabel = 'healthz' | 'readyz' | 'metrics' | 'broadcast' | 'demo' | 'oth
  *   GET  /readyz         200 when the broker is connected and the node is not draining, else 503
  *   GET  /metrics        Prometheus text format
  *   POST /api/broadcast  server-side publish (Bearer API_TOKEN)
+ *   GET  /api/topics/:topic/messages?since=OFFSET&limit=N   history read (Bearer API_TOKEN)
  *   GET  /demo/token     dev-only demo token (absent when NODE_ENV=production)
  *   GET  /, /demo.js, /vendor/phoenix.mjs   demo page and the official client
  */
@@ -99,9 +101,23 @@ export function createRequestHandler(deps: RouteDeps) {
     });
   }
 
+  /** `/api/topics/:topic/messages`: the one route with a parameter. */
+  const historyRoute = (pathname: string) => {
+    const topic = matchHistoryPath(pathname);
+    if (topic === null) return undefined;
+    const handle: Handler = (req, res, url) => {
+      if (topic instanceof HttpError) throw topic;
+      return handleApiHistory(req, res, url, topic, {
+        apiToken: config.apiToken,
+        readSince: (t, since, limit) => node.history.readSince(t, since, limit),
+      });
+    };
+    return { method: 'GET', label: 'history' as const, handle };
+  };
+
   return (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const route = routes.get(url.pathname);
+    const route = routes.get(url.pathname) ?? historyRoute(url.pathname);
     const label: RouteLabel = route?.label ?? 'other';
     res.once('finish', () => metrics.httpRequests.labels(label, statusClass(res.statusCode)).inc());
     const run = async () => {

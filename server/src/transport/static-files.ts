@@ -29,6 +29,7 @@ export function loadStaticAssets(): Map<string, StaticAsset> {
     ['/', { body: index, contentType: html }],
     ['/index.html', { body: index, contentType: html }],
     ['/demo.js', { body: readFileSync(join(publicDir, 'demo.js')), contentType: js }],
+    ['/recovery.js', { body: readFileSync(join(publicDir, 'recovery.js')), contentType: js }],
     ['/vendor/phoenix.mjs', { body: readFileSync(phoenixModulePath()), contentType: js }],
   ]);
 }
