@@ -1,0 +1,76 @@
+// The generated Prometheus rules: promtool accepts them, the promtool unit tests in slo/test/rules/
+// make every objective's page and ticket alerts fire and stay silent under budget, and the
+// Kubernetes form is a valid PrometheusRule holding the same groups.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
+import { parse, parseAllDocuments } from 'yaml';
+import { loadObjectives } from '../src/objectives.js';
+import { repoRoot } from '../src/outputs/index.js';
+
+const rulesFile = join(repoRoot, 'slo/generated/rules.yaml');
+const unitDir = join(repoRoot, 'slo/test/rules');
+const objectives = loadObjectives(join(repoRoot, 'slo/objectives.yaml'));
+
+function promtool(args: string[]): { status: number | null; output: string } {
+  const r = spawnSync('promtool', args, { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, output: `${r.stdout}${r.stderr}${r.error ? String(r.error) : ''}` };
+}
+
+test('promtool check rules accepts the generated rule file', () => {
+  const { status, output } = promtool(['check', 'rules', rulesFile]);
+  assert.equal(status, 0, output);
+  assert.match(output, /SUCCESS: \d+ rules found/);
+});
+
+test('promtool unit tests: each objective pages, tickets, and stays silent under budget', () => {
+  const files = readdirSync(unitDir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
+  const { status, output } = promtool(['test', 'rules', ...files.map((f) => join(unitDir, f))]);
+  assert.equal(status, 0, output);
+  assert.doesNotMatch(output, /FAILED/);
+});
+
+test('every objective has promtool cases for page, ticket and silence', () => {
+  for (const o of objectives) {
+    const file = join(unitDir, `${o.name}.yaml`);
+    const suite = parse(readFileSync(file, 'utf8')) as {
+      tests: {
+        alert_rule_test?: { exp_alerts: { exp_labels: Record<string, string> }[] }[];
+      }[];
+    };
+    const cases = suite.tests.flatMap((t) => t.alert_rule_test ?? []);
+    const fired = cases.flatMap((c) => c.exp_alerts.map((a) => a.exp_labels));
+    for (const severity of ['page', 'ticket']) {
+      assert.ok(
+        fired.some((l) => l.severity === severity && l.slo === o.name),
+        `${file} never expects a ${severity} alert for ${o.name}`,
+      );
+    }
+    assert.ok(
+      suite.tests.some((t) => (t.alert_rule_test ?? []).every((c) => c.exp_alerts.length === 0)),
+      `${file} has no test in which nothing fires`,
+    );
+  }
+});
+
+test('the PrometheusRule is valid, namespace-less, selected by kube-prometheus-stack, and holds the same groups', () => {
+  const docs = parseAllDocuments(
+    readFileSync(join(repoRoot, 'base/monitoring/generated/prometheus-rule.yaml'), 'utf8'),
+  ).map((d) => d.toJS() as Record<string, unknown>);
+  assert.equal(docs.length, 1);
+  const rule = new PrometheusRule(docs[0] as ConstructorParameters<typeof PrometheusRule>[0]);
+  rule.validate();
+  assert.equal(rule.metadata?.namespace, undefined);
+  assert.equal(rule.metadata?.labels?.release, 'prometheus');
+  const plain = parse(readFileSync(rulesFile, 'utf8')) as { groups: unknown[] };
+  assert.deepEqual(rule.spec?.groups, plain.groups);
+  assert.deepEqual(
+    rule.spec?.groups.map((g) => g.name),
+    objectives.map((o) => `switchboard-slo-${o.name}`),
+  );
+});
