@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, it } from 'node:test';
+import { signToken, startSwitchboard, type SwitchboardProcess } from '../../../testkit/src/index.js';
+import { runActionProcess } from '../../shared/src/testing/index.js';
+
+const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
+let server: SwitchboardProcess;
+before(async () => {
+  server = await startSwitchboard({ LOG_LEVEL: 'warn' });
+});
+after(() => server?.stop());
+
+it('the committed bundle runs with plain `node dist/index.js` (engine node, bundled runner) and reports thresholds', async () => {
+  const result = await runActionProcess(dist, {
+    inputs: {
+      scenario: 'fanout',
+      engine: 'node',
+      url: server.socketUrl,
+      token: await signToken({ sub: 'dist', join: ['room:*'], publish: ['room:*'] }),
+      vus: 2,
+      duration: '2s',
+      env: 'ROOMS=1\nGRACEFUL_STOP=2s',
+    },
+    env: { GITHUB_WORKSPACE: repo, RUNNER_TEMP: mkdtempSync(join(tmpdir(), 'k6-dist-')) },
+  });
+  assert.equal(result.exitCode, 0, `${result.errors.join('\n')}\n${result.stderr}`);
+  assert.equal(result.outputs.passed, 'true');
+  assert.equal((JSON.parse(result.outputs.thresholds!) as unknown[]).length, 4);
+  assert.match(result.summary, /Load test fanout: passed/);
+});
