@@ -160,6 +160,31 @@ describe('review policies', () => {
     ]);
   });
 
+  test('references: a Service a pod is configured to call must exist, with that port', async () => {
+    const objects = await prod();
+    const config = objects.find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('switchboard-config'),
+    );
+    const data = (config as Record<string, Loose>).data;
+    data.OTEL_EXPORTER_OTLP_ENDPOINT = 'http://jaeger-collector:4318';
+    data.REDIS_CLUSTER_NODES = data.REDIS_CLUSTER_NODES.replace(
+      'redis-cluster-5.redis-cluster:6379',
+      'redis-cluster-5.redis:6379',
+    );
+    const server = container(find(objects, 'Deployment', 'switchboard'), 'server');
+    server.env.find((e: { name: string }) => e.name === 'DATABASE_URL').value =
+      'postgres://switchboard:$(POSTGRES_PASSWORD)@postgres:5433/switchboard';
+    const found = referencesPolicy.check(ctx(objects));
+    assert.deepEqual(
+      found.map((p) => `${p.object} ${p.field}: ${p.message}`),
+      [
+        'Deployment/switchboard spec.template.spec.containers[server].env[DATABASE_URL].value: "postgres:5433": Service postgres has no port 5433',
+        `${config?.kind}/${config?.metadata.name} data.OTEL_EXPORTER_OTLP_ENDPOINT: "jaeger-collector" names no Service in this render`,
+        `${config?.kind}/${config?.metadata.name} data.REDIS_CLUSTER_NODES: "redis-cluster-5.redis" names no Service in this render (a StatefulSet pod name is followed by its headless Service)`,
+      ],
+    );
+  });
+
   test('targets: HPA, Ingress backend port, ServiceMonitor port and StatefulSet service that do not exist', async () => {
     const objects = await prod();
     find(objects, 'HorizontalPodAutoscaler', 'switchboard').spec.scaleTargetRef.name = 'switchbord';

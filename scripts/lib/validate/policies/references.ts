@@ -103,13 +103,106 @@ function podRefs(pod: PodTemplate): Ref[] {
   return refs;
 }
 
+/** In-namespace hosts named in a value: URLs (`redis://redis:6379`) and host:port lists. */
+export function serviceHosts(value: string): Array<{ host: string; port?: number }> {
+  const found: Array<{ host: string; port?: number }> = [];
+  for (const m of value.matchAll(/[a-z][a-z0-9+.-]*:\/\/(?:[^@/\s]*@)?([^:/\s,?#]+)(?::(\d+))?/gi)) {
+    found.push({ host: m[1] ?? '', port: m[2] ? Number(m[2]) : undefined });
+  }
+  if (found.length === 0) {
+    for (const item of value.split(/[,\s]+/)) {
+      const m = /^([a-z0-9-]+(?:\.[a-z0-9-]+)*):(\d+)$/i.exec(item);
+      if (m) found.push({ host: m[1] ?? '', port: Number(m[2]) });
+    }
+  }
+  // One label is a Service in the namespace; `<name>-<ordinal>.<service>` is a StatefulSet pod
+  // behind its headless Service (`redis-cluster-0.redis-cluster`). Anything else (other namespaces,
+  // public names like switchboard.localhost) is not ours to check.
+  return found.filter(
+    ({ host }) =>
+      (/^[a-z][a-z0-9-]*$/.test(host) && host !== 'localhost') || /^[a-z0-9-]+-\d+\.[a-z0-9-]+$/.test(host),
+  );
+}
+
+function checkServiceRef(
+  ctx: TargetContext,
+  owner: K8sObject,
+  field: string,
+  ref: { host: string; port?: number },
+): Problem | undefined {
+  const labels = ref.host.split('.');
+  const name = labels.length === 2 ? labels[1] : labels[0];
+  const svc = findService(ctx, name);
+  const hint = labels.length === 2 ? ' (a StatefulSet pod name is followed by its headless Service)' : '';
+  if (!svc) {
+    return problem(ctx, 'references', owner, field, `"${ref.host}" names no Service in this render${hint}`);
+  }
+  if (labels.length === 2 && get(svc, 'spec', 'clusterIP') !== 'None') {
+    return problem(
+      ctx,
+      'references',
+      owner,
+      field,
+      `"${ref.host}": Service ${name} is not headless, so pod names do not resolve`,
+    );
+  }
+  if (ref.port !== undefined && !servicePorts(svc).some((p) => p.port === ref.port)) {
+    return problem(
+      ctx,
+      'references',
+      owner,
+      field,
+      `"${ref.host}:${ref.port}": Service ${name} has no port ${ref.port}`,
+    );
+  }
+  return undefined;
+}
+
+/** Service hosts in a pod's env values and in the ConfigMaps it loads whole (envFrom). */
+function serviceRefProblems(ctx: TargetContext, pod: PodTemplate): Problem[] {
+  const out: Problem[] = [];
+  for (const { container: c, path } of containersOf(pod)) {
+    for (const e of c.env ?? []) {
+      if (typeof e.value !== 'string') continue;
+      for (const ref of serviceHosts(e.value)) {
+        const p = checkServiceRef(ctx, pod.owner, `${path}.env[${e.name}].value`, ref);
+        if (p) out.push(p);
+      }
+    }
+    for (const src of c.envFrom ?? []) {
+      const cm = ctx.objects.find(
+        (o) => o.kind === 'ConfigMap' && o.metadata.name === src.configMapRef?.name,
+      );
+      for (const [key, value] of Object.entries(
+        (get(cm, 'data') as Record<string, unknown> | undefined) ?? {},
+      )) {
+        if (typeof value !== 'string' || !cm) continue;
+        for (const ref of serviceHosts(value)) {
+          const p = checkServiceRef(ctx, cm, `data.${key}`, ref);
+          if (p) out.push(p);
+        }
+      }
+    }
+  }
+  return out;
+}
+
 export const referencesPolicy: Policy = {
   name: 'references',
   description:
     'Every ConfigMap, Secret (and key) and ServiceAccount a pod uses, and every TLS Secret an Ingress uses, ' +
-    'is part of the render, created by an ExternalSecret/SealedSecret, or marked optional.',
+    'is part of the render, created by an ExternalSecret/SealedSecret, or marked optional; every in-namespace ' +
+    'Service a pod is configured to call (URLs and host:port values in its env and ConfigMaps) exists with that port.',
   check(ctx) {
     const out: Problem[] = [];
+    const seen = new Set<string>();
+    for (const pod of podTemplates(ctx.objects)) {
+      for (const p of serviceRefProblems(ctx, pod)) {
+        const key = `${p.object} ${p.field} ${p.message}`;
+        if (!seen.has(key)) out.push(p);
+        seen.add(key);
+      }
+    }
     const secrets = secretsProduced(ctx.objects);
     const configMaps = configMapsProduced(ctx.objects);
     const serviceAccounts = new Set(
