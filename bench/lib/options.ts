@@ -157,7 +157,11 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
   }
   if (values['step-ms']) o.stepMs = positiveInt('--step-ms', values['step-ms']);
   if (values['max-steps']) o.maxSteps = positiveInt('--max-steps', values['max-steps']);
-  if (values['body-bytes']) o.bodyBytes = positiveInt('--body-bytes', values['body-bytes']);
+  if (values['body-bytes']) {
+    o.bodyBytes = positiveInt('--body-bytes', values['body-bytes']);
+    if (o.bodyBytes > 8192)
+      throw new Error('--body-bytes must be at most 8192 (bigger frames are skipped unread)');
+  }
   if (values['source-addresses']) {
     o.sourceAddresses = positiveInt('--source-addresses', values['source-addresses']);
     if (o.sourceAddresses > 250) throw new Error('--source-addresses must be at most 250');

@@ -16,8 +16,14 @@ import { connect, type Socket } from 'node:net';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const HEADER_END = Buffer.from('\r\n\r\n');
-/** Frames bigger than this are a protocol error (Phoenix presence_state for 19,000 members is ~2 MB). */
+/** Frames bigger than this are a protocol error. */
 const MAX_FRAME = 64 << 20;
+/**
+ * Data frames bigger than this on a ready socket are skipped unread: the benchmark's own messages
+ * are far smaller, and the big ones (e.g. Phoenix presence_state, one entry per member) would
+ * otherwise be reassembled at a cost that grows with their size.
+ */
+const SKIP_OVER = 16_384;
 
 /** One buffer shared by every socket of the process: `onread` fills it, the callback consumes it synchronously. */
 const readBuffer = Buffer.allocUnsafe(256 * 1024);
@@ -56,6 +62,8 @@ export class LeanSocket {
   private readonly mask = randomBytes(4);
   private upgradeBuf: Buffer | null = Buffer.alloc(0);
   private pending: Buffer | null = null;
+  /** Payload bytes of a skipped frame still to come. */
+  private skip = 0;
   private settled = false;
 
   constructor(opts: LeanSocketOptions) {
@@ -195,24 +203,36 @@ export class LeanSocket {
       if (at + 4 < all.length) this.parse(all, at + 4, all.length);
       return;
     }
-    if (this.pending) start = this.completePending(buf, start, end);
-    if (start < end) this.parse(buf, start, end);
-  }
-
-  /** Appends just enough of the new bytes to finish the frame that straddled the last read. */
-  private completePending(buf: Buffer, start: number, end: number): number {
-    while (this.pending && start < end) {
-      const need = frameBytesNeeded(this.pending);
-      const take = Math.min(need, end - start);
-      this.pending = Buffer.concat([this.pending, buf.subarray(start, start + take)]);
-      start += take;
-      if (frameBytesNeeded(this.pending) === 0) {
-        const p = this.pending;
-        this.pending = null;
-        this.parse(p, 0, p.length);
+    while (start < end && this.state !== 'closed') {
+      if (this.skip > 0) {
+        const n = Math.min(this.skip, end - start);
+        this.skip -= n;
+        start += n;
+      } else if (this.pending) start = this.completePending(buf, start, end);
+      else {
+        this.parse(buf, start, end);
+        return;
       }
     }
-    return start;
+  }
+
+  /**
+   * Appends just enough of the new bytes to finish the frame that straddled the last read (first its
+   * header; a big data frame then switches to skipping). Consumes at least one byte.
+   */
+  private completePending(buf: Buffer, start: number, end: number): number {
+    const p = this.pending!;
+    const take = Math.min(frameBytesNeeded(p), end - start);
+    const next = Buffer.concat([p, buf.subarray(start, start + take)]);
+    const header = frameHeader(next);
+    if (frameBytesNeeded(next) === 0) {
+      this.pending = null;
+      this.parse(next, 0, next.length);
+    } else if (header && header.len > SKIP_OVER && this.state === 'ready' && (next[0]! & 0x0f) <= 0x2) {
+      this.pending = null;
+      this.skip = header.hl + header.len - next.length;
+    } else this.pending = next;
+    return start + take;
   }
 
   private parse(b: Buffer, i: number, end: number): void {
@@ -240,6 +260,14 @@ export class LeanSocket {
       }
       const ps = i + hl;
       const pe = ps + len;
+      if (len > SKIP_OVER && this.state === 'ready' && (b[i]! & 0x0f) <= 0x2) {
+        if (pe > end) {
+          this.skip = pe - end;
+          return;
+        }
+        i = pe;
+        continue;
+      }
       if (pe > end) break;
       this.onFrame(b[i]! & 0x0f, b, ps, pe);
       if (this.state === 'closed') return;
@@ -257,18 +285,27 @@ export class LeanSocket {
       this.state = 'closed';
       this.settle(new Error(`server closed the connection during setup (code ${code})`));
       if (wasReady) this.opts.onClosed(this, code);
-      this.sock.destroy();
+      // Echo the close (RFC 6455 5.5.1) and end gracefully, so frames written just before (a pong) arrive.
+      this.sock.end(this.frame(0x8, Buffer.from(b.subarray(ps, Math.min(pe, ps + 2)))));
     }
   }
 }
 
-/** Bytes still missing from a partial frame (0 when complete). */
-function frameBytesNeeded(p: Buffer): number {
-  if (p.length < 2) return 2 - p.length;
+/** Header length and payload length of a partial frame, once its header is complete. */
+function frameHeader(p: Buffer): { hl: number; len: number } | null {
+  if (p.length < 2) return null;
   const l7 = p[1]! & 0x7f;
   const hl = l7 === 126 ? 4 : l7 === 127 ? 10 : 2;
-  if (p.length < hl) return hl - p.length;
+  if (p.length < hl) return null;
   const len =
     l7 === 126 ? p.readUInt16BE(2) : l7 === 127 ? p.readUInt32BE(2) * 2 ** 32 + p.readUInt32BE(6) : l7;
-  return Math.max(0, hl + len - p.length);
+  return { hl, len };
+}
+
+/** Bytes still missing from a partial frame (0 when complete): first the header, then the payload. */
+function frameBytesNeeded(p: Buffer): number {
+  if (p.length < 2) return 2 - p.length;
+  const h = frameHeader(p);
+  if (!h) return ((p[1]! & 0x7f) === 126 ? 4 : 10) - p.length;
+  return Math.max(0, h.hl + h.len - p.length);
 }
