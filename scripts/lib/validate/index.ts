@@ -76,10 +76,17 @@ function dedupe(problems: Problem[]): Problem[] {
 /** Renders and validates every target under `root`. Render failures are reported as problems. */
 export async function validateRepository(root: string, targets = renderTargets): Promise<ValidationReport> {
   await ensureDevSecrets(root);
+  // Each directory is rendered once, even when several targets include it.
+  const cache = new Map<string, Promise<K8sObject[]>>();
+  const render = (dir: string) => {
+    let p = cache.get(dir);
+    if (!p) cache.set(dir, (p = renderObjects(dir, root)));
+    return p.then((objects) => structuredClone(objects));
+  };
   const renders = await Promise.all(
     targets.map(async (t) => {
       try {
-        const parts = await Promise.all(t.dirs.map((d) => renderObjects(d, root)));
+        const parts = await Promise.all(t.dirs.map(render));
         return { target: t, parts };
       } catch (err) {
         return { target: t, error: err as Error };
