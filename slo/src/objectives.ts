@@ -68,17 +68,26 @@ function describeField(path: string, doc: unknown): string {
   return rest.length > 0 ? `${where} field "${rest.join('.')}"` : where;
 }
 
+interface SchemaNode {
+  description?: string;
+  properties?: Record<string, SchemaNode>;
+}
+
 function describeSchemaError(err: ErrorObject, doc: unknown): string {
+  const parent = (err.parentSchema ?? {}) as SchemaNode;
   let path = err.instancePath;
   let message = err.message ?? 'is invalid';
+  let hint = parent.description;
   if (err.keyword === 'required') {
-    path += `/${(err.params as { missingProperty: string }).missingProperty}`;
+    const missing = (err.params as { missingProperty: string }).missingProperty;
+    path += `/${missing}`;
     message = 'is missing';
+    hint = parent.properties?.[missing]?.description;
   } else if (err.keyword === 'additionalProperties') {
     path += `/${(err.params as { additionalProperty: string }).additionalProperty}`;
     message = 'is not a known field (check its spelling)';
+    hint = `one of ${Object.keys(parent.properties ?? {}).join(', ')}`;
   }
-  const hint = (err.parentSchema as { description?: string } | undefined)?.description;
   return `${describeField(path, doc)}: ${message}${hint ? `; expected ${hint}` : ''}`;
 }
 

@@ -54,16 +54,33 @@ function selectorName(node: SyntaxNode, text: string): string | undefined {
   return undefined;
 }
 
-/** Every metric name that `expr` selects, sorted; recording-rule names (with ':') included. */
-export function metricNames(expr: string): string[] {
+/** One vector selector of an expression: its metric name (if any) and the label names it matches on. */
+export interface SelectorUse {
+  name?: string;
+  labels: string[];
+}
+
+/** Every vector selector in `expr`, in order of appearance. */
+export function selectors(expr: string): SelectorUse[] {
   const text = withoutVariables(expr);
-  const names = new Set<string>();
+  const found: SelectorUse[] = [];
   parser.parse(text).iterate({
     enter(node) {
       if (node.name !== 'VectorSelector') return;
-      const name = selectorName(node.node, text);
-      if (name !== undefined) names.add(name);
+      const matchers = node.node.getChild('LabelMatchers')?.getChildren('UnquotedLabelMatcher') ?? [];
+      const labels = matchers
+        .map((m) => m.getChild('LabelName'))
+        .filter((l): l is SyntaxNode => l !== null)
+        .map((l) => text.slice(l.from, l.to))
+        .filter((l) => l !== '__name__');
+      found.push({ name: selectorName(node.node, text), labels });
     },
   });
-  return [...names].sort();
+  return found;
+}
+
+/** Every metric name that `expr` selects, sorted; recording-rule names (with ':') included. */
+export function metricNames(expr: string): string[] {
+  const names = selectors(expr).flatMap((s) => (s.name === undefined ? [] : [s.name]));
+  return [...new Set(names)].sort();
 }

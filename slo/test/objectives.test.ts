@@ -1,0 +1,115 @@
+// objectives.yaml is validated with a schema (ajv) plus PromQL checks; every problem names the
+// objective, the field and the fix.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadObjectives, ObjectivesError, parseObjectives } from '../src/objectives.js';
+import { repoRoot } from '../src/outputs/index.js';
+
+const valid = `version: 1
+objectives:
+  - name: join-success
+    description: Channel joins answered with status ok.
+    target: 0.999
+    window: 30d
+    sli:
+      ratio:
+        good: ['switchboard_joins_total{result="ok"}']
+        total: [switchboard_joins_total]
+    k6: { metric: phx_join_success }
+`;
+
+/** The problems parseObjectives reports for `text`. */
+function problems(text: string): string[] {
+  try {
+    parseObjectives(text);
+  } catch (e) {
+    assert.ok(e instanceof ObjectivesError, String(e));
+    return e.problems;
+  }
+  assert.fail('expected the objectives to be rejected');
+}
+
+test('the committed objectives are valid: four objectives with their k6 metrics', () => {
+  const objectives = loadObjectives(join(repoRoot, 'slo/objectives.yaml'));
+  assert.deepEqual(
+    objectives.map((o) => [o.name, o.target, o.sli.kind, o.k6.metric]),
+    [
+      ['ws-connect-success', 0.999, 'ratio', 'ws_connect_success'],
+      ['join-success', 0.999, 'ratio', 'phx_join_success'],
+      ['delivery-latency', 0.99, 'latency', 'phx_delivery_latency'],
+      ['server-errors', 0.999, 'ratio', 'phx_errors'],
+    ],
+  );
+});
+
+test('a valid file normalises good events into a ratio SLI', () => {
+  const [o] = parseObjectives(valid);
+  assert.deepEqual(o?.sli, {
+    kind: 'ratio',
+    counts: 'good',
+    events: ['switchboard_joins_total{result="ok"}'],
+    total: ['switchboard_joins_total'],
+  });
+});
+
+test('a target given in percent is rejected, naming objective, field and the expected form', () => {
+  assert.deepEqual(problems(valid.replace('0.999', '99.9')), [
+    'objectives[0] (join-success) field "target": must be < 1; expected the share of good events as a ratio, e.g. 0.999 for 99.9 %',
+  ]);
+});
+
+test('a missing field and a misspelt one are both reported, with what belongs there', () => {
+  assert.deepEqual(problems(valid.replace('    window: 30d\n', '').replace('k6: { metric', 'k6: { metirc')), [
+    'objectives[0] (join-success) field "window": is missing; expected the compliance window; the burn-rate alert windows are tuned for 30d',
+    'objectives[0] (join-success) field "k6.metric": is missing; expected a k6 custom metric name in snake_case, e.g. phx_join_success',
+    'objectives[0] (join-success) field "k6.metirc": is not a known field (check its spelling); expected one of metric',
+  ]);
+});
+
+test('an SLI with both good and bad, or neither ratio nor latency, is rejected', () => {
+  const both = problems(valid.replace('        total:', '        bad: [x_total]\n        total:'));
+  assert.ok(
+    both.some((p) => p.includes('field "sli.ratio"') && p.includes('exactly one of `good` or `bad`')),
+    both.join('\n'),
+  );
+  const neither = problems(valid.replace(/ {4}sli:\n(?: {6}.*\n)+/, '    sli: {}\n'));
+  assert.ok(
+    neither.some((p) => p.includes('field "sli"') && p.includes('exactly one of `ratio`')),
+    neither.join('\n'),
+  );
+});
+
+test('a PromQL expression where a series selector belongs is rejected with an example', () => {
+  const found = problems(
+    valid.replace('[\'switchboard_joins_total{result="ok"}\']', "['rate(switchboard_joins_total[5m])']"),
+  );
+  assert.deepEqual(found, [
+    'objectives[0] (join-success) field "sli.ratio.good[0]": "rate(switchboard_joins_total[5m])" is not one series selector; write a counter name with optional label matchers, e.g. switchboard_joins_total{result="ok"}',
+  ]);
+});
+
+test('a latency histogram named with its _bucket suffix is rejected', () => {
+  const latency = valid.replace(
+    /ratio:\n.*\n.*\n/,
+    'latency: { histogram: switchboard_delivery_latency_seconds_bucket, threshold: 0.25 }\n',
+  );
+  const found = problems(latency);
+  assert.ok(
+    found.some((p) => p.includes('field "sli.latency.histogram"') && p.includes('without the _bucket')),
+    found.join('\n'),
+  );
+});
+
+test('duplicate names and duplicate k6 metrics are rejected', () => {
+  const twice = valid + valid.split('objectives:\n')[1];
+  assert.deepEqual(problems(twice), [
+    'objectives[1] (join-success) field "name": duplicates objectives[0]; names must be unique',
+    'objectives[1] (join-success) field "k6.metric": already used by objectives[0]; give each objective its own',
+  ]);
+});
+
+test('broken YAML is reported with its line, not thrown as a crash', () => {
+  const found = problems('version: 1\nobjectives: [\n');
+  assert.match(found[0] ?? '', /^YAML syntax: .*line 3/s);
+});
