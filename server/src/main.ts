@@ -9,6 +9,9 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { SwitchboardNode } from './node.js';
 import { createHistory, type HistoryLayer } from './store/index.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
+import { configuredSecrets } from './telemetry/redact.js';
+import { traceBroker, traceHistory } from './telemetry/traced-backends.js';
+import { shutdownTracing, startTracing } from './telemetry/tracing.js';
 import { createTransport, type Transport } from './transport/server.js';
 
 function readConfig(): Config {
@@ -78,6 +81,7 @@ function installShutdown(
         );
       await node.close();
       await history.close();
+      await shutdownTracing();
       logger.info('bye');
       process.exit(0);
     })().catch((err: unknown) => {
@@ -91,7 +95,12 @@ function installShutdown(
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const logger = createLogger({ level: config.logLevel, nodeId: config.nodeId });
+  const logger = createLogger({
+    level: config.logLevel,
+    nodeId: config.nodeId,
+    secrets: configuredSecrets(config),
+  });
+  startTracing({ endpoint: config.otlpEndpoint, nodeId: config.nodeId, logger });
   process.on('uncaughtException', (err) => {
     logger.fatal({ err }, 'uncaught exception');
     process.exit(1);
@@ -114,9 +123,9 @@ async function main(): Promise<void> {
     nodeId: config.nodeId,
     limits: config.limits,
     presenceBatchMs: config.presenceBatchMs,
-    broker,
+    broker: traceBroker(broker),
     presence,
-    history,
+    history: traceHistory(history),
     logger,
   });
   try {

@@ -12,6 +12,7 @@ import { ProtocolError } from '../protocol/errors.js';
 import { ChannelEvent, PHOENIX_TOPIC, isReservedEvent, type InboundMessage } from '../protocol/message.js';
 import type { PresenceMeta } from '../presence/presence.js';
 import { closeCodeLabel, metrics } from '../telemetry/metrics.js';
+import { startJoinSpan } from '../telemetry/tracing.js';
 import { nextPhxRef } from './phx-ref.js';
 import {
   isAfter,
@@ -139,13 +140,16 @@ export class Session implements Subscriber, Flushable {
   private join(msg: InboundMessage): void {
     sm.rxJoin.inc();
     const { joinRef, ref, topic } = msg;
+    const span = startJoinSpan(topic);
     if (msg.binary || !isPlainObject(msg.payload)) {
       sm.joinError.inc();
+      span.end('error');
       return this.replyError(joinRef, ref, topic, 'join params must be a JSON object');
     }
     const handler = this.host.router.match(topic, this.principal);
     if (!handler) {
       sm.joinUnmatched.inc();
+      span.end('unmatched');
       // join_ref null, as Phoenix does: there is no channel this reply could belong to.
       return this.replyError(null, ref, topic, 'unmatched topic');
     }
@@ -157,16 +161,19 @@ export class Session implements Subscriber, Flushable {
     } else if (channels.size >= this.host.limits.maxTopicsPerConnection) {
       sm.joinLimit.inc();
       sm.rejectedTopicLimit.inc();
+      span.end('limit');
       return this.replyError(joinRef, ref, topic, 'too many topics');
     }
     const result = handler.join({ topic, params: msg.payload, principal: this.principal });
     if (!result.ok) {
       (result.reason === 'unauthorized' ? sm.joinUnauthorized : sm.joinError).inc();
+      span.end(result.reason === 'unauthorized' ? 'unauthorized' : 'error');
       return this.replyError(joinRef, ref, topic, result.reason);
     }
     const recovery = parseRecoverParam(msg.payload.recover);
     if (typeof recovery === 'string') {
       sm.joinError.inc();
+      span.end('error');
       return this.replyError(joinRef, ref, topic, recovery);
     }
     const ch: JoinedChannel = {
@@ -183,19 +190,21 @@ export class Session implements Subscriber, Flushable {
       .subscribe(topic, this, ch.positions)
       .then(
         async () => {
-          if (this.current(topic) !== ch) return;
+          if (this.current(topic) !== ch) return span.end('abandoned');
           if (recovery !== undefined) {
-            if (!(await this.recoverJoin(topic, ch, ref, recovery))) return;
+            if (!(await this.recoverJoin(topic, ch, ref, recovery))) return span.end('abandoned');
           } else {
             sm.joinOk.inc();
             this.reply(joinRef, ref, topic);
           }
+          span.end('ok');
           if (result.presence) this.trackPresence(topic, ch, result.presence.key, result.presence.meta);
         },
-        () => {
-          if (this.current(topic) !== ch) return;
+        (err: unknown) => {
+          if (this.current(topic) !== ch) return span.end('abandoned');
           this.channels?.delete(topic);
           sm.joinError.inc();
+          span.end('error', err);
           this.replyError(joinRef, ref, topic, 'join failed');
         },
       )
