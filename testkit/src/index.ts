@@ -18,3 +18,4 @@ export {
   type PrometheusSample,
 } from './prometheus.js';
 export { startRegistry, type RegistryServer } from './registry.js';
+export { startOtlpReceiver, decodeOtlpJson, type OtlpReceiver, type ReceivedSpan } from './otlp.js';
