@@ -1,0 +1,2 @@
+/** git through @actions/exec: fetch branches and commits, worktrees, identity. */
+export * from './git.js';
