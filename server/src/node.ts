@@ -58,6 +58,8 @@ export class SwitchboardNode implements SessionHost, ChannelActions {
   private draining = false;
   private closed = false;
   private lastAppendErrorLog = 0;
+  /** The broker connection was lost since start: live delivery from other nodes may have gaps. */
+  private lostBroker = false;
   private appendErrorsSinceLog = 0;
 
   constructor(opts: NodeOptions) {
@@ -84,6 +86,11 @@ export class SwitchboardNode implements SessionHost, ChannelActions {
       if (this.closed) return;
       if (!connected) metrics.brokerErrors.labels('connection').inc();
       this.logger[connected ? 'info' : 'warn']({ connected }, 'broker connection changed');
+      if (!connected) this.lostBroker = true;
+      else if (this.lostBroker) {
+        this.lostBroker = false;
+        this.resyncRecoveryChannels();
+      }
     });
     this.presence.onDiff((topic, diff) => this.batcher.add(topic, diff));
   }
@@ -213,6 +220,21 @@ export class SwitchboardNode implements SessionHost, ChannelActions {
         pub.publishedAt,
         undefined,
         position,
+      );
+    }
+  }
+
+  /**
+   * After the broker connection came back: channels joined with recovery are told to rejoin
+   * (phx_error), so their clients recover what they missed while it was away.
+   */
+  private resyncRecoveryChannels(): void {
+    let channels = 0;
+    for (const s of this.sessions) channels += s.resyncRecoveryChannels();
+    if (channels > 0) {
+      this.logger.info(
+        { channels },
+        'broker back: channels with recovery told to rejoin and recover the gap',
       );
     }
   }

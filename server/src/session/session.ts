@@ -392,6 +392,25 @@ export class Session implements Subscriber, Flushable {
     this.ws.terminate();
   }
 
+  /**
+   * Live delivery may have missed publications (the broker connection was lost): every channel
+   * joined with recovery gets `phx_error`, so the client rejoins with its last position and
+   * recovery fills what history holds. Channels without recovery carry on (at-most-once, as Phoenix).
+   * Returns how many channels were told.
+   */
+  resyncRecoveryChannels(): number {
+    if (this.closing || !this.channels) return 0;
+    let n = 0;
+    for (const [topic, ch] of [...this.channels]) {
+      if (!ch.positions) continue;
+      this.closeChannel(topic, ch, false);
+      this.send(encodeMessage(ch.joinRef, ch.joinRef, topic, ChannelEvent.error, '{}'));
+      sm.txPush.inc();
+      n++;
+    }
+    return n;
+  }
+
   private releaseChannels(): void {
     const channels = this.channels;
     if (!channels) return;
