@@ -3,7 +3,8 @@
 //   connect:  CLIENTS accepted upgrades + REFUSED upgrades with a token signed by another key
 //   joins:    every client joins PERMITTED topics it may join and one topic its token forbids
 //   delivery: publications to room:lat, subscribed on both nodes; SLOW of them are published while
-//             node B is stopped (SIGSTOP) for STOP_MS, so B writes them late; the rest are prompt
+//             node B is stopped (SIGSTOP) and stays stopped FROZEN_MS after the last of them was
+//             accepted, so B writes each at least FROZEN_MS late; the rest are prompt
 // The broadcast API has no way to backdate a publication, so freezing the subscriber's node is the
 // honest way to make deliveries late; the clients' own clocks confirm which ones were.
 import assert from 'node:assert/strict';
@@ -30,7 +31,7 @@ const PERMITTED_JOINS = 2; // room:lat and room:c<i>, plus room:secret-<i> that 
 const PUSHES_PER_A_CLIENT = 5;
 const PROMPT = 50;
 const SLOW = 20;
-const STOP_MS = 1500;
+const FROZEN_MS = 600;
 const TOPIC = 'room:lat';
 
 /** A publication of this test (not a presence diff, which is also a broadcast). */
@@ -143,7 +144,6 @@ describe('generated SLIs on a real Prometheus scraping two real servers under lo
       await sleep(10);
     }
     // Late deliveries: node B is frozen while they are published; it writes them when it resumes.
-    const stoppedAt = Date.now();
     b.proc.child.kill('SIGSTOP');
     try {
       for (let i = 0; i < SLOW; i++) {
@@ -151,8 +151,8 @@ describe('generated SLIs on a real Prometheus scraping two real servers under lo
         sentAt.set(n, Date.now());
         await apiPublish(n);
       }
-      assert.ok(Date.now() - stoppedAt < STOP_MS - 500, 'slow publications took too long to send');
-      await sleep(STOP_MS - (Date.now() - stoppedAt));
+      // Every slow publication was accepted (publishedAt set on A) before this point.
+      await sleep(FROZEN_MS);
     } finally {
       b.proc.child.kill('SIGCONT');
     }
@@ -204,16 +204,29 @@ describe('generated SLIs on a real Prometheus scraping two real servers under lo
         (d) => isPublication(d) && d.receivedAt - sentAt.get((d.payload as { n: number }).n)! > 250,
       ).length;
     };
+    // Bounds that hold however busy the machine is: the SLOW publications are late on B (B was
+    // frozen FROZEN_MS > 250 ms after they were accepted), and whatever the server counts late is late
+    // for every subscriber on that node too (a client's clock starts before the publish and stops
+    // after the write). The share is over 2 observations per publication.
+    const lateA = late('a');
     const lateB = late('b');
     assert.ok(lateB >= SLOW, `client-side, only ${lateB} of ${SLOW} deliveries on B were late`);
-    const clientSide = (late('a') + lateB) / (2 * publications);
+    const injected = SLOW / (2 * publications);
+    const clientSide = (lateA + lateB) / (2 * publications);
     const server = await sli('delivery-latency');
     t.diagnostic(
-      `late deliveries: ${SLOW} of ${publications} published while B was stopped; client-side late ` +
-        `A ${late('a')} B ${lateB}; SLI client-side ${clientSide}, Prometheus ${server}`,
+      `late deliveries: ${SLOW} of ${publications} published while B was frozen; client-side late ` +
+        `A ${lateA} B ${lateB}; injected ${injected}, client-side ${clientSide}, Prometheus ${server}`,
     );
-    assert.ok(Math.abs(server - clientSide) < 0.03, `server SLI ${server}, client-side ${clientSide}`);
-    assert.ok(Math.abs(server - SLOW / (2 * publications)) < 0.03, `server SLI ${server}`);
+    const slack = 0.02; // rate() extrapolates the two targets' series by slightly different factors
+    assert.ok(
+      server >= injected - slack,
+      `server SLI ${server} misses injected late deliveries (${injected})`,
+    );
+    assert.ok(
+      server <= clientSide + slack,
+      `server SLI ${server} counts more late than clients saw (${clientSide})`,
+    );
   });
 
   test('server-error SLI is zero, not missing, when nothing failed', async () => {

@@ -61,7 +61,6 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
-      '--web.enable-lifecycle',
       '--log.level=warn',
     ],
     { logDir: dir, name: `prometheus-${port}` },
