@@ -1,0 +1,97 @@
+// The workflow's load-test and SLO-gate steps, run with the actions' own domain code (the modules
+// their main.ts calls; not main.ts itself, which talks to the runner): the same input parsing, the
+// same Node runner, the same gate evaluation and the same job-summary sections.
+import {
+  combineSummaries,
+  type CombinedResult,
+  type LoadSummary,
+} from '../../../actions/shared/src/k6/index.js';
+import { PrometheusClient } from '../../../actions/shared/src/prometheus/index.js';
+import type { SummarySection } from '../../../actions/shared/src/summary/index.js';
+import { readLoadTestConfig, type LoadTestConfig } from '../../../actions/k6-loadtest/src/config.js';
+import { runWithNode } from '../../../actions/k6-loadtest/src/local.js';
+import { loadTestSummary } from '../../../actions/k6-loadtest/src/summary.js';
+import { readGateConfig, type GateConfig } from '../../../actions/slo-gate/src/config.js';
+import {
+  evaluateObjective,
+  runGate,
+  type GateReport,
+  type ObjectiveResult,
+} from '../../../actions/slo-gate/src/evaluate.js';
+import {
+  readGateFile,
+  selectObjectives,
+  type GateObjective,
+} from '../../../actions/slo-gate/src/gate-file.js';
+import { gateSummary } from '../../../actions/slo-gate/src/summary.js';
+
+/** A step's `with:` inputs; unset inputs read as '' like core.getInput. */
+export type Inputs = Record<string, string>;
+
+const reader = (inputs: Inputs) => (name: string) => inputs[name] ?? '';
+
+/** The load test's outcome, with the sections the k6-loadtest action writes to the job summary. */
+export interface LoadTestOutcome {
+  config: LoadTestConfig;
+  summary: LoadSummary;
+  combined: CombinedResult;
+  sections: SummarySection[];
+}
+
+/** Reads the load-test inputs as the action does (errors name the input). */
+export function loadTestConfig(inputs: Inputs, workspace: string, tempDir: string): LoadTestConfig {
+  const config = readLoadTestConfig(reader(inputs), { workspace, tempDir });
+  if (config.mode !== 'local' || config.engine !== 'node') {
+    throw new Error('the rehearsal runs the load test with mode: local and engine: node (the Node runner)');
+  }
+  return config;
+}
+
+/** Runs the scenario on the Node runner exactly as the action's engine: node does. */
+export async function runLoadTest(
+  config: LoadTestConfig,
+  log: (line: string) => void,
+): Promise<LoadTestOutcome> {
+  const summary = await runWithNode(config, log);
+  const combined = combineSummaries([summary]);
+  return { config, summary, combined, sections: loadTestSummary(config, combined, [summary]) };
+}
+
+/** The gate's outcome, with the slo-gate action's job-summary sections. */
+export interface GateOutcome {
+  config: GateConfig;
+  report: GateReport;
+  sections: SummarySection[];
+  /** Proposed objectives (not in gate.json), evaluated over the same window; they decide nothing. */
+  proposals: ObjectiveResult[];
+}
+
+/** Reads the gate inputs as the action does. */
+export function gateConfig(inputs: Inputs, workspace: string): GateConfig {
+  return readGateConfig(reader(inputs), workspace);
+}
+
+/** Soaks, evaluates every objective of the gate file against Prometheus, and the proposals too. */
+export async function runSloGate(
+  config: GateConfig,
+  log: (line: string) => void,
+  proposals: GateObjective[] = [],
+): Promise<GateOutcome> {
+  const objectives = selectObjectives(readGateFile(config.gateFile), config.objectives);
+  const client = new PrometheusClient({
+    url: config.prometheusUrl,
+    headers: config.headers,
+    timeoutMs: config.queryTimeoutMs,
+  });
+  const report = await runGate(
+    client,
+    { objectives, soakMs: config.soakMs, window: config.window, pollIntervalMs: config.pollIntervalMs },
+    {
+      now: () => Date.now(),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      log,
+    },
+  );
+  const evaluated = await Promise.all(proposals.map((p) => evaluateObjective(client, p, config.window)));
+  return { config, report, sections: gateSummary(report, client.url), proposals: evaluated };
+}

@@ -1,0 +1,224 @@
+// The server Deployment's pods, stood in for by podman containers (the pushed image, run as the
+// rendered pod spec says) or by plain processes (the working tree, with --skip-image). Both give
+// the same handle, so faults and teardown do not care which it is.
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runTool } from '../image/index.js';
+import { startSwitchboard, tempDir, type SwitchboardProcess } from '../../../testkit/src/index.js';
+import type { ContainerSpec } from './manifests.js';
+
+/** One server pod. */
+export interface Replica {
+  /** The pod name (also NODE_ID), e.g. switchboard-rehearsal-0. */
+  name: string;
+  port: number;
+  /** Where the process runs: `container <id>` or `pid <n>`. */
+  where(): string;
+  /** Freezes the pod (cgroup freezer / SIGSTOP): it holds its sockets but does nothing. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  /** SIGKILL, like an OOM kill or a node crash. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port (the kubelet's restart), and waits until it is ready. */
+  restart(): Promise<void>;
+  /** SIGTERM with `graceSeconds` to drain, then SIGKILL; removes the container. */
+  stop(graceSeconds: number): Promise<void>;
+  /** The pod's log so far (for failures). */
+  logs(): Promise<string>;
+}
+
+/** Polls `url` until it answers 200, like a readiness probe; throws with `describe()` after `timeoutMs`. */
+export async function waitReady(
+  url: string,
+  timeoutMs: number,
+  describe: () => Promise<string>,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    if (Date.now() > deadline)
+      throw new Error(`${url} not ready within ${timeoutMs} ms:\n${await describe()}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Limits podman must set explicitly: runc cannot raise them above this machine's hard limits. */
+export const podmanLimits = [
+  '--runtime',
+  'runc',
+  '--ulimit',
+  'nofile=20000:20000',
+  '--ulimit',
+  'nproc=32768:32768',
+];
+
+/** `podman run` flags for a rendered container: user, read-only root, tmpfs, capabilities, memory. */
+export function podmanSecurityArgs(spec: ContainerSpec): string[] {
+  const args: string[] = [];
+  if (spec.user) args.push('--user', spec.user);
+  if (spec.readOnlyRootFilesystem) args.push('--read-only');
+  for (const t of spec.tmpfs) {
+    args.push('--tmpfs', `${t.path}${t.sizeBytes ? `:size=${t.sizeBytes}` : ''}`);
+  }
+  for (const cap of spec.dropCapabilities) args.push('--cap-drop', cap);
+  if (spec.noNewPrivileges) args.push('--security-opt', 'no-new-privileges');
+  if (spec.memoryLimitBytes) args.push('--memory', String(spec.memoryLimitBytes));
+  return args;
+}
+
+/** Writes `env` to a 0600 env file, so secrets never appear on a command line (`ps`). */
+export function writeEnvFile(dir: string, name: string, env: Record<string, string>): string {
+  const file = join(dir, `${name}.env`);
+  for (const [k, v] of Object.entries(env)) {
+    if (/[\r\n]/.test(v)) throw new Error(`environment variable ${k} of ${name} holds a newline`);
+  }
+  writeFileSync(
+    file,
+    Object.entries(env)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(''),
+    { mode: 0o600 },
+  );
+  chmodSync(file, 0o600);
+  return file;
+}
+
+/** Runs the rendered container once to completion (a Job such as the migration), returning its output. */
+export async function runJobContainer(
+  spec: ContainerSpec,
+  env: Record<string, string>,
+  opts: { name: string; label: string; dir: string; timeoutMs: number },
+): Promise<string> {
+  const envFile = writeEnvFile(opts.dir, opts.name, env);
+  const args = [
+    'run',
+    '--rm',
+    '--name',
+    opts.name,
+    '--label',
+    opts.label,
+    ...podmanLimits,
+    '--network',
+    'host',
+    ...podmanSecurityArgs(spec),
+    '--env-file',
+    envFile,
+    spec.image,
+    ...(spec.command ?? []),
+  ];
+  try {
+    const { stdout, stderr } = await runTool('podman', args, { timeoutMs: opts.timeoutMs });
+    return stdout + stderr;
+  } finally {
+    await runTool('podman', ['rm', '--force', '--time', '0', opts.name]).catch(() => undefined);
+  }
+}
+
+/** Starts one server pod as a podman container from the rendered spec; resolves once /readyz is 200. */
+export async function startContainerReplica(
+  spec: ContainerSpec,
+  env: Record<string, string>,
+  opts: { name: string; port: number; label: string; dir: string; readyTimeoutMs: number },
+): Promise<Replica> {
+  const envFile = writeEnvFile(opts.dir, opts.name, env);
+  const { stdout } = await runTool(
+    'podman',
+    [
+      'run',
+      '--detach',
+      '--name',
+      opts.name,
+      '--label',
+      opts.label,
+      ...podmanLimits,
+      '--network',
+      'host',
+      ...podmanSecurityArgs(spec),
+      '--env-file',
+      envFile,
+      spec.image,
+      ...(spec.command ?? []),
+    ],
+    { timeoutMs: 120_000 },
+  );
+  const id = stdout.trim().slice(0, 12);
+  const logs = () =>
+    runTool('podman', ['logs', '--tail', '60', opts.name]).then(
+      (r) => r.stdout + r.stderr,
+      (e: Error) => e.message,
+    );
+  const readyz = `http://127.0.0.1:${opts.port}/readyz`;
+  await waitReady(readyz, opts.readyTimeoutMs, logs);
+  return {
+    name: opts.name,
+    port: opts.port,
+    where: () => `container ${id}`,
+    pause: async () => {
+      await runTool('podman', ['pause', opts.name]);
+    },
+    resume: async () => {
+      await runTool('podman', ['unpause', opts.name]);
+    },
+    kill: async () => {
+      await runTool('podman', ['kill', '--signal', 'KILL', opts.name]);
+    },
+    restart: async () => {
+      await runTool('podman', ['start', opts.name], { timeoutMs: 120_000 });
+      await waitReady(readyz, opts.readyTimeoutMs, logs);
+    },
+    stop: async (graceSeconds) => {
+      await runTool('podman', ['stop', '--time', String(graceSeconds), opts.name], {
+        timeoutMs: (graceSeconds + 30) * 1000,
+      }).catch(() => undefined);
+      await runTool('podman', ['rm', '--force', '--time', '0', opts.name]).catch(() => undefined);
+    },
+    logs,
+  };
+}
+
+const serverMain = fileURLToPath(new URL('../../../server/src/main.ts', import.meta.url));
+
+/** Starts one server pod as a process from the working tree (`server/src/main.ts` under tsx). */
+export async function startProcessReplica(
+  env: Record<string, string>,
+  opts: { name: string; port: number; readyTimeoutMs: number },
+): Promise<Replica> {
+  let proc: SwitchboardProcess;
+  const launch = async () => {
+    proc = await startSwitchboard(env, { port: opts.port, readyTimeoutMs: opts.readyTimeoutMs });
+    await waitReady(`http://127.0.0.1:${opts.port}/readyz`, opts.readyTimeoutMs, async () =>
+      proc.output().slice(-4000),
+    );
+  };
+  await launch();
+  const signal = (sig: NodeJS.Signals) => {
+    if (proc.proc.child.exitCode === null && proc.proc.child.signalCode === null) proc.proc.child.kill(sig);
+  };
+  return {
+    name: opts.name,
+    port: opts.port,
+    where: () => `pid ${proc.proc.child.pid} (${serverMain})`,
+    pause: async () => signal('SIGSTOP'),
+    resume: async () => signal('SIGCONT'),
+    kill: async () => {
+      signal('SIGCONT');
+      await proc.kill();
+    },
+    restart: launch,
+    stop: async (graceSeconds) => {
+      signal('SIGCONT');
+      await proc.stop('SIGTERM', graceSeconds * 1000);
+    },
+    logs: async () => proc.output().slice(-4000),
+  };
+}
+
+/** A temp dir for env files and configs, removed when the process exits. */
+export function workDir(): string {
+  return tempDir('rehearse');
+}

@@ -1,0 +1,84 @@
+// The job-summary sections the actions write (HTML tables for GITHUB_STEP_SUMMARY), written the way
+// the workflow writes them -- through @actions/core's summary into a GITHUB_STEP_SUMMARY file -- and
+// rendered as plain markdown for a terminal.
+import { appendFileSync, writeFileSync } from 'node:fs';
+import * as core from '@actions/core';
+import {
+  markdownTable,
+  writeJobSummary,
+  type CellValue,
+  type SummarySection,
+} from '../../../actions/shared/src/summary/index.js';
+
+const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+
+/** Cell or paragraph HTML as markdown text: code, links and line breaks kept, other tags dropped. */
+export function htmlToMarkdown(html: string): string {
+  const decode = (s: string) =>
+    s.replace(/&(#\d+|#x[0-9a-f]+|[a-z]+);/gi, (m, e: string) => {
+      if (e.startsWith('#x') || e.startsWith('#X')) return String.fromCodePoint(parseInt(e.slice(2), 16));
+      if (e.startsWith('#')) return String.fromCodePoint(Number(e.slice(1)));
+      return entities[e.toLowerCase()] ?? m;
+    });
+  return decode(
+    html
+      .replace(/<code>([\s\S]*?)<\/code>/gi, (_, c: string) => `\`${c}\``)
+      .replace(/<a href="([^"]*)">([\s\S]*?)<\/a>/gi, (_, href: string, text: string) => `[${text}](${href})`)
+      .replace(/<br\s*\/?>/gi, ' ')
+      .replace(/<\/?(b|strong)>/gi, '**')
+      .replace(/<[^>]+>/g, ''),
+  );
+}
+
+function cellText(value: CellValue | { data: string }): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'object') return htmlToMarkdown('html' in value ? value.html : value.data);
+  return String(value);
+}
+
+/** The sections as GitHub-flavoured markdown: `##` headings, paragraphs, tables, bullet lists. */
+export function sectionsToMarkdown(sections: SummarySection[]): string {
+  const out: string[] = [];
+  for (const s of sections) {
+    if (s.heading) out.push(`${'#'.repeat(s.level ?? 3)} ${s.heading}`, '');
+    for (const p of s.text ?? []) out.push(cellText(p), '');
+    if (s.table && s.table.length > 0) {
+      const [header, ...rows] = s.table;
+      const text = (c: string | { data: string }) =>
+        typeof c === 'string' ? htmlToMarkdown(c) : cellText(c);
+      out.push(
+        markdownTable(
+          header!.map(text),
+          rows.map((r) => r.map(text)),
+        ),
+        '',
+      );
+    }
+    for (const item of s.list ?? []) out.push(`- ${cellText(item)}`);
+    if (s.list?.length) out.push('');
+  }
+  return out.join('\n');
+}
+
+/**
+ * A GITHUB_STEP_SUMMARY file written by @actions/core's summary, exactly as on a runner, plus a
+ * markdown copy next to it. `core.summary` reads GITHUB_STEP_SUMMARY once, so one file per process.
+ */
+export class StepSummary {
+  constructor(
+    readonly htmlPath: string,
+    readonly markdownPath: string,
+  ) {
+    writeFileSync(htmlPath, '');
+    writeFileSync(markdownPath, '');
+    process.env.GITHUB_STEP_SUMMARY = htmlPath;
+  }
+
+  /** Appends one step's sections to both files; returns the markdown. */
+  async write(sections: SummarySection[]): Promise<string> {
+    await writeJobSummary(core.summary, sections);
+    const md = sectionsToMarkdown(sections);
+    appendFileSync(this.markdownPath, `${md}\n`);
+    return md;
+  }
+}
