@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { context, trace } from '@opentelemetry/api';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions as PinoOptions } from 'pino';
 import { redactUrl, scrubSecrets } from './redact.js';
 
 export type { Logger };
@@ -67,11 +67,11 @@ function requestSerializer(req: IncomingMessage): object {
  * JSON logs to stdout (one object per line), tagged with the node id and, inside a traced
  * operation, with `trace_id` and `span_id`. Credentials are redacted by field path, request URLs
  * have token parameters masked, and the finished line is scrubbed of secret values and bearer
- * tokens (see redact.ts).
+ * tokens (see redact.ts). Lines go to stdout unless `destination` is given (tests).
  */
-export function createLogger(opts: LoggerOptions): Logger {
+export function createLogger(opts: LoggerOptions, destination?: DestinationStream): Logger {
   const secrets = (opts.secrets ?? []).filter((s) => s.length >= 8);
-  return pino({
+  const options: PinoOptions = {
     level: opts.level,
     base: { node: opts.nodeId },
     redact: { paths: redactedPaths, censor: '[redacted]' },
@@ -79,5 +79,6 @@ export function createLogger(opts: LoggerOptions): Logger {
     mixin: traceFields,
     serializers: { req: requestSerializer, err: pino.stdSerializers.err },
     hooks: { streamWrite: (line) => scrubSecrets(line, secrets) },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

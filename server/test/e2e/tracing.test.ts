@@ -2,7 +2,6 @@
 // (a node:http server decoding what @opentelemetry/exporter-trace-otlp-http sends): a push on node
 // A and its delivery on node B are one trace, the deliver span a child of the publish span.
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import {
   signToken,
@@ -14,12 +13,9 @@ import {
   type RedisServer,
   type SwitchboardProcess,
 } from '../../../testkit/src/index.js';
-import { connect, eventually as poll, join, next, push, type Socket } from '../support/phoenix.js';
-
-/** Polls until `check` finds something (bounded), and returns it. */
-function eventually<T>(what: string, check: () => T | undefined, ms = 20_000): Promise<T> {
-  return poll(what, check, ms) as Promise<T>;
-}
+import { upgradeStatus } from '../support/upgrade.js';
+import { connect, join, next, push, type Socket } from '../support/phoenix.js';
+import { waitFor } from '../support/wait.js';
 
 const SPAN_KIND = { server: 2, client: 3, producer: 4, consumer: 5 };
 
@@ -76,11 +72,11 @@ describe('tracing over OTLP/HTTP, two nodes over Redis', () => {
     assert.equal((await push(chA, 'new_msg', { body: 'traced' })).status, 'ok');
     assert.deepEqual(await received, { body: 'traced' });
 
-    const deliverAtB = await eventually(
+    const deliverAtB = await waitFor(
       'the deliver span of node B at the receiver',
       () => of('trace-b', 'deliver', topic)[0],
     );
-    const publishAtA = await eventually(
+    const publishAtA = await waitFor(
       'the publish span of node A at the receiver',
       () => of('trace-a', 'publish', topic)[0],
     );
@@ -95,23 +91,23 @@ describe('tracing over OTLP/HTTP, two nodes over Redis', () => {
     assert.equal(deliverAtB.resource['service.name'], 'switchboard');
 
     // The sequencer's Redis script (which publishes to the nodes) is a child of publish on A.
-    const sequence = await eventually('the sequence span of node A', () =>
+    const sequence = await waitFor('the sequence span of node A', () =>
       of('trace-a', 'sequence', topic).find((s) => s.traceId === publishAtA.traceId),
     );
     assert.equal(sequence.parentSpanId, publishAtA.spanId);
     assert.equal(sequence.kind, SPAN_KIND.client);
     // Node A delivers its own publication too (it comes back from the topic channel), same trace.
-    const deliverAtA = await eventually('the deliver span of node A', () =>
+    const deliverAtA = await waitFor('the deliver span of node A', () =>
       of('trace-a', 'deliver', topic).find((s) => s.traceId === publishAtA.traceId),
     );
     assert.equal(deliverAtA.parentSpanId, publishAtA.spanId);
 
     // Joins on both nodes and the accepted upgrades, with their results.
     for (const node of ['trace-a', 'trace-b']) {
-      const joins = await eventually(`the join span of ${node}`, () => of(node, 'join', topic)[0]);
+      const joins = await waitFor(`the join span of ${node}`, () => of(node, 'join', topic)[0]);
       assert.equal(joins.attributes['switchboard.join.result'], 'ok');
       assert.equal(joins.kind, SPAN_KIND.server);
-      const connects = await eventually(`an accepted connect span of ${node}`, () =>
+      const connects = await waitFor(`an accepted connect span of ${node}`, () =>
         of(node, 'connect').find((s) => s.attributes['switchboard.connect.result'] === 'accepted'),
       );
       assert.equal(connects.attributes['http.response.status_code'], 101);
@@ -128,10 +124,10 @@ describe('tracing over OTLP/HTTP, two nodes over Redis', () => {
     sockets.push(socket);
     assert.equal((await join(socket.channel(topic, {}))).status, 'error');
 
-    await eventually('an unauthorized connect span', () =>
+    await waitFor('an unauthorized connect span', () =>
       of('trace-a', 'connect').find((s) => s.attributes['switchboard.connect.result'] === 'unauthorized'),
     );
-    const refusedJoin = await eventually('the refused join span', () => of('trace-a', 'join', topic)[0]);
+    const refusedJoin = await waitFor('the refused join span', () => of('trace-a', 'join', topic)[0]);
     assert.equal(refusedJoin.attributes['switchboard.join.result'], 'unauthorized');
     const everything = JSON.stringify(receiver.spans);
     assert.ok(!everything.includes('not-a-valid-token'), 'no span holds the query token');
@@ -139,31 +135,6 @@ describe('tracing over OTLP/HTTP, two nodes over Redis', () => {
     assertNoUserIds(receiver.spans);
   });
 });
-
-/** Sends a WebSocket upgrade request and resolves with the HTTP status of the answer. */
-export function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, {
-      headers: {
-        connection: 'Upgrade',
-        upgrade: 'websocket',
-        'sec-websocket-version': '13',
-        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-        ...headers,
-      },
-    });
-    req.on('upgrade', (res, socket) => {
-      socket.destroy();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('response', (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** User ids are not span attributes (traces are shared more widely than logs). */
 function assertNoUserIds(spans: ReceivedSpan[]): void {
