@@ -40,19 +40,17 @@ export const budgetRemainingRecord = 'slo:error_budget_remaining:ratio';
 function burnAlert(o: Objective, severity: 'page' | 'ticket'): Rule {
   const sel = `{slo="${o.name}"}`;
   const budget = errorBudget(o);
-  const pairs = burnRateWindows
-    .filter((w) => w.severity === severity)
-    .map(
-      (w) =>
-        `(${errorRatioRecord(w.long)}${sel} > (${w.factor} * ${budget}) and ${errorRatioRecord(w.short)}${sel} > (${w.factor} * ${budget}))`,
-    );
-  const windows = burnRateWindows
-    .filter((w) => w.severity === severity)
-    .map((w) => `${w.factor}x over ${w.long} and ${w.short}`)
-    .join(', or ');
+  const pairs = burnRateWindows.filter((w) => w.severity === severity);
+  const expr = pairs
+    .map((w) => {
+      const over = `> (${w.factor} * ${budget})`;
+      return `(${errorRatioRecord(w.long)}${sel} ${over} and ${errorRatioRecord(w.short)}${sel} ${over})`;
+    })
+    .join(' or ');
+  const windows = pairs.map((w) => `${w.factor}x over ${w.long} and ${w.short}`).join(', or ');
   return {
     alert: burnAlertName,
-    expr: pairs.join(' or '),
+    expr,
     labels: { severity, slo: o.name },
     annotations: {
       summary: `${o.name} burns its ${o.window} error budget too fast`,

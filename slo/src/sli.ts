@@ -53,13 +53,18 @@ function eventRates(o: Objective, window: string): { counts: 'good' | 'bad'; eve
   };
 }
 
+/** Good-or-bad events over total events; no sample when there were no events. */
+function eventRatio(o: Objective, window: string): { counts: 'good' | 'bad'; ratio: string } {
+  const { counts, events, total } = eventRates(o, window);
+  return { counts, ratio: `${events} / (${total} > 0)` };
+}
+
 /**
  * The share of bad events over `window`. No traffic gives no sample (total filtered by `> 0`)
  * rather than NaN, so idle periods neither alert nor poison the 30-day average.
  */
 export function errorRatioExpr(o: Objective, window: string): string {
-  const { counts, events, total } = eventRates(o, window);
-  const ratio = `${events} / (${total} > 0)`;
+  const { counts, ratio } = eventRatio(o, window);
   return counts === 'bad' ? ratio : `1 - (${ratio})`;
 }
 
@@ -86,8 +91,7 @@ export function gateObjective(o: Objective): GateObjective {
       unit: 'seconds',
     };
   }
-  const { counts, events, total } = eventRates(o, '$window');
-  const query = `${events} / (${total} > 0)`;
+  const { counts, ratio: query } = eventRatio(o, '$window');
   return counts === 'good'
     ? { ...base, query, comparator: '>=', limit: o.target, unit: 'ratio' }
     : { ...base, query, comparator: '<=', limit: errorBudget(o), unit: 'ratio' };

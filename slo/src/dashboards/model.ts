@@ -18,6 +18,16 @@ export function m(metric: string, matchers = ''): string {
   return `${metric}{${[inNamespace, matchers].filter(Boolean).join(',')}}`;
 }
 
+/** `sum by (<by>) (rate(<selector>[$__rate_interval]))`; without `by` it sums every series. */
+export function rateSum(selector: string, by = ''): string {
+  return `sum${by ? ` by (${by}) ` : ''}(rate(${selector}[$__rate_interval]))`;
+}
+
+/** The q-quantile of a histogram over the namespace, per `by` label(s) when given. */
+export function quantile(q: number, histogram: string, by = ''): string {
+  return `histogram_quantile(${q}, ${rateSum(m(`${histogram}_bucket`), by ? `${by}, le` : 'le')})`;
+}
+
 export interface QuerySpec {
   expr: string;
   legend?: string;

@@ -1,8 +1,4 @@
-import { m, type DashboardSpec } from './model.js';
-
-function quantileByPod(q: number, histogram: string): string {
-  return `histogram_quantile(${q}, sum by (pod, le) (rate(${m(`${histogram}_bucket`)}[$__rate_interval])))`;
-}
+import { m, quantile, rateSum, type DashboardSpec } from './model.js';
 
 /** Node.js process health from prom-client's default metrics. */
 export const runtime: DashboardSpec = {
@@ -19,7 +15,7 @@ export const runtime: DashboardSpec = {
         min: 0,
         queries: [
           {
-            expr: `sum by (pod) (rate(${m('process_cpu_seconds_total')}[$__rate_interval]))`,
+            expr: rateSum(m('process_cpu_seconds_total'), 'pod'),
             legend: '{{pod}}',
           },
         ],
@@ -50,7 +46,7 @@ export const runtime: DashboardSpec = {
         min: 0,
         queries: [
           {
-            expr: `sum by (pod, kind) (rate(${m('nodejs_gc_duration_seconds_sum')}[$__rate_interval]))`,
+            expr: rateSum(m('nodejs_gc_duration_seconds_sum'), 'pod, kind'),
             legend: '{{pod}} {{kind}}',
           },
         ],
@@ -84,7 +80,7 @@ export const backends: DashboardSpec = {
         unit: 's',
         min: 0,
         queries: [
-          { expr: quantileByPod(0.99, 'switchboard_broker_publish_duration_seconds'), legend: '{{pod}}' },
+          { expr: quantile(0.99, 'switchboard_broker_publish_duration_seconds', 'pod'), legend: '{{pod}}' },
         ],
       },
       {
@@ -93,7 +89,7 @@ export const backends: DashboardSpec = {
         unit: 'ops',
         queries: [
           {
-            expr: `sum by (op) (rate(${m('switchboard_broker_errors_total')}[$__rate_interval]))`,
+            expr: rateSum(m('switchboard_broker_errors_total'), 'op'),
             legend: '{{op}}',
           },
         ],
@@ -106,7 +102,7 @@ export const backends: DashboardSpec = {
         unit: 's',
         min: 0,
         queries: [
-          { expr: quantileByPod(0.99, 'switchboard_history_write_duration_seconds'), legend: '{{pod}}' },
+          { expr: quantile(0.99, 'switchboard_history_write_duration_seconds', 'pod'), legend: '{{pod}}' },
         ],
       },
       {
@@ -116,7 +112,7 @@ export const backends: DashboardSpec = {
         queries: [
           { expr: `sum by (pod) (${m('switchboard_history_queue_depth')})`, legend: 'queued {{pod}}' },
           {
-            expr: `sum by (pod) (rate(${m('switchboard_history_dropped_total')}[$__rate_interval]))`,
+            expr: rateSum(m('switchboard_history_dropped_total'), 'pod'),
             legend: 'dropped/s {{pod}}',
           },
         ],
@@ -129,7 +125,7 @@ export const backends: DashboardSpec = {
         unit: 'ops',
         queries: [
           {
-            expr: `sum by (outcome) (rate(${m('switchboard_recoveries_total')}[$__rate_interval]))`,
+            expr: rateSum(m('switchboard_recoveries_total'), 'outcome'),
             legend: '{{outcome}}',
           },
         ],

@@ -1,15 +1,9 @@
 import type { LatencySli, Objective } from '../objectives.js';
 import { tidy } from '../sli.js';
-import { m, type DashboardSpec, type PanelSpec } from './model.js';
+import { m, quantile, rateSum, type DashboardSpec, type PanelSpec } from './model.js';
 
-/** `sum by (<by>) (rate(<selector>[$__rate_interval]))` */
-function rateBy(by: string, selector: string): string {
-  return `sum by (${by}) (rate(${selector}[$__rate_interval]))`;
-}
-
-function quantile(q: number, histogram: string): string {
-  return `histogram_quantile(${q}, sum by (le) (rate(${m(`${histogram}_bucket`)}[$__rate_interval])))`;
-}
+/** HTTP routes that are API traffic: not probes, not scrapes. */
+const apiRoutes = 'route!~"healthz|readyz|metrics"';
 
 /** Connections, joins and message throughput. */
 export const connections: DashboardSpec = {
@@ -30,7 +24,7 @@ export const connections: DashboardSpec = {
           'WebSocket upgrades per second: accepted, unauthorized, origin_rejected, draining, error.',
         unit: 'reqps',
         queries: [
-          { expr: rateBy('result', m('switchboard_connections_opened_total')), legend: '{{result}}' },
+          { expr: rateSum(m('switchboard_connections_opened_total'), 'result'), legend: '{{result}}' },
         ],
       },
     ],
@@ -39,13 +33,13 @@ export const connections: DashboardSpec = {
         title: 'Joins by result',
         description: 'Channel joins per second by result (ok, unauthorized, unmatched, limit, error).',
         unit: 'ops',
-        queries: [{ expr: rateBy('result', m('switchboard_joins_total')), legend: '{{result}}' }],
+        queries: [{ expr: rateSum(m('switchboard_joins_total'), 'result'), legend: '{{result}}' }],
       },
       {
         title: 'Publications by source',
         description: 'Publications accepted per second, from clients and from the HTTP API.',
         unit: 'ops',
-        queries: [{ expr: rateBy('source', m('switchboard_publishes_total')), legend: '{{source}}' }],
+        queries: [{ expr: rateSum(m('switchboard_publishes_total'), 'source'), legend: '{{source}}' }],
       },
     ],
     [
@@ -53,13 +47,13 @@ export const connections: DashboardSpec = {
         title: 'Frames received by kind',
         description: 'Frames from clients per second: heartbeat, join, leave, push, invalid.',
         unit: 'ops',
-        queries: [{ expr: rateBy('kind', m('switchboard_messages_received_total')), legend: '{{kind}}' }],
+        queries: [{ expr: rateSum(m('switchboard_messages_received_total'), 'kind'), legend: '{{kind}}' }],
       },
       {
         title: 'Frames sent by kind',
         description: 'Frames to clients per second: reply, broadcast, push, presence.',
         unit: 'ops',
-        queries: [{ expr: rateBy('kind', m('switchboard_messages_sent_total')), legend: '{{kind}}' }],
+        queries: [{ expr: rateSum(m('switchboard_messages_sent_total'), 'kind'), legend: '{{kind}}' }],
       },
     ],
     [
@@ -93,8 +87,8 @@ function withinThreshold(o: LatencyObjective): PanelSpec {
     queries: [
       {
         expr:
-          `sum by (pod) (rate(${m(`${histogram}_bucket`, `le="${threshold}"`)}[$__rate_interval]))` +
-          ` / sum by (pod) (rate(${m(`${histogram}_count`)}[$__rate_interval]))`,
+          `${rateSum(m(`${histogram}_bucket`, `le="${threshold}"`), 'pod')}` +
+          ` / ${rateSum(m(`${histogram}_count`), 'pod')}`,
         legend: '{{pod}}',
       },
     ],
@@ -138,7 +132,7 @@ export const errors: DashboardSpec = {
         unit: 'reqps',
         queries: [
           {
-            expr: rateBy('route, status_class', m('switchboard_http_requests_total')),
+            expr: rateSum(m('switchboard_http_requests_total'), 'route, status_class'),
             legend: '{{route}} {{status_class}}',
           },
         ],
@@ -151,8 +145,8 @@ export const errors: DashboardSpec = {
         queries: [
           {
             expr:
-              `sum(rate(${m('switchboard_http_requests_total', 'route!~"healthz|readyz|metrics",status_class="5xx"')}[$__rate_interval]))` +
-              ` / sum(rate(${m('switchboard_http_requests_total', 'route!~"healthz|readyz|metrics"')}[$__rate_interval]))`,
+              `${rateSum(m('switchboard_http_requests_total', `${apiRoutes},status_class="5xx"`))}` +
+              ` / ${rateSum(m('switchboard_http_requests_total', apiRoutes))}`,
             legend: '5xx',
           },
         ],
@@ -164,7 +158,7 @@ export const errors: DashboardSpec = {
         description:
           'Closed connections per second by WebSocket close code (1011 = server error, 4029 = slow consumer...).',
         unit: 'ops',
-        queries: [{ expr: rateBy('code', m('switchboard_disconnects_total')), legend: '{{code}}' }],
+        queries: [{ expr: rateSum(m('switchboard_disconnects_total'), 'code'), legend: '{{code}}' }],
       },
       {
         title: 'Refused upgrades and joins',
@@ -172,10 +166,13 @@ export const errors: DashboardSpec = {
         unit: 'ops',
         queries: [
           {
-            expr: rateBy('result', m('switchboard_connections_opened_total', 'result!="accepted"')),
+            expr: rateSum(m('switchboard_connections_opened_total', 'result!="accepted"'), 'result'),
             legend: 'upgrade {{result}}',
           },
-          { expr: rateBy('result', m('switchboard_joins_total', 'result!="ok"')), legend: 'join {{result}}' },
+          {
+            expr: rateSum(m('switchboard_joins_total', 'result!="ok"'), 'result'),
+            legend: 'join {{result}}',
+          },
         ],
       },
     ],
@@ -184,7 +181,7 @@ export const errors: DashboardSpec = {
         title: 'Frames rejected by reason',
         description: 'Inbound frames rejected per second: malformed, too_large, rate_limited, topic_limit.',
         unit: 'ops',
-        queries: [{ expr: rateBy('reason', m('switchboard_frames_rejected_total')), legend: '{{reason}}' }],
+        queries: [{ expr: rateSum(m('switchboard_frames_rejected_total'), 'reason'), legend: '{{reason}}' }],
       },
       {
         title: 'Slow-consumer closes',
@@ -192,7 +189,7 @@ export const errors: DashboardSpec = {
         unit: 'ops',
         queries: [
           {
-            expr: `sum(rate(${m('switchboard_slow_consumer_closes_total')}[$__rate_interval]))`,
+            expr: rateSum(m('switchboard_slow_consumer_closes_total')),
             legend: 'closes',
           },
         ],
