@@ -17,7 +17,7 @@ export const metrics = {
   }),
   connectionsOpened: new client.Counter({
     name: 'switchboard_connections_opened_total',
-    help: 'WebSocket upgrade attempts by result (accepted, unauthorized, origin_rejected, draining, error)',
+    help: 'WebSocket upgrade attempts by result (accepted, unauthorized, origin_rejected, draining, bad_request, error)',
     labelNames: ['result'] as const,
     registers: [registry],
   }),
@@ -127,3 +127,19 @@ export function closeCodeLabel(code: number): string {
   ];
   return known.includes(code) ? String(code) : 'other';
 }
+
+/**
+ * prom-client exports a labelled series only after its first increment, so Prometheus would never
+ * see that increment (rate() needs two samples). The series the SLOs read start at 0 instead.
+ */
+function exportZeroes(): void {
+  for (const result of ['accepted', 'unauthorized', 'origin_rejected', 'draining', 'bad_request', 'error']) {
+    metrics.connectionsOpened.labels(result).inc(0);
+  }
+  for (const result of ['ok', 'unauthorized', 'unmatched', 'limit', 'error'])
+    metrics.joins.labels(result).inc(0);
+  for (const outcome of ['recovered', 'not_recovered']) metrics.recoveries.labels(outcome).inc(0);
+  for (const op of ['publish', 'subscribe', 'connection']) metrics.brokerErrors.labels(op).inc(0);
+  for (const code of ['1000', '1006', '1011', '1012', '4008']) metrics.disconnects.labels(code).inc(0);
+}
+exportZeroes();

@@ -21,7 +21,8 @@ export interface UpgradeDeps {
   logger: Logger;
 }
 
-type OpenResult = 'accepted' | 'unauthorized' | 'origin_rejected' | 'draining' | 'error';
+/** `bad_request`: the client's mistake (wrong path, unsupported vsn), kept apart from server `error`s for the SLO. */
+type OpenResult = 'accepted' | 'unauthorized' | 'origin_rejected' | 'draining' | 'bad_request' | 'error';
 
 /** switchboard_connections_opened_total children, resolved once. */
 const opened: Record<OpenResult, { inc(): void }> = {
@@ -29,6 +30,7 @@ const opened: Record<OpenResult, { inc(): void }> = {
   unauthorized: metrics.connectionsOpened.labels('unauthorized'),
   origin_rejected: metrics.connectionsOpened.labels('origin_rejected'),
   draining: metrics.connectionsOpened.labels('draining'),
+  bad_request: metrics.connectionsOpened.labels('bad_request'),
   error: metrics.connectionsOpened.labels('error'),
 };
 
@@ -59,12 +61,12 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
       rejectUpgrade(socket, status, reason, message);
     };
     if (url.pathname !== SOCKET_PATH) {
-      return refuse('error', 404, 'Not Found', `no WebSocket endpoint here: connect to ${SOCKET_PATH}`);
+      return refuse('bad_request', 404, 'Not Found', `no WebSocket endpoint here: connect to ${SOCKET_PATH}`);
     }
     const vsn = url.searchParams.get('vsn');
     if (vsn !== null && !vsn.startsWith('2.')) {
       return refuse(
-        'error',
+        'bad_request',
         400,
         'Bad Request',
         `unsupported vsn ${vsn}: this server speaks Phoenix V2 (vsn=2.0.0)`,

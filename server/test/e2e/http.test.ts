@@ -171,6 +171,10 @@ describe('http endpoints and upgrade auth', () => {
       /^switchboard_connections \d+/m,
       /^switchboard_connections_opened_total\{result="accepted"\} [1-9]/m,
       /^switchboard_connections_opened_total\{result="unauthorized"\} [1-9]/m,
+      // The 404 and 400 upgrades above are the client's mistake, not a server error (see slo/).
+      /^switchboard_connections_opened_total\{result="bad_request"\} [1-9]/m,
+      /^switchboard_connections_opened_total\{result="error"\} 0$/m,
+      /^switchboard_recoveries_total\{outcome="not_recovered"\} \d+/m,
       /^switchboard_joins_total\{result="ok"\} [1-9]/m,
       /^switchboard_messages_sent_total\{kind="broadcast"\} [1-9]/m,
       /^switchboard_publishes_total\{source="api"\} [1-9]/m,
