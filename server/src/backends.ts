@@ -28,6 +28,11 @@ export async function createBackends(config: Config, logger: Logger): Promise<Ba
   ]);
   return {
     broker: new RedisBroker({ nodeId, redis, logger: logger.child({ component: 'broker' }) }),
-    presence: new RedisPresence({ nodeId, redis, logger: logger.child({ component: 'presence' }) }),
+    presence: new RedisPresence({
+      nodeId,
+      redis,
+      ttlMs: config.presenceTtlMs,
+      logger: logger.child({ component: 'presence' }),
+    }),
   };
 }

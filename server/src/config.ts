@@ -41,6 +41,8 @@ export interface Config {
   history: HistoryConfig;
   limits: Limits;
   presenceBatchMs: number;
+  /** Redis presence: a node that stops refreshing (crashed) leaves presence after this long. */
+  presenceTtlMs: number;
   drainWindowMs: number;
   /** Exact origins (`scheme://host[:port]`) allowed to open WebSockets; empty allows any. */
   allowedOrigins: string[];
@@ -142,6 +144,7 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
   const presenceBatchMs = int('PRESENCE_BATCH_MS', 50, 0, 60_000, ' ms');
+  const presenceTtlMs = int('PRESENCE_TTL_MS', 15_000, 300, 3_600_000, ' ms');
   const drainWindowMs = int('DRAIN_WINDOW_MS', 30_000, 0, 600_000, ' ms');
 
   const allowedOrigins = parseOrigins(read('ALLOWED_ORIGINS'), problems);
@@ -205,6 +208,7 @@ export function loadConfig(env: Env = process.env): Config {
     history: history.config,
     limits,
     presenceBatchMs,
+    presenceTtlMs,
     drainWindowMs,
     allowedOrigins,
     logLevel,

@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       heartbeatTimeoutMs: 60000,
     });
     assert.equal(c.presenceBatchMs, 50);
+    assert.equal(c.presenceTtlMs, 15_000);
     assert.equal(c.drainWindowMs, 30000);
     assert.deepEqual(c.allowedOrigins, []);
     assert.deepEqual(c.generatedSecrets, ['JWT_SECRET', 'API_TOKEN']);
@@ -63,6 +64,7 @@ describe('loadConfig', () => {
       OUTBOUND_QUEUE_MAX_BYTES: '4096',
       HEARTBEAT_TIMEOUT_MS: '1000',
       PRESENCE_BATCH_MS: '0',
+      PRESENCE_TTL_MS: '3000',
       DRAIN_WINDOW_MS: '500',
       LOG_LEVEL: 'debug',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318',
@@ -84,6 +86,7 @@ describe('loadConfig', () => {
     assert.deepEqual(c.allowedOrigins, ['https://a.example', 'http://localhost:3000']);
     assert.equal(c.limits.rateLimitBurst, 9);
     assert.equal(c.presenceBatchMs, 0);
+    assert.equal(c.presenceTtlMs, 3000);
     assert.deepEqual(c.generatedSecrets, []);
     assert.equal(c.otlpEndpoint, 'http://otel:4318');
   });
