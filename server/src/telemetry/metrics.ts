@@ -35,7 +35,7 @@ export const metrics = {
   }),
   messagesSent: new client.Counter({
     name: 'switchboard_messages_sent_total',
-    help: 'Frames sent to clients, by kind (reply, broadcast, push, presence)',
+    help: 'Frames sent to clients, by kind (reply, broadcast, push, presence, recovered)',
     labelNames: ['kind'] as const,
     registers: [registry],
   }),
@@ -76,7 +76,7 @@ export const metrics = {
   }),
   brokerErrors: new client.Counter({
     name: 'switchboard_broker_errors_total',
-    help: 'Broker errors by operation (publish, subscribe, connection)',
+    help: 'Broker errors by operation (publish, subscribe, connection, presence)',
     labelNames: ['op'] as const,
     registers: [registry],
   }),
