@@ -69,7 +69,7 @@ export class Hub {
       this.topics.set(topic, entry);
     }
     if (positions && sub.enqueuePositioned) (entry.positioned ??= new Set()).add(sub);
-    else entry.positioned?.delete(sub);
+    else if (entry.positioned?.delete(sub) && entry.positioned.size === 0) entry.positioned = null;
     if (entry.connected) {
       entry.subscribers.add(sub);
       return;
@@ -80,7 +80,7 @@ export class Hub {
       await entry.connecting;
     } catch (err) {
       entry.pending?.delete(sub);
-      entry.positioned?.delete(sub);
+      if (entry.positioned?.delete(sub) && entry.positioned.size === 0) entry.positioned = null;
       this.release(topic, entry);
       throw err;
     }

@@ -6,6 +6,7 @@
 // published message exactly once and in order (after de-duplicating by offset) and every client
 // reconnected. Prints the message count, reconnect-time p99 and recovery counts.
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { after, before, test } from 'node:test';
 import {
   signToken,
@@ -68,6 +69,34 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
+/**
+ * POST /api/broadcast on a fresh connection (no keep-alive): nginx's graceful reload closes idle
+ * keep-alive connections, and a request racing that close would fail on the client side.
+ */
+function postBroadcast(url: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${url}/api/broadcast`,
+      {
+        method: 'POST',
+        agent: false,
+        headers: {
+          authorization: `Bearer ${testSecrets.apiToken}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /** One sequential publisher per topic (so a topic's n order is its offset order), through nginx. */
 function startPublishers(url: string) {
   let stopped = false;
@@ -77,13 +106,11 @@ function startPublishers(url: string) {
     let n = 0;
     while (!stopped) {
       n++;
-      const res = await fetch(`${url}/api/broadcast`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${testSecrets.apiToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ topic, event: 'msg', payload: { n } }),
-      }).catch((err: Error) => err);
-      if (res instanceof Error || res.status !== 202) {
-        failures.push(`${topic} n=${n}: ${res instanceof Error ? res.message : res.status}`);
+      const res = await postBroadcast(url, JSON.stringify({ topic, event: 'msg', payload: { n } })).catch(
+        (err: Error) => err,
+      );
+      if (res !== 202) {
+        failures.push(`${topic} n=${n}: ${res instanceof Error ? res.message : res}`);
       } else {
         accepted.get(topic)!.push(n);
       }
