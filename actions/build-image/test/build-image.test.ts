@@ -154,7 +154,7 @@ describe('build-image for real: buildah/podman, a registry on 127.0.0.1', () => 
     // What the registry holds runs: pulled by digest, the RUN step's output is there.
     const { stdout } = await runTool('podman', [...podmanRun, result.outputs.image!], { timeoutMs: 180_000 });
     assert.equal(stdout.trim(), 'hello from build-image: built in RUN');
-    await removeImages([result.outputs.image!]).catch(() => undefined);
+    await runTool('podman', ['rmi', '--force', result.outputs.image!]).catch(() => undefined);
 
     const overview = summaryTableToRecord(parseSummaryTables(result.summary)[0]!);
     assert.equal(overview.Image, result.outputs.image);

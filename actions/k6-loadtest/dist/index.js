@@ -41293,6 +41293,7 @@ async function run() {
       )
     );
     setOutput("summary-path", config.summaryPath);
+    setOutput("duration-seconds", String(Math.ceil(combined.testRunDurationMs / 1e3)));
     await writeJobSummary(summary, loadTestSummary(config, combined, summaries, { testRun }));
     const failed = combined.thresholds.filter((t) => !t.ok);
     if (!combined.passed) {

@@ -50,6 +50,7 @@ export async function run(): Promise<void> {
       ),
     );
     core.setOutput('summary-path', config.summaryPath);
+    core.setOutput('duration-seconds', String(Math.ceil(combined.testRunDurationMs / 1000)));
     await writeJobSummary(core.summary, loadTestSummary(config, combined, summaries, { testRun }));
     const failed = combined.thresholds.filter((t) => !t.ok);
     if (!combined.passed) {
