@@ -290,3 +290,31 @@ describe('what each workflow does', () => {
     assert.match(pv.jobs.cleanup?.if ?? '', /github.event_name != 'pull_request'/);
   });
 });
+
+describe('docs/pipeline.md', () => {
+  const docs = readFileSync(join(repoRoot, 'docs/pipeline.md'), 'utf8');
+
+  it('documents every input and output of the pipeline actions', () => {
+    for (const action of ['build-image', 'render-manifests', 'k6-loadtest', 'slo-gate']) {
+      const start = docs.indexOf(`\n### ${action}\n`);
+      assert.ok(start >= 0, `no "### ${action}" section`);
+      const end = docs.indexOf('\n### ', start + 1);
+      const section = docs.slice(start, end < 0 ? undefined : end);
+      const meta = parse(readFileSync(join(repoRoot, 'actions', action, 'action.yml'), 'utf8')) as {
+        inputs: Record<string, unknown>;
+        outputs: Record<string, unknown>;
+      };
+      for (const name of [...Object.keys(meta.inputs), ...Object.keys(meta.outputs)]) {
+        assert.match(section, new RegExp(`\\| \`${name}\`( \\(required\\))? +\\|`), `${action}: ${name}`);
+      }
+    }
+  });
+
+  it('names every variable and secret the workflows use', () => {
+    const used = new Set(
+      files.flatMap((f) => [...read(f).matchAll(/\b(?:vars|secrets)\.([A-Z0-9_]+)/g)].map((m) => m[1]!)),
+    );
+    assert.ok(used.size > 10);
+    for (const name of used) assert.ok(docs.includes(`\`${name}\``), name);
+  });
+});

@@ -54,8 +54,8 @@ function verdicts(outputs: Record<string, string>): Record<string, string> {
 
 /**
  * A short, gentle load with valid tokens that meets every objective: fan-out for delivery latency, and a
- * connect storm so connections and joins keep happening across scrapes. (A counter series is born at its
- * first increment, so rate() never sees that one: a single burst of connects would read as no data.)
+ * connect storm so connections and joins keep happening across several scrapes (a single burst of
+ * connects inside one scrape interval can read as a rate of 0/0 on a fresh server).
  */
 async function goodLoad(duration = '5s') {
   const options = { url: server.socketUrl, jwtSecret: testSecrets.jwtSecret, duration };
