@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './ports.js';
 import { startProcess, tempDir } from './process.js';
@@ -99,6 +99,10 @@ export async function startNginx(
   const port = await freePort();
   const dir = tempDir('nginx');
   mkdirSync(join(dir, 'tmp'), { recursive: true });
+  // Run as root, nginx's workers are `nobody`: they must reach tmp/ to buffer request bodies larger
+  // than client_body_buffer_size (e.g. a 60 KB POST /api/broadcast), or nginx answers 500.
+  chmodSync(dir, 0o755);
+  chmodSync(join(dir, 'tmp'), 0o755);
   const conf = join(dir, 'nginx.conf');
   writeFileSync(conf, ingressNginxConfig(dir, port, upstreamPorts, options));
   const proc = startProcess('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off; master_process on;'], {
