@@ -13,7 +13,8 @@
 //   5. evaluate slo/generated/gate.json against the local Prometheus with the slo-gate code
 //   6. print the promotion decision and the job-summary tables the workflow writes (also to files)
 //   7. stop everything it started -- also on Ctrl-C
-// Exit: 0 promote, 2 do not promote (a threshold or objective failed), 1 the rehearsal broke, 130 interrupted.
+// Exit: 0 promote, 2 do not promote (a threshold or objective failed), 3 a --fault went unnoticed (the
+// pipeline would have promoted), 1 the rehearsal broke, 130 interrupted.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,7 +61,8 @@ Every option can also come from the environment: REHEARSE_FAULT, REHEARSE_SKIP_I
 REHEARSE_REPLICAS, REHEARSE_VUS, REHEARSE_DURATION, REHEARSE_SOAK, REHEARSE_OVERLAY, REHEARSE_SUMMARY_DIR
 (a flag wins over the environment).
 
-Exit status: 0 promote, 2 do not promote, 1 the rehearsal itself failed, 130 interrupted.`;
+Exit status: 0 promote, 2 do not promote, 3 the --fault went unnoticed (would have promoted),
+1 the rehearsal itself failed, 130 interrupted.`;
 
 /** The rehearsal's settings after flags, environment and defaults. */
 interface Args {
@@ -75,6 +77,8 @@ interface Args {
   overlay: string;
   summaryDir: string;
   scrapeIntervalMs: number;
+  /** How long one load-test session lasts before the VU reconnects (SESSION). */
+  sessionMs: number;
   /** When the fault starts, after the load started, and how long it lasts. */
   faultAtMs: number;
   faultHoldMs: number;
@@ -141,6 +145,15 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
   const soakSeconds = Number(soakRaw);
   if (!Number.isFinite(soakSeconds) || soakSeconds < 0)
     fail(`--soak: "${soakRaw}" is not a number of seconds`);
+  const sessionMs = short ? 10_000 : 30_000;
+  const timing = fault?.timing(sessionMs);
+  // Leave time after the fault to see the recovery (kill-node's pod needs its start-up too).
+  if (timing && ms < timing.atMs + timing.holdMs + 15_000) {
+    fail(
+      `--duration: ${duration} leaves no room for the fault (it starts at ${timing.atMs / 1000}s and lasts ` +
+        `${timing.holdMs / 1000}s); give at least ${(timing.atMs + timing.holdMs + 15_000) / 1000}s`,
+    );
+  }
   return {
     short,
     ...(fault ? { fault } : {}),
@@ -156,9 +169,9 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
       env.REHEARSE_SUMMARY_DIR ??
       mkdtempSync(join(tmpdir(), 'switchboard-rehearsal-')),
     scrapeIntervalMs: short ? 1000 : 2000,
-    // The fault starts after a quarter of the load and lasts 8 s (kill-node: the 10 s back-off).
-    faultAtMs: Math.round(ms / 4),
-    faultHoldMs: 8000,
+    sessionMs,
+    faultAtMs: timing?.atMs ?? 0,
+    faultHoldMs: timing?.holdMs ?? 0,
   };
 }
 
@@ -297,6 +310,7 @@ async function main(): Promise<void> {
       scrapeIntervalMs: args.scrapeIntervalMs,
       runId,
       dir,
+      logDir: join(args.summaryDir, 'pods'),
       teardown,
       log: (l) => progress.log(l),
       interrupted: () => interrupted,
@@ -375,12 +389,9 @@ async function main(): Promise<void> {
       // Sessions end and reconnect during the load, as real clients come and go: the gate's ratio
       // objectives judge events inside the window, and joins that all happened in the first scrape
       // leave switchboard_joins_total flat (no data, inconclusive).
-      env: [
-        'ROOMS=5',
-        'PUBLISHERS=2',
-        'PUBLISH_INTERVAL=200ms',
-        `SESSION=${args.short ? '10s' : '30s'}`,
-      ].join('\n'),
+      env: ['ROOMS=5', 'PUBLISHERS=2', 'PUBLISH_INTERVAL=200ms', `SESSION=${args.sessionMs / 1000}s`].join(
+        '\n',
+      ),
       'summary-path': join(args.summaryDir, 'fanout-summary.json'),
       'fail-on-thresholds': 'true',
     };
@@ -474,7 +485,8 @@ async function main(): Promise<void> {
     print(
       `\nrehearse: job summary ${summary.htmlPath}, markdown ${summary.markdownPath} (${formatDuration(progress.elapsedMs)})`,
     );
-    exitCode = decision.promote ? 0 : 2;
+    // A fault that the pipeline would have promoted through is a failed rehearsal too.
+    exitCode = decision.promote ? (args.fault ? 3 : 0) : 2;
   } finally {
     if (!interrupted) await teardown.run();
   }

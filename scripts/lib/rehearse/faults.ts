@@ -45,8 +45,22 @@ export interface Fault {
   why: string;
   /** An objective gate.json lacks that would catch the fault (a proposal for slo/objectives.yaml). */
   proposal?: GateObjective;
+  /**
+   * When the fault starts after the load started, and how long it lasts, given the load's session
+   * length (VUs reconnect and rejoin every session).
+   */
+  timing(sessionMs: number): { atMs: number; holdMs: number };
   inject(ctx: FaultContext): Promise<FaultRecord>;
 }
+
+/**
+ * Inside the second round of sessions, away from its boundaries: VUs of a pod frozen just as their
+ * sessions end would be leaving it anyway.
+ */
+const midSession = (sessionMs: number) => ({
+  atMs: Math.round(sessionMs * 1.2),
+  holdMs: Math.min(8000, Math.round(sessionMs * 0.6)),
+});
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -65,6 +79,7 @@ const latency: Fault = {
   why:
     'publications from the other pods pile up in Redis for the frozen pod; when it thaws it writes them with their ' +
     'original publish time, so a third of the deliveries of the hold time are late and p99 passes 250 ms',
+  timing: midSession,
   async inject(ctx) {
     const r = victim(ctx);
     const startedAt = Date.now();
@@ -107,6 +122,7 @@ const killNode: Fault = {
     limit: 0,
     unit: 'ratio',
   },
+  timing: (sessionMs) => ({ atMs: Math.round(sessionMs * 1.2), holdMs: restartBackOffMs }),
   async inject(ctx) {
     const r = victim(ctx);
     const startedAt = Date.now();
@@ -128,12 +144,12 @@ const redisDown: Fault = {
   name: 'redis-down',
   description:
     'kills Redis (the broker and history sequencer) for the hold time, then starts it again, empty',
-  gateObjectives: ['delivery-latency'],
-  loadMetrics: ['phx_delivery_latency'],
+  gateObjectives: ['join-success'],
+  loadMetrics: ['phx_join_success'],
   why:
-    'each publish first asks the Redis sequencer for an offset; with Redis gone that call fails only after its ' +
-    'command timeout, then the pod delivers locally with the original publish time, so every delivery of the ' +
-    'outage is late (cross-pod deliveries are lost, which no objective counts)',
+    'the outage spans the end of a round of sessions: a room whose last member on a pod left is unsubscribed, and ' +
+    'the rejoins on that pod need a broker subscription, which fails with Redis gone. Publishes meanwhile fall back ' +
+    'to local delivery at once, so delivery latency stays low; the cross-pod deliveries they lose are counted by no objective',
   proposal: {
     name: 'broker-errors (proposed)',
     description: 'Publications the broker or the history sequencer failed, out of all publications.',
@@ -143,6 +159,8 @@ const redisDown: Fault = {
     limit: 0.001,
     unit: 'ratio',
   },
+  // Across the end of the second round of sessions: the rejoins then need broker subscriptions.
+  timing: (sessionMs) => ({ atMs: Math.max(1000, sessionMs * 2 - 4000), holdMs: 8000 }),
   async inject(ctx) {
     const startedAt = Date.now();
     await ctx.redis.kill();
@@ -190,7 +208,7 @@ const slowConsumer: Fault = {
   gateObjectives: [],
   loadMetrics: [],
   why:
-    'no objective of gate.json sees it, by design: closing a consumer that stopped reading (4008) protects the ' +
+    'by design: closing a consumer that stopped reading (4008) protects the ' +
     'others, delivery latency is measured when the server writes (so others stay fast), and server-errors counts ' +
     '1011 only. Whether many 4008s should block a promotion is a product decision',
   proposal: {
@@ -202,6 +220,7 @@ const slowConsumer: Fault = {
     limit: 0.001,
     unit: 'ratio',
   },
+  timing: midSession,
   async inject(ctx) {
     const startedAt = Date.now();
     const topic = 'room:rehearsal-slow';
@@ -217,15 +236,17 @@ const slowConsumer: Fault = {
       for (const r of ctx.replicas) {
         const ws = new WebSocket(`ws://127.0.0.1:${r.port}/socket/websocket?vsn=2.0.0&token=${token}`);
         sockets.push(ws);
-        await new Promise<void>((resolve, reject) => {
+        const reply = await new Promise<string>((resolve, reject) => {
           ws.once('error', reject);
           ws.once('open', () => {
             ws.send(JSON.stringify(['1', '1', topic, 'phx_join', {}]));
-            ws.once('message', () => resolve());
+            ws.once('message', (data: Buffer) => resolve(data.toString()));
           });
         });
+        if (!reply.includes('"ok"'))
+          throw new Error(`slow consumer could not join ${topic} on ${r.name}: ${reply}`);
         // Stop reading: the kernel buffers fill, then the server's outbound queue.
-        (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+        ws.pause();
       }
       ctx.log(`${sockets.length} consumers joined ${topic} and stopped reading`);
       const body = JSON.stringify({
@@ -243,7 +264,11 @@ const slowConsumer: Fault = {
               headers: { authorization: `Bearer ${ctx.apiToken}`, 'content-type': 'application/json' },
               body,
               signal: AbortSignal.timeout(10_000),
-            }).then((res) => res.arrayBuffer()),
+            }).then(async (res) => {
+              await res.arrayBuffer();
+              if (res.status !== 202)
+                throw new Error(`POST /api/broadcast through the Ingress answered ${res.status}`);
+            }),
           ),
         );
         sent += 20;

@@ -24,8 +24,10 @@ export interface Replica {
   restart(): Promise<void>;
   /** SIGTERM with `graceSeconds` to drain, then SIGKILL; removes the container. */
   stop(graceSeconds: number): Promise<void>;
-  /** The pod's log so far (for failures). */
+  /** The end of the pod's log (for failures). */
   logs(): Promise<string>;
+  /** The whole log, every restart included. */
+  fullLogs(): Promise<string>;
 }
 
 /** Polls `url` until it answers 200, like a readiness probe; throws with `describe()` after `timeoutMs`. */
@@ -147,11 +149,13 @@ export async function startContainerReplica(
     { timeoutMs: 120_000 },
   );
   const id = stdout.trim().slice(0, 12);
-  const logs = () =>
-    runTool('podman', ['logs', '--tail', '60', opts.name]).then(
+  let saved: string | undefined;
+  const podmanLogs = (extra: string[]) =>
+    runTool('podman', ['logs', ...extra, opts.name]).then(
       (r) => r.stdout + r.stderr,
       (e: Error) => e.message,
     );
+  const logs = () => podmanLogs(['--tail', '60']);
   const readyz = `http://127.0.0.1:${opts.port}/readyz`;
   await waitReady(readyz, opts.readyTimeoutMs, logs);
   return {
@@ -175,9 +179,11 @@ export async function startContainerReplica(
       await runTool('podman', ['stop', '--time', String(graceSeconds), opts.name], {
         timeoutMs: (graceSeconds + 30) * 1000,
       }).catch(() => undefined);
+      saved = await podmanLogs([]);
       await runTool('podman', ['rm', '--force', '--time', '0', opts.name]).catch(() => undefined);
     },
     logs,
+    fullLogs: async () => saved ?? podmanLogs([]),
   };
 }
 
@@ -188,8 +194,12 @@ export async function startProcessReplica(
   env: Record<string, string>,
   opts: { name: string; port: number; readyTimeoutMs: number },
 ): Promise<Replica> {
-  let proc: SwitchboardProcess;
+  let proc!: SwitchboardProcess;
+  let launched = false;
+  const earlier: string[] = [];
   const launch = async () => {
+    if (launched) earlier.push(proc.output());
+    launched = true;
     proc = await startSwitchboard(env, { port: opts.port, readyTimeoutMs: opts.readyTimeoutMs });
     await waitReady(`http://127.0.0.1:${opts.port}/readyz`, opts.readyTimeoutMs, async () =>
       proc.output().slice(-4000),
@@ -215,6 +225,7 @@ export async function startProcessReplica(
       await proc.stop('SIGTERM', graceSeconds * 1000);
     },
     logs: async () => proc.output().slice(-4000),
+    fullLogs: async () => [...earlier, proc.output()].join('\n--- restarted ---\n'),
   };
 }
 

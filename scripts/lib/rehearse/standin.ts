@@ -6,7 +6,7 @@
 // its stop with the Teardown.
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -52,6 +52,8 @@ export interface StandInOptions {
   /** Labels containers, so they can be found and removed. */
   runId: string;
   dir: string;
+  /** Where the pods' logs are saved when they stop. */
+  logDir: string;
   teardown: Teardown;
   log: (line: string) => void;
   /** Set when an interrupt asks teardown to be quick (short drain instead of the grace period). */
@@ -228,6 +230,8 @@ export async function startReplicas(
     // Kubernetes' stop: SIGTERM, drain within the grace period; quick when interrupted.
     const grace = opts.interrupted() ? 2 : Math.min(specOf(0).terminationGraceSeconds, 60);
     await Promise.all(replicas.map((r) => r.stop(grace)));
+    mkdirSync(opts.logDir, { recursive: true });
+    for (const r of replicas) writeFileSync(join(opts.logDir, `${r.name}.log`), await r.fullLogs());
     if (opts.mode === 'container') {
       // Anything of this run still there (e.g. a pod that failed to become ready).
       const { stdout } = await runTool('podman', [
