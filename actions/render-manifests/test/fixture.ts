@@ -53,3 +53,17 @@ export function secondClone(fixture: GitFixture, branch: string): string {
   execFileSync('git', ['clone', '-q', '--branch', branch, `file://${fixture.remote}`, dir]);
   return dir;
 }
+
+/** Another shallow checkout of main, as a later job of the workflow gets one. */
+export function freshCheckout(fixture: GitFixture): string {
+  const dir = mkdtempSync(join(tmpdir(), 'render-fresh-'));
+  execFileSync('git', [
+    'clone',
+    '-q',
+    '--depth=1',
+    '--no-local',
+    `file://${fixture.remote}`,
+    join(dir, 'checkout'),
+  ]);
+  return join(dir, 'checkout');
+}

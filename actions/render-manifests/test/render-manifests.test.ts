@@ -11,7 +11,7 @@ import {
 } from '../../shared/src/testing/index.js';
 import { publishToDeployBranch } from '../src/deploy-branch.js';
 import { run } from '../src/main.js';
-import { createGitFixture, git, secondClone, type GitFixture } from './fixture.js';
+import { createGitFixture, freshCheckout, git, secondClone, type GitFixture } from './fixture.js';
 
 const digestA = `sha256:${'a'.repeat(64)}`;
 const digestB = `sha256:${'b'.repeat(64)}`;
@@ -156,6 +156,13 @@ describe('render-manifests against a real kustomize and a bare git remote', () =
     );
     assert.equal(parseSummaryTables(result.summary)[0]?.[0]?.[0], 'Field');
     assert.match(result.summary, /Restored staging/);
+  });
+
+  it('a rollback job in a fresh shallow checkout fetches the earlier render by SHA and restores it', async () => {
+    const fresh = { ...fixture, checkout: freshCheckout(fixture) };
+    const result = await render(fresh, { 'restore-revision': second, image: '' });
+    assert.equal(result.failed, false, result.errors.join('\n'));
+    assert.equal(git(fixture.remote, 'diff', second, 'deploy', '--', 'rendered/staging'), '');
   });
 
   it('push: false renders and diffs against the deploy branch but commits nothing (pull requests)', async () => {
