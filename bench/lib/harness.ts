@@ -3,6 +3,7 @@
  * and the two-node (publisher on the second node, through Redis) fan-out search. Every process it
  * starts (servers, Redis, load generators) is stopped before it returns, also on failure.
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { startRedis, type RedisServer } from '../../testkit/src/index.js';
 import type { ConnectResult } from '../loadgen/messages.js';
@@ -36,6 +37,22 @@ export interface MachineFacts {
   openFilesLimit: string;
   /** 1-minute load average when the run started and ended: other work on the machine skews results. */
   loadAverage: { start: number; end: number };
+  /**
+   * CPU pressure (Linux PSI `some avg60`, % of time runnable tasks waited for a CPU) over the minute
+   * before the run started and ended; null where /proc/pressure is missing. Above ~10% the servers
+   * were competing for CPU with other work and the numbers are low.
+   */
+  cpuPressure: { start: number | null; end: number | null };
+}
+
+/** Linux PSI: % of the last 60 s in which some runnable task waited for a CPU. */
+export function cpuPressure(): number | null {
+  try {
+    const m = /some avg10=[\d.]+ avg60=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 export interface BenchResult {
@@ -45,6 +62,8 @@ export interface BenchResult {
   settings: {
     stepMs: number;
     maxSteps: number;
+    precision: number;
+    startDeliveries: number;
     bodyBytes: number;
     subscriberCounts: number[];
     idleCounts: number[];
@@ -71,6 +90,7 @@ export async function machineFacts(): Promise<MachineFacts> {
     node: process.version,
     openFilesLimit,
     loadAverage: { start: os.loadavg()[0]!, end: os.loadavg()[0]! },
+    cpuPressure: { start: cpuPressure(), end: null },
   };
 }
 
@@ -83,6 +103,8 @@ export async function runBenchmark(o: BenchOptions, log: (line: string) => void)
     settings: {
       stepMs: o.stepMs,
       maxSteps: o.maxSteps,
+      precision: o.precision,
+      startDeliveries: o.startDeliveries,
       bodyBytes: o.bodyBytes,
       subscriberCounts: o.subscriberCounts,
       idleCounts: o.idleCounts,
@@ -91,6 +113,13 @@ export async function runBenchmark(o: BenchOptions, log: (line: string) => void)
     idle: [],
     fanout: [],
   };
+  const pressure = result.machine.cpuPressure.start;
+  if (pressure !== null && pressure > 10) {
+    log(
+      `warning: CPU pressure ${pressure}% (tasks waited for a CPU that share of the last minute): ` +
+        'other work is running, so the numbers will be low and noisy',
+    );
+  }
   let redis: RedisServer | undefined;
   try {
     for (const name of o.targets) {
@@ -106,6 +135,7 @@ export async function runBenchmark(o: BenchOptions, log: (line: string) => void)
   }
   result.durationS = Math.round((Date.now() - started) / 1000);
   result.machine.loadAverage.end = os.loadavg()[0]!;
+  result.machine.cpuPressure.end = cpuPressure();
   return result;
 }
 

@@ -46,10 +46,10 @@ export const defaultOptions: BenchOptions = {
   idleCounts: [10_000, 19_000],
   subscriberCounts: [1_000, 10_000],
   boundMs: defaultBoundMs,
-  stepMs: 2_500,
-  maxSteps: 9,
+  stepMs: 2_000,
+  maxSteps: 8,
   precision: 1.2,
-  startDeliveries: 50_000,
+  startDeliveries: 100_000,
   bodyBytes: 100,
   samplesPerSecond: 100_000,
   idleGenerators: 2,
@@ -82,8 +82,8 @@ Measures Switchboard, a raw ws broadcast server and Socket.IO 4 on loopback and 
   --idle LIST               idle connection counts (default 10000,19000)
   --subscribers LIST        fan-out subscriber counts (default 1000,10000)
   --bound-ms N              p99 bound for every subscriber count (default 100, 250 at >= 10000)
-  --step-ms N               duration of one publish step (default 2500)
-  --max-steps N             steps per rate search (default 9)
+  --step-ms N               duration of one publish step (default 2000)
+  --max-steps N             steps per rate search (default 8)
   --body-bytes N            filler bytes per message (default 100)
   --source-addresses N      spread client connections over 127.0.0.2..N+1 (default 0: kernel's choice)
   --cpu-prof DIR            write V8 CPU profiles of the server processes to DIR

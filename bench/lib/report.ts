@@ -59,6 +59,7 @@ export function evaluateTargets(r: BenchResult): TargetCheck[] {
 
 const verdict = (p: boolean | null) => (p === null ? 'n/a' : p ? 'PASS' : 'FAIL');
 const ms = (v: number) => v.toFixed(1);
+const pct = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(1)}%`);
 const cpu = (s: StepResult) => s.serverCpu.map((c) => `${c.toFixed(0)}%`).join(' + ');
 
 function table(head: string[], rows: string[][]): string {
@@ -168,9 +169,12 @@ command again. Method and caveats are at the end.
 
 ## Machine
 
-| CPU | Cores | Memory | Kernel | Node.js | Open files per process | Load average (start, end) |
-|---|---|---|---|---|---|---|
-| ${m.cpuModel} | ${m.cores} | ${m.memoryGiB} GiB | ${m.kernel} | ${m.node} | ${m.openFilesLimit} | ${m.loadAverage.start.toFixed(2)}, ${m.loadAverage.end.toFixed(2)} |
+| CPU | Cores | Memory | Kernel | Node.js | Open files per process | Load average (start, end) | CPU pressure (start, end) |
+|---|---|---|---|---|---|---|---|
+| ${m.cpuModel} | ${m.cores} | ${m.memoryGiB} GiB | ${m.kernel} | ${m.node} | ${m.openFilesLimit} | ${m.loadAverage.start.toFixed(2)}, ${m.loadAverage.end.toFixed(2)} | ${pct(m.cpuPressure.start)}, ${pct(m.cpuPressure.end)} |
+
+CPU pressure is Linux PSI \`some avg60\`: the share of the last minute in which a runnable task waited for a
+CPU. Near 0% at the start means the machine was otherwise idle; the run itself raises it.
 
 ## Targets
 
@@ -208,8 +212,9 @@ ${table(IDLE_HEAD, idleRows(r))}
 - One publisher connection (on the subscribers' node, or on a second node of the same server joined by
   Redis) sends ${r.settings.bodyBytes}-byte messages stamped with the send time in µs; receivers record
   publish-to-receive latency of up to ~100,000 sampled deliveries per second in an hdr-histogram.
-- Rate search: start at 50,000 deliveries/s, double while a step passes, then bisect until the
-  failing and passing rates are within 20% (at most ${r.settings.maxSteps} steps of ${r.settings.stepMs / 1000} s after a 1 s warm-up).
+- Rate search: start at ${r.settings.startDeliveries.toLocaleString('en')} deliveries/s (at 10,000 subscribers: half the best at 1,000),
+  double while a step passes, then bisect until the failing and passing rates are within
+  ${Math.round((r.settings.precision - 1) * 100)}% (at most ${r.settings.maxSteps} steps of ${r.settings.stepMs / 1000} s after a 1 s warm-up).
   A step passes when p99 <= the bound, >= 99.9% of the expected deliveries arrive, no subscriber is
   disconnected and the publisher reaches 90% of the asked rate.
 - Baselines (\`bench/baselines/\`): a raw \`ws\` server doing one \`send\` per subscriber (Redis pub/sub
@@ -218,6 +223,17 @@ ${table(IDLE_HEAD, idleRows(r))}
   per-connection publish rate limit lifted (one publisher sends thousands of messages per second).
 - Switchboard and the baselines are measured in the same run, one after another, on a shared 2-core
   machine: compare the rows with each other rather than with other machines.
+
+## Running it
+
+- \`npm run bench\` runs everything (about 10 minutes) and rewrites this file; \`npm run bench -- --quick\` is a
+  one-minute-per-server smoke run that only prints; \`npm run bench -- --help\` lists the flags (targets,
+  scenarios, counts, step length).
+- Profiling: \`npm run bench -- --targets switchboard --scenarios fanout --cpu-prof /tmp/prof\`, then
+  \`node --import tsx bench/profile-summary.ts /tmp/prof/CPU.*.cpuprofile\` lists the functions with the most
+  self time (generator profiles land in \`/tmp/prof/generators/\`).
+- Quiet machine wanted: the load average above says how busy it was. Every process the run starts
+  (servers, Redis, load generators) is stopped at the end, also on failure.
 
 ## Every step
 
