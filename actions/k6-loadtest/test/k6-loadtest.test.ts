@@ -57,7 +57,10 @@ describe('k6-loadtest, local mode', () => {
     assert.equal(result.failed, false, result.errors.join('\n'));
     assert.equal(result.outputs.passed, 'true');
     assert.equal(result.outputs['summary-path'], summaryPath);
-    assert.ok(Number(result.outputs['duration-seconds']) >= 2, result.outputs['duration-seconds']);
+    assert.ok(
+      Number(result.outputs['duration-seconds']) >= 2,
+      `duration-seconds ${result.outputs['duration-seconds']}`,
+    );
     const thresholds = JSON.parse(result.outputs.thresholds!) as ThresholdOutput[];
     assert.deepEqual(thresholds.map((t) => `${t.metric} ${t.expression} ${t.ok}`).sort(), [
       'phx_delivery_latency p(99)<=250 true',
