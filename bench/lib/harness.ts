@@ -122,11 +122,15 @@ export async function runBenchmark(o: BenchOptions, log: (line: string) => void)
   }
   let redis: RedisServer | undefined;
   try {
-    for (const name of o.targets) {
-      if (o.scenarios.includes('idle')) result.idle.push(await idleScenario(name, o, log));
-      for (const scenario of ['fanout', 'redis'] as const) {
-        if (!o.scenarios.includes(scenario)) continue;
-        if (scenario === 'redis') redis ??= await startRedis();
+    // Scenario by scenario, every server in turn: the rows compared with each other are measured
+    // minutes apart at most, so a change in background load hurts the comparison least.
+    if (o.scenarios.includes('idle')) {
+      for (const name of o.targets) result.idle.push(await idleScenario(name, o, log));
+    }
+    for (const scenario of ['fanout', 'redis'] as const) {
+      if (!o.scenarios.includes(scenario)) continue;
+      if (scenario === 'redis') redis ??= await startRedis();
+      for (const name of o.targets) {
         result.fanout.push(...(await fanoutScenario(name, scenario, o, redis?.url, log)));
       }
     }

@@ -86,6 +86,7 @@ Measures Switchboard, a raw ws broadcast server and Socket.IO 4 on loopback and 
   --max-steps N             steps per rate search (default 8)
   --body-bytes N            filler bytes per message (default 100)
   --source-addresses N      spread client connections over 127.0.0.2..N+1 (default 0: kernel's choice)
+  --connect-deadline-s N    give up opening a scenario's connections after N s (default 120)
   --cpu-prof DIR            write V8 CPU profiles of the server processes to DIR
   --switchboard-env K=V     extra env for Switchboard nodes (repeatable)
   --out FILE                markdown report path (default docs/benchmarks.md); --no-out to skip
@@ -130,6 +131,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       'max-steps': { type: 'string' },
       'body-bytes': { type: 'string' },
       'source-addresses': { type: 'string' },
+      'connect-deadline-s': { type: 'string' },
       'cpu-prof': { type: 'string' },
       'switchboard-env': { type: 'string', multiple: true },
       out: { type: 'string' },
@@ -165,6 +167,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
   if (values['source-addresses']) {
     o.sourceAddresses = positiveInt('--source-addresses', values['source-addresses']);
     if (o.sourceAddresses > 250) throw new Error('--source-addresses must be at most 250');
+  }
+  if (values['connect-deadline-s']) {
+    o.connectDeadlineMs = positiveInt('--connect-deadline-s', values['connect-deadline-s']) * 1000;
   }
   if (values['cpu-prof']) o.cpuProfileDir = values['cpu-prof'];
   o.switchboardEnv = {};
