@@ -8,6 +8,7 @@ import {
   code,
   type SummarySection,
 } from '../../../actions/shared/src/summary/index.js';
+import type { CombinedResult } from '../../../actions/shared/src/k6/index.js';
 import type { Fault } from './faults.js';
 import type { StepTiming } from './progress.js';
 import { formatDuration } from './progress.js';
@@ -15,46 +16,60 @@ import { formatDuration } from './progress.js';
 /** What the rehearsal concludes. */
 export interface Decision {
   promote: boolean;
-  loadTestPassed: boolean;
-  gateVerdict: Verdict;
+  loadTestPassed?: boolean;
+  gateVerdict?: Verdict;
   /** Objectives of gate.json that did not pass. */
   failedObjectives: string[];
   /** Load-test thresholds that failed (`metric expression`). */
   failedThresholds: string[];
-  /** With a fault: did the objectives it must break fail? undefined without a fault. */
+  /** Jobs that failed, with the first failing step. */
+  failedJobs: string[];
+  /** With a fault: was it caught (by the objectives it must break, or at least by something)? */
   faultCaught?: boolean;
   /** One line per conclusion, printed last. */
   lines: string[];
 }
 
-/** Decides, and explains the decision in a few lines. */
+/**
+ * Decides as the workflow did: promotion happened when the production job ran and succeeded. Then
+ * explains why not, and whether a fault was caught by the objective it must break.
+ */
 export function decide(input: {
-  loadTestPassed: boolean;
-  failedThresholds: string[];
-  gate: { verdict: Verdict; results: ObjectiveResult[] };
+  promoted: boolean;
+  jobs: { id: string; result: string; failure?: string }[];
+  load?: Pick<CombinedResult, 'passed' | 'thresholds'>;
+  gate?: { verdict: Verdict; results: ObjectiveResult[] };
   proposals: ObjectiveResult[];
   fault?: Fault;
 }): Decision {
-  const failedObjectives = input.gate.results.filter((r) => r.verdict !== 'pass').map((r) => r.name);
-  const promote = input.loadTestPassed && input.gate.verdict === 'pass';
+  const failedObjectives = (input.gate?.results ?? []).filter((r) => r.verdict !== 'pass').map((r) => r.name);
+  const failedThresholds = (input.load?.thresholds ?? [])
+    .filter((t) => !t.ok)
+    .map((t) => `${t.metric} ${t.expression}`);
+  const failedJobs = input.jobs
+    .filter((j) => j.result === 'failure')
+    .map((j) => `${j.id}${j.failure ? ` (${j.failure})` : ''}`);
+  const promote = input.promoted;
   const lines: string[] = [];
-  lines.push(
-    promote
-      ? 'PROMOTE: the load test passed every threshold and the SLO gate passed every objective'
-      : `DO NOT PROMOTE: ${[
-          ...(input.loadTestPassed ? [] : [`load test failed ${input.failedThresholds.join(', ')}`]),
-          ...(input.gate.verdict === 'pass'
-            ? []
-            : [
-                `SLO gate ${input.gate.verdict} on ${input.gate.results
-                  .filter((r) => r.verdict !== 'pass')
-                  .map(
-                    (r) => `${r.name} (${r.value === undefined ? r.reason : formatValue(r.value, r.unit)})`,
-                  )
-                  .join(', ')}`,
-              ]),
-        ].join('; ')}`,
-  );
+  if (promote) {
+    lines.push(
+      'PROMOTE: the load test and the SLO gate passed; the production job rendered and committed the same digest',
+    );
+  } else {
+    const why: string[] = [];
+    if (failedThresholds.length > 0) why.push(`load test failed ${failedThresholds.join(', ')}`);
+    if (input.gate && input.gate.verdict !== 'pass') {
+      why.push(
+        `SLO gate ${input.gate.verdict} on ${input.gate.results
+          .filter((r) => r.verdict !== 'pass')
+          .map((r) => `${r.name} (${r.value === undefined ? r.reason : formatValue(r.value, r.unit)})`)
+          .join(', ')}`,
+      );
+    }
+    if (why.length === 0)
+      why.push(`failed jobs: ${failedJobs.join('; ') || 'none (production did not run)'}`);
+    lines.push(`DO NOT PROMOTE: ${why.join('; ')}`);
+  }
   let faultCaught: boolean | undefined;
   const fault = input.fault;
   if (fault) {
@@ -63,32 +78,33 @@ export function decide(input: {
       faultCaught = missed.length === 0;
       lines.push(
         faultCaught
-          ? `fault ${fault.name}: caught by the SLO gate on ${fault.gateObjectives.join(', ')}, as expected`
-          : `fault ${fault.name}: NOT caught on ${missed.join(', ')} (the gate failed ${failedObjectives.join(', ') || 'nothing'})`,
+          ? `fault ${fault.name}: the SLO gate failed ${fault.gateObjectives.join(', ')}, as expected`
+          : `fault ${fault.name}: the gate did NOT fail ${missed.join(', ')} (it failed ${failedObjectives.join(', ') || 'nothing'})`,
       );
     } else {
-      const proposal = input.proposals.find((p) => p.name === fault.proposal?.name);
       faultCaught = !promote;
+      lines.push(`fault ${fault.name}: no objective of gate.json can see it: ${fault.why}`);
+      const proposal = input.proposals.find((p) => p.name === fault.proposal?.name);
+      if (proposal) {
+        lines.push(
+          `fault ${fault.name}: proposed objective ${proposal.name}: ${proposal.value === undefined ? proposal.reason : formatValue(proposal.value, proposal.unit)} ` +
+            `(${proposal.comparator} ${formatValue(proposal.limit, proposal.unit)}) -> ${proposal.verdict}`,
+        );
+      }
       lines.push(
-        `fault ${fault.name}: no objective of gate.json can see it -- ${fault.why}`,
-        ...(proposal
-          ? [
-              `  proposed objective ${proposal.name}: ${proposal.value === undefined ? proposal.reason : formatValue(proposal.value, proposal.unit)} ` +
-                `(${proposal.comparator} ${formatValue(proposal.limit, proposal.unit)}) -> ${proposal.verdict}`,
-            ]
-          : []),
         promote
-          ? `fault ${fault.name}: went unnoticed: the pipeline would have promoted`
-          : `fault ${fault.name}: promotion stopped by ${input.loadTestPassed ? 'the gate' : 'the load test'}`,
+          ? `fault ${fault.name}: went unnoticed: the pipeline promoted`
+          : `fault ${fault.name}: promotion stopped by ${failedThresholds.length > 0 ? `the load test (${failedThresholds.join(', ')})` : 'a failed job'}`,
       );
     }
   }
   return {
     promote,
-    loadTestPassed: input.loadTestPassed,
-    gateVerdict: input.gate.verdict,
+    ...(input.load ? { loadTestPassed: input.load.passed } : {}),
+    ...(input.gate ? { gateVerdict: input.gate.verdict } : {}),
     failedObjectives,
-    failedThresholds: input.failedThresholds,
+    failedThresholds,
+    failedJobs,
     ...(faultCaught !== undefined ? { faultCaught } : {}),
     lines,
   };
@@ -106,13 +122,23 @@ export function decisionSummary(
       level: 2,
       table: keyValueTable([
         ['Decision', decision.promote ? 'promote' : 'DO NOT PROMOTE'],
-        ['Load test', decision.loadTestPassed ? 'passed' : `FAILED: ${decision.failedThresholds.join(', ')}`],
+        [
+          'Load test',
+          decision.loadTestPassed === undefined
+            ? 'did not run'
+            : decision.loadTestPassed
+              ? 'passed'
+              : `FAILED: ${decision.failedThresholds.join(', ')}`,
+        ],
         [
           'SLO gate',
-          decision.gateVerdict === 'pass'
-            ? 'pass'
-            : `${decision.gateVerdict}: ${decision.failedObjectives.join(', ')}`,
+          decision.gateVerdict === undefined
+            ? 'did not run'
+            : decision.gateVerdict === 'pass'
+              ? 'pass'
+              : `${decision.gateVerdict}: ${decision.failedObjectives.join(', ')}`,
         ],
+        ['Failed jobs', decision.failedJobs.length ? decision.failedJobs.join('; ') : 'none'],
         ['Fault', extra.fault ? `${extra.fault.name}: ${extra.fault.description}` : 'none'],
         ['Fault actions', extra.faultActions?.join('; ')],
         [

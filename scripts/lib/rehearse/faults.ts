@@ -46,20 +46,20 @@ export interface Fault {
   /** An objective gate.json lacks that would catch the fault (a proposal for slo/objectives.yaml). */
   proposal?: GateObjective;
   /**
-   * When the fault starts after the load started, and how long it lasts, given the load's session
-   * length (VUs reconnect and rejoin every session).
+   * When the fault starts after the load started, and how long it lasts, given the load's duration
+   * and session length (VUs reconnect and rejoin every session; undefined: one session for the run).
    */
-  timing(sessionMs: number): { atMs: number; holdMs: number };
+  timing(durationMs: number, sessionMs?: number): { atMs: number; holdMs: number };
   inject(ctx: FaultContext): Promise<FaultRecord>;
 }
 
 /**
- * Inside the second round of sessions, away from its boundaries: VUs of a pod frozen just as their
- * sessions end would be leaving it anyway.
+ * At 30 % of the load (inside the second round of sessions, away from its boundaries, when sessions
+ * are shorter than the run: VUs of a pod frozen just as their sessions end would be leaving it anyway).
  */
-const midSession = (sessionMs: number) => ({
-  atMs: Math.round(sessionMs * 1.2),
-  holdMs: Math.min(8000, Math.round(sessionMs * 0.6)),
+const midSession = (durationMs: number, sessionMs?: number) => ({
+  atMs: sessionMs && sessionMs < durationMs / 2 ? Math.round(sessionMs * 1.2) : Math.round(durationMs * 0.3),
+  holdMs: Math.min(8000, Math.round((sessionMs ?? durationMs) * 0.6)),
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -122,7 +122,10 @@ const killNode: Fault = {
     limit: 0,
     unit: 'ratio',
   },
-  timing: (sessionMs) => ({ atMs: Math.round(sessionMs * 1.2), holdMs: restartBackOffMs }),
+  timing: (durationMs, sessionMs) => ({
+    atMs: midSession(durationMs, sessionMs).atMs,
+    holdMs: restartBackOffMs,
+  }),
   async inject(ctx) {
     const r = victim(ctx);
     const startedAt = Date.now();
@@ -159,8 +162,14 @@ const redisDown: Fault = {
     limit: 0.001,
     unit: 'ratio',
   },
-  // Across the end of the second round of sessions: the rejoins then need broker subscriptions.
-  timing: (sessionMs) => ({ atMs: Math.max(1000, sessionMs * 2 - 4000), holdMs: 8000 }),
+  // Across the end of the second round of sessions, if there are rounds: rejoins need broker subscriptions.
+  timing: (durationMs, sessionMs) => ({
+    atMs:
+      sessionMs && sessionMs * 2 < durationMs
+        ? Math.max(1000, sessionMs * 2 - 4000)
+        : Math.round(durationMs * 0.3),
+    holdMs: 8000,
+  }),
   async inject(ctx) {
     const startedAt = Date.now();
     await ctx.redis.kill();

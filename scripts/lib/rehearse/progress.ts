@@ -30,6 +30,11 @@ export class Progress {
     private readonly print: (line: string) => void,
   ) {}
 
+  /** Continues the numbering at `n` (after steps numbered elsewhere, e.g. the workflow's jobs). */
+  continueAt(n: number): void {
+    this.index = n - 1;
+  }
+
   /** Elapsed since the rehearsal started. */
   get elapsedMs(): number {
     return Date.now() - this.started;

@@ -81,4 +81,10 @@ export class StepSummary {
     appendFileSync(this.markdownPath, `${md}\n`);
     return md;
   }
+
+  /** Records markdown a `run:` step already appended to GITHUB_STEP_SUMMARY itself. */
+  appendMarkdown(markdown: string): string {
+    appendFileSync(this.markdownPath, `${markdown.trim()}\n\n`);
+    return markdown.trim();
+  }
 }

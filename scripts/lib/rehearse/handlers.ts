@@ -1,0 +1,507 @@
+// One handler per action deploy.yml uses. Each reads the step's evaluated `with:` inputs with the
+// action's own config reader, changes only what this machine cannot offer (each change is listed in
+// the step's note), and calls the action's domain modules -- the code its main.ts calls.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { parseAllDocuments } from 'yaml';
+import { readBuildImageConfig } from '../../../actions/build-image/src/config.js';
+import { readRenderConfig } from '../../../actions/render-manifests/src/config.js';
+import {
+  publishToDeployBranch,
+  type PublishResult,
+} from '../../../actions/render-manifests/src/deploy-branch.js';
+import { renderPinnedOverlay } from '../../../actions/render-manifests/src/render.js';
+import { describeDiff, renderSummary } from '../../../actions/render-manifests/src/summary.js';
+import { validateRendered } from '../../../actions/render-manifests/src/validate.js';
+import { buildAndPush, detectEngine } from '../../../actions/shared/src/image/index.js';
+import { diffObjects, objectFiles } from '../../../actions/shared/src/kustomize/index.js';
+import {
+  code,
+  keyValueTable,
+  table,
+  type SummarySection,
+} from '../../../actions/shared/src/summary/index.js';
+import type { RegistryServer } from '../../../testkit/src/index.js';
+import { removeImages } from '../image/index.js';
+import type { K8sObject } from '../validate/index.js';
+import {
+  gateConfig,
+  loadTestConfig,
+  runLoadTest,
+  runSloGate,
+  type GateOutcome,
+  type LoadTestOutcome,
+} from './actions.js';
+import { committedDigest, readRenderedObjects, type RehearsalRepos } from './checkout.js';
+import type { Fault, FaultRecord } from './faults.js';
+import type { ActionHandler, StepOutcome } from './player.js';
+import { formatDuration } from './progress.js';
+import {
+  describeEnv,
+  pullImage,
+  runMigrationJob,
+  startBackingServices,
+  startIngress,
+  startMonitoring,
+  startReplicas,
+  type StandInOptions,
+} from './standin.js';
+import type { Teardown } from './teardown.js';
+
+/** The running stand-in for the staging cluster. */
+export interface StandInState {
+  application: string;
+  commit: string;
+  objects: K8sObject[];
+  image: string;
+  socketUrl: string;
+  ingressUrl: string;
+  prometheusUrl: string;
+  secrets: Record<string, string>;
+  replicas: Awaited<ReturnType<typeof startReplicas>>['replicas'];
+  redis: Awaited<ReturnType<typeof startBackingServices>>['redis'];
+}
+
+/** What the handlers share. */
+export interface RehearsalState {
+  root: string;
+  runId: string;
+  /** Full commit SHA of HEAD (the image is built from the working tree, labelled with this). */
+  sha: string;
+  repos: RehearsalRepos;
+  teardown: Teardown;
+  /** Temp dir for env files and configs. */
+  dir: string;
+  summaryDir: string;
+  skipImage: boolean;
+  replicas: number;
+  scrapeIntervalMs: number;
+  /** The load test's SESSION (VUs reconnect every session); undefined keeps the workflow's inputs. */
+  session?: string;
+  fault?: Fault;
+  faultAt?: { atMs: number; holdMs: number };
+  interrupted: () => boolean;
+  /** The image name the manifests use (deploy.yml's MANIFEST_IMAGE). */
+  manifestImage: string;
+  registry?: RegistryServer;
+  baseImage?: string;
+  /** Sub-step progress inside a step. */
+  substep: <T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string) => Promise<T>;
+  standIn?: StandInState;
+  loadTestToken?: string;
+  load?: LoadTestOutcome;
+  gate?: GateOutcome;
+  faultRecord?: FaultRecord;
+}
+
+const reader = (inputs: Record<string, string>) => (name: string) => inputs[name] ?? '';
+
+function changes(list: string[]): string {
+  return list.length ? `rehearsal sets ${list.join(', ')}` : '';
+}
+
+/** build-image: buildah on this machine's base, pushed to the loopback registry. */
+function buildImageHandler(state: RehearsalState): ActionHandler {
+  return async ({ inputs, log }): Promise<StepOutcome> => {
+    if (state.skipImage || !state.registry) {
+      const digest = committedDigest(state.repos.checkout, 'overlays/staging', state.manifestImage) ?? '';
+      return {
+        outputs: { digest, image: `${state.manifestImage}@${digest}` },
+        note: `skipped (--skip-image): digest output is the one overlays/staging pins now; the pods run the working tree`,
+      };
+    }
+    // The local registry has no auth and speaks plain HTTP; runc is this machine's OCI runtime.
+    const overrides = {
+      'registry-username': '',
+      'registry-password': '',
+      'tls-verify': 'false',
+      'oci-runtime': 'runc',
+    };
+    const config = readBuildImageConfig(reader({ ...inputs, ...overrides }), {
+      GITHUB_WORKSPACE: state.root,
+      GITHUB_SHA: state.sha,
+      GITHUB_REF: 'refs/heads/main',
+    });
+    const engine = config.engine === 'auto' ? await detectEngine(config) : config.engine;
+    const references = config.tags.map((tag) => `${config.image}:${tag}`);
+    log(
+      `building ${references.join(', ')} with ${engine} (BASE_IMAGE ${config.buildArgs.BASE_IMAGE ?? 'default'})`,
+    );
+    const result = await buildAndPush(engine, {
+      context: config.context,
+      dockerfile: config.dockerfile,
+      references,
+      buildArgs: config.buildArgs,
+      labels: config.labels,
+      push: config.push,
+      tlsVerify: config.tlsVerify,
+      cache: config.cache,
+      platforms: config.platforms,
+      runtime: config.runtime,
+      docker: config.docker,
+      podman: config.podman,
+      log,
+    });
+    const pinned = `${config.image}@${result.digest}`;
+    // The pods pull it back by digest (podman shares buildah's storage): remove that copy at the end.
+    state.teardown.add('pulled server image', () => removeImages([pinned]));
+    return {
+      outputs: {
+        image: pinned,
+        digest: result.digest,
+        tags: references.join('\n'),
+        engine: result.engine,
+        labels: JSON.stringify(config.labels),
+      },
+      note: `${pinned} (${changes(Object.keys(overrides))})`,
+      summary: [
+        {
+          heading: `Image ${config.push ? 'built and pushed' : 'built (not pushed)'}`,
+          level: 2,
+          table: keyValueTable([
+            ['Image', code(pinned)],
+            ['Engine', result.engine],
+            ['Layer cache', 'none'],
+            ['Base image', config.buildArgs.BASE_IMAGE ? code(config.buildArgs.BASE_IMAGE) : undefined],
+          ]),
+        },
+        { heading: 'Tags', list: references.map((r) => code(r)) },
+        {
+          heading: 'Labels',
+          table: table(
+            ['Label', 'Value'],
+            Object.entries(config.labels).map(([k, v]) => [code(k), v]),
+          ),
+        },
+      ],
+    };
+  };
+}
+
+/** render-manifests: pin, render, validate, publish to the deploy branch of the throwaway origin. */
+function renderManifestsHandler(state: RehearsalState): ActionHandler {
+  return async ({ inputs, log }) => {
+    const env = { GITHUB_WORKSPACE: state.repos.checkout, GITHUB_SHA: state.sha };
+    const config = readRenderConfig(reader(inputs), env);
+    let publish: PublishResult;
+    let validation: Awaited<ReturnType<typeof validateRendered>> | undefined;
+    let objects: number | undefined;
+    if (config.restoreRevision) {
+      const sha = config.restoreRevision;
+      publish = await publishToDeployBranch({
+        repoDir: config.root,
+        remote: config.remote,
+        branch: config.deployBranch,
+        path: config.outputPath,
+        content: { restoreFrom: sha },
+        message: () =>
+          `rollback(${config.environment}): restore ${config.outputPath} from ${sha.slice(0, 12)}\n\nBrings ${config.outputPath}/ back to what deploy-branch commit ${sha} had.`,
+        identity: config.identity,
+        push: config.push,
+        log,
+      });
+      objects = publish.next.length;
+    } else {
+      const pin = config.pin!;
+      const reference = `${pin.newName ?? pin.name}@${pin.digest}`;
+      log(`pinning ${pin.name} to ${reference} in ${config.overlay} and rendering`);
+      const rendered = await renderPinnedOverlay(config.root, config.overlay, pin, config.kustomize);
+      const files = objectFiles(rendered.objects);
+      objects = rendered.objects.length;
+      if (config.validate) {
+        validation = await validateRendered(files, config.overlay, config.requireDigests);
+        if (validation.problems.length > 0) {
+          return {
+            summary: renderSummary(config, { validation, objects }, env),
+            failed: `validation found ${validation.problems.length} problem(s) in the render of ${config.overlay}; nothing was published:\n${validation.problems
+              .map((p) => `  ${p.object} ${p.field}: ${p.message} [${p.check}]`)
+              .join('\n')}`,
+          };
+        }
+      }
+      publish = await publishToDeployBranch({
+        repoDir: config.root,
+        remote: config.remote,
+        branch: config.deployBranch,
+        path: config.outputPath,
+        content: { files },
+        message: (previous) =>
+          `render(${config.environment}): ${pin.newName ?? pin.name}@${pin.digest.slice(0, 19)}\n\nRendered ${config.overlay} at ${config.sourceRevision} with ${reference}.\n${describeDiff(diffObjects(previous, rendered.objects))}.`,
+        identity: config.identity,
+        push: config.push,
+        log,
+      });
+    }
+    const diff = diffObjects(publish.previous, publish.next);
+    return {
+      outputs: {
+        commit: publish.commit ?? '',
+        'previous-commit': publish.previousCommit ?? '',
+        changed: String(publish.changed),
+        path: config.outputPath,
+        ...(config.pin ? { image: `${config.pin.newName ?? config.pin.name}@${config.pin.digest}` } : {}),
+      },
+      note: `${config.restoreRevision ? 'restored' : 'rendered'} ${config.outputPath} on ${config.deployBranch}: ${publish.changed ? `commit ${publish.commit?.slice(0, 12)}` : 'unchanged'} (${describeDiff(diff)}${validation ? `; validation: ${validation.objects} objects, no problems` : ''})`,
+      summary: renderSummary(config, { publish, diff, validation, objects }, env),
+    };
+  };
+}
+
+/** The Application named `name` in argocd/: where it reads from. */
+function findApplication(
+  root: string,
+  name: string,
+): { path: string; targetRevision: string; environment: string } {
+  for (const file of readdirSync(join(root, 'argocd')).filter((f) => f.endsWith('.yaml'))) {
+    for (const doc of parseAllDocuments(readFileSync(join(root, 'argocd', file), 'utf8'))) {
+      const o = doc.toJS() as {
+        kind?: string;
+        metadata?: { name?: string };
+        spec?: { source?: { path?: string; targetRevision?: string } };
+      } | null;
+      if (o?.kind === 'Application' && o.metadata?.name === name && o.spec?.source?.path) {
+        return {
+          path: o.spec.source.path,
+          targetRevision: o.spec.source.targetRevision ?? 'HEAD',
+          environment: o.spec.source.path.split('/').at(-1) ?? '',
+        };
+      }
+    }
+  }
+  throw new Error(`application: no Argo CD Application named ${name} in argocd/`);
+}
+
+function deploymentImage(objects: K8sObject[]): string {
+  const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'switchboard');
+  return (
+    (d?.spec as { template?: { spec?: { containers?: { image?: string }[] } } } | undefined)?.template?.spec
+      ?.containers?.[0]?.image ?? ''
+  );
+}
+
+/** argocd-sync: the stand-in cluster syncs the Application's path at the revision, like Argo CD. */
+function argocdSyncHandler(state: RehearsalState): ActionHandler {
+  return async ({ inputs, log }) => {
+    const app = findApplication(state.root, inputs.application ?? '');
+    const revision = inputs.revision || app.targetRevision;
+    const { commit, objects: rendered } = await readRenderedObjects(state.repos, revision, app.path);
+    const objects = rendered as unknown as K8sObject[];
+    const image = deploymentImage(objects);
+    const outputs = {
+      'sync-status': 'Synced',
+      'health-status': 'Healthy',
+      revision: commit,
+      'rolled-back': 'false',
+    };
+    if (app.environment !== 'staging') {
+      return {
+        outputs,
+        note: `not rehearsed: no stand-in for ${inputs.application}; Argo CD would sync ${app.path} at ${commit.slice(0, 12)} (${objects.length} objects, ${image})`,
+      };
+    }
+    if (state.standIn) {
+      return {
+        outputs: { ...outputs, revision: state.standIn.commit },
+        note:
+          image === state.standIn.image
+            ? `the stand-in already runs ${image}`
+            : `stand-in not re-synced: ${app.path} at ${commit.slice(0, 12)} runs ${image}, which the loopback registry does not have (a cluster would pull it)`,
+      };
+    }
+    const opts: StandInOptions = {
+      objects,
+      replicas: state.replicas,
+      mode: state.skipImage ? 'process' : 'container',
+      scrapeIntervalMs: state.scrapeIntervalMs,
+      runId: state.runId,
+      dir: state.dir,
+      logDir: join(state.summaryDir, 'pods'),
+      teardown: state.teardown,
+      log,
+      interrupted: state.interrupted,
+    };
+    log(
+      `stand-in for ${inputs.application}: ${app.path} at ${commit.slice(0, 12)} (${objects.length} objects)`,
+    );
+    const backing = await state.substep(
+      'Redis, PostgreSQL and the Secret',
+      () => startBackingServices(opts),
+      (b) => `redis ${b.redis.url}, postgresql 127.0.0.1:${b.postgres.port}`,
+    );
+    const migration = await state.substep(
+      'PreSync hook (migration Job)',
+      async () => {
+        if (!state.skipImage) await pullImage(image);
+        return runMigrationJob(opts, backing);
+      },
+      (m) => m,
+    );
+    const pods = await state.substep(
+      `Deployment/switchboard: ${state.replicas} pods`,
+      () => startReplicas(opts, backing),
+      (p) => p.replicas.map((r) => `${r.name}@${r.port}`).join(', '),
+    );
+    const { nginx, ingress } = await state.substep(
+      'Ingress (nginx from its annotations)',
+      () => startIngress(opts, pods.replicas),
+      (i) => `${i.nginx.httpUrl}, paths ${i.ingress.nginx.paths?.join(' ')}`,
+    );
+    const monitoring = await state.substep(
+      'ServiceMonitor and PrometheusRule (Prometheus)',
+      () => startMonitoring(opts, pods.replicas),
+      (m) => `${m.prometheus.url}, ${m.groups} rule groups, every pod scraped`,
+    );
+    const secrets = Object.values(backing.secrets)[0] ?? {};
+    state.standIn = {
+      application: inputs.application ?? '',
+      commit,
+      objects,
+      image,
+      socketUrl: nginx.socketUrl,
+      ingressUrl: nginx.httpUrl,
+      prometheusUrl: monitoring.prometheus.url,
+      secrets,
+      replicas: pods.replicas,
+      redis: backing.redis,
+    };
+    // The LOADTEST_TOKEN secret: a JWT signed with the environment's JWT_SECRET, join/publish room:*.
+    state.loadTestToken = await new SignJWT({ sub: 'loadtest', join: ['room:*'], publish: ['room:*'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt()
+      .setExpirationTime('2h')
+      .sign(new TextEncoder().encode(secrets.JWT_SECRET ?? ''));
+    const env = describeEnv(pods.spec, pods.envOf(0));
+    const summary: SummarySection[] = [
+      {
+        heading: `Synced ${inputs.application} to the stand-in`,
+        level: 2,
+        table: keyValueTable([
+          ['Revision', code(`${revision} = ${commit.slice(0, 12)}`)],
+          ['Path', code(app.path)],
+          ['Image', code(image)],
+          ['Pods', pods.replicas.map((r) => `${r.name} on 127.0.0.1:${r.port} (${r.where()})`).join('; ')],
+          ['Migration', migration],
+          ['Ingress', `${nginx.httpUrl}: ${ingress.nginx.paths?.join(', ')}`],
+          [
+            'Ingress annotations',
+            Object.entries(ingress.annotations)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(', '),
+          ],
+          ['Prometheus', code(monitoring.prometheus.url)],
+        ]),
+      },
+      {
+        heading: 'Server environment (pod 0)',
+        table: table(
+          ['Variable', 'Value', 'From'],
+          env.map((e) => [e.name, e.value, e.source]),
+        ),
+      },
+    ];
+    return {
+      outputs,
+      note: `stand-in synced to ${commit.slice(0, 12)}: ${state.replicas} pods of ${image}`,
+      summary,
+    };
+  };
+}
+
+/** k6-loadtest: the Node runner (engine: node) through the Ingress stand-in, with the fault. */
+function loadTestHandler(state: RehearsalState): ActionHandler {
+  return async ({ inputs, log }) => {
+    const overrides: Record<string, string> = { engine: 'node' };
+    if (state.session) {
+      overrides.env = [inputs.env ?? '', `SESSION=${state.session}`].filter(Boolean).join('\n');
+    }
+    const config = loadTestConfig({ ...inputs, ...overrides }, state.root, state.summaryDir);
+    let lines = 0;
+    const running = runLoadTest(config, (line) => {
+      if (lines++ % 5 === 0) log(line);
+    });
+    let injected: Promise<FaultRecord> | undefined;
+    const fault = state.fault;
+    const standIn = state.standIn;
+    if (fault && state.faultAt && standIn) {
+      const at = state.faultAt;
+      injected = new Promise<void>((r) => setTimeout(r, at.atMs)).then(() => {
+        log(`injecting fault ${fault.name}: ${fault.description}`);
+        return fault.inject({
+          replicas: standIn.replicas,
+          redis: standIn.redis,
+          ingressUrl: standIn.ingressUrl,
+          apiToken: standIn.secrets.API_TOKEN ?? '',
+          jwtSecret: standIn.secrets.JWT_SECRET ?? '',
+          holdMs: at.holdMs,
+          log,
+        });
+      });
+    }
+    const [outcome, record] = await Promise.all([running, injected]);
+    state.load = outcome;
+    state.faultRecord = record;
+    const failed = outcome.combined.thresholds.filter((t) => !t.ok);
+    const result: StepOutcome = {
+      outputs: {
+        passed: String(outcome.combined.passed),
+        thresholds: JSON.stringify(
+          outcome.combined.thresholds.map((t) => ({
+            metric: t.metric,
+            expression: t.expression,
+            ok: t.ok,
+            value: t.value ?? null,
+          })),
+        ),
+        'summary-path': config.summaryPath,
+        'duration-seconds': String(Math.ceil(outcome.combined.testRunDurationMs / 1000)),
+      },
+      note: `${outcome.combined.passed ? 'passed' : 'FAILED'} ${outcome.combined.thresholds.filter((t) => t.ok).length}/${outcome.combined.thresholds.length} thresholds in ${formatDuration(outcome.combined.testRunDurationMs)} (${changes(Object.keys(overrides))}${record ? `; fault: ${record.actions.join(', ')}` : ''})`,
+      summary: outcome.sections,
+    };
+    if (!outcome.combined.passed && config.failOnThresholds) {
+      result.failed = `load test ${config.scenario} failed ${failed.length} threshold(s): ${failed
+        .map((t) => `${t.metric} ${t.expression} (value ${t.value ?? 'n/a'})`)
+        .join(', ')}`;
+    }
+    return result;
+  };
+}
+
+/** slo-gate: the gate file against the stand-in's Prometheus. */
+function sloGateHandler(state: RehearsalState): ActionHandler {
+  return async ({ inputs, log }) => {
+    const config = gateConfig(inputs, state.root);
+    const proposals = state.fault?.proposal ? [state.fault.proposal] : [];
+    const gate = await runSloGate(config, log, proposals);
+    state.gate = gate;
+    const bad = gate.report.results.filter((r) => r.verdict !== 'pass');
+    return {
+      outputs: {
+        verdict: gate.report.verdict,
+        window: gate.report.window,
+        objectives: JSON.stringify(
+          gate.report.results.map((r) => ({ name: r.name, verdict: r.verdict, value: r.value ?? null })),
+        ),
+      },
+      note: `${gate.report.verdict} over ${gate.report.window} after a ${config.soakMs / 1000}s soak`,
+      summary: gate.sections,
+      ...(gate.report.verdict !== 'pass'
+        ? {
+            failed: `SLO gate ${gate.report.verdict}: ${bad.map((r) => `${r.name} ${r.verdict}${r.reason ? ` (${r.reason})` : ''}`).join('; ')}`,
+          }
+        : {}),
+    };
+  };
+}
+
+/** The handler of every action deploy.yml uses, by folder name under actions/. */
+export function actionHandlers(state: RehearsalState): Record<string, ActionHandler> {
+  return {
+    'build-image': buildImageHandler(state),
+    'render-manifests': renderManifestsHandler(state),
+    'argocd-sync': argocdSyncHandler(state),
+    'k6-loadtest': loadTestHandler(state),
+    'slo-gate': sloGateHandler(state),
+  };
+}

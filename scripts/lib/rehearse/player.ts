@@ -1,0 +1,261 @@
+// Plays a workflow's jobs in order on this machine: job and step conditions are evaluated like the
+// runner does (success()/failure()/always(), `needs`, `steps` outputs), `run:` steps run for real
+// with bash (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY), `uses: ./actions/<name>` steps go to a handler
+// that calls that action's domain code, third-party setup actions are skipped with the reason.
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { SummarySection } from '../../../actions/shared/src/summary/index.js';
+import { formatDuration } from './progress.js';
+import {
+  condition,
+  interpolate,
+  stepName,
+  type Contexts,
+  type Workflow,
+  type WorkflowJob,
+  type WorkflowStep,
+} from './workflow.js';
+
+const run = promisify(execFile);
+
+/** A job's or step's conclusion. */
+export type Result = 'success' | 'failure' | 'skipped';
+
+/** What a step handler reports. */
+export interface StepOutcome {
+  outputs?: Record<string, string>;
+  /** Printed after the step, e.g. "stand-in: ..." or why it was skipped. */
+  note?: string;
+  /** Job-summary sections the action writes. */
+  summary?: SummarySection[];
+  /** The step failed in a way the action reports with core.setFailed (the job fails, no exception). */
+  failed?: string;
+}
+
+/** Everything a handler gets: the evaluated `with:` inputs, the step and job, and a log. */
+export interface StepContext {
+  job: WorkflowJob;
+  step: WorkflowStep;
+  inputs: Record<string, string>;
+  log: (line: string) => void;
+}
+
+/** Runs one `uses: ./actions/<name>` step. */
+export type ActionHandler = (ctx: StepContext) => Promise<StepOutcome>;
+
+/** Why third-party actions are not run here. */
+export const thirdPartyNotes: Record<string, string> = {
+  'actions/checkout': 'the working tree is the checkout',
+  'actions/setup-node': `this machine's node ${process.version}`,
+  'docker/setup-buildx-action': 'no docker here: build-image falls back to buildah',
+  'grafana/setup-k6-action': 'no k6 binary: the load test runs on the Node runner (engine: node)',
+  'actions/upload-artifact': 'the summary JSON stays in the summary directory',
+};
+
+/** What playing one job produced. */
+export interface JobRecord {
+  job: WorkflowJob;
+  result: Result;
+  outputs: Record<string, string>;
+  ms: number;
+  steps: { name: string; result: Result; ms: number; note?: string }[];
+  /** Why it failed (the first failing step's message). */
+  failure?: string;
+}
+
+/** How the player reports and where run steps run. */
+export interface PlayerOptions {
+  /** Contexts the workflow reads besides needs/steps/env/job: github, vars, secrets, runner. */
+  contexts: () => Contexts;
+  handlers: Record<string, ActionHandler>;
+  /** Working directory of `run:` steps. */
+  workspace: string;
+  /** Where GITHUB_OUTPUT files go. */
+  tempDir: string;
+  /** Process env for `run:` steps (PATH etc.); GITHUB_* are added. */
+  baseEnv: Record<string, string>;
+  /** Prints a line. */
+  print: (line: string) => void;
+  /** Called with the job-summary sections an action step writes. */
+  onSummary: (sections: SummarySection[]) => Promise<void>;
+  /** Called with what a run step appended to GITHUB_STEP_SUMMARY itself. */
+  onRunSummary: (markdown: string) => Promise<void>;
+  /** Reads what run steps appended to GITHUB_STEP_SUMMARY (path of the file). */
+  stepSummaryPath: string;
+  /** Jobs to announce as `[N/M]`: the offset and total count the caller uses. */
+  numbering: { first: number; total: number };
+}
+
+function parseOutputFile(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
+  const out: Record<string, string> = {};
+  const lines = readFileSync(path, 'utf8').split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const heredoc = /^([^=<]+)<<(.+)$/.exec(line);
+    if (heredoc) {
+      const [, key, marker] = heredoc;
+      const value: string[] = [];
+      for (i++; i < lines.length && lines[i] !== marker; i++) value.push(lines[i]!);
+      out[key!] = value.join('\n');
+    } else if (line.includes('=')) {
+      out[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1);
+    }
+  }
+  return out;
+}
+
+/** Plays the workflow's jobs in file order; resolves with every job's record. */
+export async function playWorkflow(workflow: Workflow, opts: PlayerOptions): Promise<Map<string, JobRecord>> {
+  const records = new Map<string, JobRecord>();
+  const ancestors = (id: string, seen = new Set<string>()): Set<string> => {
+    for (const n of workflow.jobs.find((j) => j.id === id)?.needs ?? []) {
+      if (!seen.has(n)) {
+        seen.add(n);
+        ancestors(n, seen);
+      }
+    }
+    return seen;
+  };
+  for (const [i, job] of workflow.jobs.entries()) {
+    const label = `[${opts.numbering.first + i}/${opts.numbering.total}] job ${job.id} (${job.name})`;
+    for (const n of job.needs) {
+      if (!records.has(n))
+        throw new Error(`${workflow.path}: job ${job.id} needs ${n}, which comes later in the file`);
+    }
+    const up = [...ancestors(job.id)].map((a) => records.get(a)!.result);
+    const status = { failed: up.includes('failure'), succeeded: up.every((r) => r === 'success') };
+    const needs: Record<string, unknown> = {};
+    for (const n of job.needs)
+      needs[n] = { result: records.get(n)!.result, outputs: records.get(n)!.outputs };
+    const base = { ...opts.contexts(), needs, env: { ...workflow.env, ...job.env } };
+    // success() needs every ancestor to have succeeded (skipped ones too); failure() any to have failed.
+    const runs = condition(job.if, base, { success: status.succeeded, failure: status.failed });
+    if (!runs) {
+      opts.print(
+        `${label}: skipped (${job.if ? `if: ${job.if.replace(/\s+/g, ' ')}` : 'a needed job did not succeed'})`,
+      );
+      records.set(job.id, { job, result: 'skipped', outputs: {}, ms: 0, steps: [] });
+      continue;
+    }
+    opts.print(`${label} ...`);
+    const started = Date.now();
+    const record: JobRecord = { job, result: 'success', outputs: {}, ms: 0, steps: [] };
+    const steps: Record<string, { outputs: Record<string, string>; outcome: Result; conclusion: Result }> =
+      {};
+    let jobFailed = false;
+    for (const step of job.steps) {
+      const name = stepName(step);
+      const ctx = { ...base, steps, env: { ...workflow.env, ...job.env } };
+      let go: boolean;
+      try {
+        go = condition(step.if, ctx, { success: !jobFailed, failure: jobFailed });
+      } catch (err) {
+        go = false;
+        jobFailed = true;
+        record.failure ??= (err as Error).message;
+      }
+      const t0 = Date.now();
+      if (!go) {
+        record.steps.push({ name, result: 'skipped', ms: 0 });
+        if (step.id) steps[step.id] = { outputs: {}, outcome: 'skipped', conclusion: 'skipped' };
+        continue;
+      }
+      let outcome: StepOutcome;
+      try {
+        outcome = await runStep(step, ctx, job, opts);
+      } catch (err) {
+        outcome = { failed: err instanceof Error ? err.message : String(err) };
+      }
+      const ms = Date.now() - t0;
+      const result: Result = outcome.failed ? 'failure' : 'success';
+      if (outcome.summary) await opts.onSummary(outcome.summary);
+      record.steps.push({ name, result, ms, ...(outcome.note ? { note: outcome.note } : {}) });
+      if (step.id) steps[step.id] = { outputs: outcome.outputs ?? {}, outcome: result, conclusion: result };
+      opts.print(
+        `    ${result === 'success' ? 'ok  ' : 'FAIL'} ${name} (${formatDuration(ms)})${outcome.note ? `: ${outcome.note}` : ''}`,
+      );
+      if (outcome.failed) {
+        opts.print(`         ${outcome.failed.split('\n').join('\n         ')}`);
+        jobFailed = true;
+        record.failure ??= `${name}: ${outcome.failed.split('\n')[0]}`;
+      }
+    }
+    const ctx = { ...base, steps };
+    for (const [k, v] of Object.entries(job.outputs)) {
+      try {
+        record.outputs[k] = interpolate(v, ctx);
+      } catch {
+        record.outputs[k] = '';
+      }
+    }
+    record.result = jobFailed ? 'failure' : 'success';
+    record.ms = Date.now() - started;
+    records.set(job.id, record);
+    opts.print(
+      `${label}: ${record.result === 'success' ? 'succeeded' : 'FAILED'} in ${formatDuration(record.ms)}`,
+    );
+  }
+  return records;
+}
+
+async function runStep(
+  step: WorkflowStep,
+  ctx: Contexts,
+  job: WorkflowJob,
+  opts: PlayerOptions,
+): Promise<StepOutcome> {
+  const inputs: Record<string, string> = {};
+  for (const [k, v] of Object.entries(step.with)) inputs[k] = interpolate(v, ctx);
+  if (step.uses?.startsWith('./actions/')) {
+    const name = step.uses.slice('./actions/'.length).replace(/\/$/, '');
+    const handler = opts.handlers[name];
+    if (!handler) return { failed: `the rehearsal has no stand-in for the action ${step.uses}` };
+    return handler({ job, step, inputs, log: (line) => opts.print(`         ${line}`) });
+  }
+  if (step.uses) {
+    const action = step.uses.replace(/@.*$/, '');
+    return {
+      note: `skipped: ${thirdPartyNotes[action] ?? 'a third-party action is not run in the rehearsal'}`,
+    };
+  }
+  const script = step.run ?? '';
+  if (/^\s*npm ci\b/.test(script)) return { note: "skipped: this machine's node_modules" };
+  // The runner's default shell for run steps: bash --noprofile --norc -eo pipefail {0}.
+  const outputFile = join(opts.tempDir, `output-${job.id}-${step.index}`);
+  writeFileSync(outputFile, '');
+  const before = existsSync(opts.stepSummaryPath) ? readFileSync(opts.stepSummaryPath, 'utf8').length : 0;
+  const env: Record<string, string> = { ...opts.baseEnv };
+  for (const [k, v] of Object.entries({ ...(ctx.env as Record<string, string>), ...step.env }))
+    env[k] = interpolate(v, ctx);
+  env.GITHUB_OUTPUT = outputFile;
+  env.GITHUB_STEP_SUMMARY = opts.stepSummaryPath;
+  const script2 = interpolate(script, ctx);
+  try {
+    await run('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script2], {
+      cwd: opts.workspace,
+      env,
+      timeout: 120_000,
+    });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    return { failed: (e.stderr || e.message).trim() };
+  }
+  const outputs = parseOutputFile(outputFile);
+  const appended = existsSync(opts.stepSummaryPath)
+    ? readFileSync(opts.stepSummaryPath, 'utf8').slice(before)
+    : '';
+  if (appended.trim()) await opts.onRunSummary(appended);
+  return {
+    outputs,
+    ...(Object.keys(outputs).length
+      ? {
+          note: Object.entries(outputs)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' '),
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,223 @@
+// The rehearsal's pieces that need no infrastructure: reading the rendered staging overlay the way
+// the stand-in does (Ingress annotations -> nginx, pod spec -> environment and podman flags),
+// deploy.yml's jobs and expressions, the job-summary text, the promotion decision and the faults'
+// expected objectives against the generated gate file.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { ingressNginxConfig } from '../../testkit/src/nginx.js';
+import { code, keyValueTable, table } from '../../actions/shared/src/summary/index.js';
+import { decide } from '../lib/rehearse/decision.js';
+import { faultNames, faults, findFault } from '../lib/rehearse/faults.js';
+import {
+  containerSpec,
+  expandVars,
+  ingressSettings,
+  ManifestError,
+  mapServiceAddresses,
+  parseMemoryQuantity,
+} from '../lib/rehearse/manifests.js';
+import { podmanSecurityArgs } from '../lib/rehearse/replicas.js';
+import { describeEnv } from '../lib/rehearse/standin.js';
+import { htmlToMarkdown, sectionsToMarkdown } from '../lib/rehearse/summary-text.js';
+import { condition, interpolate, readWorkflow } from '../lib/rehearse/workflow.js';
+import { renderObjects } from '../lib/validate/index.js';
+import { repoRoot } from './validate-fixtures.js';
+
+const staging = await renderObjects('overlays/staging', repoRoot);
+const secrets = {
+  'switchboard-secrets': { JWT_SECRET: 'j'.repeat(40), API_TOKEN: 'a'.repeat(20), POSTGRES_PASSWORD: 'pw' },
+};
+
+describe('the stand-in reads the rendered staging overlay', () => {
+  test('nginx gets the Ingress annotations: WebSocket timeouts, HTTP/1.1, no buffering, only its paths', () => {
+    const ingress = ingressSettings(staging);
+    assert.deepEqual(ingress.nginx, {
+      proxyReadTimeoutSeconds: 3600,
+      proxySendTimeoutSeconds: 3600,
+      proxyConnectTimeoutSeconds: 5,
+      proxyHttpVersion: '1.1',
+      proxyBuffering: false,
+      paths: ['/socket', '/api'],
+    });
+    const conf = ingressNginxConfig('/tmp/x', 8080, [4001, 4002], ingress.nginx);
+    assert.match(conf, /location \/socket \{[^}]*proxy_read_timeout 3600s;/);
+    assert.match(conf, /location \/api \{/);
+    assert.match(conf, /location \/ \{\s*return 404;/);
+  });
+
+  test('other annotation values reach nginx; a bad one is an error naming the annotation', () => {
+    const ingress = structuredClone(staging.find((o) => o.kind === 'Ingress')!);
+    ingress.metadata.annotations = { 'nginx.ingress.kubernetes.io/proxy-read-timeout': '75' };
+    const s = ingressSettings([ingress]);
+    assert.equal(s.nginx.proxyReadTimeoutSeconds, 75);
+    assert.equal(s.nginx.proxySendTimeoutSeconds, 60, "ingress-nginx's default when unset");
+    ingress.metadata.annotations = { 'nginx.ingress.kubernetes.io/proxy-read-timeout': '1h' };
+    assert.throws(
+      () => ingressSettings([ingress]),
+      (e: Error) => e instanceof ManifestError && /proxy-read-timeout: "1h"/.test(e.message),
+    );
+  });
+
+  test('the server pod environment: ConfigMap, Secret and fieldRef resolved, $(VAR) expanded', () => {
+    const spec = containerSpec(staging, 'Deployment', 'switchboard', 'server', {
+      podName: 'switchboard-0',
+      namespace: 'rehearsal',
+      secrets,
+    });
+    assert.equal(spec.env.DRAIN_WINDOW_MS, '30000');
+    assert.equal(spec.envSources.DRAIN_WINDOW_MS, 'configmap switchboard-config');
+    assert.equal(spec.env.NODE_ID, 'switchboard-0');
+    assert.equal(spec.env.DATABASE_URL, 'postgres://switchboard:pw@postgres:5432/switchboard');
+    assert.equal(spec.memoryLimitBytes, 512 * 1024 * 1024);
+    assert.equal(spec.user, '1000:1000');
+    assert.deepEqual(podmanSecurityArgs(spec), [
+      '--user',
+      '1000:1000',
+      '--read-only',
+      '--tmpfs',
+      `/tmp:size=${64 * 1024 * 1024}`,
+      '--cap-drop',
+      'ALL',
+      '--security-opt',
+      'no-new-privileges',
+      '--memory',
+      String(512 * 1024 * 1024),
+    ]);
+    const env = describeEnv(spec, { ...spec.env, HOST: '127.0.0.1' });
+    assert.equal(env.find((e) => e.name === 'JWT_SECRET')?.value, '(generated secret)');
+  });
+
+  test('a missing secret key is an error naming the Secret and the key', () => {
+    assert.throws(
+      () =>
+        containerSpec(staging, 'Deployment', 'switchboard', 'server', {
+          podName: 'p',
+          namespace: 'n',
+          secrets: {},
+        }),
+      /needs key JWT_SECRET of Secret\/switchboard-secrets/,
+    );
+  });
+
+  test('helpers: $(VAR) expansion, Service addresses to loopback, memory quantities', () => {
+    assert.equal(expandVars('a$(X)b$$(X)c$(Y)', { X: '1' }), 'a1b$(X)c$(Y)');
+    assert.equal(
+      mapServiceAddresses('postgres://u:p@postgres:5432/db', { postgres: '127.0.0.1:5999' }),
+      'postgres://u:p@127.0.0.1:5999/db',
+    );
+    assert.equal(
+      mapServiceAddresses('redis://postgresx:1/0', { postgres: '127.0.0.1:5999' }),
+      'redis://postgresx:1/0',
+    );
+    assert.equal(parseMemoryQuantity('1Gi', 'x'), 1024 ** 3);
+    assert.equal(parseMemoryQuantity('500M', 'x'), 5e8);
+    assert.throws(() => parseMemoryQuantity('lots', 'limits.memory'), /limits.memory: "lots"/);
+  });
+});
+
+describe('deploy.yml as the rehearsal plays it', () => {
+  const workflow = readWorkflow(join(repoRoot, '.github/workflows/deploy.yml'));
+
+  test('every job in order, and every ./actions step is one the rehearsal has a stand-in for', () => {
+    const ids = workflow.jobs.map((j) => j.id);
+    for (const job of workflow.jobs)
+      for (const n of job.needs) assert.ok(ids.indexOf(n) < ids.indexOf(job.id), `${job.id} needs ${n}`);
+    const actions = new Set(
+      workflow.jobs.flatMap((j) =>
+        j.steps.flatMap((s) => (s.uses?.startsWith('./actions/') ? [s.uses] : [])),
+      ),
+    );
+    assert.deepEqual([...actions].sort(), [
+      './actions/argocd-sync',
+      './actions/build-image',
+      './actions/k6-loadtest',
+      './actions/render-manifests',
+      './actions/slo-gate',
+    ]);
+  });
+
+  test('inputs and conditions evaluate like the runner: vars defaults, needs outputs, failure() for rollback', () => {
+    const k6 = workflow.jobs
+      .find((j) => j.id === 'loadtest-staging')!
+      .steps.find((s) => s.uses === './actions/k6-loadtest')!;
+    const ctx = { vars: { LOADTEST_VUS: '30' }, secrets: {}, env: workflow.env, needs: {} };
+    assert.equal(interpolate(k6.with.vus!, ctx), '30');
+    assert.equal(interpolate(k6.with.duration!, ctx), '5m');
+    const rollback = workflow.jobs.find((j) => j.id === 'rollback-staging')!;
+    const needs = {
+      'render-staging': { result: 'success', outputs: { changed: 'true', 'previous-commit': 'abc123' } },
+    };
+    assert.equal(condition(rollback.if, { needs }, { success: false, failure: true }), true);
+    assert.equal(condition(rollback.if, { needs }, { success: true, failure: false }), false);
+    assert.equal(
+      condition(undefined, {}, { success: false, failure: true }),
+      false,
+      'no if: means success()',
+    );
+  });
+});
+
+describe('summaries and the decision', () => {
+  test('job-summary sections render as markdown: code, escaped pipes, lists', () => {
+    assert.equal(htmlToMarkdown('<code>a &amp; b</code> &#60;x&#62;'), '`a & b` <x>');
+    const md = sectionsToMarkdown([
+      { heading: 'Gate', level: 2, table: keyValueTable([['Query', code('rate(x[5m]) | y')]]) },
+      { heading: 'More', table: table(['A'], [['1']]), list: ['one'] },
+    ]);
+    assert.match(
+      md,
+      /^## Gate\n\n\| Field \| Value \|\n\| --- \| --- \|\n\| Query \| `rate\(x\[5m\]\) \\\| y` \|/,
+    );
+    assert.match(md, /### More[\s\S]*\| 1 \|[\s\S]*- one/);
+  });
+
+  test('a fault gate.json can see must fail its objective; one it cannot see is reported with the proposal', () => {
+    const gate = {
+      verdict: 'fail' as const,
+      results: [
+        {
+          name: 'delivery-latency',
+          description: '',
+          query: '',
+          comparator: '<=' as const,
+          limit: 0.25,
+          unit: 'seconds',
+          value: 4.2,
+          verdict: 'fail' as const,
+          reason: 'x',
+        },
+      ],
+    };
+    const caught = decide({ promoted: false, jobs: [], gate, proposals: [], fault: findFault('latency') });
+    assert.equal(caught.faultCaught, true);
+    assert.match(caught.lines.join('\n'), /the SLO gate failed delivery-latency, as expected/);
+    const blind = decide({
+      promoted: true,
+      jobs: [],
+      gate: { verdict: 'pass', results: [] },
+      proposals: [],
+      fault: findFault('slow-consumer'),
+    });
+    assert.equal(blind.faultCaught, false);
+    assert.match(blind.lines.join('\n'), /no objective of gate.json can see it[\s\S]*went unnoticed/);
+    assert.throws(
+      () => findFault('disk-full'),
+      /choose one of latency, kill-node, redis-down, slow-consumer/,
+    );
+  });
+
+  test("every fault's expected objectives exist in slo/generated/gate.json", () => {
+    const gate = JSON.parse(readFileSync(join(repoRoot, 'slo/generated/gate.json'), 'utf8')) as {
+      objectives: { name: string }[];
+    };
+    const names = gate.objectives.map((o) => o.name);
+    for (const name of faultNames) {
+      for (const o of faults[name].gateObjectives)
+        assert.ok(names.includes(o), `${name} expects ${o}, not in gate.json`);
+      if (faults[name].gateObjectives.length === 0)
+        assert.ok(faults[name].proposal, `${name} needs a proposal`);
+    }
+  });
+});
