@@ -27,7 +27,7 @@ import { prepareRepos, seedDeployBranch } from './lib/rehearse/checkout.js';
 import { decide, decisionSummary } from './lib/rehearse/decision.js';
 import { faultNames, findFault, type Fault } from './lib/rehearse/faults.js';
 import { actionHandlers, type RehearsalState } from './lib/rehearse/handlers.js';
-import { playWorkflow } from './lib/rehearse/player.js';
+import { playWorkflow, type PlayerOptions } from './lib/rehearse/player.js';
 import { Progress, formatDuration } from './lib/rehearse/progress.js';
 import { workDir } from './lib/rehearse/replicas.js';
 import { StepSummary } from './lib/rehearse/summary-text.js';
@@ -282,7 +282,7 @@ async function main(): Promise<void> {
       LOADTEST_DURATION: args.duration,
       SLO_SOAK_SECONDS: String(args.soakSeconds),
     };
-    const records = await playWorkflow(workflow, {
+    const playerOptions: PlayerOptions = {
       contexts: () => ({
         github: {
           sha,
@@ -328,7 +328,29 @@ async function main(): Promise<void> {
       },
       stepSummaryPath: summary.htmlPath,
       numbering: { first: 2, total },
-    });
+    };
+    const records = await playWorkflow(workflow, playerOptions);
+    // deploy.yml stops before the gate when the load test fails. To show which objective a fault
+    // breaks, play the gate job anyway against the same stand-in; it decides nothing.
+    const gateJob = workflow.jobs.find((j) => j.steps.some((s) => s.uses === './actions/slo-gate'));
+    let gateDiagnostic = false;
+    if (gateJob && !state.gate && state.standIn && state.load && !interrupted) {
+      gateDiagnostic = true;
+      print(
+        `rehearse: deploy.yml skipped ${gateJob.id}; playing it anyway to see what the gate says (it decides nothing)`,
+      );
+      const diagnostic = await playWorkflow(
+        { ...workflow, jobs: [{ ...gateJob, if: 'always()' }] },
+        { ...playerOptions, numbering: { label: '[diagnostic]' } },
+        new Map([...records].filter(([id]) => id !== gateJob.id)),
+      );
+      const record = diagnostic.get(gateJob.id);
+      if (record)
+        records.set(`${gateJob.id} (diagnostic)`, {
+          ...record,
+          job: { ...record.job, id: `${gateJob.id} (diagnostic)` },
+        });
+    }
     for (const r of records.values()) {
       progress.timings.push({
         index: progress.timings.length + 1,
@@ -345,6 +367,7 @@ async function main(): Promise<void> {
       jobs: [...records.values()].map((r) => ({ id: r.job.id, result: r.result, failure: r.failure })),
       load: state.load?.combined,
       gate: state.gate?.report,
+      gateDiagnostic,
       proposals: state.gate?.proposals ?? [],
       fault: args.fault,
     });

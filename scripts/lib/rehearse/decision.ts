@@ -18,6 +18,8 @@ export interface Decision {
   promote: boolean;
   loadTestPassed?: boolean;
   gateVerdict?: Verdict;
+  /** The gate was evaluated only as a diagnostic, after deploy.yml had stopped before it. */
+  gateDiagnostic: boolean;
   /** Objectives of gate.json that did not pass. */
   failedObjectives: string[];
   /** Load-test thresholds that failed (`metric expression`). */
@@ -39,6 +41,8 @@ export function decide(input: {
   jobs: { id: string; result: string; failure?: string }[];
   load?: Pick<CombinedResult, 'passed' | 'thresholds'>;
   gate?: { verdict: Verdict; results: ObjectiveResult[] };
+  /** The gate ran only as a diagnostic (the workflow had stopped before it). */
+  gateDiagnostic?: boolean;
   proposals: ObjectiveResult[];
   fault?: Fault;
 }): Decision {
@@ -60,7 +64,7 @@ export function decide(input: {
     if (failedThresholds.length > 0) why.push(`load test failed ${failedThresholds.join(', ')}`);
     if (input.gate && input.gate.verdict !== 'pass') {
       why.push(
-        `SLO gate ${input.gate.verdict} on ${input.gate.results
+        `SLO gate${input.gateDiagnostic ? ' (diagnostic: deploy.yml stopped before it)' : ''} ${input.gate.verdict} on ${input.gate.results
           .filter((r) => r.verdict !== 'pass')
           .map((r) => `${r.name} (${r.value === undefined ? r.reason : formatValue(r.value, r.unit)})`)
           .join(', ')}`,
@@ -78,7 +82,7 @@ export function decide(input: {
       faultCaught = missed.length === 0;
       lines.push(
         faultCaught
-          ? `fault ${fault.name}: the SLO gate failed ${fault.gateObjectives.join(', ')}, as expected`
+          ? `fault ${fault.name}: the SLO gate failed ${fault.gateObjectives.join(', ')}, as expected${input.gateDiagnostic ? ` (the workflow stopped earlier, at the load test: ${failedThresholds.join(', ')})` : ''}`
           : `fault ${fault.name}: the gate did NOT fail ${missed.join(', ')} (it failed ${failedObjectives.join(', ') || 'nothing'})`,
       );
     } else {
@@ -102,6 +106,7 @@ export function decide(input: {
     promote,
     ...(input.load ? { loadTestPassed: input.load.passed } : {}),
     ...(input.gate ? { gateVerdict: input.gate.verdict } : {}),
+    gateDiagnostic: input.gateDiagnostic === true,
     failedObjectives,
     failedThresholds,
     failedJobs,
@@ -134,9 +139,7 @@ export function decisionSummary(
           'SLO gate',
           decision.gateVerdict === undefined
             ? 'did not run'
-            : decision.gateVerdict === 'pass'
-              ? 'pass'
-              : `${decision.gateVerdict}: ${decision.failedObjectives.join(', ')}`,
+            : `${decision.gateVerdict === 'pass' ? 'pass' : `${decision.gateVerdict}: ${decision.failedObjectives.join(', ')}`}${decision.gateDiagnostic ? ' (diagnostic: deploy.yml stopped before the gate)' : ''}`,
         ],
         ['Failed jobs', decision.failedJobs.length ? decision.failedJobs.join('; ') : 'none'],
         ['Fault', extra.fault ? `${extra.fault.name}: ${extra.fault.description}` : 'none'],

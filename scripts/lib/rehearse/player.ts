@@ -84,8 +84,8 @@ export interface PlayerOptions {
   onRunSummary: (markdown: string) => Promise<void>;
   /** Reads what run steps appended to GITHUB_STEP_SUMMARY (path of the file). */
   stepSummaryPath: string;
-  /** Jobs to announce as `[N/M]`: the offset and total count the caller uses. */
-  numbering: { first: number; total: number };
+  /** Jobs are announced as `[N/M]` with this offset and total, or with `label` when given. */
+  numbering: { first: number; total: number } | { label: string };
 }
 
 function parseOutputFile(path: string): Record<string, string> {
@@ -107,11 +107,19 @@ function parseOutputFile(path: string): Record<string, string> {
   return out;
 }
 
-/** Plays the workflow's jobs in file order; resolves with every job's record. */
-export async function playWorkflow(workflow: Workflow, opts: PlayerOptions): Promise<Map<string, JobRecord>> {
-  const records = new Map<string, JobRecord>();
+/**
+ * Plays the workflow's jobs in file order; resolves with every job's record. Jobs already in
+ * `earlier` (records of a previous play) are not played again; later jobs see them in `needs`.
+ */
+export async function playWorkflow(
+  workflow: Workflow,
+  opts: PlayerOptions,
+  earlier: Map<string, JobRecord> = new Map(),
+): Promise<Map<string, JobRecord>> {
+  const records = new Map(earlier);
   const ancestors = (id: string, seen = new Set<string>()): Set<string> => {
-    for (const n of workflow.jobs.find((j) => j.id === id)?.needs ?? []) {
+    const job = workflow.jobs.find((j) => j.id === id) ?? records.get(id)?.job;
+    for (const n of job?.needs ?? []) {
       if (!seen.has(n)) {
         seen.add(n);
         ancestors(n, seen);
@@ -120,7 +128,9 @@ export async function playWorkflow(workflow: Workflow, opts: PlayerOptions): Pro
     return seen;
   };
   for (const [i, job] of workflow.jobs.entries()) {
-    const label = `[${opts.numbering.first + i}/${opts.numbering.total}] job ${job.id} (${job.name})`;
+    if (earlier.has(job.id)) continue;
+    const n = opts.numbering;
+    const label = `${'label' in n ? n.label : `[${n.first + i}/${n.total}]`} job ${job.id} (${job.name})`;
     for (const n of job.needs) {
       if (!records.has(n))
         throw new Error(`${workflow.path}: job ${job.id} needs ${n}, which comes later in the file`);
