@@ -368,6 +368,7 @@ async function main(): Promise<void> {
       load: state.load?.combined,
       gate: state.gate?.report,
       gateDiagnostic,
+      sessions: args.session !== undefined,
       proposals: state.gate?.proposals ?? [],
       fault: args.fault,
     });

@@ -214,8 +214,12 @@ describe('summaries and the decision', () => {
     };
     const names = gate.objectives.map((o) => o.name);
     for (const name of faultNames) {
-      for (const o of faults[name].gateObjectives)
+      for (const o of [
+        ...faults[name].gateObjectives,
+        ...(faults[name].withSessions?.gateObjectives ?? []),
+      ]) {
         assert.ok(names.includes(o), `${name} expects ${o}, not in gate.json`);
+      }
       if (faults[name].gateObjectives.length === 0)
         assert.ok(faults[name].proposal, `${name} needs a proposal`);
     }

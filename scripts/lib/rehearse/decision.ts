@@ -45,6 +45,8 @@ export function decide(input: {
   gateDiagnostic?: boolean;
   proposals: ObjectiveResult[];
   fault?: Fault;
+  /** The load test's VUs reconnected every session (--session): some faults then break other objectives. */
+  sessions?: boolean;
 }): Decision {
   const failedObjectives = (input.gate?.results ?? []).filter((r) => r.verdict !== 'pass').map((r) => r.name);
   const failedThresholds = (input.load?.thresholds ?? [])
@@ -75,7 +77,10 @@ export function decide(input: {
     lines.push(`DO NOT PROMOTE: ${why.join('; ')}`);
   }
   let faultCaught: boolean | undefined;
-  const fault = input.fault;
+  const fault =
+    input.fault && input.sessions && input.fault.withSessions
+      ? { ...input.fault, ...input.fault.withSessions }
+      : input.fault;
   if (fault) {
     if (fault.gateObjectives.length > 0) {
       const missed = fault.gateObjectives.filter((o) => !failedObjectives.includes(o));
