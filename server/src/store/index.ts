@@ -86,7 +86,7 @@ export function createHistory(opts: HistoryLayerOptions): HistoryLayer {
         logger,
       })
     : new NullHistoryStore();
-  const recoveryOptions = { maxMessages: config.recoveryMax, logger };
+  const recoveryOptions = { maxMessages: config.recoveryMax, settleMs: 10 * config.flushMs, logger };
   return {
     sequencer,
     store,

@@ -29,6 +29,8 @@ export interface RecoveryResult extends StreamPosition {
 export interface RecoveryOptions {
   /** More missed messages than this -> not recovered (HISTORY_RECOVERY_MAX). */
   maxMessages: number;
+  /** How long to wait for batched writes still on their way to a durable store (default 1000 ms). */
+  settleMs?: number;
   logger?: Logger;
 }
 
@@ -81,22 +83,19 @@ async function collect(
   if (missed === 0) return { ...top, recovered: true, reason: 'recovered', publications: [] };
   if (missed > opts.maxMessages) return no('too_many');
 
+  // Writes are batched: offsets the cache has already let go of may still be on their way to the
+  // store (from any node). Everything up to `top` was appended before we read it, so a durable store
+  // holds it within about one flush interval; wait that long before answering "gap".
+  const deadline = Date.now() + (store.durable ? (opts.settleMs ?? 1000) : 0);
   try {
-    const recent = (await sequencer.readRecent(req.topic, top.epoch, req.offset)).filter(
-      (p) => p.offset <= top.offset,
-    );
-    // The cache holds a suffix of the stream; whatever lies before its first offset comes from the store.
-    const firstCached = recent[0]?.offset ?? top.offset + 1;
-    let older: SequencedPublication[] = [];
-    if (firstCached > req.offset + 1) {
-      const need = firstCached - req.offset - 1;
-      older = (await store.read(req.topic, top.epoch, req.offset, need)).filter(
-        (p) => p.offset < firstCached,
-      );
+    for (;;) {
+      const publications = await gather(req, top, sequencer, store);
+      if (isExactly(publications, req.offset + 1, top.offset)) {
+        return { ...top, recovered: true, reason: 'recovered', publications };
+      }
+      if (Date.now() >= deadline) return no('gap');
+      await new Promise((r) => setTimeout(r, 100));
     }
-    const publications = [...older, ...recent];
-    if (!isExactly(publications, req.offset + 1, top.offset)) return no('gap');
-    return { ...top, recovered: true, reason: 'recovered', publications };
   } catch (err) {
     opts.logger?.warn(
       { err: (err as Error).message },
@@ -104,6 +103,25 @@ async function collect(
     );
     return no('unavailable');
   }
+}
+
+/** Offsets req.offset+1 .. top from the cache (a suffix of the stream) and the store (the rest). */
+async function gather(
+  req: RecoveryRequest,
+  top: StreamPosition,
+  sequencer: Sequencer,
+  store: HistoryStore,
+): Promise<SequencedPublication[]> {
+  const recent = (await sequencer.readRecent(req.topic, top.epoch, req.offset)).filter(
+    (p) => p.offset <= top.offset,
+  );
+  const firstCached = recent[0]?.offset ?? top.offset + 1;
+  if (firstCached <= req.offset + 1) return recent;
+  const need = firstCached - req.offset - 1;
+  const older = (await store.read(req.topic, top.epoch, req.offset, need)).filter(
+    (p) => p.offset < firstCached,
+  );
+  return [...older, ...recent];
 }
 
 /** True when `pubs` are offsets from..to, each once, ascending. */
