@@ -18,6 +18,8 @@ declare -A needs=(
   [skopeo]=skopeo
   [docker-registry]=docker-registry
   [runc]=runc
+  [jq]=jq
+  [git]=git
 )
 missing=()
 for cmd in "${!needs[@]}"; do
