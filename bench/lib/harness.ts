@@ -9,6 +9,7 @@ import { startRedis, type RedisServer } from '../../testkit/src/index.js';
 import type { ConnectResult } from '../loadgen/messages.js';
 import { searchRate, type StepResult } from './fanout.js';
 import { GeneratorProcess } from './generator-client.js';
+import { pidListeningOn } from './procfs.js';
 import { measureIdle, type IdleResult } from './idle.js';
 import type { BenchOptions, ScenarioName } from './options.js';
 import { startTarget, TARGET_LABELS, type TargetName } from './targets.js';
@@ -64,6 +65,7 @@ export interface BenchResult {
     maxSteps: number;
     precision: number;
     startDeliveries: number;
+    noisyForeignCpu: number;
     bodyBytes: number;
     subscriberCounts: number[];
     idleCounts: number[];
@@ -105,6 +107,7 @@ export async function runBenchmark(o: BenchOptions, log: (line: string) => void)
       maxSteps: o.maxSteps,
       precision: o.precision,
       startDeliveries: o.startDeliveries,
+      noisyForeignCpu: o.noisyForeignCpu,
       bodyBytes: o.bodyBytes,
       subscriberCounts: o.subscriberCounts,
       idleCounts: o.idleCounts,
@@ -194,6 +197,7 @@ async function fanoutScenario(
     switchboardEnv: o.switchboardEnv,
   });
   const gen = GeneratorProcess.start(o.cpuProfileDir);
+  const redisPid = twoNodes && redisUrl ? pidListeningOn(Number(new URL(redisUrl).port)) : null;
   const localAddresses = Array.from({ length: o.sourceAddresses }, (_, i) => `127.0.0.${i + 2}`);
   const results: FanoutResult[] = [];
   let startDeliveries = o.startDeliveries;
@@ -222,7 +226,13 @@ async function fanoutScenario(
           throw new Error(`${c.failed} subscribers failed to connect: ${c.errors.join('; ')}`);
         log(`  ${subscribers} subscribers (p99 bound ${boundMs} ms), connected in ${c.ms} ms`);
         const found = await searchRate(
-          { generators: [gen], publisher: gen, serverPids: target.nodes.map((n) => n.pid), log },
+          {
+            generators: [gen],
+            publisher: gen,
+            serverPids: target.nodes.map((n) => n.pid),
+            helperPids: [gen.pid, ...(redisPid ? [redisPid] : [])],
+            log,
+          },
           {
             boundMs,
             stepMs: o.stepMs,
@@ -231,6 +241,7 @@ async function fanoutScenario(
             startDeliveries,
             bodyBytes: o.bodyBytes,
             samplesPerSecond: o.samplesPerSecond,
+            noisyForeignCpu: o.noisyForeignCpu,
           },
           subscribers,
         );

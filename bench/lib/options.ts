@@ -20,6 +20,8 @@ export interface BenchOptions {
   startDeliveries: number;
   bodyBytes: number;
   samplesPerSecond: number;
+  /** A failed step during which other processes used more than this (% of one core) is repeated once. */
+  noisyForeignCpu: number;
   idleGenerators: number;
   sourceAddresses: number;
   idleSettleMs: number;
@@ -52,6 +54,7 @@ export const defaultOptions: BenchOptions = {
   startDeliveries: 100_000,
   bodyBytes: 100,
   samplesPerSecond: 100_000,
+  noisyForeignCpu: 25,
   idleGenerators: 2,
   sourceAddresses: 0,
   idleSettleMs: 2_000,

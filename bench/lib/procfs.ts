@@ -1,6 +1,6 @@
 /** Server-side measurements read from /proc (Linux): CPU time and resident memory of a process. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 let clockTicks: number | undefined;
 function ticksPerSecond(): number {
@@ -36,4 +36,71 @@ export class CpuMeter {
     const wall = (performance.now() - this.wall0) / 1000;
     return wall > 0 ? ((cpuSeconds(this.pid) - this.cpu0) / wall) * 100 : 0;
   }
+}
+
+/** CPU time all processes on the machine used so far (user+nice+system+irq+softirq+steal), in seconds. */
+export function machineBusySeconds(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return (
+    ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) /
+    ticksPerSecond()
+  );
+}
+
+/**
+ * CPU used by processes other than `ours` over an interval, in % of one core: how much the
+ * benchmark competed with other work on a shared machine.
+ */
+export class ForeignCpuMeter {
+  private readonly busy0 = machineBusySeconds();
+  private readonly ours: CpuMeter[];
+  private readonly wall0 = performance.now();
+  constructor(ourPids: number[]) {
+    this.ours = ourPids.map((p) => new CpuMeter(p));
+  }
+  percent(): number {
+    const wall = (performance.now() - this.wall0) / 1000;
+    if (wall <= 0) return 0;
+    const all = ((machineBusySeconds() - this.busy0) / wall) * 100;
+    const ours = this.ours.reduce((s, m) => s + m.percent(), 0);
+    return Math.max(0, all - ours);
+  }
+}
+
+/** Pid of the process listening on a loopback TCP port, found through /proc (null if none). */
+export function pidListeningOn(port: number): number | null {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const row of text.split('\n').slice(1)) {
+      const f = row.trim().split(/\s+/);
+      // local_address is ADDR:PORT; state 0A is LISTEN; field 9 is the socket inode.
+      if (f[1]?.endsWith(`:${hex}`) && f[3] === '0A' && f[9]) inodes.add(f[9]);
+    }
+  }
+  if (inodes.size === 0) return null;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m && inodes.has(m[1]!)) return Number(pid);
+      } catch {
+        /* fd closed meanwhile */
+      }
+    }
+  }
+  return null;
 }
