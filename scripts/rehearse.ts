@@ -36,10 +36,10 @@ import { readWorkflow } from './lib/rehearse/workflow.js';
 
 const usage = `Usage: npm run rehearse -- [options]
 
-  --short             a quick run: 30 VUs for 40s, 5s soak, 1s scrapes, 2 pods
+  --short             a quick run: 30 VUs for 40s, 5s soak, 1s scrapes
   --fault <name>      inject a fault during the load test: ${faultNames.join(', ')}
   --skip-image        do not build the image; the pods run the working tree as processes
-  --replicas <n>      server pods (default 3; --short 2)
+  --replicas <n>      server pods (default 3)
   --vus <n>           vars.LOADTEST_VUS (default 100; --short 30)
   --duration <d>      vars.LOADTEST_DURATION, k6 syntax (default 2m; --short 40s)
   --soak <seconds>    vars.SLO_SOAK_SECONDS (default 30; --short 5)
@@ -74,7 +74,7 @@ interface Args {
 }
 
 function fail(message: string): never {
-  console.error(`rehearse: ${message}\n\n${usage}`);
+  console.error(`rehearse: ${message} (npm run rehearse -- --help lists the options)`);
   process.exit(1);
 }
 
@@ -147,7 +147,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
     ...(fault ? { fault } : {}),
     ...(faultAt ? { faultAt } : {}),
     skipImage: flag(values['skip-image'], env.REHEARSE_SKIP_IMAGE),
-    replicas: positiveInt('--replicas', values.replicas ?? env.REHEARSE_REPLICAS ?? (short ? '2' : '3')),
+    replicas: positiveInt('--replicas', values.replicas ?? env.REHEARSE_REPLICAS ?? '3'),
     vus: positiveInt('--vus', values.vus ?? env.REHEARSE_VUS ?? (short ? '30' : '100')),
     duration,
     durationMs: ms,

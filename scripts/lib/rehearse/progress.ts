@@ -45,13 +45,6 @@ export class Progress {
     this.print(`         ${line}`);
   }
 
-  /** Counts a step that does not run (e.g. the image build with --skip-image). */
-  skip(name: string, workflowStep: string, why: string): void {
-    const index = ++this.index;
-    this.print(`[${index}/${this.total}] ${name}: skipped (${why})`);
-    this.timings.push({ index, name, workflowStep, ms: 0, outcome: 'skipped', detail: why });
-  }
-
   /** Runs `fn` as step N of M; the result's `detail` (if any) is printed with the timing. */
   async step<T>(
     name: string,

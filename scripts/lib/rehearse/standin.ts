@@ -60,24 +60,6 @@ export interface StandInOptions {
   interrupted: () => boolean;
 }
 
-/** The running stand-in. */
-export interface StandIn {
-  redis: RedisServer;
-  postgres: PostgresServer;
-  replicas: Replica[];
-  nginx: NginxProxy;
-  prometheus: PrometheusServer;
-  ingress: IngressSettings;
-  server: ContainerSpec;
-  /** The environment each pod got (pod 0's, secrets redacted) and where each variable came from. */
-  serverEnv: { name: string; value: string; source: EnvSource | 'rehearsal' }[];
-  /** The secret values the stand-in generated (JWT_SECRET signs the load test's tokens). */
-  secrets: Record<string, string>;
-  /** Service name -> loopback address used to rewrite in-cluster addresses. */
-  services: Record<string, string>;
-  replicaEnv(index: number): Record<string, string>;
-}
-
 /** Names of secret keys the workloads reference (secretKeyRef), with a random value each. */
 function generateSecrets(objects: K8sObject[]): Record<string, Record<string, string>> {
   const refs = JSON.stringify(objects).matchAll(/"secretKeyRef":\{"key":"([^"]+)","name":"([^"]+)"/g);

@@ -118,7 +118,14 @@ export class Teardown {
 export async function killDescendants(log: (line: string) => void = () => {}, graceMs = 1000): Promise<void> {
   const left = descendantPids().filter(alive);
   if (left.length === 0) return;
-  log(`terminating ${left.length} leftover child process(es): ${left.join(', ')}`);
+  const names = left.map((pid) => {
+    try {
+      return `${pid} (${readFileSync(`/proc/${pid}/comm`, 'utf8').trim()})`;
+    } catch {
+      return String(pid);
+    }
+  });
+  log(`terminating ${left.length} leftover child process(es): ${names.join(', ')}`);
   for (const pid of left) {
     try {
       process.kill(pid, 'SIGTERM');
