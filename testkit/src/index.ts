@@ -11,11 +11,11 @@ export {
 } from './switchboard.js';
 export { startNginx, ingressNginxConfig, type NginxProxy } from './nginx.js';
 export { redisNodeFaults, type RedisNodeFaults } from './redis-faults.js';
+export { startRegistry, type RegistryServer } from './registry.js';
 export {
   startPrometheus,
   type PrometheusServer,
   type PrometheusOptions,
   type PrometheusSample,
 } from './prometheus.js';
-export { startRegistry, type RegistryServer } from './registry.js';
 export { startOtlpReceiver, decodeOtlpJson, type OtlpReceiver, type ReceivedSpan } from './otlp.js';
