@@ -89,6 +89,8 @@ export interface RehearsalState {
   /** Sub-step progress inside a step. */
   substep: <T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string) => Promise<T>;
   standIn?: StandInState;
+  /** The stand-in was started once (a later sync, e.g. the rollback's, does not start another). */
+  syncAttempted?: boolean;
   loadTestToken?: string;
   load?: LoadTestOutcome;
   gate?: GateOutcome;
@@ -300,6 +302,15 @@ function argocdSyncHandler(state: RehearsalState): ActionHandler {
         note: `not rehearsed: no stand-in for ${inputs.application}; Argo CD would sync ${app.path} at ${commit.slice(0, 12)} (${objects.length} objects, ${image})`,
       };
     }
+    if (
+      !state.standIn &&
+      (state.syncAttempted || (state.registry && !image.startsWith(`${state.registry.host}/`)))
+    ) {
+      return {
+        outputs,
+        note: `stand-in not synced: ${app.path} at ${commit.slice(0, 12)} runs ${image}, which the loopback registry does not have (a cluster would pull it)`,
+      };
+    }
     if (state.standIn) {
       return {
         outputs: { ...outputs, revision: state.standIn.commit },
@@ -321,6 +332,7 @@ function argocdSyncHandler(state: RehearsalState): ActionHandler {
       log,
       interrupted: state.interrupted,
     };
+    state.syncAttempted = true;
     log(
       `stand-in for ${inputs.application}: ${app.path} at ${commit.slice(0, 12)} (${objects.length} objects)`,
     );

@@ -30,19 +30,29 @@ export interface Replica {
   fullLogs(): Promise<string>;
 }
 
-/** Polls `url` until it answers 200, like a readiness probe; throws with `describe()` after `timeoutMs`. */
+/**
+ * Polls `url` until it answers 200, like a readiness probe. Throws with `describe()` after
+ * `timeoutMs`, or at once when `exited()` (checked every 2 s) says the pod is gone.
+ */
 export async function waitReady(
   url: string,
   timeoutMs: number,
   describe: () => Promise<string>,
+  exited: () => Promise<boolean> = async () => false,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let lastCheck = Date.now();
   for (;;) {
     const ok = await fetch(url, { signal: AbortSignal.timeout(2000) }).then(
       (r) => r.ok,
       () => false,
     );
     if (ok) return;
+    if (Date.now() - lastCheck > 2000) {
+      lastCheck = Date.now();
+      if (await exited())
+        throw new Error(`the pod behind ${url} exited before it was ready:\n${await describe()}`);
+    }
     if (Date.now() > deadline)
       throw new Error(`${url} not ready within ${timeoutMs} ms:\n${await describe()}`);
     await new Promise((r) => setTimeout(r, 250));
@@ -157,7 +167,12 @@ export async function startContainerReplica(
     );
   const logs = () => podmanLogs(['--tail', '60']);
   const readyz = `http://127.0.0.1:${opts.port}/readyz`;
-  await waitReady(readyz, opts.readyTimeoutMs, logs);
+  const exited = () =>
+    runTool('podman', ['inspect', '--format', '{{.State.Status}}', opts.name]).then(
+      (r) => /exited|stopped|dead/.test(r.stdout),
+      () => true,
+    );
+  await waitReady(readyz, opts.readyTimeoutMs, logs, exited);
   return {
     name: opts.name,
     port: opts.port,
@@ -173,7 +188,7 @@ export async function startContainerReplica(
     },
     restart: async () => {
       await runTool('podman', ['start', opts.name], { timeoutMs: 120_000 });
-      await waitReady(readyz, opts.readyTimeoutMs, logs);
+      await waitReady(readyz, opts.readyTimeoutMs, logs, exited);
     },
     stop: async (graceSeconds) => {
       await runTool('podman', ['stop', '--time', String(graceSeconds), opts.name], {

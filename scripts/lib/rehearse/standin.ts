@@ -199,7 +199,6 @@ export async function startReplicas(
   backing: Awaited<ReturnType<typeof startBackingServices>>,
 ): Promise<{ replicas: Replica[]; spec: ContainerSpec; envOf: (i: number) => Record<string, string> }> {
   const ports: number[] = [];
-  for (let i = 0; i < opts.replicas; i++) ports.push(await freePort());
   const specOf = (i: number) =>
     containerSpec(opts.objects, 'Deployment', 'switchboard', 'server', {
       podName: `switchboard-${opts.runId}-${i}`,
@@ -231,16 +230,29 @@ export async function startReplicas(
   // One at a time, like a first rollout with maxSurge: each pod must be ready before the next.
   for (let i = 0; i < opts.replicas; i++) {
     const name = `switchboard-${opts.runId}-${i}`;
-    const replica =
-      opts.mode === 'container'
-        ? await startContainerReplica(specOf(i), envOf(i), {
-            name,
-            port: ports[i]!,
-            label: `io.switchboard.rehearsal=${opts.runId}`,
-            dir: opts.dir,
-            readyTimeoutMs: 90_000,
-          })
-        : await startProcessReplica(envOf(i), { name, port: ports[i]!, readyTimeoutMs: 90_000 });
+    let replica: Replica | undefined;
+    // A free port can be taken (e.g. as an outgoing connection's local port) before the pod binds
+    // it: then the pod exits with EADDRINUSE and gets another port, like a rescheduled pod.
+    for (let attempt = 1; !replica; attempt++) {
+      ports[i] = await freePort();
+      try {
+        replica =
+          opts.mode === 'container'
+            ? await startContainerReplica(specOf(i), envOf(i), {
+                name,
+                port: ports[i]!,
+                label: `io.switchboard.rehearsal=${opts.runId}`,
+                dir: opts.dir,
+                readyTimeoutMs: 90_000,
+              })
+            : await startProcessReplica(envOf(i), { name, port: ports[i]!, readyTimeoutMs: 90_000 });
+      } catch (err) {
+        if (attempt >= 3 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+        opts.log(`${name}: port ${ports[i]} was taken before the pod bound it; another port`);
+        if (opts.mode === 'container')
+          await runTool('podman', ['rm', '--force', '--time', '0', name]).catch(() => undefined);
+      }
+    }
     replicas.push(replica);
     opts.log(`${name} ready on 127.0.0.1:${ports[i]} (${replica.where()})`);
   }
