@@ -57,6 +57,8 @@ export interface SearchContext {
   /** Generators holding subscribers; `publisher` is one of them. */
   generators: GeneratorProcess[];
   publisher: GeneratorProcess;
+  /** Subscribers that should be connected. */
+  subscribers: number;
   /** Server process ids, subscriber node first. */
   serverPids: number[];
   /** Other processes of the benchmark (load generators, Redis): not counted as foreign load. */
@@ -66,22 +68,39 @@ export interface SearchContext {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+function sumCodes(maps: Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of maps) for (const [k, v] of Object.entries(m)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
 async function allCounts(gens: GeneratorProcess[]): Promise<Counts> {
   const all = await Promise.all(gens.map((g) => g.call<Counts>({ cmd: 'counts' })));
-  const closedCodes: Record<string, number> = {};
-  for (const c of all)
-    for (const [k, v] of Object.entries(c.closedCodes)) closedCodes[k] = (closedCodes[k] ?? 0) + v;
   return {
     received: all.reduce((s, c) => s + c.received, 0),
     other: all.reduce((s, c) => s + c.other, 0),
     ready: all.reduce((s, c) => s + c.ready, 0),
-    closedCodes,
+    closedCodes: sumCodes(all.map((c) => c.closedCodes)),
+    closedTotal: sumCodes(all.map((c) => c.closedTotal)),
   };
+}
+
+/** Reopens subscribers the server closed since they connected, so every step runs with all of them. */
+async function ensureSubscribers(ctx: SearchContext): Promise<Counts> {
+  let c = await allCounts(ctx.generators);
+  if (c.ready < ctx.subscribers) {
+    ctx.log(
+      `  reopening ${ctx.subscribers - c.ready} subscribers the server closed (close codes so far ${JSON.stringify(c.closedTotal)})`,
+    );
+    await Promise.all(ctx.generators.map((g) => g.call({ cmd: 'top-up' }, 300_000)));
+    c = await allCounts(ctx.generators);
+  }
+  return c;
 }
 
 /** Runs one step at `rate` messages/s. */
 export async function runStep(ctx: SearchContext, o: SearchOptions, rate: number): Promise<StepResult> {
-  const before = await allCounts(ctx.generators);
+  const before = await ensureSubscribers(ctx);
   const subscribers = before.ready;
   const sampleProbability = Math.min(1, o.samplesPerSecond / Math.max(1, rate * subscribers));
   await Promise.all(ctx.generators.map((g) => g.call({ cmd: 'record', sampleProbability })));
@@ -111,6 +130,11 @@ export async function runStep(ctx: SearchContext, o: SearchOptions, rate: number
   const p99Ms = hist.getValueAtPercentile(99) / 1000;
 
   const reasons: string[] = [];
+  if (subscribers < ctx.subscribers) {
+    reasons.push(
+      `only ${subscribers} of ${ctx.subscribers} subscribers connected (could not reopen the rest)`,
+    );
+  }
   if (counts.received < expected * 0.999) {
     reasons.push(`${expected - counts.received} of ${expected} deliveries missing after drain`);
   }
@@ -138,12 +162,12 @@ export async function runStep(ctx: SearchContext, o: SearchOptions, rate: number
     pass: reasons.length === 0,
     reason: reasons.join('; '),
   };
-  if (!result.pass) await recover(ctx, subscribers);
+  if (!result.pass) await recover(ctx);
   return result;
 }
 
-/** After an overload: wait until the backlog has drained (bounded), then reopen closed subscribers. */
-async function recover(ctx: SearchContext, subscribers: number): Promise<void> {
+/** After an overload: wait until the backlog has drained (bounded), so it does not spill into the next step. */
+async function recover(ctx: SearchContext): Promise<void> {
   const deadline = Date.now() + 30_000;
   let last = -1;
   for (;;) {
@@ -151,11 +175,6 @@ async function recover(ctx: SearchContext, subscribers: number): Promise<void> {
     if (c.received === last || Date.now() > deadline) break;
     last = c.received;
     await sleep(500);
-  }
-  const c = await allCounts(ctx.generators);
-  if (c.ready < subscribers) {
-    ctx.log(`  reopening ${subscribers - c.ready} closed subscribers`);
-    await Promise.all(ctx.generators.map((g) => g.call({ cmd: 'top-up' })));
   }
 }
 

@@ -229,6 +229,7 @@ async function fanoutScenario(
           {
             generators: [gen],
             publisher: gen,
+            subscribers,
             serverPids: target.nodes.map((n) => n.pid),
             helperPids: [gen.pid, ...(redisPid ? [redisPid] : [])],
             log,

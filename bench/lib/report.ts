@@ -193,11 +193,11 @@ ${table(FANOUT_HEAD, fanoutRows(r))}
 
 ## Idle connections: server memory
 
-Each connection is open and joined to its own topic/room (like a per-user topic), then idle
-(protocol keep-alives only). RSS is read from
-\`/proc/<pid>/status\` after a forced full GC; per connection = (RSS - RSS before connecting) / connections
-(the target's measure); marginal = RSS growth from the previous count / connections added, which cancels
-fixed costs such as a grown young generation.
+Each connection is open and joined to its own topic/room (like a per-user topic), then idle (protocol
+keep-alives only). RSS is read from \`/proc/<pid>/status\` after a forced full GC. Per connection (the
+target's measure, as the issue defines it) = (RSS - RSS of the fresh server) / connections, so one-time
+costs (JIT code, lazily loaded modules, the young generation growing) are included and weigh more at
+10,000 than at 19,000. Marginal = RSS growth since the previous count / connections added.
 
 ${table(IDLE_HEAD, idleRows(r))}
 

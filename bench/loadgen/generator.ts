@@ -54,6 +54,7 @@ const state = {
   received: 0,
   other: 0,
   closedCodes: {} as Record<string, number>,
+  closedTotal: {} as Record<string, number>,
   recording: false,
   sampleProbability: 1,
   hist: newHistogram(),
@@ -113,7 +114,9 @@ async function open(
         else resolve(sock);
       },
       onClosed(_s, code) {
-        if (role === 'subscriber') state.closedCodes[code] = (state.closedCodes[code] ?? 0) + 1;
+        if (role !== 'subscriber') return;
+        state.closedCodes[code] = (state.closedCodes[code] ?? 0) + 1;
+        state.closedTotal[code] = (state.closedTotal[code] ?? 0) + 1;
       },
     });
   });
@@ -219,7 +222,13 @@ function publish(c: PublishCommand): Promise<PublishResult> {
 function counts(): Counts {
   let ready = 0;
   for (const s of state.subscribers) if (s.sock.state === 'ready') ready++;
-  return { received: state.received, other: state.other, ready, closedCodes: { ...state.closedCodes } };
+  return {
+    received: state.received,
+    other: state.other,
+    ready,
+    closedCodes: { ...state.closedCodes },
+    closedTotal: { ...state.closedTotal },
+  };
 }
 
 function report(): RecordReport {

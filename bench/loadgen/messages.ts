@@ -63,6 +63,8 @@ export interface Counts {
   ready: number;
   /** Subscribers closed by the server since the last `record`, by close code. */
   closedCodes: Record<string, number>;
+  /** Subscribers closed by the server since the generator started, by close code. */
+  closedTotal: Record<string, number>;
 }
 
 export interface ReportCommand {
