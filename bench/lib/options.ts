@@ -58,7 +58,7 @@ export const defaultOptions: BenchOptions = {
   idleGenerators: 2,
   sourceAddresses: 0,
   idleSettleMs: 2_000,
-  connectDeadlineMs: 120_000,
+  connectDeadlineMs: 60_000,
   switchboardEnv: {},
   outFile: 'docs/benchmarks.md',
 };
@@ -89,7 +89,7 @@ Measures Switchboard, a raw ws broadcast server and Socket.IO 4 on loopback and 
   --max-steps N             steps per rate search (default 8)
   --body-bytes N            filler bytes per message (default 100)
   --source-addresses N      spread client connections over 127.0.0.2..N+1 (default 0: kernel's choice)
-  --connect-deadline-s N    give up opening a scenario's connections after N s (default 120)
+  --connect-deadline-s N    give up opening a scenario's connections after N s (default 60)
   --cpu-prof DIR            write V8 CPU profiles of the server processes to DIR
   --switchboard-env K=V     extra env for Switchboard nodes (repeatable)
   --out FILE                markdown report path (default docs/benchmarks.md); --no-out to skip
