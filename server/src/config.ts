@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { isValidTopicPattern } from './auth/topic-pattern.js';
 import { parseHistoryConfig, type HistoryConfig } from './store/config.js';
 
 /**
@@ -41,6 +42,8 @@ export interface Config {
   history: HistoryConfig;
   limits: Limits;
   presenceBatchMs: number;
+  /** Topic patterns whose joins are tracked in presence (`*` all, the default; empty: none). */
+  presenceTopics: string[];
   /** Redis presence: a node that stops refreshing (crashed) leaves presence after this long. */
   presenceTtlMs: number;
   drainWindowMs: number;
@@ -145,6 +148,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const presenceBatchMs = int('PRESENCE_BATCH_MS', 50, 0, 60_000, ' ms');
   const presenceTtlMs = int('PRESENCE_TTL_MS', 15_000, 300, 3_600_000, ' ms');
+  const presenceTopics = parsePresenceTopics(read('PRESENCE_TOPICS'), problems);
   const drainWindowMs = int('DRAIN_WINDOW_MS', 30_000, 0, 600_000, ' ms');
 
   const allowedOrigins = parseOrigins(read('ALLOWED_ORIGINS'), problems);
@@ -208,6 +212,7 @@ export function loadConfig(env: Env = process.env): Config {
     history: history.config,
     limits,
     presenceBatchMs,
+    presenceTopics,
     presenceTtlMs,
     drainWindowMs,
     allowedOrigins,
@@ -232,6 +237,23 @@ function parseHostPorts(raw: string | undefined, problems: string[]): { host: st
     out.push({ host: m[1]!.replace(/^\[|\]$/g, ''), port });
   }
   return out;
+}
+
+/** `*` when unset; `none` for no presence at all (big broadcast-only rooms would pay for it per join). */
+function parsePresenceTopics(raw: string | undefined, problems: string[]): string[] {
+  if (raw === undefined) return ['*'];
+  if (raw.trim() === 'none') return [];
+  const patterns = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = patterns.filter((p) => !isValidTopicPattern(p));
+  if (patterns.length === 0 || bad.length > 0) {
+    problems.push(
+      `PRESENCE_TOPICS=${JSON.stringify(raw)} is invalid: write topic patterns separated by commas, "*" only at the end (e.g. room:*,lobby), or none`,
+    );
+  }
+  return patterns.filter((p) => isValidTopicPattern(p));
 }
 
 function parseOrigins(raw: string | undefined, problems: string[]): string[] {

@@ -5,6 +5,7 @@
  */
 import { createTokenVerifier } from './auth/verifier.js';
 import { createBackends } from './backends.js';
+import { createDefaultRouter } from './channels/router.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { SwitchboardNode } from './node.js';
 import { createHistory, type HistoryLayer } from './store/index.js';
@@ -123,6 +124,7 @@ async function main(): Promise<void> {
     nodeId: config.nodeId,
     limits: config.limits,
     presenceBatchMs: config.presenceBatchMs,
+    router: createDefaultRouter(config.presenceTopics),
     broker: traceBroker(broker),
     presence,
     history: traceHistory(history),

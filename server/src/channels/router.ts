@@ -1,6 +1,6 @@
 import type { Principal } from '../auth/principal.js';
-import { matchTopicPattern } from '../auth/topic-pattern.js';
-import { broadcastChannel } from './broadcast-channel.js';
+import { matchTopicPattern, TopicMatcher } from '../auth/topic-pattern.js';
+import { createBroadcastChannel } from './broadcast-channel.js';
 import type { ChannelHandler } from './channel.js';
 
 /** A route: which topics a handler serves. `pattern` uses the topic pattern syntax (`room:*`). */
@@ -28,12 +28,14 @@ export class ChannelRouter {
 }
 
 /**
- * The default routes: `room:*` is a broadcast channel with presence, and so is any other topic the
- * user's `join` claim permits. Everything else is unmatched.
+ * The default routes: `room:*` is a broadcast channel, and so is any other topic the user's `join`
+ * claim permits. Everything else is unmatched. Joins are tracked in presence on topics that
+ * `presenceTopics` (PRESENCE_TOPICS) matches: all of them unless configured.
  */
-export function createDefaultRouter(): ChannelRouter {
+export function createDefaultRouter(presenceTopics: readonly string[] = ['*']): ChannelRouter {
+  const channel = createBroadcastChannel(new TopicMatcher(presenceTopics));
   return new ChannelRouter([
-    { pattern: 'room:*', handler: broadcastChannel },
-    { pattern: (topic, principal) => principal.join.matches(topic), handler: broadcastChannel },
+    { pattern: 'room:*', handler: channel },
+    { pattern: (topic, principal) => principal.join.matches(topic), handler: channel },
   ]);
 }

@@ -65,6 +65,7 @@ describe('loadConfig', () => {
       HEARTBEAT_TIMEOUT_MS: '1000',
       PRESENCE_BATCH_MS: '0',
       PRESENCE_TTL_MS: '3000',
+      PRESENCE_TOPICS: 'room:*, lobby',
       DRAIN_WINDOW_MS: '500',
       LOG_LEVEL: 'debug',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318',
@@ -87,6 +88,7 @@ describe('loadConfig', () => {
     assert.equal(c.limits.rateLimitBurst, 9);
     assert.equal(c.presenceBatchMs, 0);
     assert.equal(c.presenceTtlMs, 3000);
+    assert.deepEqual(c.presenceTopics, ['room:*', 'lobby']);
     assert.deepEqual(c.generatedSecrets, []);
     assert.equal(c.otlpEndpoint, 'http://otel:4318');
   });
@@ -116,6 +118,15 @@ describe('loadConfig', () => {
     assert.ok(
       problems.some((p) => p.startsWith('LOG_LEVEL="loud" is invalid: set it to one of fatal, error')),
     );
+  });
+
+  test('PRESENCE_TOPICS: every topic by default, none on request, bad patterns named', () => {
+    assert.deepEqual(loadConfig({}).presenceTopics, ['*']);
+    assert.deepEqual(loadConfig({ PRESENCE_TOPICS: 'none' }).presenceTopics, []);
+    assert.deepEqual(problemsOf({ PRESENCE_TOPICS: 'room:*:x*' }), [
+      'PRESENCE_TOPICS="room:*:x*" is invalid: write topic patterns separated by commas, "*" only at the end (e.g. room:*,lobby), or none',
+    ]);
+    assert.equal(problemsOf({ PRESENCE_TOPICS: ' , ' }).length, 1);
   });
 
   test('broker settings must be complete', () => {
