@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { decodePublication, encodePublication, topicChannel } from '../store/publication-codec.js';
 import { metrics } from '../telemetry/metrics.js';
 import type { Broker, Publication } from './broker.js';
@@ -63,15 +62,9 @@ export class RedisBroker implements Broker {
     await this.link.start();
   }
 
+  /** Counted (latency, errors) by the caller, Node.publish, once per publication whatever the sequencer. */
   async publish(pub: Publication): Promise<void> {
-    const started = performance.now();
-    try {
-      await this.link.publish(topicChannel(pub.topic), encodePublication(pub));
-    } catch (err) {
-      metrics.brokerErrors.inc({ op: 'publish' });
-      throw err;
-    }
-    metrics.brokerPublishLatency.observe((performance.now() - started) / 1000);
+    await this.link.publish(topicChannel(pub.topic), encodePublication(pub));
   }
 
   /**

@@ -206,7 +206,7 @@ for (const h of harnesses) {
       await waitFor('the other topic too', () => events(got, other).includes('other-after-restart'));
       const metrics = await registry.getSingleMetricAsString('switchboard_broker_errors_total');
       assert.match(metrics, /op="connection"/);
-      assert.match(metrics, /op="publish"/);
+      // Publish failures are counted once per publication by the node (Node.publish), not here.
     });
   });
 }
