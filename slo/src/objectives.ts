@@ -20,6 +20,15 @@ export interface LatencySli {
   threshold: number;
 }
 
+/**
+ * The share of samples in which a 0/1 gauge (Prometheus's `up`: the scrape succeeded) was 1, averaged
+ * over its series: time every target was available.
+ */
+export interface AvailabilitySli {
+  kind: 'availability';
+  up: string;
+}
+
 /** One objective of slo/objectives.yaml, validated and normalised. */
 export interface Objective {
   name: string;
@@ -27,8 +36,9 @@ export interface Objective {
   /** Share of good events over the window, 0 < target < 1. */
   target: number;
   window: '30d';
-  sli: RatioSli | LatencySli;
-  k6: { metric: string };
+  sli: RatioSli | LatencySli | AvailabilitySli;
+  /** Absent when the load test's clients cannot observe the SLI (a server restart, a broker error). */
+  k6?: { metric: string };
 }
 
 interface RawObjective {
@@ -39,8 +49,9 @@ interface RawObjective {
   sli: {
     ratio?: { good?: string[]; bad?: string[]; total: string[] };
     latency?: { histogram: string; threshold: number };
+    availability?: { up: string };
   };
-  k6: { metric: string };
+  k6?: { metric: string };
 }
 
 /** A problem in objectives.yaml; `message` names the objective, the field and the fix. */
@@ -101,13 +112,22 @@ function semanticProblems(objectives: RawObjective[]): string[] {
     if (first !== undefined)
       problems.push(`${where} field "name": duplicates objectives[${first}]; names must be unique`);
     seen.name.set(o.name, i);
-    const firstMetric = seen.metric.get(o.k6.metric);
-    if (firstMetric !== undefined) {
+    if (o.k6) {
+      const firstMetric = seen.metric.get(o.k6.metric);
+      if (firstMetric !== undefined) {
+        problems.push(
+          `${where} field "k6.metric": already used by objectives[${firstMetric}]; give each objective its own`,
+        );
+      }
+      seen.metric.set(o.k6.metric, i);
+    }
+    const up = o.sli.availability?.up;
+    if (up !== undefined && !isSeriesSelector(up)) {
       problems.push(
-        `${where} field "k6.metric": already used by objectives[${firstMetric}]; give each objective its own`,
+        `${where} field "sli.availability.up": ${JSON.stringify(up)} is not one series selector; ` +
+          'write a gauge name with optional label matchers, e.g. up{job="switchboard"}',
       );
     }
-    seen.metric.set(o.k6.metric, i);
     for (const [side, list] of Object.entries(o.sli.ratio ?? {})) {
       list.forEach((selector, j) => {
         if (!isSeriesSelector(selector)) {
@@ -123,20 +143,23 @@ function semanticProblems(objectives: RawObjective[]): string[] {
 }
 
 function normalise(raw: RawObjective): Objective {
-  const { ratio, latency } = raw.sli;
-  const sli: RatioSli | LatencySli = ratio
+  const { ratio, latency, availability } = raw.sli;
+  const sli: Objective['sli'] = ratio
     ? ratio.good
       ? { kind: 'ratio', counts: 'good', events: ratio.good, total: ratio.total }
       : { kind: 'ratio', counts: 'bad', events: ratio.bad ?? [], total: ratio.total }
-    : { kind: 'latency', histogram: latency!.histogram, threshold: latency!.threshold };
-  return {
+    : availability
+      ? { kind: 'availability', up: availability.up }
+      : { kind: 'latency', histogram: latency!.histogram, threshold: latency!.threshold };
+  const objective: Objective = {
     name: raw.name,
     description: raw.description,
     target: raw.target,
     window: raw.window,
     sli,
-    k6: raw.k6,
   };
+  if (raw.k6) objective.k6 = raw.k6;
+  return objective;
 }
 
 /** Parses and validates the YAML text of an objectives file; throws ObjectivesError naming every problem. */

@@ -11,11 +11,11 @@ export const objectivesSchema = {
     objectives: {
       type: 'array',
       minItems: 1,
-      description: 'a list of objectives, each with name, description, target, window, sli and k6',
+      description: 'a list of objectives, each with name, description, target, window, sli and (optional) k6',
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['name', 'description', 'target', 'window', 'sli', 'k6'],
+        required: ['name', 'description', 'target', 'window', 'sli'],
         properties: {
           name: {
             type: 'string',
@@ -42,7 +42,8 @@ export const objectivesSchema = {
             additionalProperties: false,
             minProperties: 1,
             maxProperties: 1,
-            description: 'exactly one of `ratio` (event counters) or `latency` (a histogram and a threshold)',
+            description:
+              'exactly one of `ratio` (event counters), `latency` (a histogram and a threshold) or `availability` (an up gauge)',
             properties: {
               ratio: {
                 type: 'object',
@@ -76,13 +77,29 @@ export const objectivesSchema = {
                   },
                 },
               },
+              availability: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['up'],
+                description:
+                  '`up`: a selector of a 0/1 gauge, one series per target, e.g. up{job="switchboard"}',
+                properties: {
+                  up: {
+                    type: 'string',
+                    minLength: 1,
+                    description:
+                      'a series selector of a gauge that is 1 while a target is healthy and 0 otherwise',
+                  },
+                },
+              },
             },
           },
           k6: {
             type: 'object',
             additionalProperties: false,
             required: ['metric'],
-            description: 'the k6 mapping: { metric: <k6 custom metric name> }',
+            description:
+              'the k6 mapping: { metric: <k6 custom metric name> }; leave k6 out when load-test clients cannot observe the SLI',
             properties: {
               metric: {
                 type: 'string',

@@ -36,8 +36,18 @@ function summedRate(selectors: string[], window: string, guard: boolean): string
   return terms.length === 1 ? terms[0]! : `(${terms.join(' + ')})`;
 }
 
+/** The share of samples at 1 over `window`, averaged over the gauge's series (targets). */
+function availableShare(up: string, window: string): string {
+  return `avg(avg_over_time(${up}[${window}]))`;
+}
+
+type EventObjective = Objective & { sli: Exclude<Objective['sli'], { kind: 'availability' }> };
+
 /** Good-or-bad events and total events of an objective, as rates over `window`. */
-function eventRates(o: Objective, window: string): { counts: 'good' | 'bad'; events: string; total: string } {
+function eventRates(
+  o: EventObjective,
+  window: string,
+): { counts: 'good' | 'bad'; events: string; total: string } {
   if (o.sli.kind === 'latency') {
     const le = String(o.sli.threshold);
     return {
@@ -54,7 +64,7 @@ function eventRates(o: Objective, window: string): { counts: 'good' | 'bad'; eve
 }
 
 /** Good-or-bad events over total events; no sample when there were no events. */
-function eventRatio(o: Objective, window: string): { counts: 'good' | 'bad'; ratio: string } {
+function eventRatio(o: EventObjective, window: string): { counts: 'good' | 'bad'; ratio: string } {
   const { counts, events, total } = eventRates(o, window);
   return { counts, ratio: `${events} / (${total} > 0)` };
 }
@@ -64,7 +74,8 @@ function eventRatio(o: Objective, window: string): { counts: 'good' | 'bad'; rat
  * rather than NaN, so idle periods neither alert nor poison the 30-day average.
  */
 export function errorRatioExpr(o: Objective, window: string): string {
-  const { counts, ratio } = eventRatio(o, window);
+  if (o.sli.kind === 'availability') return `1 - ${availableShare(o.sli.up, window)}`;
+  const { counts, ratio } = eventRatio(o as EventObjective, window);
   return counts === 'bad' ? ratio : `1 - (${ratio})`;
 }
 
@@ -91,7 +102,16 @@ export function gateObjective(o: Objective): GateObjective {
       unit: 'seconds',
     };
   }
-  const { counts, ratio: query } = eventRatio(o, '$window');
+  if (o.sli.kind === 'availability') {
+    return {
+      ...base,
+      query: availableShare(o.sli.up, '$window'),
+      comparator: '>=',
+      limit: o.target,
+      unit: 'ratio',
+    };
+  }
+  const { counts, ratio: query } = eventRatio(o as EventObjective, '$window');
   return counts === 'good'
     ? { ...base, query, comparator: '>=', limit: o.target, unit: 'ratio' }
     : { ...base, query, comparator: '<=', limit: errorBudget(o), unit: 'ratio' };
@@ -102,5 +122,5 @@ export function k6Threshold(o: Objective): string {
   if (o.sli.kind === 'latency') {
     return `p(${tidy(o.target * 100)})<=${tidy(o.sli.threshold * 1000)}`;
   }
-  return o.sli.counts === 'good' ? `rate>=${o.target}` : `rate<=${errorBudget(o)}`;
+  return o.sli.kind === 'ratio' && o.sli.counts === 'bad' ? `rate<=${errorBudget(o)}` : `rate>=${o.target}`;
 }

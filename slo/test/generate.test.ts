@@ -170,8 +170,12 @@ test('gate.json has exactly the shape the slo-gate action reads, with parseable 
       ['join-success', '>=', 0.999],
       ['delivery-latency', '<=', 0.25],
       ['server-errors', '<=', 0.001],
+      ['server-availability', '>=', 0.999],
+      ['cross-node-delivery', '<=', 0.001],
+      ['slow-consumer-closes', '<=', 0.001],
     ],
   );
+  assert.equal(objectives[4]!.query, 'avg(avg_over_time(up{job="switchboard"}[$window]))');
   assert.match(
     objectives[2]!.query,
     /^histogram_quantile\(0\.99, sum by \(le\) \(rate\(switchboard_delivery_latency_seconds_bucket\[\$window\]\)\)\)$/,

@@ -30,15 +30,18 @@ function problems(text: string): string[] {
   assert.fail('expected the objectives to be rejected');
 }
 
-test('the committed objectives are valid: four objectives with their k6 metrics', () => {
+test('the committed objectives are valid: seven objectives, four with k6 metrics', () => {
   const objectives = loadObjectives(join(repoRoot, 'slo/objectives.yaml'));
   assert.deepEqual(
-    objectives.map((o) => [o.name, o.target, o.sli.kind, o.k6.metric]),
+    objectives.map((o) => [o.name, o.target, o.sli.kind, o.k6?.metric]),
     [
       ['ws-connect-success', 0.999, 'ratio', 'ws_connect_success'],
       ['join-success', 0.999, 'ratio', 'phx_join_success'],
       ['delivery-latency', 0.99, 'latency', 'phx_delivery_latency'],
       ['server-errors', 0.999, 'ratio', 'phx_errors'],
+      ['server-availability', 0.999, 'availability', undefined],
+      ['cross-node-delivery', 0.999, 'ratio', undefined],
+      ['slow-consumer-closes', 0.999, 'ratio', undefined],
     ],
   );
 });
@@ -51,6 +54,21 @@ test('a valid file normalises good events into a ratio SLI', () => {
     events: ['switchboard_joins_total{result="ok"}'],
     total: ['switchboard_joins_total'],
   });
+});
+
+test('an availability SLI takes one gauge selector; k6 may be left out', () => {
+  const availability = valid
+    .replace(/ratio:\n.*\n.*\n/, 'availability: { up: \'up{job="switchboard"}\' }\n')
+    .replace('    k6: { metric: phx_join_success }\n', '');
+  const [o] = parseObjectives(availability);
+  assert.deepEqual(o?.sli, { kind: 'availability', up: 'up{job="switchboard"}' });
+  assert.equal(o?.k6, undefined);
+  assert.deepEqual(
+    problems(availability.replace("up: 'up{", "up: 'avg_over_time(up{").replace("}' }", "}[5m])' }")),
+    [
+      'objectives[0] (join-success) field "sli.availability.up": "avg_over_time(up{job=\\"switchboard\\"}[5m])" is not one series selector; write a gauge name with optional label matchers, e.g. up{job="switchboard"}',
+    ],
+  );
 });
 
 test('a target given in percent is rejected, naming objective, field and the expected form', () => {

@@ -156,7 +156,7 @@ export const errors: DashboardSpec = {
       {
         title: 'Disconnects by close code',
         description:
-          'Closed connections per second by WebSocket close code (1011 = server error, 4029 = slow consumer...).',
+          'Closed connections per second by WebSocket close code (1011 = server error, 4008 = slow consumer, 4029 = rate limited...).',
         unit: 'ops',
         queries: [{ expr: rateSum(m('switchboard_disconnects_total'), 'code'), legend: '{{code}}' }],
       },

@@ -4,9 +4,11 @@ import { generatedHeader } from './format.js';
 
 /**
  * loadtests/lib/thresholds.generated.ts: k6 `options.thresholds` keyed by k6 metric name, and the
- * objectives for summaries. No imports, so k6 loads it as it is.
+ * objectives for summaries. No imports, so k6 loads it as it is. Objectives without `k6` are left out.
  */
-export function renderK6Thresholds(objectives: Objective[]): string {
+export function renderK6Thresholds(all: Objective[]): string {
+  // Objectives without a k6 metric are measured on the server only (restarts, broker errors).
+  const objectives = all.flatMap((o) => (o.k6 ? [{ ...o, k6: o.k6 }] : []));
   const thresholds = Object.fromEntries(objectives.map((o) => [o.k6.metric, [k6Threshold(o)]]));
   const summary = objectives.map((o) => ({
     name: o.name,
