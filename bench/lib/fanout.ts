@@ -113,6 +113,11 @@ export async function runStep(ctx: SearchContext, o: SearchOptions, rate: number
     bodyBytes: o.bodyBytes,
   });
   const serverCpu = meters.map((m) => m.percent());
+  if (pub.reopenedAfter !== undefined) {
+    ctx.log(
+      `  the server had closed the publisher (code ${pub.reopenedAfter}); reopened it before this step`,
+    );
+  }
   const foreignCpu = foreign.percent();
   const windowS = (pub.endUs - pub.startUs) / 1e6 + 1 / rate;
   const expected = pub.sent * subscribers;

@@ -72,7 +72,7 @@ export async function measureIdle(
           return g.call<ConnectResult>(
             {
               cmd: 'connect',
-              endpoint: target.endpoint(0),
+              endpoint: target.idleEndpoint(0),
               count: share[i]!,
               firstIndex,
               concurrency: 200,

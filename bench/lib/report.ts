@@ -221,8 +221,11 @@ ${table(IDLE_HEAD, idleRows(r))}
   processes) is repeated once the machine is quieter; both attempts are listed below.
 - Baselines (\`bench/baselines/\`): a raw \`ws\` server doing one \`send\` per subscriber (Redis pub/sub
   between nodes), and Socket.IO ${'4'} with the default in-memory adapter on one node and
-  \`@socket.io/redis-adapter\` on two. Switchboard runs with its defaults except \`LOG_LEVEL=warn\` and the
-  per-connection publish rate limit lifted (one publisher sends thousands of messages per second).
+  \`@socket.io/redis-adapter\` on two. Switchboard runs with its defaults except \`LOG_LEVEL=warn\`, the
+  per-connection publish rate limit lifted (one publisher sends thousands of messages per second) and
+  \`PRESENCE_TOPICS=room:*\`: the fan-out topic \`feed:bench\` is a broadcast-only room without presence
+  (with presence each of 10,000 joiners would get the whole member list), the idle connections' own
+  \`room:idle-N\` topics keep it.
 - Switchboard and the baselines are measured in the same run, one after another, on a shared 2-core
   machine: compare the rows with each other rather than with other machines.
 

@@ -35,8 +35,10 @@ export interface ServerNode {
 export interface Target {
   name: TargetName;
   nodes: ServerNode[];
-  /** Where subscribers (or the publisher) connect to on node `i`. */
+  /** Where fan-out subscribers (or the publisher) connect to on node `i`: one shared topic. */
   endpoint(i: number): Endpoint;
+  /** Where idle connections connect to on node `i`; each joins `<topic>-<index>`, its own topic. */
+  idleEndpoint(i: number): Endpoint;
   /** Asks node `i` for a full GC (SIGUSR2 hook). */
   gc(i: number): void;
   stop(): Promise<void>;
@@ -87,6 +89,9 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
           RATE_LIMIT_PER_SECOND: '1000000',
           RATE_LIMIT_BURST: '1000000',
           DRAIN_WINDOW_MS: '1000',
+          // Presence on room:* (the idle connections' per-user topics) but not on the fan-out
+          // topic feed:bench: a 10,000-member presence_state per join is quadratic in members.
+          PRESENCE_TOPICS: 'room:*',
           ...opts.switchboardEnv,
         });
       }
@@ -102,16 +107,20 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
     await stopAll();
     throw err;
   }
+  const endpointOf = (i: number, topic: string): Endpoint => {
+    const node = nodes[i];
+    if (!node) throw new Error(`target ${name} has no node ${i}`);
+    if (name === 'switchboard') return { protocol: 'phoenix', host: HOST, port: node.port, topic, jwtSecret };
+    return { protocol: name === 'ws' ? 'raw' : 'socketio', host: HOST, port: node.port, topic };
+  };
   return {
     name,
     nodes,
     endpoint(i) {
-      const node = nodes[i];
-      if (!node) throw new Error(`target ${name} has no node ${i}`);
-      if (name === 'switchboard') {
-        return { protocol: 'phoenix', host: HOST, port: node.port, topic: 'room:bench', jwtSecret };
-      }
-      return { protocol: name === 'ws' ? 'raw' : 'socketio', host: HOST, port: node.port, topic: 'bench' };
+      return endpointOf(i, name === 'switchboard' ? 'feed:bench' : 'bench');
+    },
+    idleEndpoint(i) {
+      return endpointOf(i, name === 'switchboard' ? 'room:idle' : 'idle');
     },
     gc(i) {
       nodes[i]?.proc.child.kill('SIGUSR2');

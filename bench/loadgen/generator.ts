@@ -51,6 +51,9 @@ const state = {
   protocol: null as Protocol | null,
   subscribers: [] as Slot[],
   publisher: null as LeanSocket | null,
+  publisherEndpoint: null as Endpoint | null,
+  /** Close code of the publisher's last close by the server, until the next publish reports it. */
+  publisherClosed: null as number | null,
   received: 0,
   other: 0,
   closedCodes: {} as Record<string, number>,
@@ -114,6 +117,7 @@ async function open(
         else resolve(sock);
       },
       onClosed(_s, code) {
+        if (role === 'publisher') state.publisherClosed = code;
         if (role !== 'subscriber') return;
         state.closedCodes[code] = (state.closedCodes[code] ?? 0) + 1;
         state.closedTotal[code] = (state.closedTotal[code] ?? 0) + 1;
@@ -184,10 +188,22 @@ async function topUp(): Promise<ConnectResult> {
   return { connected, failed: dead.length - connected, errors, ms: Math.round(performance.now() - started) };
 }
 
-function publish(c: PublishCommand): Promise<PublishResult> {
-  const pub = state.publisher;
+/** The publisher, reopened when the server closed it (an overloaded step can): publishing into a closed socket measures nothing. */
+async function readyPublisher(): Promise<{ pub: LeanSocket; reopenedAfter?: number }> {
+  const ep = state.publisherEndpoint;
   const proto = state.protocol;
-  if (!pub || !proto) throw new Error('publish before publisher: send the publisher command first');
+  if (!state.publisher || !ep || !proto)
+    throw new Error('publish before publisher: send the publisher command first');
+  if (state.publisher.state === 'ready') return { pub: state.publisher };
+  const code = state.publisherClosed ?? 0;
+  state.publisherClosed = null;
+  state.publisher = await open(ep, proto, 'publisher', 1_000_000);
+  return { pub: state.publisher, reopenedAfter: code };
+}
+
+async function publish(c: PublishCommand): Promise<PublishResult> {
+  const { pub, reopenedAfter } = await readyPublisher();
+  const proto = state.protocol!;
   if (!(c.rate > 0) || !(c.durationMs > 0))
     throw new Error('publish.rate and publish.durationMs must be > 0');
   const body = 'x'.repeat(c.bodyBytes);
@@ -212,7 +228,7 @@ function publish(c: PublishCommand): Promise<PublishResult> {
         });
         maxBacklog = Math.max(maxBacklog, pub.writeBacklog);
       }
-      if (sent >= total) resolve({ sent, startUs, endUs, maxBacklog });
+      if (sent >= total) resolve({ sent, startUs, endUs, maxBacklog, reopenedAfter });
       else setTimeout(tick, 1);
     };
     tick();
@@ -250,6 +266,7 @@ async function handle(c: Command): Promise<unknown> {
     case 'publisher': {
       const proto = useEndpoint(c.endpoint);
       state.publisher = await open(c.endpoint, proto, 'publisher', 1_000_000);
+      state.publisherEndpoint = c.endpoint;
       return { ok: true };
     }
     case 'record':

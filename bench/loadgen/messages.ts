@@ -51,6 +51,8 @@ export interface PublishResult {
   endUs: number;
   /** Largest user-space write backlog seen on the publisher socket, bytes. */
   maxBacklog: number;
+  /** Set when the server had closed the publisher since the last step: its close code (reopened before publishing). */
+  reopenedAfter?: number;
 }
 
 export interface CountsCommand {

@@ -75,7 +75,7 @@ function phoenix(ep: Endpoint): Protocol {
   return {
     async path(index) {
       const token = await signToken(
-        { sub: `bench-${index}`, join: ['room:*'], publish: ['room:*'] },
+        { sub: `bench-${index}`, join: ['room:*', 'feed:*'], publish: ['room:*', 'feed:*'] },
         secret,
         '6h',
       );
