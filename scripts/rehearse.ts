@@ -53,7 +53,7 @@ Every option can also come from the environment: REHEARSE_FAULT, REHEARSE_SKIP_I
 REHEARSE_REPLICAS, REHEARSE_VUS, REHEARSE_DURATION, REHEARSE_SOAK, REHEARSE_SESSION, REHEARSE_WORKFLOW,
 REHEARSE_SUMMARY_DIR (a flag wins over the environment).
 
-Exit status: 0 promote, 2 do not promote, 3 the --fault went unnoticed (would have promoted),
+Exit status: 0 promote, 2 do not promote, 3 the --fault was not caught by the objective it must break,
 1 the rehearsal itself failed, 130 interrupted.`;
 
 /** The rehearsal's settings after flags, environment and defaults. */
@@ -369,7 +369,6 @@ async function main(): Promise<void> {
       gate: state.gate?.report,
       gateDiagnostic,
       sessions: args.session !== undefined,
-      proposals: state.gate?.proposals ?? [],
       fault: args.fault,
     });
     progress.continueAt(total);
@@ -379,7 +378,6 @@ async function main(): Promise<void> {
         decisionSummary(decision, progress.timings, {
           fault: args.fault,
           faultActions: state.faultRecord?.actions,
-          proposals: state.gate?.proposals ?? [],
           totalMs: progress.elapsedMs,
         }),
       )}`,
@@ -392,8 +390,8 @@ async function main(): Promise<void> {
     print(
       `\nrehearse: job summary ${summary.htmlPath}, markdown ${summary.markdownPath} (${formatDuration(progress.elapsedMs)})`,
     );
-    // A fault that the pipeline would have promoted through is a failed rehearsal too.
-    exitCode = decision.promote ? (args.fault ? 3 : 0) : 2;
+    // A fault that the pipeline would have promoted through, or that its objective missed, is a failed rehearsal too.
+    exitCode = args.fault && (decision.promote || !decision.faultCaught) ? 3 : decision.promote ? 0 : 2;
   } finally {
     if (!interrupted) await teardown.run();
   }

@@ -1,6 +1,6 @@
 // `npm run rehearse` for real, as a user runs it (a child process): deploy.yml played on this machine
 // in short mode. Healthy with the image built by buildah and run by podman -> promote, exit 0; with
-// the latency fault -> the SLO gate fails delivery-latency, exit 2; Ctrl-C while the load runs ->
+// each fault -> the SLO gate fails that fault's objective, exit 2; Ctrl-C while the load runs ->
 // exit 130 and nothing it started is left (processes, containers, ports).
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -200,27 +200,38 @@ describe('npm run rehearse (short mode)', { timeout: 2_400_000 }, () => {
     console.log(`healthy rehearsal with the image build: ${Math.round(decision.totalMs / 1000)} s`);
   });
 
-  test('latency fault: the SLO gate fails delivery-latency (evaluated even when the load test already stopped deploy.yml), production skipped, exit 2', async () => {
-    const run = await rehearse(['--short', '--skip-image', '--fault', 'latency'], 600_000);
-    assert.equal(run.code, 2, run.out.slice(-6000));
-    const decision = decisionOf(run);
-    assert.equal(decision.promote, false);
-    assert.equal(decision.fault, 'latency');
-    assert.equal(decision.gateVerdict, 'fail');
-    assert.ok(decision.failedObjectives.includes('delivery-latency'), JSON.stringify(decision));
-    assert.equal(decision.faultCaught, true);
-    assert.match(run.out, /fault latency: the SLO gate failed delivery-latency, as expected/);
-    assert.match(run.out, /delivery-latency: [\d.]+ (ms|s) \(<= 250 ms\) -> fail/);
-    assert.match(run.out, /job production .*: skipped/);
-    if (decision.loadTestPassed === false) {
-      // deploy.yml stops at the failed load test; the gate was played anyway, as a diagnostic.
-      assert.equal(decision.gateDiagnostic, true);
-      assert.match(run.out, /job gate-staging .*: skipped/);
-      assert.match(run.out, /\[diagnostic\] job gate-staging/);
-    }
-    await assertNothingLeft(run, runIdOf(run.out));
-    console.log(`latency fault rehearsal: ${Math.round(decision.totalMs / 1000)} s`);
-  });
+  // Each fault and the gate.json objective it must break (scripts/lib/rehearse/faults.ts says why).
+  const expected = [
+    ['latency', 'delivery-latency'],
+    ['kill-node', 'server-availability'],
+    ['redis-down', 'cross-node-delivery'],
+    ['slow-consumer', 'slow-consumer-closes'],
+  ] as const;
+  for (const [fault, objective] of expected) {
+    test(`${fault} fault: the SLO gate fails ${objective} (evaluated even when the load test already stopped deploy.yml), production skipped, exit 2`, async () => {
+      const run = await rehearse(['--short', '--skip-image', '--fault', fault], 600_000);
+      assert.equal(run.code, 2, run.out.slice(-6000));
+      const decision = decisionOf(run);
+      assert.equal(decision.promote, false);
+      assert.equal(decision.fault, fault);
+      assert.equal(decision.gateVerdict, 'fail');
+      assert.ok(decision.failedObjectives.includes(objective), JSON.stringify(decision));
+      assert.equal(decision.faultCaught, true);
+      assert.match(run.out, new RegExp(`fault ${fault}: the SLO gate failed ${objective}, as expected`));
+      assert.match(run.out, new RegExp(`${objective}: [^\\n]+ -> fail`));
+      assert.match(run.out, /job production .*: skipped/);
+      if (decision.loadTestPassed === false) {
+        // deploy.yml stops at the failed load test; the gate was played anyway, as a diagnostic.
+        assert.equal(decision.gateDiagnostic, true);
+        assert.match(run.out, /job gate-staging .*: skipped/);
+        assert.match(run.out, /\[diagnostic\] job gate-staging/);
+      }
+      await assertNothingLeft(run, runIdOf(run.out));
+      console.log(
+        `${fault} fault rehearsal: ${Math.round(decision.totalMs / 1000)} s, failed ${decision.failedObjectives.join(', ')}`,
+      );
+    });
+  }
 
   test('Ctrl-C while the load test runs: exit 130, no process, port or container left', async () => {
     const run = await rehearse(['--short', '--skip-image'], 600_000, (line) =>

@@ -12,17 +12,8 @@ import { readLoadTestConfig, type LoadTestConfig } from '../../../actions/k6-loa
 import { runWithNode } from '../../../actions/k6-loadtest/src/local.js';
 import { loadTestSummary } from '../../../actions/k6-loadtest/src/summary.js';
 import { readGateConfig, type GateConfig } from '../../../actions/slo-gate/src/config.js';
-import {
-  evaluateObjective,
-  runGate,
-  type GateReport,
-  type ObjectiveResult,
-} from '../../../actions/slo-gate/src/evaluate.js';
-import {
-  readGateFile,
-  selectObjectives,
-  type GateObjective,
-} from '../../../actions/slo-gate/src/gate-file.js';
+import { runGate, type GateReport } from '../../../actions/slo-gate/src/evaluate.js';
+import { readGateFile, selectObjectives } from '../../../actions/slo-gate/src/gate-file.js';
 import { gateSummary } from '../../../actions/slo-gate/src/summary.js';
 
 /** A step's `with:` inputs; unset inputs read as '' like core.getInput. */
@@ -62,8 +53,6 @@ export interface GateOutcome {
   config: GateConfig;
   report: GateReport;
   sections: SummarySection[];
-  /** Proposed objectives (not in gate.json), evaluated over the same window; they decide nothing. */
-  proposals: ObjectiveResult[];
 }
 
 /** Reads the gate inputs as the action does. */
@@ -71,12 +60,8 @@ export function gateConfig(inputs: Inputs, workspace: string): GateConfig {
   return readGateConfig(reader(inputs), workspace);
 }
 
-/** Soaks, evaluates every objective of the gate file against Prometheus, and the proposals too. */
-export async function runSloGate(
-  config: GateConfig,
-  log: (line: string) => void,
-  proposals: GateObjective[] = [],
-): Promise<GateOutcome> {
+/** Soaks, then evaluates every objective of the gate file against Prometheus. */
+export async function runSloGate(config: GateConfig, log: (line: string) => void): Promise<GateOutcome> {
   const objectives = selectObjectives(readGateFile(config.gateFile), config.objectives);
   const client = new PrometheusClient({
     url: config.prometheusUrl,
@@ -92,6 +77,5 @@ export async function runSloGate(
       log,
     },
   );
-  const evaluated = await Promise.all(proposals.map((p) => evaluateObjective(client, p, config.window)));
-  return { config, report, sections: gateSummary(report, client.url), proposals: evaluated };
+  return { config, report, sections: gateSummary(report, client.url) };
 }

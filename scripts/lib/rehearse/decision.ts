@@ -2,12 +2,7 @@
 // (as the workflow does: a failed step stops the job before promotion). With a fault, it also says
 // whether the fault was caught by the objective it must break.
 import { formatValue, type ObjectiveResult, type Verdict } from '../../../actions/slo-gate/src/evaluate.js';
-import {
-  keyValueTable,
-  table,
-  code,
-  type SummarySection,
-} from '../../../actions/shared/src/summary/index.js';
+import { keyValueTable, table, type SummarySection } from '../../../actions/shared/src/summary/index.js';
 import type { CombinedResult } from '../../../actions/shared/src/k6/index.js';
 import type { Fault } from './faults.js';
 import type { StepTiming } from './progress.js';
@@ -26,7 +21,7 @@ export interface Decision {
   failedThresholds: string[];
   /** Jobs that failed, with the first failing step. */
   failedJobs: string[];
-  /** With a fault: was it caught (by the objectives it must break, or at least by something)? */
+  /** With a fault: did the gate fail every objective the fault must break? */
   faultCaught?: boolean;
   /** One line per conclusion, printed last. */
   lines: string[];
@@ -43,7 +38,6 @@ export function decide(input: {
   gate?: { verdict: Verdict; results: ObjectiveResult[] };
   /** The gate ran only as a diagnostic (the workflow had stopped before it). */
   gateDiagnostic?: boolean;
-  proposals: ObjectiveResult[];
   fault?: Fault;
   /** The load test's VUs reconnected every session (--session): some faults then break other objectives. */
   sessions?: boolean;
@@ -82,30 +76,13 @@ export function decide(input: {
       ? { ...input.fault, ...input.fault.withSessions }
       : input.fault;
   if (fault) {
-    if (fault.gateObjectives.length > 0) {
-      const missed = fault.gateObjectives.filter((o) => !failedObjectives.includes(o));
-      faultCaught = missed.length === 0;
-      lines.push(
-        faultCaught
-          ? `fault ${fault.name}: the SLO gate failed ${fault.gateObjectives.join(', ')}, as expected${input.gateDiagnostic ? ` (the workflow stopped earlier, at the load test: ${failedThresholds.join(', ')})` : ''}`
-          : `fault ${fault.name}: the gate did NOT fail ${missed.join(', ')} (it failed ${failedObjectives.join(', ') || 'nothing'})`,
-      );
-    } else {
-      faultCaught = !promote;
-      lines.push(`fault ${fault.name}: no objective of gate.json can see it: ${fault.why}`);
-      const proposal = input.proposals.find((p) => p.name === fault.proposal?.name);
-      if (proposal) {
-        lines.push(
-          `fault ${fault.name}: proposed objective ${proposal.name}: ${proposal.value === undefined ? proposal.reason : formatValue(proposal.value, proposal.unit)} ` +
-            `(${proposal.comparator} ${formatValue(proposal.limit, proposal.unit)}) -> ${proposal.verdict}`,
-        );
-      }
-      lines.push(
-        promote
-          ? `fault ${fault.name}: went unnoticed: the pipeline promoted`
-          : `fault ${fault.name}: promotion stopped by ${failedThresholds.length > 0 ? `the load test (${failedThresholds.join(', ')})` : 'a failed job'}`,
-      );
-    }
+    const missed = fault.gateObjectives.filter((o) => !failedObjectives.includes(o));
+    faultCaught = missed.length === 0;
+    lines.push(
+      faultCaught
+        ? `fault ${fault.name}: the SLO gate failed ${fault.gateObjectives.join(', ')}, as expected${input.gateDiagnostic ? ` (the workflow stopped earlier, at the load test: ${failedThresholds.join(', ')})` : ''}`
+        : `fault ${fault.name}: the gate did NOT fail ${missed.join(', ')} (it failed ${failedObjectives.join(', ') || 'nothing'})`,
+    );
   }
   return {
     promote,
@@ -124,7 +101,7 @@ export function decide(input: {
 export function decisionSummary(
   decision: Decision,
   timings: StepTiming[],
-  extra: { fault?: Fault; faultActions?: string[]; proposals: ObjectiveResult[]; totalMs: number },
+  extra: { fault?: Fault; faultActions?: string[]; totalMs: number },
 ): SummarySection[] {
   const sections: SummarySection[] = [
     {
@@ -158,21 +135,6 @@ export function decisionSummary(
       list: decision.lines.slice(1),
     },
   ];
-  if (extra.proposals.length > 0) {
-    sections.push({
-      heading: 'Objectives gate.json lacks (proposals; they decide nothing)',
-      table: table(
-        ['Objective', 'Query', 'Value', 'Limit', 'Verdict'],
-        extra.proposals.map((p) => [
-          p.name,
-          code(p.query),
-          p.value === undefined ? p.reason : formatValue(p.value, p.unit),
-          `${p.comparator} ${formatValue(p.limit, p.unit)}`,
-          p.verdict,
-        ]),
-      ),
-    });
-  }
   sections.push({
     heading: 'Steps',
     table: table(

@@ -484,8 +484,7 @@ function loadTestHandler(state: RehearsalState): ActionHandler {
 function sloGateHandler(state: RehearsalState): ActionHandler {
   return async ({ inputs, log }) => {
     const config = gateConfig(inputs, state.root);
-    const proposals = state.fault?.proposal ? [state.fault.proposal] : [];
-    const gate = await runSloGate(config, log, proposals);
+    const gate = await runSloGate(config, log);
     state.gate = gate;
     const bad = gate.report.results.filter((r) => r.verdict !== 'pass');
     return {
