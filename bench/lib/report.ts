@@ -227,7 +227,12 @@ ${table(IDLE_HEAD, idleRows(r))}
   (with presence each of 10,000 joiners would get the whole member list), the idle connections' own
   \`room:idle-N\` topics keep it.
 - Switchboard and the baselines are measured in the same run, one after another, on a shared 2-core
-  machine: compare the rows with each other rather than with other machines.
+  machine: compare the rows with each other rather than with other machines. At 10,000 subscribers one
+  fan-out pass takes a large share of the latency bound, so those rows move between runs (seen here:
+  Socket.IO one node 10.5k-42k, Switchboard 167k-336k deliveries/s); re-run before reading much into one.
+- When a step overloads Switchboard, subscribers and the publisher that fall more than
+  \`OUTBOUND_QUEUE_MAX_BYTES\` behind are closed with 4008 (the slow-consumer protection); the harness
+  reopens them before the next step and logs it.
 
 ## Running it
 
