@@ -48,7 +48,7 @@ const OPEN = 1;
  * per-connection limits and owns the outbound queue.
  *
  * Outbound: every frame for this client (replies, pushes, shared broadcast frames) is appended to
- * one queue that is written to the socket once per event-loop turn as a single write, bypassing
+ * one queue that is written to the socket once per flush pass as a single write, bypassing
  * ws's sender (ws itself only writes pongs and close frames, and we flush before closing). If the
  * bytes queued plus those the socket has not sent exceed OUTBOUND_QUEUE_MAX_BYTES, the client is
  * too slow and is closed with 4008; nobody else waits for it.
@@ -337,7 +337,7 @@ export class Session implements Subscriber, Flushable {
     this.enqueue(textFrame(text));
   }
 
-  /** Queues a complete frame (possibly shared with other sessions) for this turn's write. */
+  /** Queues a complete frame (possibly shared with other sessions) for the next pass's write. */
   enqueue(frame: Buffer): void {
     if (this.closing) return;
     const bytes = this.outBytes + frame.length;
