@@ -27715,6 +27715,127 @@ function info(message) {
   process.stdout.write(message + os5.EOL);
 }
 
+// actions/shared/src/summary/table.ts
+function escapeHtml(text) {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+function code(text) {
+  return { html: `<code>${escapeHtml(text)}</code>` };
+}
+function link(text, href) {
+  if (!/^https?:\/\//i.test(href)) return { html: escapeHtml(text) };
+  return { html: `<a href="${escapeHtml(href)}">${escapeHtml(text)}</a>` };
+}
+function cellHtml(value) {
+  if (value === void 0 || value === null) return "";
+  if (typeof value === "object") return value.html;
+  return escapeHtml(String(value));
+}
+function table(headers, rows) {
+  return [
+    headers.map((h) => ({ data: escapeHtml(h), header: true })),
+    ...rows.map((row) => row.map(cellHtml))
+  ];
+}
+function keyValueTable(entries, headers = ["Field", "Value"]) {
+  return table(
+    headers,
+    entries.filter(([, value]) => value !== void 0)
+  );
+}
+
+// actions/shared/src/summary/write.ts
+async function writeJobSummary(sink, sections) {
+  for (const section of sections) {
+    if (section.heading) sink.addHeading(escapeHtml(section.heading), section.level ?? 3);
+    for (const paragraph of section.text ?? []) sink.addRaw(`<p>${cellHtml(paragraph)}</p>`, true);
+    if (section.table && section.table.length > 0) sink.addTable(section.table);
+    if (section.list && section.list.length > 0) sink.addList(section.list.map(cellHtml));
+  }
+  await sink.write();
+}
+
+// actions/render-manifests/src/config.ts
+import { isAbsolute, resolve as resolve2 } from "node:path";
+
+// actions/shared/src/argocd/auth.ts
+function parseBooleanInput(name, raw, fallback) {
+  const value = raw.trim();
+  if (value === "") return fallback;
+  if (["true", "True", "TRUE"].includes(value)) return true;
+  if (["false", "False", "FALSE"].includes(value)) return false;
+  throw new Error(`${name}: "${raw}" is not a boolean; use true or false`);
+}
+
+// actions/shared/src/git/git.ts
+var GitError = class extends Error {
+  constructor(args, exitCode, stderr) {
+    super(
+      `git ${args.join(" ")} failed (exit ${exitCode}): ${stderr.trim().split("\n").slice(-6).join("\n")}`
+    );
+    this.args = args;
+    this.exitCode = exitCode;
+    this.stderr = stderr;
+  }
+  args;
+  exitCode;
+  stderr;
+  name = "GitError";
+  code = "GIT_FAILED";
+};
+var GITHUB_ACTIONS_BOT = {
+  name: "github-actions[bot]",
+  email: "41898282+github-actions[bot]@users.noreply.github.com"
+};
+var Git = class {
+  constructor(dir) {
+    this.dir = dir;
+  }
+  dir;
+  /** Runs `git -C dir args...`; resolves with trimmed stdout, throws {@link GitError}. */
+  async run(args, options = {}) {
+    let result;
+    try {
+      result = await getExecOutput("git", ["-C", this.dir, ...args], {
+        silent: true,
+        ignoreReturnCode: true,
+        env: options.env ? { ...process.env, ...options.env } : void 0
+      });
+    } catch (error2) {
+      throw new Error(`cannot run git: ${error2.message}`, { cause: error2 });
+    }
+    if (result.exitCode !== 0 && !options.allowFailure)
+      throw new GitError(args, result.exitCode, result.stderr);
+    return { stdout: result.stdout.replace(/\n$/, ""), stderr: result.stderr, exitCode: result.exitCode };
+  }
+  /** `git rev-parse --verify <rev>^{commit}`, or undefined when it does not exist. */
+  async resolve(rev) {
+    const r = await this.run(["rev-parse", "--verify", "--quiet", `${rev}^{commit}`], { allowFailure: true });
+    return r.exitCode === 0 ? r.stdout.trim() : void 0;
+  }
+  /**
+   * Fetches `branch` from `remote` into `refs/remotes/<remote>/<branch>` (shallow is fine) and returns its
+   * commit, or undefined when the remote has no such branch.
+   */
+  async fetchBranch(remote, branch, depth = 1) {
+    const ref = `refs/remotes/${remote}/${branch}`;
+    const r = await this.run(
+      ["fetch", "--no-tags", `--depth=${depth}`, remote, `+refs/heads/${branch}:${ref}`],
+      { allowFailure: true }
+    );
+    if (r.exitCode !== 0) {
+      if (/couldn't find remote ref|not our ref|no such ref/i.test(r.stderr)) return void 0;
+      throw new GitError(["fetch", remote, branch], r.exitCode, r.stderr);
+    }
+    return this.resolve(ref);
+  }
+  /** Fetches one commit by SHA (GitHub serves reachable commits) so it can be read locally. */
+  async fetchCommit(remote, sha) {
+    if (await this.resolve(sha)) return;
+    await this.run(["fetch", "--no-tags", "--depth=1", remote, sha]);
+  }
+};
+
 // actions/shared/src/kustomize/image-pin.ts
 var import_yaml = __toESM(require_dist(), 1);
 import { existsSync as existsSync2, readFileSync, writeFileSync } from "node:fs";
@@ -27867,127 +27988,6 @@ function diffObjects(previous, next) {
   changes.sort((a, b) => order[a.change] - order[b.change] || a.label.localeCompare(b.label));
   return { changes, unchanged };
 }
-
-// actions/shared/src/summary/table.ts
-function escapeHtml(text) {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-function code(text) {
-  return { html: `<code>${escapeHtml(text)}</code>` };
-}
-function link(text, href) {
-  if (!/^https?:\/\//i.test(href)) return { html: escapeHtml(text) };
-  return { html: `<a href="${escapeHtml(href)}">${escapeHtml(text)}</a>` };
-}
-function cellHtml(value) {
-  if (value === void 0 || value === null) return "";
-  if (typeof value === "object") return value.html;
-  return escapeHtml(String(value));
-}
-function table(headers, rows) {
-  return [
-    headers.map((h) => ({ data: escapeHtml(h), header: true })),
-    ...rows.map((row) => row.map(cellHtml))
-  ];
-}
-function keyValueTable(entries, headers = ["Field", "Value"]) {
-  return table(
-    headers,
-    entries.filter(([, value]) => value !== void 0)
-  );
-}
-
-// actions/shared/src/summary/write.ts
-async function writeJobSummary(sink, sections) {
-  for (const section of sections) {
-    if (section.heading) sink.addHeading(escapeHtml(section.heading), section.level ?? 3);
-    for (const paragraph of section.text ?? []) sink.addRaw(`<p>${cellHtml(paragraph)}</p>`, true);
-    if (section.table && section.table.length > 0) sink.addTable(section.table);
-    if (section.list && section.list.length > 0) sink.addList(section.list.map(cellHtml));
-  }
-  await sink.write();
-}
-
-// actions/render-manifests/src/config.ts
-import { isAbsolute, resolve as resolve2 } from "node:path";
-
-// actions/shared/src/argocd/auth.ts
-function parseBooleanInput(name, raw, fallback) {
-  const value = raw.trim();
-  if (value === "") return fallback;
-  if (["true", "True", "TRUE"].includes(value)) return true;
-  if (["false", "False", "FALSE"].includes(value)) return false;
-  throw new Error(`${name}: "${raw}" is not a boolean; use true or false`);
-}
-
-// actions/shared/src/git/git.ts
-var GitError = class extends Error {
-  constructor(args, exitCode, stderr) {
-    super(
-      `git ${args.join(" ")} failed (exit ${exitCode}): ${stderr.trim().split("\n").slice(-6).join("\n")}`
-    );
-    this.args = args;
-    this.exitCode = exitCode;
-    this.stderr = stderr;
-  }
-  args;
-  exitCode;
-  stderr;
-  name = "GitError";
-  code = "GIT_FAILED";
-};
-var GITHUB_ACTIONS_BOT = {
-  name: "github-actions[bot]",
-  email: "41898282+github-actions[bot]@users.noreply.github.com"
-};
-var Git = class {
-  constructor(dir) {
-    this.dir = dir;
-  }
-  dir;
-  /** Runs `git -C dir args...`; resolves with trimmed stdout, throws {@link GitError}. */
-  async run(args, options = {}) {
-    let result;
-    try {
-      result = await getExecOutput("git", ["-C", this.dir, ...args], {
-        silent: true,
-        ignoreReturnCode: true,
-        env: options.env ? { ...process.env, ...options.env } : void 0
-      });
-    } catch (error2) {
-      throw new Error(`cannot run git: ${error2.message}`, { cause: error2 });
-    }
-    if (result.exitCode !== 0 && !options.allowFailure)
-      throw new GitError(args, result.exitCode, result.stderr);
-    return { stdout: result.stdout.replace(/\n$/, ""), stderr: result.stderr, exitCode: result.exitCode };
-  }
-  /** `git rev-parse --verify <rev>^{commit}`, or undefined when it does not exist. */
-  async resolve(rev) {
-    const r = await this.run(["rev-parse", "--verify", "--quiet", `${rev}^{commit}`], { allowFailure: true });
-    return r.exitCode === 0 ? r.stdout.trim() : void 0;
-  }
-  /**
-   * Fetches `branch` from `remote` into `refs/remotes/<remote>/<branch>` (shallow is fine) and returns its
-   * commit, or undefined when the remote has no such branch.
-   */
-  async fetchBranch(remote, branch, depth = 1) {
-    const ref = `refs/remotes/${remote}/${branch}`;
-    const r = await this.run(
-      ["fetch", "--no-tags", `--depth=${depth}`, remote, `+refs/heads/${branch}:${ref}`],
-      { allowFailure: true }
-    );
-    if (r.exitCode !== 0) {
-      if (/couldn't find remote ref|not our ref|no such ref/i.test(r.stderr)) return void 0;
-      throw new GitError(["fetch", remote, branch], r.exitCode, r.stderr);
-    }
-    return this.resolve(ref);
-  }
-  /** Fetches one commit by SHA (GitHub serves reachable commits) so it can be read locally. */
-  async fetchCommit(remote, sha) {
-    if (await this.resolve(sha)) return;
-    await this.run(["fetch", "--no-tags", "--depth=1", remote, sha]);
-  }
-};
 
 // actions/render-manifests/src/config.ts
 var NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -28302,14 +28302,88 @@ async function validateRendered(files, target, requireDigests) {
   }
 }
 
-// actions/render-manifests/src/main.ts
-function commitMessage(config, subject, body) {
+// actions/render-manifests/src/render-and-publish.ts
+function commitMessage(config, env, subject, body) {
   const trailers = [
     config.sourceRevision ? `Source-Commit: ${config.sourceRevision}` : "",
-    process.env.GITHUB_RUN_ID && process.env.GITHUB_REPOSITORY ? `Workflow-Run: ${process.env.GITHUB_SERVER_URL ?? "https://github.com"}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}` : ""
+    env.GITHUB_RUN_ID && env.GITHUB_REPOSITORY ? `Workflow-Run: ${env.GITHUB_SERVER_URL ?? "https://github.com"}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : ""
   ].filter(Boolean);
   return [subject, "", ...body, ...trailers.length ? ["", ...trailers] : []].join("\n");
 }
+async function renderAndPublish(config, env, log) {
+  const target = {
+    repoDir: config.root,
+    remote: config.remote,
+    branch: config.deployBranch,
+    path: config.outputPath,
+    identity: config.identity,
+    push: config.push,
+    log
+  };
+  if (config.restoreRevision) {
+    const sha = config.restoreRevision;
+    const publish2 = await publishToDeployBranch({
+      ...target,
+      content: { restoreFrom: sha },
+      message: () => commitMessage(
+        config,
+        env,
+        `rollback(${config.environment}): restore ${config.outputPath} from ${sha.slice(0, 12)}`,
+        [`Brings ${config.outputPath}/ back to what deploy-branch commit ${sha} had.`]
+      )
+    });
+    return { publish: publish2, diff: diffObjects(publish2.previous, publish2.next), objects: publish2.next.length };
+  }
+  const pin = config.pin;
+  const reference = `${pin.newName ?? pin.name}@${pin.digest}`;
+  log(`pinning ${pin.name} to ${reference} in ${config.overlay} and rendering`);
+  const rendered = await renderPinnedOverlay(config.root, config.overlay, pin, config.kustomize);
+  const files = objectFiles(rendered.objects);
+  const objects = rendered.objects.length;
+  let validation;
+  if (config.validate) {
+    validation = await validateRendered(files, config.overlay, config.requireDigests);
+    if (validation.problems.length > 0) {
+      return {
+        validation,
+        objects,
+        failed: `validation found ${validation.problems.length} problem(s) in the render of ${config.overlay}; nothing was published:
+` + validation.problems.map((p) => `  ${p.object} ${p.field}: ${p.message} [${p.check}]`).join("\n")
+      };
+    }
+  }
+  const publish = await publishToDeployBranch({
+    ...target,
+    content: { files },
+    message: (previous) => commitMessage(
+      config,
+      env,
+      `render(${config.environment}): ${pin.newName ?? pin.name}@${pin.digest.slice(0, 19)}`,
+      [
+        `Rendered ${config.overlay}${config.sourceRevision ? ` at ${config.sourceRevision}` : ""} with ${reference}.`,
+        `${describeDiff(diffObjects(previous, rendered.objects))}.`
+      ]
+    )
+  });
+  return { publish, diff: diffObjects(publish.previous, publish.next), validation, objects };
+}
+function renderOutputs(config, publish, diff) {
+  return {
+    commit: publish.commit ?? "",
+    "previous-commit": publish.previousCommit ?? "",
+    changed: String(publish.changed),
+    path: config.outputPath,
+    ...config.pin ? { image: `${config.pin.newName ?? config.pin.name}@${config.pin.digest}` } : {},
+    changes: JSON.stringify({
+      added: diff.changes.filter((c) => c.change === "added").map((c) => c.label),
+      changed: diff.changes.filter((c) => c.change === "changed").map((c) => c.label),
+      removed: diff.changes.filter((c) => c.change === "removed").map((c) => c.label),
+      unchanged: diff.unchanged
+    })
+  };
+}
+
+// actions/render-manifests/src/main.ts
 async function appendDiff(publish) {
   if (!publish.diff) return;
   const lines = publish.diff.split("\n").length;
@@ -28324,79 +28398,15 @@ async function appendDiff(publish) {
 async function run() {
   try {
     const config = readRenderConfig((name) => getInput(name), process.env);
-    const log = (line) => info(line);
-    let publish;
-    let validation;
-    let objects;
-    if (config.restoreRevision) {
-      const sha = config.restoreRevision;
-      publish = await publishToDeployBranch({
-        repoDir: config.root,
-        remote: config.remote,
-        branch: config.deployBranch,
-        path: config.outputPath,
-        content: { restoreFrom: sha },
-        message: () => commitMessage(
-          config,
-          `rollback(${config.environment}): restore ${config.outputPath} from ${sha.slice(0, 12)}`,
-          [`Brings ${config.outputPath}/ back to what deploy-branch commit ${sha} had.`]
-        ),
-        identity: config.identity,
-        push: config.push,
-        log
-      });
-      objects = publish.next.length;
-    } else {
-      const pin = config.pin;
-      const reference = `${pin.newName ?? pin.name}@${pin.digest}`;
-      info(`pinning ${pin.name} to ${reference} in ${config.overlay} and rendering`);
-      const rendered = await renderPinnedOverlay(config.root, config.overlay, pin, config.kustomize);
-      const files = objectFiles(rendered.objects);
-      objects = rendered.objects.length;
-      if (config.validate) {
-        validation = await validateRendered(files, config.overlay, config.requireDigests);
-        if (validation.problems.length > 0) {
-          await writeJobSummary(summary, renderSummary(config, { validation, objects }, process.env));
-          throw new Error(
-            `validation found ${validation.problems.length} problem(s) in the render of ${config.overlay}; nothing was published:
-` + validation.problems.map((p) => `  ${p.object} ${p.field}: ${p.message} [${p.check}]`).join("\n")
-          );
-        }
-      }
-      publish = await publishToDeployBranch({
-        repoDir: config.root,
-        remote: config.remote,
-        branch: config.deployBranch,
-        path: config.outputPath,
-        content: { files },
-        message: (previous) => commitMessage(
-          config,
-          `render(${config.environment}): ${pin.newName ?? pin.name}@${pin.digest.slice(0, 19)}`,
-          [
-            `Rendered ${config.overlay}${config.sourceRevision ? ` at ${config.sourceRevision}` : ""} with ${reference}.`,
-            `${describeDiff(diffObjects(previous, rendered.objects))}.`
-          ]
-        ),
-        identity: config.identity,
-        push: config.push,
-        log
-      });
+    const outcome = await renderAndPublish(config, process.env, (line) => info(line));
+    if ("failed" in outcome) {
+      const { validation: validation2, objects: objects2 } = outcome;
+      await writeJobSummary(summary, renderSummary(config, { validation: validation2, objects: objects2 }, process.env));
+      throw new Error(outcome.failed);
     }
-    const diff = diffObjects(publish.previous, publish.next);
-    setOutput("commit", publish.commit ?? "");
-    setOutput("previous-commit", publish.previousCommit ?? "");
-    setOutput("changed", String(publish.changed));
-    setOutput("path", config.outputPath);
-    if (config.pin) setOutput("image", `${config.pin.newName ?? config.pin.name}@${config.pin.digest}`);
-    setOutput(
-      "changes",
-      JSON.stringify({
-        added: diff.changes.filter((c) => c.change === "added").map((c) => c.label),
-        changed: diff.changes.filter((c) => c.change === "changed").map((c) => c.label),
-        removed: diff.changes.filter((c) => c.change === "removed").map((c) => c.label),
-        unchanged: diff.unchanged
-      })
-    );
+    const { publish, diff, validation, objects } = outcome;
+    for (const [name, value] of Object.entries(renderOutputs(config, publish, diff)))
+      setOutput(name, value);
     if (publish.stat) info(publish.stat);
     await writeJobSummary(
       summary,

@@ -1,21 +1,9 @@
 import * as core from '@actions/core';
-import { diffObjects, objectFiles } from '../../shared/src/kustomize/index.js';
 import { escapeHtml, writeJobSummary } from '../../shared/src/summary/index.js';
-import { readRenderConfig, type RenderConfig } from './config.js';
-import { publishToDeployBranch, type PublishResult } from './deploy-branch.js';
-import { renderPinnedOverlay } from './render.js';
-import { describeDiff, MAX_SUMMARY_DIFF, renderSummary } from './summary.js';
-import { validateRendered } from './validate.js';
-
-function commitMessage(config: RenderConfig, subject: string, body: string[]): string {
-  const trailers = [
-    config.sourceRevision ? `Source-Commit: ${config.sourceRevision}` : '',
-    process.env.GITHUB_RUN_ID && process.env.GITHUB_REPOSITORY
-      ? `Workflow-Run: ${process.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}`
-      : '',
-  ].filter(Boolean);
-  return [subject, '', ...body, ...(trailers.length ? ['', ...trailers] : [])].join('\n');
-}
+import { readRenderConfig } from './config.js';
+import type { PublishResult } from './deploy-branch.js';
+import { renderAndPublish, renderOutputs } from './render-and-publish.js';
+import { MAX_SUMMARY_DIFF, renderSummary } from './summary.js';
 
 async function appendDiff(publish: PublishResult): Promise<void> {
   if (!publish.diff) return;
@@ -33,83 +21,15 @@ async function appendDiff(publish: PublishResult): Promise<void> {
 export async function run(): Promise<void> {
   try {
     const config = readRenderConfig((name) => core.getInput(name), process.env);
-    const log = (line: string) => core.info(line);
-    let publish: PublishResult;
-    let validation: Awaited<ReturnType<typeof validateRendered>> | undefined;
-    let objects: number | undefined;
-    if (config.restoreRevision) {
-      const sha = config.restoreRevision;
-      publish = await publishToDeployBranch({
-        repoDir: config.root,
-        remote: config.remote,
-        branch: config.deployBranch,
-        path: config.outputPath,
-        content: { restoreFrom: sha },
-        message: () =>
-          commitMessage(
-            config,
-            `rollback(${config.environment}): restore ${config.outputPath} from ${sha.slice(0, 12)}`,
-            [`Brings ${config.outputPath}/ back to what deploy-branch commit ${sha} had.`],
-          ),
-        identity: config.identity,
-        push: config.push,
-        log,
-      });
-      objects = publish.next.length;
-    } else {
-      const pin = config.pin!;
-      const reference = `${pin.newName ?? pin.name}@${pin.digest}`;
-      core.info(`pinning ${pin.name} to ${reference} in ${config.overlay} and rendering`);
-      const rendered = await renderPinnedOverlay(config.root, config.overlay, pin, config.kustomize);
-      const files = objectFiles(rendered.objects);
-      objects = rendered.objects.length;
-      if (config.validate) {
-        validation = await validateRendered(files, config.overlay, config.requireDigests);
-        if (validation.problems.length > 0) {
-          await writeJobSummary(core.summary, renderSummary(config, { validation, objects }, process.env));
-          throw new Error(
-            `validation found ${validation.problems.length} problem(s) in the render of ${config.overlay}; nothing was published:\n` +
-              validation.problems
-                .map((p) => `  ${p.object} ${p.field}: ${p.message} [${p.check}]`)
-                .join('\n'),
-          );
-        }
-      }
-      publish = await publishToDeployBranch({
-        repoDir: config.root,
-        remote: config.remote,
-        branch: config.deployBranch,
-        path: config.outputPath,
-        content: { files },
-        message: (previous) =>
-          commitMessage(
-            config,
-            `render(${config.environment}): ${pin.newName ?? pin.name}@${pin.digest.slice(0, 19)}`,
-            [
-              `Rendered ${config.overlay}${config.sourceRevision ? ` at ${config.sourceRevision}` : ''} with ${reference}.`,
-              `${describeDiff(diffObjects(previous, rendered.objects))}.`,
-            ],
-          ),
-        identity: config.identity,
-        push: config.push,
-        log,
-      });
+    const outcome = await renderAndPublish(config, process.env, (line) => core.info(line));
+    if ('failed' in outcome) {
+      const { validation, objects } = outcome;
+      await writeJobSummary(core.summary, renderSummary(config, { validation, objects }, process.env));
+      throw new Error(outcome.failed);
     }
-    const diff = diffObjects(publish.previous, publish.next);
-    core.setOutput('commit', publish.commit ?? '');
-    core.setOutput('previous-commit', publish.previousCommit ?? '');
-    core.setOutput('changed', String(publish.changed));
-    core.setOutput('path', config.outputPath);
-    if (config.pin) core.setOutput('image', `${config.pin.newName ?? config.pin.name}@${config.pin.digest}`);
-    core.setOutput(
-      'changes',
-      JSON.stringify({
-        added: diff.changes.filter((c) => c.change === 'added').map((c) => c.label),
-        changed: diff.changes.filter((c) => c.change === 'changed').map((c) => c.label),
-        removed: diff.changes.filter((c) => c.change === 'removed').map((c) => c.label),
-        unchanged: diff.unchanged,
-      }),
-    );
+    const { publish, diff, validation, objects } = outcome;
+    for (const [name, value] of Object.entries(renderOutputs(config, publish, diff)))
+      core.setOutput(name, value);
     if (publish.stat) core.info(publish.stat);
     await writeJobSummary(
       core.summary,

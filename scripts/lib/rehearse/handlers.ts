@@ -7,15 +7,9 @@ import { SignJWT } from 'jose';
 import { parseAllDocuments } from 'yaml';
 import { readBuildImageConfig } from '../../../actions/build-image/src/config.js';
 import { readRenderConfig } from '../../../actions/render-manifests/src/config.js';
-import {
-  publishToDeployBranch,
-  type PublishResult,
-} from '../../../actions/render-manifests/src/deploy-branch.js';
-import { renderPinnedOverlay } from '../../../actions/render-manifests/src/render.js';
+import { renderAndPublish, renderOutputs } from '../../../actions/render-manifests/src/render-and-publish.js';
 import { describeDiff, renderSummary } from '../../../actions/render-manifests/src/summary.js';
-import { validateRendered } from '../../../actions/render-manifests/src/validate.js';
 import { buildAndPush, detectEngine } from '../../../actions/shared/src/image/index.js';
-import { diffObjects, objectFiles } from '../../../actions/shared/src/kustomize/index.js';
 import {
   code,
   keyValueTable,
@@ -186,64 +180,14 @@ function renderManifestsHandler(state: RehearsalState): ActionHandler {
   return async ({ inputs, log }) => {
     const env = { GITHUB_WORKSPACE: state.repos.checkout, GITHUB_SHA: state.sha };
     const config = readRenderConfig(reader(inputs), env);
-    let publish: PublishResult;
-    let validation: Awaited<ReturnType<typeof validateRendered>> | undefined;
-    let objects: number | undefined;
-    if (config.restoreRevision) {
-      const sha = config.restoreRevision;
-      publish = await publishToDeployBranch({
-        repoDir: config.root,
-        remote: config.remote,
-        branch: config.deployBranch,
-        path: config.outputPath,
-        content: { restoreFrom: sha },
-        message: () =>
-          `rollback(${config.environment}): restore ${config.outputPath} from ${sha.slice(0, 12)}\n\nBrings ${config.outputPath}/ back to what deploy-branch commit ${sha} had.`,
-        identity: config.identity,
-        push: config.push,
-        log,
-      });
-      objects = publish.next.length;
-    } else {
-      const pin = config.pin!;
-      const reference = `${pin.newName ?? pin.name}@${pin.digest}`;
-      log(`pinning ${pin.name} to ${reference} in ${config.overlay} and rendering`);
-      const rendered = await renderPinnedOverlay(config.root, config.overlay, pin, config.kustomize);
-      const files = objectFiles(rendered.objects);
-      objects = rendered.objects.length;
-      if (config.validate) {
-        validation = await validateRendered(files, config.overlay, config.requireDigests);
-        if (validation.problems.length > 0) {
-          return {
-            summary: renderSummary(config, { validation, objects }, env),
-            failed: `validation found ${validation.problems.length} problem(s) in the render of ${config.overlay}; nothing was published:\n${validation.problems
-              .map((p) => `  ${p.object} ${p.field}: ${p.message} [${p.check}]`)
-              .join('\n')}`,
-          };
-        }
-      }
-      publish = await publishToDeployBranch({
-        repoDir: config.root,
-        remote: config.remote,
-        branch: config.deployBranch,
-        path: config.outputPath,
-        content: { files },
-        message: (previous) =>
-          `render(${config.environment}): ${pin.newName ?? pin.name}@${pin.digest.slice(0, 19)}\n\nRendered ${config.overlay} at ${config.sourceRevision} with ${reference}.\n${describeDiff(diffObjects(previous, rendered.objects))}.`,
-        identity: config.identity,
-        push: config.push,
-        log,
-      });
+    const outcome = await renderAndPublish(config, env, log);
+    if ('failed' in outcome) {
+      const { validation, objects } = outcome;
+      return { summary: renderSummary(config, { validation, objects }, env), failed: outcome.failed };
     }
-    const diff = diffObjects(publish.previous, publish.next);
+    const { publish, diff, validation, objects } = outcome;
     return {
-      outputs: {
-        commit: publish.commit ?? '',
-        'previous-commit': publish.previousCommit ?? '',
-        changed: String(publish.changed),
-        path: config.outputPath,
-        ...(config.pin ? { image: `${config.pin.newName ?? config.pin.name}@${config.pin.digest}` } : {}),
-      },
+      outputs: renderOutputs(config, publish, diff),
       note: `${config.restoreRevision ? 'restored' : 'rendered'} ${config.outputPath} on ${config.deployBranch}: ${publish.changed ? `commit ${publish.commit?.slice(0, 12)}` : 'unchanged'} (${describeDiff(diff)}${validation ? `; validation: ${validation.objects} objects, no problems` : ''})`,
       summary: renderSummary(config, { publish, diff, validation, objects }, env),
     };
