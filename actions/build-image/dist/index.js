@@ -20772,6 +20772,72 @@ async function writeJobSummary(sink, sections) {
   await sink.write();
 }
 
+// actions/build-image/src/build.ts
+async function resolveEngine(config) {
+  return config.engine === "auto" ? detectEngine(config) : config.engine;
+}
+async function buildImage2(config, engine, opts) {
+  const references = config.tags.map((tag) => `${config.image}:${tag}`);
+  const base = config.buildArgs.BASE_IMAGE;
+  opts.log(`building ${references.join(", ")} with ${engine}${base ? ` (BASE_IMAGE ${base})` : ""}`);
+  if (engine !== "buildx" && config.cache.kind === "gha") {
+    opts.log(`cache: type=gha needs docker buildx; ${engine} builds with its local layers only`);
+  }
+  const result = await buildAndPush(engine, {
+    context: config.context,
+    dockerfile: config.dockerfile,
+    references,
+    buildArgs: config.buildArgs,
+    labels: config.labels,
+    push: config.push,
+    tlsVerify: config.tlsVerify,
+    cache: config.cache,
+    platforms: config.platforms,
+    runtime: config.runtime,
+    authfile: opts.authfile,
+    docker: config.docker,
+    podman: config.podman,
+    log: opts.log
+  });
+  return { result, references, pinned: `${config.image}@${result.digest}` };
+}
+function buildOutputs(config, built) {
+  return {
+    image: built.pinned,
+    digest: built.result.digest,
+    tags: built.references.join("\n"),
+    engine: built.result.engine,
+    labels: JSON.stringify(config.labels)
+  };
+}
+function buildSummary(config, built) {
+  const { result, references, pinned } = built;
+  return [
+    {
+      heading: `Image ${config.push ? "built and pushed" : "built (not pushed)"}`,
+      level: 2,
+      table: keyValueTable([
+        ["Image", code(pinned)],
+        ["Engine", result.engine],
+        [
+          "Layer cache",
+          result.engine === "buildx" && config.cache.kind === "gha" ? `GitHub Actions cache (scope ${config.cache.scope})` : "none"
+        ],
+        ["Platforms", config.platforms],
+        ["Base image", config.buildArgs.BASE_IMAGE ? code(config.buildArgs.BASE_IMAGE) : void 0]
+      ])
+    },
+    { heading: "Tags", list: references.map((r) => code(r)) },
+    {
+      heading: "Labels",
+      table: table(
+        ["Label", "Value"],
+        Object.entries(config.labels).map(([k, v]) => [code(k), v])
+      )
+    }
+  ];
+}
+
 // actions/build-image/src/config.ts
 import { existsSync as existsSync2, readFileSync as readFileSync3 } from "node:fs";
 import { isAbsolute, join as join5, resolve as resolve2 } from "node:path";
@@ -20869,9 +20935,7 @@ async function run() {
   try {
     const config = readBuildImageConfig((name) => getInput(name), process.env);
     if (config.credentials) setSecret(config.credentials.password);
-    const engine = config.engine === "auto" ? await detectEngine(config) : config.engine;
-    const references = config.tags.map((tag) => `${config.image}:${tag}`);
-    info(`building ${references.join(", ")} with ${engine}`);
+    const engine = await resolveEngine(config);
     let authfile;
     if (config.credentials) {
       if (engine !== "buildx")
@@ -20883,54 +20947,9 @@ async function run() {
         podman: config.podman
       });
     }
-    if (engine !== "buildx" && config.cache.kind === "gha") {
-      info(`cache: type=gha needs docker buildx; ${engine} builds with its local layers only`);
-    }
-    const result = await buildAndPush(engine, {
-      context: config.context,
-      dockerfile: config.dockerfile,
-      references,
-      buildArgs: config.buildArgs,
-      labels: config.labels,
-      push: config.push,
-      tlsVerify: config.tlsVerify,
-      cache: config.cache,
-      platforms: config.platforms,
-      runtime: config.runtime,
-      authfile,
-      docker: config.docker,
-      podman: config.podman,
-      log: (line) => info(line)
-    });
-    const pinned = `${config.image}@${result.digest}`;
-    setOutput("image", pinned);
-    setOutput("digest", result.digest);
-    setOutput("tags", references.join("\n"));
-    setOutput("engine", result.engine);
-    setOutput("labels", JSON.stringify(config.labels));
-    await writeJobSummary(summary, [
-      {
-        heading: `Image ${config.push ? "built and pushed" : "built (not pushed)"}`,
-        level: 2,
-        table: keyValueTable([
-          ["Image", code(pinned)],
-          ["Engine", result.engine],
-          [
-            "Layer cache",
-            result.engine === "buildx" && config.cache.kind === "gha" ? `GitHub Actions cache (scope ${config.cache.scope})` : "none"
-          ],
-          ["Platforms", config.platforms]
-        ])
-      },
-      { heading: "Tags", list: references.map((r) => code(r)) },
-      {
-        heading: "Labels",
-        table: table(
-          ["Label", "Value"],
-          Object.entries(config.labels).map(([k, v]) => [code(k), v])
-        )
-      }
-    ]);
+    const built = await buildImage2(config, engine, { authfile, log: (line) => info(line) });
+    for (const [name, value] of Object.entries(buildOutputs(config, built))) setOutput(name, value);
+    await writeJobSummary(summary, buildSummary(config, built));
   } catch (error2) {
     setFailed(error2 instanceof Error ? error2.message : String(error2));
   }

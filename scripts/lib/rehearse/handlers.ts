@@ -5,11 +5,16 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { parseAllDocuments } from 'yaml';
+import {
+  buildImage,
+  buildOutputs,
+  buildSummary,
+  resolveEngine,
+} from '../../../actions/build-image/src/build.js';
 import { readBuildImageConfig } from '../../../actions/build-image/src/config.js';
 import { readRenderConfig } from '../../../actions/render-manifests/src/config.js';
 import { renderAndPublish, renderOutputs } from '../../../actions/render-manifests/src/render-and-publish.js';
 import { describeDiff, renderSummary } from '../../../actions/render-manifests/src/summary.js';
-import { buildAndPush, detectEngine } from '../../../actions/shared/src/image/index.js';
 import {
   code,
   keyValueTable,
@@ -119,58 +124,13 @@ function buildImageHandler(state: RehearsalState): ActionHandler {
       GITHUB_SHA: state.sha,
       GITHUB_REF: 'refs/heads/main',
     });
-    const engine = config.engine === 'auto' ? await detectEngine(config) : config.engine;
-    const references = config.tags.map((tag) => `${config.image}:${tag}`);
-    log(
-      `building ${references.join(', ')} with ${engine} (BASE_IMAGE ${config.buildArgs.BASE_IMAGE ?? 'default'})`,
-    );
-    const result = await buildAndPush(engine, {
-      context: config.context,
-      dockerfile: config.dockerfile,
-      references,
-      buildArgs: config.buildArgs,
-      labels: config.labels,
-      push: config.push,
-      tlsVerify: config.tlsVerify,
-      cache: config.cache,
-      platforms: config.platforms,
-      runtime: config.runtime,
-      docker: config.docker,
-      podman: config.podman,
-      log,
-    });
-    const pinned = `${config.image}@${result.digest}`;
+    const built = await buildImage(config, await resolveEngine(config), { log });
     // The pods pull it back by digest (podman shares buildah's storage): remove that copy at the end.
-    state.teardown.add('pulled server image', () => removeImages([pinned]));
+    state.teardown.add('pulled server image', () => removeImages([built.pinned]));
     return {
-      outputs: {
-        image: pinned,
-        digest: result.digest,
-        tags: references.join('\n'),
-        engine: result.engine,
-        labels: JSON.stringify(config.labels),
-      },
-      note: `${pinned} (${changes(Object.keys(overrides))})`,
-      summary: [
-        {
-          heading: `Image ${config.push ? 'built and pushed' : 'built (not pushed)'}`,
-          level: 2,
-          table: keyValueTable([
-            ['Image', code(pinned)],
-            ['Engine', result.engine],
-            ['Layer cache', 'none'],
-            ['Base image', config.buildArgs.BASE_IMAGE ? code(config.buildArgs.BASE_IMAGE) : undefined],
-          ]),
-        },
-        { heading: 'Tags', list: references.map((r) => code(r)) },
-        {
-          heading: 'Labels',
-          table: table(
-            ['Label', 'Value'],
-            Object.entries(config.labels).map(([k, v]) => [code(k), v]),
-          ),
-        },
-      ],
+      outputs: buildOutputs(config, built),
+      note: `${built.pinned} (${changes(Object.keys(overrides))})`,
+      summary: buildSummary(config, built),
     };
   };
 }
