@@ -100,16 +100,16 @@ export function writeEnvFile(dir: string, name: string, env: Record<string, stri
   return file;
 }
 
-/** Runs the rendered container once to completion (a Job such as the migration), returning its output. */
-export async function runJobContainer(
+/** `podman run` as the pod spec says: limits, host network, security context, env file, command. */
+function podmanRunArgs(
+  mode: '--rm' | '--detach',
   spec: ContainerSpec,
   env: Record<string, string>,
-  opts: { name: string; label: string; dir: string; timeoutMs: number },
-): Promise<string> {
-  const envFile = writeEnvFile(opts.dir, opts.name, env);
-  const args = [
+  opts: { name: string; label: string; dir: string },
+): string[] {
+  return [
     'run',
-    '--rm',
+    mode,
     '--name',
     opts.name,
     '--label',
@@ -119,10 +119,19 @@ export async function runJobContainer(
     'host',
     ...podmanSecurityArgs(spec),
     '--env-file',
-    envFile,
+    writeEnvFile(opts.dir, opts.name, env),
     spec.image,
     ...(spec.command ?? []),
   ];
+}
+
+/** Runs the rendered container once to completion (a Job such as the migration), returning its output. */
+export async function runJobContainer(
+  spec: ContainerSpec,
+  env: Record<string, string>,
+  opts: { name: string; label: string; dir: string; timeoutMs: number },
+): Promise<string> {
+  const args = podmanRunArgs('--rm', spec, env, opts);
   try {
     const { stdout, stderr } = await runTool('podman', args, { timeoutMs: opts.timeoutMs });
     return stdout + stderr;
@@ -137,27 +146,9 @@ export async function startContainerReplica(
   env: Record<string, string>,
   opts: { name: string; port: number; label: string; dir: string; readyTimeoutMs: number },
 ): Promise<Replica> {
-  const envFile = writeEnvFile(opts.dir, opts.name, env);
-  const { stdout } = await runTool(
-    'podman',
-    [
-      'run',
-      '--detach',
-      '--name',
-      opts.name,
-      '--label',
-      opts.label,
-      ...podmanLimits,
-      '--network',
-      'host',
-      ...podmanSecurityArgs(spec),
-      '--env-file',
-      envFile,
-      spec.image,
-      ...(spec.command ?? []),
-    ],
-    { timeoutMs: 120_000 },
-  );
+  const { stdout } = await runTool('podman', podmanRunArgs('--detach', spec, env, opts), {
+    timeoutMs: 120_000,
+  });
   const id = stdout.trim().slice(0, 12);
   let saved: string | undefined;
   const podmanLogs = (extra: string[]) =>
