@@ -80,7 +80,7 @@ export function decide(input: {
     faultCaught = missed.length === 0;
     lines.push(
       faultCaught
-        ? `fault ${fault.name}: the SLO gate failed ${fault.gateObjectives.join(', ')}, as expected${input.gateDiagnostic ? ` (the workflow stopped earlier, at the load test: ${failedThresholds.join(', ')})` : ''}`
+        ? `fault ${fault.name}: the SLO gate failed ${fault.gateObjectives.join(', ')}, as expected${input.gateDiagnostic ? ` (the workflow stopped earlier, at the load test: ${failedThresholds.join(', ')})` : ''}: ${fault.why}`
         : `fault ${fault.name}: the gate did NOT fail ${missed.join(', ')} (it failed ${failedObjectives.join(', ') || 'nothing'})`,
     );
   }

@@ -37,12 +37,10 @@ export interface Fault {
   description: string;
   /** gate.json objectives that must fail. */
   gateObjectives: [string, ...string[]];
-  /** Load-test (client-side) metrics whose thresholds we expect to fail too. */
-  loadMetrics: string[];
   /** Why the objective fails. */
   why: string;
   /** Different expectations when the load test's VUs reconnect every session (--session). */
-  withSessions?: Pick<Fault, 'gateObjectives' | 'loadMetrics' | 'why'>;
+  withSessions?: Pick<Fault, 'gateObjectives' | 'why'>;
   /**
    * When the fault starts after the load started, and how long it lasts, given the load's duration
    * and session length (VUs reconnect and rejoin every session; undefined: one session for the run).
@@ -73,7 +71,6 @@ const latency: Fault = {
   name: 'latency',
   description: 'freezes one server pod (cgroup freezer / SIGSTOP) for the hold time, then thaws it',
   gateObjectives: ['delivery-latency'],
-  loadMetrics: ['phx_delivery_latency'],
   why:
     'publications from the other pods pile up in Redis for the frozen pod; when it thaws it writes them with their ' +
     'original publish time, so a third of the deliveries of the hold time are late and p99 passes 250 ms',
@@ -105,7 +102,6 @@ const killNode: Fault = {
   name: 'kill-node',
   description: 'SIGKILLs one server pod; it comes back on the same address after the kubelet back-off (10 s)',
   gateObjectives: ['server-availability'],
-  loadMetrics: ['phx_errors'],
   why:
     'Prometheus cannot scrape the killed pod until it is back: its up series is 0 for the back-off and the start, ' +
     "so the share of answered scrapes falls under 99.9 %. (The pod cannot count its clients' 1006 closes; the " +
@@ -136,15 +132,14 @@ const redisDown: Fault = {
   description:
     'kills Redis (the broker and history sequencer) for the hold time, then starts it again, empty',
   gateObjectives: ['cross-node-delivery'],
-  loadMetrics: [],
   why:
     'with the Redis sequencer gone, each publish is delivered on its own pod only and counted as a broker ' +
     'publish error, so cross-node-delivery fails; delivery latency stays low and pushes are answered ok',
   withSessions: {
     gateObjectives: ['cross-node-delivery', 'join-success'],
-    loadMetrics: ['phx_join_success'],
     why:
-      'the outage spans the end of a round of sessions: a room whose last member on a pod left is unsubscribed, ' +
+      'publishes during the outage reach their own pod only (cross-node-delivery), and the outage spans the end ' +
+      'of a round of sessions: a room whose last member on a pod left is unsubscribed, ' +
       'and the rejoins on that pod need a broker subscription, which fails with Redis gone',
   },
   // Across the end of the second round of sessions, if there are rounds: rejoins need broker subscriptions.
@@ -200,7 +195,6 @@ const slowConsumer: Fault = {
     'one client per pod joins a topic and stops reading; a burst of large API broadcasts on that topic fills ' +
     'their queues until the server closes them with 4008',
   gateObjectives: ['slow-consumer-closes'],
-  loadMetrics: [],
   why:
     'the server closes each consumer that stopped reading with 4008 (so the others stay fast): three closes ' +
     'among a few dozen accepted connections are far over 0.1 %',
