@@ -1,4 +1,4 @@
-import type { Objective } from './objectives.js';
+import type { LatencySli, Objective, RatioSli } from './objectives.js';
 
 /**
  * PromQL for each objective's SLI. One builder serves the recording rules (fixed windows) and the
@@ -41,31 +41,29 @@ function availableShare(up: string, window: string): string {
   return `avg(avg_over_time(${up}[${window}]))`;
 }
 
-type EventObjective = Objective & { sli: Exclude<Objective['sli'], { kind: 'availability' }> };
-
-/** Good-or-bad events and total events of an objective, as rates over `window`. */
+/** Good-or-bad events and total events of an event SLI, as rates over `window`. */
 function eventRates(
-  o: EventObjective,
+  sli: RatioSli | LatencySli,
   window: string,
 ): { counts: 'good' | 'bad'; events: string; total: string } {
-  if (o.sli.kind === 'latency') {
-    const le = String(o.sli.threshold);
+  if (sli.kind === 'latency') {
+    const le = String(sli.threshold);
     return {
       counts: 'good',
-      events: summedRate([`${o.sli.histogram}_bucket{le="${le}"}`], window, true),
-      total: summedRate([`${o.sli.histogram}_count`], window, false),
+      events: summedRate([`${sli.histogram}_bucket{le="${le}"}`], window, true),
+      total: summedRate([`${sli.histogram}_count`], window, false),
     };
   }
   return {
-    counts: o.sli.counts,
-    events: summedRate(o.sli.events, window, true),
-    total: summedRate(o.sli.total, window, o.sli.total.length > 1),
+    counts: sli.counts,
+    events: summedRate(sli.events, window, true),
+    total: summedRate(sli.total, window, sli.total.length > 1),
   };
 }
 
 /** Good-or-bad events over total events; no sample when there were no events. */
-function eventRatio(o: EventObjective, window: string): { counts: 'good' | 'bad'; ratio: string } {
-  const { counts, events, total } = eventRates(o, window);
+function eventRatio(sli: RatioSli | LatencySli, window: string): { counts: 'good' | 'bad'; ratio: string } {
+  const { counts, events, total } = eventRates(sli, window);
   return { counts, ratio: `${events} / (${total} > 0)` };
 }
 
@@ -75,7 +73,7 @@ function eventRatio(o: EventObjective, window: string): { counts: 'good' | 'bad'
  */
 export function errorRatioExpr(o: Objective, window: string): string {
   if (o.sli.kind === 'availability') return `1 - ${availableShare(o.sli.up, window)}`;
-  const { counts, ratio } = eventRatio(o as EventObjective, window);
+  const { counts, ratio } = eventRatio(o.sli, window);
   return counts === 'bad' ? ratio : `1 - (${ratio})`;
 }
 
@@ -111,7 +109,7 @@ export function gateObjective(o: Objective): GateObjective {
       unit: 'ratio',
     };
   }
-  const { counts, ratio: query } = eventRatio(o as EventObjective, '$window');
+  const { counts, ratio: query } = eventRatio(o.sli, '$window');
   return counts === 'good'
     ? { ...base, query, comparator: '>=', limit: o.target, unit: 'ratio' }
     : { ...base, query, comparator: '<=', limit: errorBudget(o), unit: 'ratio' };
