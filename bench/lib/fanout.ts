@@ -10,6 +10,7 @@
 import * as hdr from 'hdr-histogram-js';
 import type { Counts, PublishResult, RecordReport } from '../loadgen/messages.js';
 import type { GeneratorProcess } from './generator-client.js';
+import type { BenchOptions } from './options.js';
 import { CpuMeter, ForeignCpuMeter } from './procfs.js';
 
 export interface StepResult {
@@ -39,19 +40,17 @@ export interface StepResult {
   noisy?: boolean;
 }
 
-export interface SearchOptions {
-  boundMs: number;
-  stepMs: number;
-  maxSteps: number;
-  /** Stop bisecting when lowest failing rate / best passing rate <= precision. */
-  precision: number;
-  startDeliveries: number;
-  bodyBytes: number;
-  /** Latency samples to aim for per second across all subscribers. */
-  samplesPerSecond: number;
-  /** A failed step during which other processes used more than this (% of one core) is run again once. */
-  noisyForeignCpu: number;
-}
+/** The benchmark's search settings, with the p99 bound and start rate of one subscriber count. */
+export type SearchOptions = Pick<
+  BenchOptions,
+  | 'stepMs'
+  | 'maxSteps'
+  | 'precision'
+  | 'startDeliveries'
+  | 'bodyBytes'
+  | 'samplesPerSecond'
+  | 'noisyForeignCpu'
+> & { boundMs: number };
 
 export interface SearchContext {
   /** Generators holding subscribers; `publisher` is one of them. */

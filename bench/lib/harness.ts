@@ -235,14 +235,9 @@ async function fanoutScenario(
             log,
           },
           {
+            ...o,
             boundMs,
-            stepMs: o.stepMs,
-            maxSteps: o.maxSteps,
-            precision: o.precision,
             startDeliveries,
-            bodyBytes: o.bodyBytes,
-            samplesPerSecond: o.samplesPerSecond,
-            noisyForeignCpu: o.noisyForeignCpu,
           },
           subscribers,
         );
