@@ -15,10 +15,16 @@ import {
   testSecrets,
   type RegistryServer,
 } from '../../testkit/src/index.js';
-import { buildBase, buildImage, imageConfig, push, removeImages, runTool } from '../lib/image/index.js';
+import {
+  buildBase,
+  buildImage,
+  imageConfig,
+  podmanRunLimits,
+  push,
+  removeImages,
+  runTool,
+} from '../lib/image/index.js';
 import { repoRoot } from './validate-fixtures.js';
-
-const podmanLimits = ['--runtime', 'runc', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=32768:32768'];
 
 function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout;
@@ -96,7 +102,7 @@ describe('server image (buildah + registry + podman)', { timeout: 1_500_000 }, (
       const { stdout } = await runTool('podman', [
         'run',
         '--rm',
-        ...podmanLimits,
+        ...podmanRunLimits,
         tag(),
         'node',
         '-e',
@@ -138,7 +144,7 @@ describe('server image (buildah + registry + podman)', { timeout: 1_500_000 }, (
       [
         'run',
         '--detach',
-        ...podmanLimits,
+        ...podmanRunLimits,
         '--tls-verify=false',
         '--network',
         'host',

@@ -11,7 +11,7 @@ export {
 } from './switchboard.js';
 export { startNginx, ingressNginxConfig, type NginxProxy } from './nginx.js';
 export { redisNodeFaults, type RedisNodeFaults } from './redis-faults.js';
-export { startRegistry, type RegistryServer } from './registry.js';
+export { startRegistry, type RegistryOptions, type RegistryServer } from './registry.js';
 export {
   startPrometheus,
   type PrometheusServer,

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './ports.js';
@@ -13,15 +14,39 @@ export interface RegistryServer {
   stop(): Promise<void>;
 }
 
+export interface RegistryOptions {
+  /** Require HTTP basic auth (htpasswd, bcrypt) for this user; default: no auth. */
+  auth?: { username: string; password: string };
+}
+
+/** An htpasswd line with a bcrypt hash, the only scheme docker-registry accepts. */
+function htpasswdLine(username: string, password: string): string {
+  const hash = execFileSync(
+    'python3',
+    [
+      '-c',
+      'import crypt, sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))',
+      password,
+    ],
+    { encoding: 'utf8' },
+  ).trim();
+  return `${username}:${hash}\n`;
+}
+
 /**
  * Starts a real OCI registry (Debian's `docker-registry`, distribution 2.8) on a free loopback port
- * with its storage in a temp dir; plain HTTP, no auth, deletes enabled. Push to it with
- * `--tls-verify=false` (buildah, podman, skopeo).
+ * with its storage in a temp dir; plain HTTP, deletes enabled, no auth unless `opts.auth`. Push to
+ * it with `--tls-verify=false` (buildah, podman, skopeo).
  */
-export async function startRegistry(): Promise<RegistryServer> {
+export async function startRegistry(opts: RegistryOptions = {}): Promise<RegistryServer> {
   const port = await freePort();
   const dir = tempDir('registry');
   const config = join(dir, 'config.yml');
+  const auth: string[] = [];
+  if (opts.auth) {
+    writeFileSync(join(dir, 'htpasswd'), htpasswdLine(opts.auth.username, opts.auth.password));
+    auth.push('auth:', '  htpasswd:', '    realm: test', `    path: ${join(dir, 'htpasswd')}`);
+  }
   writeFileSync(
     config,
     [
@@ -33,6 +58,7 @@ export async function startRegistry(): Promise<RegistryServer> {
       `    rootdirectory: ${join(dir, 'data')}`,
       '  delete:',
       '    enabled: true',
+      ...auth,
       'http:',
       `  addr: 127.0.0.1:${port}`,
       '',

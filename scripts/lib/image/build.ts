@@ -49,6 +49,19 @@ export async function hardNofileLimit(): Promise<number> {
   return Number.isFinite(n) && n > 0 ? Math.min(n, 65536) : 1024;
 }
 
+/**
+ * `podman run` flags for this kind of machine: runc, and limits set explicitly because runc cannot
+ * raise them above the sandbox's hard limits (podman's defaults are higher). Runners need none.
+ */
+export const podmanRunLimits = [
+  '--runtime',
+  'runc',
+  '--ulimit',
+  'nofile=20000:20000',
+  '--ulimit',
+  'nproc=32768:32768',
+];
+
 /** Builds the Dockerfile with `buildah bud` and returns the image's ID and manifest digest. */
 export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
   if (opts.tags.length === 0) throw new Error('buildImage: tags is empty: give at least one image name');

@@ -12,6 +12,7 @@ export {
   hardNofileLimit,
   imageConfig,
   localDigest,
+  podmanRunLimits,
   push,
   removeImages,
   type BuildImageOptions,

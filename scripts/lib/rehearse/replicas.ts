@@ -4,7 +4,7 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runTool } from '../image/index.js';
+import { podmanRunLimits, runTool } from '../image/index.js';
 import { startSwitchboard, tempDir, type SwitchboardProcess } from '../../../testkit/src/index.js';
 import type { ContainerSpec } from './manifests.js';
 
@@ -59,16 +59,6 @@ export async function waitReady(
   }
 }
 
-/** Limits podman must set explicitly: runc cannot raise them above this machine's hard limits. */
-export const podmanLimits = [
-  '--runtime',
-  'runc',
-  '--ulimit',
-  'nofile=20000:20000',
-  '--ulimit',
-  'nproc=32768:32768',
-];
-
 /** `podman run` flags for a rendered container: user, read-only root, tmpfs, capabilities, memory. */
 export function podmanSecurityArgs(spec: ContainerSpec): string[] {
   const args: string[] = [];
@@ -114,7 +104,7 @@ function podmanRunArgs(
     opts.name,
     '--label',
     opts.label,
-    ...podmanLimits,
+    ...podmanRunLimits,
     '--network',
     'host',
     ...podmanSecurityArgs(spec),
