@@ -20776,7 +20776,7 @@ async function writeJobSummary(sink, sections) {
 async function resolveEngine(config) {
   return config.engine === "auto" ? detectEngine(config) : config.engine;
 }
-async function buildImage2(config, engine, opts) {
+async function buildConfiguredImage(config, engine, opts) {
   const references = config.tags.map((tag) => `${config.image}:${tag}`);
   const base = config.buildArgs.BASE_IMAGE;
   opts.log(`building ${references.join(", ")} with ${engine}${base ? ` (BASE_IMAGE ${base})` : ""}`);
@@ -20947,7 +20947,7 @@ async function run() {
         podman: config.podman
       });
     }
-    const built = await buildImage2(config, engine, { authfile, log: (line) => info(line) });
+    const built = await buildConfiguredImage(config, engine, { authfile, log: (line) => info(line) });
     for (const [name, value] of Object.entries(buildOutputs(config, built))) setOutput(name, value);
     await writeJobSummary(summary, buildSummary(config, built));
   } catch (error2) {

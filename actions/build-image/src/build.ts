@@ -8,7 +8,7 @@ import { code, keyValueTable, table, type SummarySection } from '../../shared/sr
 import type { BuildImageConfig } from './config.js';
 
 /** What build-image produced: the engine's result, the tagged references and the digest-pinned image. */
-export interface BuiltImage {
+export interface ConfiguredBuild {
   result: BuiltAndPushed;
   references: string[];
   /** `<image>@<digest>`: what deployments pin. */
@@ -24,11 +24,11 @@ export async function resolveEngine(config: BuildImageConfig): Promise<EngineNam
  * The action's build, shared by main.ts and the rehearsal: build with the configured tags, labels
  * and build args, push. Logging in is the caller's (it has the secret).
  */
-export async function buildImage(
+export async function buildConfiguredImage(
   config: BuildImageConfig,
   engine: EngineName,
   opts: { authfile?: string; log: (line: string) => void },
-): Promise<BuiltImage> {
+): Promise<ConfiguredBuild> {
   const references = config.tags.map((tag) => `${config.image}:${tag}`);
   const base = config.buildArgs.BASE_IMAGE;
   opts.log(`building ${references.join(', ')} with ${engine}${base ? ` (BASE_IMAGE ${base})` : ''}`);
@@ -55,7 +55,7 @@ export async function buildImage(
 }
 
 /** The action's outputs (action.yml). */
-export function buildOutputs(config: BuildImageConfig, built: BuiltImage): Record<string, string> {
+export function buildOutputs(config: BuildImageConfig, built: ConfiguredBuild): Record<string, string> {
   return {
     image: built.pinned,
     digest: built.result.digest,
@@ -66,7 +66,7 @@ export function buildOutputs(config: BuildImageConfig, built: BuiltImage): Recor
 }
 
 /** The action's job summary: the pinned image, engine and cache, tags, labels. */
-export function buildSummary(config: BuildImageConfig, built: BuiltImage): SummarySection[] {
+export function buildSummary(config: BuildImageConfig, built: ConfiguredBuild): SummarySection[] {
   const { result, references, pinned } = built;
   return [
     {

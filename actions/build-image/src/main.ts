@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as core from '@actions/core';
 import { login, registryOf } from '../../shared/src/image/index.js';
 import { writeJobSummary } from '../../shared/src/summary/index.js';
-import { buildImage, buildOutputs, buildSummary, resolveEngine } from './build.js';
+import { buildConfiguredImage, buildOutputs, buildSummary, resolveEngine } from './build.js';
 import { readBuildImageConfig } from './config.js';
 
 /** The action: pick an engine, log in, build with tags and labels, push, output the digest. */
@@ -24,7 +24,7 @@ export async function run(): Promise<void> {
         podman: config.podman,
       });
     }
-    const built = await buildImage(config, engine, { authfile, log: (line) => core.info(line) });
+    const built = await buildConfiguredImage(config, engine, { authfile, log: (line) => core.info(line) });
     for (const [name, value] of Object.entries(buildOutputs(config, built))) core.setOutput(name, value);
     await writeJobSummary(core.summary, buildSummary(config, built));
   } catch (error) {

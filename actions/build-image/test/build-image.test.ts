@@ -5,16 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import {
-  freePort,
-  startProcess,
-  startRegistry,
-  tempDir,
-  waitForPort,
-  type Managed,
-  type RegistryServer,
-} from '../../../testkit/src/index.js';
-import { buildBase, removeImages, runTool } from '../../shared/src/image/index.js';
+import { startRegistry, type RegistryServer } from '../../../testkit/src/index.js';
+import { buildBase, podmanRunLimits, removeImages, runTool } from '../../shared/src/image/index.js';
 import {
   parseSummaryTables,
   runAction,
@@ -28,18 +20,7 @@ const base = `localhost/node-base:build-image-${process.pid}`;
 const sha = '1234567890abcdef1234567890abcdef12345678';
 const headSha = 'fedcba0987654321fedcba0987654321fedcba09';
 const tmp = mkdtempSync(join(tmpdir(), 'build-image-test-'));
-// The sandbox's hard limits are below podman's defaults; GitHub's runners need none of this.
-const podmanRun = [
-  'run',
-  '--rm',
-  '--runtime',
-  'runc',
-  '--ulimit',
-  'nofile=20000:20000',
-  '--ulimit',
-  'nproc=32768:32768',
-  '--tls-verify=false',
-];
+const podmanRun = ['run', '--rm', ...podmanRunLimits, '--tls-verify=false'];
 
 /** A tiny image context on the locally built Node base: a RUN step and a node CMD. */
 function fixtureContext(): string {
@@ -206,47 +187,13 @@ describe('build-image for real: buildah/podman, a registry on 127.0.0.1', () => 
 });
 
 describe('build-image logs in with the password on stdin', () => {
-  let authRegistry: Managed;
-  let url: string;
+  let authRegistry: RegistryServer;
   let host: string;
   before(async () => {
-    const dir = tempDir('auth-registry');
-    const hash = execFileSync(
-      'python3',
-      ['-c', 'import crypt; print(crypt.crypt("s3cret-pw", crypt.mksalt(crypt.METHOD_BLOWFISH)))'],
-      {
-        encoding: 'utf8',
-      },
-    ).trim();
-    writeFileSync(join(dir, 'htpasswd'), `ci:${hash}\n`);
-    const port = await freePort();
-    writeFileSync(
-      join(dir, 'config.yml'),
-      [
-        'version: 0.1',
-        'log:',
-        '  level: warn',
-        'storage:',
-        '  filesystem:',
-        `    rootdirectory: ${join(dir, 'data')}`,
-        'auth:',
-        '  htpasswd:',
-        '    realm: test',
-        `    path: ${join(dir, 'htpasswd')}`,
-        'http:',
-        `  addr: 127.0.0.1:${port}`,
-        '',
-      ].join('\n'),
-    );
-    authRegistry = startProcess('docker-registry', ['serve', join(dir, 'config.yml')], {
-      logDir: dir,
-      name: `auth-registry-${port}`,
-    });
-    await waitForPort(port, '127.0.0.1', 20_000);
-    host = `127.0.0.1:${port}`;
-    url = `http://${host}`;
+    authRegistry = await startRegistry({ auth: { username: 'ci', password: 's3cret-pw' } });
+    host = authRegistry.host;
   });
-  after(() => authRegistry?.stop('SIGTERM', 5_000));
+  after(() => authRegistry?.stop());
 
   it('fails with the registry’s answer without credentials, and pushes with them without printing the password', async () => {
     const anonymous = await build({ image: `${host}/acme/switchboard` });
@@ -259,7 +206,7 @@ describe('build-image logs in with the password on stdin', () => {
       'registry-password': 's3cret-pw',
     });
     assert.equal(result.failed, false, result.errors.join('\n'));
-    const res = await fetch(`${url}/v2/acme/switchboard/manifests/main`, {
+    const res = await fetch(`${authRegistry.url}/v2/acme/switchboard/manifests/main`, {
       method: 'HEAD',
       headers: {
         authorization: `Basic ${Buffer.from('ci:s3cret-pw').toString('base64')}`,

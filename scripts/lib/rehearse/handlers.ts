@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { parseAllDocuments } from 'yaml';
 import {
-  buildImage,
+  buildConfiguredImage,
   buildOutputs,
   buildSummary,
   resolveEngine,
@@ -124,7 +124,7 @@ function buildImageHandler(state: RehearsalState): ActionHandler {
       GITHUB_SHA: state.sha,
       GITHUB_REF: 'refs/heads/main',
     });
-    const built = await buildImage(config, await resolveEngine(config), { log });
+    const built = await buildConfiguredImage(config, await resolveEngine(config), { log });
     // The pods pull it back by digest (podman shares buildah's storage): remove that copy at the end.
     state.teardown.add('pulled server image', () => removeImages([built.pinned]));
     return {
