@@ -1,11 +1,43 @@
 // Demo chat on the official `phoenix` client (served from node_modules at /vendor/phoenix.mjs).
 // Flow: GET /demo/token (dev only) -> Socket("/socket", {params: {token}}) -> join "room:<name>"
-// -> push "new_msg" / receive "new_msg" broadcasts -> Presence shows who is here.
+// -> push "new_msg" / receive "new_msg" broadcasts -> Presence shows who is here. Before the token
+// expires (the server closes with 4001 at `exp`), a fresh one is handed to the live socket with
+// `access_token` on topic "phoenix"; `params` is a function, so reconnects use it too.
 import { Socket, Presence } from '/vendor/phoenix.mjs';
 
 const $ = (id) => document.getElementById(id);
 let socket = null;
 let channel = null;
+let token = null;
+let refreshTimer = null;
+
+/** Refresh this long before `exp`. */
+const REFRESH_BEFORE_MS = 5 * 60_000;
+
+async function fetchToken(name) {
+  const res = await fetch(`/demo/token?user=${encodeURIComponent(name)}`);
+  if (!res.ok) throw new Error((await res.json()).error ?? `token request failed (${res.status})`);
+  return (await res.json()).token;
+}
+
+function expiresAtMs(jwt) {
+  const payload = jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+  return JSON.parse(window.atob(payload)).exp * 1000;
+}
+
+function scheduleRefresh(name) {
+  clearTimeout(refreshTimer);
+  const inMs = Math.max(1000, expiresAtMs(token) - Date.now() - REFRESH_BEFORE_MS);
+  refreshTimer = setTimeout(async () => {
+    try {
+      token = await fetchToken(name);
+      socket.push({ topic: 'phoenix', event: 'access_token', payload: { token }, ref: socket.makeRef() });
+      scheduleRefresh(name);
+    } catch (err) {
+      setStatus(`token refresh failed: ${err.message ?? err}`);
+    }
+  }, inMs);
+}
 
 function setStatus(text) {
   $('status').textContent = text;
@@ -34,11 +66,10 @@ function renderPresence(presence) {
 }
 
 async function join(name, room) {
-  const res = await fetch(`/demo/token?user=${encodeURIComponent(name)}`);
-  if (!res.ok) throw new Error((await res.json()).error ?? `token request failed (${res.status})`);
-  const { token } = await res.json();
+  token = await fetchToken(name);
   if (socket) socket.disconnect();
-  socket = new Socket('/socket', { params: { token } });
+  socket = new Socket('/socket', { params: () => ({ token }) });
+  scheduleRefresh(name);
   socket.onOpen(() => setStatus(`connected as ${name}`));
   socket.onClose(() => setStatus('disconnected, retrying...'));
   socket.connect();

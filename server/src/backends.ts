@@ -21,7 +21,9 @@ export async function createBackends(config: Config, logger: Logger): Promise<Ba
     return { broker: new MemoryBroker({ nodeId }), presence: new MemoryPresence({ nodeId }) };
   }
   const redis =
-    config.broker === 'redis' ? { url: config.redisUrl ?? '' } : { clusterNodes: config.redisClusterNodes };
+    config.broker === 'redis'
+      ? { url: config.redisUrl ?? '', auth: config.redisAuth }
+      : { clusterNodes: config.redisClusterNodes, auth: config.redisAuth };
   const [{ RedisBroker }, { RedisPresence }] = await Promise.all([
     import('./broker/redis-broker.js'),
     import('./presence/redis-presence.js'),

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isValidTopicPattern } from './auth/topic-pattern.js';
+import { parseTrustedProxies } from './transport/client-address.js';
 import { parseHistoryConfig, type HistoryConfig } from './store/config.js';
 
 /**
@@ -23,12 +24,36 @@ export interface Limits {
   outboundQueueMaxBytes: number;
   /** A connection silent for this long is closed (clients heartbeat every 30 s). */
   heartbeatTimeoutMs: number;
+  /** Presence joins per second per topic on one node (each costs a diff to every member). */
+  presenceChurnPerSecond: number;
+  /** Presence joins per topic allowed at once before PRESENCE_CHURN_PER_SECOND applies. */
+  presenceChurnBurst: number;
+}
+
+/** Caps and timeouts at the edge (transport): see docs/protocol.md "Connection limits". */
+export interface EdgeLimits {
+  /** Open WebSockets one JWT `sub` may hold on this node; the next upgrade is answered 429. */
+  maxConnectionsPerUser: number;
+  /** Open WebSockets plus upgrades in progress from one client address on this node (429 beyond). */
+  maxConnectionsPerAddress: number;
+  /** Peers (IPs or CIDRs) whose X-Forwarded-For names the client address (TRUSTED_PROXIES). */
+  trustedProxies: string[];
+  /** Node's http `headersTimeout`: the whole request head must arrive within this. */
+  headersTimeoutMs: number;
+  /** Node's http `requestTimeout`: the whole request (head and body) must arrive within this. */
+  requestTimeoutMs: number;
+  /** Node's http `keepAliveTimeout`: an idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Longest lifetime (`exp` - `iat`) a client token may have (JWT_MAX_TOKEN_AGE_SECONDS). */
+  maxTokenAgeSeconds: number;
 }
 
 export interface Config {
-  nodeEnv: string;
+  nodeEnv: NodeEnv;
   production: boolean;
   port: number;
+  /** Port of /metrics, /healthz and /readyz (never routed by the Ingress). */
+  metricsPort: number;
   host: string;
   /** Identifies this replica to the broker and presence (unique per process). */
   nodeId: string;
@@ -37,10 +62,18 @@ export interface Config {
   broker: BrokerKind;
   redisUrl?: string;
   redisClusterNodes: { host: string; port: number }[];
+  /**
+   * REDIS_USERNAME (an ACL user; default the `default` user) and REDIS_PASSWORD, sent with AUTH on every
+   * Redis connection, standalone and Cluster. Absent when credentials are in REDIS_URL or Redis has none.
+   */
+  redisAuth?: { username?: string; password: string };
   databaseUrl?: string;
   /** History and recovery settings (DATABASE_URL, HISTORY_*, MIGRATE_ON_START); see docs/history.md. */
   history: HistoryConfig;
   limits: Limits;
+  edge: EdgeLimits;
+  /** `GET /demo/token` is served: JWT_SECRET was generated at start-up, or DEMO_TOKENS=true (never production). */
+  demoTokens: boolean;
   presenceBatchMs: number;
   /** Topic patterns whose joins are tracked in presence (`*` all, the default; empty: none). */
   presenceTopics: string[];
@@ -68,6 +101,9 @@ type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const BROKERS: BrokerKind[] = ['memory', 'redis', 'redis-cluster'];
+/** NODE_ENV values the server knows; anything else is a start-up error (a typo must not mean dev). */
+export type NodeEnv = 'development' | 'test' | 'production';
+const NODE_ENVS: NodeEnv[] = ['development', 'test', 'production'];
 
 /** Reads and validates the configuration from `env` (default `process.env`). Throws `ConfigError`. */
 export function loadConfig(env: Env = process.env): Config {
@@ -106,10 +142,19 @@ export function loadConfig(env: Env = process.env): Config {
     return raw;
   };
 
-  const nodeEnv = read('NODE_ENV') ?? 'development';
+  const nodeEnv = (read('NODE_ENV') ?? 'development') as NodeEnv;
+  if (!NODE_ENVS.includes(nodeEnv)) {
+    problems.push(
+      `NODE_ENV=${JSON.stringify(nodeEnv)} is unknown: set it to one of ${NODE_ENVS.join(', ')} (production for every deployed environment)`,
+    );
+  }
   const production = nodeEnv === 'production';
 
   const port = int('PORT', 4000, 0, 65535);
+  const metricsPort = int('METRICS_PORT', 9464, 0, 65535);
+  if (metricsPort !== 0 && metricsPort === port) {
+    problems.push(`METRICS_PORT (${metricsPort}) equals PORT: give /metrics and the probes their own port`);
+  }
   const host = read('HOST') ?? '0.0.0.0';
   const nodeId = read('NODE_ID') ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   if (!/^[\w.:-]{1,128}$/.test(nodeId)) {
@@ -132,6 +177,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (broker === 'redis-cluster' && redisClusterNodes.length === 0 && !read('REDIS_CLUSTER_NODES')) {
     problems.push('BROKER=redis-cluster needs REDIS_CLUSTER_NODES: set it to host:port,host:port,...');
   }
+  const redisAuth = parseRedisAuth(read, redisUrl, broker !== 'memory' && production, problems);
 
   const limits: Limits = {
     maxFrameBytes: int('MAX_FRAME_BYTES', 65536, 256, 64 * 1024 * 1024, ' bytes'),
@@ -140,10 +186,26 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitBurst: int('RATE_LIMIT_BURST', 200, 1, 10_000_000),
     outboundQueueMaxBytes: int('OUTBOUND_QUEUE_MAX_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024, ' bytes'),
     heartbeatTimeoutMs: int('HEARTBEAT_TIMEOUT_MS', 60_000, 100, 3_600_000, ' ms'),
+    presenceChurnPerSecond: int('PRESENCE_CHURN_PER_SECOND', 50, 1, 1_000_000),
+    presenceChurnBurst: int('PRESENCE_CHURN_BURST', 200, 1, 10_000_000),
   };
   if (limits.outboundQueueMaxBytes < limits.maxFrameBytes) {
     problems.push(
       `OUTBOUND_QUEUE_MAX_BYTES (${limits.outboundQueueMaxBytes}) is smaller than MAX_FRAME_BYTES (${limits.maxFrameBytes}): one broadcast would close every subscriber; raise OUTBOUND_QUEUE_MAX_BYTES or lower MAX_FRAME_BYTES`,
+    );
+  }
+  const edge: EdgeLimits = {
+    maxConnectionsPerUser: int('MAX_CONNECTIONS_PER_USER', 100, 1, 10_000_000),
+    maxConnectionsPerAddress: int('MAX_CONNECTIONS_PER_ADDRESS', 1000, 1, 10_000_000),
+    trustedProxies: parseTrustedProxies(read('TRUSTED_PROXIES'), problems),
+    headersTimeoutMs: int('HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000, ' ms'),
+    requestTimeoutMs: int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000, ' ms'),
+    keepAliveTimeoutMs: int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000, ' ms'),
+    maxTokenAgeSeconds: int('JWT_MAX_TOKEN_AGE_SECONDS', 86_400, 1, 31_536_000, ' s'),
+  };
+  if (edge.headersTimeoutMs > edge.requestTimeoutMs) {
+    problems.push(
+      `HTTP_HEADERS_TIMEOUT_MS (${edge.headersTimeoutMs}) is larger than HTTP_REQUEST_TIMEOUT_MS (${edge.requestTimeoutMs}): the head is part of the request; lower it or raise HTTP_REQUEST_TIMEOUT_MS`,
     );
   }
   const presenceBatchMs = int('PRESENCE_BATCH_MS', 50, 0, 60_000, ' ms');
@@ -160,7 +222,8 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
 
-  const jwksUrl = url('JWKS_URL', ['https', 'http']);
+  // Keys over plain http could be swapped by anyone on the path: production takes https only.
+  const jwksUrl = url('JWKS_URL', production ? ['https'] : ['https', 'http']);
   const databaseUrl = url('DATABASE_URL', ['postgres', 'postgresql']);
   const history = parseHistoryConfig(env);
   // DATABASE_URL is already reported above, in the wording the rest of this file uses.
@@ -196,11 +259,27 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
 
+  const demoOptIn = read('DEMO_TOKENS');
+  if (demoOptIn !== undefined && demoOptIn !== 'true' && demoOptIn !== 'false') {
+    problems.push(
+      `DEMO_TOKENS=${JSON.stringify(demoOptIn)} is invalid: set it to true or false, or unset it`,
+    );
+  }
+  if (demoOptIn === 'true' && production) {
+    problems.push('DEMO_TOKENS=true is refused with NODE_ENV=production: anyone could mint tokens');
+  }
+  if (demoOptIn === 'true' && !jwtSecret) {
+    problems.push('DEMO_TOKENS=true needs an HS256 secret: set JWT_SECRET or unset JWKS_URL');
+  }
+  // Demo tokens are signed with the secret that verifies real ones: only a throwaway secret, or an explicit opt-in.
+  const demoTokens = !production && (generatedSecrets.includes('JWT_SECRET') || demoOptIn === 'true');
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     nodeEnv,
     production,
     port,
+    metricsPort,
     host,
     nodeId,
     jwt: { secret: jwtSecret, jwksUrl, issuer: read('JWT_ISSUER'), audience: read('JWT_AUDIENCE') },
@@ -208,9 +287,12 @@ export function loadConfig(env: Env = process.env): Config {
     broker,
     redisUrl,
     redisClusterNodes,
+    redisAuth,
     databaseUrl,
     history: history.config,
     limits,
+    edge,
+    demoTokens,
     presenceBatchMs,
     presenceTopics,
     presenceTtlMs,
@@ -220,6 +302,40 @@ export function loadConfig(env: Env = process.env): Config {
     otlpEndpoint,
     generatedSecrets,
   };
+}
+
+/**
+ * REDIS_USERNAME / REDIS_PASSWORD, or credentials in REDIS_URL (never both). In production a Redis
+ * without credentials is refused: the NetworkPolicies alone would stand between any pod that reaches
+ * Redis and every topic (docs/security.md).
+ */
+function parseRedisAuth(
+  read: (name: string) => string | undefined,
+  redisUrl: string | undefined,
+  required: boolean,
+  problems: string[],
+): Config['redisAuth'] {
+  const username = read('REDIS_USERNAME');
+  const password = read('REDIS_PASSWORD');
+  let inUrl = false;
+  if (redisUrl) {
+    const parsed = new URL(redisUrl);
+    inUrl = parsed.username !== '' || parsed.password !== '';
+  }
+  if (inUrl && (username || password)) {
+    problems.push(
+      'REDIS_URL has credentials and REDIS_USERNAME/REDIS_PASSWORD are set too: keep one (REDIS_PASSWORD, from the secret, is preferred)',
+    );
+  }
+  if (username && !password) {
+    problems.push(`REDIS_USERNAME=${username} needs REDIS_PASSWORD: set the ACL user's password`);
+  }
+  if (required && !password && !inUrl) {
+    problems.push(
+      'NODE_ENV=production with a Redis broker needs REDIS_PASSWORD (Redis requirepass / ACL user): set it from the switchboard-secrets Secret',
+    );
+  }
+  return password ? { username, password } : undefined;
 }
 
 function parseHostPorts(raw: string | undefined, problems: string[]): { host: string; port: number }[] {

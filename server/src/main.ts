@@ -116,11 +116,13 @@ async function main(): Promise<void> {
       config.broker === 'memory'
         ? undefined
         : config.broker === 'redis'
-          ? { url: config.redisUrl ?? '' }
-          : { clusterNodes: config.redisClusterNodes },
+          ? { url: config.redisUrl ?? '', auth: config.redisAuth }
+          : { clusterNodes: config.redisClusterNodes, auth: config.redisAuth },
     logger: logger.child({ component: 'history' }),
   });
+  const verify = createTokenVerifier({ ...config.jwt, maxTokenAgeSeconds: config.edge.maxTokenAgeSeconds });
   const node = new SwitchboardNode({
+    verifyToken: verify,
     nodeId: config.nodeId,
     limits: config.limits,
     presenceBatchMs: config.presenceBatchMs,
@@ -136,7 +138,7 @@ async function main(): Promise<void> {
   } catch (err) {
     logger.fatal(
       { err, broker: config.broker },
-      'cannot connect the broker or the history sequencer: check REDIS_URL / REDIS_CLUSTER_NODES',
+      'cannot connect the broker or the history sequencer: check REDIS_URL / REDIS_CLUSTER_NODES / REDIS_PASSWORD',
     );
     process.exit(1);
   }
@@ -151,14 +153,23 @@ async function main(): Promise<void> {
       ? 'history: recent messages in the sequencer cache, durable history in PostgreSQL'
       : `history: last ${config.history.cacheSize} messages per topic for ${config.history.retentionSeconds} s in ${config.broker === 'memory' ? 'memory (lost on restart)' : 'Redis'}; set DATABASE_URL for durable history`,
   );
-  const transport = createTransport({ config, node, verify: createTokenVerifier(config.jwt), logger });
+  const transport = createTransport({ config, node, verify, logger });
   const addr = await transport.listen().catch((err: unknown) => {
-    logger.fatal({ err, port: config.port, host: config.host }, 'cannot listen: is PORT free?');
+    logger.fatal(
+      { err, port: config.port, metricsPort: config.metricsPort, host: config.host },
+      'cannot listen: are PORT and METRICS_PORT free?',
+    );
     process.exit(1);
   });
   installShutdown(transport, node, history, config, logger);
   logger.info(
-    { host: addr.address, port: addr.port, broker: config.broker, env: config.nodeEnv },
+    {
+      host: addr.address,
+      port: addr.port,
+      metricsPort: (transport.opsServer.address() as { port: number }).port,
+      broker: config.broker,
+      env: config.nodeEnv,
+    },
     `switchboard listening on http://${addr.address === '0.0.0.0' ? 'localhost' : addr.address}:${addr.port}`,
   );
 }

@@ -1,14 +1,20 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Principal } from './auth/principal.js';
-import type { Broker, Publication } from './broker/broker.js';
+import { AuthError, type TokenVerifier } from './auth/verifier.js';
+import { payloadJsonOf, type Broker, type Publication } from './broker/broker.js';
 import type { ChannelActions } from './channels/channel.js';
+import { CONTROL_TOPIC } from './cluster/control-messages.js';
+import { ControlPlane, type LocalControl } from './cluster/control-plane.js';
 import { createDefaultRouter, type ChannelRouter } from './channels/router.js';
 import type { Limits } from './config.js';
 import { Hub } from './hub/hub.js';
 import { PresenceBatcher } from './hub/presence-batcher.js';
+import { CloseCode } from './protocol/close-codes.js';
 import { ChannelEvent, type InboundMessage } from './protocol/message.js';
 import type { PresenceTracker } from './presence/presence.js';
+import type { Serializer } from './protocol/serializer.js';
+import { PresenceChurnLimiter } from './session/presence-churn.js';
 import type { SessionHost } from './session/session-host.js';
 import { Session } from './session/session.js';
 import type { RateLimit } from './session/token-bucket.js';
@@ -27,6 +33,10 @@ export interface NodeOptions {
   history: HistoryLayer;
   logger: Logger;
   router?: ChannelRouter;
+  /** Verifies tokens handed over on live connections; without it such refreshes are refused. */
+  verifyToken?: TokenVerifier;
+  /** Hello interval and census timeout of the control plane (cluster/control-plane.ts). */
+  control?: { helloIntervalMs?: number; censusTimeoutMs?: number };
 }
 
 /** Where a publication entered this node (the `source` label of switchboard_publishes_total). */
@@ -39,17 +49,21 @@ export type PublishPayload = { json: string; value: unknown } | { bytes: Buffer 
  * One replica: its sessions, local fan-out (hub), presence batching and the bridge to the broker.
  * Transport-agnostic: the HTTP layer hands it authenticated WebSockets via `accept`.
  */
-export class SwitchboardNode implements SessionHost, ChannelActions {
+export class SwitchboardNode implements SessionHost, ChannelActions, LocalControl {
   readonly nodeId: string;
   readonly limits: Limits;
   readonly rateLimit: RateLimit;
   readonly hub: Hub;
   readonly router: ChannelRouter;
   readonly presence: PresenceTracker;
+  readonly presenceChurn: PresenceChurnLimiter;
   readonly history: HistoryLayer;
   readonly logger: Logger;
+  readonly verifyToken: TokenVerifier;
   /** Open sessions (heartbeat sweep and drain walk it). */
   readonly sessions = new Set<Session>();
+  /** Commands and counts over every node (the control API). */
+  readonly control: ControlPlane;
   private readonly broker: Broker;
   private readonly batcher: PresenceBatcher;
   private readonly presenceSent = metrics.messagesSent.labels('presence');
@@ -68,8 +82,15 @@ export class SwitchboardNode implements SessionHost, ChannelActions {
     this.rateLimit = { perSecond: opts.limits.rateLimitPerSecond, burst: opts.limits.rateLimitBurst };
     this.broker = opts.broker;
     this.presence = opts.presence;
+    this.presenceChurn = new PresenceChurnLimiter(
+      opts.limits.presenceChurnPerSecond,
+      opts.limits.presenceChurnBurst,
+    );
     this.history = opts.history;
     this.logger = opts.logger;
+    this.verifyToken =
+      opts.verifyToken ??
+      (() => Promise.reject(new AuthError('invalid_token', 'token refresh is not configured')));
     this.router = opts.router ?? createDefaultRouter();
     this.hub = new Hub(opts.broker, opts.presence, opts.logger);
     this.batcher = new PresenceBatcher(opts.presenceBatchMs, (topic, diff) => {
@@ -93,16 +114,51 @@ export class SwitchboardNode implements SessionHost, ChannelActions {
       }
     });
     this.presence.onDiff((topic, diff) => this.batcher.add(topic, diff));
+    this.control = new ControlPlane({
+      nodeId: opts.nodeId,
+      broker: opts.broker,
+      local: this,
+      logger: opts.logger,
+      ...opts.control,
+    });
   }
 
   async start(): Promise<void> {
     await this.broker.start();
     await this.presence.start();
+    await this.control.start();
   }
 
-  /** Takes over an upgraded, authenticated WebSocket. */
-  accept(ws: WebSocket, socket: Duplex, principal: Principal): Session {
-    const session = new Session(this, ws, socket, principal);
+  /** LocalControl: closes every connection of `sub` on this node with 4003. */
+  disconnectUser(sub: string): number {
+    let n = 0;
+    for (const s of this.sessions) {
+      if (s.principal.sub !== sub || s.isClosing) continue;
+      s.close(CloseCode.disconnected);
+      n++;
+    }
+    if (n > 0) this.logger.info({ user: sub, connections: n }, 'user disconnected by the control API');
+    return n;
+  }
+
+  /** LocalControl: takes `sub` out of `topic` on this node. */
+  unsubscribeUser(sub: string, topic: string): number {
+    let n = 0;
+    for (const s of this.sessions) if (s.principal.sub === sub && s.leaveByServer(topic)) n++;
+    return n;
+  }
+
+  topicCounts(): Iterable<[string, number]> {
+    return this.hub.topicCounts();
+  }
+
+  subscriberCount(topic: string): number {
+    return this.hub.subscriberCount(topic);
+  }
+
+  /** Takes over an upgraded, authenticated WebSocket that speaks `serializer`. */
+  accept(ws: WebSocket, socket: Duplex, principal: Principal, serializer: Serializer): Session {
+    const session = new Session(this, ws, socket, principal, serializer);
     this.sessions.add(session);
     metrics.connections.inc();
     return session;
@@ -141,14 +197,14 @@ export class SwitchboardNode implements SessionHost, ChannelActions {
   private publish(topic: string, event: string, payload: PublishPayload): void {
     const publishedAt = Date.now();
     const binary = 'bytes' in payload;
-    const pub: Publication = {
-      topic,
-      event,
-      payload: binary ? payload.bytes.toString('base64') : payload.value,
-      origin: this.nodeId,
-      publishedAt,
-    };
-    if (binary) pub.binary = true;
+    const pub: Publication = { topic, event, origin: this.nodeId, publishedAt };
+    // JSON travels (and is stored) as the publisher's text, so every reader gets the same bytes.
+    if (binary) {
+      pub.payload = payload.bytes.toString('base64');
+      pub.binary = true;
+    } else {
+      pub.payloadJson = payload.json;
+    }
     const started = performance.now();
     this.history.append(pub).then(
       (sequenced) => {
@@ -196,6 +252,7 @@ export class SwitchboardNode implements SessionHost, ChannelActions {
   }
 
   private onPublication(pub: Publication): void {
+    if (pub.topic === CONTROL_TOPIC) return this.control.receive(pub);
     const position = isSequenced(pub) ? { epoch: pub.epoch, offset: pub.offset } : undefined;
     // Own publications come back only from the Redis sequencer's channel; those carry a position
     // and are delivered here (see `publish`). Unsequenced own ones were delivered already.
@@ -213,14 +270,14 @@ export class SwitchboardNode implements SessionHost, ChannelActions {
         position,
       );
     } else {
-      this.hub.broadcastJson(
-        pub.topic,
-        pub.event,
-        JSON.stringify(pub.payload ?? null),
-        pub.publishedAt,
-        undefined,
-        position,
-      );
+      let json: string;
+      try {
+        json = payloadJsonOf(pub);
+      } catch (err) {
+        this.logger.warn({ err, origin: pub.origin }, 'dropped publication whose payload cannot be encoded');
+        return;
+      }
+      this.hub.broadcastJson(pub.topic, pub.event, json, pub.publishedAt, undefined, position);
     }
   }
 
@@ -262,6 +319,7 @@ export class SwitchboardNode implements SessionHost, ChannelActions {
     this.closed = true;
     this.batcher.flush();
     this.batcher.close();
+    await this.control.close();
     await this.presence.close();
     await this.broker.close();
   }

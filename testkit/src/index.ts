@@ -1,6 +1,23 @@
-export { freePort, waitForPort } from './ports.js';
+export {
+  listeningPorts,
+  onFreePorts,
+  PortTakenError,
+  refusedPort,
+  waitForListener,
+  waitForPort,
+  type ListenerProcess,
+  type WaitForListenerOptions,
+} from './ports.js';
 export { startProcess, tempDir, type Managed } from './process.js';
-export { startRedis, startRedisCluster, type RedisServer, type RedisCluster } from './redis.js';
+export {
+  startRedis,
+  startRedisCluster,
+  startRedisClusterNodes,
+  type RedisAuthOptions,
+  type RedisClusterNodes,
+  type RedisServer,
+  type RedisCluster,
+} from './redis.js';
 export { startPostgres, type PostgresServer } from './postgres.js';
 export {
   startSwitchboard,
@@ -19,3 +36,4 @@ export {
   type PrometheusSample,
 } from './prometheus.js';
 export { startOtlpReceiver, decodeOtlpJson, type OtlpReceiver, type ReceivedSpan } from './otlp.js';
+export { seededRandom } from './random.js';

@@ -1,6 +1,6 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, waitForPort } from './ports.js';
+import { listeningPorts, onFreePorts, waitForListener } from './ports.js';
 import { startProcess, tempDir } from './process.js';
 
 export interface NginxProxy {
@@ -88,6 +88,23 @@ ${locations.join('\n')}
 `;
 }
 
+/** Pids of the processes whose parent is `pid` (nginx's workers), from /proc/<pid>/stat. */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(name));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out;
+}
+
 /**
  * Starts Debian's real nginx in the foreground on a free loopback port, proxying to `upstreamPorts`
  * with `options` (default: base/server/ingress.yaml's WebSocket settings, every path).
@@ -96,7 +113,6 @@ export async function startNginx(
   upstreamPorts: number[],
   options: NginxProxyOptions = {},
 ): Promise<NginxProxy> {
-  const port = await freePort();
   const dir = tempDir('nginx');
   mkdirSync(join(dir, 'tmp'), { recursive: true });
   // Run as root, nginx's workers are `nobody`: they must reach tmp/ to buffer request bodies larger
@@ -104,13 +120,21 @@ export async function startNginx(
   chmodSync(dir, 0o755);
   chmodSync(join(dir, 'tmp'), 0o755);
   const conf = join(dir, 'nginx.conf');
-  writeFileSync(conf, ingressNginxConfig(dir, port, upstreamPorts, options));
-  const proc = startProcess('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off; master_process on;'], {
-    logDir: dir,
-    name: 'nginx',
-  });
-  await waitForPort(port).catch((err: Error) => {
-    throw new Error(`${err.message}\n${proc.output()}`);
+  // nginx refuses `listen ...:0`: a picked port, and another one if it was taken meanwhile.
+  const { port, proc } = await onFreePorts(1, async ([p]) => {
+    writeFileSync(conf, ingressNginxConfig(dir, p!, upstreamPorts, options));
+    const started = startProcess('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off; master_process on;'], {
+      logDir: dir,
+      name: `nginx-${p}`,
+    });
+    try {
+      // The master holds the listening socket; it gives up after 5 bind attempts 500 ms apart.
+      await waitForListener(started, { ports: [p!], what: 'nginx', addrInUse: /Address already in use/ });
+    } catch (err) {
+      await started.stop('SIGKILL');
+      throw err;
+    }
+    return { port: p!, proc: started };
   });
   return {
     port,
@@ -118,9 +142,18 @@ export async function startNginx(
     httpUrl: `http://127.0.0.1:${port}`,
     async setUpstreams(ports) {
       writeFileSync(conf, ingressNginxConfig(dir, port, ports, options));
+      const master = proc.child.pid!;
+      const old = childPids(master);
       proc.child.kill('SIGHUP');
-      // Reload is asynchronous; new workers pick up the config within a few ms.
-      await new Promise((r) => setTimeout(r, 300));
+      // Reloaded once a worker forked with the new config runs and no old worker still accepts
+      // (old workers close their listening sockets at once, then finish their open connections).
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const fresh = childPids(master).some((p) => !old.includes(p));
+        if (fresh && old.every((p) => !listeningPorts(p).includes(port))) return;
+        if (Date.now() > deadline) throw new Error(`nginx did not reload within 10 s:\n${proc.output()}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
     },
     async stop() {
       await proc.stop('SIGQUIT', 5000);

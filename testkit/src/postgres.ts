@@ -1,8 +1,8 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, readdirSync } from 'node:fs';
+import { chownSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './ports.js';
+import { PortTakenError, onFreePorts } from './ports.js';
 import { tempDir } from './process.js';
 
 const run = promisify(execFile);
@@ -30,9 +30,12 @@ function cmd(bin: string, args: string[]): [string, string[]] {
   return asRoot ? ['runuser', ['-u', 'postgres', '--', pgBin(bin), ...args]] : [pgBin(bin), args];
 }
 
-/** Starts a real, ephemeral PostgreSQL (initdb + pg_ctl) on a free loopback port, trust auth, database `postgres`. */
+/**
+ * Starts a real, ephemeral PostgreSQL (initdb + pg_ctl) on a free loopback port, trust auth, database
+ * `postgres`. `pg_ctl -w` waits for this postmaster's own "ready" status (postmaster.pid), so a port
+ * held by another process is never mistaken for it: the start fails and is retried on another port.
+ */
 export async function startPostgres(): Promise<PostgresServer> {
-  const port = await freePort();
   const dir = tempDir('pg');
   if (asRoot) {
     const { stdout } = await run('id', ['-u', 'postgres']);
@@ -40,32 +43,51 @@ export async function startPostgres(): Promise<PostgresServer> {
     chownSync(dir, Number(stdout), Number(gid));
   }
   const data = join(dir, 'data');
+  const log = join(dir, 'postgres.log');
   await run(...cmd('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']), {
     timeout: 60_000,
   });
-  const start = async () => {
-    await run(
-      ...cmd('pg_ctl', [
-        '-D',
-        data,
-        '-l',
-        join(dir, 'postgres.log'),
-        '-w',
-        '-t',
-        '30',
-        '-o',
-        `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c max_connections=200`,
-        'start',
-      ]),
-      { timeout: 60_000 },
-    );
+  // The log is appended to by every start: read only what this attempt wrote.
+  const logSince = (offset: number): string => {
+    try {
+      return readFileSync(log).subarray(offset).toString();
+    } catch {
+      return '';
+    }
   };
+  const start = (port: number) => async () => {
+    const offset = existsSync(log) ? statSync(log).size : 0;
+    try {
+      await run(
+        ...cmd('pg_ctl', [
+          '-D',
+          data,
+          '-l',
+          log,
+          '-w',
+          '-t',
+          '30',
+          '-o',
+          `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c max_connections=200`,
+          'start',
+        ]),
+        { timeout: 60_000 },
+      );
+    } catch (err) {
+      const output = logSince(offset);
+      const msg = `PostgreSQL did not start on ${port}: ${(err as Error).message}\n${output}`;
+      throw /Address already in use/.test(output) ? new PortTakenError(msg) : new Error(msg);
+    }
+  };
+  const port = await onFreePorts(1, async ([p]) => {
+    await start(p!)();
+    return p!;
+  });
   const stopWith = (mode: string) => async () => {
     await run(...cmd('pg_ctl', ['-D', data, '-m', mode, '-w', 'stop']), { timeout: 60_000 }).catch(
       () => undefined,
     );
   };
-  await start();
   const stop = stopWith('fast');
   process.once('exit', () => {
     // Best effort if a test forgot to stop it: the server is a daemon, not our child.
@@ -80,7 +102,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     port,
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     kill: stopWith('immediate'),
-    restart: start,
+    restart: start(port),
     stop,
   };
 }

@@ -1,18 +1,30 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { freePort } from './ports.js';
+import { waitForListener } from './ports.js';
 import { startProcess, tempDir } from './process.js';
 
 export interface PrometheusOptions {
   /** host:port of each /metrics endpoint to scrape (one job, `switchboard`). */
   scrapeTargets: string[];
+  /**
+   * More targets of the same job with target labels, e.g. `{ namespace: 'switchboard-staging' }`:
+   * what the Prometheus Operator's ServiceMonitor relabelling gives a pod, so one Prometheus can hold
+   * several environments' series as it does in a cluster.
+   */
+  labelledTargets?: { targets: string[]; labels: Record<string, string> }[];
   /** Absolute paths of rule files to load (recording and alerting rules). */
   ruleFiles?: string[];
   /** Scrape and rule-evaluation interval; default 1000 ms so tests see data within seconds. */
   scrapeIntervalMs?: number;
   /** How long to wait for /-/ready; default 30 s. */
   readyTimeoutMs?: number;
+  /**
+   * remote_read endpoints queried with every PromQL query (read_recent). One that refuses makes
+   * Prometheus answer with the local data plus a `warnings` entry: a partial result, as a store
+   * behind Thanos or Mimir that is down gives.
+   */
+  remoteReadUrls?: string[];
 }
 
 /** One sample of an instant-vector query result. */
@@ -41,18 +53,29 @@ interface ApiResponse<T> {
 }
 
 /**
- * Starts Debian's real `prometheus` binary on a free loopback port with a temp config and TSDB,
- * scraping `scrapeTargets` and evaluating `ruleFiles` every `scrapeIntervalMs`.
+ * Starts Debian's real `prometheus` binary on a loopback port it picks itself (port 0, read back
+ * from the process's own listening socket) with a temp config and TSDB, scraping `scrapeTargets`
+ * and evaluating `ruleFiles` every `scrapeIntervalMs`.
  */
 export async function startPrometheus(opts: PrometheusOptions): Promise<PrometheusServer> {
-  const port = await freePort();
   const dir = tempDir('prometheus');
   const interval = `${opts.scrapeIntervalMs ?? 1000}ms`;
   const config = {
     global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
     rule_files: opts.ruleFiles ?? [],
-    scrape_configs: [{ job_name: 'switchboard', static_configs: [{ targets: opts.scrapeTargets }] }],
+    scrape_configs: [
+      {
+        job_name: 'switchboard',
+        static_configs: [
+          ...(opts.scrapeTargets.length > 0 ? [{ targets: opts.scrapeTargets }] : []),
+          ...(opts.labelledTargets ?? []),
+        ],
+      },
+    ],
   };
+  if (opts.remoteReadUrls) {
+    Object.assign(config, { remote_read: opts.remoteReadUrls.map((url) => ({ url, read_recent: true })) });
+  }
   const configFile = join(dir, 'prometheus.yml');
   writeFileSync(configFile, stringify(config));
   const proc = startProcess(
@@ -60,13 +83,21 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
     [
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
+      '--web.listen-address=127.0.0.1:0',
       '--log.level=warn',
     ],
-    { logDir: dir, name: `prometheus-${port}` },
+    { logDir: dir, name: 'prometheus' },
   );
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
+  const listening = await waitForListener(proc, { what: 'prometheus', timeoutMs: readyTimeoutMs }).catch(
+    async (err: Error) => {
+      await proc.stop('SIGKILL');
+      throw err;
+    },
+  );
+  const port = listening[0]!;
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
+  const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
     if (proc.child.exitCode !== null) {
       throw new Error(`prometheus exited with ${proc.child.exitCode} before it was ready:\n${proc.output()}`);

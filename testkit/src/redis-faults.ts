@@ -16,13 +16,15 @@ export interface RedisNodeFaults {
   stop(): Promise<void>;
 }
 
-async function cli(port: number, ...args: string[]): Promise<string> {
-  const { stdout } = await run('redis-cli', ['-p', String(port), ...args], { timeout: 5000 });
+async function cli(port: number, password: string | undefined, ...args: string[]): Promise<string> {
+  // REDISCLI_AUTH, so the password is not on redis-cli's command line.
+  const env = password === undefined ? process.env : { ...process.env, REDISCLI_AUTH: password };
+  const { stdout } = await run('redis-cli', ['-p', String(port), ...args], { timeout: 5000, env });
   return stdout;
 }
 
-async function configGet(port: number, name: string): Promise<string> {
-  const lines = (await cli(port, 'config', 'get', name)).split('\n');
+async function configGet(port: number, password: string | undefined, name: string): Promise<string> {
+  const lines = (await cli(port, password, 'config', 'get', name)).split('\n');
   return (lines[1] ?? '').trim();
 }
 
@@ -40,25 +42,27 @@ async function portClosed(port: number): Promise<boolean> {
 /**
  * Fault injection for a redis-server that testkit started (`startRedisCluster` members in particular,
  * which have no kill/restart of their own). The restart reuses the node's data dir, so a cluster member
- * comes back with its nodes.conf: same node id, same slots.
+ * comes back with its nodes.conf: same node id, same slots. Give `password` for a node with
+ * requirepass (the restart keeps requirepass and, on a cluster, masterauth).
  */
-export function redisNodeFaults(node: { port: number }): RedisNodeFaults {
+export function redisNodeFaults(node: { port: number; password?: string }): RedisNodeFaults {
+  const password = node.password;
   let restarted: Managed | undefined;
   let args: string[] | undefined;
   let cluster = false;
   return {
     async kill() {
-      const info = await cli(node.port, 'info', 'server');
+      const info = await cli(node.port, password, 'info', 'server');
       const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
       if (!pid) throw new Error(`no process_id in INFO of redis on ${node.port}`);
-      cluster = (await configGet(node.port, 'cluster-enabled')) === 'yes';
+      cluster = (await configGet(node.port, password, 'cluster-enabled')) === 'yes';
       args = [
         '--port',
         String(node.port),
         '--bind',
         '127.0.0.1',
         '--dir',
-        await configGet(node.port, 'dir'),
+        await configGet(node.port, password, 'dir'),
         '--save',
         '',
         '--appendonly',
@@ -73,12 +77,15 @@ export function redisNodeFaults(node: { port: number }): RedisNodeFaults {
           '--cluster-enabled',
           'yes',
           '--cluster-config-file',
-          await configGet(node.port, 'cluster-config-file'),
+          await configGet(node.port, password, 'cluster-config-file'),
           '--cluster-port',
-          await configGet(node.port, 'cluster-port'),
+          await configGet(node.port, password, 'cluster-port'),
           '--cluster-node-timeout',
-          await configGet(node.port, 'cluster-node-timeout'),
+          await configGet(node.port, password, 'cluster-node-timeout'),
         );
+      }
+      if (password !== undefined) {
+        args.push('--requirepass', password, ...(cluster ? ['--masterauth', password] : []));
       }
       process.kill(pid, 'SIGKILL');
       const deadline = Date.now() + 10_000;
@@ -100,7 +107,7 @@ export function redisNodeFaults(node: { port: number }): RedisNodeFaults {
       if (!cluster) return;
       const deadline = Date.now() + 30_000;
       for (;;) {
-        const info = await cli(node.port, 'cluster', 'info').catch(() => '');
+        const info = await cli(node.port, password, 'cluster', 'info').catch(() => '');
         if (info.includes('cluster_state:ok')) return;
         if (Date.now() > deadline) throw new Error(`redis cluster node ${node.port} not ok after restart`);
         await new Promise((r) => setTimeout(r, 100));

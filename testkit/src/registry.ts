@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import bcrypt from 'bcryptjs';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, waitForPort } from './ports.js';
+import { waitForListener } from './ports.js';
 import { startProcess, tempDir, type Managed } from './process.js';
 
 export interface RegistryServer {
@@ -19,27 +19,20 @@ export interface RegistryOptions {
   auth?: { username: string; password: string };
 }
 
-/** An htpasswd line with a bcrypt hash, the only scheme docker-registry accepts. */
+/**
+ * An htpasswd line with a bcrypt hash, the only scheme docker-registry accepts (its htpasswd reader
+ * calls golang.org/x/crypto/bcrypt, which takes bcryptjs's `$2b$` hashes).
+ */
 function htpasswdLine(username: string, password: string): string {
-  const hash = execFileSync(
-    'python3',
-    [
-      '-c',
-      'import crypt, sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))',
-      password,
-    ],
-    { encoding: 'utf8' },
-  ).trim();
-  return `${username}:${hash}\n`;
+  return `${username}:${bcrypt.hashSync(password, 10)}\n`;
 }
 
 /**
- * Starts a real OCI registry (Debian's `docker-registry`, distribution 2.8) on a free loopback port
- * with its storage in a temp dir; plain HTTP, deletes enabled, no auth unless `opts.auth`. Push to
+ * Starts a real OCI registry (Debian's `docker-registry`, distribution 2.8) on a loopback port it
+ * picks itself (port 0, read back from the process's own listening socket) with its storage in a temp dir; plain HTTP, deletes enabled, no auth unless `opts.auth`. Push to
  * it with `--tls-verify=false` (buildah, podman, skopeo).
  */
 export async function startRegistry(opts: RegistryOptions = {}): Promise<RegistryServer> {
-  const port = await freePort();
   const dir = tempDir('registry');
   const config = join(dir, 'config.yml');
   const auth: string[] = [];
@@ -60,22 +53,18 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
       '    enabled: true',
       ...auth,
       'http:',
-      `  addr: 127.0.0.1:${port}`,
+      '  addr: 127.0.0.1:0',
       '',
     ].join('\n'),
   );
-  const proc = startProcess('docker-registry', ['serve', config], { logDir: dir, name: `registry-${port}` });
-  try {
-    await Promise.race([
-      waitForPort(port, '127.0.0.1', 20_000),
-      proc.exited.then(({ code }) => {
-        throw new Error(`docker-registry exited with ${code} before listening:\n${proc.output()}`);
-      }),
-    ]);
-  } catch (err) {
-    await proc.stop('SIGKILL');
-    throw err;
-  }
+  const proc = startProcess('docker-registry', ['serve', config], { logDir: dir, name: 'registry' });
+  const listening = await waitForListener(proc, { what: 'docker-registry', timeoutMs: 20_000 }).catch(
+    async (err: Error) => {
+      await proc.stop('SIGKILL');
+      throw err;
+    },
+  );
+  const port = listening[0]!;
   return {
     host: `127.0.0.1:${port}`,
     port,

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
-import { freePort } from './ports.js';
+import { onFreePorts, waitForListener } from './ports.js';
 import { startProcess, tempDir, type Managed } from './process.js';
 
 const serverMain = fileURLToPath(new URL('../../server/src/main.ts', import.meta.url));
@@ -15,6 +15,9 @@ export interface SwitchboardProcess {
   port: number;
   /** http://127.0.0.1:PORT */
   httpUrl: string;
+  metricsPort: number;
+  /** http://127.0.0.1:METRICS_PORT : /metrics, /healthz and /readyz. */
+  metricsUrl: string;
   /** ws://127.0.0.1:PORT/socket : what `new Socket(url)` of the phoenix client takes. */
   socketUrl: string;
   proc: Managed;
@@ -28,39 +31,63 @@ export interface SwitchboardProcess {
 }
 
 /**
- * Starts the real server as a child process (`node --import tsx server/src/main.ts`) on a free port
- * and waits until `/healthz` answers. `env` is merged over test defaults (JWT_SECRET, API_TOKEN).
+ * Starts the real server as a child process (`node --import tsx server/src/main.ts`) on free ports
+ * (PORT and METRICS_PORT, or `opts.port`), waits until the process itself listens on both and
+ * `/healthz` answers on the metrics port. A port taken between its pick and the server's bind
+ * (EADDRINUSE) is replaced and the server started again. `env` is merged over test defaults
+ * (JWT_SECRET, API_TOKEN).
  */
 export async function startSwitchboard(
   env: Record<string, string> = {},
-  opts: { port?: number; readyTimeoutMs?: number } = {},
+  opts: { port?: number; metricsPort?: number; readyTimeoutMs?: number } = {},
 ): Promise<SwitchboardProcess> {
-  const port = opts.port ?? (await freePort());
   const dir = tempDir('switchboard');
-  const proc = startProcess(process.execPath, ['--import', 'tsx', serverMain], {
-    logDir: dir,
-    name: `switchboard-${port}`,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      JWT_SECRET: testSecrets.jwtSecret,
-      API_TOKEN: testSecrets.apiToken,
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-  });
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
+  const launch = async ([picked, pickedMetrics]: number[]) => {
+    const port = opts.port ?? picked!;
+    const metricsPort = opts.metricsPort ?? pickedMetrics!;
+    const proc = startProcess(process.execPath, ['--import', 'tsx', serverMain], {
+      logDir: dir,
+      name: `switchboard-${port}`,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        NODE_ENV: 'test',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        METRICS_PORT: String(metricsPort),
+        JWT_SECRET: testSecrets.jwtSecret,
+        API_TOKEN: testSecrets.apiToken,
+        LOG_LEVEL: 'info',
+        ...env,
+      },
+    });
+    try {
+      await waitForListener(proc, {
+        ports: [port, metricsPort],
+        what: `switchboard on ${port}`,
+        addrInUse: /EADDRINUSE/,
+        timeoutMs: readyTimeoutMs,
+      });
+    } catch (err) {
+      await proc.stop('SIGKILL');
+      throw err;
+    }
+    return { port, metricsPort, proc };
+  };
+  // Ports given by the caller are not replaced: one attempt, and a taken one fails with the output.
+  const fixed = opts.port !== undefined && opts.metricsPort !== undefined;
+  const { port, metricsPort, proc } = await onFreePorts(2, launch, fixed ? 1 : 5);
   const httpUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
+  const metricsUrl = `http://127.0.0.1:${metricsPort}`;
+  const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
     if (proc.child.exitCode !== null) {
       throw new Error(
         `switchboard exited with ${proc.child.exitCode} before it was healthy:\n${proc.output()}`,
       );
     }
-    const ok = await fetch(`${httpUrl}/healthz`).then(
+    const ok = await fetch(`${metricsUrl}/healthz`).then(
       (r) => r.ok,
       () => false,
     );
@@ -74,6 +101,8 @@ export async function startSwitchboard(
   return {
     port,
     httpUrl,
+    metricsPort,
+    metricsUrl,
     socketUrl: `ws://127.0.0.1:${port}/socket`,
     proc,
     output: proc.output,

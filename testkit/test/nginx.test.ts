@@ -31,8 +31,12 @@ test('startNginx proxies WebSocket upgrades with ingress-nginx settings and relo
     });
   try {
     assert.equal(await firstMessage(), 'a');
+    // A WebSocket still open keeps an old worker alive after the reload: it must no longer accept.
+    const held = new WebSocket(`ws://127.0.0.1:${nginx.port}/socket/websocket`);
+    await new Promise((resolve, reject) => held.once('message', resolve).once('error', reject));
     await nginx.setUpstreams([servers[1]!.port]);
-    assert.equal(await firstMessage(), 'b');
+    for (let i = 0; i < 5; i++) assert.equal(await firstMessage(), 'b', `connection ${i} after the reload`);
+    held.close();
   } finally {
     await nginx.stop();
     servers.forEach((s) => s.close());

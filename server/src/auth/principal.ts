@@ -8,4 +8,6 @@ export interface Principal {
   readonly join: TopicMatcher;
   /** Topics the user may publish to (`publish` claim). */
   readonly publish: TopicMatcher;
+  /** When the token expires (ms since the epoch, from `exp`): the session is closed with 4001 then. */
+  readonly expiresAt: number;
 }

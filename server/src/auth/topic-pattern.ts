@@ -46,3 +46,26 @@ export class TopicMatcher {
   /** Matches nothing. */
   static readonly none = new TopicMatcher([]);
 }
+
+/**
+ * Interns matchers by their patterns: many connections carry identical claims, so they share one.
+ * Bound: at most `capacity` distinct pattern lists (default 10,000); a full cache is emptied, so
+ * tokens with ever new claims cannot grow it.
+ */
+export class TopicMatcherCache {
+  private readonly cache = new Map<string, TopicMatcher>();
+
+  constructor(private readonly capacity = 10_000) {}
+
+  get(patterns: readonly string[]): TopicMatcher {
+    // JSON, not a join: ['a\nb'] and ['a', 'b'] must not share a key (the second grants more).
+    const key = JSON.stringify(patterns);
+    let m = this.cache.get(key);
+    if (!m) {
+      if (this.cache.size >= this.capacity) this.cache.clear();
+      m = new TopicMatcher(patterns);
+      this.cache.set(key, m);
+    }
+    return m;
+  }
+}

@@ -7,7 +7,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import type { Principal } from './principal.js';
-import { TopicMatcher, isValidTopicPattern } from './topic-pattern.js';
+import { TopicMatcher, TopicMatcherCache, isValidTopicPattern } from './topic-pattern.js';
 
 export interface VerifierOptions {
   /** HS256 shared secret (JWT_SECRET). */
@@ -16,6 +16,8 @@ export interface VerifierOptions {
   jwksUrl?: string;
   issuer?: string;
   audience?: string;
+  /** Longest lifetime (`exp` minus `iat`, or minus now without `iat`) a token may have; default 24 h. */
+  maxTokenAgeSeconds?: number;
 }
 
 export type AuthErrorCode = 'missing_token' | 'invalid_token' | 'expired_token' | 'invalid_claims';
@@ -46,8 +48,10 @@ export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
   const jwks: JWTVerifyGetKey | undefined = opts.jwksUrl
     ? createRemoteJWKSet(new URL(opts.jwksUrl))
     : undefined;
-  const checks = { issuer: opts.issuer, audience: opts.audience };
-  const matchers = new MatcherCache();
+  // `exp` is required: a session ends when its token does (unless refreshed), so a token must end.
+  const checks = { issuer: opts.issuer, audience: opts.audience, requiredClaims: ['exp'] };
+  const maxAge = opts.maxTokenAgeSeconds ?? 86_400;
+  const matchers = new ClaimMatchers();
 
   return async (token) => {
     if (!token) throw new AuthError('missing_token', 'no token: pass ?token= or the bearer subprotocol');
@@ -69,13 +73,24 @@ export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
     } catch (err) {
       if (err instanceof AuthError) throw err;
       if (err instanceof errors.JWTExpired) throw new AuthError('expired_token', 'token has expired');
+      if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'exp') {
+        throw new AuthError('invalid_claims', 'token has no "exp": tokens must expire');
+      }
       throw new AuthError('invalid_token', err instanceof Error ? err.message : 'token verification failed');
     }
-    return principalFromClaims(payload, matchers);
+    const exp = payload.exp!;
+    const issuedAt = typeof payload.iat === 'number' ? payload.iat : Date.now() / 1000;
+    if (exp - issuedAt > maxAge) {
+      throw new AuthError(
+        'invalid_claims',
+        `token lifetime is longer than ${maxAge} s (JWT_MAX_TOKEN_AGE_SECONDS): issue shorter-lived tokens`,
+      );
+    }
+    return { ...principalFromClaims(payload, matchers), expiresAt: exp * 1000 };
   };
 }
 
-function principalFromClaims(payload: JWTPayload, matchers: MatcherCache): Principal {
+function principalFromClaims(payload: JWTPayload, matchers: ClaimMatchers): Omit<Principal, 'expiresAt'> {
   const sub = payload.sub;
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > 255) {
     throw new AuthError('invalid_claims', 'claim "sub" must be a non-empty string of at most 255 chars');
@@ -83,9 +98,9 @@ function principalFromClaims(payload: JWTPayload, matchers: MatcherCache): Princ
   return { sub, join: matchers.get(payload.join, 'join'), publish: matchers.get(payload.publish, 'publish') };
 }
 
-/** Interns matchers by their patterns: many connections carry identical claims. Bounded. */
-class MatcherCache {
-  private readonly cache = new Map<string, TopicMatcher>();
+/** Checks a `join`/`publish` claim and returns its interned matcher; absent means no topic. */
+class ClaimMatchers {
+  private readonly matchers = new TopicMatcherCache();
 
   get(claim: unknown, name: string): TopicMatcher {
     if (claim === undefined) return TopicMatcher.none;
@@ -95,13 +110,6 @@ class MatcherCache {
         `claim "${name}" must be an array of at most ${MAX_PATTERNS} topic patterns ("*" only at the end)`,
       );
     }
-    const key = claim.join('\n');
-    let m = this.cache.get(key);
-    if (!m) {
-      if (this.cache.size >= 10_000) this.cache.clear();
-      m = new TopicMatcher(claim);
-      this.cache.set(key, m);
-    }
-    return m;
+    return this.matchers.get(claim);
   }
 }

@@ -1,11 +1,16 @@
 /**
  * A message published on a topic, as it travels between nodes.
- * The payload is any JSON value; the server encodes it once per serializer for local subscribers.
+ * A JSON payload travels as `payloadJson`, the publisher's text verbatim: live subscribers,
+ * recovery and the history API all send those bytes, never a re-encoding of a parsed value
+ * (which would turn `1e400` into `null`). `payload` (a parsed value) is accepted too.
  */
 export interface Publication {
   topic: string;
   event: string;
-  payload: unknown;
+  /** The payload as a value (when `payloadJson` is not set), or the base64 text of a binary payload. */
+  payload?: unknown;
+  /** The JSON payload's text exactly as published; wins over `payload`. */
+  payloadJson?: string;
   /**
    * Set when the payload is binary: `payload` is then the base64 text of the bytes (JSON-safe, so
    * every broker carries it unchanged) and subscribers receive a binary broadcast frame.
@@ -45,4 +50,12 @@ export interface Broker {
   /** True while publications can flow (readiness). */
   isConnected(): boolean;
   close(): Promise<void>;
+}
+
+/**
+ * The JSON text subscribers get for `pub`: its verbatim `payloadJson`, else `payload` encoded.
+ * Throws (TypeError/RangeError) only for a `payload` JSON cannot encode.
+ */
+export function payloadJsonOf(pub: Publication): string {
+  return pub.payloadJson ?? JSON.stringify(pub.payload ?? null);
 }

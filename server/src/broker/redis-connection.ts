@@ -1,7 +1,15 @@
 import { Cluster, Redis } from 'ioredis';
+import { isRedisAuthError, redisAuthFailure, redisAuthOptions, type RedisAuth } from '../redis-auth.js';
 
-/** Where Redis is: one standalone server (`redis://` URL) or the seed nodes of a Redis Cluster. */
-export type RedisTarget = { url: string } | { clusterNodes: { host: string; port: number }[] };
+export type { RedisAuth } from '../redis-auth.js';
+
+/**
+ * Where Redis is: one standalone server (`redis://` URL) or the seed nodes of a Redis Cluster, and the
+ * credentials (`auth`; credentials written in the URL take precedence, as ioredis merges them).
+ */
+export type RedisTarget = ({ url: string } | { clusterNodes: { host: string; port: number }[] }) & {
+  auth?: RedisAuth;
+};
 
 /** The part of a pino logger the Redis components use. */
 export interface RedisLogger {
@@ -103,7 +111,9 @@ export class RedisLink {
     const target = opts.target;
     if ('url' in target) {
       this.sharded = false;
+      const auth = redisAuthOptions(target.auth);
       this.commands = new Redis(target.url, {
+        ...auth,
         lazyConnect: true,
         connectionName: `${opts.name}-cmd`,
         enableOfflineQueue: false,
@@ -112,6 +122,7 @@ export class RedisLink {
         maxRetriesPerRequest: 0,
       });
       this.subscriber = new Redis(target.url, {
+        ...auth,
         lazyConnect: true,
         connectionName: `${opts.name}-sub`,
         // Only (UN)SUBSCRIBE goes through this connection, so queueing them while offline is bounded
@@ -130,19 +141,27 @@ export class RedisLink {
         // retries and short connects let ioredis give up well before our own deadline, so a publish
         // the caller saw fail is not sent once the master is back.
         maxRedirections: 6,
-        redisOptions: { connectionName: `${opts.name}-cmd`, connectTimeout: 2000 },
+        redisOptions: {
+          ...redisAuthOptions(target.auth),
+          connectionName: `${opts.name}-cmd`,
+          connectTimeout: 2000,
+        },
       });
       this.subscriber = new Cluster(target.clusterNodes, {
         lazyConnect: true,
         enableOfflineQueue: true,
         shardedSubscribers: true,
-        redisOptions: { connectionName: `${opts.name}-sub` },
+        redisOptions: { ...redisAuthOptions(target.auth), connectionName: `${opts.name}-sub` },
       });
       this.subscriber.on('smessage', (channel: string, message: string) => this.deliver(channel, message));
     }
     for (const client of [this.commands, this.subscriber]) {
       // ioredis repeats the error of every reconnect attempt; the state change is what gets logged.
-      client.on('error', (err: Error) => {
+      client.on('error', (err: Error & { lastNodeError?: Error }) => {
+        // A Cluster reports "Failed to refresh slots cache."; the node's own answer (NOAUTH...) is inside.
+        this.lastError = err.lastNodeError?.message ?? err.message;
+      });
+      client.on('node error', (err: Error) => {
         this.lastError = err.message;
       });
       client.on('ready', () => void this.evaluate(true));
@@ -162,12 +181,18 @@ export class RedisLink {
     this.healthTimer ??= setInterval(() => void this.evaluate(true), this.healthCheckIntervalMs);
     this.healthTimer.unref();
     const deadline = Date.now() + this.connectTimeoutMs;
+    const where =
+      'url' in this.opts.target
+        ? this.opts.target.url.replace(/\/\/[^@/]*@/, '//***@')
+        : this.opts.target.clusterNodes.map((n) => `${n.host}:${n.port}`).join(',');
     while (!this.connected) {
+      // Wrong or missing credentials: fail now with the fix instead of retrying until the deadline.
+      if (isRedisAuthError(this.lastError)) {
+        const error = redisAuthFailure(where, this.lastError!);
+        await this.close();
+        throw error;
+      }
       if (Date.now() > deadline) {
-        const where =
-          'url' in this.opts.target
-            ? this.opts.target.url.replace(/\/\/[^@/]*@/, '//***@')
-            : this.opts.target.clusterNodes.map((n) => `${n.host}:${n.port}`).join(',');
         await this.close();
         throw new Error(
           `could not reach Redis at ${where} within ${this.connectTimeoutMs} ms` +

@@ -1,5 +1,6 @@
 import type { Principal } from '../auth/principal.js';
 import { matchTopicPattern, TopicMatcher } from '../auth/topic-pattern.js';
+import { isReservedTopic } from '../protocol/message.js';
 import { createBroadcastChannel } from './broadcast-channel.js';
 import type { ChannelHandler } from './channel.js';
 
@@ -11,13 +12,14 @@ export interface Route {
 }
 
 /**
- * Routes topics to channel handlers, first match wins. A topic no route matches is answered
- * `unmatched topic` (as Phoenix does); a matched route may still refuse the join (`unauthorized`).
+ * Routes topics to channel handlers, first match wins. A topic no route matches, and every reserved
+ * topic (`$sb:*`, the server's own), is answered `unmatched topic` (as Phoenix does); a matched route may still refuse the join (`unauthorized`).
  */
 export class ChannelRouter {
   constructor(private readonly routes: readonly Route[]) {}
 
   match(topic: string, principal: Principal): ChannelHandler | null {
+    if (isReservedTopic(topic)) return null;
     for (const r of this.routes) {
       const hit =
         typeof r.pattern === 'string' ? matchTopicPattern(r.pattern, topic) : r.pattern(topic, principal);

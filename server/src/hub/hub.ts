@@ -1,14 +1,17 @@
 import type { Broker } from '../broker/broker.js';
 import type { PresenceTracker } from '../presence/presence.js';
-import { encodeBroadcast, encodeMessage } from '../protocol/codec.js';
-import { encodeServerBinary } from '../protocol/binary.js';
+import type { Serializer } from '../protocol/serializer.js';
 import type { Logger } from '../telemetry/logger.js';
 import { metrics } from '../telemetry/metrics.js';
+import { BroadcastFrames } from './broadcast-frames.js';
 import { recordDelivery } from './flush-scheduler.js';
+import { SubscriberGroups } from './subscriber-groups.js';
 import { binaryFrame, textFrame } from './ws-frame.js';
 
 /** A local receiver of broadcasts: takes complete WebSocket frames (shared, never mutated). */
 export interface Subscriber {
+  /** The connection's wire format, fixed for its lifetime: broadcasts are encoded once per serializer. */
+  readonly serializer: Serializer;
   enqueue(frame: Buffer): void;
   /**
    * Receives the broadcasts of a topic it subscribed to with `positions: true`: the frame carries
@@ -32,7 +35,8 @@ export function positionRef(epoch: string, offset: number): string {
 }
 
 interface TopicEntry {
-  subscribers: Set<Subscriber>;
+  /** Ready subscribers, by serializer. */
+  subscribers: SubscriberGroups;
   /** Subscribers (of `subscribers` or `pending`) that asked for positions; null while there are none. */
   positioned: Set<Subscriber> | null;
   /** Subscribers waiting for the broker subscription; they get no broadcast before it is ready. */
@@ -46,11 +50,12 @@ type SentCounter = { inc(n?: number): void };
 /**
  * Local subscriptions, topic -> subscribers, and fan-out. The node holds a broker subscription and
  * a presence watch for a topic only while it has local subscribers. Every broadcast is encoded
- * once (JSON text) and framed once (WebSocket bytes); subscribers share that Buffer.
+ * and framed (WebSocket bytes) once per serializer; subscribers share that Buffer.
  */
 export class Hub {
   private readonly topics = new Map<string, TopicEntry>();
   private readonly broadcastsSent: SentCounter = metrics.messagesSent.labels('broadcast');
+  private readonly undeliverable: SentCounter = metrics.broadcastsUndeliverable;
 
   constructor(
     private readonly broker: Broker,
@@ -65,7 +70,13 @@ export class Hub {
   async subscribe(topic: string, sub: Subscriber, positions = false): Promise<void> {
     let entry = this.topics.get(topic);
     if (!entry) {
-      entry = { subscribers: new Set(), positioned: null, pending: null, connecting: null, connected: false };
+      entry = {
+        subscribers: new SubscriberGroups(),
+        positioned: null,
+        pending: null,
+        connecting: null,
+        connected: false,
+      };
       this.topics.set(topic, entry);
     }
     if (positions && sub.enqueuePositioned) (entry.positioned ??= new Set()).add(sub);
@@ -102,15 +113,22 @@ export class Hub {
     return this.topics.get(topic)?.subscribers.size ?? 0;
   }
 
+  /** Local subscribers (ready ones) per topic that has any. */
+  *topicCounts(): Generator<[string, number]> {
+    for (const [topic, entry] of this.topics) {
+      if (entry.subscribers.size > 0) yield [topic, entry.subscribers.size];
+    }
+  }
+
   /** Topics with local subscribers. */
   get topicCount(): number {
     return this.topics.size;
   }
 
   /**
-   * Sends `[null,null,topic,event,payload]` to every local subscriber; returns how many. Subscribers
-   * that asked for positions get `[null,"<epoch>:<offset>",topic,event,payload]` when `position` is
-   * given: at most two encodings per publication, each shared by all who get it.
+   * Sends the broadcast `topic`/`event`/`payload` (join_ref and ref null) to every local subscriber;
+   * returns how many. Subscribers that asked for positions get the ref `"<epoch>:<offset>"` when
+   * `position` is given. Encoded once per serializer and ref, each frame shared by all who get it.
    */
   broadcastJson(
     topic: string,
@@ -122,21 +140,17 @@ export class Hub {
   ): number {
     const entry = this.topics.get(topic);
     if (!entry || entry.subscribers.size === 0) return 0;
-    const plain = textFrame(encodeBroadcast(topic, event, payloadJson));
-    const withRef =
-      position && entry.positioned
-        ? () =>
-            textFrame(
-              encodeMessage(null, positionRef(position.epoch, position.offset), topic, event, payloadJson),
-            )
-        : undefined;
-    return this.fanOut(topic, entry, plain, withRef, position, publishedAt, counter);
+    const frames = new BroadcastFrames(
+      (serializer, ref) => textFrame(serializer.encode(null, ref, topic, event, payloadJson)),
+      position && entry.positioned ? positionRef(position.epoch, position.offset) : null,
+    );
+    return this.fanOut(topic, entry, frames, position, publishedAt, counter);
   }
 
   /**
-   * Sends a binary broadcast frame (kind 2) to every local subscriber; returns how many. The binary
-   * broadcast has no ref field, so positioned subscribers get the same frame (the position still
-   * lets a recovering join drop duplicates).
+   * Sends a binary broadcast (V2 kind 2) to every local subscriber whose serializer has binary
+   * frames; returns how many. The binary broadcast has no ref field, so positioned subscribers get
+   * the same frame (the position still lets a recovering join drop duplicates).
    */
   broadcastBinary(
     topic: string,
@@ -147,37 +161,50 @@ export class Hub {
   ): number {
     const entry = this.topics.get(topic);
     if (!entry || entry.subscribers.size === 0) return 0;
-    const frame = binaryFrame(encodeServerBinary({ kind: 'broadcast', topic, event, payload }));
-    return this.fanOut(topic, entry, frame, undefined, position, publishedAt, this.broadcastsSent);
+    const frames = new BroadcastFrames((serializer) => {
+      const bytes = serializer.encodeBinaryBroadcast(topic, event, payload);
+      return bytes && binaryFrame(bytes);
+    }, null);
+    return this.fanOut(topic, entry, frames, position, publishedAt, this.broadcastsSent);
   }
 
   private fanOut(
     topic: string,
     entry: TopicEntry,
-    frame: Buffer,
-    withRef: (() => Buffer) | undefined,
+    frames: BroadcastFrames,
     position: StreamPositionRef | undefined,
     publishedAt: number | undefined,
     counter: SentCounter,
   ): number {
-    const n = entry.subscribers.size;
     const positioned = entry.positioned;
-    if (positioned === null) {
-      for (const sub of entry.subscribers) sub.enqueue(frame);
-    } else {
-      let refFrame: Buffer | undefined;
-      for (const sub of entry.subscribers) {
-        if (!positioned.has(sub)) {
-          sub.enqueue(frame);
+    let sent = 0;
+    let skipped = 0;
+    for (const group of entry.subscribers.groups) {
+      if (group === undefined || group.members.size === 0) continue;
+      const frame = frames.frameFor(group.serializer, false);
+      if (positioned === null) {
+        // Counted first: an enqueue may close a slow consumer, which leaves the group meanwhile.
+        if (frame === null) skipped += group.members.size;
+        else sent += group.members.size;
+        if (frame !== null) for (const sub of group.members) sub.enqueue(frame);
+        continue;
+      }
+      for (const sub of group.members) {
+        const withPosition = positioned.has(sub);
+        const f = withPosition ? frames.frameFor(group.serializer, true) : frame;
+        if (f === null) {
+          skipped++;
           continue;
         }
-        const f = withRef ? (refFrame ??= withRef()) : frame;
-        sub.enqueuePositioned!(topic, f, position?.epoch, position?.offset);
+        if (withPosition) sub.enqueuePositioned!(topic, f, position?.epoch, position?.offset);
+        else sub.enqueue(f);
+        sent++;
       }
     }
-    counter.inc(n);
+    if (skipped > 0) this.undeliverable.inc(skipped);
+    counter.inc(sent);
     if (publishedAt !== undefined) recordDelivery(publishedAt);
-    return n;
+    return sent;
   }
 
   private async connect(topic: string, entry: TopicEntry): Promise<void> {

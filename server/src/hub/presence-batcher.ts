@@ -1,4 +1,4 @@
-import type { PresenceDiff } from '../presence/presence.js';
+import { addMetas, emptyPresenceState, type PresenceDiff } from '../presence/presence.js';
 
 /**
  * Merges presence diffs per topic and hands over one diff per topic every `intervalMs`, so a burst
@@ -16,12 +16,13 @@ export class PresenceBatcher {
 
   add(topic: string, diff: PresenceDiff): void {
     let acc = this.pending.get(topic);
-    if (!acc) this.pending.set(topic, (acc = { joins: {}, leaves: {} }));
-    for (const [key, { metas }] of Object.entries(diff.joins))
-      (acc.joins[key] ??= { metas: [] }).metas.push(...metas);
-    for (const [key, { metas }] of Object.entries(diff.leaves)) {
-      (acc.leaves[key] ??= { metas: [] }).metas.push(...metas);
+    if (!acc) {
+      acc = { joins: emptyPresenceState(), leaves: emptyPresenceState() };
+      this.pending.set(topic, acc);
     }
+    // Keys are user ids (`constructor`, `__proto__`, ...): never index a plain object with them.
+    for (const [key, { metas }] of Object.entries(diff.joins)) addMetas(acc.joins, key, metas);
+    for (const [key, { metas }] of Object.entries(diff.leaves)) addMetas(acc.leaves, key, metas);
     this.timer ??= setTimeout(() => this.flush(), this.intervalMs);
   }
 

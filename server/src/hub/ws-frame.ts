@@ -18,6 +18,7 @@ const { Sender } = wsModule as unknown as {
 
 const TEXT = { fin: true, rsv1: false, opcode: 0x1, mask: false, readOnly: false };
 const BINARY = { fin: true, rsv1: false, opcode: 0x2, mask: false, readOnly: false };
+const PONG = { fin: true, rsv1: false, opcode: 0xa, mask: false, readOnly: false };
 
 function join(parts: Buffer[]): Buffer {
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
@@ -31,4 +32,9 @@ export function textFrame(text: string): Buffer {
 /** One complete, unmasked binary frame carrying `data`. */
 export function binaryFrame(data: Buffer): Buffer {
   return join(Sender.frame(data, BINARY));
+}
+
+/** One pong frame echoing a ping's application data (at most 125 bytes: ws refuses longer pings). */
+export function pongFrame(data: Buffer): Buffer {
+  return join(Sender.frame(data, PONG));
 }

@@ -1,4 +1,11 @@
-import type { PresenceDiff, PresenceMeta, PresenceState, PresenceTracker } from './presence.js';
+import {
+  addMetas,
+  emptyPresenceState,
+  type PresenceDiff,
+  type PresenceMeta,
+  type PresenceState,
+  type PresenceTracker,
+} from './presence.js';
 
 interface Entry {
   meta: PresenceMeta;
@@ -48,7 +55,7 @@ export class MemoryPresence implements PresenceTracker {
     let refs = keys.get(key);
     if (!refs) keys.set(key, (refs = new Map()));
     refs.set(meta.phx_ref, { meta: { ...meta }, owner: this });
-    this.emit(topic, { joins: { [key]: { metas: [meta] } }, leaves: {} });
+    this.emit(topic, { joins: single(key, meta), leaves: emptyPresenceState() });
   }
 
   async untrack(topic: string, key: string, phxRef: string): Promise<void> {
@@ -59,14 +66,19 @@ export class MemoryPresence implements PresenceTracker {
     refs.delete(phxRef);
     if (refs.size === 0) keys.delete(key);
     if (keys.size === 0) this.bus.topics.delete(topic);
-    this.emit(topic, { joins: {}, leaves: { [key]: { metas: [entry.meta] } } });
+    this.emit(topic, { joins: emptyPresenceState(), leaves: single(key, entry.meta) });
   }
 
   async list(topic: string): Promise<PresenceState> {
-    const state: PresenceState = {};
+    const state = emptyPresenceState();
     const keys = this.bus.topics.get(topic);
     if (!keys) return state;
-    for (const [key, refs] of keys) state[key] = { metas: [...refs.values()].map((e) => ({ ...e.meta })) };
+    for (const [key, refs] of keys)
+      addMetas(
+        state,
+        key,
+        [...refs.values()].map((e) => ({ ...e.meta })),
+      );
     return state;
   }
 
@@ -114,4 +126,11 @@ export class MemoryPresence implements PresenceTracker {
     if (this.closed || !this.watched.has(topic)) return;
     for (const l of this.listeners) l(topic, diff);
   }
+}
+
+/** `{key: {metas: [meta]}}` without a prototype (the key is a user id). */
+function single(key: string, meta: PresenceMeta): PresenceState {
+  const state = emptyPresenceState();
+  addMetas(state, key, [meta]);
+  return state;
 }

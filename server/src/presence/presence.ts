@@ -5,8 +5,29 @@ export interface PresenceMeta {
   [key: string]: unknown;
 }
 
-/** What the official client's `Presence.syncState` takes: key -> metas. */
+/**
+ * What the official client's `Presence.syncState` takes: key -> metas. Keys are user ids (JWT
+ * `sub`) and may be `__proto__` or `constructor`: build states with `emptyPresenceState()`.
+ */
 export type PresenceState = Record<string, { metas: PresenceMeta[] }>;
+
+/** A state without a prototype, so any user id is an ordinary own key (JSON.stringify is unchanged). */
+export function emptyPresenceState(): PresenceState {
+  return Object.create(null) as PresenceState;
+}
+
+/** Appends `metas` under `key` (an own, prototype-free key whatever the user id). */
+export function addMetas(state: PresenceState, key: string, metas: PresenceMeta[]): void {
+  const own = Object.hasOwn(state, key) ? state[key] : undefined;
+  if (own) own.metas.push(...metas);
+  else
+    Object.defineProperty(state, key, {
+      value: { metas: [...metas] },
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+}
 
 /** What `Presence.syncDiff` takes. */
 export interface PresenceDiff {

@@ -1,4 +1,10 @@
-import type { PresenceDiff, PresenceMeta, PresenceState } from './presence.js';
+import {
+  addMetas,
+  emptyPresenceState,
+  type PresenceDiff,
+  type PresenceMeta,
+  type PresenceState,
+} from './presence.js';
 
 /** One presence entry as stored and sent between nodes. */
 export interface PresenceEntry {
@@ -48,8 +54,8 @@ function isEntry(v: unknown): v is PresenceEntry {
 
 /** Groups entries into the `{key: {metas}}` shape Presence.syncState/syncDiff take. */
 export function toPresenceState(entries: Iterable<PresenceEntry>): PresenceState {
-  const state: PresenceState = {};
-  for (const e of entries) (state[e.key] ??= { metas: [] }).metas.push(e.meta);
+  const state = emptyPresenceState();
+  for (const e of entries) addMetas(state, e.key, [e.meta]);
   return state;
 }
 

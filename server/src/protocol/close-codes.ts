@@ -7,7 +7,7 @@
 export const CloseCode = {
   /** Normal closure (only when the client asked for it). */
   normal: 1000,
-  /** A frame that is not a valid Phoenix V2 message (bad JSON, wrong shape, bad binary header, invalid UTF-8). */
+  /** A frame that is not a valid message of the connection's serializer (bad JSON, wrong shape, bad binary header, invalid UTF-8). */
   malformedFrame: 1007,
   /** Policy violation: reserved for server policies without a more specific code. */
   policyViolation: 1008,
@@ -19,6 +19,10 @@ export const CloseCode = {
   serviceRestart: 1012,
   /** Nothing received for HEARTBEAT_TIMEOUT_MS. */
   heartbeatTimeout: 4000,
+  /** The connection's token expired and no fresh one was handed over (`access_token`). */
+  tokenExpired: 4001,
+  /** The backend disconnected the user (`POST /api/users/:sub/disconnect`). */
+  disconnected: 4003,
   /** The connection's outbound queue exceeded OUTBOUND_QUEUE_MAX_BYTES: it does not read fast enough. */
   slowConsumer: 4008,
   /** The client kept sending over its rate limit after being told `rate limited`. */
@@ -47,19 +51,20 @@ export const closeCodeTable: readonly CloseCodeInfo[] = [
   {
     code: 1007,
     reason: 'malformed frame',
-    meaning: 'A frame was not a valid Phoenix V2 message (JSON, shape, types, binary header, UTF-8).',
+    meaning:
+      "A frame was not a valid message of the connection's serializer, V2 or V1 (JSON, shape, types, binary header, UTF-8).",
     clientReconnects: 'yes, with backoff',
   },
   {
     code: 1008,
     reason: 'policy violation',
-    meaning: 'Reserved for server policies without a more specific code.',
+    meaning: 'Reserved for server policies without a more specific code (not sent today).',
     clientReconnects: 'no',
   },
   {
     code: 1009,
     reason: 'frame too large',
-    meaning: 'An inbound message exceeded MAX_FRAME_BYTES.',
+    meaning: 'An inbound message exceeded `MAX_FRAME_BYTES`.',
     clientReconnects: 'yes, with backoff',
   },
   {
@@ -77,19 +82,33 @@ export const closeCodeTable: readonly CloseCodeInfo[] = [
   {
     code: 4000,
     reason: 'heartbeat timeout',
-    meaning: 'Nothing was received for HEARTBEAT_TIMEOUT_MS (the client heartbeats every 30 s).',
+    meaning: 'Nothing was received for `HEARTBEAT_TIMEOUT_MS`.',
+    clientReconnects: 'yes',
+  },
+  {
+    code: 4001,
+    reason: 'token expired',
+    meaning:
+      'The token the connection was opened (or last refreshed) with reached its `exp`; refresh it before then with `access_token` on topic `phoenix`.',
+    clientReconnects: 'yes',
+  },
+  {
+    code: 4003,
+    reason: 'disconnected',
+    meaning:
+      'The backend disconnected this user on every node (`POST /api/users/:sub/disconnect`). The official client reconnects: to keep the user out, stop issuing tokens that let them in.',
     clientReconnects: 'yes',
   },
   {
     code: 4008,
     reason: 'slow consumer',
-    meaning: 'More than OUTBOUND_QUEUE_MAX_BYTES waited to be written to this client: it reads too slowly.',
+    meaning: 'More than `OUTBOUND_QUEUE_MAX_BYTES` waited to be written to this client: it reads too slowly.',
     clientReconnects: 'yes, with backoff',
   },
   {
     code: 4029,
     reason: 'rate limit exceeded',
-    meaning: 'The client kept sending above RATE_LIMIT_PER_SECOND after `rate limited` replies.',
+    meaning: 'The client kept sending above `RATE_LIMIT_PER_SECOND` after `rate limited` replies.',
     clientReconnects: 'yes, with backoff',
   },
 ];

@@ -1,4 +1,5 @@
 import { ProtocolError, type ProtocolErrorCode } from './errors.js';
+import { MAX_PAYLOAD_DEPTH, exceedsJsonDepth } from './json-depth.js';
 import { MAX_FIELD_BYTES, ChannelEvent, type JsonInboundMessage } from './message.js';
 
 /**
@@ -7,14 +8,24 @@ import { MAX_FIELD_BYTES, ChannelEvent, type JsonInboundMessage } from './messag
  * serialised once and the same string (then the same frame bytes) goes to every subscriber.
  */
 
-/** Decodes and strictly validates one text frame. Throws `ProtocolError` (with a stable `code`). */
-export function decodeText(text: string): JsonInboundMessage {
-  let parsed: unknown;
+/**
+ * Parses a frame's JSON text after checking its depth on the text, whatever its spelling: the
+ * frame (array or object) is one level, the payload the rest. Shared by the V2 and V1 decoders.
+ */
+export function parseFrameJson(text: string): unknown {
+  if (exceedsJsonDepth(text, MAX_PAYLOAD_DEPTH + 1)) {
+    throw new ProtocolError('invalid_payload', `payload is nested deeper than ${MAX_PAYLOAD_DEPTH} levels`);
+  }
   try {
-    parsed = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch {
     throw new ProtocolError('invalid_json', 'frame is not valid JSON');
   }
+}
+
+/** Decodes and strictly validates one text frame. Throws `ProtocolError` (with a stable `code`). */
+export function decodeText(text: string): JsonInboundMessage {
+  const parsed = parseFrameJson(text);
   if (!Array.isArray(parsed)) {
     throw new ProtocolError('not_array', 'frame must be a JSON array [join_ref, ref, topic, event, payload]');
   }
@@ -33,26 +44,29 @@ export function decodeText(text: string): JsonInboundMessage {
     topic,
     event,
     payload,
-    payloadJson: verbatimPayload(text, joinRef, ref, topic, event) ?? reencode(payload),
+    payloadJson: verbatimPayload(text, joinRef, ref, topic, event) ?? reencodePayload(payload),
   };
 }
 
-function reencode(payload: unknown): string {
+/** The payload's JSON text, written again from its parsed value. */
+export function reencodePayload(payload: unknown): string {
   try {
     return JSON.stringify(payload);
   } catch {
-    // JSON.parse accepts nesting deeper than JSON.stringify can recurse.
-    throw new ProtocolError('invalid_payload', 'payload is nested too deeply');
+    // Unreachable within MAX_PAYLOAD_DEPTH; kept so a bug here is a 1007, not a crash.
+    throw new ProtocolError('invalid_payload', 'payload cannot be re-encoded');
   }
 }
 
-function checkRef(v: unknown, code: ProtocolErrorCode, name: string): asserts v is string | null {
+/** `join_ref`/`ref`: a string of at most 255 bytes, or null. */
+export function checkRef(v: unknown, code: ProtocolErrorCode, name: string): asserts v is string | null {
   if (v === null) return;
   if (typeof v !== 'string') throw new ProtocolError(code, `${name} must be a string or null`);
   checkLength(v, name);
 }
 
-function checkName(v: unknown, code: ProtocolErrorCode, name: string): asserts v is string {
+/** `topic`/`event`: a non-empty string of at most 255 bytes. */
+export function checkName(v: unknown, code: ProtocolErrorCode, name: string): asserts v is string {
   if (typeof v !== 'string' || v.length === 0) {
     throw new ProtocolError(code, `${name} must be a non-empty string`);
   }
@@ -109,13 +123,17 @@ export function encodeReply(
   status: 'ok' | 'error',
   responseJson = '{}',
 ): string {
-  return encodeMessage(
-    joinRef,
-    ref,
-    topic,
-    ChannelEvent.reply,
-    `{"status":"${status}","response":${responseJson}}`,
-  );
+  return encodeMessage(joinRef, ref, topic, ChannelEvent.reply, replyPayloadJson(status, responseJson));
+}
+
+/** The payload of every `phx_reply`, whatever the serializer: `{"status": status, "response": response}`. */
+export function replyPayloadJson(status: 'ok' | 'error', responseJson: string): string {
+  return `{"status":"${status}","response":${responseJson}}`;
+}
+
+/** The `response` of an error reply: `{"reason": reason}`, the shape the official client and Phoenix use. */
+export function errorResponseJson(reason: string): string {
+  return `{"reason":${JSON.stringify(reason)}}`;
 }
 
 /** An error reply with `{"reason": reason}`, the shape the official client and Phoenix use. */
@@ -125,7 +143,7 @@ export function encodeErrorReply(
   topic: string,
   reason: string,
 ): string {
-  return encodeReply(joinRef, ref, topic, 'error', `{"reason":${JSON.stringify(reason)}}`);
+  return encodeReply(joinRef, ref, topic, 'error', errorResponseJson(reason));
 }
 
 /** A push to one client's channel (join_ref set, ref null). */

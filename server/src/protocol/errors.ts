@@ -15,9 +15,11 @@ export type ProtocolErrorCode =
   | 'binary_truncated'
   | 'binary_invalid_utf8'
   | 'field_too_long'
-  | 'invalid_payload';
+  | 'invalid_payload'
+  | 'not_object'
+  | 'missing_key';
 
-/** A frame that is not a valid Phoenix V2 message. The connection is closed with `closeCode`. */
+/** A frame that is not a valid message of the connection's serializer. The connection is closed with `closeCode`. */
 export class ProtocolError extends Error {
   readonly closeCode = CloseCode.malformedFrame;
   constructor(

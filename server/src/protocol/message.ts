@@ -41,6 +41,14 @@ export const PHOENIX_TOPIC = 'phoenix';
 /** Largest topic, event or ref in bytes (the binary format stores lengths in one byte). */
 export const MAX_FIELD_BYTES = 255;
 
+/** Topics starting with this are the server's own (the control channel between nodes). */
+export const RESERVED_TOPIC_PREFIX = '$sb:';
+
+/** True for topics no client may join and the publish API refuses (RESERVED_TOPIC_PREFIX). */
+export function isReservedTopic(topic: string): boolean {
+  return topic.startsWith(RESERVED_TOPIC_PREFIX);
+}
+
 /** True for events only the server may send (`phx_*`, `presence_*`). */
 export function isReservedEvent(event: string): boolean {
   return event.startsWith('phx_') || event.startsWith('presence_');

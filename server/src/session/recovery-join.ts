@@ -1,7 +1,7 @@
+import { payloadJsonOf } from '../broker/broker.js';
 import { binaryFrame, textFrame } from '../hub/ws-frame.js';
 import { positionRef } from '../hub/hub.js';
-import { encodeServerBinary } from '../protocol/binary.js';
-import { encodeMessage } from '../protocol/codec.js';
+import type { Serializer } from '../protocol/serializer.js';
 import type { HistoryLayer } from '../store/index.js';
 import type { SequencedPublication, StreamPosition } from '../store/sequencer.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -48,7 +48,11 @@ export interface RecoveryOutcome {
   top: StreamPosition | null;
   /** What to push after the reply, in order (empty unless recovered). */
   publications: SequencedPublication[];
+  /** Gives back the node's recovery budget held by `publications`: call once they are sent or abandoned. */
+  release: () => void;
 }
+
+const none = (): void => {};
 
 /**
  * Runs recovery for a join (after the hub subscription is in place, so nothing after `top` can be
@@ -63,7 +67,7 @@ export async function recoverForJoin(
   try {
     if (req.from === null) {
       const top = await history.position(topic);
-      return { responseJson: response(true, top), top, publications: [] };
+      return { responseJson: response(true, top), top, publications: [], release: none };
     }
     const result = await history.recover({ topic, epoch: req.from.epoch, offset: req.from.offset });
     const top = { epoch: result.epoch, offset: result.offset };
@@ -71,10 +75,16 @@ export async function recoverForJoin(
       responseJson: response(result.recovered, top, result.recovered ? undefined : result.reason),
       top,
       publications: result.publications,
+      release: result.release,
     };
   } catch (err) {
     logger.warn({ err: (err as Error).message, topic }, 'recovery unavailable: answering recovered=false');
-    return { responseJson: '{"recovered":false,"reason":"unavailable"}', top: null, publications: [] };
+    return {
+      responseJson: '{"recovered":false,"reason":"unavailable"}',
+      top: null,
+      publications: [],
+      release: none,
+    };
   }
 }
 
@@ -86,22 +96,17 @@ function response(recovered: boolean, top: StreamPosition, reason?: string): str
   );
 }
 
-/** The frame of one recovered publication, shaped exactly like its live broadcast to an opted-in client. */
-export function recoveredFrame(pub: SequencedPublication): Buffer {
+/**
+ * The frame of one recovered publication, shaped exactly like its live broadcast to an opted-in
+ * client of `serializer`; null when that serializer cannot carry it (binary to V1), as live.
+ */
+export function recoveredFrame(pub: SequencedPublication, serializer: Serializer): Buffer | null {
   if (pub.binary && typeof pub.payload === 'string') {
-    const payload = Buffer.from(pub.payload, 'base64');
-    return binaryFrame(
-      encodeServerBinary({ kind: 'broadcast', topic: pub.topic, event: pub.event, payload }),
-    );
+    const bytes = serializer.encodeBinaryBroadcast(pub.topic, pub.event, Buffer.from(pub.payload, 'base64'));
+    return bytes && binaryFrame(bytes);
   }
   return textFrame(
-    encodeMessage(
-      null,
-      positionRef(pub.epoch, pub.offset),
-      pub.topic,
-      pub.event,
-      JSON.stringify(pub.payload ?? null),
-    ),
+    serializer.encode(null, positionRef(pub.epoch, pub.offset), pub.topic, pub.event, payloadJsonOf(pub)),
   );
 }
 

@@ -1,3 +1,4 @@
+import type { TokenVerifier } from '../auth/verifier.js';
 import type { ChannelActions } from '../channels/channel.js';
 import type { ChannelRouter } from '../channels/router.js';
 import type { Limits } from '../config.js';
@@ -5,6 +6,7 @@ import type { Hub } from '../hub/hub.js';
 import type { PresenceTracker } from '../presence/presence.js';
 import type { HistoryLayer } from '../store/index.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { PresenceChurnLimiter } from './presence-churn.js';
 import type { RateLimit } from './token-bucket.js';
 import type { Session } from './session.js';
 
@@ -16,9 +18,13 @@ export interface SessionHost extends ChannelActions {
   readonly hub: Hub;
   readonly router: ChannelRouter;
   readonly presence: PresenceTracker;
+  /** Presence joins per topic on this node (PRESENCE_CHURN_PER_SECOND / PRESENCE_CHURN_BURST). */
+  readonly presenceChurn: PresenceChurnLimiter;
   /** Recovery for joins that opt in (`recover` join param). */
   readonly history: Pick<HistoryLayer, 'recover' | 'position'>;
   readonly logger: Logger;
+  /** Verifies a token handed over on a live connection (`access_token`), as the upgrade does. */
+  readonly verifyToken: TokenVerifier;
   /** Called once when the session's WebSocket has closed. */
   sessionClosed(session: Session): void;
 }

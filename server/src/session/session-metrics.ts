@@ -7,6 +7,7 @@ export const sessionMetrics = {
   rxLeave: metrics.messagesReceived.labels('leave'),
   rxPush: metrics.messagesReceived.labels('push'),
   rxInvalid: metrics.messagesReceived.labels('invalid'),
+  rxControl: metrics.messagesReceived.labels('control'),
   txReply: metrics.messagesSent.labels('reply'),
   txPush: metrics.messagesSent.labels('push'),
   txPresence: metrics.messagesSent.labels('presence'),
@@ -20,4 +21,5 @@ export const sessionMetrics = {
   rejectedTooLarge: metrics.framesRejected.labels('too_large'),
   rejectedRateLimited: metrics.framesRejected.labels('rate_limited'),
   rejectedTopicLimit: metrics.framesRejected.labels('topic_limit'),
+  rejectedPresenceChurn: metrics.framesRejected.labels('presence_churn'),
 };

@@ -2,17 +2,15 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Principal } from '../auth/principal.js';
 import type { ChannelAssigns, ChannelHandler } from '../channels/channel.js';
-import { scheduleFlush, type Flushable } from '../hub/flush-scheduler.js';
 import type { Subscriber } from '../hub/hub.js';
-import { textFrame } from '../hub/ws-frame.js';
-import { decodeClientBinary } from '../protocol/binary.js';
-import { CloseCode, closeReason, type CloseCodeValue } from '../protocol/close-codes.js';
-import { decodeText, encodeErrorReply, encodeMessage, encodeReply } from '../protocol/codec.js';
+import { CloseCode } from '../protocol/close-codes.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { ChannelEvent, PHOENIX_TOPIC, isReservedEvent, type InboundMessage } from '../protocol/message.js';
 import type { PresenceMeta } from '../presence/presence.js';
+import { encodeReplyWith, type Serializer } from '../protocol/serializer.js';
 import { closeCodeLabel, metrics } from '../telemetry/metrics.js';
 import { startJoinSpan } from '../telemetry/tracing.js';
+import { SessionConnection, isPlainObject } from './session-connection.js';
 import { nextPhxRef } from './phx-ref.js';
 import {
   isAfter,
@@ -24,7 +22,7 @@ import {
 } from './recovery-join.js';
 import type { SessionHost } from './session-host.js';
 import { sessionMetrics as sm } from './session-metrics.js';
-import { TokenBucket, type RateVerdict } from './token-bucket.js';
+import type { RateVerdict } from './token-bucket.js';
 
 /** One joined topic of a connection. */
 interface JoinedChannel {
@@ -37,45 +35,40 @@ interface JoinedChannel {
   positions: boolean;
   /** Live broadcasts held back until the recovered ones are sent; null when not recovering. */
   held: HeldFrame[] | null;
+  /** Bytes in `held`; bound: OUTBOUND_QUEUE_MAX_BYTES (beyond it the client is a slow consumer). */
+  heldBytes: number;
 }
+
+/** Event on topic `phoenix` that hands the live connection a fresh token (docs/protocol.md). */
+export const ACCESS_TOKEN_EVENT = 'access_token';
 
 const kSession = Symbol('switchboard.session');
 type SessionSocket = WebSocket & { [kSession]?: Session };
-const OPEN = 1;
 
 /**
- * One WebSocket connection: decodes frames, runs the join/leave/push state machine, enforces the
- * per-connection limits and owns the outbound queue.
- *
- * Outbound: every frame for this client (replies, pushes, shared broadcast frames) is appended to
- * one queue that is written to the socket once per flush pass as a single write, bypassing
- * ws's sender (ws itself only writes pongs and close frames, and we flush before closing). If the
- * bytes queued plus those the socket has not sent exceed OUTBOUND_QUEUE_MAX_BYTES, the client is
- * too slow and is closed with 4008; nobody else waits for it.
+ * One WebSocket connection: decodes frames with its serializer (V2 or V1, the session does not
+ * care which), runs the join/leave/push state machine and enforces the per-connection limits on
+ * joins and pushes; the connection itself (outbound queue, closing, pings, token refresh,
+ * transport errors) is SessionConnection's (session-connection.ts).
  *
  * Memory: no per-connection timers or closures (listeners are shared functions), the channel map
  * is allocated on first join.
  */
-export class Session implements Subscriber, Flushable {
-  /** Time (ms) a frame was last received; the heartbeat sweep closes silent sessions. */
-  lastSeen: number;
+export class Session extends SessionConnection implements Subscriber {
   private channels: Map<string, JoinedChannel> | null = null;
-  private out: Buffer[] | null = null;
-  private outBytes = 0;
-  private closing = false;
-  private closeCode = 0;
-  private readonly bucket: TokenBucket;
 
   constructor(
-    private readonly host: SessionHost,
-    private readonly ws: WebSocket,
-    private readonly socket: Duplex,
-    readonly principal: Principal,
+    host: SessionHost,
+    ws: WebSocket,
+    socket: Duplex,
+    principal: Principal,
+    serializer: Serializer,
   ) {
-    this.lastSeen = Date.now();
-    this.bucket = new TokenBucket(host.rateLimit, this.lastSeen);
+    super(host, ws, socket, principal, serializer);
     (ws as SessionSocket)[kSession] = this;
     ws.on('message', onMessage);
+    ws.on('ping', onPing);
+    ws.on('pong', onPong);
     ws.on('error', onError);
     ws.on('close', onClose);
   }
@@ -85,17 +78,13 @@ export class Session implements Subscriber, Flushable {
     return this.channels?.size ?? 0;
   }
 
-  get isClosing(): boolean {
-    return this.closing;
-  }
-
   handleFrame(data: Buffer, isBinary: boolean): void {
     if (this.closing) return;
     const now = Date.now();
     this.lastSeen = now;
     let msg: InboundMessage;
     try {
-      msg = isBinary ? decodeClientBinary(data) : decodeText(data.toString('utf8'));
+      msg = this.serializer.decode(data, isBinary);
     } catch (err) {
       if (!(err instanceof ProtocolError)) return this.fail(err);
       sm.rxInvalid.inc();
@@ -104,6 +93,7 @@ export class Session implements Subscriber, Flushable {
       this.close(CloseCode.malformedFrame);
       return;
     }
+    if (now >= this.principal.expiresAt) return this.close(CloseCode.tokenExpired);
     const verdict = this.bucket.take(now);
     if (verdict !== 'ok') {
       this.rateLimited(msg, verdict);
@@ -121,6 +111,9 @@ export class Session implements Subscriber, Flushable {
       if (msg.event === ChannelEvent.heartbeat) {
         sm.rxHeartbeat.inc();
         this.reply(msg.joinRef, msg.ref, msg.topic);
+      } else if (msg.event === ACCESS_TOKEN_EVENT) {
+        sm.rxPush.inc();
+        this.refreshToken(msg);
       } else {
         sm.rxPush.inc();
         this.replyError(msg.joinRef, msg.ref, msg.topic, 'unmatched topic');
@@ -155,22 +148,34 @@ export class Session implements Subscriber, Flushable {
     }
     const channels = (this.channels ??= new Map());
     const previous = channels.get(topic);
-    if (previous) {
-      // Duplicate join: the old channel is closed (phx_close to its join_ref), the new join proceeds.
-      this.closeChannel(topic, previous, true);
-    } else if (channels.size >= this.host.limits.maxTopicsPerConnection) {
+    if (!previous && channels.size >= this.host.limits.maxTopicsPerConnection) {
       sm.joinLimit.inc();
       sm.rejectedTopicLimit.inc();
       span.end('limit');
       return this.replyError(joinRef, ref, topic, 'too many topics');
     }
     const result = handler.join({ topic, params: msg.payload, principal: this.principal });
+    const recovery = parseRecoverParam(msg.payload.recover);
+    // The churn limit is checked before a duplicate join closes the old channel: a refused rejoin
+    // leaves the client its current channel instead of none.
+    const churned =
+      result.ok &&
+      typeof recovery !== 'string' &&
+      result.presence !== undefined &&
+      !this.host.presenceChurn.take(topic, Date.now());
+    if (churned) {
+      sm.joinLimit.inc();
+      sm.rejectedPresenceChurn.inc();
+      span.end('limit');
+      return this.replyError(joinRef, ref, topic, 'presence rate limited: retry later');
+    }
+    // Duplicate join: the old channel is closed (phx_close to its join_ref), the new join proceeds.
+    if (previous) this.closeChannel(topic, previous, true);
     if (!result.ok) {
       (result.reason === 'unauthorized' ? sm.joinUnauthorized : sm.joinError).inc();
       span.end(result.reason === 'unauthorized' ? 'unauthorized' : 'error');
       return this.replyError(joinRef, ref, topic, result.reason);
     }
-    const recovery = parseRecoverParam(msg.payload.recover);
     if (typeof recovery === 'string') {
       sm.joinError.inc();
       span.end('error');
@@ -184,6 +189,7 @@ export class Session implements Subscriber, Flushable {
       presenceRef: null,
       positions: recovery !== undefined,
       held: recovery !== undefined ? [] : null,
+      heldBytes: 0,
     };
     channels.set(topic, ch);
     this.host.hub
@@ -223,12 +229,26 @@ export class Session implements Subscriber, Flushable {
     req: RecoverRequest,
   ): Promise<boolean> {
     const outcome = await recoverForJoin(this.host.history, topic, req, this.host.logger);
-    if (this.current(topic) !== ch) return false;
-    sm.joinOk.inc();
-    this.send(encodeReply(ch.joinRef, ref, topic, 'ok', outcome.responseJson));
-    sm.txReply.inc();
-    for (const pub of outcome.publications) this.enqueue(recoveredFrame(pub));
-    sm.txRecovered.inc(outcome.publications.length);
+    try {
+      if (this.current(topic) !== ch) return false;
+      sm.joinOk.inc();
+      this.send(encodeReplyWith(this.serializer, ch.joinRef, ref, topic, 'ok', outcome.responseJson));
+      sm.txReply.inc();
+      // Streamed under backpressure: a gap larger than the outbound bound is sent as the client
+      // reads it, never queued at once (which closed honest clients with 4008).
+      for (const pub of outcome.publications) {
+        const frame = recoveredFrame(pub, this.serializer);
+        if (frame === null) {
+          metrics.broadcastsUndeliverable.inc();
+          continue;
+        }
+        if (!(await this.roomForRecovery(frame.length)) || this.current(topic) !== ch) return false;
+        this.enqueue(frame);
+        sm.txRecovered.inc();
+      }
+    } finally {
+      outcome.release();
+    }
     const held = ch.held ?? [];
     ch.held = null;
     for (const h of held) if (isAfter(h, outcome.top)) this.enqueue(h.frame);
@@ -237,9 +257,11 @@ export class Session implements Subscriber, Flushable {
 
   /** Hub: a broadcast for a topic joined with recovery; held back while that join recovers. */
   enqueuePositioned(topic: string, frame: Buffer, epoch?: string, offset?: number): void {
-    const held = this.channels?.get(topic)?.held;
-    if (held) held.push({ frame, epoch, offset });
-    else this.enqueue(frame);
+    const ch = this.channels?.get(topic);
+    if (!ch?.held) return this.enqueue(frame);
+    ch.heldBytes += frame.length;
+    if (ch.heldBytes > this.host.limits.outboundQueueMaxBytes) return this.slowConsumer(ch.heldBytes);
+    ch.held.push({ frame, epoch, offset });
   }
 
   /** Tracks the join, then pushes `presence_state` (after the join reply, as Phoenix does). */
@@ -259,18 +281,15 @@ export class Session implements Subscriber, Flushable {
       .then(() => presence.list(topic))
       .then((state) => {
         if (this.current(topic) !== ch) return;
-        this.send(encodeMessage(ch.joinRef, null, topic, ChannelEvent.presenceState, JSON.stringify(state)));
+        this.send(
+          this.serializer.encode(ch.joinRef, null, topic, ChannelEvent.presenceState, JSON.stringify(state)),
+        );
         sm.txPresence.inc();
       })
       .catch((err: unknown) => this.host.logger.warn({ err, topic }, 'presence track failed'));
   }
 
   /** A bug while handling this connection: log it and close with 1011; never take the process down. */
-  private fail(err: unknown, topic?: string): void {
-    this.host.logger.error({ err, topic, user: this.principal.sub }, 'session failed');
-    this.close(CloseCode.internalError);
-  }
-
   private leave(msg: InboundMessage): void {
     sm.rxLeave.inc();
     const { joinRef, ref, topic } = msg;
@@ -318,78 +337,17 @@ export class Session implements Subscriber, Flushable {
         .catch((err: unknown) => this.host.logger.warn({ err, topic }, 'presence untrack failed'));
     }
     if (notify) {
-      this.send(encodeMessage(ch.joinRef, ch.joinRef, topic, ChannelEvent.close, '{}'));
+      this.send(this.serializer.encode(ch.joinRef, ch.joinRef, topic, ChannelEvent.close, '{}'));
       sm.txPush.inc();
     }
   }
 
-  private reply(joinRef: string | null, ref: string | null, topic: string): void {
-    this.send(encodeReply(joinRef, ref, topic, 'ok'));
-    sm.txReply.inc();
-  }
-
-  private replyError(joinRef: string | null, ref: string | null, topic: string, reason: string): void {
-    this.send(encodeErrorReply(joinRef, ref, topic, reason));
-    sm.txReply.inc();
-  }
-
-  private send(text: string): void {
-    this.enqueue(textFrame(text));
-  }
-
-  /** Queues a complete frame (possibly shared with other sessions) for the next pass's write. */
-  enqueue(frame: Buffer): void {
-    if (this.closing) return;
-    const bytes = this.outBytes + frame.length;
-    if (bytes + this.socket.writableLength > this.host.limits.outboundQueueMaxBytes) {
-      metrics.slowConsumerCloses.inc();
-      this.host.logger.info(
-        { user: this.principal.sub, queued: bytes, unsent: this.socket.writableLength },
-        'slow consumer: closing',
-      );
-      this.close(CloseCode.slowConsumer);
-      return;
-    }
-    if (this.out === null) {
-      this.out = [frame];
-      scheduleFlush(this);
-    } else {
-      this.out.push(frame);
-    }
-    this.outBytes = bytes;
-  }
-
-  /** Writes the queue to the socket in one write. Called by the flush scheduler (and before closing). */
-  flush(): void {
-    const out = this.out;
-    if (out === null) return;
-    const bytes = this.outBytes;
-    this.out = null;
-    this.outBytes = 0;
-    // ws may have sent its close frame (peer close, protocol error): nothing may follow it.
-    if (this.ws.readyState !== OPEN) return;
-    this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out, bytes));
-  }
-
-  /** Closes with `code`: writes what is queued (except for slow consumers), leaves every channel. */
-  close(code: CloseCodeValue): void {
-    if (this.closing) return;
-    if (code === CloseCode.slowConsumer) {
-      this.out = null;
-      this.outBytes = 0;
-    } else {
-      this.flush();
-    }
-    this.closing = true;
-    this.closeCode = code;
-    this.releaseChannels();
-    this.ws.close(code, closeReason(code));
-  }
-
-  /** Closes without a handshake (the drain's last resort). */
-  terminate(): void {
-    this.closing = true;
-    this.ws.terminate();
+  /** The server takes this connection out of `topic` (control API): the client gets `phx_close`. */
+  leaveByServer(topic: string): boolean {
+    const ch = this.current(topic);
+    if (!ch) return false;
+    this.closeChannel(topic, ch, true);
+    return true;
   }
 
   /**
@@ -404,37 +362,18 @@ export class Session implements Subscriber, Flushable {
     for (const [topic, ch] of [...this.channels]) {
       if (!ch.positions) continue;
       this.closeChannel(topic, ch, false);
-      this.send(encodeMessage(ch.joinRef, ch.joinRef, topic, ChannelEvent.error, '{}'));
+      this.send(this.serializer.encode(ch.joinRef, ch.joinRef, topic, ChannelEvent.error, '{}'));
       sm.txPush.inc();
       n++;
     }
     return n;
   }
 
-  private releaseChannels(): void {
+  protected releaseChannels(): void {
     const channels = this.channels;
     if (!channels) return;
     this.channels = null;
     for (const [topic, ch] of channels) this.closeChannel(topic, ch, false);
-  }
-
-  handleTransportError(err: Error & { code?: string }): void {
-    // ws has already started closing with its own close frame: drop what we queued.
-    this.out = null;
-    this.outBytes = 0;
-    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-      sm.rejectedTooLarge.inc();
-      this.closeCode ||= CloseCode.frameTooLarge;
-    } else if (err.code === 'WS_ERR_INVALID_UTF8') {
-      sm.rxInvalid.inc();
-      sm.rejectedMalformed.inc();
-      this.closeCode ||= CloseCode.malformedFrame;
-    } else if (err.code?.startsWith('WS_ERR_')) {
-      this.closeCode ||= 1002;
-    }
-    this.closing = true;
-    this.releaseChannels();
-    this.host.logger.debug({ code: err.code, message: err.message }, 'websocket error');
   }
 
   handleClosed(code: number): void {
@@ -447,13 +386,15 @@ export class Session implements Subscriber, Flushable {
   }
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 // Shared listeners (`this` is the WebSocket): no closures per connection.
 function onMessage(this: SessionSocket, data: Buffer, isBinary: boolean): void {
   this[kSession]?.handleFrame(data, isBinary);
+}
+function onPing(this: SessionSocket, data: Buffer): void {
+  this[kSession]?.handleControl(data, true);
+}
+function onPong(this: SessionSocket, data: Buffer): void {
+  this[kSession]?.handleControl(data, false);
 }
 function onError(this: SessionSocket, err: Error): void {
   this[kSession]?.handleTransportError(err);

@@ -23,10 +23,18 @@ export interface HistoryConfig {
    * default 100 with a database, else HISTORY_RETENTION_COUNT (the ring is then the whole history).
    */
   cacheSize: number;
+  /** Bytes of publications kept per topic in the hot cache / memory ring; oldest evicted first. HISTORY_CACHE_TOPIC_MAX_BYTES, default 4 MiB. */
+  cacheTopicMaxBytes: number;
+  /** Bytes kept by the memory ring over all topics of one process; oldest evicted first. HISTORY_CACHE_MAX_BYTES, default 64 MiB. */
+  cacheMaxBytes: number;
   /** Idle lifetime of a topic's hot cache / memory ring, in ms (retentionSeconds * 1000). */
   cacheTtlMs: number;
   /** A rejoin that missed more messages than this gets `recovered: false`. HISTORY_RECOVERY_MAX, default 1000. */
   recoveryMax: number;
+  /** A rejoin whose missed messages total more bytes than this gets `recovered: false, reason: "too_large"`. HISTORY_RECOVERY_MAX_BYTES, default 4 MiB. */
+  recoveryMaxBytes: number;
+  /** Bytes of recovered messages one node holds at once (read, not yet written to their clients); a recovery that does not fit gets `recovered: false, reason: "busy"`. HISTORY_RECOVERY_NODE_MAX_BYTES, default 64 MiB. */
+  recoveryNodeMaxBytes: number;
   /** Apply pending migrations at start-up when a database is configured. MIGRATE_ON_START, default true. */
   migrateOnStart: boolean;
 }
@@ -39,7 +47,11 @@ export const historyDefaults = {
   retentionCount: 1000,
   retentionSeconds: 86_400,
   cacheSizeWithDatabase: 100,
+  cacheTopicMaxBytes: 4 * 1024 * 1024,
+  cacheMaxBytes: 64 * 1024 * 1024,
   recoveryMax: 1000,
+  recoveryMaxBytes: 4 * 1024 * 1024,
+  recoveryNodeMaxBytes: 64 * 1024 * 1024,
   migrateOnStart: true,
 } as const;
 
@@ -48,7 +60,7 @@ type Env = Record<string, string | undefined>;
 /**
  * Reads the history variables from `env` (DATABASE_URL, HISTORY_QUEUE_MAX, HISTORY_BATCH_SIZE,
  * HISTORY_FLUSH_MS, HISTORY_RETENTION_COUNT, HISTORY_RETENTION_SECONDS, HISTORY_CACHE_SIZE,
- * HISTORY_RECOVERY_MAX, MIGRATE_ON_START). Never throws: each bad variable adds one line to
+ * HISTORY_CACHE_TOPIC_MAX_BYTES, HISTORY_CACHE_MAX_BYTES, HISTORY_RECOVERY_MAX, HISTORY_RECOVERY_MAX_BYTES, HISTORY_RECOVERY_NODE_MAX_BYTES, MIGRATE_ON_START). Never throws: each bad variable adds one line to
  * `problems` naming the variable and the fix, and its default is used in `config`.
  */
 export function parseHistoryConfig(env: Env): { config: HistoryConfig; problems: string[] } {
@@ -98,7 +110,41 @@ export function parseHistoryConfig(env: Env): { config: HistoryConfig; problems:
   );
   const cacheDefault = databaseUrl ? historyDefaults.cacheSizeWithDatabase : retentionCount;
   const cacheSize = int('HISTORY_CACHE_SIZE', cacheDefault, 0, 1_000_000);
+  const cacheTopicMaxBytes = int(
+    'HISTORY_CACHE_TOPIC_MAX_BYTES',
+    historyDefaults.cacheTopicMaxBytes,
+    0,
+    1024 * 1024 * 1024,
+  );
+  const cacheMaxBytes = int(
+    'HISTORY_CACHE_MAX_BYTES',
+    historyDefaults.cacheMaxBytes,
+    0,
+    64 * 1024 * 1024 * 1024,
+  );
+  if (cacheMaxBytes < cacheTopicMaxBytes) {
+    problems.push(
+      `HISTORY_CACHE_MAX_BYTES (${cacheMaxBytes}) is smaller than HISTORY_CACHE_TOPIC_MAX_BYTES (${cacheTopicMaxBytes}): one topic could never fill its budget; raise HISTORY_CACHE_MAX_BYTES or lower HISTORY_CACHE_TOPIC_MAX_BYTES`,
+    );
+  }
   const recoveryMax = int('HISTORY_RECOVERY_MAX', historyDefaults.recoveryMax, 0, 1_000_000);
+  const recoveryMaxBytes = int(
+    'HISTORY_RECOVERY_MAX_BYTES',
+    historyDefaults.recoveryMaxBytes,
+    0,
+    1024 * 1024 * 1024,
+  );
+  const recoveryNodeMaxBytes = int(
+    'HISTORY_RECOVERY_NODE_MAX_BYTES',
+    historyDefaults.recoveryNodeMaxBytes,
+    0,
+    64 * 1024 * 1024 * 1024,
+  );
+  if (recoveryNodeMaxBytes < recoveryMaxBytes) {
+    problems.push(
+      `HISTORY_RECOVERY_NODE_MAX_BYTES (${recoveryNodeMaxBytes}) is smaller than HISTORY_RECOVERY_MAX_BYTES (${recoveryMaxBytes}): the largest allowed recovery could never run; raise HISTORY_RECOVERY_NODE_MAX_BYTES or lower HISTORY_RECOVERY_MAX_BYTES`,
+    );
+  }
 
   let migrateOnStart: boolean = historyDefaults.migrateOnStart;
   const rawMigrate = read('MIGRATE_ON_START');
@@ -126,8 +172,12 @@ export function parseHistoryConfig(env: Env): { config: HistoryConfig; problems:
       retentionCount,
       retentionSeconds,
       cacheSize,
+      cacheTopicMaxBytes,
+      cacheMaxBytes,
       cacheTtlMs: retentionSeconds * 1000,
       recoveryMax,
+      recoveryMaxBytes,
+      recoveryNodeMaxBytes,
       migrateOnStart,
     },
     problems,

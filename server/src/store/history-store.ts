@@ -17,6 +17,12 @@ export interface HistoryStore {
   enqueue(pub: SequencedPublication): void;
   /** Up to `limit` publications of `topic` in `epoch` with offset > `afterOffset`, ascending. */
   read(topic: string, epoch: string, afterOffset: number, limit: number): Promise<SequencedPublication[]>;
+  /**
+   * Bytes (UTF-8 payload text plus event, as `publicationBytes` counts them) of the publications of
+   * `topic` in `epoch` with afterOffset < offset <= throughOffset: what `read` of that range would
+   * bring into memory, measured by the store without reading it.
+   */
+  bytes(topic: string, epoch: string, afterOffset: number, throughOffset: number): Promise<number>;
   /** Writes everything queued; resolves true when the queue emptied within `timeoutMs`, else false. */
   flush(timeoutMs: number): Promise<boolean>;
   /** Stops background work and releases connections; does not flush (call flush first). */
@@ -31,8 +37,18 @@ export class NullHistoryStore implements HistoryStore {
   async read(): Promise<SequencedPublication[]> {
     return [];
   }
+  async bytes(): Promise<number> {
+    return 0;
+  }
   async flush(): Promise<boolean> {
     return true;
   }
   async close(): Promise<void> {}
+}
+
+/** The size recovery budgets a publication at: its payload text and its event, UTF-8. */
+export function publicationBytes(pub: SequencedPublication): number {
+  const text =
+    pub.payloadJson ?? (typeof pub.payload === 'string' ? pub.payload : JSON.stringify(pub.payload ?? null));
+  return Buffer.byteLength(text) + Buffer.byteLength(pub.event);
 }

@@ -11,6 +11,7 @@ import {
   type RecoveryRequest,
   type RecoveryResult,
 } from './recovery.js';
+import { RecoveryBudget } from './recovery-budget.js';
 import { RedisSequencer, type RedisTarget } from './redis-sequencer.js';
 import type { SequencedPublication, Sequencer, StreamPosition } from './sequencer.js';
 
@@ -64,13 +65,19 @@ export function createHistory(opts: HistoryLayerOptions): HistoryLayer {
   const { config, logger } = opts;
   let sequencer: Sequencer;
   if (opts.broker === 'memory') {
-    sequencer = new MemorySequencer({ cacheSize: config.cacheSize, cacheTtlMs: config.cacheTtlMs });
+    sequencer = new MemorySequencer({
+      cacheSize: config.cacheSize,
+      cacheTtlMs: config.cacheTtlMs,
+      cacheTopicMaxBytes: config.cacheTopicMaxBytes,
+      cacheMaxBytes: config.cacheMaxBytes,
+    });
   } else {
     if (!opts.redis) throw new TypeError(`createHistory: BROKER=${opts.broker} needs the redis target`);
     sequencer = new RedisSequencer({
       redis: opts.redis,
       cacheSize: config.cacheSize,
       cacheTtlMs: config.cacheTtlMs,
+      cacheTopicMaxBytes: config.cacheTopicMaxBytes,
       logger,
     });
   }
@@ -86,7 +93,13 @@ export function createHistory(opts: HistoryLayerOptions): HistoryLayer {
         logger,
       })
     : new NullHistoryStore();
-  const recoveryOptions = { maxMessages: config.recoveryMax, settleMs: 10 * config.flushMs, logger };
+  const recoveryOptions = {
+    maxMessages: config.recoveryMax,
+    maxBytes: config.recoveryMaxBytes,
+    budget: new RecoveryBudget(config.recoveryNodeMaxBytes),
+    settleMs: 10 * config.flushMs,
+    logger,
+  };
   return {
     sequencer,
     store,

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { payloadJsonOf } from '../broker/broker.js';
 import type { Logger } from '../telemetry/logger.js';
 import { metrics } from '../telemetry/metrics.js';
 import type { HistoryStore } from './history-store.js';
@@ -30,10 +31,16 @@ FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bo
   AS u(t, e, o, ev, p, b, og, pa, tp)
 ON CONFLICT (topic, epoch, "offset") DO NOTHING`;
 
+// payload::text: the json column keeps the published text verbatim; the driver would JSON.parse it.
 const READ_SQL = `
-SELECT topic, epoch, "offset", event, payload, is_binary, origin, published_at, traceparent
+SELECT topic, epoch, "offset", event, payload::text AS payload, is_binary, origin, published_at, traceparent
 FROM history WHERE topic = $1 AND epoch = $2 AND "offset" > $3
 ORDER BY "offset" LIMIT $4`;
+
+// Summed by PostgreSQL, so sizing a gap brings none of it into this process.
+const BYTES_SQL = `
+SELECT coalesce(sum(octet_length(payload::text) + octet_length(event)), 0)::float8 AS bytes
+FROM history WHERE topic = $1 AND epoch = $2 AND "offset" > $3 AND "offset" <= $4`;
 
 const PRUNE_AGE_SQL = `
 DELETE FROM history WHERE ctid = ANY (ARRAY(
@@ -58,7 +65,7 @@ interface HistoryRow {
   epoch: string;
   offset: string;
   event: string;
-  payload: unknown;
+  payload: string;
   is_binary: boolean;
   origin: string;
   published_at: Date;
@@ -199,16 +206,31 @@ export class PostgresHistoryStore implements HistoryStore {
       const pub: SequencedPublication = {
         topic: r.topic,
         event: r.event,
-        payload: r.payload,
         origin: r.origin,
         publishedAt: r.published_at.getTime(),
         epoch: r.epoch,
         offset: Number(r.offset),
       };
-      if (r.is_binary) pub.binary = true;
+      if (r.is_binary) {
+        pub.payload = JSON.parse(r.payload) as string; // the base64 text, stored as a JSON string
+        pub.binary = true;
+      } else {
+        pub.payloadJson = r.payload;
+      }
       if (r.traceparent !== null) pub.traceparent = r.traceparent;
       return pub;
     });
+  }
+
+  async bytes(topic: string, epoch: string, afterOffset: number, throughOffset: number): Promise<number> {
+    if (throughOffset <= afterOffset) return 0;
+    const { rows } = await this.pool.query<{ bytes: number }>(BYTES_SQL, [
+      topic,
+      epoch,
+      afterOffset,
+      throughOffset,
+    ]);
+    return Number(rows[0]?.bytes ?? 0);
   }
 
   async flush(timeoutMs: number): Promise<boolean> {
@@ -388,7 +410,7 @@ export class PostgresHistoryStore implements HistoryStore {
   private async insert(rows: SequencedPublication[]): Promise<void> {
     const payloads = rows.map((p) => {
       try {
-        return JSON.stringify(p.payload) ?? 'null';
+        return p.binary ? JSON.stringify(p.payload) : payloadJsonOf(p);
       } catch {
         return 'null';
       }

@@ -22,14 +22,25 @@ export function topicChannel(topic: string): string {
 }
 
 /** Redis keys of a topic's sequence; all share the channel's hash tag, hence one cluster slot. */
-export function topicKeys(topic: string): { epoch: string; seq: string; hist: string } {
+export function topicKeys(topic: string): { epoch: string; seq: string; hist: string; histBytes: string } {
   const tag = topicTag(topic);
-  return { epoch: `sb:epoch:{${tag}}`, seq: `sb:seq:{${tag}}`, hist: `sb:hist:{${tag}}` };
+  return {
+    epoch: `sb:epoch:{${tag}}`,
+    seq: `sb:seq:{${tag}}`,
+    hist: `sb:hist:{${tag}}`,
+    // Bytes held by `hist`, kept by the append script for the per-topic byte budget.
+    histBytes: `sb:histbytes:{${tag}}`,
+  };
 }
 
-/** Encodes a publication as a JSON object (the bytes published on the channel). */
+/**
+ * Encodes a publication as a JSON object (the bytes published on the channel). A `payloadJson` is
+ * written verbatim as the last member, `"payload":<text>}`, with its length in `payloadLength`:
+ * any JSON reader (a node of an older version included) sees an ordinary `payload`, and
+ * `decodePublication` cuts the exact text back out instead of re-encoding a parsed value.
+ */
 export function encodePublication(pub: Publication): string {
-  return JSON.stringify(pub);
+  return encodeWithPayloadLast(pub);
 }
 
 /**
@@ -39,8 +50,17 @@ export function encodePublication(pub: Publication): string {
  */
 export function encodeUnsequenced(pub: Publication): string {
   const { epoch: _e, offset: _o, ...rest } = pub;
-  return JSON.stringify(rest);
+  return encodeWithPayloadLast(rest);
 }
+
+function encodeWithPayloadLast(pub: Publication): string {
+  const { payloadJson, payload: _p, ...rest } = pub;
+  if (payloadJson === undefined) return JSON.stringify(pub);
+  const head = JSON.stringify({ ...rest, payloadLength: payloadJson.length });
+  return `${head.slice(0, -1)},${PAYLOAD_MEMBER}${payloadJson}}`;
+}
+
+const PAYLOAD_MEMBER = '"payload":';
 
 /** Thrown by `decodePublication` for bytes that are not a publication. */
 export class PublicationDecodeError extends Error {
@@ -49,9 +69,10 @@ export class PublicationDecodeError extends Error {
 
 /** Parses and checks the bytes `encodePublication` produced. Throws `PublicationDecodeError`. */
 export function decodePublication(data: string | Buffer): Publication {
+  const text = typeof data === 'string' ? data : data.toString('utf8');
   let value: unknown;
   try {
-    value = JSON.parse(typeof data === 'string' ? data : data.toString('utf8'));
+    value = JSON.parse(text);
   } catch (err) {
     throw new PublicationDecodeError(`publication is not JSON: ${(err as Error).message}`);
   }
@@ -70,16 +91,26 @@ export function decodePublication(data: string | Buffer): Publication {
   if (v.traceparent !== undefined && typeof v.traceparent !== 'string') throw bad('traceparent', 'a string');
   if (v.binary !== undefined && typeof v.binary !== 'boolean') throw bad('binary', 'a boolean');
   if (v.binary === true && typeof v.payload !== 'string') throw bad('payload', 'base64 text when binary');
-  const pub: Publication = {
-    topic: v.topic,
-    event: v.event,
-    payload: v.payload,
-    origin: v.origin,
-    publishedAt: v.publishedAt,
-  };
+  const pub: Publication = { topic: v.topic, event: v.event, origin: v.origin, publishedAt: v.publishedAt };
+  if (v.payloadLength !== undefined) pub.payloadJson = verbatimPayload(text, v.payloadLength);
+  else pub.payload = v.payload;
   if (v.epoch !== undefined) pub.epoch = v.epoch as string;
   if (v.offset !== undefined) pub.offset = v.offset as number;
   if (v.traceparent !== undefined) pub.traceparent = v.traceparent as string;
   if (v.binary === true) pub.binary = true;
   return pub;
+}
+
+/** The payload text `encodePublication` wrote last, `payloadLength` characters before the final `}`. */
+function verbatimPayload(text: string, length: unknown): string {
+  const start = text.length - 1 - Number(length);
+  if (
+    !Number.isSafeInteger(length) ||
+    start < PAYLOAD_MEMBER.length ||
+    !text.endsWith('}') ||
+    text.slice(start - PAYLOAD_MEMBER.length, start) !== PAYLOAD_MEMBER
+  ) {
+    throw new PublicationDecodeError('publication field "payloadLength" does not match its payload');
+  }
+  return text.slice(start, -1);
 }

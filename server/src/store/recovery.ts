@@ -1,6 +1,7 @@
 import type { Logger } from '../telemetry/logger.js';
 import { metrics } from '../telemetry/metrics.js';
-import type { HistoryStore } from './history-store.js';
+import { publicationBytes, type HistoryStore } from './history-store.js';
+import type { RecoveryBudget } from './recovery-budget.js';
 import type { SequencedPublication, Sequencer, StreamPosition } from './sequencer.js';
 
 /** What a rejoining client says it has seen: the last epoch and offset it received on `topic`. */
@@ -12,7 +13,7 @@ export interface RecoveryRequest {
 
 /** Why recovery succeeded or not (for logs and tests; clients only see `recovered`). */
 export type RecoveryReason =
-  'recovered' | 'epoch_changed' | 'bad_offset' | 'too_many' | 'gap' | 'unavailable';
+  'recovered' | 'epoch_changed' | 'bad_offset' | 'too_many' | 'too_large' | 'busy' | 'gap' | 'unavailable';
 
 /**
  * The answer to a rejoin. `epoch`/`offset` are the topic's current position (what the client
@@ -23,12 +24,21 @@ export interface RecoveryResult extends StreamPosition {
   recovered: boolean;
   reason: RecoveryReason;
   publications: SequencedPublication[];
+  /**
+   * Gives back the node budget reserved for `publications`: call it once they are written to the
+   * client (or abandoned). A no-op when nothing was reserved; safe to call more than once.
+   */
+  release: () => void;
 }
 
 /** Recovery options. */
 export interface RecoveryOptions {
   /** More missed messages than this -> not recovered (HISTORY_RECOVERY_MAX). */
   maxMessages: number;
+  /** Missed messages totalling more bytes than this -> `too_large` (HISTORY_RECOVERY_MAX_BYTES). Default: unbounded. */
+  maxBytes?: number;
+  /** Node-wide bytes of recovered messages held at once (HISTORY_RECOVERY_NODE_MAX_BYTES); none fit -> `busy`. */
+  budget?: RecoveryBudget;
   /** How long to wait for batched writes still on their way to a durable store (default 1000 ms). */
   settleMs?: number;
   logger?: Logger;
@@ -71,17 +81,72 @@ async function collect(
   store: HistoryStore,
   opts: RecoveryOptions,
 ): Promise<RecoveryResult> {
+  const none = (): void => {};
   const no = (reason: RecoveryReason): RecoveryResult => ({
     ...top,
     recovered: false,
     reason,
     publications: [],
+    release: none,
   });
   if (req.epoch !== top.epoch) return no('epoch_changed');
   if (!Number.isSafeInteger(req.offset) || req.offset < 0 || req.offset > top.offset) return no('bad_offset');
   const missed = top.offset - req.offset;
-  if (missed === 0) return { ...top, recovered: true, reason: 'recovered', publications: [] };
+  if (missed === 0) return { ...top, recovered: true, reason: 'recovered', publications: [], release: none };
   if (missed > opts.maxMessages) return no('too_many');
+
+  // Size the gap before reading it: HISTORY_RECOVERY_MAX_BYTES per join, and the node's budget for
+  // everything being recovered at once, so concurrent recoveries of big gaps cannot exhaust memory.
+  const maxBytes = opts.maxBytes ?? Number.POSITIVE_INFINITY;
+  const reserve = (bytes: number) => (opts.budget ? opts.budget.take(bytes) : none);
+  let release: () => void;
+  let reserved: number;
+  try {
+    reserved = await gapBytes(req, top, sequencer, store);
+    if (reserved > maxBytes) return no('too_large');
+    const taken = reserve(reserved);
+    if (taken === null) return no('busy');
+    release = taken;
+  } catch (err) {
+    opts.logger?.warn(
+      { err: (err as Error).message },
+      'history: sizing a recovery failed; answering recovered=false',
+    );
+    return no('unavailable');
+  }
+  const answer = await gatherSettled(req, top, sequencer, store, opts);
+  if (!answer.recovered) {
+    release();
+    return { ...answer, release: none };
+  }
+  // Writes still queued for the store when the gap was sized were not counted; the queue itself is
+  // bounded (HISTORY_QUEUE_MAX), and what they add is checked here before anything is sent.
+  let actual = 0;
+  for (const p of answer.publications) actual += publicationBytes(p);
+  if (actual > reserved) {
+    const extra = actual > maxBytes ? null : reserve(actual - reserved);
+    if (extra === null) {
+      release();
+      return no(actual > maxBytes ? 'too_large' : 'busy');
+    }
+    const first = release;
+    release = () => {
+      first();
+      extra();
+    };
+  }
+  return { ...answer, release };
+}
+
+/** Waits up to the settle time for the whole range to be readable; `no` answers without a release. */
+async function gatherSettled(
+  req: RecoveryRequest,
+  top: StreamPosition,
+  sequencer: Sequencer,
+  store: HistoryStore,
+  opts: RecoveryOptions,
+): Promise<Omit<RecoveryResult, 'release'>> {
+  const no = (reason: RecoveryReason) => ({ ...top, recovered: false, reason, publications: [] });
 
   // Writes are batched: offsets the cache has already let go of may still be on their way to the
   // store (from any node). Everything up to `top` was appended before we read it, so a durable store
@@ -103,6 +168,28 @@ async function collect(
     );
     return no('unavailable');
   }
+}
+
+/**
+ * Bytes of offsets req.offset+1 .. top: the cached suffix (already in memory, bounded by the cache
+ * budget) measured here, the older part summed by the store. Offsets are immutable, so the read
+ * that follows brings in at most this much, whichever source each publication then comes from.
+ */
+async function gapBytes(
+  req: RecoveryRequest,
+  top: StreamPosition,
+  sequencer: Sequencer,
+  store: HistoryStore,
+): Promise<number> {
+  const recent = (await sequencer.readRecent(req.topic, top.epoch, req.offset)).filter(
+    (p) => p.offset <= top.offset,
+  );
+  const firstCached = recent[0]?.offset ?? top.offset + 1;
+  let bytes = 0;
+  for (const p of recent) bytes += publicationBytes(p);
+  if (firstCached > req.offset + 1)
+    bytes += await store.bytes(req.topic, top.epoch, req.offset, firstCached - 1);
+  return bytes;
 }
 
 /** Offsets req.offset+1 .. top from the cache (a suffix of the stream) and the store (the rest). */

@@ -1,6 +1,8 @@
 import { Cluster, Redis } from 'ioredis';
-import type { Publication } from '../broker/broker.js';
+import { payloadJsonOf, type Publication } from '../broker/broker.js';
+import { isRedisAuthError, redisAuthFailure, redisAuthOptions, type RedisAuth } from '../redis-auth.js';
 import type { Logger } from '../telemetry/logger.js';
+import { historyCacheMetrics } from './cache-metrics.js';
 import { decodePublication, encodeUnsequenced, topicChannel, topicKeys } from './publication-codec.js';
 import {
   isSequenced,
@@ -10,8 +12,10 @@ import {
   type StreamPosition,
 } from './sequencer.js';
 
-/** Where the sequence lives: standalone Redis (PUBLISH) or Redis Cluster (SPUBLISH). */
-export type RedisTarget = { url: string } | { clusterNodes: { host: string; port: number }[] };
+/** Where the sequence lives: standalone Redis (PUBLISH) or Redis Cluster (SPUBLISH), and its credentials. */
+export type RedisTarget = ({ url: string } | { clusterNodes: { host: string; port: number }[] }) & {
+  auth?: RedisAuth;
+};
 
 /** Options of `RedisSequencer`. */
 export interface RedisSequencerOptions {
@@ -20,6 +24,8 @@ export interface RedisSequencerOptions {
   cacheSize: number;
   /** The hot cache of a topic expires after this long without a publish. */
   cacheTtlMs: number;
+  /** Bytes (encoded publications) kept per topic in the hot cache; the oldest go first. Default: unbounded. */
+  cacheTopicMaxBytes?: number;
   /**
    * The epoch and counter of a topic expire after this long without a publish or a position call
    * (its next epoch is then new). Keep it above the history retention. Default 7 days.
@@ -30,7 +36,7 @@ export interface RedisSequencerOptions {
   logger?: Logger;
 }
 
-// Shared prologue. KEYS: epoch, seq, hist. ARGV[1]: candidate epoch, ARGV[2]: sequence TTL (ms).
+// Shared prologue. KEYS: epoch, seq, hist, histbytes. ARGV[1]: candidate epoch, ARGV[2]: sequence TTL (ms).
 // When the counter is missing (new topic, Redis restarted without persistence, key evicted) every
 // offset handed out before is void, so the epoch is replaced together with the counter. Never the
 // counter without the epoch: that is what makes "same epoch" mean "same gap-free sequence".
@@ -40,34 +46,55 @@ if redis.call('EXISTS', KEYS[2]) == 0 then
   epoch = ARGV[1]
   redis.call('SET', KEYS[1], epoch)
   redis.call('SET', KEYS[2], 0)
-  redis.call('DEL', KEYS[3])
+  redis.call('DEL', KEYS[3], KEYS[4])
 elseif not epoch then
   epoch = ARGV[1]
   redis.call('SET', KEYS[1], epoch)
-  redis.call('DEL', KEYS[3])
+  redis.call('DEL', KEYS[3], KEYS[4])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 `;
 
 // ARGV[3]: publication JSON without epoch/offset; ARGV[4]: cache size; ARGV[5]: cache TTL (ms);
-// ARGV[6]: channel; ARGV[7]: 'publish' | 'spublish' | 'none'. Returns { epoch, offset }.
+// ARGV[6]: channel; ARGV[7]: 'publish' | 'spublish' | 'none'; ARGV[8]: cache bytes per topic
+// (-1: unbounded). Returns { epoch, offset, evicted by the byte budget }.
 // INCR, cache and publish happen in one script, so the channel carries offsets in order.
+// KEYS[4] counts the bytes of KEYS[3]. A cache without its count (written before the count existed,
+// or the count key evicted) is counted once; a count without its cache is dropped.
 const appendLua = `${ensureEpoch}
 local offset = redis.call('INCR', KEYS[2])
 local msg = '{"epoch":' .. cjson.encode(epoch) .. ',"offset":' .. string.format('%d', offset) .. ',' .. string.sub(ARGV[3], 2)
 local size = tonumber(ARGV[4])
+local maxBytes = tonumber(ARGV[8])
+local evicted = 0
 if size > 0 then
+  if redis.call('EXISTS', KEYS[3]) == 0 then
+    redis.call('DEL', KEYS[4])
+  elseif redis.call('EXISTS', KEYS[4]) == 0 then
+    local n = 0
+    for _, m in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do n = n + #m end
+    redis.call('SET', KEYS[4], n)
+  end
   redis.call('ZADD', KEYS[3], offset, msg)
-  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -size - 1)
+  local bytes = redis.call('INCRBY', KEYS[4], #msg)
+  local over = redis.call('ZCARD', KEYS[3]) - size
+  while over > 0 or (maxBytes >= 0 and bytes > maxBytes) do
+    local head = redis.call('ZPOPMIN', KEYS[3])
+    if #head == 0 then break end
+    bytes = redis.call('DECRBY', KEYS[4], #head[1])
+    if over <= 0 then evicted = evicted + 1 end
+    over = over - 1
+  end
   redis.call('PEXPIRE', KEYS[3], ARGV[5])
+  redis.call('PEXPIRE', KEYS[4], ARGV[5])
 end
 if ARGV[7] == 'publish' then
   redis.call('PUBLISH', ARGV[6], msg)
 elseif ARGV[7] == 'spublish' then
   redis.call('SPUBLISH', ARGV[6], msg)
 end
-return { epoch, offset }
+return { epoch, offset, evicted }
 `;
 
 const positionLua = `${ensureEpoch}
@@ -77,7 +104,7 @@ return { epoch, tonumber(redis.call('GET', KEYS[2])) }
 type ScriptArg = string | number;
 /** The commands `defineCommand` adds; ioredis types do not know them. */
 interface SequencerCommands {
-  sbAppend(...args: ScriptArg[]): Promise<[string, number]>;
+  sbAppend(...args: ScriptArg[]): Promise<[string, number, number]>;
   sbPosition(...args: ScriptArg[]): Promise<[string, number]>;
 }
 
@@ -86,7 +113,7 @@ const DEFAULT_SEQUENCE_TTL_MS = 7 * 86_400_000;
 /**
  * Sequencer for several nodes, on standalone Redis or Redis Cluster. One Lua script per publish
  * (EVALSHA, loaded on first use) does, atomically: get-or-create the epoch, INCR the counter,
- * add the publication to a capped hot cache, and PUBLISH (or SPUBLISH on a cluster) it on the
+ * add the publication to a hot cache capped in count and bytes, and PUBLISH (or SPUBLISH on a cluster) it on the
  * topic's channel. All keys and the channel carry the hash tag `{<topic>}`, so on a cluster they
  * live in one slot and the script runs on the node that owns the topic.
  */
@@ -105,10 +132,15 @@ export class RedisSequencer implements Sequencer {
     if (!Number.isSafeInteger(opts.cacheTtlMs) || opts.cacheTtlMs <= 0) {
       throw new RangeError('RedisSequencer: cacheTtlMs must be a whole number > 0');
     }
+    const maxBytes = opts.cacheTopicMaxBytes;
+    if (maxBytes !== undefined && (!Number.isSafeInteger(maxBytes) || maxBytes < 0)) {
+      throw new RangeError('RedisSequencer: cacheTopicMaxBytes must be a whole number >= 0');
+    }
     this.sequenceTtlMs = opts.sequenceTtlMs ?? DEFAULT_SEQUENCE_TTL_MS;
     const deliver = opts.deliver ?? true;
     // No offline queue: while Redis is away a publish fails at once instead of piling up in memory.
-    const common = { lazyConnect: true, enableOfflineQueue: false, commandTimeout: 5000 };
+    const auth = redisAuthOptions(opts.redis.auth);
+    const common = { ...auth, lazyConnect: true, enableOfflineQueue: false, commandTimeout: 5000 };
     if ('url' in opts.redis) {
       this.client = new Redis(opts.redis.url, { ...common, maxRetriesPerRequest: 1 });
       this.mode = deliver ? 'publish' : 'none';
@@ -116,40 +148,56 @@ export class RedisSequencer implements Sequencer {
       this.client = new Cluster(opts.redis.clusterNodes, {
         lazyConnect: true,
         enableOfflineQueue: false,
-        redisOptions: { commandTimeout: 5000 },
+        redisOptions: { ...auth, commandTimeout: 5000 },
       });
       this.mode = deliver ? 'spublish' : 'none';
     }
     this.deliversToNodes = deliver;
     this.client.on('error', (err: Error) => this.logError(err));
-    this.client.defineCommand('sbAppend', { numberOfKeys: 3, lua: appendLua });
-    this.client.defineCommand('sbPosition', { numberOfKeys: 3, lua: positionLua });
+    this.client.defineCommand('sbAppend', { numberOfKeys: 4, lua: appendLua });
+    this.client.defineCommand('sbPosition', { numberOfKeys: 4, lua: positionLua });
     this.commands = this.client as unknown as SequencerCommands;
   }
 
   /** Connects; rejects after `connectTimeoutMs` (default 10 s) without Redis. ioredis keeps retrying after that. */
   async start(connectTimeoutMs = 10_000): Promise<void> {
     let lastError = '';
+    const remember = (err: Error & { lastNodeError?: Error }) =>
+      (lastError = err.lastNodeError?.message ?? err.message);
+    this.client.on('error', remember);
+    this.client.on('node error', remember);
     if (this.client.status === 'wait') {
-      this.client.connect().catch((err: Error) => (lastError = err.message));
+      this.client.connect().catch(remember);
     }
     const deadline = Date.now() + connectTimeoutMs;
     while (this.client.status !== 'ready') {
+      if (isRedisAuthError(lastError)) {
+        this.client.off('error', remember).off('node error', remember);
+        this.client.disconnect();
+        const where =
+          'url' in this.opts.redis
+            ? this.opts.redis.url.replace(/\/\/[^@/]*@/, '//***@')
+            : this.opts.redis.clusterNodes.map((n) => `${n.host}:${n.port}`).join(',');
+        throw redisAuthFailure(where, lastError);
+      }
       if (Date.now() > deadline) {
+        this.client.off('error', remember).off('node error', remember);
         throw new Error(
           `history sequencer could not reach Redis within ${connectTimeoutMs} ms${lastError ? ` (${lastError})` : ''}; check REDIS_URL / REDIS_CLUSTER_NODES and that Redis is up`,
         );
       }
       await new Promise((r) => setTimeout(r, 50));
     }
+    this.client.off('error', remember).off('node error', remember);
   }
 
   async append(pub: Publication): Promise<SequencedPublication> {
     const keys = topicKeys(pub.topic);
-    const [epoch, offset] = await this.commands.sbAppend(
+    const [epoch, offset, evicted] = await this.commands.sbAppend(
       keys.epoch,
       keys.seq,
       keys.hist,
+      keys.histBytes,
       newEpoch(),
       this.sequenceTtlMs,
       encodeUnsequenced(pub),
@@ -157,7 +205,9 @@ export class RedisSequencer implements Sequencer {
       this.opts.cacheTtlMs,
       topicChannel(pub.topic),
       this.mode,
+      this.opts.cacheTopicMaxBytes ?? -1,
     );
+    if (evicted > 0) historyCacheMetrics.evictedTopicBytes.inc(evicted);
     return { ...pub, epoch, offset: Number(offset) };
   }
 
@@ -167,6 +217,7 @@ export class RedisSequencer implements Sequencer {
       keys.epoch,
       keys.seq,
       keys.hist,
+      keys.histBytes,
       newEpoch(),
       this.sequenceTtlMs,
     );
@@ -179,6 +230,9 @@ export class RedisSequencer implements Sequencer {
     for (const item of raw) {
       try {
         const pub = decodePublication(item);
+        // An entry cached with a parsed payload (before payloadJson) is encoded once here: one
+        // that cannot be (too deep) is skipped, so recovery reports a gap instead of failing.
+        if (!pub.binary && pub.payloadJson === undefined) pub.payloadJson = payloadJsonOf(pub);
         if (isSequenced(pub) && pub.epoch === epoch && pub.offset > afterOffset) out.push(pub);
       } catch (err) {
         this.logError(err as Error);

@@ -17,7 +17,7 @@ export const metrics = {
   }),
   connectionsOpened: new client.Counter({
     name: 'switchboard_connections_opened_total',
-    help: 'WebSocket upgrade attempts by result (accepted, unauthorized, origin_rejected, draining, bad_request, error)',
+    help: 'WebSocket upgrade attempts by result (accepted, unauthorized, origin_rejected, draining, bad_request, over_limit, error)',
     labelNames: ['result'] as const,
     registers: [registry],
   }),
@@ -29,7 +29,7 @@ export const metrics = {
   }),
   messagesReceived: new client.Counter({
     name: 'switchboard_messages_received_total',
-    help: 'Frames received from clients, by kind (heartbeat, join, leave, push, invalid)',
+    help: 'Frames received from clients, by kind (heartbeat, join, leave, push, invalid, control: WebSocket ping/pong)',
     labelNames: ['kind'] as const,
     registers: [registry],
   }),
@@ -37,6 +37,11 @@ export const metrics = {
     name: 'switchboard_messages_sent_total',
     help: 'Frames sent to clients, by kind (reply, broadcast, push, presence, recovered)',
     labelNames: ['kind'] as const,
+    registers: [registry],
+  }),
+  broadcastsUndeliverable: new client.Counter({
+    name: 'switchboard_broadcasts_undeliverable_total',
+    help: 'Broadcasts not delivered to a subscriber whose serializer cannot carry them (binary payloads to vsn=1.0.0 connections)',
     registers: [registry],
   }),
   publishes: new client.Counter({
@@ -64,7 +69,7 @@ export const metrics = {
   }),
   framesRejected: new client.Counter({
     name: 'switchboard_frames_rejected_total',
-    help: 'Inbound frames rejected, by reason (malformed, too_large, rate_limited, topic_limit)',
+    help: 'Inbound frames rejected, by reason (malformed, too_large, rate_limited, topic_limit, presence_churn)',
     labelNames: ['reason'] as const,
     registers: [registry],
   }),
@@ -96,6 +101,17 @@ export const metrics = {
     help: 'Publications dropped from the history write queue because it was full',
     registers: [registry],
   }),
+  historyCacheBytes: new client.Gauge({
+    name: 'switchboard_history_cache_bytes',
+    help: 'Bytes of publications held in this process by the memory history ring (BROKER=memory), over all topics',
+    registers: [registry],
+  }),
+  historyCacheEvicted: new client.Counter({
+    name: 'switchboard_history_cache_evicted_total',
+    help: 'Publications evicted from the history cache (memory ring or Redis hot cache) by a byte budget, by budget (topic_bytes, node_bytes)',
+    labelNames: ['budget'] as const,
+    registers: [registry],
+  }),
   recoveries: new client.Counter({
     name: 'switchboard_recoveries_total',
     help: 'Rejoins that asked for recovery, by outcome (recovered, not_recovered)',
@@ -114,7 +130,7 @@ export const metrics = {
   }),
   httpRequests: new client.Counter({
     name: 'switchboard_http_requests_total',
-    help: 'HTTP requests by route (healthz, readyz, metrics, broadcast, history, demo, other) and status class (2xx..5xx)',
+    help: 'HTTP requests by route (healthz, readyz, metrics, broadcast, history, control, demo, other) and status class (2xx..5xx)',
     labelNames: ['route', 'status_class'] as const,
     registers: [registry],
   }),
@@ -133,12 +149,22 @@ export function closeCodeLabel(code: number): string {
  * see that increment (rate() needs two samples). The series the SLOs read start at 0 instead.
  */
 function exportZeroes(): void {
-  for (const result of ['accepted', 'unauthorized', 'origin_rejected', 'draining', 'bad_request', 'error']) {
+  const results = [
+    'accepted',
+    'unauthorized',
+    'origin_rejected',
+    'draining',
+    'bad_request',
+    'over_limit',
+    'error',
+  ];
+  for (const result of results) {
     metrics.connectionsOpened.labels(result).inc(0);
   }
   for (const result of ['ok', 'unauthorized', 'unmatched', 'limit', 'error'])
     metrics.joins.labels(result).inc(0);
   for (const outcome of ['recovered', 'not_recovered']) metrics.recoveries.labels(outcome).inc(0);
+  for (const budget of ['topic_bytes', 'node_bytes']) metrics.historyCacheEvicted.labels(budget).inc(0);
   for (const op of ['publish', 'subscribe', 'connection']) metrics.brokerErrors.labels(op).inc(0);
   for (const code of ['1000', '1006', '1011', '1012', '4008']) metrics.disconnects.labels(code).inc(0);
 }

@@ -1,6 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MAX_FIELD_BYTES, isReservedEvent } from '../protocol/message.js';
+import { MAX_PAYLOAD_DEPTH, exceedsJsonDepth } from '../protocol/json-depth.js';
+import {
+  MAX_FIELD_BYTES,
+  RESERVED_TOPIC_PREFIX,
+  isReservedEvent,
+  isReservedTopic,
+} from '../protocol/message.js';
 import { HttpError, readBody, sendJson } from './http-util.js';
 
 export interface BroadcastRequest {
@@ -23,9 +29,14 @@ export async function handleApiBroadcast(
     throw new HttpError(401, 'missing or wrong bearer token: send "Authorization: Bearer <API_TOKEN>"');
   }
   const body = await readBody(req, deps.maxBodyBytes);
+  const text = body.toString('utf8');
+  // The body object is one level, the payload the rest (as in a client frame).
+  if (exceedsJsonDepth(text, MAX_PAYLOAD_DEPTH + 1)) {
+    throw new HttpError(400, `"payload" is nested deeper than ${MAX_PAYLOAD_DEPTH} levels: flatten it`);
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
     throw new HttpError(
       400,
@@ -50,6 +61,12 @@ export function parseBroadcast(v: unknown): BroadcastRequest {
     if (typeof value !== 'string' || value.length === 0 || Buffer.byteLength(value) > MAX_FIELD_BYTES) {
       throw new HttpError(400, `"${name}" must be a non-empty string of at most ${MAX_FIELD_BYTES} bytes`);
     }
+  }
+  if (isReservedTopic(topic as string)) {
+    throw new HttpError(
+      400,
+      `"topic" must not start with "${RESERVED_TOPIC_PREFIX}" (reserved by the server)`,
+    );
   }
   if (isReservedEvent(event as string)) {
     throw new HttpError(400, '"event" must not start with "phx_" or "presence_" (reserved by the protocol)');

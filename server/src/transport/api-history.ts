@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MAX_FIELD_BYTES } from '../protocol/message.js';
 import type { HistoryPage } from '../store/index.js';
 import { isAuthorized } from './api-broadcast.js';
-import { HttpError, sendJson } from './http-util.js';
+import { payloadJsonOf } from '../broker/broker.js';
+import { HttpError, decodePathParam, queryWholeNumber, sendJsonText } from './http-util.js';
 
 /** Messages per page when `limit` is not given, and the most a page may hold. */
 export const HISTORY_PAGE_DEFAULT = 100;
@@ -13,20 +13,7 @@ const PATH = /^\/api\/topics\/([^/]+)\/messages$/;
 /** The topic of `/api/topics/:topic/messages` (percent-decoded), or null when the path is not that route. */
 export function matchHistoryPath(pathname: string): string | null | HttpError {
   const m = PATH.exec(pathname);
-  if (!m) return null;
-  let topic: string;
-  try {
-    topic = decodeURIComponent(m[1]!);
-  } catch {
-    return new HttpError(
-      400,
-      'topic in the path is not valid percent-encoding: encode it with encodeURIComponent',
-    );
-  }
-  if (topic.length === 0 || Buffer.byteLength(topic) > MAX_FIELD_BYTES) {
-    return new HttpError(400, `topic must be a non-empty string of at most ${MAX_FIELD_BYTES} bytes`);
-  }
-  return topic;
+  return m ? decodePathParam(m[1]!, 'topic') : null;
 }
 
 /** One message of a history page, as the API returns it. */
@@ -57,37 +44,23 @@ export async function handleApiHistory(
   if (!isAuthorized(req.headers.authorization, deps.apiToken)) {
     throw new HttpError(401, 'missing or wrong bearer token: send "Authorization: Bearer <API_TOKEN>"');
   }
-  const since = wholeNumber(url, 'since', 0, 0, Number.MAX_SAFE_INTEGER);
-  const limit = wholeNumber(url, 'limit', HISTORY_PAGE_DEFAULT, 1, HISTORY_PAGE_MAX);
+  const since = queryWholeNumber(url, 'since', 0, 0, Number.MAX_SAFE_INTEGER);
+  const limit = queryWholeNumber(url, 'limit', HISTORY_PAGE_DEFAULT, 1, HISTORY_PAGE_MAX);
   let page: HistoryPage;
   try {
     page = await deps.readSince(topic, since, limit);
   } catch (err) {
     throw new HttpError(503, `history is unavailable right now (${(err as Error).message}); retry later`);
   }
-  const messages: HistoryMessage[] = page.publications.map((p) => {
-    const m: HistoryMessage = {
-      offset: p.offset,
-      event: p.event,
-      payload: p.payload,
-      publishedAt: Number.isFinite(p.publishedAt) ? new Date(p.publishedAt).toISOString() : null,
-    };
-    if (p.binary) m.binary = true;
-    return m;
-  });
-  sendJson(res, 200, { epoch: page.epoch, offset: page.offset, complete: page.complete, messages });
-}
-
-function wholeNumber(url: URL, name: string, def: number, min: number, max: number): number {
-  const raw = url.searchParams.get(name);
-  if (raw === null) return def;
-  const n = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new HttpError(
-      400,
-      `${name}=${JSON.stringify(raw)} is invalid: ${name} must be a whole number from ${min} to ${max}` +
-        (name === 'since' ? ' (the offset of the last message you have; 0 for all)' : ''),
+  // Assembled by hand so each payload is the published text verbatim (`1e400` stays `1e400`).
+  const messages = page.publications.map((p) => {
+    const published = Number.isFinite(p.publishedAt) ? new Date(p.publishedAt).toISOString() : null;
+    const payload = p.binary ? JSON.stringify(p.payload) : payloadJsonOf(p);
+    return (
+      `{"offset":${p.offset},"event":${JSON.stringify(p.event)},"payload":${payload}` +
+      `${p.binary ? ',"binary":true' : ''},"publishedAt":${JSON.stringify(published)}}`
     );
-  }
-  return n;
+  });
+  const head = JSON.stringify({ epoch: page.epoch, offset: page.offset, complete: page.complete });
+  sendJsonText(res, 200, `${head.slice(0, -1)},"messages":[${messages.join(',')}]}`);
 }

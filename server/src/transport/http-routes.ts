@@ -5,8 +5,10 @@ import type { SwitchboardNode } from '../node.js';
 import type { Logger } from '../telemetry/logger.js';
 import { metrics, registry } from '../telemetry/metrics.js';
 import { handleApiBroadcast } from './api-broadcast.js';
+import { handleApiControl, matchControlPath } from './api-control.js';
 import { handleApiHistory, matchHistoryPath } from './api-history.js';
-import { HttpError, sendBody, sendJson, statusClass } from './http-util.js';
+import { HttpError, lingerIfUnread, sendBody, sendJson, statusClass } from './http-util.js';
+import { parseRequestTarget } from './request-target.js';
 import type { StaticAsset } from './static-files.js';
 
 export interface RouteDeps {
@@ -19,22 +21,23 @@ export interface RouteDeps {
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
 
 /** Bounded route label of switchboard_http_requests_total. */
-type RouteLabel = 'healthz' | 'readyz' | 'metrics' | 'broadcast' | 'history' | 'demo' | 'other';
+type RouteLabel = 'healthz' | 'readyz' | 'metrics' | 'broadcast' | 'history' | 'control' | 'demo' | 'other';
+
+interface Route {
+  method: string;
+  label: RouteLabel;
+  handle: Handler;
+}
 
 /**
- * Plain HTTP endpoints:
+ * The operations port (METRICS_PORT), never routed by the Ingress; the kubelet and Prometheus reach it:
  *   GET  /healthz        200 while the process runs (liveness)
  *   GET  /readyz         200 when the broker is connected and the node is not draining, else 503
  *   GET  /metrics        Prometheus text format
- *   POST /api/broadcast  server-side publish (Bearer API_TOKEN)
- *   GET  /api/topics/:topic/messages?since=OFFSET&limit=N   history read (Bearer API_TOKEN)
- *   GET  /demo/token     dev-only demo token (absent when NODE_ENV=production)
- *   GET  /, /demo.js, /vendor/phoenix.mjs   demo page and the official client
  */
-export function createRequestHandler(deps: RouteDeps) {
-  const { config, node, assets, logger } = deps;
-  const devTokens = !config.production && config.jwt.secret !== undefined;
-  const routes = new Map<string, { method: string; label: RouteLabel; handle: Handler }>([
+export function createOpsRequestHandler(deps: Pick<RouteDeps, 'node' | 'logger'>) {
+  const { node, logger } = deps;
+  const routes = new Map<string, Route>([
     [
       '/healthz',
       { method: 'GET', label: 'healthz', handle: (_q, res) => sendJson(res, 200, { status: 'ok' }) },
@@ -62,6 +65,23 @@ export function createRequestHandler(deps: RouteDeps) {
         handle: async (_q, res) => sendBody(res, 200, await registry.metrics(), registry.contentType),
       },
     ],
+  ]);
+  return dispatcher(routes, () => undefined, logger);
+}
+
+/**
+ * The public port (PORT), what the Ingress routes `/socket` and `/api` to:
+ *   POST /api/broadcast  server-side publish (Bearer API_TOKEN)
+ *   GET  /api/topics/:topic/messages?since=OFFSET&limit=N   history read (Bearer API_TOKEN)
+ *   /api/topics, /api/topics/:topic[/presence|/subscribers/:sub], /api/users/:sub/disconnect
+ *        the control API (Bearer API_TOKEN; api-control.ts)
+ *   GET  /demo/token     demo token, only when `config.demoTokens` (generated secret or DEMO_TOKENS=true)
+ *   GET  /, /demo.js, /vendor/phoenix.mjs   demo page and the official client
+ * Routed on the raw path: see request-target.ts for what is refused with 400.
+ */
+export function createRequestHandler(deps: RouteDeps) {
+  const { config, node, assets, logger } = deps;
+  const routes = new Map<string, Route>([
     [
       '/api/broadcast',
       {
@@ -76,7 +96,7 @@ export function createRequestHandler(deps: RouteDeps) {
       },
     ],
   ]);
-  if (devTokens) {
+  if (config.demoTokens) {
     routes.set('/demo/token', {
       method: 'GET',
       label: 'demo',
@@ -101,10 +121,10 @@ export function createRequestHandler(deps: RouteDeps) {
     });
   }
 
-  /** `/api/topics/:topic/messages`: the one route with a parameter. */
-  const historyRoute = (pathname: string) => {
+  /** The routes with parameters: history, then the control API. */
+  const paramRoute = (pathname: string): Route | undefined => {
     const topic = matchHistoryPath(pathname);
-    if (topic === null) return undefined;
+    if (topic === null) return controlRoute(pathname);
     const handle: Handler = (req, res, url) => {
       if (topic instanceof HttpError) throw topic;
       return handleApiHistory(req, res, url, topic, {
@@ -114,24 +134,43 @@ export function createRequestHandler(deps: RouteDeps) {
     };
     return { method: 'GET', label: 'history' as const, handle };
   };
+  const controlRoute = (pathname: string): Route | undefined => {
+    const route = matchControlPath(pathname);
+    if (route === null) return undefined;
+    const deps = { apiToken: config.apiToken, control: node.control, presence: node.presence };
+    const handle: Handler = (req, res, url) => handleApiControl(req, res, url, route, deps);
+    return { method: route.method, label: 'control', handle };
+  };
 
+  return dispatcher(routes, paramRoute, logger);
+}
+
+function dispatcher(
+  routes: Map<string, Route>,
+  paramRoute: (path: string) => Route | undefined,
+  logger: Logger,
+) {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const route = routes.get(url.pathname) ?? historyRoute(url.pathname);
+    const target = parseRequestTarget(req.url);
+    const path = target instanceof HttpError ? '' : target.path;
+    const route = target instanceof HttpError ? undefined : (routes.get(path) ?? paramRoute(path));
     const label: RouteLabel = route?.label ?? 'other';
+    lingerIfUnread(req);
     res.once('finish', () => metrics.httpRequests.labels(label, statusClass(res.statusCode)).inc());
     const run = async () => {
-      if (!route) throw new HttpError(404, `no route ${url.pathname}`);
+      if (target instanceof HttpError) throw target;
+      if (!route) throw new HttpError(404, `no route ${path}`);
       if (req.method !== route.method && !(route.method === 'GET' && req.method === 'HEAD')) {
         res.setHeader('allow', route.method);
-        throw new HttpError(405, `use ${route.method} ${url.pathname}`);
+        throw new HttpError(405, `use ${route.method} ${path}`);
       }
-      await route.handle(req, res, url);
+      // Only the query is read from the parsed URL; the path was matched raw above.
+      await route.handle(req, res, new URL(req.url!, 'http://localhost'));
     };
     run().catch((err: unknown) => {
       if (res.headersSent) return void res.destroy();
       if (err instanceof HttpError) return sendJson(res, err.status, { error: err.message });
-      logger.error({ err, path: url.pathname }, 'request failed');
+      logger.error({ err, path }, 'request failed');
       sendJson(res, 500, { error: 'internal error' });
     });
   };

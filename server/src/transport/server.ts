@@ -7,7 +7,9 @@ import type { SwitchboardNode } from '../node.js';
 import type { Logger } from '../telemetry/logger.js';
 import { Drainer } from './drain.js';
 import { startHeartbeatSweep } from './heartbeat.js';
-import { createRequestHandler } from './http-routes.js';
+import { ClientAddressResolver } from './client-address.js';
+import { ConnectionCounter } from './connection-caps.js';
+import { createOpsRequestHandler, createRequestHandler } from './http-routes.js';
 import { loadStaticAssets } from './static-files.js';
 import { createUpgradeHandler } from './upgrade.js';
 
@@ -20,8 +22,10 @@ export interface TransportOptions {
 
 export interface Transport {
   server: Server;
+  /** /metrics, /healthz and /readyz on METRICS_PORT. */
+  opsServer: Server;
   drainer: Drainer;
-  /** Binds HOST:PORT; resolves with the bound address. */
+  /** Binds HOST:PORT and HOST:METRICS_PORT; resolves with the public address. */
   listen(): Promise<AddressInfo>;
   /** Stops accepting HTTP and the heartbeat sweep (after the drain closed the WebSockets). */
   close(): Promise<void>;
@@ -43,33 +47,71 @@ export function createTransport(opts: TransportOptions): Transport {
     handleProtocols,
     // How long a closing connection may take to answer our close frame before it is cut.
     closeTimeout: 10_000,
+    // Pings are answered by the session, under its rate limit and outbound bound (ws's automatic
+    // pong is written past both: a ping flood from a client that never reads grew memory unbounded).
+    autoPong: false,
   };
   const wss = new WebSocketServer(wssOptions);
-  const server = createServer(createRequestHandler({ config, node, assets: loadStaticAssets(), logger }));
+  const { edge } = config;
+  // Node's defaults hold a never-finished request head for 60 s and check only every 30 s.
+  const server = createServer(
+    {
+      headersTimeout: edge.headersTimeoutMs,
+      requestTimeout: edge.requestTimeoutMs,
+      keepAliveTimeout: edge.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(edge.headersTimeoutMs / 4))),
+    },
+    createRequestHandler({ config, node, assets: loadStaticAssets(), logger }),
+  );
   server.on(
     'upgrade',
-    createUpgradeHandler({ node, wss, verify, allowedOrigins: config.allowedOrigins, logger }),
+    createUpgradeHandler({
+      node,
+      wss,
+      verify,
+      allowedOrigins: config.allowedOrigins,
+      logger,
+      perUser: new ConnectionCounter(edge.maxConnectionsPerUser),
+      perAddress: new ConnectionCounter(edge.maxConnectionsPerAddress),
+      clientAddress: new ClientAddressResolver(edge.trustedProxies),
+    }),
+  );
+  const opsServer = createServer(
+    { headersTimeout: 5000, requestTimeout: 10_000, keepAliveTimeout: edge.keepAliveTimeoutMs },
+    createOpsRequestHandler({ node, logger }),
   );
   const stopSweep = startHeartbeatSweep(node.sessions, config.limits.heartbeatTimeoutMs);
   const drainer = new Drainer(node, { windowMs: config.drainWindowMs, logger });
 
   return {
     server,
+    opsServer,
     drainer,
-    listen: () =>
-      new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.port, config.host, () => {
-          server.off('error', reject);
-          resolve(server.address() as AddressInfo);
-        });
-      }),
+    listen: async () => {
+      await listenOn(opsServer, config.metricsPort, config.host);
+      return listenOn(server, config.port, config.host);
+    },
     close: async () => {
       stopSweep();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await Promise.all([closeServer(server), closeServer(opsServer)]);
     },
   };
+}
+
+function listenOn(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }

@@ -15,6 +15,7 @@ import { NullHistoryStore, type HistoryStore } from '../../src/store/history-sto
 import { createHistory } from '../../src/store/index.js';
 import { MemorySequencer } from '../../src/store/memory-sequencer.js';
 import { PostgresHistoryStore } from '../../src/store/postgres-history-store.js';
+import { RecoveryBudget } from '../../src/store/recovery-budget.js';
 import { readSince, recover } from '../../src/store/recovery.js';
 import { RedisSequencer } from '../../src/store/redis-sequencer.js';
 import type { SequencedPublication, Sequencer } from '../../src/store/sequencer.js';
@@ -45,7 +46,8 @@ function pub(topic: string, i: number): Publication {
   return {
     topic,
     event: 'msg',
-    payload: { i, text: `message ${i}` },
+    // What the server publishes: the payload's JSON text, kept verbatim by every store.
+    payloadJson: JSON.stringify({ i, text: `message ${i}` }),
     origin: 'node-a',
     publishedAt: Date.now(),
   };
@@ -139,7 +141,10 @@ for (const factory of factories) {
       const topic = newTopic();
       const sent = await publish(seq, store, topic, 4);
       const before = await outcome('not_recovered');
-      const r = await recover({ topic, epoch: 'old-epoch', offset: 1 }, seq, store, { maxMessages: 1000 });
+      const { release, ...r } = await recover({ topic, epoch: 'old-epoch', offset: 1 }, seq, store, {
+        maxMessages: 1000,
+      });
+      release();
       assert.deepEqual(r, {
         epoch: sent[0]!.epoch,
         offset: 4,
@@ -156,6 +161,38 @@ for (const factory of factories) {
       const sent = await publish(seq, store, topic, 2);
       const r = await recover({ topic, epoch: sent[0]!.epoch, offset: 7 }, seq, store, { maxMessages: 1000 });
       assert.deepEqual([r.recovered, r.reason, r.publications], [false, 'bad_offset', []]);
+    });
+
+    test('bytes: a gap over maxBytes is too_large, one over the node budget is busy until the holder releases', async () => {
+      // A cache of 2: most of the gap is sized by PostgreSQL (payload text + event, summed there).
+      const [seq, store] = [await sequencer({ cacheSize: 2 }), pgStore()];
+      await store.start();
+      const topic = newTopic();
+      const sent = await publish(seq, store, topic, 10);
+      assert.equal(await store.flush(20_000), true);
+      const each = Buffer.byteLength(sent[5]!.payloadJson!) + Buffer.byteLength('msg');
+      const req = { topic, epoch: sent[0]!.epoch, offset: 4 }; // 6 missed, about 6 x each bytes
+      const gap = sent.slice(4).reduce((n, p) => n + Buffer.byteLength(p.payloadJson!) + 3, 0);
+      assert.equal(await store.bytes(topic, sent[0]!.epoch, 4, 8), 4 * each);
+
+      const tooLarge = await recover(req, seq, store, { maxMessages: 1000, maxBytes: gap - 1 });
+      assert.deepEqual(
+        [tooLarge.recovered, tooLarge.reason, tooLarge.publications],
+        [false, 'too_large', []],
+      );
+
+      const budget = new RecoveryBudget(gap + 1);
+      const first = await recover(req, seq, store, { maxMessages: 1000, maxBytes: gap, budget });
+      assert.deepEqual([first.recovered, first.publications], [true, sent.slice(4)]);
+      assert.equal(budget.reserved, gap);
+      const second = await recover(req, seq, store, { maxMessages: 1000, maxBytes: gap, budget });
+      assert.deepEqual([second.recovered, second.reason, second.publications], [false, 'busy', []]);
+      first.release();
+      first.release();
+      assert.equal(budget.reserved, 0);
+      const third = await recover(req, seq, store, { maxMessages: 1000, maxBytes: gap, budget });
+      assert.equal(third.recovered, true);
+      third.release();
     });
 
     test('a dropped history write (queue full) leaves a gap: not recovered, no partial fill', async () => {

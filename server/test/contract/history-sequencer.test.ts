@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import {
-  freePort,
+  refusedPort,
   startRedis,
   startRedisCluster,
   type RedisCluster,
@@ -20,6 +20,7 @@ import type { SequencedPublication, Sequencer } from '../../src/store/sequencer.
 interface CacheOptions {
   cacheSize?: number;
   cacheTtlMs?: number;
+  cacheTopicMaxBytes?: number;
 }
 
 /** What the suite needs from one implementation. */
@@ -51,7 +52,7 @@ function memoryHarness(): Harness {
     multiNode: false,
     async setup() {},
     async node(opts = {}) {
-      if (opts.cacheSize !== undefined || opts.cacheTtlMs !== undefined) {
+      if (Object.keys(opts).length > 0) {
         return track(new MemorySequencer({ cacheSize: 1000, cacheTtlMs: 60_000, ...opts }));
       }
       shared ??= await track(new MemorySequencer({ cacheSize: 1000, cacheTtlMs: 60_000 }));
@@ -240,6 +241,27 @@ for (const harness of [memoryHarness(), redisHarness(), clusterHarness()]) {
       assert.deepEqual(await seq.readRecent('room:cache', 'another-epoch', 0), []);
     });
 
+    test('the recent cache keeps at most cacheTopicMaxBytes per topic, evicting the oldest first', async () => {
+      // Each encoded publication is a little over 1 KiB: a 3.5 KiB budget holds the newest 3.
+      const seq = await harness.node({ cacheSize: 100, cacheTopicMaxBytes: 3584 });
+      let last: SequencedPublication | undefined;
+      for (let i = 1; i <= 10; i++)
+        last = await seq.append(pub('room:bytes', i, { i, pad: 'p'.repeat(1024) }));
+      const recent = await seq.readRecent('room:bytes', last!.epoch, 0);
+      assert.deepEqual(
+        recent.map((p) => p.offset),
+        [8, 9, 10],
+      );
+      assert.deepEqual(recent[2]!.payload, { i: 10, pad: 'p'.repeat(1024) });
+      // Another topic has its own budget.
+      const other = await seq.append(pub('room:bytes2', 1, { pad: 'q'.repeat(1024) }));
+      assert.equal((await seq.readRecent('room:bytes2', other.epoch, 0)).length, 1);
+      assert.equal((await seq.readRecent('room:bytes', last!.epoch, 0)).length, 3);
+      // A publication larger than the whole budget is not cached at all (recovery reports the gap).
+      const big = await seq.append(pub('room:bytes', 11, { pad: 'x'.repeat(8192) }));
+      assert.deepEqual(await seq.readRecent('room:bytes', big.epoch, 0), []);
+    });
+
     test('a binary publication keeps its flag and base64 payload through the cache', async () => {
       const seq = await harness.node();
       const p = await seq.append({ ...pub('room:bin', 1), payload: 'AAEC/w==', binary: true });
@@ -310,7 +332,7 @@ for (const harness of [memoryHarness(), redisHarness(), clusterHarness()]) {
 describe('RedisSequencer without Redis', () => {
   test('start() gives up after its timeout with a message naming the setting', async () => {
     const seq = new RedisSequencer({
-      redis: { url: `redis://127.0.0.1:${await freePort()}` },
+      redis: { url: `redis://127.0.0.1:${await refusedPort()}` },
       cacheSize: 10,
       cacheTtlMs: 1000,
     });
@@ -319,6 +341,43 @@ describe('RedisSequencer without Redis', () => {
       await assert.rejects(seq.append(pub('room:x', 1)));
     } finally {
       await seq.close();
+    }
+  });
+});
+
+describe('RedisSequencer hot cache byte count', () => {
+  test('a hot cache written without its byte count (before the budget existed) is counted, not lost', async () => {
+    const redis = await startRedis();
+    const seq = new RedisSequencer({ redis: { url: redis.url }, cacheSize: 100, cacheTtlMs: 60_000 });
+    try {
+      await seq.start();
+      const first = await seq.append(pub('room:upgrade', 1, { pad: 'a'.repeat(1000) }));
+      await seq.client.del(topicKeys('room:upgrade').histBytes);
+      const budgeted = new RedisSequencer({
+        redis: { url: redis.url },
+        cacheSize: 100,
+        cacheTtlMs: 60_000,
+        cacheTopicMaxBytes: 2500,
+      });
+      try {
+        await budgeted.start();
+        await budgeted.append(pub('room:upgrade', 2, { pad: 'b'.repeat(1000) }));
+        // Both kept (about 2.2 KB); the count was rebuilt, so the third evicts the first.
+        assert.deepEqual(
+          (await seq.readRecent('room:upgrade', first.epoch, 0)).map((p) => p.offset),
+          [1, 2],
+        );
+        await budgeted.append(pub('room:upgrade', 3, { pad: 'c'.repeat(1000) }));
+        assert.deepEqual(
+          (await seq.readRecent('room:upgrade', first.epoch, 0)).map((p) => p.offset),
+          [2, 3],
+        );
+      } finally {
+        await budgeted.close();
+      }
+    } finally {
+      await seq.close();
+      await redis.stop();
     }
   });
 });

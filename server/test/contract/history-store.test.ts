@@ -78,7 +78,15 @@ function pubs(
 ): SequencedPublication[] {
   const out: SequencedPublication[] = [];
   for (let o = from; o <= to; o++) {
-    out.push({ topic, epoch, offset: o, event: 'msg', payload: { o }, origin: 'node-a', publishedAt: at });
+    out.push({
+      topic,
+      epoch,
+      offset: o,
+      event: 'msg',
+      payloadJson: `{"o":${o}}`,
+      origin: 'node-a',
+      publishedAt: at,
+    });
   }
   return out;
 }
@@ -208,16 +216,13 @@ describe('PostgreSQL history store', () => {
       v.metricName?.endsWith('_count'),
     );
     const at = Date.now() - 1234;
-    const payload = {
-      empty: [],
-      obj: {},
-      text: 'é\u2028😀 "q"',
-      n: 1.25,
-      nul: null,
-      nested: [{ a: [1, 2] }],
-    };
+    // Verbatim: a number JSON.parse cannot hold, a lone surrogate escape, spacing and key order.
+    const payloadJson =
+      '{"empty":[],"obj":{},"text":"é\u2028😀 \\"q\\"","n":1.25,"big":1e400,"lone":"\\ud800","nul":null,"z":1,"a":[{"a":[1, 2]}]}';
     const items = pubs('room:a', 'E1', 1, 120, at).map((p, i) =>
-      i === 0 ? { ...p, payload, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } : p,
+      i === 0
+        ? { ...p, payloadJson, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }
+        : p,
     );
     for (const p of items) store.enqueue(p);
     for (const p of pubs('room:b', 'E1', 1, 5)) store.enqueue(p);

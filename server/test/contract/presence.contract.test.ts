@@ -74,11 +74,14 @@ function diffs(tracker: PresenceTracker): Seen[] {
   return seen;
 }
 
+/** What a client receives: states and diffs are prototype-free objects, compared as their JSON. */
+const wire = <T>(v: T): Record<string, unknown> => JSON.parse(JSON.stringify(v)) as Record<string, unknown>;
+
 /** phx_refs per key, sorted: what a user would compare. */
 function refs(state: PresenceState): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+  const out: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
   for (const [key, { metas }] of Object.entries(state)) out[key] = metas.map((m) => m.phx_ref).sort();
-  return out;
+  return { ...out };
 }
 
 const joined = (seen: Seen[], ref: string) =>
@@ -114,7 +117,25 @@ for (const h of harnesses) {
         const metaA1 = state.alice!.metas.find((m) => m.phx_ref === 'A1');
         assert.deepEqual(metaA1, { phx_ref: 'A1', online_at: '1', tags: [] }, 'metas arrive intact');
       }
-      assert.deepEqual(await a.list(uniqueTopic('empty')), {});
+      assert.deepEqual(wire(await a.list(uniqueTopic('empty'))), {});
+    });
+
+    test('user ids that are Object property names are ordinary keys (list and diffs)', async () => {
+      const [a, b] = [await node('a'), await node('b')];
+      const seenB = diffs(b);
+      const topic = uniqueTopic('proto');
+      await b.watch(topic);
+      const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+      for (const [i, key] of names.entries()) await a.track(topic, key, { phx_ref: `P${i}` });
+      for (const n of [a, b]) {
+        const state = await n.list(topic);
+        assert.deepEqual(Object.keys(state).sort(), [...names].sort());
+        assert.deepEqual(wire(state)['__proto__'], { metas: [{ phx_ref: 'P0' }] });
+      }
+      await waitFor('every join at B', () => names.every((_, i) => joined(seenB, `P${i}`)));
+      await a.untrack(topic, '__proto__', 'P0');
+      await waitFor('the leave at B', () => left(seenB, 'P0'));
+      assert.deepEqual(Object.keys(await b.list(topic)).sort(), names.slice(1).sort());
     });
 
     test('untrack removes the entry everywhere', async () => {
@@ -126,7 +147,7 @@ for (const h of harnesses) {
       await a.untrack(topic, 'alice', 'nope'); // unknown ref: no-op
       assert.deepEqual(refs(await b.list(topic)), { alice: ['A2'] });
       await a.untrack(topic, 'alice', 'A2');
-      assert.deepEqual(await b.list(topic), {});
+      assert.deepEqual(wire(await b.list(topic)), {});
     });
 
     test('watchers on every node get joins and leaves, including their own', async () => {
@@ -140,7 +161,7 @@ for (const h of harnesses) {
       await waitFor('join at A (own)', () => joined(seenA, 'A1'));
       const join = seenB.find((s) => joined([s], 'A1'))!;
       assert.equal(join.topic, topic);
-      assert.deepEqual(join.diff, {
+      assert.deepEqual(wire(join.diff), {
         joins: { alice: { metas: [{ phx_ref: 'A1', status: 'here' }] } },
         leaves: {},
       });
@@ -180,8 +201,12 @@ for (const h of harnesses) {
       await a.track(topic, 'alice', { phx_ref: 'A1' });
       await b.track(topic, 'bob', { phx_ref: 'B1' });
       await waitFor('B’s join at A', () => joined(seenA, 'B1'));
+      const closedAt = Date.now();
       await b.close(); // no untrack: like a crash, its entries must expire
-      await waitFor('B’s leave at A', () => left(seenA, 'B1'));
+      // The documented bound, ttl + one sweep (ttl / 3), plus 5 s for the diff to arrive on a loaded
+      // machine: a tracker that ignored ttlMs (default 15 s) takes 15 to 20 s and fails.
+      const boundMs = 1500 + 500 + 5000;
+      await waitFor('B’s leave at A', () => left(seenA, 'B1'), boundMs - (Date.now() - closedAt));
       assert.deepEqual(refs(await a.list(topic)), { alice: ['A1'] });
       assert.ok(!left(seenA, 'A1'), 'a live node keeps its entries past the TTL');
     });

@@ -1,34 +1,18 @@
 // The demo page in headless Chromium (playwright-core + the system chromium): two pages join the
 // same room, one sends a message the other sees, and each sees the other's presence.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../../testkit/src/browser.js';
 import { startSwitchboard, type SwitchboardProcess } from '../../../testkit/src/index.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 let sb: SwitchboardProcess;
 let browser: Browser;
 
 before(async () => {
-  assert.ok(
-    existsSync(CHROMIUM),
-    `${CHROMIUM} is missing: run scripts/setup.sh (installs the Debian chromium package)`,
-  );
-  sb = await startSwitchboard();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  // As `npm start` does with no environment: JWT_SECRET generated, so /demo/token exists.
+  sb = await startSwitchboard({ JWT_SECRET: '', NODE_ENV: 'development' });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -48,7 +48,7 @@ async function startNode(env: Record<string, string>): Promise<SwitchboardProces
   // Ready, not just alive: broker and sequencer connected.
   await eventually(
     `node ${node.port} ready`,
-    async () => (await fetch(`${node.httpUrl}/readyz`).catch(() => null))?.status === 200,
+    async () => (await fetch(`${node.metricsUrl}/readyz`).catch(() => null))?.status === 200,
     60_000,
   );
   return node;

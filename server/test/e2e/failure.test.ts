@@ -43,7 +43,7 @@ async function status(url: string): Promise<number> {
 
 /** The value of one sample in /metrics (0 when absent). */
 async function metric(node: SwitchboardProcess, sample: string): Promise<number> {
-  const text = await (await fetch(`${node.httpUrl}/metrics`)).text();
+  const text = await (await fetch(`${node.metricsUrl}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
   return line ? Number(line.slice(sample.length + 1)) : 0;
 }
@@ -103,10 +103,11 @@ describe('Redis stops and restarts (two nodes, Redis with AOF, PostgreSQL)', () 
       await eventually(
         'both nodes not ready',
         async () =>
-          (await status(`${a.httpUrl}/readyz`)) === 503 && (await status(`${b.httpUrl}/readyz`)) === 503,
+          (await status(`${a.metricsUrl}/readyz`)) === 503 &&
+          (await status(`${b.metricsUrl}/readyz`)) === 503,
       );
-      assert.equal(await status(`${a.httpUrl}/healthz`), 200);
-      assert.equal(await status(`${b.httpUrl}/healthz`), 200);
+      assert.equal(await status(`${a.metricsUrl}/healthz`), 200);
+      assert.equal(await status(`${b.metricsUrl}/healthz`), 200);
       const publishErrorsBefore = await metric(a, 'switchboard_broker_errors_total{op="publish"}');
       await publishRange(a, topic, 6, 8);
       await eventually('local delivery continues on node A', () => numbers(ra).includes(8));
@@ -124,7 +125,8 @@ describe('Redis stops and restarts (two nodes, Redis with AOF, PostgreSQL)', () 
       await eventually(
         'both nodes ready again',
         async () =>
-          (await status(`${a.httpUrl}/readyz`)) === 200 && (await status(`${b.httpUrl}/readyz`)) === 200,
+          (await status(`${a.metricsUrl}/readyz`)) === 200 &&
+          (await status(`${b.metricsUrl}/readyz`)) === 200,
         30_000,
       );
       // Channels with recovery on both nodes are told to rejoin (phx_error) and recover.
@@ -200,7 +202,7 @@ describe('Redis restarts without its data', () => {
       await eventually('1..3', () => client.delivered.length === 3);
       const old = client.position()!;
       await redis.kill();
-      await eventually('not ready', async () => (await status(`${node.httpUrl}/readyz`)) === 503);
+      await eventually('not ready', async () => (await status(`${node.metricsUrl}/readyz`)) === 503);
       await redis.restart();
       await eventually('the rejoin after Redis came back', () => client.joins.length >= 2, 30_000);
       const rejoin = client.joins.at(-1)!;
@@ -339,7 +341,7 @@ describe('PostgreSQL stops and restarts', () => {
         range(from + 1, top + 20),
       );
       assert.equal(node.proc.child.exitCode, null, 'nothing crashed');
-      assert.equal(await status(`${node.httpUrl}/healthz`), 200);
+      assert.equal(await status(`${node.metricsUrl}/healthz`), 200);
     } finally {
       away.socket.disconnect();
       plain.socket.disconnect();

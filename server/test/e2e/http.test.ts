@@ -24,7 +24,7 @@ function broadcast(body: unknown, token: string | null = testSecrets.apiToken, r
 
 describe('http endpoints and upgrade auth', () => {
   before(async () => {
-    sb = await startSwitchboard();
+    sb = await startSwitchboard({ DEMO_TOKENS: 'true' });
   });
   after(async () => {
     for (const s of sockets) s.disconnect();
@@ -32,9 +32,9 @@ describe('http endpoints and upgrade auth', () => {
   });
 
   test('/healthz and /readyz answer 200; unknown paths 404 and wrong methods 405', async () => {
-    const health = await fetch(`${sb.httpUrl}/healthz`);
+    const health = await fetch(`${sb.metricsUrl}/healthz`);
     assert.equal(health.status, 200);
-    const ready = await fetch(`${sb.httpUrl}/readyz`);
+    const ready = await fetch(`${sb.metricsUrl}/readyz`);
     assert.equal(ready.status, 200);
     assert.deepEqual(await ready.json(), { ready: true, draining: false, broker: 'connected' });
     assert.equal((await fetch(`${sb.httpUrl}/nope`)).status, 404);
@@ -127,7 +127,9 @@ describe('http endpoints and upgrade auth', () => {
   test('the upgrade path and serializer version are checked', async () => {
     const token = await signToken({ sub: 'x' });
     assert.equal(await upgradeStatus(`${sb.httpUrl.replace('http', 'ws')}/elsewhere`, token), 404);
-    await assert.rejects(openRaw(sb.socketUrl, token, { query: { vsn: '1.0.0' } }), /HTTP 400/);
+    await assert.rejects(openRaw(sb.socketUrl, token, { query: { vsn: '1.1.0' } }), /HTTP 400/);
+    await assert.rejects(openRaw(sb.socketUrl, token, { query: { vsn: '3.0.0' } }), /HTTP 400/);
+    (await openRaw(sb.socketUrl, token, { query: { vsn: '1.0.0' } })).ws.close(); // V1: see v1-serializer.test.ts
   });
 
   test('subprotocol token: the official client authToken works and the server answers "phoenix"', async () => {
@@ -163,7 +165,7 @@ describe('http endpoints and upgrade auth', () => {
   });
 
   test('/metrics exports the switchboard metrics', async () => {
-    const res = await fetch(`${sb.httpUrl}/metrics`);
+    const res = await fetch(`${sb.metricsUrl}/metrics`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
     const text = await res.text();

@@ -14,7 +14,7 @@ import { collect, connect, eventually, join, within } from '../support/phoenix.j
 import { openRaw } from '../support/raw-client.js';
 
 async function metric(sb: SwitchboardProcess, line: RegExp): Promise<number> {
-  const text = await (await fetch(`${sb.httpUrl}/metrics`)).text();
+  const text = await (await fetch(`${sb.metricsUrl}/metrics`)).text();
   const m = new RegExp(`^${line.source} (\\d+(?:\\.\\d+)?)$`, 'm').exec(text);
   return m ? Number(m[1]) : 0;
 }
@@ -75,6 +75,15 @@ describe('limits', () => {
     } finally {
       s.disconnect();
     }
+  });
+
+  test('WebSocket pings are answered with pongs and count against the rate: a ping flood closes with 4029', async () => {
+    const raw = await openRaw(sb.socketUrl, token);
+    const pong = new Promise<Buffer>((resolve) => raw.ws.once('pong', resolve));
+    raw.ws.ping(Buffer.from('are you there'));
+    assert.equal((await within(10_000, 'pong', pong)).toString(), 'are you there');
+    for (let i = 0; i < 60; i++) raw.ws.ping();
+    assert.equal((await within(30_000, 'close 4029', raw.closed)).code, 4029);
   });
 
   test('over the rate: "rate limited" replies; persisting closes with 4029', async () => {

@@ -26,7 +26,7 @@ const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: \d+)?$/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
 async function scrape(sb: SwitchboardProcess): Promise<Scrape> {
-  const res = await fetch(`${sb.httpUrl}/metrics`);
+  const res = await fetch(`${sb.metricsUrl}/metrics`);
   assert.equal(res.status, 200);
   const values = new Map<string, number>();
   const labels: Scrape['labels'] = [];
@@ -58,14 +58,16 @@ function delta(before: Scrape, after: Scrape, name: string, labels: Record<strin
 
 /** The documented, bounded label values of every switchboard_* label. */
 const ALLOWED_LABEL_VALUES: Record<string, RegExp> = {
-  result: /^(accepted|unauthorized|origin_rejected|draining|bad_request|error|ok|unmatched|limit)$/,
-  kind: /^(heartbeat|join|leave|push|invalid|reply|broadcast|presence|recovered)$/,
+  result:
+    /^(accepted|unauthorized|origin_rejected|draining|bad_request|over_limit|error|ok|unmatched|limit)$/,
+  kind: /^(heartbeat|join|leave|push|invalid|control|reply|broadcast|presence|recovered)$/,
   source: /^(client|api)$/,
   code: /^(\d{4}|other)$/,
-  reason: /^(malformed|too_large|rate_limited|topic_limit)$/,
+  reason: /^(malformed|too_large|rate_limited|topic_limit|presence_churn)$/,
   op: /^(publish|subscribe|connection|presence)$/,
   outcome: /^(recovered|not_recovered)$/,
-  route: /^(healthz|readyz|metrics|broadcast|history|demo|other)$/,
+  budget: /^(topic_bytes|node_bytes)$/,
+  route: /^(healthz|readyz|metrics|broadcast|history|control|demo|other)$/,
   status_class: /^[1-5]xx$/,
   le: /^([0-9.e+-]+|\+Inf)$/,
 };

@@ -20,6 +20,7 @@ import {
   encodeReply,
 } from '../../src/protocol/codec.js';
 import { ProtocolError, type ProtocolErrorCode } from '../../src/protocol/errors.js';
+import { MAX_PAYLOAD_DEPTH, exceedsJsonDepth } from '../../src/protocol/json-depth.js';
 import { isReservedEvent } from '../../src/protocol/message.js';
 
 interface OfficialMessage {
@@ -88,6 +89,26 @@ describe('text frames', () => {
       assert.deepEqual(m.payload, JSON.parse(payload));
       assert.equal(m.payloadJson, payload);
     }
+  });
+
+  test('the depth limit holds in every spelling, before anything is parsed', () => {
+    const nest = (n: number) => '['.repeat(n) + ']'.repeat(n);
+    const at = (payload: string) => `["1","2","room:a","ev",${payload}]`;
+    assert.equal(decodeText(at(nest(MAX_PAYLOAD_DEPTH))).payloadJson, nest(MAX_PAYLOAD_DEPTH));
+    for (const frame of [
+      at(nest(MAX_PAYLOAD_DEPTH + 1)),
+      at(nest(20_000)),
+      ` ${at(`{"a":${nest(20_000)}}`)}`,
+    ]) {
+      assert.throws(
+        () => decodeText(frame),
+        (e: unknown) => e instanceof ProtocolError && e.code === 'invalid_payload',
+      );
+    }
+    // Brackets inside strings (and escaped quotes) are not nesting.
+    const inString = at(JSON.stringify({ s: `\\"${'['.repeat(1000)}` }));
+    assert.equal(decodeText(inString).event, 'ev');
+    assert.equal(exceedsJsonDepth('"\\"[[[', 1), false);
   });
 
   test('differently spelled frames still decode; the payload is re-encoded', () => {

@@ -30,6 +30,8 @@ describe('loadConfig', () => {
       rateLimitBurst: 200,
       outboundQueueMaxBytes: 1048576,
       heartbeatTimeoutMs: 60000,
+      presenceChurnPerSecond: 50,
+      presenceChurnBurst: 200,
     });
     assert.equal(c.presenceBatchMs, 50);
     assert.equal(c.presenceTtlMs, 15_000);
@@ -69,8 +71,51 @@ describe('loadConfig', () => {
       DRAIN_WINDOW_MS: '500',
       LOG_LEVEL: 'debug',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318',
-      NODE_ENV: 'staging',
+      NODE_ENV: 'test',
+      METRICS_PORT: '9100',
+      MAX_CONNECTIONS_PER_USER: '3',
+      MAX_CONNECTIONS_PER_ADDRESS: '30',
+      TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.7,fd00::/8',
+      HTTP_HEADERS_TIMEOUT_MS: '2000',
+      HTTP_REQUEST_TIMEOUT_MS: '4000',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '3000',
+      JWT_MAX_TOKEN_AGE_SECONDS: '600',
+      DEMO_TOKENS: 'true',
+      PRESENCE_CHURN_PER_SECOND: '11',
+      PRESENCE_CHURN_BURST: '13',
     });
+    // Each variable above has its field asserted: one the server ignored would keep its default.
+    assert.equal(c.nodeEnv, 'test');
+    assert.equal(c.production, false);
+    assert.equal(c.host, '127.0.0.1');
+    assert.equal(c.apiToken, 't');
+    assert.equal(c.broker, 'redis-cluster');
+    assert.equal(c.redisUrl, 'redis://r:6379');
+    assert.equal(c.databaseUrl, 'postgres://u@db/x');
+    assert.equal(c.history.databaseUrl, 'postgres://u@db/x');
+    assert.deepEqual(c.limits, {
+      maxFrameBytes: 1024,
+      maxTopicsPerConnection: 5,
+      rateLimitPerSecond: 7,
+      rateLimitBurst: 9,
+      outboundQueueMaxBytes: 4096,
+      heartbeatTimeoutMs: 1000,
+      presenceChurnPerSecond: 11,
+      presenceChurnBurst: 13,
+    });
+    assert.equal(c.drainWindowMs, 500);
+    assert.equal(c.logLevel, 'debug');
+    assert.equal(c.metricsPort, 9100);
+    assert.deepEqual(c.edge, {
+      maxConnectionsPerUser: 3,
+      maxConnectionsPerAddress: 30,
+      trustedProxies: ['10.0.0.0/8', '192.168.1.7', 'fd00::/8'],
+      headersTimeoutMs: 2000,
+      requestTimeoutMs: 4000,
+      keepAliveTimeoutMs: 3000,
+      maxTokenAgeSeconds: 600,
+    });
+    assert.equal(c.demoTokens, true);
     assert.equal(c.port, 8080);
     assert.equal(c.nodeId, 'node-a');
     assert.deepEqual(c.jwt, {
@@ -85,7 +130,6 @@ describe('loadConfig', () => {
       { host: '::1', port: 7002 },
     ]);
     assert.deepEqual(c.allowedOrigins, ['https://a.example', 'http://localhost:3000']);
-    assert.equal(c.limits.rateLimitBurst, 9);
     assert.equal(c.presenceBatchMs, 0);
     assert.equal(c.presenceTtlMs, 3000);
     assert.deepEqual(c.presenceTopics, ['room:*', 'lobby']);
@@ -147,6 +191,41 @@ describe('loadConfig', () => {
     assert.match(problemsOf({ REDIS_CLUSTER_NODES: 'a:70000' })[0]!, /^REDIS_CLUSTER_NODES entry "a:70000"/);
   });
 
+  test('Redis credentials: REDIS_USERNAME/REDIS_PASSWORD or in REDIS_URL, required in production', () => {
+    const base = { BROKER: 'redis', REDIS_URL: 'redis://redis:6379' };
+    assert.equal(loadConfig(base).redisAuth, undefined);
+    assert.deepEqual(loadConfig({ ...base, REDIS_PASSWORD: 'p'.repeat(32) }).redisAuth, {
+      username: undefined,
+      password: 'p'.repeat(32),
+    });
+    assert.deepEqual(loadConfig({ ...base, REDIS_USERNAME: 'switchboard', REDIS_PASSWORD: 'pw' }).redisAuth, {
+      username: 'switchboard',
+      password: 'pw',
+    });
+    assert.deepEqual(problemsOf({ ...base, REDIS_USERNAME: 'switchboard' }), [
+      "REDIS_USERNAME=switchboard needs REDIS_PASSWORD: set the ACL user's password",
+    ]);
+    assert.match(
+      problemsOf({ ...base, REDIS_URL: 'redis://:pw@redis:6379', REDIS_PASSWORD: 'pw' })[0]!,
+      /^REDIS_URL has credentials and REDIS_USERNAME\/REDIS_PASSWORD are set too/,
+    );
+    const production = {
+      NODE_ENV: 'production',
+      JWKS_URL: 'https://id.example/jwks',
+      API_TOKEN: 'x'.repeat(20),
+    };
+    for (const broker of [base, { BROKER: 'redis-cluster', REDIS_CLUSTER_NODES: 'redis-0:6379' }]) {
+      assert.deepEqual(problemsOf({ ...production, ...broker }), [
+        'NODE_ENV=production with a Redis broker needs REDIS_PASSWORD (Redis requirepass / ACL user): set it from the switchboard-secrets Secret',
+      ]);
+      assert.equal(loadConfig({ ...production, ...broker, REDIS_PASSWORD: 'pw' }).redisAuth?.password, 'pw');
+    }
+    assert.equal(
+      loadConfig({ ...production, ...base, REDIS_URL: 'redis://:pw@redis:6379' }).redisAuth,
+      undefined,
+    );
+  });
+
   test('urls, origins, node id and limits that contradict each other', () => {
     assert.match(problemsOf({ JWKS_URL: 'not a url' })[0]!, /^JWKS_URL is not a valid https\/http URL/);
     assert.match(problemsOf({ DATABASE_URL: 'mysql://x' })[0]!, /^DATABASE_URL is not a valid postgres/);
@@ -205,6 +284,51 @@ describe('the server process', () => {
         resolve({ code, stderr });
       });
     });
+
+  test('NODE_ENV must be known; demo tokens only with a generated secret or DEMO_TOKENS=true', () => {
+    assert.deepEqual(problemsOf({ NODE_ENV: 'staging' }), [
+      'NODE_ENV="staging" is unknown: set it to one of development, test, production (production for every deployed environment)',
+    ]);
+    assert.equal(loadConfig({}).demoTokens, true, 'generated secret');
+    assert.equal(loadConfig({ JWT_SECRET: 'configured' }).demoTokens, false, 'real secret, dev');
+    assert.equal(loadConfig({ JWT_SECRET: 'configured', DEMO_TOKENS: 'true' }).demoTokens, true);
+    const prod = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), API_TOKEN: 'y'.repeat(16) };
+    assert.equal(loadConfig(prod).demoTokens, false);
+    assert.deepEqual(problemsOf({ ...prod, DEMO_TOKENS: 'true' }), [
+      'DEMO_TOKENS=true is refused with NODE_ENV=production: anyone could mint tokens',
+    ]);
+    assert.match(problemsOf({ DEMO_TOKENS: 'yes' })[0]!, /^DEMO_TOKENS="yes" is invalid/);
+  });
+
+  test('production takes JWKS_URL over https only', () => {
+    const prod = { NODE_ENV: 'production', API_TOKEN: 'y'.repeat(16) };
+    assert.deepEqual(problemsOf({ ...prod, JWKS_URL: 'http://id.example/jwks.json' }), [
+      'JWKS_URL is not a valid https URL: set it like https://host:port/...',
+    ]);
+    assert.equal(
+      loadConfig({ ...prod, JWKS_URL: 'https://id.example/jwks.json' }).jwt.jwksUrl,
+      'https://id.example/jwks.json',
+    );
+    assert.equal(
+      loadConfig({ JWKS_URL: 'http://localhost:8080/jwks.json' }).jwt.jwksUrl,
+      'http://localhost:8080/jwks.json',
+    );
+  });
+
+  test('edge limits: ports, proxies and timeouts that contradict each other', () => {
+    assert.deepEqual(problemsOf({ PORT: '4000', METRICS_PORT: '4000' }), [
+      'METRICS_PORT (4000) equals PORT: give /metrics and the probes their own port',
+    ]);
+    assert.match(
+      problemsOf({ TRUSTED_PROXIES: '10.0.0.0/33' })[0]!,
+      /^TRUSTED_PROXIES entry "10.0.0.0\/33" is invalid/,
+    );
+    assert.match(problemsOf({ TRUSTED_PROXIES: 'proxy.local' })[0]!, /^TRUSTED_PROXIES entry "proxy.local"/);
+    assert.match(
+      problemsOf({ HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '1000' })[0]!,
+      /^HTTP_HEADERS_TIMEOUT_MS \(5000\) is larger than HTTP_REQUEST_TIMEOUT_MS \(1000\)/,
+    );
+  });
 
   test('exits 1 with a message naming the variable and the fix', async () => {
     const { code, stderr } = await run({ PORT: 'eighty', NODE_ENV: 'production' });

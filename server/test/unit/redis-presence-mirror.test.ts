@@ -12,15 +12,17 @@ import {
 const e = (key: string, ref: string): PresenceEntry => ({ key, meta: { phx_ref: ref } });
 const msg = (version: number, joins: PresenceEntry[], leaves: PresenceEntry[] = [], epoch = 'E1') =>
   ({ origin: 'n', topic: 't', epoch, version, joins, leaves }) satisfies PresenceDiffMessage;
+/** States are prototype-free (user ids may be `__proto__`): compare what goes on the wire. */
+const wire = (v: unknown): unknown => JSON.parse(JSON.stringify(v)) as unknown;
 
 test('consecutive diffs are delivered as they are, with no re-read', () => {
   const m = new PresenceMirror();
   m.reset([], 'E1', 0, true);
-  assert.deepEqual(m.apply(msg(1, [e('u', 'a')])), {
+  assert.deepEqual(wire(m.apply(msg(1, [e('u', 'a')]))), {
     diff: { joins: { u: { metas: [{ phx_ref: 'a' }] } }, leaves: {} },
     resync: false,
   });
-  assert.deepEqual(m.apply(msg(2, [], [e('u', 'a')])), {
+  assert.deepEqual(wire(m.apply(msg(2, [], [e('u', 'a')]))), {
     diff: { joins: {}, leaves: { u: { metas: [{ phx_ref: 'a' }] } } },
     resync: false,
   });
@@ -38,7 +40,7 @@ test('a gap or a new epoch delivers the diff and asks for a re-read', () => {
   m.reset([], 'E1', 1, true);
   const gap = m.apply(msg(3, [e('u', 'b')]));
   assert.equal(gap.resync, true);
-  assert.deepEqual(gap.diff?.joins, { u: { metas: [{ phx_ref: 'b' }] } });
+  assert.deepEqual(wire(gap.diff?.joins), { u: { metas: [{ phx_ref: 'b' }] } });
   assert.equal(m.apply(msg(1, [e('v', 'c')], [], 'E2')).resync, true);
 });
 
@@ -46,7 +48,7 @@ test('a re-read delivers exactly what changed, without repeating what was told',
   const m = new PresenceMirror();
   m.reset([e('u', 'a'), e('u', 'b')], 'E1', 4, true);
   const diff = m.reset([e('u', 'b'), e('w', 'c')], 'E2', 2);
-  assert.deepEqual(diff, {
+  assert.deepEqual(wire(diff), {
     joins: { w: { metas: [{ phx_ref: 'c' }] } },
     leaves: { u: { metas: [{ phx_ref: 'a' }] } },
   });
@@ -55,6 +57,17 @@ test('a re-read delivers exactly what changed, without repeating what was told',
   assert.equal(m.isBehind('E2', 2), false);
   assert.equal(m.isBehind('E2', 3), true);
   assert.equal(m.isBehind('E3', 0), true);
+});
+
+test('user ids that are Object property names come out as ordinary keys', () => {
+  const m = new PresenceMirror();
+  m.reset([], 'E1', 0, true);
+  const out = m.apply(msg(1, [e('__proto__', 'a'), e('constructor', 'b'), e('constructor', 'c')]));
+  assert.deepEqual(Object.keys(out.diff!.joins), ['__proto__', 'constructor']);
+  assert.deepEqual(
+    out.diff!.joins['constructor' as string]!.metas.map((x) => x.phx_ref),
+    ['b', 'c'],
+  );
 });
 
 test('joins of someone present and leaves of someone absent are not repeated', () => {

@@ -22,8 +22,12 @@ describe('parseHistoryConfig', () => {
       retentionCount: 1000,
       retentionSeconds: 86_400,
       cacheSize: 1000,
+      cacheTopicMaxBytes: 4 * 1024 * 1024,
+      cacheMaxBytes: 64 * 1024 * 1024,
       cacheTtlMs: 86_400_000,
       recoveryMax: 1000,
+      recoveryMaxBytes: 4 * 1024 * 1024,
+      recoveryNodeMaxBytes: 64 * 1024 * 1024,
       migrateOnStart: true,
     });
   });
@@ -47,6 +51,21 @@ describe('parseHistoryConfig', () => {
     );
     assert.deepEqual([config.cacheTtlMs, config.recoveryMax, config.migrateOnStart], [60_000, 3, false]);
     assert.equal(parseHistoryConfig({ HISTORY_CACHE_SIZE: '0' }).config.cacheSize, 0);
+  });
+
+  test('the byte budgets are read, and a node budget below the topic budget is refused', () => {
+    const ok = parseHistoryConfig({ HISTORY_CACHE_TOPIC_MAX_BYTES: '1024', HISTORY_CACHE_MAX_BYTES: '4096' });
+    assert.deepEqual(ok.problems, []);
+    assert.deepEqual([ok.config.cacheTopicMaxBytes, ok.config.cacheMaxBytes], [1024, 4096]);
+    const bad = parseHistoryConfig({
+      HISTORY_CACHE_TOPIC_MAX_BYTES: '8192',
+      HISTORY_CACHE_MAX_BYTES: '4096',
+    });
+    assert.equal(bad.problems.length, 1);
+    assert.match(
+      bad.problems[0]!,
+      /^HISTORY_CACHE_MAX_BYTES \(4096\) is smaller than HISTORY_CACHE_TOPIC_MAX_BYTES/,
+    );
   });
 
   test('bad values are each reported with the variable and the fix, and defaults are kept', () => {
@@ -88,6 +107,24 @@ describe('publication codec', () => {
     const spliced = `{"epoch":${JSON.stringify('E1')},"offset":7,${body.slice(1)}`;
     assert.equal(spliced, encodePublication({ epoch: 'E1', offset: 7, ...pub }));
     assert.deepEqual(decodePublication(spliced), { ...pub, epoch: 'E1', offset: 7 });
+  });
+
+  test('a payloadJson travels verbatim, as an ordinary payload to any JSON reader', () => {
+    const payloadJson = '{"n":1e400, "s":"\\ud800","a":1,"a":2}';
+    const { payload: _p, ...rest } = pub;
+    const verbatim = { ...rest, payloadJson };
+    const body = encodeUnsequenced(verbatim);
+    const spliced = `{"epoch":"E1","offset":7,${body.slice(1)}`;
+    assert.equal(spliced, encodePublication({ epoch: 'E1', offset: 7, ...verbatim }));
+    assert.deepEqual(decodePublication(spliced), { ...verbatim, epoch: 'E1', offset: 7 });
+    // A node of the previous version reads `payload` (parsed) and ignores payloadLength.
+    assert.deepEqual((JSON.parse(spliced) as { payload: unknown }).payload, {
+      n: Infinity,
+      s: '\ud800',
+      a: 2,
+    });
+    const tampered = spliced.replace('"payloadLength":', '"payloadLength":1');
+    assert.throws(() => decodePublication(tampered), /payloadLength/);
   });
 
   test('decode rejects what is not a publication, naming the field', () => {
@@ -134,6 +171,29 @@ describe('MemorySequencer bounds', () => {
       (await seq.readRecent('t', a.epoch, 0)).map((p) => p.offset),
       [5, 6, 7],
     );
+  });
+
+  test('cacheMaxBytes bounds the rings of all topics together, evicting the oldest of any topic', async () => {
+    const seq = new MemorySequencer({ cacheSize: 100, cacheTtlMs: 60_000, cacheMaxBytes: 10 * 1024 });
+    const pad = 'p'.repeat(1000);
+    const epochs = new Map<string, string>();
+    // 15 topics x 4 publications of ~1.1 KiB = ~66 KiB through a 10 KiB budget.
+    for (let round = 0; round < 4; round++) {
+      for (let t = 0; t < 15; t++)
+        epochs.set(`t${t}`, (await seq.append({ ...base, topic: `t${t}`, payload: pad })).epoch);
+    }
+    assert.ok(seq.cachedBytes <= 10 * 1024, `cached ${seq.cachedBytes} bytes`);
+    const kept: string[] = [];
+    for (const [topic, epoch] of epochs) {
+      for (const p of await seq.readRecent(topic, epoch, 0)) kept.push(`${topic}#${p.offset}`);
+    }
+    // What is left is the newest publications: the last round's, newest topics first.
+    assert.ok(kept.length >= 8 && kept.length <= 9, kept.join(' '));
+    assert.ok(
+      kept.every((k) => k.endsWith('#4')),
+      kept.join(' '),
+    );
+    assert.ok(kept.includes('t14#4'));
   });
 
   test('a topic idle longer than sequenceTtlMs is forgotten and gets a new epoch', async () => {

@@ -52,3 +52,13 @@ test('a client at twice the rate is eventually exceeded; at 1.5x it is only limi
   for (let t = 0; t < 60_000; t += 66) seen.add(moderate.take(t));
   assert.ok(!seen.has('exceeded'));
 });
+
+test('a clock that steps back takes no tokens away', () => {
+  const b = new TokenBucket({ perSecond: 10, burst: 5 }, 10_000);
+  assert.deepEqual(
+    takeN(b, 5, 0),
+    ['ok', 'ok', 'ok', 'ok', 'ok'],
+    'the burst is still there at an earlier time',
+  );
+  assert.equal(b.take(0), 'limited');
+});

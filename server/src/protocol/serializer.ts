@@ -1,0 +1,103 @@
+import { decodeClientBinary, encodeServerBinary } from './binary.js';
+import { decodeText, encodeMessage, errorResponseJson, replyPayloadJson } from './codec.js';
+import { ProtocolError } from './errors.js';
+import { ChannelEvent, type InboundMessage } from './message.js';
+import { decodeV1Text, encodeV1Message } from './v1-codec.js';
+
+/**
+ * The wire format of one connection, chosen at the upgrade from its `vsn` (Phoenix negotiates the
+ * same way, lib/phoenix/socket.ex `negotiate_serializer`). Sessions and the hub only talk to this
+ * interface; the two implementations are the only code that knows what a frame looks like.
+ */
+export interface Serializer {
+  /** 0, 1, ...: index of per-serializer caches (a broadcast is encoded once per serializer). */
+  readonly id: number;
+  /** The `vsn` it is named by, e.g. "2.0.0". */
+  readonly vsn: string;
+  /** Decodes and validates one client frame. Throws `ProtocolError`. */
+  decode(data: Buffer, isBinary: boolean): InboundMessage;
+  /** One text message, the payload given as JSON text (encoded once, shared by every receiver). */
+  encode(
+    joinRef: string | null,
+    ref: string | null,
+    topic: string,
+    event: string,
+    payloadJson: string,
+  ): string;
+  /** A broadcast of raw bytes as one binary message, or null when the format has no binary messages. */
+  encodeBinaryBroadcast(topic: string, event: string, payload: Buffer): Buffer | null;
+}
+
+/** Phoenix V2: arrays `[join_ref, ref, topic, event, payload]` and binary frames (codec.ts, binary.ts). */
+export const V2Serializer: Serializer = {
+  id: 0,
+  vsn: '2.0.0',
+  decode: (data, isBinary) => (isBinary ? decodeClientBinary(data) : decodeText(data.toString('utf8'))),
+  encode: encodeMessage,
+  encodeBinaryBroadcast: (topic, event, payload) =>
+    encodeServerBinary({ kind: 'broadcast', topic, event, payload }),
+};
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Phoenix V1: JSON objects (v1-codec.ts), text only. Phoenix hands a binary frame's bytes to the
+ * same JSON decoder (its V1 `decode!` ignores the opcode), so a binary frame is read as JSON text
+ * too; nothing is ever sent in a binary frame, so binary broadcasts cannot reach V1 clients.
+ */
+export const V1Serializer: Serializer = {
+  id: 1,
+  vsn: '1.0.0',
+  decode(data, isBinary) {
+    if (!isBinary) return decodeV1Text(data.toString('utf8'));
+    let text: string;
+    try {
+      text = utf8.decode(data);
+    } catch {
+      throw new ProtocolError('binary_invalid_utf8', 'vsn=1.0.0 binary frames must be UTF-8 JSON text');
+    }
+    return decodeV1Text(text);
+  },
+  encode: encodeV1Message,
+  encodeBinaryBroadcast: () => null,
+};
+
+/** Every serializer, by id. */
+export const serializers: readonly Serializer[] = [V2Serializer, V1Serializer];
+
+/** Phoenix's V1 requirement `~> 1.0.0`, for plain `major.minor.patch` versions. */
+const V1_VSN = /^1\.0\.\d{1,9}$/;
+
+/**
+ * The serializer for the upgrade's `vsn` query parameter, or undefined (answered with 400).
+ * `2.x` (and no `vsn` at all) is V2, `1.0.x` is V1. Phoenix assumes 1.0.0 when `vsn` is absent;
+ * we keep V2 there, as before V1 existed here (the official client always sends `vsn`).
+ */
+export function serializerForVsn(vsn: string | null): Serializer | undefined {
+  if (vsn === null || vsn.startsWith('2.')) return V2Serializer;
+  if (V1_VSN.test(vsn)) return V1Serializer;
+  return undefined;
+}
+
+/** `phx_reply` with `{"status": status, "response": response}`. */
+export function encodeReplyWith(
+  s: Serializer,
+  joinRef: string | null,
+  ref: string | null,
+  topic: string,
+  status: 'ok' | 'error',
+  responseJson = '{}',
+): string {
+  return s.encode(joinRef, ref, topic, ChannelEvent.reply, replyPayloadJson(status, responseJson));
+}
+
+/** An error `phx_reply` with `{"reason": reason}`. */
+export function encodeErrorReplyWith(
+  s: Serializer,
+  joinRef: string | null,
+  ref: string | null,
+  topic: string,
+  reason: string,
+): string {
+  return encodeReplyWith(s, joinRef, ref, topic, 'error', errorResponseJson(reason));
+}

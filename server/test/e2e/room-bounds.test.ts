@@ -1,0 +1,197 @@
+// Resource bounds of shared rooms, driven 10x past their limits against a real node with the
+// server's RSS measured before, during and after: presence churn (per-topic presence join rate)
+// and history bytes (per-topic and node-wide byte budgets of the memory ring). The bounds are
+// the ones written in docs/protocol.md ("Resource bounds"); the figures go to docs/scaling.md.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { WebSocket } from 'ws';
+import { signToken, startSwitchboard, testSecrets } from '../../../testkit/src/index.js';
+import { openRaw, type RawClient } from '../support/raw-client.js';
+import { assertRss, measureRss, metricValue, MiB, rssLine } from '../support/resource-bounds.js';
+
+/** Presence churn test: the per-topic limit (lower than the defaults, 50/s and 200, so one test client can offer 10x). */
+const CHURN_RATE = 20;
+const CHURN_BURST = 50;
+/** History test: node-wide budget and publication size. */
+const BUDGET = 32 * MiB;
+const SIZE = 1_000_000;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Counts the bytes of `presence_diff` frames a client receives (what each room member pays). */
+function presenceBytes(ws: WebSocket): { bytes: number; frames: number } {
+  const seen = { bytes: 0, frames: 0 };
+  ws.on('message', (data: Buffer) => {
+    if (data.includes('"presence_diff"')) {
+      seen.bytes += data.length;
+      seen.frames += 1;
+    }
+  });
+  return seen;
+}
+
+describe('room bounds', () => {
+  test('presence churn: 200 joins/s with 900-byte meta into a room of 50 (10x PRESENCE_CHURN_PER_SECOND=20)', async () => {
+    const sb = await startSwitchboard({
+      LOG_LEVEL: 'warn',
+      PRESENCE_CHURN_PER_SECOND: String(CHURN_RATE),
+      PRESENCE_CHURN_BURST: String(CHURN_BURST),
+    });
+    const clients: RawClient[] = [];
+    try {
+      const token = await signToken({ sub: 'member', join: ['room:*'] });
+      for (let i = 0; i < 50; i++) {
+        const c = await openRaw(sb.socketUrl, token);
+        c.send(['1', '1', 'room:churn', 'phx_join', {}]);
+        await c.waitFor((f) => f[1] === '1', 'member join');
+        clients.push(c);
+      }
+      // The members' own joins took the burst; let the bucket refill (PRESENCE_CHURN_BURST / rate).
+      await sleep(2600);
+      const member = presenceBytes(clients[0]!.ws);
+
+      // What one presence join costs each member, without and with a 900-byte meta (for scaling.md),
+      // and the presence_state a joiner of this room of 50 receives.
+      const probeJoin = async (sub: string, params: Record<string, unknown>) => {
+        member.bytes = 0;
+        const probe = await openRaw(sb.socketUrl, await signToken({ sub, join: ['room:*'] }));
+        probe.send(['p', 'p', 'room:churn', 'phx_join', params]);
+        await clients[0]!.waitFor(
+          (f) => f[3] === 'presence_diff' && JSON.stringify(f).includes(sub),
+          'probe diff',
+        );
+        const diff = member.bytes;
+        const state = await probe.waitFor((f) => f[3] === 'presence_state', 'presence_state');
+        probe.ws.close();
+        await sleep(500);
+        return { diff, state: JSON.stringify(state).length };
+      };
+      const plain = await probeJoin('probe0', {});
+      // A meta over 1 KiB is refused with a clear reason, before it costs anyone anything.
+      const big = await openRaw(sb.socketUrl, await signToken({ sub: 'big', join: ['room:*'] }));
+      big.send(['b', 'b', 'room:churn', 'phx_join', { meta: { bio: 'x'.repeat(1100) } }]);
+      assert.deepEqual((await big.waitFor((fr) => fr[1] === 'b', 'big meta reply'))[4], {
+        status: 'error',
+        response: { reason: 'meta must be a JSON object of at most 1024 bytes' },
+      });
+      big.ws.close();
+      const meta = { bio: 'm'.repeat(900) };
+      const oneJoin = (await probeJoin('probe1', { meta })).diff;
+      member.bytes = 0;
+
+      // 5 churners, each starting a join every 25 ms and leaving as soon as it is joined
+      // (tracked): 200 presence joins/s offered, 10x PRESENCE_CHURN_PER_SECOND.
+      const churners: RawClient[] = [];
+      for (let i = 0; i < 5; i++) {
+        churners.push(await openRaw(sb.socketUrl, await signToken({ sub: `churn${i}`, join: ['room:*'] })));
+      }
+      const churn = async (c: RawClient) => {
+        const end = Date.now() + 3000;
+        for (let i = 0; Date.now() < end; i++) {
+          const started = Date.now();
+          c.send([`j${i}`, `j${i}`, 'room:churn', 'phx_join', { meta }]);
+          const reply = await c.waitFor((fr) => fr[1] === `j${i}` && fr[3] === 'phx_reply', 'churn join');
+          if ((reply[4] as { status: string }).status === 'ok') {
+            c.send([`j${i}`, `l${i}`, 'room:churn', 'phx_leave', {}]);
+          }
+          await sleep(Math.max(0, 25 - (Date.now() - started)));
+        }
+      };
+      const f = await measureRss(
+        sb,
+        async () => {
+          await Promise.all(churners.map(churn));
+          await sleep(1000); // the last batched diffs
+        },
+        () => {
+          for (const c of churners) c.ws.close();
+          return sleep(1500);
+        },
+      );
+      const replies = churners
+        .flatMap((c) => c.frames)
+        .filter((fr): fr is unknown[] => Array.isArray(fr) && String(fr[1]).startsWith('j'));
+      const refused = replies.filter((fr) =>
+        JSON.stringify(fr[4]).includes('presence rate limited: retry later'),
+      ).length;
+      const accepted = replies.filter((fr) => (fr[4] as { status?: string }).status === 'ok').length;
+      const line =
+        `presence churn 5 x 40/s, 900-byte meta, room of 50: ${accepted} joins accepted, ${refused} refused; ` +
+        `one join = ${plain.diff} B (no meta) / ${oneJoin} B (900-byte meta) to each member, presence_state of 50 = ${plain.state} B; each member got ${member.bytes} B of diffs in 4 s; ` +
+        rssLine('', f, 32, 24);
+      console.log(`# ${line}`);
+      assert.ok(refused > 0, 'joins over the churn rate are refused with a clear reason');
+      // At most burst + rate x (3 s + 1 s slack) joins, each with its leave: 2 x 130 diffs of one join's size.
+      const bound = 2 * (CHURN_BURST + CHURN_RATE * 4) * oneJoin;
+      assert.ok(
+        member.bytes <= bound,
+        `a member received ${member.bytes} B of presence diffs (bound ${bound})`,
+      );
+      assertRss(f, 32, 24);
+    } finally {
+      for (const c of clients) c.ws.terminate();
+      await sb.stop();
+    }
+  });
+
+  test('history bytes: 1 MB publications to 15 topics, 10x HISTORY_CACHE_MAX_BYTES, stay under the budgets', async () => {
+    // Big publications so that 10x the budget goes through in seconds (the API takes up to MAX_FRAME_BYTES).
+    const sb = await startSwitchboard({
+      LOG_LEVEL: 'warn',
+      MAX_FRAME_BYTES: String(2 * MiB),
+      OUTBOUND_QUEUE_MAX_BYTES: String(4 * MiB),
+      HISTORY_CACHE_MAX_BYTES: String(BUDGET),
+      HISTORY_CACHE_TOPIC_MAX_BYTES: String(4 * MiB),
+    });
+    const auth = { authorization: `Bearer ${testSecrets.apiToken}` };
+    try {
+      const filler = 'h'.repeat(SIZE);
+      let published = 0;
+      const f = await measureRss(
+        sb,
+        async () => {
+          // 3 publishers, until 10x the node budget went through (or 60 s, whichever first).
+          const deadline = Date.now() + 60_000;
+          await Promise.all(
+            [0, 1, 2].map(async (p) => {
+              while (published * SIZE < 10 * BUDGET && Date.now() < deadline) {
+                const topic = `room:h${(published + p) % 15}`;
+                const res = await fetch(`${sb.httpUrl}/api/broadcast`, {
+                  method: 'POST',
+                  headers: auth,
+                  body: JSON.stringify({ topic, event: 'h', payload: { n: published, filler } }),
+                });
+                assert.equal(res.status, 202);
+                published++;
+              }
+            }),
+          );
+        },
+        () => sleep(4000),
+      );
+      const cached = await metricValue(sb, 'switchboard_history_cache_bytes');
+      const byNode = await metricValue(sb, 'switchboard_history_cache_evicted_total{budget="node_bytes"}');
+      const byTopic = await metricValue(sb, 'switchboard_history_cache_evicted_total{budget="topic_bytes"}');
+      const line =
+        `history ${published} x 1 MB to 15 topics (budgets 4 MiB/topic, 32 MiB/node): cached ${(cached / MiB).toFixed(1)} MiB, ` +
+        `evicted ${byTopic} by topic, ${byNode} by node budget; ` +
+        rssLine('', f, 320, 224);
+      console.log(`# ${line}`);
+      assert.ok(published * SIZE >= 10 * BUDGET, `published ${published} (10x the budget)`);
+      assert.ok(cached > 0 && cached <= BUDGET, `cached ${cached} bytes`);
+      assert.ok(byNode + byTopic > 0, 'publications were evicted by the byte budgets');
+      // History stays recoverable: the newest publications of a topic are there, in order.
+      const page = (await (
+        await fetch(`${sb.httpUrl}/api/topics/room:h1/messages?since=0`, { headers: auth })
+      ).json()) as {
+        offset: number;
+        messages: { offset: number }[];
+      };
+      assert.ok(page.messages.length > 0 && page.messages.length <= 4, `${page.messages.length} kept`);
+      assert.equal(page.messages.at(-1)!.offset, page.offset, 'the newest publication is kept');
+      assertRss(f, 320, 224);
+    } finally {
+      await sb.stop();
+    }
+  });
+});

@@ -1,0 +1,87 @@
+// Helpers for the resource-bound tests: the server's RSS (from /proc, sampled while a flood runs),
+// metric reads from /metrics, and a flood loop bounded in time and count.
+import { readFileSync } from 'node:fs';
+import type { Socket as NetSocket } from 'node:net';
+import type { WebSocket } from 'ws';
+import type { SwitchboardProcess } from '../../../testkit/src/index.js';
+
+const MiB = 1024 * 1024;
+
+/** Resident set size of a process in MiB (Linux /proc). */
+export function rssMiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]) / 1024;
+}
+
+/** RSS before, the peak during, and after a flood, in MiB. */
+export interface RssFigures {
+  before: number;
+  peak: number;
+  after: number;
+}
+
+/** Samples the server's RSS every 25 ms while `drive` runs; `after` is read once `settle` resolves. */
+export async function measureRss(
+  sb: SwitchboardProcess,
+  drive: () => Promise<void>,
+  settle: () => Promise<void>,
+): Promise<RssFigures> {
+  const pid = sb.proc.child.pid!;
+  const before = rssMiB(pid);
+  let peak = before;
+  const timer = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 25);
+  try {
+    await drive();
+  } finally {
+    clearInterval(timer);
+  }
+  peak = Math.max(peak, rssMiB(pid));
+  await settle();
+  return { before, peak, after: rssMiB(pid) };
+}
+
+/** The figures and bounds (MiB over `before`) as one line for the test log. */
+export function rssLine(what: string, f: RssFigures, peakOver: number, afterOver: number): string {
+  return `${what}: RSS ${f.before.toFixed(0)} -> peak ${f.peak.toFixed(0)} -> after ${f.after.toFixed(0)} MiB (bounds +${peakOver} / +${afterOver})`;
+}
+
+/** Asserts the stated bounds (MiB over `before`). */
+export function assertRss(f: RssFigures, peakOver: number, afterOver: number): void {
+  const line = rssLine('', f, peakOver, afterOver);
+  if (f.peak - f.before > peakOver) throw new Error(`peak over its bound${line}`);
+  if (f.after - f.before > afterOver) throw new Error(`after over its bound${line}`);
+}
+
+/** A metric value from /metrics (0 when absent); `series` is the exact series text. */
+export async function metricValue(sb: SwitchboardProcess, series: string): Promise<number> {
+  const text = await (await fetch(`${sb.metricsUrl}/metrics`)).text();
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
+  }
+  return 0;
+}
+
+/** The raw TCP socket under a `ws` client, to stop reading (a client that never reads). */
+export function underlyingSocket(ws: WebSocket): NetSocket {
+  return (ws as unknown as { _socket: NetSocket })._socket;
+}
+
+/**
+ * Calls `send` in batches of `perTick` every `tickMs` for `ms` milliseconds or until it returns
+ * false or `maxCalls` calls were made. Returns the number of calls.
+ */
+export async function flood(
+  opts: { ms: number; tickMs: number; perTick: number; maxCalls: number },
+  send: (i: number) => boolean,
+): Promise<number> {
+  const end = Date.now() + opts.ms;
+  let i = 0;
+  while (Date.now() < end && i < opts.maxCalls) {
+    for (let k = 0; k < opts.perTick && i < opts.maxCalls; k++, i++) if (!send(i)) return i;
+    await new Promise((r) => setTimeout(r, opts.tickMs));
+  }
+  return i;
+}
+
+export { MiB };
