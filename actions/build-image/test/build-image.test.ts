@@ -228,7 +228,7 @@ describe('build-image with docker buildx (the docker CLI played by a stand-in)',
       {
         image: 'ghcr.io/acme/switchboard',
         docker: fakeDocker,
-        'build-args': 'BASE_IMAGE=docker.io/library/node:20-bookworm-slim\nNPM_CONFIG_PREFER_OFFLINE=true',
+        'build-args': 'BASE_IMAGE=docker.io/library/node:24-bookworm-slim\nNPM_CONFIG_PREFER_OFFLINE=true',
         'registry-username': 'octocat',
         'registry-password': 'ghs_token',
         platforms: 'linux/amd64,linux/arm64',
@@ -246,7 +246,7 @@ describe('build-image with docker buildx (the docker CLI played by a stand-in)',
     assert.deepEqual(pairs('--cache-from'), ['type=gha,scope=switchboard']);
     assert.deepEqual(pairs('--cache-to'), ['type=gha,scope=switchboard,mode=max']);
     assert.deepEqual(pairs('--build-arg'), [
-      'BASE_IMAGE=docker.io/library/node:20-bookworm-slim',
+      'BASE_IMAGE=docker.io/library/node:24-bookworm-slim',
       'NPM_CONFIG_PREFER_OFFLINE=true',
     ]);
     assert.ok(pairs('--label').includes(`org.opencontainers.image.revision=${sha}`));

@@ -21,6 +21,8 @@ export async function run(): Promise<void> {
     const log = (line: string) => core.info(line);
     let summaries: LoadSummary[];
     let testRun: string | undefined;
+    // The SLO gate judges exactly this span (start-time/end-time), not "the last N minutes" of when it runs.
+    const startedAt = new Date();
     if (config.operator) {
       const result = await runWithOperator(
         { ...config, operator: config.operator },
@@ -36,6 +38,9 @@ export async function run(): Promise<void> {
     } else {
       summaries = [config.engine === 'k6' ? await runWithK6(config, log) : await runWithNode(config, log)];
     }
+    const endedAt = new Date();
+    core.setOutput('started-at', startedAt.toISOString());
+    core.setOutput('ended-at', endedAt.toISOString());
     const combined = combineSummaries(summaries);
     core.setOutput('passed', String(combined.passed));
     core.setOutput(

@@ -47,6 +47,7 @@ function loadtest(inputs: ActionInputs, env: Record<string, string | undefined> 
 describe('k6-loadtest, local mode', () => {
   it('engine node: runs the scenario against a real server, outputs passed and every threshold, writes the summary', async () => {
     const summaryPath = join(tmp, 'node-fanout.json');
+    const before = Date.now();
     const result = await loadtest({
       scenario: 'fanout',
       engine: 'node',
@@ -61,6 +62,11 @@ describe('k6-loadtest, local mode', () => {
       Number(result.outputs['duration-seconds']) >= 2,
       `duration-seconds ${result.outputs['duration-seconds']}`,
     );
+    // The SLO gate's start-time/end-time: the span the test ran in, on the runner's clock.
+    const started = Date.parse(result.outputs['started-at'] ?? '');
+    const ended = Date.parse(result.outputs['ended-at'] ?? '');
+    assert.ok(before <= started && started < ended && ended <= Date.now(), `${started}..${ended}`);
+    assert.ok(ended - started >= 2000, `the 2s test spans ${ended - started} ms`);
     const thresholds = JSON.parse(result.outputs.thresholds!) as ThresholdOutput[];
     assert.deepEqual(thresholds.map((t) => `${t.metric} ${t.expression} ${t.ok}`).sort(), [
       'phx_delivery_latency p(99)<=250 true',

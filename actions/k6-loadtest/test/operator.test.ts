@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { parse } from 'yaml';
 import { runScenario } from '../../../loadtests/src/runner.js';
 import {
   findUnknownFields,
@@ -27,11 +26,8 @@ import { run } from '../src/main.js';
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const fakeKubectl = fileURLToPath(new URL('./support/fake-kubectl.mjs', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'k6-operator-test-'));
-// The CRD as published (the repository keeps a copy in scripts/lib/validate/crds for clones without it).
-const sharedCrd = '/work/shared/specs/k6-operator-testrun-crd.yaml';
-const crdPath = existsSync(sharedCrd)
-  ? sharedCrd
-  : join(repo, 'scripts/lib/validate/crds/k6-operator-testrun-crd.yaml');
+// The TestRun schema of the pinned k6-operator (platform/versions.yaml), as npm run platform:extract wrote it.
+const crdPath = join(repo, 'platform/schemas/k6.io_TestRun_v1alpha1.json');
 
 let server: SwitchboardProcess;
 let passingLog: string;
@@ -184,10 +180,8 @@ describe('k6-loadtest, mode operator (kubectl stand-in playing k6-operator)', ()
 
     // The TestRun against the k6-operator CRD's openAPIV3Schema (ajv), and no field the CRD does not declare.
     const testRun = objects[`TestRun/${name}`]!;
-    const crd = parse(readFileSync(crdPath, 'utf8')) as {
-      spec: { versions: { name: string; schema: { openAPIV3Schema: ObjectSchema } }[] };
-    };
-    const schema = crd.spec.versions.find((v) => v.name === 'v1alpha1')!.schema.openAPIV3Schema;
+    const schema = (JSON.parse(readFileSync(crdPath, 'utf8')) as { openAPIV3Schema: ObjectSchema })
+      .openAPIV3Schema;
     const ajv = new Ajv({ allErrors: true, strict: false });
     (addFormatsModule as unknown as (a: Ajv) => Ajv)(ajv);
     for (const f of ['int32', 'int64']) ajv.addFormat(f, { type: 'number', validate: Number.isInteger });

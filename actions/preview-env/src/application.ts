@@ -8,8 +8,11 @@ export interface PreviewNames {
   /** Kubernetes namespace and GitHub environment: `pr-<number>`. */
   namespace: string;
   environment: string;
+  /** The image the preview runs, `<image>:<tag>`. */
   image: string;
   url: string;
+  /** The URL's host: the preview's Ingress host. */
+  host: string;
   targetRevision: string;
 }
 
@@ -17,22 +20,45 @@ export interface PreviewNames {
 export function previewNames(config: PreviewConfig, pr: PullRequestEvent): PreviewNames {
   const values = { number: pr.number, sha: pr.headSha };
   const namespace = `pr-${pr.number}`;
+  const url = renderTemplate('url-template', config.urlTemplate, values);
+  const parsed = new URL(url);
   return {
     application: applicationName(config, values),
     namespace,
     environment: namespace,
     image: `${config.image}:${renderTemplate('image-tag-template', config.imageTagTemplate, values)}`,
-    url: renderTemplate('url-template', config.urlTemplate, values),
+    url,
+    host: parsed.hostname,
     targetRevision: config.targetRevision
       ? renderTemplate('target-revision', config.targetRevision, values)
       : pr.headSha,
   };
 }
 
+/** The local-config ConfigMap of overlays/preview whose `host` the overlay copies into Ingress and origin. */
+export const PREVIEW_HOST_CONFIGMAP = 'switchboard-preview-host';
+
+/**
+ * A strategic-merge patch that names its own target (so it needs no `target`, whose wire form Argo
+ * CD's Swagger and its CRD describe differently): the preview's host in the overlay's host ConfigMap.
+ */
+export function hostPatch(host: string): string {
+  return [
+    'apiVersion: v1',
+    'kind: ConfigMap',
+    'metadata:',
+    `  name: ${PREVIEW_HOST_CONFIGMAP}`,
+    'data:',
+    `  host: ${JSON.stringify(host)}`,
+    '',
+  ].join('\n');
+}
+
 /**
  * The preview Application: the preview overlay at the PR's commit, deployed by Argo CD's automated sync
- * into its own namespace (created on sync), with the image pinned to the PR's tag. The resources
- * finalizer makes deleting the Application delete what it deployed.
+ * into its own namespace (created on sync). The overlay's image (`manifest-image`) is replaced by the
+ * PR's per-commit image (Argo CD's `old=new:tag` override), and the host (hence Ingress host and
+ * allowed origin) is the PR's own. The resources finalizer makes deleting the Application delete what it deployed.
  */
 export function buildPreviewApplication(
   config: PreviewConfig,
@@ -61,10 +87,10 @@ export function buildPreviewApplication(
         path: config.path,
         targetRevision: names.targetRevision,
         kustomize: {
-          images: [names.image],
+          images: [`${config.manifestImage}=${names.image}`],
           namespace: names.namespace,
-          // A re-pushed tag (pr-N) does not change the manifests; this annotation does, so pods roll.
-          commonAnnotations: { 'switchboard.dev/revision': pr.headSha },
+          // The overlay's replacements copy the host into the Ingress and ALLOWED_ORIGINS.
+          patches: [{ patch: hostPatch(names.host) }],
         },
       },
       destination: { server: config.destinationServer, namespace: names.namespace },

@@ -21,7 +21,14 @@ export function renderPreviewComment(state: PreviewCommentState): string {
   const n = state.names;
   const deployed = state.status === 'deployed';
   const rows: (string | undefined)[][] = [
-    ['Status', deployed ? 'Deployed (Argo CD syncs it automatically)' : 'Removed (pull request closed)'],
+    [
+      'Status',
+      deployed
+        ? state.note
+          ? 'Deployed, not Healthy (see the note)'
+          : 'Deployed: Synced and Healthy'
+        : 'Removed (pull request closed)',
+    ],
     ['URL', deployed ? n.url : `~~${n.url}~~`],
     [
       'Argo CD application',
@@ -33,7 +40,7 @@ export function renderPreviewComment(state: PreviewCommentState): string {
   ];
   if (state.runUrl) rows.push(['Workflow run', `[logs](${state.runUrl})`]);
   const footer = deployed
-    ? 'The URL answers once the application is Healthy. This comment is updated on every push and when the pull request closes.'
+    ? 'This comment is written once Argo CD reports the preview Synced and Healthy (or gives up), updated on every push and when the pull request closes.'
     : 'The Argo CD application and everything it deployed were deleted; the GitHub deployments are marked inactive.';
   return [
     PREVIEW_COMMENT_MARKER,

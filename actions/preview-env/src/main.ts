@@ -28,7 +28,7 @@ export async function run(): Promise<void> {
     core.setOutput('application', result.names.application);
     core.setOutput('deployment-id', result.deploymentId === undefined ? '' : String(result.deploymentId));
     core.setOutput('comment-id', result.commentId === undefined ? '' : String(result.commentId));
-    if (result.outcome === 'skipped') core.info(`pull_request "${pr.action}": nothing to do`);
+    if (result.outcome === 'skipped') core.info(result.note ?? `pull_request "${pr.action}": nothing to do`);
     await writeJobSummary(core.summary, previewSummary(result, pr.action));
     if (result.problem) core.setFailed(result.problem);
   } catch (error) {

@@ -9,6 +9,7 @@ import {
 import { buildPreviewApplication, previewNames, type PreviewNames } from './application.js';
 import { PREVIEW_COMMENT_MARKER, renderPreviewComment } from './comment.js';
 import type { PreviewConfig } from './config.js';
+import { waitForPreview, type WaitRuntime } from './wait.js';
 
 /** Pull request event actions this action handles. */
 export const OPEN_ACTIONS = ['opened', 'synchronize', 'reopened'] as const;
@@ -27,15 +28,26 @@ export interface PreviewResult {
   commentCreated?: boolean;
   /** How the Application delete went on close. */
   deletion?: 'deleted' | 'already-gone';
-  /** Set when the run must fail after doing what it could (e.g. delete refused). */
+  /** Set when the run must fail after doing what it could (e.g. delete refused, preview not Healthy). */
   problem?: string;
+  /** Why an opened/synchronize/reopened event changed nothing (the pull request closed meanwhile). */
+  note?: string;
+  /** What Argo CD said when the wait for the preview ended. */
+  health?: string;
 }
 
 /** The clients the preview needs. */
 export interface PreviewClients {
   argocd: ArgoCdClient;
   octokit: Octokit;
+  /** Clock and sleep for the health wait; default the real ones. */
+  runtime?: WaitRuntime;
 }
+
+const realRuntime: WaitRuntime = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
 
 /**
  * Runs the preview lifecycle for one pull request event: opened/synchronize/reopened upsert the Argo CD
@@ -57,13 +69,42 @@ export async function runPreview(
 }
 
 async function openPreview(
-  { argocd, octokit }: PreviewClients,
+  { argocd, octokit, runtime = realRuntime }: PreviewClients,
   config: PreviewConfig,
   pr: PullRequestEvent,
   names: PreviewNames,
   runUrl?: string,
 ): Promise<PreviewResult> {
+  // The image build runs before this job; a close in between already ran its (empty) clean-up and
+  // would not run again: never re-create the preview of a pull request that is no longer open.
+  const { data: current } = await octokit.rest.pulls.get({
+    owner: pr.owner,
+    repo: pr.repo,
+    pull_number: pr.number,
+  });
+  if (current.state !== 'open') {
+    return {
+      outcome: 'skipped',
+      names,
+      deactivated: [],
+      note: `pull request #${pr.number} is ${current.state} now: no preview created`,
+    };
+  }
   await argocd.createApplication(buildPreviewApplication(config, pr, names), { upsert: true });
+  const health = await waitForPreview(
+    argocd,
+    names.application,
+    names.targetRevision,
+    {
+      timeoutMs: config.waitTimeoutMs,
+      pollIntervalMs: config.pollIntervalMs,
+      appNamespace: config.appNamespace,
+    },
+    runtime,
+  );
+  const problem = health.healthy
+    ? undefined
+    : `preview ${names.application} is not Healthy: ${health.detail}`;
   const deployment = await recordDeployment(octokit, {
     owner: pr.owner,
     repo: pr.repo,
@@ -73,6 +114,7 @@ async function openPreview(
     logUrl: runUrl,
     description: `Argo CD application ${names.application} at ${pr.headSha.slice(0, 7)}`,
     transient: true,
+    state: health.healthy ? 'success' : 'failure',
   });
   const comment = await upsertMarkedComment(
     octokit,
@@ -85,6 +127,7 @@ async function openPreview(
       names,
       argoCdUrl: argoCdAppUrl(config, names),
       runUrl,
+      note: problem,
     }),
   );
   return {
@@ -95,6 +138,8 @@ async function openPreview(
     commentId: comment.id,
     commentUrl: comment.url,
     commentCreated: comment.created,
+    problem,
+    health: health.detail,
   };
 }
 

@@ -14,7 +14,7 @@ export function previewSummary(result: PreviewResult, eventAction: string): Summ
     {
       heading: `Preview environment: ${n.namespace}`,
       level: 2,
-      text: result.problem ? [result.problem] : undefined,
+      text: result.problem ? [result.problem] : result.note ? [result.note] : undefined,
       table: keyValueTable([
         ['Event', eventAction],
         ['Result', OUTCOME_TEXT[result.outcome]],
@@ -23,6 +23,7 @@ export function previewSummary(result: PreviewResult, eventAction: string): Summ
         ['Namespace', code(n.namespace)],
         ['Image', code(n.image)],
         ['Revision', code(n.targetRevision)],
+        ['Health', result.health],
         ['Deployment', result.deploymentId],
         ['Deployments marked inactive', result.outcome === 'removed' ? result.deactivated.length : undefined],
         [

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 import {
   parseSummaryTables,
   runAction,
@@ -15,6 +17,10 @@ import {
 } from '../../shared/src/testing/index.js';
 import { run } from '../src/main.js';
 import { PREVIEW_COMMENT_MARKER } from '../src/comment.js';
+import { hostPatch } from '../src/application.js';
+import { readPreviewConfig, RESTRICTED_PROJECT } from '../src/config.js';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 const SHA_A = 'a'.repeat(40);
 const SHA_B = 'b'.repeat(40);
@@ -52,6 +58,7 @@ describe('preview-env action', () => {
     'url-template': 'https://pr-{number}.preview.example.com',
     'github-token': 'gh-test-token',
     'github-api-url': github.url,
+    'poll-interval-seconds': 0.01,
     ...extra,
   });
   const env = (eventPath: string) => ({
@@ -95,9 +102,10 @@ describe('preview-env action', () => {
       path: 'overlays/preview',
       targetRevision: SHA_A,
       kustomize: {
-        images: ['ghcr.io/acme/switchboard:pr-12'],
+        // The overlay's image name, replaced by the commit's own (immutable) tag.
+        images: [`ghcr.io/switchboard/server=ghcr.io/acme/switchboard:${SHA_A}`],
         namespace: 'pr-12',
-        commonAnnotations: { 'switchboard.dev/revision': SHA_A },
+        patches: [{ patch: hostPatch('pr-12.preview.example.com') }],
       },
     });
     assert.deepEqual(app.spec?.destination, { server: 'https://kubernetes.default.svc', namespace: 'pr-12' });
@@ -123,8 +131,27 @@ describe('preview-env action', () => {
       ],
     );
 
+    // The action asks for the sync, then polls until Argo CD reports the commit Synced and Healthy;
+    // only then does it record the deployment and comment (it calls Argo CD no more after that).
+    const gets = argo.calls('ApplicationService_Get');
+    assert.ok(gets.length >= 2, `${gets.length} polls`);
+    const seen = gets.at(-1)!.responseBody as {
+      status?: { health?: { status?: string }; sync?: { revision?: string; status?: string } };
+    };
+    assert.deepEqual(
+      [seen.status?.health?.status, seen.status?.sync?.status, seen.status?.sync?.revision],
+      ['Healthy', 'Synced', SHA_A],
+    );
+    assert.equal(
+      (gets[0]!.responseBody as { status?: { health?: { status?: string } } }).status?.health?.status ===
+        'Healthy',
+      false,
+      'the first poll is not yet Healthy: the wait is real',
+    );
+    assert.equal(argo.calls('ApplicationService_Sync').length, 1);
     assert.equal(marked(12).length, 1);
     assert.equal(String(marked(12)[0]!.id), result.outputs['comment-id']);
+    assert.match(marked(12)[0]!.body, /Synced and Healthy/);
     assert.match(marked(12)[0]!.body, /https:\/\/pr-12\.preview\.example\.com/);
     assert.match(marked(12)[0]!.body, /`aaaaaaaaaaaa`/);
     const summary = summaryTableToRecord(parseSummaryTables(result.summary)[0]!);
@@ -149,6 +176,29 @@ describe('preview-env action', () => {
     );
     // The comment sits behind 100 others: finding it took the second page.
     assert.ok(github.calls('issues/list-comments').some((c) => /[?&]page=2/.test(c.url)));
+  });
+
+  it('opened after the pull request closed (a close ran while the image built): no preview is created', async () => {
+    github.closedPullRequests.add(15);
+    const creates = argo.calls('ApplicationService_Create').length;
+    const result = await runAction(run, { inputs: inputs(), env: env(prEvent('synchronize', 15, SHA_A)) });
+    assert.equal(result.failed, false, result.errors.join('\n'));
+    assert.equal(argo.calls('ApplicationService_Create').length, creates);
+    assert.equal(argo.apps.has('switchboard-pr-15'), false);
+    assert.equal(result.outputs['deployment-id'], '');
+    assert.match(result.log, /pull request #15 is closed now: no preview created/);
+  });
+
+  it('each pull request gets its own host and origin; a preview that never turns Healthy fails the step', async () => {
+    argo.addApplication({ name: 'switchboard-pr-16', history: [SHA_A], automated: true });
+    argo.script('switchboard-pr-16', { health: 'Degraded' });
+    const result = await runAction(run, { inputs: inputs(), env: env(prEvent('synchronize', 16, SHA_B)) });
+    assert.equal(result.failed, true);
+    assert.match(result.errors[0]!, /preview switchboard-pr-16 is not Healthy: degraded/);
+    const patches = argo.application('switchboard-pr-16').spec?.source?.kustomize?.patches;
+    assert.deepEqual(patches, [{ patch: hostPatch('pr-16.preview.example.com') }]);
+    assert.equal(github.deploymentsFor('pr-16')[0]!.statuses[0]!.state, 'failure');
+    assert.match(marked(16)[0]!.body, /not Healthy/);
   });
 
   it('closed: deletes the Application with cascade, marks deployments inactive, updates the comment', async () => {
@@ -193,6 +243,26 @@ describe('preview-env action', () => {
     assert.equal(argo.exchanges.length + github.exchanges.length, calls);
   });
 
+  it('without a project input, previews go to the restricted AppProject of argocd/project.yaml', () => {
+    const given = inputs({ project: '' });
+    const config = readPreviewConfig((name) => String(given[name] ?? ''));
+    assert.equal(config.project, RESTRICTED_PROJECT);
+    const project = parse(readFileSync(join(repoRoot, 'argocd/project.yaml'), 'utf8')) as {
+      kind: string;
+      metadata: { name: string };
+      spec: { destinations: { namespace: string }[] };
+    };
+    assert.equal(project.kind, 'AppProject');
+    assert.equal(project.metadata.name, RESTRICTED_PROJECT);
+    assert.ok(project.spec.destinations.some((d) => d.namespace === 'pr-*'));
+    const meta = parse(readFileSync(join(repoRoot, 'actions/preview-env/action.yml'), 'utf8')) as {
+      inputs: { project: { default: string } };
+    };
+    assert.equal(meta.inputs.project.default, RESTRICTED_PROJECT);
+    const workflow = readFileSync(join(repoRoot, '.github/workflows/preview.yml'), 'utf8');
+    assert.match(workflow, new RegExp(`project: .*\\|\\| '${RESTRICTED_PROJECT}'`));
+  });
+
   it('rejects bad inputs and non-PR events, naming the field', async () => {
     const cases: [ActionInputs, string, RegExp][] = [
       [
@@ -213,9 +283,19 @@ describe('preview-env action', () => {
       [
         inputs({ image: 'ghcr.io/acme/switchboard:latest' }),
         prEvent('opened', 14, SHA_A),
-        /must be a name without tag/,
+        /image "ghcr.io\/acme\/switchboard:latest" must be an image name without tag/,
+      ],
+      [
+        inputs({ 'image-tag-template': 'pr-{number}' }),
+        prEvent('opened', 14, SHA_A),
+        /must contain \{sha\} or \{short_sha\}: the immutable per-commit tag/,
       ],
       [inputs({ image: '' }), prEvent('opened', 14, SHA_A), /image is required/],
+      [
+        inputs({ project: 'default' }),
+        prEvent('opened', 14, SHA_A),
+        /project: Argo CD's "default" project allows every source .* restricted AppProject/,
+      ],
     ];
     const push = join(dir, 'push.json');
     writeFileSync(

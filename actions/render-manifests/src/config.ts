@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { parseBooleanInput } from '../../shared/src/argocd/index.js';
-import { GITHUB_ACTIONS_BOT, type GitIdentity } from '../../shared/src/git/index.js';
+import { GITHUB_ACTIONS_BOT, tokenAuthEnv, type GitIdentity } from '../../shared/src/git/index.js';
 import { DIGEST_PATTERN, type KustomizeTool } from '../../shared/src/kustomize/index.js';
 
 /** Reads one input by name (the action passes `core.getInput`). */
@@ -27,6 +27,8 @@ export interface RenderConfig {
   kustomize: KustomizeTool;
   identity: GitIdentity;
   sourceRevision: string;
+  /** git environment carrying the `token` input for fetch and push; empty: the checkout's own credentials. */
+  gitEnv: Record<string, string>;
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -85,6 +87,7 @@ export function readRenderConfig(input: InputReader, env: Record<string, string 
   if (!/^[A-Za-z0-9._/-]+$/.test(deployBranch) || deployBranch.startsWith('-')) {
     throw new Error(`deploy-branch: "${deployBranch}" is not a branch name`);
   }
+  const token = input('token').trim();
   const kustomizeInput = input('kustomize').trim() || 'auto';
   let kustomize: KustomizeTool;
   if (kustomizeInput === 'auto' || kustomizeInput === 'kustomize' || kustomizeInput === 'kubectl')
@@ -112,5 +115,6 @@ export function readRenderConfig(input: InputReader, env: Record<string, string 
       email: input('git-user-email').trim() || GITHUB_ACTIONS_BOT.email,
     },
     sourceRevision: input('source-revision').trim() || env.GITHUB_SHA || '',
+    gitEnv: token ? tokenAuthEnv(token, env.GITHUB_SERVER_URL || 'https://github.com') : {},
   };
 }

@@ -17,8 +17,10 @@ export type DeployContent = { files: Map<string, string> } | { restoreFrom: stri
 
 /** How to publish. */
 export interface PublishOptions {
-  /** The workflow's checkout (its remote and credentials are used). */
+  /** The workflow's checkout (its remote is used). */
   repoDir: string;
+  /** Added to git's environment for fetch and push: tokenAuthEnv() from shared/git, or none to use the checkout's own credentials. */
+  gitEnv?: Record<string, string>;
   remote: string;
   branch: string;
   /** Directory on the branch, e.g. rendered/staging. */
@@ -66,7 +68,7 @@ function readObjects(dir: string): RenderedObject[] {
  * branch moved, it starts over from the new tip, up to `maxAttempts` times. The worktree is always removed.
  */
 export async function publishToDeployBranch(options: PublishOptions): Promise<PublishResult> {
-  const repo = new Git(options.repoDir);
+  const repo = new Git(options.repoDir, options.gitEnv);
   const maxAttempts = options.maxAttempts ?? 3;
   const log = options.log ?? (() => undefined);
   for (let attempt = 1; ; attempt++) {
@@ -74,7 +76,7 @@ export async function publishToDeployBranch(options: PublishOptions): Promise<Pu
     const worktree = mkdtempSync(join(tmpdir(), 'deploy-branch-'));
     const orphan = previousCommit ? undefined : `render-manifests-${Date.now().toString(36)}`;
     await repo.run(['worktree', 'add', '--detach', worktree, previousCommit ?? 'HEAD']);
-    const wt = new Git(worktree);
+    const wt = new Git(worktree, options.gitEnv);
     try {
       if (orphan) {
         log(`${options.remote}/${options.branch} does not exist yet: starting it with this render`);
@@ -143,7 +145,7 @@ export async function publishToDeployBranch(options: PublishOptions): Promise<Pu
         throw new Error(
           `git push to ${options.remote}/${options.branch} failed${raced ? ` after ${attempt} attempts (the branch keeps moving)` : ''}: ${(pushed.stderr || pushed.stdout).trim()}` +
             (/403|denied|permission/i.test(pushed.stderr)
-              ? '\nThe job needs `permissions: contents: write`.'
+              ? '\nThe job needs `permissions: contents: write` and the step `token: ${{ github.token }}`.'
               : ''),
         );
       }

@@ -20,7 +20,11 @@ async function appendDiff(publish: PublishResult): Promise<void> {
 /** The action: pin, render, validate, publish to the deploy branch (or restore an earlier render). */
 export async function run(): Promise<void> {
   try {
+    const token = core.getInput('token').trim();
+    if (token) core.setSecret(token);
     const config = readRenderConfig((name) => core.getInput(name), process.env);
+    for (const value of Object.values(config.gitEnv))
+      if (value.startsWith('AUTHORIZATION')) core.setSecret(value);
     const outcome = await renderAndPublish(config, process.env, (line) => core.info(line));
     if ('failed' in outcome) {
       const { validation, objects } = outcome;

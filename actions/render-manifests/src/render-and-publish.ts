@@ -38,6 +38,7 @@ export async function renderAndPublish(
 ): Promise<RenderOutcome> {
   const target = {
     repoDir: config.root,
+    gitEnv: config.gitEnv,
     remote: config.remote,
     branch: config.deployBranch,
     path: config.outputPath,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
@@ -10,6 +10,7 @@ import {
   type ActionInputs,
 } from '../../shared/src/testing/index.js';
 import { publishToDeployBranch } from '../src/deploy-branch.js';
+import { tokenAuthEnv } from '../../shared/src/git/index.js';
 import { run } from '../src/main.js';
 import { createGitFixture, freshCheckout, git, secondClone, type GitFixture } from './fixture.js';
 
@@ -204,6 +205,30 @@ describe('render-manifests against a real kustomize and a bare git remote', () =
     assert.equal(result.pushed, true);
     assert.equal(git(fixture.remote, 'show', 'deploy:NOTE.md'), 'another job');
     assert.equal(git(fixture.remote, 'rev-parse', 'deploy'), result.commit);
+  });
+
+  it("with the token in git's environment (hooks off), a planted pre-push hook never runs", async () => {
+    const hook = join(fixture.checkout, '.git', 'hooks', 'pre-push');
+    writeFileSync(hook, '#!/bin/sh\necho hook ran >&2\nexit 1\n', { mode: 0o755 });
+    try {
+      const result = await publishToDeployBranch({
+        repoDir: fixture.checkout,
+        gitEnv: tokenAuthEnv('ghs_example'),
+        remote: 'origin',
+        branch: 'deploy',
+        path: 'rendered/hooked',
+        content: {
+          files: new Map([['configmap-y.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\n']]),
+        },
+        identity: { name: 'Test', email: 'test@example.com' },
+        push: true,
+        message: () => 'render(hooked): test',
+      });
+      assert.equal(result.pushed, true, 'the hook (exit 1) would have refused the push');
+      assert.equal(git(fixture.remote, 'rev-parse', 'deploy'), result.commit);
+    } finally {
+      rmSync(hook, { force: true });
+    }
   });
 });
 

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,7 +67,7 @@ describe('scripts/build-actions.ts on a fixture repository', () => {
     assert.ok(first.equals(readFileSync(dist())), 'two builds differ');
     const check = buildActions('--root', root, '--check');
     assert.equal(check.status, 0, check.out);
-    assert.match(check.out, /ok {4}actions\/hello\/dist\/index\.js/);
+    assert.match(check.out, /ok {4}actions\/hello\/dist\//);
   });
 
   it('--check fails naming the stale dist when a source changed, including shared code', () => {
@@ -73,6 +81,30 @@ describe('scripts/build-actions.ts on a fixture repository', () => {
     assert.match(check.out, /Run `npm run actions:build`/);
   });
 
+  it("copies a data file a bundled module reads with new URL('./...', import.meta.url) beside the bundle, and checks it", () => {
+    mkdirSync(join(root, 'actions', 'shared', 'src', 'data'), { recursive: true });
+    writeFileSync(join(root, 'actions', 'shared', 'src', 'data', 'word.txt'), 'runner');
+    writeFileSync(
+      join(root, 'actions', 'shared', 'src', 'greet.ts'),
+      "import { readFileSync } from 'node:fs';\n" +
+        "const word = readFileSync(new URL('./data/word.txt', import.meta.url), 'utf8');\n" +
+        'export const greet = (who: string): string => `hello ${who} ${word}`;\n',
+    );
+    const built = buildActions('--root', root);
+    assert.equal(built.status, 0, built.out);
+    assert.match(built.out, /built actions\/hello\/dist\/data\/word\.txt/);
+    const ran = spawnSync(process.execPath, [dist()], { encoding: 'utf8' });
+    assert.equal(ran.stdout.trim(), 'hello runner runner', ran.stderr);
+    writeFileSync(join(root, 'actions', 'shared', 'src', 'data', 'word.txt'), 'changed');
+    writeFileSync(join(root, 'actions', 'hello', 'dist', 'left-over.txt'), 'old');
+    const check = buildActions('--root', root, '--check');
+    assert.equal(check.status, 1);
+    assert.match(check.out, /FAIL {2}actions\/hello\/dist\/data\/word\.txt is stale/);
+    assert.match(check.out, /FAIL {2}actions\/hello\/dist\/left-over\.txt is extra/);
+    assert.equal(buildActions('--root', root).status, 0);
+    assert.equal(buildActions('--root', root, '--check').status, 0);
+  });
+
   it('names the choices for an unknown action', () => {
     const check = buildActions('--root', root, '--check', 'helo');
     assert.equal(check.status, 1);
@@ -81,8 +113,13 @@ describe('scripts/build-actions.ts on a fixture repository', () => {
 });
 
 describe('scripts/build-actions.ts on this repository', () => {
-  it('the committed bundles of argocd-sync and preview-env match their sources', () => {
-    const check = buildActions('--check', 'argocd-sync', 'preview-env');
+  it('the committed bundle of every action (with its data files) matches its sources', () => {
+    const actions = readdirSync(join(repo, 'actions')).filter((a) =>
+      existsSync(join(repo, 'actions', a, 'action.yml')),
+    );
+    assert.ok(actions.length >= 6, `actions found: ${actions.join(', ')}`);
+    const check = buildActions('--check');
     assert.equal(check.status, 0, check.out);
+    for (const a of actions) assert.match(check.out, new RegExp(`ok {4}actions/${a}/dist/`), a);
   });
 });

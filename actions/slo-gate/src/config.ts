@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { parseHeaderLines } from '../../shared/src/prometheus/index.js';
-import { PROMETHEUS_DURATION } from './gate-file.js';
+import { checkSelector, PROMETHEUS_DURATION } from './gate-file.js';
 
 /** Reads one input by name (the action passes `core.getInput`). */
 export type InputReader = (name: string) => string;
@@ -12,8 +12,19 @@ export interface GateConfig {
   gateFile: string;
   soakMs: number;
   window: string;
+  /** Label matchers of the environment judged, substituted for `$selector`. */
+  selector: string;
+  /**
+   * With the load test's start and end: the final evaluation is AT end + soak (Prometheus `time=`),
+   * over exactly start .. end + soak, however late the job started. Absent: at the end of the soak.
+   */
+  evaluateAtMs?: number;
+  /** Wait this long past `evaluateAtMs` before querying, so the last scrapes are in. */
+  settleMs: number;
   pollIntervalMs: number;
   queryTimeoutMs: number;
+  /** Prometheus' scrape interval for the server: the charts' shortest window is 4 of them. */
+  scrapeIntervalSeconds: number;
   objectives: string[];
 }
 
@@ -35,8 +46,20 @@ export function readGateConfig(input: InputReader, workspace: string): GateConfi
     headers.Authorization = `Bearer ${bearer}`;
   }
   const soakSeconds = seconds(input, 'soak-seconds', 0, true);
+  const selector = checkSelector(input('selector'));
   let window = input('window').trim();
-  if (!window) {
+  const start = instant(input, 'start-time');
+  const end = instant(input, 'end-time');
+  let evaluateAtMs: number | undefined;
+  if ((start === undefined) !== (end === undefined)) {
+    throw new Error("start-time and end-time come together: the load test's started-at and ended-at outputs");
+  }
+  if (start !== undefined && end !== undefined) {
+    if (end <= start) throw new Error('end-time must be after start-time');
+    if (window) throw new Error('window and start-time/end-time are both set: the times define the window');
+    window = `${Math.ceil((end - start) / 1000) + Math.round(soakSeconds)}s`;
+    evaluateAtMs = end + soakSeconds * 1000;
+  } else if (!window) {
     if (soakSeconds < 1) {
       throw new Error('window: with soak-seconds 0 give the window to judge explicitly, e.g. window: 10m');
     }
@@ -52,13 +75,28 @@ export function readGateConfig(input: InputReader, workspace: string): GateConfi
     gateFile: isAbsolute(gateFile) ? gateFile : resolve(workspace, gateFile),
     soakMs: soakSeconds * 1000,
     window,
+    selector,
+    evaluateAtMs,
+    settleMs: seconds(input, 'settle-seconds', 30, true) * 1000,
     pollIntervalMs: seconds(input, 'poll-interval-seconds', 30, false) * 1000,
     queryTimeoutMs: seconds(input, 'query-timeout-seconds', 30, false) * 1000,
+    scrapeIntervalSeconds: seconds(input, 'scrape-interval-seconds', 15, false),
     objectives: input('objectives')
       .split(/[\s,]+/)
       .map((s) => s.trim())
       .filter(Boolean),
   };
+}
+
+/** An input that is a point in time: ISO 8601 (as k6-loadtest writes it) or Unix seconds. */
+function instant(input: InputReader, name: string): number | undefined {
+  const raw = input(name).trim();
+  if (raw === '') return undefined;
+  const ms = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) * 1000 : Date.parse(raw);
+  if (!Number.isFinite(ms) || !/^[\d.:TZ+-]+$/i.test(raw)) {
+    throw new Error(`${name}: "${raw.slice(0, 40)}" is not a time such as 2026-01-31T12:00:00.000Z`);
+  }
+  return ms;
 }
 
 function seconds(input: InputReader, name: string, fallback: number, zeroAllowed: boolean): number {

@@ -1,5 +1,5 @@
 import { isPrometheusError, type PrometheusClient } from '../../shared/src/prometheus/index.js';
-import { substituteWindow, type GateObjective } from './gate-file.js';
+import { substituteSelector, substituteWindow, type GateObjective } from './gate-file.js';
 
 /**
  * The three answers a gate can give. `inconclusive` means "we could not tell" -- no data, NaN, an
@@ -11,7 +11,7 @@ export type Verdict = 'pass' | 'fail' | 'inconclusive';
 export interface ObjectiveResult {
   name: string;
   description: string;
-  /** The query as sent, `$window` substituted. */
+  /** The query as sent, `$window` and `$selector` substituted. */
   query: string;
   comparator: GateObjective['comparator'];
   limit: number;
@@ -43,9 +43,10 @@ export async function evaluateObjective(
   client: PrometheusClient,
   objective: GateObjective,
   window: string,
+  selector: string,
   time?: Date,
 ): Promise<ObjectiveResult> {
-  const query = substituteWindow(objective.query, window);
+  const query = substituteSelector(substituteWindow(objective.query, window), selector);
   const base = {
     name: objective.name,
     description: objective.description,
@@ -109,6 +110,14 @@ export interface GateOptions {
   soakMs: number;
   /** `$window` of the final evaluation, e.g. `600s`. */
   window: string;
+  /** `$selector`: the label matchers of the one environment judged. */
+  selector: string;
+  /**
+   * Evaluate at this time (ms since epoch) instead of at the end of the soak: the load test's end
+   * plus the soak. The gate waits until `settleMs` after it, then queries with Prometheus `time=`.
+   */
+  evaluateAtMs?: number;
+  settleMs?: number;
   /** While soaking, evaluate this often and log interim values. */
   pollIntervalMs: number;
 }
@@ -121,6 +130,8 @@ export interface GateReport {
   /** When the soak started and the final evaluation ran (ms since epoch). */
   startedAt: number;
   evaluatedAt: number;
+  /** The time the final queries were evaluated at (Prometheus `time=`), ms since epoch. */
+  queriedAt: number;
   /** Interim evaluations during the soak. */
   polls: number;
 }
@@ -136,7 +147,11 @@ export async function runGate(
   runtime: GateRuntime,
 ): Promise<GateReport> {
   const startedAt = runtime.now();
-  const deadline = startedAt + options.soakMs;
+  // Interim polls look at "now"; only the final evaluation is anchored to the load test.
+  const deadline =
+    options.evaluateAtMs === undefined
+      ? startedAt + options.soakMs
+      : options.evaluateAtMs + (options.settleMs ?? 0);
   let polls = 0;
   while (runtime.now() < deadline) {
     const left = deadline - runtime.now();
@@ -144,7 +159,7 @@ export async function runGate(
     if (runtime.now() >= deadline) break;
     polls += 1;
     const interim = await Promise.all(
-      options.objectives.map((o) => evaluateObjective(client, o, options.window)),
+      options.objectives.map((o) => evaluateObjective(client, o, options.window, options.selector)),
     );
     const soaked = ((runtime.now() - startedAt) / 1000).toFixed(1);
     runtime.log(
@@ -156,8 +171,9 @@ export async function runGate(
     );
   }
   const evaluatedAt = runtime.now();
+  const at = options.evaluateAtMs === undefined ? undefined : new Date(options.evaluateAtMs);
   const results = await Promise.all(
-    options.objectives.map((o) => evaluateObjective(client, o, options.window)),
+    options.objectives.map((o) => evaluateObjective(client, o, options.window, options.selector, at)),
   );
   for (const r of results) {
     const shown = r.value === undefined ? 'no value' : formatValue(r.value, r.unit);
@@ -165,5 +181,13 @@ export async function runGate(
       `${r.name}: ${shown} (${r.comparator} ${formatValue(r.limit, r.unit)}) -> ${r.verdict}${r.reason ? `: ${r.reason}` : ''}`,
     );
   }
-  return { verdict: overallVerdict(results), window: options.window, results, startedAt, evaluatedAt, polls };
+  return {
+    verdict: overallVerdict(results),
+    window: options.window,
+    results,
+    startedAt,
+    evaluatedAt,
+    queriedAt: at?.getTime() ?? evaluatedAt,
+    polls,
+  };
 }

@@ -7,7 +7,7 @@ export type Comparator = '>=' | '<=';
 export interface GateObjective {
   name: string;
   description: string;
-  /** PromQL with the literal placeholder `$window`, returning one sample. */
+  /** PromQL with the literal placeholders `$window` and `$selector`, returning one sample. */
   query: string;
   comparator: Comparator;
   limit: number;
@@ -82,12 +82,66 @@ export function parseGate(raw: unknown, source = 'gate file'): GateFile {
 /** A Prometheus duration such as `90s`, `5m`, `1h30m`. */
 export const PROMETHEUS_DURATION = /^(\d+(ms|s|m|h|d|w|y))+$/;
 
+const UNIT_SECONDS = new Map([
+  ['ms', 0.001],
+  ['s', 1],
+  ['m', 60],
+  ['h', 3600],
+  ['d', 86_400],
+  ['w', 604_800],
+  ['y', 31_536_000],
+]);
+
+/** A Prometheus duration (`90s`, `1h30m`) in seconds. */
+export function durationSeconds(duration: string): number {
+  if (!PROMETHEUS_DURATION.test(duration)) {
+    throw new Error(`"${duration}" is not a Prometheus duration such as 300s, 5m or 1h`);
+  }
+  let total = 0;
+  for (const m of duration.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g))
+    total += Number(m[1]) * UNIT_SECONDS.get(m[2]!)!;
+  return total;
+}
+
 /** Replaces every `$window` in `query` with `window` (a Prometheus duration). */
 export function substituteWindow(query: string, window: string): string {
   if (!PROMETHEUS_DURATION.test(window)) {
     throw new Error(`window "${window}" is not a Prometheus duration such as 300s, 5m or 1h`);
   }
   return query.replace(/\$window\b/g, window);
+}
+
+/** Longest `selector` accepted: a few label matchers, not a document. */
+export const MAX_SELECTOR_LENGTH = 1024;
+
+const MATCHER = String.raw`\s*[A-Za-z_][A-Za-z0-9_]*\s*(?:=~|!~|!=|=)\s*"(?:[^"\\\n]|\\.)*"\s*`;
+/** One or more PromQL label matchers separated by commas, e.g. `namespace="switchboard-staging"`. */
+const SELECTOR = new RegExp(`^${MATCHER}(?:,${MATCHER})*$`);
+
+/**
+ * Checks the environment selector: label matchers as PromQL writes them inside `{}`. An error names
+ * the input and shows the form, so a typo never turns into an unscoped (all environments) query.
+ */
+export function checkSelector(selector: string): string {
+  const trimmed = selector.trim();
+  if (!trimmed) {
+    throw new Error(
+      'selector is required: the label matchers of the environment to judge, e.g. namespace="switchboard-staging"',
+    );
+  }
+  if (trimmed.length > MAX_SELECTOR_LENGTH || !SELECTOR.test(trimmed)) {
+    throw new Error(
+      `selector: ${JSON.stringify(trimmed.slice(0, 80))} is not a list of PromQL label matchers such as namespace="switchboard-staging"`,
+    );
+  }
+  return trimmed;
+}
+
+/** Replaces every `$selector` in `query` with the environment's label matchers (checked first). */
+export function substituteSelector(query: string, selector: string): string {
+  const matchers = checkSelector(selector);
+  // A function replacement: `$` in the matchers' values is taken literally.
+  return query.replace(/\$selector\b/g, () => matchers);
 }
 
 /** Keeps the objectives named in `names` (all when empty); an unknown name is an error listing the known ones. */

@@ -1,9 +1,10 @@
 import * as core from '@actions/core';
-import { PrometheusClient } from '../../shared/src/prometheus/index.js';
+import { GatePrometheusClient } from './warnings.js';
 import { writeJobSummary } from '../../shared/src/summary/index.js';
 import { readGateConfig } from './config.js';
 import { runGate } from './evaluate.js';
 import { readGateFile, selectObjectives } from './gate-file.js';
+import { judgedSpan, objectiveSeries, type ObjectiveSeries } from './series.js';
 import { gateSummary } from './summary.js';
 
 /** The action: read inputs and the gate file, soak, evaluate, set outputs and the summary; fail closed. */
@@ -20,18 +21,30 @@ export async function run(): Promise<void> {
       if (credential) core.setSecret(credential);
     }
     const objectives = selectObjectives(readGateFile(config.gateFile), config.objectives);
-    const client = new PrometheusClient({
+    const client = new GatePrometheusClient({
       url: config.prometheusUrl,
       headers: config.headers,
       timeoutMs: config.queryTimeoutMs,
     });
     core.info(
-      `evaluating ${objectives.length} objective(s) over ${config.window}` +
-        (config.soakMs > 0 ? ` after a ${config.soakMs / 1000}s soak` : ''),
+      `evaluating ${objectives.length} objective(s) of {${config.selector}} over ${config.window}` +
+        (config.evaluateAtMs !== undefined
+          ? ` ending at ${new Date(config.evaluateAtMs).toISOString()} (load test end + ${config.soakMs / 1000}s soak)`
+          : config.soakMs > 0
+            ? ` after a ${config.soakMs / 1000}s soak`
+            : ''),
     );
     const report = await runGate(
       client,
-      { objectives, soakMs: config.soakMs, window: config.window, pollIntervalMs: config.pollIntervalMs },
+      {
+        objectives,
+        soakMs: config.soakMs,
+        window: config.window,
+        selector: config.selector,
+        evaluateAtMs: config.evaluateAtMs,
+        settleMs: config.settleMs,
+        pollIntervalMs: config.pollIntervalMs,
+      },
       {
         now: () => Date.now(),
         sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
@@ -40,6 +53,7 @@ export async function run(): Promise<void> {
     );
     core.setOutput('verdict', report.verdict);
     core.setOutput('window', report.window);
+    core.setOutput('evaluated-at', new Date(report.queriedAt).toISOString());
     core.setOutput(
       'objectives',
       JSON.stringify(
@@ -55,7 +69,19 @@ export async function run(): Promise<void> {
         })),
       ),
     );
-    await writeJobSummary(core.summary, gateSummary(report, client.url));
+    let series: ObjectiveSeries[] = [];
+    try {
+      series = await objectiveSeries(client, {
+        objectives,
+        selector: config.selector,
+        ...judgedSpan(report),
+        scrapeIntervalSeconds: config.scrapeIntervalSeconds,
+      });
+    } catch (error) {
+      // The charts illustrate the verdict; without them the verdict stands.
+      core.warning(`no charts in the summary: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    await writeJobSummary(core.summary, gateSummary(report, client.url, series));
     if (report.verdict !== 'pass') {
       const bad = report.results.filter((r) => r.verdict !== 'pass');
       core.setFailed(

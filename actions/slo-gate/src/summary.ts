@@ -1,5 +1,7 @@
 import { code, keyValueTable, table, type SummarySection } from '../../shared/src/summary/index.js';
+import { CHART_COLORS, objectiveChart } from './chart.js';
 import { formatValue, type GateReport, type Verdict } from './evaluate.js';
+import type { ObjectiveSeries } from './series.js';
 
 const verdictText: Record<Verdict, string> = {
   pass: 'pass',
@@ -7,9 +9,16 @@ const verdictText: Record<Verdict, string> = {
   inconclusive: 'inconclusive',
 };
 
-/** The job summary: the overall verdict, then one row per objective (objective, query, value, limit, verdict). */
-export function gateSummary(report: GateReport, prometheusUrl: string): SummarySection[] {
-  return [
+/**
+ * The job summary: the overall verdict, one row per objective (objective, query, value, limit,
+ * verdict), then, given `series`, each objective over the load test against its limit as a chart.
+ */
+export function gateSummary(
+  report: GateReport,
+  prometheusUrl: string,
+  series: ObjectiveSeries[] = [],
+): SummarySection[] {
+  const sections: SummarySection[] = [
     {
       heading: `SLO gate: ${report.verdict}`,
       level: 2,
@@ -17,7 +26,7 @@ export function gateSummary(report: GateReport, prometheusUrl: string): SummaryS
         ['Verdict', verdictText[report.verdict]],
         ['Window', code(report.window)],
         ['Soaked', `${Math.round((report.evaluatedAt - report.startedAt) / 1000)}s`],
-        ['Evaluated at', new Date(report.evaluatedAt).toISOString()],
+        ['Evaluated at', new Date(report.queriedAt).toISOString()],
         ['Prometheus', code(prometheusUrl)],
       ]),
       text:
@@ -44,4 +53,32 @@ export function gateSummary(report: GateReport, prometheusUrl: string): SummaryS
       ),
     },
   ];
+  if (series.length > 0) sections.push(chartsSection(series));
+  return sections;
+}
+
+/** One chart per objective with points; a line for each objective without, saying why. */
+function chartsSection(series: ObjectiveSeries[]): SummarySection {
+  const first = series[0]!;
+  const mermaid: string[] = [];
+  const list: string[] = [];
+  for (const s of series) {
+    const chart = objectiveChart(s);
+    if (chart) mermaid.push(chart);
+    const dropped = s.dropped > 0 ? `${s.dropped} point(s) without a finite value left out` : '';
+    const why = chart ? [dropped, s.note] : [s.note || 'no point had a value (no traffic in any window)'];
+    const text = why.filter(Boolean).join('; ');
+    if (text) list.push(`${s.name}: ${chart ? '' : 'no chart: '}${text}`);
+  }
+  return {
+    heading: 'Objectives over the load test',
+    text: [
+      `From ${new Date(first.startMs).toISOString()} to ${new Date(first.endMs).toISOString()}, one point every ` +
+        `${first.stepSeconds}s, each the objective's query over the preceding ${first.window} ` +
+        `(a Prometheus range query); blue (${CHART_COLORS.value}) is the objective, red (${CHART_COLORS.limit}) its limit. ` +
+        'The verdict above is the query over the whole window; the points show when it moved.',
+    ],
+    list,
+    mermaid,
+  };
 }

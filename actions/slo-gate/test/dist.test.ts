@@ -1,18 +1,19 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
-import { freePort } from '../../../testkit/src/index.js';
+import { refusedPort } from '../../../testkit/src/index.js';
 import { parseSummaryTables, runActionProcess } from '../../shared/src/testing/index.js';
 
 const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 
 it('the committed bundle runs with plain `node dist/index.js`, reads the gate file and fails closed', async () => {
-  const port = await freePort();
+  const port = await refusedPort();
   const result = await runActionProcess(dist, {
     inputs: {
       'prometheus-url': `http://127.0.0.1:${port}`,
       window: '10m',
+      selector: 'namespace="switchboard-staging"',
       headers: 'Authorization: Bearer dist-test-secret',
     },
     env: { GITHUB_WORKSPACE: repo },

@@ -19,16 +19,32 @@ const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const gateFile = join(repo, 'slo/generated/gate.json');
 const tmp = mkdtempSync(join(tmpdir(), 'slo-gate-test-'));
 
+// Two environments in one Prometheus, as in a cluster where the Prometheus Operator labels every
+// target with its namespace: `server` is staging, `production` is another environment's server.
+const STAGING = 'namespace="switchboard-staging"';
+const PRODUCTION = 'namespace="switchboard-production"';
+
 let server: SwitchboardProcess;
+let production: SwitchboardProcess;
 let prometheus: PrometheusServer;
 
 before(async () => {
-  server = await startSwitchboard({ LOG_LEVEL: 'warn' });
-  prometheus = await startPrometheus({ scrapeTargets: [`127.0.0.1:${server.port}`], scrapeIntervalMs: 500 });
+  [server, production] = await Promise.all([
+    startSwitchboard({ LOG_LEVEL: 'warn' }),
+    startSwitchboard({ LOG_LEVEL: 'warn' }),
+  ]);
+  prometheus = await startPrometheus({
+    scrapeTargets: [],
+    labelledTargets: [
+      { targets: [`127.0.0.1:${server.metricsPort}`], labels: { namespace: 'switchboard-staging' } },
+      { targets: [`127.0.0.1:${production.metricsPort}`], labels: { namespace: 'switchboard-production' } },
+    ],
+    scrapeIntervalMs: 500,
+  });
   // Wait for the first scrapes, so "no traffic" means no traffic rather than no target.
   for (let i = 0; ; i++) {
     const up = await prometheus.query('up{job="switchboard"} == 1');
-    if (up.length === 1) break;
+    if (up.length === 2) break;
     if (i > 200) throw new Error(`Prometheus never scraped the server:\n${prometheus.output()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -36,12 +52,12 @@ before(async () => {
 
 after(async () => {
   await prometheus?.stop();
-  await server?.stop();
+  await Promise.all([server?.stop(), production?.stop()]);
 });
 
 function gate(inputs: ActionInputs) {
   return runAction(run, {
-    inputs: { 'prometheus-url': prometheus.url, 'poll-interval-seconds': 0.5, ...inputs },
+    inputs: { 'prometheus-url': prometheus.url, 'poll-interval-seconds': 0.5, selector: STAGING, ...inputs },
     env: { GITHUB_WORKSPACE: repo },
   });
 }
@@ -57,8 +73,8 @@ function verdicts(outputs: Record<string, string>): Record<string, string> {
  * connect storm so connections and joins keep happening across several scrapes (a single burst of
  * connects inside one scrape interval can read as a rate of 0/0 on a fresh server).
  */
-async function goodLoad(duration = '5s') {
-  const options = { url: server.socketUrl, jwtSecret: testSecrets.jwtSecret, duration };
+async function goodLoad(duration = '5s', target = server) {
+  const options = { url: target.socketUrl, jwtSecret: testSecrets.jwtSecret, duration };
   const [fanout, storm] = await Promise.all([
     runScenario({
       ...options,
@@ -122,7 +138,134 @@ describe('slo-gate against a real Prometheus scraping a real server', () => {
     const rows = parseSummaryTables(result.summary)[1]!;
     const joinRow = rows.find((r) => r[0] === 'join-success')!;
     assert.deepEqual([joinRow[2], joinRow[3], joinRow[4]], ['1', '>= 0.999', 'pass']);
-    assert.match(joinRow[1]!, /switchboard_joins_total\{result="ok"\}\[60s\]/);
+    assert.match(
+      joinRow[1]!,
+      /switchboard_joins_total\{result="ok",namespace="switchboard-staging"\}\[60s\]/,
+    );
+  });
+
+  /** Joins the server refuses (the tokens permit other topics): a fault join-success must see. */
+  const refusedJoins = (target: SwitchboardProcess, duration = '3s') =>
+    runScenario({
+      scenario: 'presence-churn',
+      url: target.socketUrl,
+      jwtSecret: testSecrets.jwtSecret,
+      tokenTopics: ['elsewhere:*'],
+      vus: 4,
+      duration,
+      env: { ROOMS: '1', HOLD: '100ms', CYCLES: '2', GRACEFUL_STOP: '2s', TIMEOUT: '2s' },
+    });
+
+  it('judges each environment on its own series: a fault in one neither fails nor passes the other', async () => {
+    const started = new Date().toISOString();
+    const [fault, good] = await Promise.all([refusedJoins(production), goodLoad('3s')]);
+    const ended = new Date().toISOString();
+    assert.equal(fault.ok, false);
+    assert.equal(good.ok, true);
+    const times = { 'start-time': started, 'end-time': ended, 'settle-seconds': 1 };
+    const staging = await gate(times);
+    assert.equal(staging.outputs.verdict, 'pass', `${staging.errors.join('\n')}\n${staging.log}`);
+    const prod = await gate({ ...times, selector: PRODUCTION });
+    assert.equal(prod.outputs.verdict, 'fail');
+    assert.equal(verdicts(prod.outputs)['join-success'], 'fail');
+    for (const o of JSON.parse(staging.outputs.objectives!) as { query: string }[]) {
+      assert.ok(!o.query.includes('$selector') && o.query.includes(STAGING), o.query);
+    }
+    // Unscoped, as before the selector existed: staging is failed by production's fault.
+    const both = await gate({ ...times, selector: 'job="switchboard"' });
+    assert.equal(verdicts(both.outputs)['join-success'], 'fail');
+  });
+
+  it("evaluates at the load test's end over exactly its span, not over the minutes before the job ran", async () => {
+    const started = new Date().toISOString();
+    const good = await goodLoad('3s');
+    const ended = new Date().toISOString();
+    assert.equal(good.ok, true);
+    // What happens after the load test (here: another fault load, as a runner queue delay would let
+    // pass) is outside the test's window and must not decide its gate.
+    const after = await refusedJoins(server, '4s');
+    assert.equal(after.ok, false);
+    const anchored = await gate({ 'start-time': started, 'end-time': ended, 'settle-seconds': 1 });
+    assert.equal(anchored.outputs.verdict, 'pass', `${anchored.errors.join('\n')}\n${anchored.log}`);
+    assert.equal(anchored.outputs['evaluated-at'], ended);
+    const seconds = Math.ceil((Date.parse(ended) - Date.parse(started)) / 1000);
+    assert.equal(anchored.outputs.window, `${seconds}s`);
+    // The same window length at "now" (the old gate) lands on the later fault instead.
+    const shifted = await gate({ window: `${seconds}s` });
+    assert.equal(verdicts(shifted.outputs)['join-success'], 'fail');
+  });
+
+  /** The ```mermaid blocks of a summary, as name -> { labels, values, limits, axis }. */
+  function charts(summary: string) {
+    const out = new Map<string, { labels: string[]; values: number[]; limits: number[]; axis: number[] }>();
+    for (const m of summary.matchAll(/\n```mermaid\n([\s\S]*?)\n```\n/g)) {
+      const text = m[1]!;
+      const name = /title "([^:"]+):/.exec(text)?.[1] ?? '';
+      const labels = [.../x-axis "[^"]*" \[(.*)\]/.exec(text)![1]!.matchAll(/"([^"]*)"/g)].map((l) => l[1]!);
+      const [values, limits] = [...text.matchAll(/^ {4}line \[(.*)\]$/gm)].map((l) =>
+        l[1]!.split(', ').map(Number),
+      );
+      const axis = /y-axis "[^"]*" (\S+) --> (\S+)/.exec(text)!.slice(1).map(Number);
+      assert.ok(text.startsWith('%%{init:') && text.includes('\nxychart-beta\n'), text);
+      assert.doesNotMatch(text, /\de[-+]?\d/, 'no exponent: xychart numbers are fixed notation');
+      out.set(name, { labels, values: values!, limits: limits!, axis });
+    }
+    return out;
+  }
+
+  /** The gate over a load test's span, charted at the test Prometheus' scrape interval (500 ms). */
+  const chartedSpan = (started: string, ended: string) => ({
+    'start-time': started,
+    'end-time': ended,
+    'settle-seconds': 1,
+    'scrape-interval-seconds': 0.5,
+  });
+
+  it('charts each objective over the load test against its limit, from a range query (issue 15 §5)', async () => {
+    const started = new Date().toISOString();
+    const good = await goodLoad('4s');
+    const ended = new Date().toISOString();
+    assert.equal(good.ok, true);
+    const result = await gate(chartedSpan(started, ended));
+    assert.equal(result.outputs.verdict, 'pass', result.log);
+    assert.match(result.summary, /<h3>Objectives over the load test<\/h3>/);
+    const byName = charts(result.summary);
+    assert.deepEqual([...byName.keys()], Object.keys(verdicts(result.outputs)), 'one chart per objective');
+    for (const [name, c] of byName) {
+      const objective = (
+        JSON.parse(result.outputs.objectives!) as { name: string; limit: number; unit: string }[]
+      ).find((o) => o.name === name)!;
+      const limit = objective.unit === 'seconds' ? objective.limit * 1000 : objective.limit;
+      assert.ok(c.values.length >= 2, `${name}: ${c.values.length} point(s)`);
+      assert.equal(c.labels.length, c.values.length, name);
+      assert.deepEqual(
+        c.limits,
+        c.values.map(() => limit),
+        `${name}: the limit line`,
+      );
+      assert.ok(
+        c.axis[0]! <= Math.min(limit, ...c.values) && c.axis[1]! >= Math.max(limit, ...c.values),
+        name,
+      );
+    }
+    // A healthy run: every join and connect succeeded at every point.
+    assert.ok(byName.get('join-success')!.values.every((v) => v === 1));
+    assert.ok(byName.get('ws-connect-success')!.values.every((v) => v === 1));
+  });
+
+  it('shows the dip: refused joins inside the window draw join-success below its limit', async () => {
+    const started = new Date().toISOString();
+    const [fault, good] = await Promise.all([refusedJoins(server, '3s'), goodLoad('4s')]);
+    const ended = new Date().toISOString();
+    assert.equal(fault.ok, false);
+    assert.equal(good.ok, true);
+    const result = await gate(chartedSpan(started, ended));
+    assert.equal(verdicts(result.outputs)['join-success'], 'fail');
+    const join = charts(result.summary).get('join-success')!;
+    assert.ok(
+      join.values.some((v) => v < 0.999),
+      `join-success never below its limit: ${join.values.join(', ')}`,
+    );
   });
 
   it('fails when refused joins push join success below its limit, naming the objective', async () => {
@@ -229,7 +372,7 @@ describe('slo-gate against a real Prometheus scraping a real server', () => {
 describe('slo-gate input checks', () => {
   const quick = (inputs: ActionInputs) =>
     runAction(run, {
-      inputs: { 'prometheus-url': 'http://127.0.0.1:9', ...inputs },
+      inputs: { 'prometheus-url': 'http://127.0.0.1:9', selector: STAGING, ...inputs },
       env: { GITHUB_WORKSPACE: repo },
     });
 
@@ -237,6 +380,27 @@ describe('slo-gate input checks', () => {
     const result = await quick({});
     assert.equal(result.failed, true);
     assert.match(result.errors[0] ?? '', /^window: with soak-seconds 0 give the window/);
+  });
+
+  it('needs the environment selector, as label matchers, and start/end times together', async () => {
+    assert.match((await quick({ window: '5m', selector: '' })).errors[0] ?? '', /^selector is required/);
+    assert.match(
+      (await quick({ window: '5m', selector: 'namespace="a"}) or vector(1) or up{x="' })).errors[0] ?? '',
+      /selector: .* is not a list of PromQL label matchers/,
+    );
+    assert.match(
+      (await quick({ 'start-time': '2026-01-01T00:00:00Z' })).errors[0] ?? '',
+      /start-time and end-time come together/,
+    );
+    assert.match(
+      (await quick({ 'start-time': '2026-01-01T00:00:10Z', 'end-time': '2026-01-01T00:00:00Z' })).errors[0] ??
+        '',
+      /end-time must be after start-time/,
+    );
+    assert.match(
+      (await quick({ window: '5m', 'start-time': '1', 'end-time': '2' })).errors[0] ?? '',
+      /window and start-time\/end-time are both set/,
+    );
   });
 
   it('rejects a window that is not a Prometheus duration and a malformed header line', async () => {

@@ -32,6 +32,14 @@ export interface ApplicationSourceKustomize {
   nameSuffix?: string;
   commonLabels?: Record<string, string>;
   commonAnnotations?: Record<string, string>;
+  patches?: KustomizePatch[];
+}
+
+/** `v1alpha1KustomizePatch`: an inline patch and the objects it targets. */
+export interface KustomizePatch {
+  patch?: string;
+  path?: string;
+  target?: { group?: string; version?: string; kind?: string; name?: string; namespace?: string };
 }
 
 /** `v1alpha1ApplicationSource`. */

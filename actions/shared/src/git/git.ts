@@ -1,7 +1,9 @@
 /**
  * git through @actions/exec (argument arrays, captured output). Used to publish rendered manifests to a
- * deploy branch from inside the workflow's checkout: a worktree shares the checkout's remote and the
- * credentials actions/checkout configured, so pushing needs no token handling here.
+ * deploy branch from inside the workflow's checkout: a worktree shares the checkout's remote. The token
+ * that fetches and pushes is handed to git through its environment for this process only
+ * ({@link tokenAuthEnv}), so the checkout can use `persist-credentials: false` and no earlier step (an
+ * `npm ci` install script, say) finds a write token in .git/config.
  */
 import { getExecOutput } from '@actions/exec';
 
@@ -32,9 +34,31 @@ export const GITHUB_ACTIONS_BOT: GitIdentity = {
   email: '41898282+github-actions[bot]@users.noreply.github.com',
 };
 
-/** A repository (or worktree) directory. */
+/**
+ * Environment that makes git send `token` to `serverUrl` the way actions/checkout's persisted credentials
+ * do (`http.<origin>/.extraheader: AUTHORIZATION: basic base64(x-access-token:<token>)`, as in
+ * actions/checkout src/git-auth-helper.ts), but through GIT_CONFIG_COUNT/KEY/VALUE (git >= 2.31): nothing
+ * is written to disk and the value never appears on a command line.
+ */
+export function tokenAuthEnv(token: string, serverUrl = 'https://github.com'): Record<string, string> {
+  const origin = new URL(serverUrl).origin;
+  const basic = Buffer.from(`x-access-token:${token}`, 'utf8').toString('base64');
+  return {
+    GIT_CONFIG_COUNT: '2',
+    GIT_CONFIG_KEY_0: `http.${origin}/.extraheader`,
+    GIT_CONFIG_VALUE_0: `AUTHORIZATION: basic ${basic}`,
+    // No repository hook (post-checkout, pre-push) runs while git holds the token.
+    GIT_CONFIG_KEY_1: 'core.hooksPath',
+    GIT_CONFIG_VALUE_1: '/dev/null',
+  };
+}
+
+/** A repository (or worktree) directory; `env` is added to every git command's environment (credentials). */
 export class Git {
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    private readonly env: Record<string, string> = {},
+  ) {}
 
   /** Runs `git -C dir args...`; resolves with trimmed stdout, throws {@link GitError}. */
   async run(args: string[], options: { allowFailure?: boolean; env?: Record<string, string> } = {}) {
@@ -43,7 +67,10 @@ export class Git {
       result = await getExecOutput('git', ['-C', this.dir, ...args], {
         silent: true,
         ignoreReturnCode: true,
-        env: options.env ? { ...(process.env as Record<string, string>), ...options.env } : undefined,
+        env:
+          options.env || Object.keys(this.env).length > 0
+            ? { ...(process.env as Record<string, string>), ...this.env, ...options.env }
+            : undefined,
       });
     } catch (error) {
       throw new Error(`cannot run git: ${(error as Error).message}`, { cause: error });

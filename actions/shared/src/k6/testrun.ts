@@ -30,9 +30,9 @@ export interface TestRunOptions {
   token?: string;
 }
 
-/** The runner image of base/loadtest/testrun.yaml: k6 pinned by digest. */
+/** The runner image of base/loadtest/testrun.yaml: the k6 of platform/versions.yaml, pinned by digest. */
 export const DEFAULT_K6_IMAGE =
-  'grafana/k6:0.54.0@sha256:1f40432b1cbe7234e977f96c362c9bc550a2d2b583d014dd8669fe40d3e9e755';
+  'grafana/k6:2.2.0@sha256:9bd01d6941fca969cb61bb57d2da5ee9b385fe2aa8881df3798c196564d6ace6';
 
 /** Labels k6-operator puts on runner pods (pkg/resources/jobs/runner.go: app=k6, k6_cr=<name>, runner=true). */
 export function runnerPodSelector(name: string): string {

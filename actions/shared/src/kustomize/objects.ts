@@ -90,7 +90,7 @@ function changedFields(a: unknown, b: unknown, prefix: string, depth: number, ou
   }
 }
 
-/** Compares two renders object by object (by {@link objectKey}); `fields` go two levels deep. */
+/** Compares two renders object by object (by {@link objectKey}); `fields` go three levels deep. */
 export function diffObjects(previous: RenderedObject[], next: RenderedObject[]): ObjectDiff {
   const before = new Map(previous.map((o) => [objectKey(o), o]));
   const after = new Map(next.map((o) => [objectKey(o), o]));

@@ -15,7 +15,9 @@ export type PrometheusErrorCode =
   /** Another non-2xx status (5xx, 404 for a wrong base URL, 503 while starting). */
   | 'PROMETHEUS_HTTP_ERROR'
   /** A 2xx that is not the API's JSON envelope (often a login page or a proxy answering). */
-  | 'PROMETHEUS_BAD_RESPONSE';
+  | 'PROMETHEUS_BAD_RESPONSE'
+  /** A result with `warnings` (partial data from a store, truncation): callers that need a whole answer refuse it. */
+  | 'PROMETHEUS_WARNINGS';
 
 /** A failed call with a stable code, the HTTP status, and Prometheus' own `errorType`/`error`. */
 export class PrometheusError extends Error {
@@ -48,6 +50,22 @@ export interface InstantQueryResult {
   /** Warnings Prometheus attached (e.g. a PromQL info annotation). */
   warnings: string[];
 }
+
+/** One series of a range query: its labels and its points, oldest first. */
+export interface RangeSeries {
+  labels: Record<string, string>;
+  /** `t` in ms since the epoch; `value` as in {@link InstantSample}. */
+  points: { t: number; value: number }[];
+}
+
+/** A range query's result (always a matrix). */
+export interface RangeQueryResult {
+  series: RangeSeries[];
+  warnings: string[];
+}
+
+/** Prometheus refuses more than 11,000 points per series (web/api/v1/api.go); a chart needs far fewer. */
+export const MAX_RANGE_POINTS = 11_000;
 
 /** How to reach Prometheus. */
 export interface PrometheusClientOptions {
@@ -128,6 +146,39 @@ export class PrometheusClient {
       'PROMETHEUS_BAD_RESPONSE',
       `the query returned a ${String(data.resultType)} result; a gate query must return an instant vector or a scalar`,
     );
+  }
+
+  /**
+   * Runs a range query (POST /api/v1/query_range): `promql` evaluated every `stepSeconds` from
+   * `start` to `end`. Timestamps where the expression had no value are absent from a series.
+   */
+  async queryRange(promql: string, start: Date, end: Date, stepSeconds: number): Promise<RangeQueryResult> {
+    if (!(stepSeconds > 0) || (end.getTime() - start.getTime()) / 1000 / stepSeconds > MAX_RANGE_POINTS) {
+      throw new Error(
+        `range query: step ${stepSeconds}s over ${start.toISOString()}..${end.toISOString()} is not a usable resolution`,
+      );
+    }
+    const form = new URLSearchParams({
+      query: promql,
+      start: (start.getTime() / 1000).toFixed(3),
+      end: (end.getTime() / 1000).toFixed(3),
+      step: `${stepSeconds}`,
+      timeout: `${Math.ceil(this.#timeoutMs / 1000)}s`,
+    });
+    const body = await this.#post('/api/v1/query_range', form);
+    const data = body.data ?? {};
+    const warnings = Array.isArray(body.warnings) ? body.warnings.map(String) : [];
+    if (data.resultType !== 'matrix' || !Array.isArray(data.result)) {
+      throw new PrometheusError(
+        'PROMETHEUS_BAD_RESPONSE',
+        `the range query returned a ${String(data.resultType)} result, not a matrix`,
+      );
+    }
+    const series = (data.result as { metric?: Record<string, string>; values?: unknown[][] }[]).map((r) => ({
+      labels: r.metric ?? {},
+      points: (r.values ?? []).map(([t, v]) => ({ t: Number(t) * 1000, value: parseSampleValue(v) })),
+    }));
+    return { series, warnings };
   }
 
   async #post(path: string, form: URLSearchParams): Promise<ApiEnvelope> {

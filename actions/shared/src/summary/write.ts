@@ -23,6 +23,13 @@ export interface SummarySection {
   table?: SummaryRow[];
   /** Bullet items; plain strings are escaped. */
   list?: CellValue[];
+  /** Mermaid diagrams, each written as a ```mermaid block (GitHub renders them), after the list. */
+  mermaid?: string[];
+}
+
+/** A mermaid diagram as a fenced block; the blank line first ends an HTML block before it. */
+export function mermaidBlock(diagram: string): string {
+  return `\n\`\`\`mermaid\n${diagram.replace(/`{3,}/g, '')}\n\`\`\`\n`;
 }
 
 /** Appends `sections` to the job summary and writes it (GITHUB_STEP_SUMMARY). */
@@ -32,6 +39,7 @@ export async function writeJobSummary(sink: SummarySink, sections: SummarySectio
     for (const paragraph of section.text ?? []) sink.addRaw(`<p>${cellHtml(paragraph)}</p>`, true);
     if (section.table && section.table.length > 0) sink.addTable(section.table);
     if (section.list && section.list.length > 0) sink.addList(section.list.map(cellHtml));
+    for (const diagram of section.mermaid ?? []) sink.addRaw(mermaidBlock(diagram), true);
   }
   await sink.write();
 }

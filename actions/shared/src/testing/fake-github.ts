@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import {
   ValidatingHttpFake,
   type FakeRequest,
@@ -5,6 +8,24 @@ import {
   type RecordedExchange,
 } from './http-fake.js';
 import { OpenApi3Validator } from './openapi3.js';
+
+let examples: Record<string, { value: unknown }> | undefined;
+
+/** An example response from GitHub's OpenAPI description (`components.examples`), deep-copied. */
+function githubExample(name: string): Record<string, unknown> {
+  examples ??= (
+    JSON.parse(
+      readFileSync(
+        join(
+          createRequire(import.meta.url).resolve('@octokit/openapi/package.json'),
+          '../generated/api.github.com.json',
+        ),
+        'utf8',
+      ),
+    ) as { components: { examples: Record<string, { value: unknown }> } }
+  ).components.examples;
+  return structuredClone(examples[name]!.value) as Record<string, unknown>;
+}
 
 /** Options for {@link startFakeGitHub}. */
 export interface FakeGitHubOptions {
@@ -54,6 +75,8 @@ export interface FakeDeployment {
  */
 export class FakeGitHub {
   readonly http: ValidatingHttpFake;
+  /** Pull requests that are closed; every other number is open. */
+  readonly closedPullRequests = new Set<number>();
   readonly comments: FakeComment[] = [];
   readonly deployments: FakeDeployment[] = [];
   readonly #tokens: Set<string>;
@@ -126,6 +149,15 @@ export class FakeGitHub {
     const body = (request.body ?? {}) as Record<string, unknown>;
     const login = this.options.login ?? 'github-actions[bot]';
     switch (request.operation?.operationId) {
+      case 'pulls/get': {
+        // GitHub's own example has every field the schema requires; number and state are the fake's.
+        const number = Number(p.pull_number);
+        const state = this.closedPullRequests.has(number) ? 'closed' : 'open';
+        return {
+          status: 200,
+          body: { ...githubExample('pull-request'), number, state, requested_teams: [] },
+        };
+      }
       case 'issues/list-comments': {
         const all = this.commentsOn(Number(p.issue_number));
         return this.#page(request, all, (c) => this.#commentJson(repo, c));
