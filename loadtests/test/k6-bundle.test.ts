@@ -10,6 +10,7 @@ import { signToken, startSwitchboard, type SwitchboardProcess } from '../../test
 import { summaryTrendStats } from '../lib/scenario.js';
 import type { LoadSummary } from '../lib/summary.js';
 import { thresholds } from '../lib/thresholds.generated.js';
+import { scenarios } from '../scenarios/index.js';
 import { defaultOutDir } from '../src/bundle.js';
 import { endOfTestData, importK6Bundle } from './support/k6-shim.js';
 
@@ -45,8 +46,15 @@ describe('k6 bundles run their VU logic', { timeout: 120_000 }, () => {
           gracefulStop: name === 'soak' ? '30s' : '10s',
         },
       });
-      for (const [metric, list] of Object.entries(mod.options.thresholds))
-        assert.deepEqual(list, thresholds[metric]);
+      // The SLO thresholds of the metrics the scenario measures, all of them (an empty object, the
+      // old loop's blind spot, fails here).
+      const expected = Object.fromEntries(
+        (scenarios[name]?.sloMetrics ?? [])
+          .filter((m) => (thresholds[m]?.length ?? 0) > 0)
+          .map((m) => [m, thresholds[m]]),
+      );
+      assert.ok(Object.keys(expected).length >= 3, `${name} measures SLO metrics with thresholds`);
+      assert.deepEqual(mod.options.thresholds, expected);
       assert.deepEqual(mod.options.summaryTrendStats, summaryTrendStats);
 
       const shim = globalThis.__k6shim;

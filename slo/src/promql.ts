@@ -6,9 +6,17 @@ import type { SyntaxNode, Tree } from '@lezer/common';
  * are taken from vector selectors and never confused with functions, labels, keywords or strings.
  */
 
-/** Template variables ($window, ${datasource}, $__rate_interval) become a duration so the text parses. */
+/** Label name the gate's `$selector` placeholder stands for while parsing; never reported as a label. */
+const SELECTOR_STAND_IN = '__gate_selector__';
+
+/**
+ * Template variables become something that parses: the gate's `$selector` (a list of label matchers)
+ * a matcher, the others ($window, ${datasource}, $__rate_interval) a duration.
+ */
 function withoutVariables(expr: string): string {
-  return expr.replace(/\$\{?[A-Za-z_]\w*\}?/g, '5m');
+  return expr
+    .replace(/\$\{selector\}|\$selector\b/g, `${SELECTOR_STAND_IN}=""`)
+    .replace(/\$\{?[A-Za-z_]\w*\}?/g, '5m');
 }
 
 function parse(expr: string): Tree {
@@ -58,9 +66,11 @@ function selectorName(node: SyntaxNode, text: string): string | undefined {
 export interface SelectorUse {
   name?: string;
   labels: string[];
+  /** True when the selector carries the gate's `$selector` placeholder. */
+  scoped: boolean;
 }
 
-/** Every vector selector in `expr`, in order of appearance. */
+/** Every vector selector in `expr`, in order of appearance; `scoped` says whether it carries `$selector`. */
 export function selectors(expr: string): SelectorUse[] {
   const text = withoutVariables(expr);
   const found: SelectorUse[] = [];
@@ -68,12 +78,12 @@ export function selectors(expr: string): SelectorUse[] {
     enter(node) {
       if (node.name !== 'VectorSelector') return;
       const matchers = node.node.getChild('LabelMatchers')?.getChildren('UnquotedLabelMatcher') ?? [];
-      const labels = matchers
+      const names = matchers
         .map((m) => m.getChild('LabelName'))
         .filter((l): l is SyntaxNode => l !== null)
-        .map((l) => text.slice(l.from, l.to))
-        .filter((l) => l !== '__name__');
-      found.push({ name: selectorName(node.node, text), labels });
+        .map((l) => text.slice(l.from, l.to));
+      const labels = names.filter((l) => l !== '__name__' && l !== SELECTOR_STAND_IN);
+      found.push({ name: selectorName(node.node, text), labels, scoped: names.includes(SELECTOR_STAND_IN) });
     },
   });
   return found;

@@ -1,8 +1,9 @@
 import type { LatencySli, Objective, RatioSli } from './objectives.js';
 
 /**
- * PromQL for each objective's SLI. One builder serves the recording rules (fixed windows) and the
- * promotion gate (the `$window` placeholder), so alerting and promotion measure the same thing.
+ * PromQL for each objective's SLI. One builder serves the recording rules (fixed windows, one series
+ * per namespace) and the promotion gate (the `$window` and `$selector` placeholders: one environment),
+ * so alerting and promotion measure the same thing.
  */
 
 /** Windows the error ratio is recorded over: the short and long windows of the burn-rate alerts. */
@@ -25,55 +26,94 @@ export function errorRatioRecord(window: string): string {
 }
 
 /**
- * Per-second rate of a sum of counter selectors. Each term falls back to 0 when its series does not
- * exist yet (prom-client exports a labelled counter only after its first increment), so one missing
- * term never empties the whole sum.
+ * Where an expression is evaluated. `rules`: the recording rules, deployed into every environment's
+ * namespace of one Prometheus, aggregate `by (namespace)` so each environment keeps its own series.
+ * `gate`: the promotion gate judges one environment, so every selector carries the `$selector`
+ * placeholder (the gate's `selector` input, e.g. namespace="switchboard-staging") and sums to one sample.
  */
-function summedRate(selectors: string[], window: string, guard: boolean): string {
-  const terms = selectors.map((s) =>
-    guard ? `(sum(rate(${s}[${window}])) or vector(0))` : `sum(rate(${s}[${window}]))`,
-  );
+export type Scope = 'rules' | 'gate';
+
+/** The placeholder every gate selector carries; the slo-gate action replaces it with its `selector` input. */
+export const SELECTOR_PLACEHOLDER = '$selector';
+
+/** `sel` with the environment matcher added in gate scope: `a{b="c"}` -> `a{b="c",$selector}`. */
+export function scoped(sel: string, scope: Scope): string {
+  if (scope === 'rules') return sel;
+  const brace = sel.indexOf('{');
+  if (brace < 0) return `${sel}{${SELECTOR_PLACEHOLDER}}`;
+  const inner = sel.slice(brace + 1, sel.lastIndexOf('}')).trim();
+  return `${sel.slice(0, brace)}{${inner ? `${inner},` : ''}${SELECTOR_PLACEHOLDER}}`;
+}
+
+/** `sum` over one environment (gate) or `sum by (namespace)` (rules). */
+function sumOf(inner: string, scope: Scope): string {
+  return scope === 'rules' ? `sum by (namespace) (${inner})` : `sum(${inner})`;
+}
+
+/**
+ * Per-second rate of a sum of counter selectors. With `zeroBase`, each term falls back to 0 when its
+ * series does not exist yet (prom-client exports a labelled counter only after its first increment),
+ * so one missing term never empties the whole sum. In rule scope the 0 must carry the namespace, so it
+ * is 0 times the namespaces that have any `zeroBase` series; in gate scope it is `vector(0)`.
+ */
+function summedRate(selectors: string[], window: string, scope: Scope, zeroBase?: string[]): string {
+  const rate = (s: string) => sumOf(`rate(${scoped(s, scope)}[${window}])`, scope);
+  const zero =
+    zeroBase === undefined
+      ? undefined
+      : scope === 'gate'
+        ? 'vector(0)'
+        : `0 * (${zeroBase.map(rate).join(' or ')})`;
+  const terms = selectors.map((s) => (zero ? `(${rate(s)} or ${zero})` : rate(s)));
   return terms.length === 1 ? terms[0]! : `(${terms.join(' + ')})`;
 }
 
 /** The share of samples at 1 over `window`, averaged over the gauge's series (targets). */
-function availableShare(up: string, window: string): string {
-  return `avg(avg_over_time(${up}[${window}]))`;
+function availableShare(up: string, window: string, scope: Scope): string {
+  const inner = `avg_over_time(${scoped(up, scope)}[${window}])`;
+  return scope === 'rules' ? `avg by (namespace) (${inner})` : `avg(${inner})`;
 }
 
 /** Good-or-bad events and total events of an event SLI, as rates over `window`. */
 function eventRates(
   sli: RatioSli | LatencySli,
   window: string,
+  scope: Scope,
 ): { counts: 'good' | 'bad'; events: string; total: string } {
   if (sli.kind === 'latency') {
     const le = String(sli.threshold);
+    const count = [`${sli.histogram}_count`];
     return {
       counts: 'good',
-      events: summedRate([`${sli.histogram}_bucket{le="${le}"}`], window, true),
-      total: summedRate([`${sli.histogram}_count`], window, false),
+      events: summedRate([`${sli.histogram}_bucket{le="${le}"}`], window, scope, count),
+      total: summedRate(count, window, scope),
     };
   }
   return {
     counts: sli.counts,
-    events: summedRate(sli.events, window, true),
-    total: summedRate(sli.total, window, sli.total.length > 1),
+    events: summedRate(sli.events, window, scope, sli.total),
+    total: summedRate(sli.total, window, scope, sli.total.length > 1 ? sli.total : undefined),
   };
 }
 
 /** Good-or-bad events over total events; no sample when there were no events. */
-function eventRatio(sli: RatioSli | LatencySli, window: string): { counts: 'good' | 'bad'; ratio: string } {
-  const { counts, events, total } = eventRates(sli, window);
+function eventRatio(
+  sli: RatioSli | LatencySli,
+  window: string,
+  scope: Scope,
+): { counts: 'good' | 'bad'; ratio: string } {
+  const { counts, events, total } = eventRates(sli, window, scope);
   return { counts, ratio: `${events} / (${total} > 0)` };
 }
 
 /**
- * The share of bad events over `window`. No traffic gives no sample (total filtered by `> 0`)
- * rather than NaN, so idle periods neither alert nor poison the 30-day average.
+ * The share of bad events over `window`, per namespace (the recording rules' form). No traffic gives
+ * no sample (total filtered by `> 0`) rather than NaN, so idle periods neither alert nor poison the
+ * 30-day average.
  */
 export function errorRatioExpr(o: Objective, window: string): string {
-  if (o.sli.kind === 'availability') return `1 - ${availableShare(o.sli.up, window)}`;
-  const { counts, ratio } = eventRatio(o.sli, window);
+  if (o.sli.kind === 'availability') return `1 - ${availableShare(o.sli.up, window, 'rules')}`;
+  const { counts, ratio } = eventRatio(o.sli, window, 'rules');
   return counts === 'bad' ? ratio : `1 - (${ratio})`;
 }
 
@@ -81,7 +121,10 @@ export function errorRatioExpr(o: Objective, window: string): string {
 export interface GateObjective {
   name: string;
   description: string;
-  /** PromQL with the literal placeholder `$window`, returning one sample. */
+  /**
+   * PromQL with the literal placeholders `$window` and `$selector` (in every selector), returning one
+   * sample for the one environment the selector picks.
+   */
   query: string;
   comparator: '>=' | '<=';
   limit: number;
@@ -94,7 +137,7 @@ export function gateObjective(o: Objective): GateObjective {
   if (o.sli.kind === 'latency') {
     return {
       ...base,
-      query: `histogram_quantile(${o.target}, sum by (le) (rate(${o.sli.histogram}_bucket[$window])))`,
+      query: `histogram_quantile(${o.target}, sum by (le) (rate(${scoped(`${o.sli.histogram}_bucket`, 'gate')}[$window])))`,
       comparator: '<=',
       limit: o.sli.threshold,
       unit: 'seconds',
@@ -103,13 +146,13 @@ export function gateObjective(o: Objective): GateObjective {
   if (o.sli.kind === 'availability') {
     return {
       ...base,
-      query: availableShare(o.sli.up, '$window'),
+      query: availableShare(o.sli.up, '$window', 'gate'),
       comparator: '>=',
       limit: o.target,
       unit: 'ratio',
     };
   }
-  const { counts, ratio: query } = eventRatio(o.sli, '$window');
+  const { counts, ratio: query } = eventRatio(o.sli, '$window', 'gate');
   return counts === 'good'
     ? { ...base, query, comparator: '>=', limit: o.target, unit: 'ratio' }
     : { ...base, query, comparator: '<=', limit: errorBudget(o), unit: 'ratio' };

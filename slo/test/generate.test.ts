@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { Ajv } from 'ajv';
 import { tempDir } from '../../testkit/src/index.js';
-import { promqlSyntaxErrors } from '../src/promql.js';
+import { promqlSyntaxErrors, selectors } from '../src/promql.js';
 import { repoRoot } from '../src/outputs/index.js';
 import { ownedFiles } from '../src/tree.js';
 
@@ -163,6 +163,13 @@ test('gate.json has exactly the shape the slo-gate action reads, with parseable 
     objectives: { name: string; query: string; comparator: string; limit: number }[];
   };
   for (const o of objectives) assert.deepEqual(promqlSyntaxErrors(o.query), [], o.name);
+  // One Prometheus holds every environment: each selector of a gate query carries the gate's
+  // environment selector, or the gate would judge staging on production's traffic too.
+  for (const o of objectives) {
+    const found = selectors(o.query);
+    assert.ok(found.length > 0, o.name);
+    for (const sel of found) assert.ok(sel.scoped, `${o.name}: ${sel.name ?? '?'} has no $selector`);
+  }
   assert.deepEqual(
     objectives.map((o) => [o.name, o.comparator, o.limit]),
     [
@@ -175,9 +182,9 @@ test('gate.json has exactly the shape the slo-gate action reads, with parseable 
       ['slow-consumer-closes', '<=', 0.001],
     ],
   );
-  assert.equal(objectives[4]!.query, 'avg(avg_over_time(up{job="switchboard"}[$window]))');
+  assert.equal(objectives[4]!.query, 'avg(avg_over_time(up{job="switchboard",$selector}[$window]))');
   assert.match(
     objectives[2]!.query,
-    /^histogram_quantile\(0\.99, sum by \(le\) \(rate\(switchboard_delivery_latency_seconds_bucket\[\$window\]\)\)\)$/,
+    /^histogram_quantile\(0\.99, sum by \(le\) \(rate\(switchboard_delivery_latency_seconds_bucket\{\$selector\}\[\$window\]\)\)\)$/,
   );
 });

@@ -86,7 +86,7 @@ describe('generated SLIs on a real Prometheus scraping two real servers under lo
     a = await startSwitchboard({ ...env, NODE_ID: 'a' }, { readyTimeoutMs: 60_000 });
     b = await startSwitchboard({ ...env, NODE_ID: 'b' }, { readyTimeoutMs: 60_000 });
     prom = await startPrometheus({
-      scrapeTargets: [`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`],
+      scrapeTargets: [`127.0.0.1:${a.metricsPort}`, `127.0.0.1:${b.metricsPort}`],
       ruleFiles: [join(repoRoot, 'slo/generated/rules.yaml')],
       scrapeIntervalMs: 1000,
     });
@@ -246,7 +246,9 @@ describe('generated SLIs on a real Prometheus scraping two real servers under lo
     const gate = JSON.parse(readFileSync(join(repoRoot, 'slo/generated/gate.json'), 'utf8')) as GateFile;
     const values: Record<string, number> = {};
     for (const o of gate.objectives) {
-      const result = await prom.query(o.query.replaceAll('$window', '5m'));
+      // One environment here: the scrape job stands for the environment's selector.
+      const query = o.query.replaceAll('$window', '5m').replaceAll('$selector', 'job="switchboard"');
+      const result = await prom.query(query);
       assert.equal(result.length, 1, `${o.name}: ${JSON.stringify(result)}`);
       values[o.name] = result[0]!.value;
     }

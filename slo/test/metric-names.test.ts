@@ -64,7 +64,7 @@ let exposition: string;
 
 before(async () => {
   server = await startSwitchboard({ LOG_LEVEL: 'warn' }, { readyTimeoutMs: 60_000 });
-  exposition = await fetch(`${server.httpUrl}/metrics`).then((r) => r.text());
+  exposition = await fetch(`${server.metricsUrl}/metrics`).then((r) => r.text());
 });
 
 after(async () => {

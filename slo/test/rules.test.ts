@@ -58,7 +58,26 @@ test('every objective has promtool cases for page, ticket and silence', () => {
   }
 });
 
-test('the PrometheusRule is valid, namespace-less, selected by kube-prometheus-stack, and holds the same groups', () => {
+test('every recording rule over raw series keeps one series per namespace (environment)', () => {
+  const plain = parse(readFileSync(rulesFile, 'utf8')) as {
+    groups: { rules: { record?: string; expr: string }[] }[];
+  };
+  const raw = plain.groups
+    .flatMap((g) => g.rules)
+    .filter((r) => r.record && /switchboard_|\bup\{/.test(r.expr));
+  assert.ok(raw.length >= objectives.length * 7, `${raw.length} rules`);
+  for (const r of raw) {
+    const aggregations = [...r.expr.matchAll(/\b(sum|avg)\b(?: by \(([^)]*)\))?/g)];
+    assert.ok(aggregations.length > 0, r.expr);
+    for (const a of aggregations) assert.equal(a[2], 'namespace', `${r.record}: ${a[0]} in ${r.expr}`);
+  }
+  // And a promtool case with two environments in one Prometheus (two-namespaces.yaml) runs above.
+  const twoEnvironments = readFileSync(join(unitDir, 'two-namespaces.yaml'), 'utf8');
+  assert.match(twoEnvironments, /namespace="switchboard-staging"/);
+  assert.match(twoEnvironments, /namespace="switchboard-production"/);
+});
+
+test('the PrometheusRule is valid, namespace- and selector-label-less, and holds the same groups', () => {
   const docs = parseAllDocuments(
     readFileSync(join(repoRoot, 'base/monitoring/generated/prometheus-rule.yaml'), 'utf8'),
   ).map((d) => d.toJS() as Record<string, unknown>);
@@ -66,7 +85,8 @@ test('the PrometheusRule is valid, namespace-less, selected by kube-prometheus-s
   const rule = new PrometheusRule(docs[0] as ConstructorParameters<typeof PrometheusRule>[0]);
   rule.validate();
   assert.equal(rule.metadata?.namespace, undefined);
-  assert.equal(rule.metadata?.labels?.release, 'prometheus');
+  // base/monitoring's `labels:` adds the label Prometheus selects by (switchboard.config.yaml).
+  assert.equal(rule.metadata?.labels?.release, undefined);
   const plain = parse(readFileSync(rulesFile, 'utf8')) as { groups: unknown[] };
   assert.deepEqual(rule.spec?.groups, plain.groups);
   assert.deepEqual(

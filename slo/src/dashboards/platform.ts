@@ -117,6 +117,18 @@ export const backends: DashboardSpec = {
           },
         ],
       },
+      {
+        title: 'History cache bytes and evictions',
+        description:
+          'Bytes held by the memory history ring per pod (at most HISTORY_CACHE_MAX_BYTES), and publications evicted per second by the byte budgets.',
+        queries: [
+          { expr: `sum by (pod) (${m('switchboard_history_cache_bytes')})`, legend: 'bytes {{pod}}' },
+          {
+            expr: rateSum(m('switchboard_history_cache_evicted_total'), 'budget'),
+            legend: 'evicted/s {{budget}}',
+          },
+        ],
+      },
     ],
     [
       {

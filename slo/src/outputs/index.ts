@@ -19,7 +19,7 @@ ${generatedHeader}
 | file | what | read by |
 | --- | --- | --- |
 | rules.yaml | Prometheus recording and alerting rules (\`groups:\`) | promtool, a local Prometheus, slo/test |
-| gate.json | one PromQL query and limit per objective, \`$window\` = soak window | the slo-gate action |
+| gate.json | one PromQL query and limit per objective, \`$window\` = window, \`$selector\` = environment | the slo-gate action |
 | dashboards/*.json | Grafana dashboards (also in base/monitoring/generated/grafana-dashboards.yaml) | Grafana import |
 
 The Kubernetes forms are in base/monitoring/generated/; the k6 thresholds in loadtests/lib/thresholds.generated.ts.

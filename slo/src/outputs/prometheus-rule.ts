@@ -3,8 +3,8 @@ import { yamlDocuments } from './format.js';
 
 /**
  * The rules as a prometheus-operator PrometheusRule. No namespace: kustomize puts it in the
- * environment's namespace. `release: prometheus` is the label kube-prometheus-stack's default
- * ruleSelector matches.
+ * environment's namespace. The label kube-prometheus-stack's ruleSelector matches (release: <Helm
+ * release>) is set by base/monitoring's `labels:` (switchboard.config.yaml, prometheus.labels).
  */
 export function renderPrometheusRule(groups: RuleGroup[]): string {
   return yamlDocuments([
@@ -16,7 +16,6 @@ export function renderPrometheusRule(groups: RuleGroup[]): string {
         labels: {
           'app.kubernetes.io/name': 'switchboard',
           'app.kubernetes.io/component': 'slo',
-          release: 'prometheus',
         },
       },
       spec: { groups },
@@ -29,13 +28,16 @@ export function renderRulesFile(groups: RuleGroup[]): string {
   return yamlDocuments([{ groups }]);
 }
 
-/** base/monitoring/generated/kustomization.yaml, so a kustomization can list this folder as one resource. */
+/**
+ * base/monitoring/generated/kustomization.yaml: the dashboards only, for base/monitoring/dashboards
+ * (deployed once per cluster). The rule is per environment: base/monitoring lists its file.
+ */
 export function renderKustomization(): string {
   return yamlDocuments([
     {
       apiVersion: 'kustomize.config.k8s.io/v1beta1',
       kind: 'Kustomization',
-      resources: ['prometheus-rule.yaml', 'grafana-dashboards.yaml'],
+      resources: ['grafana-dashboards.yaml'],
     },
   ]);
 }
