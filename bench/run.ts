@@ -1,15 +1,16 @@
 #!/usr/bin/env -S node --import tsx
 /**
- * `npm run bench`: Switchboard vs a raw ws broadcast server vs Socket.IO 4, on loopback.
+ * `npm run bench`: Switchboard and the baselines (Socket.IO, plain `ws`, tuned `ws`), servers and
+ * load generator on separate CPUs.
  *
  * Steps:
- *   1. for each server: idle connections (RSS per connection at 10,000 and 19,000);
- *   2. one topic, one node, 1,000 and 10,000 subscribers: highest publish rate within the p99 bound;
- *   3. the same with the publisher on a second node through Redis;
- *   4. print the table, write docs/benchmarks.md (and --json), exit 0 (the targets are reported, not enforced).
+ *   1. pin this process to the generator CPUs (servers get the others);
+ *   2. `--runs` times: each workload (A, B fixed load; C rate search) on each server, in seeded random order;
+ *   3. for each server: idle connections (RSS per connection);
+ *   4. print the summary, write docs/benchmarks.md and the raw docs/benchmarks.json, exit 0.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { runBenchmark } from './lib/harness.js';
 import { parseBenchArgs, usage } from './lib/options.js';
 import { consoleReport, markdownReport } from './lib/report.js';
@@ -34,11 +35,20 @@ async function main(): Promise<void> {
   if (options.outFile) {
     const out = resolve(root, options.outFile);
     mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, markdownReport(result, command));
+    writeFileSync(
+      out,
+      markdownReport(
+        result,
+        command,
+        options.jsonFile && relative(dirname(out), resolve(root, options.jsonFile)),
+      ),
+    );
     console.error(`wrote ${out}`);
   }
   if (options.jsonFile) {
-    writeFileSync(resolve(root, options.jsonFile), JSON.stringify(result, null, 2));
+    const out = resolve(root, options.jsonFile);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
     console.error(`wrote ${options.jsonFile}`);
   }
 }

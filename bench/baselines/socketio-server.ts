@@ -1,5 +1,6 @@
 /**
- * Baseline: Socket.IO 4 as most users deploy it. Clients `join` a room (acknowledged) and
+ * Baseline: Socket.IO 4, websocket transport only (no long-polling upgrade dance), otherwise as
+ * most users deploy it. Clients `join` a room (acknowledged) and
  * `publish` to a room; the server emits to the room with `io.to(room).emit`. With REDIS_URL set it
  * uses `@socket.io/redis-adapter`, so a publisher on another node reaches this node's room.
  *
@@ -15,7 +16,7 @@ if (!Number.isInteger(port) || port <= 0) throw new Error('PORT must be a TCP po
 const host = process.env.HOST ?? '127.0.0.1';
 
 const http = createServer();
-const io = new Server(http);
+const io = new Server(http, { transports: ['websocket'] });
 if (process.env.REDIS_URL) {
   const pub = new Redis(process.env.REDIS_URL);
   const sub = pub.duplicate();

@@ -1,8 +1,9 @@
-/** Orchestrator side of a load-generator process: fork it and call its IPC commands. */
+/** Orchestrator side of a load-generator process: fork it, pin it, and call its IPC commands. */
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command, Response } from '../loadgen/messages.js';
+import { pin } from './cpus.js';
 
 const generatorMain = fileURLToPath(new URL('../loadgen/generator.ts', import.meta.url));
 const live = new Set<ChildProcess>();
@@ -37,15 +38,22 @@ export class GeneratorProcess {
     });
   }
 
-  /** Forks a generator process (tsx loader, own fd budget); with `cpuProfileDir`, it writes a V8 CPU profile there. */
-  static start(cpuProfileDir?: string): GeneratorProcess {
+  /**
+   * Forks a generator process (tsx loader, own fd budget), pinned to `cpus` when given; with
+   * `cpuProfileDir`, it writes a V8 CPU profile there.
+   */
+  static start(opts: { cpus?: string; cpuProfileDir?: string } = {}): GeneratorProcess {
     const execArgv = ['--import', 'tsx'];
-    if (cpuProfileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${join(cpuProfileDir, 'generators')}`);
+    if (opts.cpuProfileDir) {
+      execArgv.push('--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProfileDir, 'generators')}`);
+    }
     const child = fork(generatorMain, [], {
       execArgv,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    return new GeneratorProcess(child);
+    const gen = new GeneratorProcess(child);
+    if (opts.cpus && child.pid) pin(child.pid, opts.cpus);
+    return gen;
   }
 
   get pid(): number {

@@ -1,27 +1,52 @@
 /**
- * Runs the benchmark: for each target, the idle-connection scenario, the one-node fan-out search
- * and the two-node (publisher on the second node, through Redis) fan-out search. Every process it
- * starts (servers, Redis, load generators) is stopped before it returns, also on failure.
+ * Runs the benchmark: `runs` times, every workload on every server, the servers in an order drawn
+ * from the seed for each run and workload, then the idle-memory measurement. Each workload gets a
+ * fresh server (pinned to the server CPUs) and a fresh generator pool (pinned to the others). Every
+ * process it starts is stopped before it returns, also on failure.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import os from 'node:os';
-import { startRedis, type RedisServer } from '../../testkit/src/index.js';
-import type { ConnectResult } from '../loadgen/messages.js';
-import { searchRate, type StepResult } from './fanout.js';
-import { GeneratorProcess } from './generator-client.js';
-import { pidListeningOn } from './procfs.js';
+import { allowedCpus, checkTaskset, pin, planCpus, unpinnedPlan, type CpuPlan } from './cpus.js';
 import { measureIdle, type IdleResult } from './idle.js';
-import type { BenchOptions, ScenarioName } from './options.js';
-import { startTarget, TARGET_LABELS, type TargetName } from './targets.js';
+import { finishMachineFacts, machineFacts, type MachineFacts } from './machine.js';
+import type { BenchOptions } from './options.js';
+import { orderSeed, shuffled, spread, type Spread } from './order.js';
+import { GeneratorPool } from './pool.js';
+import { searchRate } from './search.js';
+import { describeStep, runStep, type StepContext, type StepOptions, type StepResult } from './step.js';
+import { startTarget, TARGET_LABELS, type Target, type TargetName } from './targets.js';
+import type { Workload, WorkloadName } from './workloads.js';
 
-export interface FanoutResult {
+/** One workload on one server in one run. */
+export interface WorkloadRun {
+  run: number;
+  workload: WorkloadName;
   target: TargetName;
-  scenario: Exclude<ScenarioName, 'idle'>;
+  startedAt: string;
   subscribers: number;
-  boundMs: number;
-  best: StepResult | null;
+  connectMs: number;
+  /** fixed: the measured step; search: the best passing step; null when there is none. */
+  result: StepResult | null;
+  /** Every reported step (the warm-up is not). */
   steps: StepResult[];
+  /** search: stopped below a step whose generator was too busy (the server may do more). */
+  generatorLimited: boolean;
+  /** Enters the summary: a passing, unflagged step. */
+  counted: boolean;
   error?: string;
+}
+
+/** Median and range over the counted runs of one workload on one server. */
+export interface Summary {
+  workload: WorkloadName;
+  target: TargetName;
+  runs: number;
+  counted: number;
+  cpuUsPerDelivery: Spread | null;
+  deliveriesPerSec: Spread | null;
+  ratePerRoom: Spread | null;
+  p99Ms: Spread | null;
+  generatorLimited: boolean;
 }
 
 export interface IdleTargetResult extends Partial<IdleResult> {
@@ -29,134 +54,248 @@ export interface IdleTargetResult extends Partial<IdleResult> {
   error?: string;
 }
 
-export interface MachineFacts {
-  cpuModel: string;
-  cores: number;
-  memoryGiB: number;
-  kernel: string;
-  node: string;
-  openFilesLimit: string;
-  /** 1-minute load average when the run started and ended: other work on the machine skews results. */
-  loadAverage: { start: number; end: number };
-  /**
-   * CPU pressure (Linux PSI `some avg60`, % of time runnable tasks waited for a CPU) over the minute
-   * before the run started and ended; null where /proc/pressure is missing. Above ~10% the servers
-   * were competing for CPU with other work and the numbers are low.
-   */
-  cpuPressure: { start: number | null; end: number | null };
-}
-
-/** Linux PSI: % of the last 60 s in which some runnable task waited for a CPU. */
-export function cpuPressure(): number | null {
-  try {
-    const m = /some avg10=[\d.]+ avg60=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
-}
-
 export interface BenchResult {
   startedAt: string;
   durationS: number;
   machine: MachineFacts;
+  cpus: CpuPlan;
   settings: {
+    runs: number;
+    seed: number;
     stepMs: number;
+    warmupMs: number;
     maxSteps: number;
     precision: number;
-    startDeliveries: number;
-    noisyForeignCpu: number;
     bodyBytes: number;
-    subscriberCounts: number[];
+    samplesPerSecond: number;
+    generatorCpuMax: number;
+    shards: number;
+    samplers: number;
+    workloads: Workload[];
+    targets: TargetName[];
     idleCounts: number[];
-    bounds: Record<number, number>;
+    /** Versions of what was measured, from the installed packages. */
+    versions: Record<string, string>;
   };
+  /** The order the servers ran in, per run and workload. */
+  orders: { run: number; workload: WorkloadName; targets: TargetName[] }[];
+  runs: WorkloadRun[];
+  summary: Summary[];
   idle: IdleTargetResult[];
-  fanout: FanoutResult[];
 }
 
-export async function machineFacts(): Promise<MachineFacts> {
-  const { execFileSync } = await import('node:child_process');
-  let openFilesLimit = 'unknown';
+/** An installed package's version; for Switchboard, the commit measured (+ "modified" when the tree differs). */
+function versionOf(pkg: string): string {
   try {
-    openFilesLimit = execFileSync('sh', ['-c', 'ulimit -n']).toString().trim();
+    if (pkg === 'switchboard') {
+      const git = (args: string[]) =>
+        execFileSync('git', args, { cwd: import.meta.dirname })
+          .toString()
+          .trim();
+      return `commit ${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain']) ? ' (modified)' : ''}`;
+    }
+    const url = `../../node_modules/${pkg}/package.json`;
+    return (JSON.parse(readFileSync(new URL(url, import.meta.url), 'utf8')) as { version: string }).version;
   } catch {
-    /* not a POSIX shell */
+    return 'unknown';
   }
-  const cpus = os.cpus();
-  return {
-    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
-    cores: cpus.length,
-    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-    kernel: `${os.type()} ${os.release()}`,
-    node: process.version,
-    openFilesLimit,
-    loadAverage: { start: os.loadavg()[0]!, end: os.loadavg()[0]! },
-    cpuPressure: { start: cpuPressure(), end: null },
-  };
 }
 
 export async function runBenchmark(o: BenchOptions, log: (line: string) => void): Promise<BenchResult> {
+  const ownCpus = allowedCpus(process.pid);
+  let cpus: CpuPlan;
+  if (o.pin) {
+    checkTaskset();
+    cpus = planCpus(ownCpus, o.serverCores);
+    // The orchestrator polls and aggregates: keep it off the server CPUs too (until the end).
+    pin(process.pid, cpus.generator);
+  } else cpus = unpinnedPlan();
+  try {
+    return await measure(o, cpus, log);
+  } finally {
+    if (o.pin) pin(process.pid, ownCpus.join(','));
+  }
+}
+
+async function measure(o: BenchOptions, cpus: CpuPlan, log: (line: string) => void): Promise<BenchResult> {
   const started = Date.now();
+  const shards = o.shards ?? 2 * cpus.generatorCores;
   const result: BenchResult = {
     startedAt: new Date(started).toISOString(),
     durationS: 0,
-    machine: await machineFacts(),
+    machine: machineFacts(),
+    cpus,
     settings: {
+      runs: o.runs,
+      seed: o.seed,
       stepMs: o.stepMs,
+      warmupMs: o.warmupMs,
       maxSteps: o.maxSteps,
       precision: o.precision,
-      startDeliveries: o.startDeliveries,
-      noisyForeignCpu: o.noisyForeignCpu,
       bodyBytes: o.bodyBytes,
-      subscriberCounts: o.subscriberCounts,
-      idleCounts: o.idleCounts,
-      bounds: Object.fromEntries(o.subscriberCounts.map((n) => [n, o.boundMs(n)])),
+      samplesPerSecond: o.samplesPerSecond,
+      generatorCpuMax: o.generatorCpuMax,
+      shards,
+      samplers: o.samplers,
+      workloads: o.workloads,
+      targets: o.targets,
+      idleCounts: o.idle ? o.idleCounts : [],
+      versions: Object.fromEntries(
+        ['switchboard', 'socket.io', 'ws', 'phoenix', 'socket.io-client'].map((p) => [p, versionOf(p)]),
+      ),
     },
+    orders: [],
+    runs: [],
+    summary: [],
     idle: [],
-    fanout: [],
   };
-  const pressure = result.machine.cpuPressure.start;
-  if (pressure !== null && pressure > 10) {
-    log(
-      `warning: CPU pressure ${pressure}% (tasks waited for a CPU that share of the last minute): ` +
-        'other work is running, so the numbers will be low and noisy',
-    );
-  }
-  let redis: RedisServer | undefined;
-  try {
-    // Scenario by scenario, every server in turn: the rows compared with each other are measured
-    // minutes apart at most, so a change in background load hurts the comparison least.
-    if (o.scenarios.includes('idle')) {
-      for (const name of o.targets) result.idle.push(await idleScenario(name, o, log));
-    }
-    for (const scenario of ['fanout', 'redis'] as const) {
-      if (!o.scenarios.includes(scenario)) continue;
-      if (scenario === 'redis') redis ??= await startRedis();
-      for (const name of o.targets) {
-        result.fanout.push(...(await fanoutScenario(name, scenario, o, redis?.url, log)));
+  log(
+    `servers on CPUs ${cpus.server}, load generator on ${cpus.generator}${cpus.pinned ? '' : ' (not pinned)'}`,
+  );
+  for (let run = 1; run <= o.runs; run++) {
+    for (const [wi, w] of o.workloads.entries()) {
+      const order = shuffled(o.targets, orderSeed(o.seed, run, wi));
+      result.orders.push({ run, workload: w.name, targets: order });
+      for (const name of order) {
+        log(`run ${run}/${o.runs}, workload ${w.name}, ${TARGET_LABELS[name]}`);
+        result.runs.push(await runWorkload(name, w, run, o, cpus, shards, log));
       }
     }
-  } finally {
-    await redis?.stop();
+  }
+  result.summary = summarise(result.runs, o);
+  if (o.idle) {
+    for (const name of o.targets) result.idle.push(await idleScenario(name, o, cpus, log));
   }
   result.durationS = Math.round((Date.now() - started) / 1000);
-  result.machine.loadAverage.end = os.loadavg()[0]!;
-  result.machine.cpuPressure.end = cpuPressure();
+  finishMachineFacts(result.machine);
   return result;
+}
+
+async function runWorkload(
+  name: TargetName,
+  w: Workload,
+  run: number,
+  o: BenchOptions,
+  cpus: CpuPlan,
+  shards: number,
+  log: (l: string) => void,
+): Promise<WorkloadRun> {
+  const entry: WorkloadRun = {
+    run,
+    workload: w.name,
+    target: name,
+    startedAt: new Date().toISOString(),
+    subscribers: w.rooms * w.subscribersPerRoom,
+    connectMs: 0,
+    result: null,
+    steps: [],
+    generatorLimited: false,
+    counted: false,
+  };
+  const target = await startServer(name, o, cpus);
+  const pool = GeneratorPool.start({
+    shards,
+    cpus: cpus.pinned ? cpus.generator : undefined,
+    cpuProfileDir: o.cpuProfileDir,
+  });
+  try {
+    const endpoint = target.endpoint(0);
+    const topics = Array.from({ length: w.rooms }, (_, r) => target.topic(w.name, r));
+    await pool.publishers(endpoint, topics);
+    const c = await pool.subscribe(endpoint, topics, entry.subscribers, {
+      concurrency: 100,
+      localAddresses: Array.from({ length: o.sourceAddresses }, (_, i) => `127.0.0.${i + 2}`),
+      deadlineMs: o.connectDeadlineMs,
+    });
+    entry.connectMs = c.ms;
+    if (c.failed > 0) throw new Error(`${c.failed} subscribers failed to connect: ${c.errors.join('; ')}`);
+    await pool.samplers(endpoint, topics, o.samplers);
+    log(`  ${entry.subscribers} subscribers in ${w.rooms} rooms connected in ${c.ms} ms`);
+    const ctx: StepContext = {
+      pool,
+      subscribers: entry.subscribers,
+      topics: w.rooms,
+      serverPids: target.nodes.map((n) => n.pid),
+      helperPids: [process.pid],
+      generatorCores: cpus.generatorCores,
+      log,
+    };
+    const so: StepOptions = {
+      stepMs: o.stepMs,
+      boundMs: w.boundMs,
+      bodyBytes: o.bodyBytes,
+      samplesPerSecond: o.samplesPerSecond,
+      generatorCpuMax: o.generatorCpuMax,
+    };
+    // Warm-up: JIT the server's hot path at the workload's rate; not reported.
+    if (o.warmupMs > 0)
+      log(
+        `  warm-up:${describeStep(await runStep(ctx, { ...so, stepMs: o.warmupMs }, w.ratePerRoom)).slice(1)}`,
+      );
+    if (w.mode === 'fixed') {
+      const r = await runStep(ctx, so, w.ratePerRoom);
+      log(describeStep(r));
+      entry.steps = [r];
+      entry.result = r;
+      entry.counted = r.pass;
+    } else {
+      const s = await searchRate(ctx, { ...so, maxSteps: o.maxSteps, precision: o.precision }, w.ratePerRoom);
+      entry.steps = s.steps;
+      entry.result = s.best;
+      entry.generatorLimited = s.generatorLimited;
+      entry.counted = s.best !== null;
+    }
+  } catch (err) {
+    entry.error = (err as Error).message;
+    log(`  error: ${entry.error}`);
+  } finally {
+    await pool.stop();
+    await target.stop();
+  }
+  return entry;
+}
+
+/** One node of `name`, pinned to the server CPUs. */
+function startServer(name: TargetName, o: BenchOptions, cpus: CpuPlan): Promise<Target> {
+  return startTarget(name, {
+    nodes: 1,
+    cpus: cpus.pinned ? cpus.server : undefined,
+    cpuProfileDir: o.cpuProfileDir,
+    env: o.serverEnv[name],
+    script: o.serverScripts[name],
+  });
+}
+
+function summarise(runs: WorkloadRun[], o: BenchOptions): Summary[] {
+  const out: Summary[] = [];
+  for (const w of o.workloads) {
+    for (const t of o.targets) {
+      const mine = runs.filter((r) => r.workload === w.name && r.target === t);
+      const counted = mine.filter((r) => r.counted && r.result).map((r) => r.result!);
+      out.push({
+        workload: w.name,
+        target: t,
+        runs: mine.length,
+        counted: counted.length,
+        cpuUsPerDelivery: spread(counted.map((s) => s.serverCpuUsPerDelivery)),
+        deliveriesPerSec: spread(counted.map((s) => s.deliveriesPerSec)),
+        ratePerRoom: spread(counted.map((s) => s.ratePerTopic)),
+        p99Ms: spread(counted.map((s) => s.p99Ms)),
+        generatorLimited: mine.some((r) => r.generatorLimited),
+      });
+    }
+  }
+  return out;
 }
 
 async function idleScenario(
   name: TargetName,
   o: BenchOptions,
+  cpus: CpuPlan,
   log: (l: string) => void,
 ): Promise<IdleTargetResult> {
   log(`${TARGET_LABELS[name]}: idle connections ${o.idleCounts.join(', ')}`);
-  const target = await startTarget(name, {
-    nodes: 1,
-    cpuProfileDir: o.cpuProfileDir,
-    switchboardEnv: o.switchboardEnv,
-  });
+  const target = await startServer(name, o, cpus);
   try {
     const r = await measureIdle(
       target,
@@ -167,6 +306,7 @@ async function idleScenario(
         settleMs: o.idleSettleMs,
         connectDeadlineMs: o.connectDeadlineMs,
         cpuProfileDir: o.cpuProfileDir,
+        cpus: cpus.pinned ? cpus.generator : undefined,
       },
       log,
     );
@@ -177,83 +317,4 @@ async function idleScenario(
   } finally {
     await target.stop();
   }
-}
-
-async function fanoutScenario(
-  name: TargetName,
-  scenario: 'fanout' | 'redis',
-  o: BenchOptions,
-  redisUrl: string | undefined,
-  log: (l: string) => void,
-): Promise<FanoutResult[]> {
-  const twoNodes = scenario === 'redis';
-  log(
-    `${TARGET_LABELS[name]}: one topic, ${twoNodes ? 'publisher on a second node through Redis' : 'one node'}`,
-  );
-  const target = await startTarget(name, {
-    nodes: twoNodes ? 2 : 1,
-    redisUrl: twoNodes ? redisUrl : undefined,
-    cpuProfileDir: o.cpuProfileDir,
-    switchboardEnv: o.switchboardEnv,
-  });
-  const gen = GeneratorProcess.start(o.cpuProfileDir);
-  const redisPid = twoNodes && redisUrl ? pidListeningOn(Number(new URL(redisUrl).port)) : null;
-  const localAddresses = Array.from({ length: o.sourceAddresses }, (_, i) => `127.0.0.${i + 2}`);
-  const results: FanoutResult[] = [];
-  let startDeliveries = o.startDeliveries;
-  try {
-    await gen.call({ cmd: 'publisher', endpoint: target.endpoint(target.nodes.length - 1) });
-    let open = 0;
-    for (const subscribers of [...o.subscriberCounts].sort((a, b) => a - b)) {
-      const boundMs = o.boundMs(subscribers);
-      const entry: FanoutResult = { target: name, scenario, subscribers, boundMs, best: null, steps: [] };
-      results.push(entry);
-      try {
-        const c = await gen.call<ConnectResult>(
-          {
-            cmd: 'connect',
-            endpoint: target.endpoint(0),
-            count: subscribers - open,
-            firstIndex: open,
-            concurrency: 100,
-            localAddresses,
-            deadlineMs: o.connectDeadlineMs,
-          },
-          o.connectDeadlineMs + 60_000,
-        );
-        open = subscribers;
-        if (c.failed > 0)
-          throw new Error(`${c.failed} subscribers failed to connect: ${c.errors.join('; ')}`);
-        log(`  ${subscribers} subscribers (p99 bound ${boundMs} ms), connected in ${c.ms} ms`);
-        const found = await searchRate(
-          {
-            generators: [gen],
-            publisher: gen,
-            subscribers,
-            serverPids: target.nodes.map((n) => n.pid),
-            helperPids: [gen.pid, ...(redisPid ? [redisPid] : [])],
-            log,
-          },
-          {
-            ...o,
-            boundMs,
-            startDeliveries,
-          },
-          subscribers,
-        );
-        entry.best = found.best;
-        entry.steps = found.steps;
-        // More subscribers cost more per message; start the next search a little below this best.
-        if (found.best) startDeliveries = Math.max(o.startDeliveries, found.best.deliveriesPerSec / 2);
-      } catch (err) {
-        entry.error = (err as Error).message;
-        log(`  error: ${entry.error}`);
-        break;
-      }
-    }
-  } finally {
-    await gen.stop();
-    await target.stop();
-  }
-  return results;
 }

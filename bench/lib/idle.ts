@@ -16,9 +16,14 @@ export interface IdlePoint {
   /** RSS growth per connection since the previous count (cancels fixed costs such as a grown young generation). */
   marginalBytes?: number;
   failed: number;
+  /** The same in the units the report prints, so it prints only what is stored. */
+  rssGrowthMiB: number;
+  perConnectionKiB: number;
+  marginalKiB?: number;
 }
 export interface IdleResult {
   baselineRssBytes: number;
+  baselineRssMiB: number;
   points: IdlePoint[];
   errors: string[];
 }
@@ -33,6 +38,8 @@ export interface IdleOptions {
   /** Opening connections stops after this long (the rest count as failed). */
   connectDeadlineMs: number;
   cpuProfileDir?: string;
+  /** taskset CPU list for the generator processes. */
+  cpus?: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -53,7 +60,9 @@ export async function measureIdle(
   o: IdleOptions,
   log: (l: string) => void,
 ): Promise<IdleResult> {
-  const gens = Array.from({ length: o.generators }, () => GeneratorProcess.start(o.cpuProfileDir));
+  const gens = Array.from({ length: o.generators }, () =>
+    GeneratorProcess.start({ cpus: o.cpus, cpuProfileDir: o.cpuProfileDir }),
+  );
   const localAddresses = Array.from({ length: o.sourceAddresses }, (_, i) => `127.0.0.${i + 2}`);
   try {
     await sleep(500);
@@ -71,8 +80,9 @@ export async function measureIdle(
           first += share[i]!;
           return g.call<ConnectResult>(
             {
-              cmd: 'connect',
+              cmd: 'subscribe',
               endpoint: target.idleEndpoint(0),
+              topics: [target.idleEndpoint(0).topic],
               count: share[i]!,
               firstIndex,
               concurrency: 200,
@@ -100,7 +110,11 @@ export async function measureIdle(
         marginalBytes:
           prev && ready > prev.connections ? (rss - prev.rssBytes) / (ready - prev.connections) : undefined,
         failed: count - ready,
+        rssGrowthMiB: (rss - baselineRssBytes) / 2 ** 20,
+        perConnectionKiB: 0,
       };
+      point.perConnectionKiB = point.perConnectionBytes / 1024;
+      if (point.marginalBytes !== undefined) point.marginalKiB = point.marginalBytes / 1024;
       points.push(point);
       log(
         `  ${ready}/${count} idle connections: RSS ${(rss / 2 ** 20).toFixed(1)} MiB, ` +
@@ -110,7 +124,12 @@ export async function measureIdle(
           `${results.some((r) => r.failed) ? ` (failures: ${results.flatMap((r) => r.errors).join('; ')})` : ''}`,
       );
     }
-    return { baselineRssBytes, points, errors: [...new Set(errors)] };
+    return {
+      baselineRssBytes,
+      baselineRssMiB: baselineRssBytes / 2 ** 20,
+      points,
+      errors: [...new Set(errors)],
+    };
   } finally {
     await Promise.all(gens.map((g) => g.stop()));
   }

@@ -1,99 +1,128 @@
 /** Benchmark options: documented defaults, `--quick` overrides, command-line parsing. */
 import { parseArgs } from 'node:util';
 import { TARGET_NAMES, type TargetName } from './targets.js';
-
-export type ScenarioName = 'idle' | 'fanout' | 'redis';
-export const SCENARIO_NAMES: readonly ScenarioName[] = ['idle', 'fanout', 'redis'];
+import { WORKLOAD_NAMES, WORKLOADS, type Workload, type WorkloadName } from './workloads.js';
 
 export interface BenchOptions {
+  /** Servers to measure; each run shuffles them (see `seed`). */
   targets: TargetName[];
-  scenarios: ScenarioName[];
+  workloads: Workload[];
+  /** Also measure idle connections' memory. */
+  idle: boolean;
+  /** Repetitions of every workload on every server; the report gives median and range. */
+  runs: number;
+  /** Seed of the server order in each run and workload (reported, so a run can be repeated). */
+  seed: number;
   /** Idle connection counts, measured in one server process in increasing order. */
   idleCounts: number[];
-  /** Subscriber counts for the fan-out scenarios. */
-  subscriberCounts: number[];
-  /** p99 latency bound for a subscriber count (ms). */
-  boundMs(subscribers: number): number;
+  idleGenerators: number;
+  idleSettleMs: number;
+  /** Length of one measured step. */
   stepMs: number;
+  /** Length of the unreported step that warms each server up before a workload. */
+  warmupMs: number;
+  /** Search (workload C): steps at most, and when to stop bisecting (ratio of failing to passing rate). */
   maxSteps: number;
   precision: number;
-  startDeliveries: number;
   bodyBytes: number;
   samplesPerSecond: number;
-  /** A failed step during which other processes used more than this (% of one core) is repeated once. */
-  noisyForeignCpu: number;
-  idleGenerators: number;
+  /** % of one core: a step with a generator process (or the generator cores on average) above it is flagged. */
+  generatorCpuMax: number;
+  /** Subscriber processes of the load generator (plus one publisher and one sampler). */
+  shards?: number;
+  /** Official clients per step (correctness sample). */
+  samplers: number;
+  /** Keep servers and generators on separate CPUs with taskset. */
+  pin: boolean;
+  /** CPUs for the servers when pinning (default half). */
+  serverCores?: number;
   sourceAddresses: number;
-  idleSettleMs: number;
-  /** Opening connections for one scenario stops after this long; the rest count as failed. */
+  /** Opening connections for one workload stops after this long; the rest count as failed. */
   connectDeadlineMs: number;
   /** Directory for V8 CPU profiles of the server processes (off when undefined). */
   cpuProfileDir?: string;
-  /** Extra env for Switchboard nodes. */
-  switchboardEnv: Record<string, string>;
+  /** Extra env per server. */
+  serverEnv: Partial<Record<TargetName, Record<string, string>>>;
+  /** A different program for a target (tests: a deliberately faulty server). */
+  serverScripts: Partial<Record<TargetName, string>>;
   /** Where to write the markdown report (undefined: do not write). */
   outFile?: string;
   /** Where to write the raw results as JSON (undefined: do not write). */
   jsonFile?: string;
 }
 
-/** The issue's bounds: 100 ms p99 up to 1,000 subscribers, 250 ms at 10,000 and above. */
-export function defaultBoundMs(subscribers: number): number {
-  return subscribers >= 10_000 ? 250 : 100;
-}
-
 export const defaultOptions: BenchOptions = {
   targets: [...TARGET_NAMES],
-  scenarios: [...SCENARIO_NAMES],
+  workloads: WORKLOAD_NAMES.map((n) => WORKLOADS[n]),
+  idle: true,
+  runs: 3,
+  seed: 1,
   idleCounts: [10_000, 19_000],
-  subscriberCounts: [1_000, 10_000],
-  boundMs: defaultBoundMs,
-  stepMs: 2_000,
+  idleGenerators: 2,
+  idleSettleMs: 2_000,
+  stepMs: 5_000,
+  warmupMs: 2_000,
   maxSteps: 8,
   precision: 1.2,
-  startDeliveries: 100_000,
   bodyBytes: 100,
   samplesPerSecond: 100_000,
-  noisyForeignCpu: 25,
-  idleGenerators: 2,
+  generatorCpuMax: 70,
+  samplers: 3,
+  pin: true,
   sourceAddresses: 0,
-  idleSettleMs: 2_000,
   connectDeadlineMs: 60_000,
-  switchboardEnv: {},
+  serverEnv: {},
+  serverScripts: {},
   outFile: 'docs/benchmarks.md',
+  jsonFile: 'docs/benchmarks.json',
 };
 
-/** `--quick`: a smoke run of every scenario in well under a minute per target. */
-export const quickOverrides: Partial<BenchOptions> = {
-  idleCounts: [1_000, 2_000],
-  subscriberCounts: [100, 1_000],
-  stepMs: 1_000,
-  maxSteps: 4,
-  precision: 2.01,
-  idleSettleMs: 500,
-  connectDeadlineMs: 60_000,
-  outFile: undefined,
-};
+/** `--quick`: every workload at a tenth of its connections, one run, short steps, nothing written. */
+export function quickOverrides(): Partial<BenchOptions> {
+  return {
+    workloads: defaultOptions.workloads.map((w) => ({
+      ...w,
+      rooms: Math.max(1, Math.round(w.rooms / 10)),
+      subscribersPerRoom: Math.max(1, Math.round(w.subscribersPerRoom / 10)),
+    })),
+    runs: 1,
+    idleCounts: [1_000, 2_000],
+    idleSettleMs: 500,
+    stepMs: 1_000,
+    warmupMs: 500,
+    maxSteps: 4,
+    precision: 2.01,
+    outFile: undefined,
+    jsonFile: undefined,
+  };
+}
 
 export const usage = `Usage: npm run bench -- [options]
 
-Measures Switchboard, a raw ws broadcast server and Socket.IO 4 on loopback and writes docs/benchmarks.md.
+Measures Switchboard and the baselines in bench/baselines on loopback, servers and load generator on
+separate CPUs, and writes docs/benchmarks.md and the raw results docs/benchmarks.json.
 
-  --quick                   smoke run: small counts, 1 s steps, no report file unless --out is given
+  --quick                   smoke run: a tenth of the connections, one run, 1 s steps, writes nothing unless asked
   --targets LIST            comma list of ${TARGET_NAMES.join(',')} (default: all)
-  --scenarios LIST          comma list of ${SCENARIO_NAMES.join(',')} (default: all)
+  --workloads LIST          comma list of ${WORKLOAD_NAMES.join(',')} (default: all)
+  --no-idle                 skip the idle-memory measurement
   --idle LIST               idle connection counts (default 10000,19000)
-  --subscribers LIST        fan-out subscriber counts (default 1000,10000)
-  --bound-ms N              p99 bound for every subscriber count (default 100, 250 at >= 10000)
-  --step-ms N               duration of one publish step (default 2000)
-  --max-steps N             steps per rate search (default 8)
-  --body-bytes N            filler bytes per message (default 100)
+  --runs N                  repetitions (default 3); the report gives median and range
+  --seed N                  seed of the server order (default 1)
+  --step-ms N               duration of one measured step (default 5000)
+  --max-steps N             steps of the rate search in workload C (default 8)
+  --body-bytes N            filler bytes per publication (default 100)
+  --generator-cpu-max N     flag steps with a generator process above N% of a core (default 70)
+  --shards N                subscriber processes of the load generator (default 2 per generator CPU)
+  --samplers N              official clients per step (default 3)
+  --server-cores N          CPUs for the servers (default half); the others run the load generator
+  --no-pin                  do not pin (servers and generator share CPUs: the report says so)
   --source-addresses N      spread client connections over 127.0.0.2..N+1 (default 0: kernel's choice)
-  --connect-deadline-s N    give up opening a scenario's connections after N s (default 60)
+  --connect-deadline-s N    give up opening a workload's connections after N s (default 60)
   --cpu-prof DIR            write V8 CPU profiles of the server processes to DIR
   --switchboard-env K=V     extra env for Switchboard nodes (repeatable)
   --out FILE                markdown report path (default docs/benchmarks.md); --no-out to skip
-  --json FILE               also write the raw results as JSON
+  --json FILE               raw results path (default docs/benchmarks.json); --no-json to skip
   -h, --help                this text`;
 
 function list(flag: string, value: string): string[] {
@@ -105,9 +134,10 @@ function list(flag: string, value: string): string[] {
   return items;
 }
 
-function positiveInt(flag: string, value: string): number {
+function positiveInt(flag: string, value: string, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} must be a positive integer, got "${value}"`);
+  if (n > max) throw new Error(`${flag} must be at most ${max}, got ${n}`);
   return n;
 }
 
@@ -126,13 +156,19 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     options: {
       quick: { type: 'boolean' },
       targets: { type: 'string' },
-      scenarios: { type: 'string' },
+      workloads: { type: 'string' },
+      'no-idle': { type: 'boolean' },
       idle: { type: 'string' },
-      subscribers: { type: 'string' },
-      'bound-ms': { type: 'string' },
+      runs: { type: 'string' },
+      seed: { type: 'string' },
       'step-ms': { type: 'string' },
       'max-steps': { type: 'string' },
       'body-bytes': { type: 'string' },
+      'generator-cpu-max': { type: 'string' },
+      shards: { type: 'string' },
+      samplers: { type: 'string' },
+      'server-cores': { type: 'string' },
+      'no-pin': { type: 'boolean' },
       'source-addresses': { type: 'string' },
       'connect-deadline-s': { type: 'string' },
       'cpu-prof': { type: 'string' },
@@ -140,49 +176,55 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       out: { type: 'string' },
       'no-out': { type: 'boolean' },
       json: { type: 'string' },
+      'no-json': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return 'help';
-  const o: BenchOptions = { ...defaultOptions, ...(values.quick ? quickOverrides : {}) };
+  const o: BenchOptions = { ...defaultOptions, ...(values.quick ? quickOverrides() : {}) };
   if (values.targets)
     o.targets = list('--targets', values.targets).map((t) => oneOf('--targets', t, TARGET_NAMES));
-  if (values.scenarios) {
-    o.scenarios = list('--scenarios', values.scenarios).map((s) => oneOf('--scenarios', s, SCENARIO_NAMES));
-  }
-  if (values.idle) o.idleCounts = list('--idle', values.idle).map((v) => positiveInt('--idle', v));
-  if (values.subscribers) {
-    o.subscriberCounts = list('--subscribers', values.subscribers).map((v) =>
-      positiveInt('--subscribers', v),
+  if (values.workloads) {
+    const names = new Set<WorkloadName>(
+      list('--workloads', values.workloads).map((w) => oneOf('--workloads', w.toUpperCase(), WORKLOAD_NAMES)),
     );
+    o.workloads = o.workloads.filter((w) => names.has(w.name));
   }
-  if (values['bound-ms']) {
-    const bound = positiveInt('--bound-ms', values['bound-ms']);
-    o.boundMs = () => bound;
-  }
+  if (values['no-idle']) o.idle = false;
+  if (values.idle) o.idleCounts = list('--idle', values.idle).map((v) => positiveInt('--idle', v));
+  if (values.runs) o.runs = positiveInt('--runs', values.runs, 100);
+  if (values.seed) o.seed = positiveInt('--seed', values.seed, 2 ** 31);
   if (values['step-ms']) o.stepMs = positiveInt('--step-ms', values['step-ms']);
   if (values['max-steps']) o.maxSteps = positiveInt('--max-steps', values['max-steps']);
   if (values['body-bytes']) {
-    o.bodyBytes = positiveInt('--body-bytes', values['body-bytes']);
-    if (o.bodyBytes > 8192)
-      throw new Error('--body-bytes must be at most 8192 (bigger frames are skipped unread)');
+    // Bigger frames are skipped unread by the lean client.
+    o.bodyBytes = positiveInt('--body-bytes', values['body-bytes'], 8192);
   }
+  if (values['generator-cpu-max']) {
+    o.generatorCpuMax = positiveInt('--generator-cpu-max', values['generator-cpu-max'], 100);
+  }
+  if (values.shards) o.shards = positiveInt('--shards', values.shards, 64);
+  if (values.samplers)
+    o.samplers = Number(values.samplers) === 0 ? 0 : positiveInt('--samplers', values.samplers, 100);
+  if (values['server-cores']) o.serverCores = positiveInt('--server-cores', values['server-cores'], 1024);
+  if (values['no-pin']) o.pin = false;
   if (values['source-addresses']) {
-    o.sourceAddresses = positiveInt('--source-addresses', values['source-addresses']);
-    if (o.sourceAddresses > 250) throw new Error('--source-addresses must be at most 250');
+    o.sourceAddresses = positiveInt('--source-addresses', values['source-addresses'], 250);
   }
   if (values['connect-deadline-s']) {
     o.connectDeadlineMs = positiveInt('--connect-deadline-s', values['connect-deadline-s']) * 1000;
   }
   if (values['cpu-prof']) o.cpuProfileDir = values['cpu-prof'];
-  o.switchboardEnv = {};
+  const sbEnv = new Map<string, string>();
   for (const kv of values['switchboard-env'] ?? []) {
     const at = kv.indexOf('=');
     if (at <= 0) throw new Error(`--switchboard-env must look like KEY=VALUE, got "${kv}"`);
-    o.switchboardEnv[kv.slice(0, at)] = kv.slice(at + 1);
+    sbEnv.set(kv.slice(0, at), kv.slice(at + 1));
   }
+  o.serverEnv = { switchboard: Object.fromEntries(sbEnv) };
   if (values.out) o.outFile = values.out;
   if (values['no-out']) o.outFile = undefined;
   if (values.json) o.jsonFile = values.json;
+  if (values['no-json']) o.jsonFile = undefined;
   return o;
 }

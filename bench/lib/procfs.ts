@@ -8,8 +8,47 @@ function ticksPerSecond(): number {
   return clockTicks;
 }
 
+const SUM_EXEC = /^se\.sum_exec_runtime\s*:\s*([\d.]+)/m;
+
+/**
+ * CPU time the threads of a process have run so far, in seconds, to the microsecond: the sum of each
+ * thread's `se.sum_exec_runtime` (ms) in /proc/<pid>/task/<tid>/sched. The clock-tick counters of
+ * /proc/<pid>/stat move in 10 ms steps, too coarse for µs per delivery over a short step. A thread
+ * that ended between two readings drops out of the sum; a server's threads live as long as it does.
+ */
+function schedSeconds(pid: number): number | null {
+  let ms = 0;
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return null;
+  }
+  for (const tid of tasks) {
+    try {
+      const m = SUM_EXEC.exec(readFileSync(`/proc/${pid}/task/${tid}/sched`, 'utf8'));
+      if (!m) return null;
+      ms += Number(m[1]);
+    } catch {
+      /* thread ended meanwhile */
+    }
+  }
+  return ms / 1000;
+}
+
+let preciseCpu: boolean | undefined;
+
 /** CPU time (user + system) the process has used so far, in seconds. */
 export function cpuSeconds(pid: number): number {
+  preciseCpu ??= schedSeconds(process.pid) !== null;
+  if (preciseCpu) {
+    const s = schedSeconds(pid);
+    if (s !== null) return s;
+  }
+  return tickSeconds(pid);
+}
+
+function tickSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

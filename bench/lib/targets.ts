@@ -1,28 +1,37 @@
 /**
- * The servers under test: Switchboard and the two baselines (raw `ws`, Socket.IO 4), each started
- * as its own process on loopback with `--expose-gc` and the SIGUSR2 GC hook, one or two nodes.
+ * The servers under test: Switchboard and the baselines in bench/baselines (Socket.IO 4, a plain
+ * `ws` rooms server, the tuned `ws` reference), each started as its own process on loopback with
+ * `--expose-gc` and the SIGUSR2 GC hook, one or two nodes, pinned to the server CPUs when asked.
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { freePort, startProcess, tempDir, waitForPort, type Managed } from '../../testkit/src/index.js';
+import {
+  onFreePorts,
+  startProcess,
+  tempDir,
+  waitForListener,
+  type Managed,
+} from '../../testkit/src/index.js';
 import type { Endpoint } from '../loadgen/protocols.js';
 
-export type TargetName = 'switchboard' | 'ws' | 'socketio';
-export const TARGET_NAMES: readonly TargetName[] = ['switchboard', 'ws', 'socketio'];
+export type TargetName = 'switchboard' | 'socketio' | 'ws' | 'ws-tuned';
+export const TARGET_NAMES: readonly TargetName[] = ['switchboard', 'socketio', 'ws', 'ws-tuned'];
 
 /** How each target appears in tables. */
 export const TARGET_LABELS: Record<TargetName, string> = {
   switchboard: 'Switchboard',
-  ws: 'raw ws',
-  socketio: 'Socket.IO 4',
+  socketio: 'Socket.IO',
+  ws: 'plain ws',
+  'ws-tuned': 'tuned ws',
 };
 
 const HOST = '127.0.0.1';
 const file = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
 const scripts: Record<TargetName, string> = {
   switchboard: file('../../server/src/main.ts'),
-  ws: file('../baselines/raw-ws-server.ts'),
   socketio: file('../baselines/socketio-server.ts'),
+  ws: file('../baselines/ws-rooms-server.ts'),
+  'ws-tuned': file('../baselines/ws-tuned-server.ts'),
 };
 const gcHook = file('./gc-on-signal.ts');
 
@@ -35,8 +44,10 @@ export interface ServerNode {
 export interface Target {
   name: TargetName;
   nodes: ServerNode[];
-  /** Where fan-out subscribers (or the publisher) connect to on node `i`: one shared topic. */
+  /** Where fan-out subscribers (or the publisher) connect to on node `i`; the topic is set per room. */
   endpoint(i: number): Endpoint;
+  /** Room `r` of workload `w`, in the target's topic syntax. */
+  topic(w: string, r: number): string;
   /** Where idle connections connect to on node `i`; each joins `<topic>-<index>`, its own topic. */
   idleEndpoint(i: number): Endpoint;
   /** Asks node `i` for a full GC (SIGUSR2 hook). */
@@ -50,8 +61,12 @@ export interface TargetOptions {
   redisUrl?: string;
   /** When set, each server process writes a V8 CPU profile there on exit. */
   cpuProfileDir?: string;
-  /** Extra environment for Switchboard nodes (e.g. tuning knobs under test). */
-  switchboardEnv?: Record<string, string>;
+  /** Extra environment for the server (e.g. Switchboard tuning knobs under test). */
+  env?: Record<string, string>;
+  /** Runs this script instead of the target's own (tests: a deliberately faulty server). */
+  script?: string;
+  /** taskset CPU list the server processes are confined to. */
+  cpus?: string;
   /** Extra `node` flags for every server process (e.g. `--heapsnapshot-signal=SIGUSR1`). */
   nodeArgs?: string[];
 }
@@ -69,39 +84,53 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
   };
   try {
     for (let i = 0; i < opts.nodes; i++) {
-      const port = await freePort();
-      const env: Record<string, string> = {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        HOST,
-        PORT: String(port),
-        ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
-      };
-      if (name === 'switchboard') {
-        Object.assign(env, {
-          NODE_ENV: 'production',
-          NODE_ID: `bench-${i + 1}`,
-          JWT_SECRET: jwtSecret,
-          API_TOKEN: apiToken,
-          LOG_LEVEL: 'warn',
-          BROKER: opts.redisUrl ? 'redis' : 'memory',
-          // One publisher connection sends thousands of messages per second: lift its rate limit.
-          RATE_LIMIT_PER_SECOND: '1000000',
-          RATE_LIMIT_BURST: '1000000',
-          DRAIN_WINDOW_MS: '1000',
-          // Presence on room:* (the idle connections' per-user topics) but not on the fan-out
-          // topic feed:bench: a 10,000-member presence_state per join is quadratic in members.
-          PRESENCE_TOPICS: 'room:*',
-          ...opts.switchboardEnv,
+      // Picked ports can be taken before the process binds them: then it starts again on others.
+      const node = await onFreePorts(2, async ([port, metricsPort]) => {
+        const env: Record<string, string> = {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '/tmp',
+          HOST,
+          PORT: String(port),
+          METRICS_PORT: String(metricsPort),
+          ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
+        };
+        if (name === 'switchboard') {
+          Object.assign(env, {
+            NODE_ENV: 'production',
+            NODE_ID: `bench-${i + 1}`,
+            JWT_SECRET: jwtSecret,
+            API_TOKEN: apiToken,
+            LOG_LEVEL: 'warn',
+            BROKER: opts.redisUrl ? 'redis' : 'memory',
+            // One publisher connection sends thousands of messages per second: lift its rate limit.
+            RATE_LIMIT_PER_SECOND: '1000000',
+            RATE_LIMIT_BURST: '1000000',
+            DRAIN_WINDOW_MS: '1000',
+            // Every bench client comes from one address, many as one user: lift the connection caps.
+            MAX_CONNECTIONS_PER_USER: '10000000',
+            MAX_CONNECTIONS_PER_ADDRESS: '10000000',
+            // Presence on room:* (the idle connections' per-user topics) but not on the fan-out
+            // topic feed:bench: a 10,000-member presence_state per join is quadratic in members.
+            PRESENCE_TOPICS: 'room:*',
+          });
+        }
+        Object.assign(env, opts.env);
+        const args = ['--expose-gc', '--import', 'tsx', '--import', gcHook];
+        if (opts.cpuProfileDir) args.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`);
+        args.push(...(opts.nodeArgs ?? []));
+        args.push(opts.script ?? scripts[name]);
+        // taskset execs node in place, so the pid is the server's and every thread starts pinned.
+        const [cmd, argv] = opts.cpus
+          ? ['taskset', ['-c', opts.cpus, process.execPath, ...args]]
+          : [process.execPath, args];
+        const proc = startProcess(cmd, argv, { env, logDir, name: `${name}-${i + 1}` });
+        await waitReady(name, port!, metricsPort!, proc).catch(async (err: unknown) => {
+          await proc.stop('SIGKILL');
+          throw err;
         });
-      }
-      const args = ['--expose-gc', '--import', 'tsx', '--import', gcHook];
-      if (opts.cpuProfileDir) args.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`);
-      args.push(...(opts.nodeArgs ?? []));
-      args.push(scripts[name]);
-      const proc = startProcess(process.execPath, args, { env, logDir, name: `${name}-${i + 1}` });
-      nodes.push({ pid: proc.child.pid ?? -1, port, proc });
-      await waitReady(name, port, proc);
+        return { pid: proc.child.pid ?? -1, port: port!, proc };
+      });
+      nodes.push(node);
     }
   } catch (err) {
     await stopAll();
@@ -111,13 +140,16 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
     const node = nodes[i];
     if (!node) throw new Error(`target ${name} has no node ${i}`);
     if (name === 'switchboard') return { protocol: 'phoenix', host: HOST, port: node.port, topic, jwtSecret };
-    return { protocol: name === 'ws' ? 'raw' : 'socketio', host: HOST, port: node.port, topic };
+    return { protocol: name === 'socketio' ? 'socketio' : 'raw', host: HOST, port: node.port, topic };
   };
   return {
     name,
     nodes,
     endpoint(i) {
-      return endpointOf(i, name === 'switchboard' ? 'feed:bench' : 'bench');
+      return endpointOf(i, '');
+    },
+    topic(w, r) {
+      return `${name === 'switchboard' ? 'feed:' : ''}bench-${w}-${r}`;
     },
     idleEndpoint(i) {
       return endpointOf(i, name === 'switchboard' ? 'room:idle' : 'idle');
@@ -129,22 +161,25 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
   };
 }
 
-async function waitReady(name: TargetName, port: number, proc: Managed): Promise<void> {
+/** `port`: for switchboard its METRICS_PORT (where /healthz is served). */
+async function waitReady(name: TargetName, port: number, metricsPort: number, proc: Managed): Promise<void> {
   const deadline = Date.now() + 30_000;
+  await waitForListener(proc, {
+    ports: name === 'switchboard' ? [port, metricsPort] : [port],
+    what: name,
+    addrInUse: /EADDRINUSE/,
+    timeoutMs: 30_000,
+  });
   for (;;) {
     if (proc.child.exitCode !== null) {
       throw new Error(`${name} exited with ${proc.child.exitCode} during start-up:\n${proc.output()}`);
     }
     const ok =
-      name === 'switchboard'
-        ? await fetch(`http://${HOST}:${port}/healthz`).then(
-            (r) => r.ok,
-            () => false,
-          )
-        : await waitForPort(port, HOST, 200).then(
-            () => true,
-            () => false,
-          );
+      name !== 'switchboard' ||
+      (await fetch(`http://${HOST}:${metricsPort}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      ));
     if (ok) return;
     if (Date.now() > deadline)
       throw new Error(`${name} on port ${port} not ready in 30 s:\n${proc.output()}`);

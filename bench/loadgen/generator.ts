@@ -1,18 +1,25 @@
 /**
- * Load-generator process (forked by the orchestrator, driven over IPC; see messages.ts).
+ * Load-generator process (forked by the orchestrator, driven over IPC; see messages.ts). One
+ * program, three uses, one per process so each can be pinned and measured on its own:
  *
- * Holds lean subscriber connections and, on one generator, the publisher. Every delivery is
- * counted; a random sample of them (probability set per step) has its publish-to-receive latency
- * recorded in an hdr-histogram from the `"sent_us":<µs since epoch>` stamp the publisher wrote.
- * Publisher and receivers share the wall clock, so latency is exact within a process.
+ * - a subscriber shard holds lean subscriber connections. Every delivery's stamp is read: its
+ *   sequence number goes to the subscriber's SequenceTracker (loss, duplicates, reordering) and, for
+ *   a random sample, intended-send-to-receive latency goes to an hdr-histogram;
+ * - the publisher holds one connection per topic and sends each topic's publications on a fixed
+ *   schedule (start + i / rate), stamping each with when it was due;
+ * - the sampler holds a few official clients (official-clients.ts).
+ *
+ * Processes share the wall clock (performance.timeOrigin + now, µs), so latency is measured across them.
  */
 import { performance } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
 import { LeanSocket } from './lean-socket.js';
+import { OfficialClient } from './official-clients.js';
+import { formatPublication, readStamp } from './payload.js';
 import { protocolFor, type DeliverySink, type Endpoint, type Protocol, type Role } from './protocols.js';
+import { SequenceTracker } from './sequence.js';
 import type {
   Command,
-  ConnectCommand,
   ConnectResult,
   Counts,
   PublishCommand,
@@ -20,11 +27,16 @@ import type {
   RecordReport,
   Request,
   Response,
+  SampleReport,
+  SubscribeCommand,
+  SubscriberProblem,
 } from './messages.js';
 
-const SENT_KEY = Buffer.from('"sent_us":');
 const MAX_LATENCY_US = 600_000_000;
 const SETUP_TIMEOUT_MS = 30_000;
+/** First publication is due this long after the publish command arrives, so the schedule starts clean. */
+const LEAD_US = 5_000;
+const MAX_PROBLEMS = 5;
 
 /** Wall clock in µs since the epoch, sub-millisecond and monotonic within the process. */
 export function nowUs(): number {
@@ -41,93 +53,123 @@ function newHistogram(): hdr.Histogram {
 
 interface Slot {
   index: number;
+  topic: string;
+  sock: LeanSocket | null;
+  endpoint: Endpoint;
+  proto: Protocol;
+  tracker: SequenceTracker;
+}
+
+interface PublisherSlot {
+  topic: string;
   sock: LeanSocket;
   endpoint: Endpoint;
   proto: Protocol;
+  /** Close code of the last close by the server, until the next publish reports it. */
+  closedWith: number | null;
 }
 
 const state = {
-  endpoint: null as Endpoint | null,
-  protocol: null as Protocol | null,
   subscribers: [] as Slot[],
-  publisher: null as LeanSocket | null,
-  publisherEndpoint: null as Endpoint | null,
-  /** Close code of the publisher's last close by the server, until the next publish reports it. */
-  publisherClosed: null as number | null,
+  publishers: [] as PublisherSlot[],
+  samplers: [] as OfficialClient[],
+  step: -1,
   received: 0,
   other: 0,
-  closedCodes: {} as Record<string, number>,
-  closedTotal: {} as Record<string, number>,
-  recording: false,
+  stale: 0,
+  unstamped: 0,
+  closedCodes: new Map<string, number>(),
+  closedTotal: new Map<string, number>(),
   sampleProbability: 1,
   hist: newHistogram(),
-  cpuAtRecord: process.cpuUsage(),
-  wallAtRecord: performance.now(),
 };
 
-const sink: DeliverySink = {
-  delivery(b, s, e) {
-    state.received++;
-    if (!state.recording || Math.random() >= state.sampleProbability) return;
-    const at = b.indexOf(SENT_KEY, s);
-    if (at < 0 || at >= e) return;
-    let sent = 0;
-    for (let i = at + SENT_KEY.length; i < e; i++) {
-      const d = b[i]! - 48;
-      if (d < 0 || d > 9) break;
-      sent = sent * 10 + d;
-    }
-    state.hist.recordValue(Math.min(MAX_LATENCY_US, Math.max(1, nowUs() - sent)));
-  },
-  other() {
-    state.other++;
-  },
-};
-
-function useEndpoint(ep: Endpoint): Protocol {
-  if (!state.protocol || JSON.stringify(state.endpoint) !== JSON.stringify(ep)) {
-    state.endpoint = ep;
-    state.protocol = protocolFor(ep);
+const protocols = new Map<string, Protocol>();
+function protocolOf(ep: Endpoint): Protocol {
+  const key = JSON.stringify(ep);
+  let p = protocols.get(key);
+  if (!p) {
+    p = protocolFor(ep);
+    protocols.set(key, p);
   }
-  return state.protocol;
+  return p;
 }
 
-async function open(
+function sinkFor(slot: Slot): DeliverySink {
+  return {
+    delivery(b, s, e) {
+      const stamp = readStamp(b, s, e);
+      if (!stamp) {
+        state.unstamped++;
+        return;
+      }
+      if (stamp.step !== state.step) {
+        state.stale++;
+        return;
+      }
+      state.received++;
+      slot.tracker.see(stamp.seq);
+      if (state.sampleProbability < 1 && Math.random() >= state.sampleProbability) return;
+      state.hist.recordValue(Math.min(MAX_LATENCY_US, Math.max(1, nowUs() - stamp.intendedUs)));
+    },
+    other() {
+      state.other++;
+    },
+  };
+}
+
+const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+
+function open(
   ep: Endpoint,
   proto: Protocol,
   role: Role,
   index: number,
+  sink: DeliverySink,
+  onClosed: (code: number) => void,
   localAddress?: string,
 ): Promise<LeanSocket> {
-  const path = await proto.path(index);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => sock.fail(new Error(`setup took over ${SETUP_TIMEOUT_MS} ms`)),
-      SETUP_TIMEOUT_MS,
-    );
-    const sock: LeanSocket = new LeanSocket({
-      host: ep.host,
-      port: ep.port,
-      path,
-      localAddress,
-      handler: proto.handler(role, sink),
-      onSettled(err) {
-        clearTimeout(timer);
-        if (err) reject(err);
-        else resolve(sock);
-      },
-      onClosed(_s, code) {
-        if (role === 'publisher') state.publisherClosed = code;
-        if (role !== 'subscriber') return;
-        state.closedCodes[code] = (state.closedCodes[code] ?? 0) + 1;
-        state.closedTotal[code] = (state.closedTotal[code] ?? 0) + 1;
-      },
-    });
-  });
+  return proto.path(index, role).then(
+    (path) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => sock.fail(new Error(`setup took over ${SETUP_TIMEOUT_MS} ms`)),
+          SETUP_TIMEOUT_MS,
+        );
+        const sock: LeanSocket = new LeanSocket({
+          host: ep.host,
+          port: ep.port,
+          path,
+          localAddress,
+          handler: proto.handler(role, sink),
+          onSettled(err) {
+            clearTimeout(timer);
+            if (err) reject(err);
+            else resolve(sock);
+          },
+          onClosed: (_s, code) => onClosed(code),
+        });
+      }),
+  );
 }
 
-async function connect(c: ConnectCommand): Promise<ConnectResult> {
-  const proto = useEndpoint(c.endpoint);
+function openSubscriber(slot: Slot, localAddress?: string): Promise<LeanSocket> {
+  return open(
+    slot.endpoint,
+    slot.proto,
+    'subscriber',
+    slot.index,
+    sinkFor(slot),
+    (code) => {
+      bump(state.closedCodes, String(code));
+      bump(state.closedTotal, String(code));
+    },
+    localAddress,
+  );
+}
+
+async function subscribe(c: SubscribeCommand): Promise<ConnectResult> {
+  if (c.topics.length === 0) throw new Error('subscribe.topics must name at least one topic');
   const started = performance.now();
   const errors = new Map<string, number>();
   let next = 0;
@@ -142,14 +184,20 @@ async function connect(c: ConnectCommand): Promise<ConnectResult> {
         break;
       }
       const index = c.firstIndex + next++;
+      const topic = c.topicPerConnection ? `${c.topics[0]}-${index}` : c.topics[index % c.topics.length]!;
+      const endpoint = { ...c.endpoint, topic };
+      const slot: Slot = {
+        index,
+        topic,
+        sock: null,
+        endpoint,
+        proto: protocolOf(endpoint),
+        tracker: new SequenceTracker(),
+      };
       const local = c.localAddresses.length ? c.localAddresses[index % c.localAddresses.length] : undefined;
-      const endpoint = c.topicPerConnection
-        ? { ...c.endpoint, topic: `${c.endpoint.topic}-${index}` }
-        : c.endpoint;
-      const own = c.topicPerConnection ? protocolFor(endpoint) : proto;
       try {
-        const sock = await open(endpoint, own, 'subscriber', index, local);
-        state.subscribers.push({ index, sock, endpoint, proto: own });
+        slot.sock = await openSubscriber(slot, local);
+        state.subscribers.push(slot);
         connected++;
       } catch (err) {
         const msg = (err as Error).message;
@@ -169,15 +217,14 @@ async function connect(c: ConnectCommand): Promise<ConnectResult> {
 /** Reopens subscribers the server closed (e.g. as slow consumers during an overload step). */
 async function topUp(): Promise<ConnectResult> {
   const started = performance.now();
-  const dead = state.subscribers.filter((s) => s.sock.state === 'closed');
-  if (dead.length === 0) return { connected: 0, failed: 0, errors: [], ms: 0 };
+  const dead = state.subscribers.filter((s) => s.sock?.state === 'closed');
   const errors: string[] = [];
   let connected = 0;
   for (let i = 0; i < dead.length; i += 200) {
     await Promise.all(
       dead.slice(i, i + 200).map(async (slot) => {
         try {
-          slot.sock = await open(slot.endpoint, slot.proto, 'subscriber', slot.index);
+          slot.sock = await openSubscriber(slot);
           connected++;
         } catch (err) {
           if (errors.length < 5) errors.push((err as Error).message);
@@ -188,127 +235,188 @@ async function topUp(): Promise<ConnectResult> {
   return { connected, failed: dead.length - connected, errors, ms: Math.round(performance.now() - started) };
 }
 
-/** The publisher, reopened when the server closed it (an overloaded step can): publishing into a closed socket measures nothing. */
-async function readyPublisher(): Promise<{ pub: LeanSocket; reopenedAfter?: number }> {
-  const ep = state.publisherEndpoint;
-  const proto = state.protocol;
-  if (!state.publisher || !ep || !proto)
-    throw new Error('publish before publisher: send the publisher command first');
-  if (state.publisher.state === 'ready') return { pub: state.publisher };
-  const code = state.publisherClosed ?? 0;
-  state.publisherClosed = null;
-  state.publisher = await open(ep, proto, 'publisher', 1_000_000);
-  return { pub: state.publisher, reopenedAfter: code };
+const publisherSink: DeliverySink = { delivery() {}, other() {} };
+
+async function openPublisher(p: Omit<PublisherSlot, 'sock'>): Promise<LeanSocket> {
+  return open(p.endpoint, p.proto, 'publisher', 1_000_000, publisherSink, (code) => {
+    const slot = state.publishers.find((x) => x.topic === p.topic);
+    if (slot) slot.closedWith = code;
+  });
 }
 
 async function publish(c: PublishCommand): Promise<PublishResult> {
-  const { pub, reopenedAfter } = await readyPublisher();
-  const proto = state.protocol!;
-  if (!(c.rate > 0) || !(c.durationMs > 0))
-    throw new Error('publish.rate and publish.durationMs must be > 0');
-  const body = 'x'.repeat(c.bodyBytes);
-  const total = Math.max(1, Math.round((c.rate * c.durationMs) / 1000));
-  const t0 = performance.now();
-  let sent = 0;
-  let startUs = 0;
-  let endUs = 0;
-  let maxBacklog = 0;
+  if (!(c.ratePerTopic > 0) || !(c.durationMs > 0))
+    throw new Error('publish.ratePerTopic and publish.durationMs must be > 0');
+  const pubs = state.publishers;
+  if (pubs.length === 0) throw new Error('publish before publishers: send the publishers command first');
+  // An overloaded step can make the server close a publisher: publishing into it measures nothing.
+  let reopenedAfter: number | undefined;
+  for (const p of pubs) {
+    if (p.sock.state === 'ready') continue;
+    reopenedAfter = p.closedWith ?? 0;
+    p.closedWith = null;
+    p.sock = await openPublisher(p);
+  }
+  const filler = 'x'.repeat(c.bodyBytes);
+  const topics = pubs.length;
+  const perTopic = Math.max(1, Math.round((c.ratePerTopic * c.durationMs) / 1000));
+  const total = perTopic * topics;
+  // Publication n goes to topic n % topics: each topic at ratePerTopic, the topics evenly staggered.
+  const gapUs = 1e6 / (c.ratePerTopic * topics);
+  const startUs = nowUs() + LEAD_US;
+  const due = (n: number) => Math.round(startUs + n * gapUs);
+  let n = 0;
+  let maxLagUs = 0;
   return new Promise((resolve) => {
     const tick = () => {
-      const elapsed = performance.now() - t0;
-      const due = Math.min(total, Math.floor((c.rate * elapsed) / 1000) + 1);
-      if (due > sent) {
-        pub.corked(() => {
-          for (; sent < due; sent++) {
-            const t = nowUs();
-            if (sent === 0) startUs = t;
-            endUs = t;
-            pub.sendText(proto.publish(pub, `{"sent_us":${t},"body":"${body}"}`));
-          }
-        });
-        maxBacklog = Math.max(maxBacklog, pub.writeBacklog);
+      const now = nowUs();
+      for (const p of pubs) p.sock.cork();
+      for (; n < total; n++) {
+        const intended = due(n);
+        if (intended > now) break;
+        maxLagUs = Math.max(maxLagUs, now - intended);
+        const p = pubs[n % topics]!;
+        p.sock.sendText(
+          p.proto.publish(p.sock, formatPublication(c.step, Math.floor(n / topics), intended, filler)),
+        );
       }
-      if (sent >= total) resolve({ sent, startUs, endUs, maxBacklog, reopenedAfter });
-      else setTimeout(tick, 1);
+      for (const p of pubs) p.sock.uncork();
+      if (n >= total) {
+        resolve({
+          perTopic,
+          topics,
+          startUs,
+          endUs: due(total - 1),
+          maxLagMs: maxLagUs / 1000,
+          reopenedAfter,
+        });
+      } else setTimeout(tick, Math.max(0, Math.min(1, (due(n) - nowUs()) / 1000)));
     };
-    tick();
+    setTimeout(tick, LEAD_US / 1000);
   });
 }
 
 function counts(): Counts {
   let ready = 0;
-  for (const s of state.subscribers) if (s.sock.state === 'ready') ready++;
+  for (const s of state.subscribers) if (s.sock?.state === 'ready') ready++;
   return {
     received: state.received,
     other: state.other,
     ready,
-    closedCodes: { ...state.closedCodes },
-    closedTotal: { ...state.closedTotal },
+    closedCodes: Object.fromEntries(state.closedCodes),
+    closedTotal: Object.fromEntries(state.closedTotal),
   };
 }
 
-function report(): RecordReport {
-  const cpu = process.cpuUsage(state.cpuAtRecord);
-  const wallMs = performance.now() - state.wallAtRecord;
-  state.recording = false;
+function report(published: number): RecordReport {
+  const r = {
+    lost: 0,
+    duplicates: 0,
+    reordered: 0,
+    subscribersWithLoss: 0,
+    subscribersWithDuplicates: 0,
+    subscribersReordered: 0,
+  };
+  const problems: SubscriberProblem[] = [];
+  for (const s of state.subscribers) {
+    const v = s.tracker.verdict(published);
+    r.lost += v.lost;
+    r.duplicates += v.duplicates;
+    r.reordered += v.reordered;
+    if (v.lost) r.subscribersWithLoss++;
+    if (v.duplicates) r.subscribersWithDuplicates++;
+    if (v.reordered) r.subscribersReordered++;
+    if ((v.lost || v.duplicates || v.reordered) && problems.length < MAX_PROBLEMS) {
+      problems.push({
+        index: s.index,
+        topic: s.topic,
+        lost: v.lost,
+        duplicates: v.duplicates,
+        reordered: v.reordered,
+      });
+    }
+  }
   return {
     ...counts(),
+    ...r,
+    subscribers: state.subscribers.length,
+    stale: state.stale,
+    unstamped: state.unstamped,
+    problems,
     histogram: hdr.encodeIntoCompressedBase64(state.hist),
     samples: state.hist.totalCount,
-    cpuPercent: wallMs > 0 ? ((cpu.user + cpu.system) / 1000 / wallMs) * 100 : 0,
   };
+}
+
+function sampleReport(published: number): SampleReport {
+  const problems = state.samplers.map((c) => c.problem(published)).filter((p): p is string => p !== null);
+  return { clients: state.samplers.length, exact: state.samplers.length - problems.length, problems };
 }
 
 async function handle(c: Command): Promise<unknown> {
   switch (c.cmd) {
-    case 'connect':
-      return connect(c);
-    case 'publisher': {
-      const proto = useEndpoint(c.endpoint);
-      state.publisher = await open(c.endpoint, proto, 'publisher', 1_000_000);
-      state.publisherEndpoint = c.endpoint;
+    case 'subscribe':
+      return subscribe(c);
+    case 'publishers':
+      for (const topic of c.topics) {
+        const endpoint = { ...c.endpoint, topic };
+        const slot = { topic, endpoint, proto: protocolOf(endpoint), closedWith: null };
+        state.publishers.push({ ...slot, sock: await openPublisher(slot) });
+      }
       return { ok: true };
-    }
+    case 'samplers':
+      for (let i = 0; i < c.count; i++) {
+        const topic = c.topics[i % c.topics.length]!;
+        state.samplers.push(await OfficialClient.open({ ...c.endpoint, topic }, i));
+      }
+      return { ok: true };
     case 'record':
+      state.step = c.step;
       state.received = 0;
       state.other = 0;
-      state.closedCodes = {};
+      state.stale = 0;
+      state.unstamped = 0;
+      state.closedCodes = new Map();
       state.hist = newHistogram();
       state.sampleProbability = Math.min(1, Math.max(0, c.sampleProbability));
-      state.recording = true;
-      state.cpuAtRecord = process.cpuUsage();
-      state.wallAtRecord = performance.now();
+      for (const s of state.subscribers) s.tracker = new SequenceTracker();
+      for (const s of state.samplers) s.reset(c.step);
       return { ok: true };
     case 'publish':
       return publish(c);
     case 'counts':
       return counts();
     case 'report':
-      return report();
+      return report(c.published);
+    case 'sample-report':
+      return sampleReport(c.published);
     case 'top-up':
       return topUp();
     case 'close':
-      for (const s of state.subscribers) s.sock.close();
-      state.publisher?.close();
+      for (const s of state.subscribers) s.sock?.close();
+      for (const p of state.publishers) p.sock.close();
+      for (const s of state.samplers) s.close();
       state.subscribers = [];
-      state.publisher = null;
+      state.publishers = [];
+      state.samplers = [];
       return { ok: true };
   }
 }
 
 // Application heartbeats (Phoenix): each connection every `heartbeatMs`, spread over one-second ticks
 // so the server sees a steady trickle, as with real clients, not a burst.
+const HEARTBEAT_TICKS = 25; // Phoenix clients send one every 25 s
 let heartbeatTick = 0;
 setInterval(() => {
-  const proto = state.protocol;
-  if (!proto?.heartbeat || !proto.heartbeatMs) return;
-  const buckets = Math.max(1, Math.floor(proto.heartbeatMs / 1000));
-  const bucket = heartbeatTick++ % buckets;
-  for (let i = bucket; i < state.subscribers.length; i += buckets) {
-    const s = state.subscribers[i]!.sock;
-    if (s.state === 'ready') proto.heartbeat(s);
+  const socks = [
+    ...state.subscribers.map((s) => ({ sock: s.sock, proto: s.proto })),
+    ...state.publishers.map((p) => ({ sock: p.sock, proto: p.proto })),
+  ];
+  for (let i = heartbeatTick % HEARTBEAT_TICKS; i < socks.length; i += HEARTBEAT_TICKS) {
+    const { sock, proto } = socks[i]!;
+    if (sock?.state === 'ready' && proto.heartbeat) proto.heartbeat(sock);
   }
-  if (bucket === 0 && state.publisher?.state === 'ready') proto.heartbeat(state.publisher);
+  heartbeatTick++;
 }, 1000).unref();
 
 process.on('message', (req: Request) => {

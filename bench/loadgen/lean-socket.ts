@@ -110,14 +110,13 @@ export class LeanSocket {
     this.sock.write(this.frame(0x1, Buffer.from(text)));
   }
 
-  /** Batches the writes made inside `fn` into one syscall. */
-  corked(fn: () => void): void {
+  /** Holds writes until `uncork`, so a burst of sends leaves in one syscall. */
+  cork(): void {
     this.sock.cork();
-    try {
-      fn();
-    } finally {
-      this.sock.uncork();
-    }
+  }
+
+  uncork(): void {
+    this.sock.uncork();
   }
 
   /** Bytes queued in user space because the kernel buffer is full: the publisher's backpressure signal. */

@@ -1,12 +1,15 @@
 /** Commands the orchestrator sends a load-generator process over IPC, and their results. */
 import type { Endpoint } from './protocols.js';
 
-export interface ConnectCommand {
-  cmd: 'connect';
+/** Opens lean subscribers: subscriber `i` joins `topics[i % topics.length]`. */
+export interface SubscribeCommand {
+  cmd: 'subscribe';
+  /** Server address and protocol; its `topic` is replaced by the subscriber's. */
   endpoint: Endpoint;
+  topics: string[];
   /** How many subscribers to open (added to those already open). */
   count: number;
-  /** Index of the first connection (token subject, source address choice). */
+  /** Global index of the first subscriber (token subject, topic choice, source address). */
   firstIndex: number;
   /** Handshakes in flight at once. */
   concurrency: number;
@@ -14,7 +17,7 @@ export interface ConnectCommand {
   localAddresses: string[];
   /** Stop opening new connections after this long; the rest count as failed. */
   deadlineMs: number;
-  /** Each connection joins `<topic>-<index>` (like a per-user topic) instead of the shared topic. */
+  /** Each subscriber joins `<topics[0]>-<index>` (like a per-user topic): the idle scenario. */
   topicPerConnection?: boolean;
 }
 export interface ConnectResult {
@@ -25,33 +28,48 @@ export interface ConnectResult {
   ms: number;
 }
 
-export interface PublisherCommand {
-  cmd: 'publisher';
+/** Opens one publisher connection per topic. */
+export interface PublishersCommand {
+  cmd: 'publishers';
   endpoint: Endpoint;
+  topics: string[];
+}
+
+/** Opens `count` official clients (phoenix, socket.io-client, ws), client `i` on `topics[i % n]`. */
+export interface SamplersCommand {
+  cmd: 'samplers';
+  endpoint: Endpoint;
+  topics: string[];
+  count: number;
 }
 
 export interface RecordCommand {
   cmd: 'record';
+  /** Step number written into each publication: deliveries of other steps are counted as stale. */
+  step: number;
   /** Probability that a delivery's latency is recorded (1 = every one). */
   sampleProbability: number;
 }
 
 export interface PublishCommand {
   cmd: 'publish';
-  /** Messages per second. */
-  rate: number;
+  step: number;
+  /** Publications per second on each topic. */
+  ratePerTopic: number;
   durationMs: number;
-  /** Bytes of filler in each message besides the timestamp. */
+  /** Bytes of filler in each publication besides the stamp. */
   bodyBytes: number;
 }
 export interface PublishResult {
-  sent: number;
-  /** Wall clock (µs since epoch) of the first and last send. */
+  /** Publications sent on each topic (numbered 0 .. perTopic-1). */
+  perTopic: number;
+  topics: number;
+  /** Intended time (µs since epoch) of the first publication and of the last. */
   startUs: number;
   endUs: number;
-  /** Largest user-space write backlog seen on the publisher socket, bytes. */
-  maxBacklog: number;
-  /** Set when the server had closed the publisher since the last step: its close code (reopened before publishing). */
+  /** Most any publication left after its intended time, ms: the publisher's own lag. */
+  maxLagMs: number;
+  /** Set when the server had closed a publisher since the last step: its close code (reopened before publishing). */
   reopenedAfter?: number;
 }
 
@@ -59,6 +77,7 @@ export interface CountsCommand {
   cmd: 'counts';
 }
 export interface Counts {
+  /** Deliveries of the current step. */
   received: number;
   other: number;
   /** Subscribers currently ready. */
@@ -69,15 +88,53 @@ export interface Counts {
   closedTotal: Record<string, number>;
 }
 
+/** One subscriber that did not get exactly the step's publications once each, in order. */
+export interface SubscriberProblem {
+  index: number;
+  topic: string;
+  lost: number;
+  duplicates: number;
+  reordered: number;
+}
+
 export interface ReportCommand {
   cmd: 'report';
+  /** Publications sent on each topic in the step. */
+  published: number;
 }
-export interface RecordReport extends Counts {
-  /** hdr-histogram of publish-to-receive latency in µs, compressed base64. */
+/** The subscribers' account of a step, summed over them. */
+export interface DeliveryAccount {
+  lost: number;
+  duplicates: number;
+  reordered: number;
+  subscribersWithLoss: number;
+  subscribersWithDuplicates: number;
+  subscribersReordered: number;
+  /** Deliveries stamped with another step (late from an earlier one). */
+  stale: number;
+  /** The first few subscribers with a problem. */
+  problems: SubscriberProblem[];
+}
+
+export interface RecordReport extends Counts, DeliveryAccount {
+  subscribers: number;
+  /** Deliveries without a readable stamp. */
+  unstamped: number;
+  /** hdr-histogram of intended-send-to-receive latency in µs, compressed base64. */
   histogram: string;
   samples: number;
-  /** CPU the generator used since `record`, in % of one core. */
-  cpuPercent: number;
+}
+
+export interface SampleReportCommand {
+  cmd: 'sample-report';
+  published: number;
+}
+export interface SampleReport {
+  clients: number;
+  /** Clients that got exactly 0 .. published-1 of their topic, in order. */
+  exact: number;
+  /** One line per client that did not, naming what it got wrong. */
+  problems: string[];
 }
 
 export interface TopUpCommand {
@@ -89,12 +146,14 @@ export interface CloseCommand {
 }
 
 export type Command =
-  | ConnectCommand
-  | PublisherCommand
+  | SubscribeCommand
+  | PublishersCommand
+  | SamplersCommand
   | RecordCommand
   | PublishCommand
   | CountsCommand
   | ReportCommand
+  | SampleReportCommand
   | TopUpCommand
   | CloseCommand;
 

@@ -7,7 +7,8 @@
  *   the ok reply; broadcasts arrive as `[null,null,topic,event,payload]`.
  * - socketio: Engine.IO 4 over a websocket-only transport + Socket.IO 5 packets. Open `0{..}` ->
  *   send `40` -> `40{sid}` -> `421["join",room]` -> ack `431[..]`; events `42[..]`; ping `2` -> pong `3`.
- * - raw: a bare `ws` broadcast server; every text frame the server sends is a delivery.
+ * - raw: the `ws` rooms baselines. Connect to `/?room=<topic>&role=sub|pub`; every text frame a
+ *   subscriber gets is a delivery, every text frame a publisher sends goes to its room.
  */
 import { signToken } from '../../testkit/src/index.js';
 import type { FrameHandler, LeanSocket } from './lean-socket.js';
@@ -17,7 +18,7 @@ export interface Endpoint {
   protocol: ProtocolName;
   host: string;
   port: number;
-  /** Topic (Phoenix) or room (Socket.IO) the subscribers join; the raw server has only one. */
+  /** Topic (Phoenix) or room (Socket.IO, raw) the connection joins. */
   topic: string;
   /** Phoenix only: HS256 secret the server was started with, to sign one token per connection. */
   jwtSecret?: string;
@@ -35,8 +36,8 @@ export interface DeliverySink {
 export type Role = 'subscriber' | 'publisher';
 
 export interface Protocol {
-  /** HTTP request target for connection number `index`. */
-  path(index: number): Promise<string>;
+  /** HTTP request target for connection number `index` in `role`. */
+  path(index: number, role: Role): Promise<string>;
   handler(role: Role, sink: DeliverySink): FrameHandler;
   /** Text of one publish carrying `json` (a JSON object literal). */
   publish(sock: LeanSocket, json: string): string;
@@ -58,7 +59,7 @@ export function protocolFor(ep: Endpoint): Protocol {
     case 'socketio':
       return socketio(ep);
     case 'raw':
-      return raw();
+      return raw(ep);
     default:
       throw new Error(`endpoint.protocol must be phoenix, socketio or raw, got ${String(ep.protocol)}`);
   }
@@ -137,8 +138,11 @@ function socketio(ep: Endpoint): Protocol {
           const text = b.toString('utf8', s, e);
           if (text === '2') sock.sendText('3');
           else if (text.startsWith('0{')) sock.sendText('40');
-          else if (text.startsWith('40')) sock.sendText(`421["join",${room}]`);
-          else if (text.startsWith('431')) sock.markReady();
+          // A publisher only sends (io.to(room) would echo to it if it joined).
+          else if (text.startsWith('40')) {
+            if (role === 'publisher') sock.markReady();
+            else sock.sendText(`421["join",${room}]`);
+          } else if (text.startsWith('431')) sock.markReady();
           else if (text.startsWith('44')) sock.fail(new Error(`socket.io connect refused: ${text}`));
         },
       };
@@ -149,10 +153,11 @@ function socketio(ep: Endpoint): Protocol {
   };
 }
 
-function raw(): Protocol {
+function raw(ep: Endpoint): Protocol {
+  const room = encodeURIComponent(ep.topic);
   return {
-    async path() {
-      return '/';
+    async path(_index, role) {
+      return `/?room=${room}&role=${role === 'subscriber' ? 'sub' : 'pub'}`;
     },
     handler(role, sink) {
       return {

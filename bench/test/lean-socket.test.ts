@@ -24,6 +24,15 @@ const u32 = (n: number) => {
   return b;
 };
 
+/** `p`, or a rejection naming `what` after 10 s. */
+function within<T>(what: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after 10 s waiting for ${what}`)), 10_000);
+  });
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
+
 /** Unmasks the client's frames (all small here). */
 function clientFrames(buf: Buffer): { opcode: number; payload: Buffer }[] {
   const out = [];
@@ -95,6 +104,10 @@ test('frames arrive intact whatever the read boundaries; big frames are skipped;
       (b) => (fromClient = Buffer.concat([fromClient, b])),
     );
     const got: string[] = [];
+    // Settled and closed are asserted here, not inside the callbacks: a callback never called
+    // (or whose throw the socket swallowed) would otherwise pass.
+    let settled: (err: Error | null) => void = () => undefined;
+    const settledWith = new Promise<Error | null>((r) => (settled = r));
     const closed = new Promise<number>((resolve) => {
       new LeanSocket({
         host: '127.0.0.1',
@@ -104,11 +117,12 @@ test('frames arrive intact whatever the read boundaries; big frames are skipped;
           onOpen: (s) => s.markReady(),
           onData: (_s, b, st, e) => void got.push(b.toString('utf8', st, e)),
         },
-        onSettled: (err) => assert.equal(err, null),
+        onSettled: (err) => settled(err),
         onClosed: (_s, code) => resolve(code),
       });
     });
-    assert.equal(await closed, 1000, `close code seen (chunk ${chunk})`);
+    assert.equal(await within('onSettled', settledWith), null, `ready (chunk ${chunk})`);
+    assert.equal(await within('onClosed', closed), 1000, `close code seen (chunk ${chunk})`);
     assert.deepEqual(got, [...small.slice(0, 10), medium, ...small.slice(10)].map(String), `chunk ${chunk}`);
     await clientEnded;
     const frames = clientFrames(fromClient);
