@@ -5,13 +5,16 @@
 //      vars.NODE_BASE_IMAGE); a throwaway git checkout of base/ and overlays/ with a bare origin whose
 //      deploy branch holds the renders of the overlays as committed
 //   2. play deploy.yml's jobs: build (build-image: buildah, push), render-staging (render-manifests: pin
-//      the digest, render, validate, commit rendered/staging), sync-staging (argocd-sync's stand-in:
-//      Redis, PostgreSQL, the PreSync migration Job, the Deployment's pods as podman containers of the
-//      pushed image, nginx from the Ingress annotations, Prometheus with the PrometheusRule),
+//      the digest, render, validate, commit rendered/staging), sync-staging (argocd-sync's stand-in
+//      plays one Argo CD sync in phase/wave order: the Namespace, PostgreSQL, the Redis Cluster's
+//      nodes, the ExternalSecret's Secret, the migration and cluster-create Jobs, the Deployment's
+//      pods as podman containers of the pushed image; then nginx from the Ingress annotations and
+//      Prometheus with the PrometheusRule),
 //      loadtest-staging (k6-loadtest on the Node runner, --fault injected meanwhile), gate-staging (its
 //      Window step in bash, then slo-gate against the stand-in's Prometheus), rollback-staging when
 //      something failed, production (render-manifests for production), summary (its bash step)
-//   3. print the promotion decision and the job-summary tables (also written to files)
+//   3. print the promotion decision and the job-summary tables (also written to files, and to
+//      summary.html with the SLO gate's charts drawn)
 //   4. stop everything it started -- also on Ctrl-C
 // Exit: 0 promote, 2 do not promote, 3 a --fault went unnoticed (the pipeline would have promoted),
 // 1 the rehearsal itself failed, 130 interrupted.
@@ -31,13 +34,18 @@ import { playWorkflow, type PlayerOptions } from './lib/rehearse/player.js';
 import { Progress, formatDuration } from './lib/rehearse/progress.js';
 import { workDir } from './lib/rehearse/replicas.js';
 import { StepSummary } from './lib/rehearse/summary-text.js';
+import { judgeNeighbourOf, startNeighbourOf } from './lib/rehearse/neighbour-run.js';
 import { killDescendants, Teardown } from './lib/rehearse/teardown.js';
 import { readWorkflow } from './lib/rehearse/workflow.js';
+import { rehearseOtherWorkflow } from './lib/rehearse/workflow-rehearsals.js';
+import { resolveWorkflow } from './lib/rehearse/workflow-kind.js';
 
 const usage = `Usage: npm run rehearse -- [options]
 
   --short             a quick run: 30 VUs for 40s, 5s soak, 1s scrapes
   --fault <name>      inject a fault during the load test: ${faultNames.join(', ')}
+  --fault-in <env>    where the fault goes: staging (deployed, default) or production (the neighbour
+                      environment the same Prometheus scrapes; staging's gate must still pass)
   --skip-image        do not build the image; the pods run the working tree as processes
   --replicas <n>      server pods (default 3)
   --vus <n>           vars.LOADTEST_VUS (default 100; --short 30)
@@ -45,22 +53,26 @@ const usage = `Usage: npm run rehearse -- [options]
   --soak <seconds>    vars.SLO_SOAK_SECONDS (default 30; --short 5)
   --session <d>       also pass SESSION=<d> to the load test: VUs reconnect and rejoin every <d>
                       (deploy.yml passes no env; default none)
-  --workflow <file>   the workflow to play (default .github/workflows/deploy.yml)
+  --workflow <file>   the workflow to play: deploy (default), preview, loadtest, or a file; a file
+                      on pull_request plays like preview.yml, on workflow_dispatch only like loadtest.yml
   --summary-dir <dir> where the job summary files go (default: a new temp dir, printed)
   -h, --help          this text
 
-Every option can also come from the environment: REHEARSE_FAULT, REHEARSE_SKIP_IMAGE=1, REHEARSE_SHORT=1,
+Every option can also come from the environment: REHEARSE_FAULT, REHEARSE_FAULT_IN, REHEARSE_SKIP_IMAGE=1, REHEARSE_SHORT=1,
 REHEARSE_REPLICAS, REHEARSE_VUS, REHEARSE_DURATION, REHEARSE_SOAK, REHEARSE_SESSION, REHEARSE_WORKFLOW,
 REHEARSE_SUMMARY_DIR (a flag wins over the environment).
 
-Exit status: 0 promote, 2 do not promote, 3 the --fault was not caught by the objective it must break,
-1 the rehearsal itself failed, 130 interrupted.`;
+Exit status: 0 promote, 2 do not promote, 3 the --fault was not caught by the objective it must break
+or a gate judged the wrong environment (the fault failed the other one's gate, or the neighbour failed
+without a fault), 1 the rehearsal itself failed, 130 interrupted.`;
 
 /** The rehearsal's settings after flags, environment and defaults. */
 interface Args {
   short: boolean;
   fault?: Fault;
   faultAt?: { atMs: number; holdMs: number };
+  /** The fault goes into the neighbour environment (production), not the deployed one. */
+  faultInNeighbour: boolean;
   skipImage: boolean;
   replicas: number;
   vus: number;
@@ -98,6 +110,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
       options: {
         short: { type: 'boolean' },
         fault: { type: 'string' },
+        'fault-in': { type: 'string' },
         'skip-image': { type: 'boolean' },
         replicas: { type: 'string' },
         vus: { type: 'string' },
@@ -139,6 +152,11 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
         `${faultAt.holdMs / 1000}s); give at least ${Math.ceil((faultAt.atMs + faultAt.holdMs + 10_000) / 1000)}s`,
     );
   }
+  const faultIn = values['fault-in'] || env.REHEARSE_FAULT_IN || 'staging';
+  if (faultIn !== 'staging' && faultIn !== 'production') {
+    fail(`--fault-in: "${faultIn.slice(0, 40)}" is not staging or production`);
+  }
+  if (faultIn === 'production' && !fault) fail('--fault-in production needs a --fault');
   const soakRaw = values.soak ?? env.REHEARSE_SOAK ?? (short ? '5' : '30');
   const soakSeconds = Number(soakRaw);
   if (!/^\d+$/.test(soakRaw)) fail(`--soak: "${soakRaw}" is not a whole number of seconds`);
@@ -146,6 +164,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
     short,
     ...(fault ? { fault } : {}),
     ...(faultAt ? { faultAt } : {}),
+    faultInNeighbour: faultIn === 'production',
     skipImage: flag(values['skip-image'], env.REHEARSE_SKIP_IMAGE),
     replicas: positiveInt('--replicas', values.replicas ?? env.REHEARSE_REPLICAS ?? '3'),
     vus: positiveInt('--vus', values.vus ?? env.REHEARSE_VUS ?? (short ? '30' : '100')),
@@ -153,7 +172,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
     durationMs: ms,
     soakSeconds,
     ...(session ? { session } : {}),
-    workflow: values.workflow ?? env.REHEARSE_WORKFLOW ?? '.github/workflows/deploy.yml',
+    workflow: values.workflow || env.REHEARSE_WORKFLOW || '.github/workflows/deploy.yml',
     summaryDir:
       values['summary-dir'] ??
       env.REHEARSE_SUMMARY_DIR ??
@@ -172,7 +191,8 @@ let interrupted = false;
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), process.env);
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const workflow = readWorkflow(join(root, args.workflow));
+  const target = resolveWorkflow(root, args.workflow);
+  const workflow = readWorkflow(target.path);
   const runId = `rh${process.pid}`;
   const print = (line: string) => console.log(line);
   const total = workflow.jobs.length + 2;
@@ -193,10 +213,33 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  if (target.kind !== 'deploy') {
+    const code = await rehearseOtherWorkflow(target.kind, {
+      root,
+      workflowPath: target.path,
+      runId,
+      sha: git(root, ['rev-parse', 'HEAD']),
+      skipImage: args.skipImage,
+      summaryDir: args.summaryDir,
+      dir: workDir(),
+      teardown,
+      print,
+      interrupted: () => interrupted,
+      vus: args.vus,
+      duration: args.duration,
+      soakSeconds: args.soakSeconds,
+      short: args.short,
+      replicas: args.replicas,
+    }).finally(() => (interrupted ? undefined : teardown.run()));
+    if (!interrupted) process.exit(code);
+    return;
+  }
 
   const summary = new StepSummary(
     join(args.summaryDir, 'job-summary.md'),
     join(args.summaryDir, 'rehearsal.md'),
+    join(args.summaryDir, 'summary.html'),
+    `Rehearsal of ${workflow.path.slice(root.length + 1)}${args.fault ? ` with fault ${args.fault.name}` : ''}`,
   );
   const sha = git(root, ['rev-parse', 'HEAD']);
   const dirty = git(root, ['status', '--porcelain', '--untracked-files=no']) !== '';
@@ -220,6 +263,7 @@ async function main(): Promise<void> {
     ...(args.session ? { session: args.session } : {}),
     ...(args.fault ? { fault: args.fault } : {}),
     ...(args.faultAt ? { faultAt: args.faultAt } : {}),
+    faultInNeighbour: args.faultInNeighbour,
     interrupted: () => interrupted,
     manifestImage: workflow.env.MANIFEST_IMAGE ?? 'ghcr.io/switchboard/server',
     substep: async (name, fn, detail) => {
@@ -268,6 +312,9 @@ async function main(): Promise<void> {
           (s) => s.join('; '),
         );
         done.push(`origin ${state.repos.origin}`, `seeded ${seeded.length} render(s)`);
+        // Production as committed, next to staging in the same Prometheus; it starts meanwhile.
+        const neighbour = startNeighbourOf(workflow, { state, branch, log: (l) => progress.log(l) });
+        if (neighbour) done.push(`neighbour ${neighbour} starting`);
         return done;
       },
       (d) => d.join(', '),
@@ -316,6 +363,8 @@ async function main(): Promise<void> {
         HOME: process.env.HOME ?? '/tmp',
         GITHUB_SHA: sha,
         GITHUB_REF: 'refs/heads/main',
+        // scripts/deploy-order.sh reads the deploy branch of the throwaway remote, not a real one.
+        DEPLOY_REMOTE: state.repos.origin,
         GITHUB_WORKSPACE: root,
         RUNNER_TEMP: args.summaryDir,
       },
@@ -339,8 +388,25 @@ async function main(): Promise<void> {
       print(
         `rehearse: deploy.yml skipped ${gateJob.id}; playing it anyway to see what the gate says (it decides nothing)`,
       );
+      // Only the gate step, at the load test's own span (its step outputs are not replayed).
+      const gateStep = gateJob.steps.find((st) => st.uses === './actions/slo-gate')!;
+      const gateOnly = {
+        ...gateJob,
+        if: 'always()',
+        steps: [
+          {
+            ...gateStep,
+            if: 'always()',
+            with: {
+              ...gateStep.with,
+              'start-time': state.loadStartedAt ?? '',
+              'end-time': state.loadEndedAt ?? '',
+            },
+          },
+        ],
+      };
       const diagnostic = await playWorkflow(
-        { ...workflow, jobs: [{ ...gateJob, if: 'always()' }] },
+        { ...workflow, jobs: [gateOnly] },
         { ...playerOptions, numbering: { label: '[diagnostic]' } },
         new Map([...records].filter(([id]) => id !== gateJob.id)),
       );
@@ -362,6 +428,8 @@ async function main(): Promise<void> {
       });
     }
 
+    const neighbour = await judgeNeighbourOf(state, args.fault, (l) => progress.log(l));
+    if (neighbour) print(`\n${await summary.write(neighbour.sections)}`);
     const decision = decide({
       promoted: records.get('production')?.result === 'success',
       jobs: [...records.values()].map((r) => ({ id: r.job.id, result: r.result, failure: r.failure })),
@@ -369,7 +437,8 @@ async function main(): Promise<void> {
       gate: state.gate?.report,
       gateDiagnostic,
       sessions: args.session !== undefined,
-      fault: args.fault,
+      // A fault in the neighbour is judged there (neighbour-gate.ts); staging has none.
+      fault: args.faultInNeighbour ? undefined : args.fault,
     });
     progress.continueAt(total);
     await progress.step('stop everything', 'cleanup', () => teardown.run());
@@ -384,14 +453,16 @@ async function main(): Promise<void> {
     );
     writeFileSync(
       join(args.summaryDir, 'decision.json'),
-      `${JSON.stringify({ ...decision, fault: args.fault?.name ?? null, timings: progress.timings, totalMs: progress.elapsedMs }, null, 2)}\n`,
+      `${JSON.stringify({ ...decision, fault: args.fault?.name ?? null, faultIn: args.fault ? (args.faultInNeighbour ? 'production' : 'staging') : null, neighbour: neighbour ? { environment: neighbour.environment, selector: neighbour.selector, verdict: neighbour.verdict, failedObjectives: neighbour.failedObjectives, ok: neighbour.ok } : null, timings: progress.timings, totalMs: progress.elapsedMs }, null, 2)}\n`,
     );
-    for (const line of decision.lines) print(line);
+    for (const line of [...decision.lines, ...(neighbour?.lines ?? [])]) print(line);
     print(
-      `\nrehearse: job summary ${summary.htmlPath}, markdown ${summary.markdownPath} (${formatDuration(progress.elapsedMs)})`,
+      `\nrehearse: job summary ${summary.htmlPath}, markdown ${summary.markdownPath}, page with charts ${summary.pagePath} (${formatDuration(progress.elapsedMs)})`,
     );
     // A fault that the pipeline would have promoted through, or that its objective missed, is a failed rehearsal too.
-    exitCode = args.fault && (decision.promote || !decision.faultCaught) ? 3 : decision.promote ? 0 : 2;
+    // So is a gate that judged the wrong environment (neighbour-gate.ts).
+    const missed = args.fault && !args.faultInNeighbour && (decision.promote || !decision.faultCaught);
+    exitCode = missed || (neighbour && !neighbour.ok) ? 3 : decision.promote ? 0 : 2;
   } finally {
     if (!interrupted) await teardown.run();
   }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every workspace's tests in one `node --test` run, so there is one summary line.
 // Usage: node scripts/run-tests.mjs [path-substring ...]   (filters test files)
-// Env: TEST_CONCURRENCY (default 2), TEST_TIMEOUT_MS per file (default 600000).
+// Env: TEST_CONCURRENCY (default 2), TEST_TIMEOUT_MS per file (default 900000: the rehearsal file takes about 10 min on a loaded 2-core machine).
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -50,7 +50,7 @@ const args = [
   'tsx',
   '--test',
   `--test-concurrency=${process.env.TEST_CONCURRENCY ?? '2'}`,
-  `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? '600000'}`,
+  `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? '900000'}`,
   ...files,
 ];
 const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit' });

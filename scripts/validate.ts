@@ -1,14 +1,18 @@
 #!/usr/bin/env -S npx tsx
 // Validates the Kubernetes manifests the way a reviewer would, for every overlay:
-//   1. writes the git-ignored dev secret if missing (scripts/gen-dev-secrets.sh; overlays/local uses it)
+//   1. writes the git-ignored dev secret or its missing keys (scripts/gen-dev-secrets.sh; overlays/local uses it)
 //   2. renders each target with `kubectl kustomize` (overlays/*, base/loadtest in staging, argocd)
 //   3. validates every object against its schema (kubernetes-models, @kubernetes-models/*, the k6
 //      TestRun CRD) and reports fields the schema does not declare
 //   4. applies the review policies (scripts/lib/validate/policies) and the Argo CD least-privilege check
+//      and compares the files and the renders with switchboard.config.yaml (docs/adopting.md)
 //   5. prints one line per problem (target, object, field, what to do) and exits 1 if there is any
 import { parseArgs as parseNodeArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { formatProblem, policies, renderTargets, validateRepository } from './lib/validate/index.js';
+// Not part of lib/validate, whose policies the render-manifests action bundles: the action validates
+// a render, this compares the whole checkout with switchboard.config.yaml.
+import { checkAdopterConfig } from './lib/configure/agreement.js';
 
 const usage = `Usage: npm run validate [-- --target <name>]... [--list]
 
@@ -51,7 +55,8 @@ async function main(): Promise<void> {
   );
   if (targets.length === 0) throw new Error(`no target matches ${args.targets.join(', ')}; see --list`);
   const started = Date.now();
-  const { problems, counts } = await validateRepository(root, targets);
+  const { problems, counts, rendered } = await validateRepository(root, targets);
+  problems.push(...checkAdopterConfig(root, rendered));
   for (const [name, n] of counts) {
     const mine = problems.filter((p) => p.target === name).length;
     console.log(`${mine === 0 ? 'ok  ' : 'FAIL'}  ${name}: ${n} objects, ${mine} problems`);

@@ -9,7 +9,9 @@ import { after, before, describe, test } from 'node:test';
 import { Socket, type SocketConnectOption } from 'phoenix';
 import { WebSocket } from 'ws';
 import {
-  freePort,
+  listeningPorts,
+  onFreePorts,
+  PortTakenError,
   signToken,
   startRegistry,
   testSecrets,
@@ -138,54 +140,74 @@ describe('server image (buildah + registry + podman)', { timeout: 1_500_000 }, (
   });
 
   test('runs from the registry as Kubernetes would, and the official phoenix client joins and pushes', async () => {
-    port = await freePort();
-    const { stdout } = await runTool(
-      'podman',
-      [
-        'run',
-        '--detach',
-        ...podmanRunLimits,
-        '--tls-verify=false',
-        '--network',
-        'host',
-        '--read-only',
-        '--tmpfs',
-        '/tmp',
-        '--cap-drop',
-        'ALL',
-        '--security-opt',
-        'no-new-privileges',
-        '--env',
-        `PORT=${port}`,
-        '--env',
-        'HOST=127.0.0.1',
-        '--env',
-        `JWT_SECRET=${testSecrets.jwtSecret}`,
-        '--env',
-        `API_TOKEN=${testSecrets.apiToken}`,
-        '--env',
-        'DRAIN_WINDOW_MS=2000',
-        '--env',
-        'NODE_ID=image-test',
-        pushed,
-      ],
-      { timeoutMs: 180_000 },
-    );
-    container = stdout.trim();
-    containers.push(container);
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-        (r) => r.ok,
-        () => false,
+    // Ports picked for the container; another process can bind one before it does (EADDRINUSE):
+    // then it is removed and run again on other ports.
+    ({ port, container } = await onFreePorts(2, async ([port, metricsPort]) => {
+      const { stdout } = await runTool(
+        'podman',
+        [
+          'run',
+          '--detach',
+          ...podmanRunLimits,
+          '--tls-verify=false',
+          '--network',
+          'host',
+          '--read-only',
+          '--tmpfs',
+          '/tmp',
+          '--cap-drop',
+          'ALL',
+          '--security-opt',
+          'no-new-privileges',
+          '--env',
+          `PORT=${port}`,
+          '--env',
+          `METRICS_PORT=${metricsPort}`,
+          '--env',
+          'HOST=127.0.0.1',
+          '--env',
+          `JWT_SECRET=${testSecrets.jwtSecret}`,
+          '--env',
+          `API_TOKEN=${testSecrets.apiToken}`,
+          '--env',
+          'DRAIN_WINDOW_MS=2000',
+          '--env',
+          'NODE_ID=image-test',
+          pushed,
+        ],
+        { timeoutMs: 180_000 },
       );
-      if (ok) break;
-      if (Date.now() > deadline) {
-        const logs = await runTool('podman', ['logs', container]).then((r) => r.stdout + r.stderr);
-        throw new Error(`the container never became ready:\n${logs}`);
+      const container = stdout.trim();
+      containers.push(container);
+      const logs = () => runTool('podman', ['logs', container]).then((r) => r.stdout + r.stderr);
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const [status, pid] = (
+          await runTool('podman', ['inspect', '--format', '{{.State.Status}} {{.State.Pid}}', container])
+        ).stdout
+          .trim()
+          .split(' ');
+        if (status !== 'running') {
+          const out = await logs();
+          const msg = `the container exited before it was ready:\n${out}`;
+          await runTool('podman', ['rm', '--force', '--time', '0', container]).catch(() => undefined);
+          throw /EADDRINUSE/.test(out) ? new PortTakenError(msg) : new Error(msg);
+        }
+        // Ready, and node (PID 1 of the container, host network) holds both ports itself.
+        const held = listeningPorts(Number(pid));
+        const ok =
+          held.includes(port!) &&
+          held.includes(metricsPort!) &&
+          (await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then(
+            (r) => r.ok,
+            () => false,
+          ));
+        if (ok) break;
+        if (Date.now() > deadline) throw new Error(`the container never became ready:\n${await logs()}`);
+        await new Promise((r) => setTimeout(r, 200));
       }
-      await new Promise((r) => setTimeout(r, 200));
-    }
+      return { port: port!, container };
+    }));
 
     const token = await signToken({ sub: 'image-test', join: ['room:*'], publish: ['room:*'] });
     const socket = new Socket(`ws://127.0.0.1:${port}/socket`, {

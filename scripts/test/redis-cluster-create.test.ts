@@ -1,50 +1,34 @@
 // base/redis/cluster/create-cluster.sh, the script the Redis Cluster create Job runs, against six
-// real cluster-mode redis-servers on loopback: it waits for late nodes, forms 3 masters with one
-// replica each, and a second run changes nothing.
+// real cluster-mode redis-servers on loopback with requirepass and masterauth, as the StatefulSet
+// runs them: with REDISCLI_AUTH (as the Job sets it) it waits for late nodes, forms 3 masters with one
+// replica each whose replication link is up, and a second run changes nothing.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, describe, test } from 'node:test';
-import { freePort, startProcess, tempDir, waitForPort, type Managed } from '../../testkit/src/index.js';
+import { startRedisClusterNodes, type RedisClusterNodes } from '../../testkit/src/index.js';
 import { repoRoot } from './validate-fixtures.js';
 
 const run = promisify(execFile);
+const password = randomBytes(16).toString('hex');
+const authEnv = { ...process.env, REDISCLI_AUTH: password };
 const script = join(repoRoot, 'base/redis/cluster/create-cluster.sh');
 
-/** A cluster-mode redis-server on `port`, not yet part of any cluster. */
-async function clusterNode(port: number): Promise<Managed> {
-  const dir = tempDir('redis-create');
-  const busPort = await freePort();
-  const proc = startProcess(
-    'redis-server',
-    [
-      ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
-      ...[
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        'nodes.conf',
-        '--cluster-port',
-        String(busPort),
-      ],
-      ...['--cluster-node-timeout', '2000'],
-    ],
-    { logDir: dir, name: `redis-create-${port}` },
-  );
-  await waitForPort(port);
-  return proc;
+function cli(port: number, ...args: string[]): string {
+  return cliAs(password, port, ...args);
 }
 
-function cli(port: number, ...args: string[]): string {
-  return execFileSync('redis-cli', ['-p', String(port), ...args], { timeout: 5000 }).toString();
+function cliAs(pass: string, port: number, ...args: string[]): string {
+  const env = { ...process.env, REDISCLI_AUTH: pass };
+  return execFileSync('redis-cli', ['-p', String(port), ...args], { timeout: 5000, env }).toString();
 }
 
 describe('Redis Cluster create script', () => {
-  const nodes: Managed[] = [];
-  const ports: number[] = [];
+  let nodes: RedisClusterNodes | undefined;
   after(async () => {
-    await Promise.all(nodes.map((n) => n.stop('SIGTERM', 5000)));
+    await nodes?.stop();
   });
 
   test('refuses to run without a host list, naming the variable', async () => {
@@ -60,18 +44,30 @@ describe('Redis Cluster create script', () => {
   });
 
   test('waits for every node, forms 3 masters + 3 replicas, and is a no-op the second time', async () => {
-    for (let i = 0; i < 6; i++) ports.push(await freePort());
-    for (const port of ports.slice(0, 5)) nodes.push(await clusterNode(port));
+    nodes = await startRedisClusterNodes(6, { password });
+    const ports = nodes.nodes.map((n) => n.port);
+    // The sixth node is not ready yet: it refuses the password the script PINGs with.
+    const late = ports[5]!;
+    const other = randomBytes(16).toString('hex');
+    cli(late, 'config', 'set', 'requirepass', other);
     const env = {
-      ...process.env,
+      ...authEnv,
       REDIS_CLUSTER_HOSTS: ports.map((p) => `127.0.0.1:${p}`).join(' '),
       REDIS_CLUSTER_REPLICAS: '1',
       REDIS_CLUSTER_WAIT_SECONDS: '60',
     };
-    // The sixth node is not up yet: the script must wait for it rather than fail or form 5.
+    // The script must wait for it rather than fail or form 5: two refused PINGs (2 s apart) show it
+    // waiting, then the node becomes ready.
     const creating = run('sh', [script], { env, timeout: 120_000 });
-    await new Promise((r) => setTimeout(r, 2000));
-    nodes.push(await clusterNode(ports[5]!));
+    const refusedPings = () =>
+      Number(/errorstat_WRONGPASS:count=(\d+)/.exec(cliAs(other, late, 'info', 'errorstats'))?.[1] ?? 0);
+    const deadline0 = Date.now() + 60_000;
+    while (refusedPings() < 2) {
+      assert.ok(Date.now() < deadline0, 'the script did not PING the late node twice within 60 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(cli(ports[0]!, 'cluster', 'info'), /cluster_known_nodes:1\b/, 'nothing formed yet');
+    cliAs(other, late, 'config', 'set', 'requirepass', password);
     const { stdout } = await creating;
     assert.match(stdout, /creating the cluster/);
 
@@ -82,15 +78,33 @@ describe('Redis Cluster create script', () => {
     for (;;) {
       info = cli(ports[0]!, 'cluster', 'info');
       replicas = (cli(ports[0]!, 'cluster', 'nodes').match(/\bslave\b/g) ?? []).length;
-      if ((/cluster_state:ok/.test(info) && replicas === 3) || Date.now() > deadline) break;
+      // masterauth: each replica's link to its password-protected master is up.
+      const linked = ports.filter((p) => /master_link_status:up/.test(cli(p, 'info', 'replication'))).length;
+      if ((/cluster_state:ok/.test(info) && replicas === 3 && linked === 3) || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     assert.match(info, /cluster_state:ok/);
     assert.match(info, /cluster_known_nodes:6/);
     assert.match(info, /cluster_size:3/);
     assert.equal(replicas, 3);
+    assert.equal(
+      ports.filter((p) => /master_link_status:up/.test(cli(p, 'info', 'replication'))).length,
+      3,
+      'every replica syncs from its master with masterauth',
+    );
 
     const again = await run('sh', [script], { env, timeout: 60_000 });
     assert.match(again.stdout, /already formed \(6 nodes known\), nothing to do/);
+
+    // Without REDISCLI_AUTH (the Job's env) no node answers PING: the script fails, naming the node.
+    const { REDISCLI_AUTH: _, ...noAuth } = env;
+    const refused = await run('sh', [script], {
+      env: { ...noAuth, REDIS_CLUSTER_WAIT_SECONDS: '3' },
+      timeout: 60_000,
+    }).then(
+      () => undefined,
+      (e: Error & { stderr?: string }) => e,
+    );
+    assert.match(String(refused?.stderr), /127\.0\.0\.1:\d+ did not answer PING in time/);
   });
 });

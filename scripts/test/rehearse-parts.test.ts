@@ -26,13 +26,20 @@ import { renderObjects } from '../lib/validate/index.js';
 import { repoRoot } from './validate-fixtures.js';
 
 const staging = await renderObjects('overlays/staging', repoRoot);
+// The ingress-nginx edge (base/edge/ingress-nginx); staging has the default Gateway route (edge.test.ts).
+const preview = await renderObjects('overlays/preview', repoRoot);
 const secrets = {
-  'switchboard-secrets': { JWT_SECRET: 'j'.repeat(40), API_TOKEN: 'a'.repeat(20), POSTGRES_PASSWORD: 'pw' },
+  'switchboard-secrets': {
+    JWT_SECRET: 'j'.repeat(40),
+    API_TOKEN: 'a'.repeat(20),
+    POSTGRES_PASSWORD: 'pw',
+    REDIS_PASSWORD: 'rp',
+  },
 };
 
 describe('the stand-in reads the rendered staging overlay', () => {
   test('nginx gets the Ingress annotations: WebSocket timeouts, HTTP/1.1, no buffering, only its paths', () => {
-    const ingress = ingressSettings(staging);
+    const ingress = ingressSettings(preview);
     assert.deepEqual(ingress.nginx, {
       proxyReadTimeoutSeconds: 3600,
       proxySendTimeoutSeconds: 3600,
@@ -48,7 +55,7 @@ describe('the stand-in reads the rendered staging overlay', () => {
   });
 
   test('other annotation values reach nginx; a bad one is an error naming the annotation', () => {
-    const ingress = structuredClone(staging.find((o) => o.kind === 'Ingress')!);
+    const ingress = structuredClone(preview.find((o) => o.kind === 'Ingress')!);
     ingress.metadata.annotations = { 'nginx.ingress.kubernetes.io/proxy-read-timeout': '75' };
     const s = ingressSettings([ingress]);
     assert.equal(s.nginx.proxyReadTimeoutSeconds, 75);
@@ -70,6 +77,7 @@ describe('the stand-in reads the rendered staging overlay', () => {
     assert.equal(spec.envSources.DRAIN_WINDOW_MS, 'configmap switchboard-config');
     assert.equal(spec.env.NODE_ID, 'switchboard-0');
     assert.equal(spec.env.DATABASE_URL, 'postgres://switchboard:pw@postgres:5432/switchboard');
+    assert.equal(spec.env.REDIS_PASSWORD, 'rp', 'the stand-in Redis requires this password');
     assert.equal(spec.memoryLimitBytes, 512 * 1024 * 1024);
     assert.equal(spec.user, '1000:1000');
     assert.deepEqual(podmanSecurityArgs(spec), [
@@ -111,6 +119,19 @@ describe('the stand-in reads the rendered staging overlay', () => {
       mapServiceAddresses('redis://postgresx:1/0', { postgres: '127.0.0.1:5999' }),
       'redis://postgresx:1/0',
     );
+    // The Redis Cluster's pod DNS names, in the server's comma list and the create Job's space list.
+    const nodes = {
+      'redis-cluster-0.redis-cluster': '127.0.0.1:7000',
+      'redis-cluster-1.redis-cluster': '127.0.0.1:7001',
+    };
+    assert.equal(
+      mapServiceAddresses('redis-cluster-0.redis-cluster:6379,redis-cluster-1.redis-cluster:6379', nodes),
+      '127.0.0.1:7000,127.0.0.1:7001',
+    );
+    assert.equal(
+      mapServiceAddresses('redis-cluster-0.redis-cluster:6379\nredis-cluster-1.redis-cluster:6379', nodes),
+      '127.0.0.1:7000\n127.0.0.1:7001',
+    );
     assert.equal(parseMemoryQuantity('1Gi', 'x'), 1024 ** 3);
     assert.equal(parseMemoryQuantity('500M', 'x'), 5e8);
     assert.throws(() => parseMemoryQuantity('lots', 'limits.memory'), /limits.memory: "lots"/);
@@ -138,19 +159,18 @@ describe('deploy.yml as the rehearsal plays it', () => {
     ]);
   });
 
-  test('inputs and conditions evaluate like the runner: vars defaults, needs outputs, failure() for rollback', () => {
-    const k6 = workflow.jobs
-      .find((j) => j.id === 'loadtest-staging')!
-      .steps.find((s) => s.uses === './actions/k6-loadtest')!;
+  test('inputs and conditions evaluate like the runner: vars defaults, step outputs, failure() for rollback', () => {
+    const staging = workflow.jobs.find((j) => j.id === 'staging')!;
+    const k6 = staging.steps.find((s) => s.uses === './actions/k6-loadtest')!;
     const ctx = { vars: { LOADTEST_VUS: '30' }, secrets: {}, env: workflow.env, needs: {} };
     assert.equal(interpolate(k6.with.vus!, ctx), '30');
     assert.equal(interpolate(k6.with.duration!, ctx), '5m');
-    const rollback = workflow.jobs.find((j) => j.id === 'rollback-staging')!;
-    const needs = {
-      'render-staging': { result: 'success', outputs: { changed: 'true', 'previous-commit': 'abc123' } },
-    };
-    assert.equal(condition(rollback.if, { needs }, { success: false, failure: true }), true);
-    assert.equal(condition(rollback.if, { needs }, { success: true, failure: false }), false);
+    const gate = staging.steps.find((s) => s.uses === './actions/slo-gate')!;
+    assert.equal(interpolate(gate.with.selector!, ctx), 'namespace="switchboard-staging"');
+    const rollback = staging.steps.find((s) => s.name === 'Restore the previous staging render')!;
+    const steps = { render: { outputs: { changed: 'true', 'previous-commit': 'abc123' } } };
+    assert.equal(condition(rollback.if, { steps }, { success: false, failure: true }), true);
+    assert.equal(condition(rollback.if, { steps }, { success: true, failure: false }), false);
     assert.equal(
       condition(undefined, {}, { success: false, failure: true }),
       false,

@@ -26,7 +26,9 @@ describe('repository manifests', () => {
         `overlays/${env} rendered ${counts.get(`overlays/${env}`)}`,
       );
     }
-    assert.equal(counts.size, renderTargets.length);
+    // Every render target, and the k6 bundles checked against the pinned k6's modules.
+    assert.equal(counts.size, renderTargets.length + 1);
+    assert.equal(counts.get('base/loadtest/generated'), 4);
   });
 
   test('overlays differ where they should: Redis mode, secret source, image pinning, namespace', async () => {
@@ -64,6 +66,7 @@ describe('repository manifests', () => {
     for (const env of ['dev', 'preview', 'staging', 'production']) {
       overlays.set(`overlays/${env}`, await rendered(`overlays/${env}`));
     }
+    overlays.set('base/monitoring/dashboards', await rendered('base/monitoring/dashboards'));
     const found = checkArgoCd(ctx(argo, 'argocd', false), overlays);
     const lines = [...new Set(where(found))].sort();
     assert.deepEqual(lines, [

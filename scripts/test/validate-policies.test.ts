@@ -6,9 +6,11 @@ import {
   gracePeriodPolicy,
   imagesPolicy,
   networkPoliciesPolicy,
+  opsPortPolicy,
   pdbPolicy,
   policies,
   probesPolicy,
+  redisAuthPolicy,
   referencesPolicy,
   resourcesPolicy,
   securityContextPolicy,
@@ -151,8 +153,12 @@ describe('review policies', () => {
       name: 'EXTRA',
       valueFrom: { secretKeyRef: { name: 'absent', key: 'x', optional: true } },
     });
-    const ingress = find(objects, 'Ingress', 'switchboard');
-    delete ingress.metadata.annotations?.['cert-manager.io/cluster-issuer'];
+    // Production's edge is the Gateway route (TLS at the Gateway); the ingress-nginx component's
+    // Ingress with a TLS section and no cert-manager annotation.
+    const ingress = structuredClone(find(await rendered('overlays/preview'), 'Ingress', 'switchboard'));
+    ingress.metadata.namespace = 'switchboard-production';
+    ingress.spec.tls = [{ hosts: ['switchboard.example.com'], secretName: 'switchboard-tls' }];
+    objects.push(ingress);
     assert.deepEqual(where(referencesPolicy.check(ctx(objects))), [
       'Deployment/switchboard spec.template.spec.containers[server].env[JWT_SECRET].valueFrom.secretKeyRef',
       'Job/switchboard-migrate spec.template.spec.containers[migrate].env[LOG_LEVEL].valueFrom.configMapKeyRef',
@@ -188,10 +194,10 @@ describe('review policies', () => {
   test('targets: HPA, Ingress backend port, ServiceMonitor port and StatefulSet service that do not exist', async () => {
     const objects = await prod();
     find(objects, 'HorizontalPodAutoscaler', 'switchboard').spec.scaleTargetRef.name = 'switchbord';
-    find(objects, 'Ingress', 'switchboard').spec.rules[0].http.paths[0].backend.service.port = {
-      name: 'web',
-    };
-    find(objects, 'ServiceMonitor', 'switchboard').spec.endpoints[0].port = 'metrics';
+    const ingress = structuredClone(find(await rendered('overlays/preview'), 'Ingress', 'switchboard'));
+    ingress.spec.rules[0].http.paths[0].backend.service.port = { name: 'web' };
+    objects.push(ingress);
+    find(objects, 'ServiceMonitor', 'switchboard').spec.endpoints[0].port = 'prometheus';
     find(objects, 'Service', 'postgres').spec.clusterIP = undefined;
     assert.deepEqual(where(targetsPolicy.check(ctx(objects))), [
       'HorizontalPodAutoscaler/switchboard spec.scaleTargetRef',
@@ -199,6 +205,32 @@ describe('review policies', () => {
       'ServiceMonitor/switchboard spec.endpoints[0].port',
       'StatefulSet/postgres spec.serviceName',
     ]);
+  });
+
+  test('ops-port: METRICS_PORT undeclared, probes on the public port, an Ingress routing to metrics', async () => {
+    assert.deepEqual(opsPortPolicy.check(ctx(await prod())), []);
+    const objects = await prod();
+    const server = container(find(objects, 'Deployment', 'switchboard'), 'server');
+    server.readinessProbe.httpGet.port = 'http';
+    // Production's edge is the Gateway route (gateway-routes checks it); the ingress-nginx component's
+    // Ingress, routed to the metrics port.
+    const ingress = structuredClone(find(await rendered('overlays/preview'), 'Ingress', 'switchboard'));
+    ingress.spec.rules[0].http.paths[1].backend.service.port = { name: 'metrics' };
+    objects.push(ingress);
+    const config = objects.find(
+      (o: K8sObject) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('switchboard-config'),
+    );
+    (config as Record<string, Loose>).data.METRICS_PORT = '9100';
+    const found = opsPortPolicy.check(ctx(objects));
+    assert.deepEqual(where(found), [
+      'Deployment/switchboard spec.template.spec.containers[0].ports',
+      'Deployment/switchboard spec.template.spec.containers[0].readinessProbe.httpGet.port',
+      'Ingress/switchboard spec.rules[0].http.paths[1].backend.service.port',
+    ]);
+    assert.match(
+      found[0]!.message,
+      /declare METRICS_PORT 9100 as a containerPort named metrics \(found 9464\)/,
+    );
   });
 
   test('grace-period: shorter than preStop + drain, directly or through a longer DRAIN_WINDOW_MS', async () => {
@@ -216,6 +248,40 @@ describe('review policies', () => {
     );
     (config as Record<string, Loose>).data.DRAIN_WINDOW_MS = '55000';
     assert.match(gracePeriodPolicy.check(ctx(again))[0]?.message ?? '', /DRAIN_WINDOW_MS 55 s/);
+  });
+
+  test('redis-auth: a redis-server without requirepass or masterauth, a literal password, redis-cli and the server without credentials', async () => {
+    for (const overlay of ['overlays/production', 'overlays/local']) {
+      assert.deepEqual(redisAuthPolicy.check(ctx(await rendered(overlay))), [], overlay);
+    }
+    const objects = await prod();
+    const redis = container(find(objects, 'StatefulSet', 'redis-cluster'), 'redis');
+    const at = redis.command.indexOf('--masterauth');
+    redis.command.splice(at, 2);
+    redis.env = redis.env.filter((e: Loose) => e.name !== 'REDISCLI_AUTH');
+    const job = container(find(objects, 'Job', 'redis-cluster-create'), 'create');
+    job.env = job.env.filter((e: Loose) => e.name !== 'REDISCLI_AUTH');
+    const server = container(find(objects, 'Deployment', 'switchboard'), 'server');
+    server.env = server.env.filter((e: Loose) => e.name !== 'REDIS_PASSWORD');
+    const problems = redisAuthPolicy.check(ctx(objects));
+    assert.deepEqual(where(problems), [
+      'Deployment/switchboard spec.template.spec.containers[server].env',
+      'StatefulSet/redis-cluster spec.template.spec.containers[redis].command',
+      'StatefulSet/redis-cluster spec.template.spec.containers[redis].env',
+      'Job/redis-cluster-create spec.template.spec.containers[create].env',
+    ]);
+    assert.match(problems[1]!.message, /without masterauth/);
+
+    const local = await rendered('overlays/local');
+    const standalone = container(find(local, 'StatefulSet', 'redis'), 'redis');
+    const literal = standalone.command.indexOf('--requirepass');
+    standalone.command[literal + 1] = 'hunter2';
+    assert.match(redisAuthPolicy.check(ctx(local))[0]?.message ?? '', /never a literal/);
+    standalone.command.splice(literal, 2);
+    assert.match(
+      redisAuthPolicy.check(ctx(local))[0]?.message ?? '',
+      /^redis-server without authentication: add --requirepass/,
+    );
   });
 
   test('no policy throws on malformed objects; they are reported, not crashed on', () => {

@@ -54,22 +54,18 @@ describe('schema validation', () => {
 
   test('maps (labels, commonLabels) are not unknown fields', async () => {
     const objects = await rendered('argocd');
-    const set = find(objects, 'ApplicationSet', 'switchboard-previews');
-    set.spec.template.spec.source.kustomize.commonLabels = { 'any-key': 'v' };
-    set.metadata.labels = { 'x.example/anything': 'y' };
+    const app = find(objects, 'Application', 'switchboard-dev');
+    app.spec.source.kustomize = { commonLabels: { 'any-key': 'v' } };
+    app.metadata.labels = { 'x.example/anything': 'y' };
     assert.deepEqual(await validateSchemas(ctx(objects, 'argocd', false)), []);
   });
 
-  test('Argo CD objects: unknown fields in Application and ApplicationSet specs', async () => {
+  test('Argo CD objects: unknown fields in Application specs', async () => {
     const objects = await rendered('argocd');
     find(objects, 'Application', 'switchboard-production').spec.syncPolicy.automated.selfHeel = true;
-    find(objects, 'ApplicationSet', 'switchboard-previews').spec.generators[0].pullRequest.github.label = [
-      'preview',
-    ];
     const problems = await validateSchemas(ctx(objects, 'argocd', false));
     assert.deepEqual(where(problems), [
       'Application/switchboard-production spec.syncPolicy.automated.selfHeel',
-      'ApplicationSet/switchboard-previews spec.generators[0].pullRequest.github.label',
     ]);
   });
 

@@ -44,6 +44,36 @@ export interface Workflow {
 
 const THIRD_PARTY = /^([\w.-]+)\/([\w.-]+)(\/[\w./-]+)?@([0-9a-f]{40})$/;
 
+/** The job's GITHUB_TOKEN can write something: any `write` scope, `write-all`, or no block (the default may). */
+function tokenCanWrite(permissions: unknown): boolean {
+  if (permissions === undefined || permissions === 'write-all') return true;
+  if (typeof permissions !== 'object' || permissions === null) return false;
+  return Object.values(permissions).some((v) => v === 'write');
+}
+
+const NPM_INSTALL = /\bnpm\s+(ci|install|i|add|update)\b[^\n]*/g;
+
+/**
+ * Where a token is present (every job has one), no dependency's install script may run and the checkout
+ * must not leave the token in .git/config for later steps: a step that pushes gets the token as an input.
+ */
+function tokenExposure(label: string, step: Step, writes: boolean): string[] {
+  const problems: string[] = [];
+  for (const m of (step.run ?? '').matchAll(NPM_INSTALL)) {
+    if (!m[0].includes('--ignore-scripts')) {
+      problems.push(
+        `${label}: "${m[0].trim()}" runs install scripts next to the job's token; add --ignore-scripts`,
+      );
+    }
+  }
+  if (/^actions\/checkout@/.test(step.uses ?? '') && String(step.with?.['persist-credentials']) !== 'false') {
+    problems.push(
+      `${label}: actions/checkout persists the ${writes ? 'write ' : ''}token in .git/config; set persist-credentials: false and hand the token to the step that pushes`,
+    );
+  }
+  return problems;
+}
+
 /** Every problem found in one workflow, as readable lines. */
 export function checkWorkflow(file: string, text: string, repoRoot: string): string[] {
   const problems: string[] = [];
@@ -62,8 +92,10 @@ export function checkWorkflow(file: string, text: string, repoRoot: string): str
     const needs = typeof job.needs === 'string' ? [job.needs] : (job.needs ?? []);
     for (const n of needs) if (!wf.jobs[n]) problems.push(`${where}: needs unknown job ${n}`);
     const stepOutputs = new Map<string, Set<string> | undefined>();
+    const writes = tokenCanWrite(job.permissions);
     for (const [i, step] of (job.steps ?? []).entries()) {
       const label = `${where} step ${step.id ?? step.name ?? i + 1}`;
+      problems.push(...tokenExposure(label, step, writes));
       if (step.run !== undefined && /\$\{\{\s*secrets\./.test(step.run)) {
         problems.push(`${label}: a secret is expanded into the script; pass it through env:`);
       }

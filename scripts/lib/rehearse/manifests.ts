@@ -309,13 +309,14 @@ export function containerSpec(
 }
 
 /**
- * Rewrites a container's environment for loopback: every `<service>:<port>` (or `<service>.<ns>...`)
+ * Rewrites a container's environment for loopback: every `<service>:<port>` (or `<service>.<ns>...`),
+ * alone or in a list separated by commas or whitespace,
  * of an in-cluster Service named in `services` becomes the stand-in's `127.0.0.1:<port>`.
  */
 export function mapServiceAddresses(value: string, services: Record<string, string>): string {
   let out = value;
   for (const [service, address] of Object.entries(services)) {
-    const re = new RegExp(`(?<=^|[/@,])${service.replace(/[.-]/g, '\\$&')}(?:\\.[a-z0-9.-]*)?:\\d+`, 'g');
+    const re = new RegExp(`(?<=^|[\\s/@,])${service.replace(/[.-]/g, '\\$&')}(?:\\.[a-z0-9.-]*)?:\\d+`, 'g');
     out = out.replace(re, address);
   }
   return out;

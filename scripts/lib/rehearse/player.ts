@@ -158,7 +158,9 @@ export async function playWorkflow(
     let jobFailed = false;
     for (const step of job.steps) {
       const name = stepName(step);
-      const ctx = { ...base, steps, env: { ...workflow.env, ...job.env } };
+      // Contexts again per step: the stand-in's URLs and token exist only after the sync step, while on
+      // GitHub an environment's vars and secrets exist before the job (staging is one job now).
+      const ctx = { ...base, ...opts.contexts(), needs, steps, env: { ...workflow.env, ...job.env } };
       let go: boolean;
       try {
         go = condition(step.if, ctx, { success: !jobFailed, failure: jobFailed });

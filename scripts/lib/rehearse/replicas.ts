@@ -5,7 +5,12 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { podmanRunLimits, runTool } from '../image/index.js';
-import { startSwitchboard, tempDir, type SwitchboardProcess } from '../../../testkit/src/index.js';
+import {
+  listeningPorts,
+  startSwitchboard,
+  tempDir,
+  type SwitchboardProcess,
+} from '../../../testkit/src/index.js';
 import type { ContainerSpec } from './manifests.js';
 
 /** One server pod. */
@@ -13,6 +18,8 @@ export interface Replica {
   /** The pod name (also NODE_ID), e.g. switchboard-rehearsal-0. */
   name: string;
   port: number;
+  /** METRICS_PORT: /metrics, /healthz and /readyz (what the ServiceMonitor and the probes use). */
+  metricsPort: number;
   /** Where the process runs: `container <id>` or `pid <n>`. */
   where(): string;
   /** Freezes the pod (cgroup freezer / SIGSTOP): it holds its sockets but does nothing. */
@@ -134,7 +141,14 @@ export async function runJobContainer(
 export async function startContainerReplica(
   spec: ContainerSpec,
   env: Record<string, string>,
-  opts: { name: string; port: number; label: string; dir: string; readyTimeoutMs: number },
+  opts: {
+    name: string;
+    port: number;
+    metricsPort: number;
+    label: string;
+    dir: string;
+    readyTimeoutMs: number;
+  },
 ): Promise<Replica> {
   const { stdout } = await runTool('podman', podmanRunArgs('--detach', spec, env, opts), {
     timeoutMs: 120_000,
@@ -147,16 +161,30 @@ export async function startContainerReplica(
       (e: Error) => e.message,
     );
   const logs = () => podmanLogs(['--tail', '60']);
-  const readyz = `http://127.0.0.1:${opts.port}/readyz`;
+  const readyz = `http://127.0.0.1:${opts.metricsPort}/readyz`;
   const exited = () =>
     runTool('podman', ['inspect', '--format', '{{.State.Status}}', opts.name]).then(
       (r) => /exited|stopped|dead/.test(r.stdout),
       () => true,
     );
-  await waitReady(readyz, opts.readyTimeoutMs, logs, exited);
+  const ready = async () => {
+    await waitReady(readyz, opts.readyTimeoutMs, logs, exited);
+    // With host networking another process could answer on a port this pod failed to bind
+    // (EADDRINUSE): the pod must hold both listening sockets itself.
+    const pid = Number(
+      (await runTool('podman', ['inspect', '--format', '{{.State.Pid}}', opts.name])).stdout,
+    );
+    const held = listeningPorts(pid);
+    if (!held.includes(opts.port) || !held.includes(opts.metricsPort))
+      throw new Error(
+        `${opts.name} does not listen on ${opts.port} and ${opts.metricsPort}:\n${await logs()}`,
+      );
+  };
+  await ready();
   return {
     name: opts.name,
     port: opts.port,
+    metricsPort: opts.metricsPort,
     where: () => `container ${id}`,
     pause: async () => {
       await runTool('podman', ['pause', opts.name]);
@@ -169,7 +197,7 @@ export async function startContainerReplica(
     },
     restart: async () => {
       await runTool('podman', ['start', opts.name], { timeoutMs: 120_000 });
-      await waitReady(readyz, opts.readyTimeoutMs, logs, exited);
+      await ready();
     },
     stop: async (graceSeconds) => {
       await runTool('podman', ['stop', '--time', String(graceSeconds), opts.name], {
@@ -188,7 +216,7 @@ const serverMain = fileURLToPath(new URL('../../../server/src/main.ts', import.m
 /** Starts one server pod as a process from the working tree (`server/src/main.ts` under tsx). */
 export async function startProcessReplica(
   env: Record<string, string>,
-  opts: { name: string; port: number; readyTimeoutMs: number },
+  opts: { name: string; port: number; metricsPort: number; readyTimeoutMs: number },
 ): Promise<Replica> {
   let proc!: SwitchboardProcess;
   let launched = false;
@@ -196,8 +224,12 @@ export async function startProcessReplica(
   const launch = async () => {
     if (launched) earlier.push(proc.output());
     launched = true;
-    proc = await startSwitchboard(env, { port: opts.port, readyTimeoutMs: opts.readyTimeoutMs });
-    await waitReady(`http://127.0.0.1:${opts.port}/readyz`, opts.readyTimeoutMs, async () =>
+    proc = await startSwitchboard(env, {
+      port: opts.port,
+      metricsPort: opts.metricsPort,
+      readyTimeoutMs: opts.readyTimeoutMs,
+    });
+    await waitReady(`http://127.0.0.1:${opts.metricsPort}/readyz`, opts.readyTimeoutMs, async () =>
       proc.output().slice(-4000),
     );
   };
@@ -208,6 +240,7 @@ export async function startProcessReplica(
   return {
     name: opts.name,
     port: opts.port,
+    metricsPort: opts.metricsPort,
     where: () => `pid ${proc.proc.child.pid} (${serverMain})`,
     pause: async () => signal('SIGSTOP'),
     resume: async () => signal('SIGCONT'),

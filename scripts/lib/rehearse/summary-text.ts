@@ -5,10 +5,12 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import * as core from '@actions/core';
 import {
   markdownTable,
+  mermaidBlock,
   writeJobSummary,
   type CellValue,
   type SummarySection,
 } from '../../../actions/shared/src/summary/index.js';
+import { writeSummaryPage, type PageBlock } from './summary-page.js';
 
 const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
 
@@ -56,35 +58,51 @@ export function sectionsToMarkdown(sections: SummarySection[]): string {
     }
     for (const item of s.list ?? []) out.push(`- ${cellText(item)}`);
     if (s.list?.length) out.push('');
+    for (const diagram of s.mermaid ?? []) out.push(mermaidBlock(diagram).trim(), '');
   }
   return out.join('\n');
 }
 
 /**
- * A GITHUB_STEP_SUMMARY file written by @actions/core's summary, exactly as on a runner, plus a
- * markdown copy next to it. `core.summary` reads GITHUB_STEP_SUMMARY once, so one file per process.
+ * A GITHUB_STEP_SUMMARY file written by @actions/core's summary, exactly as on a runner, a markdown
+ * copy next to it, and (given `pagePath`) the same summaries as an HTML page a browser opens, charts
+ * drawn. `core.summary` reads GITHUB_STEP_SUMMARY once, so one file per process.
  */
 export class StepSummary {
+  /** What the page shows, in order; bounded by the workflow's steps. */
+  readonly #blocks: PageBlock[] = [];
+
   constructor(
     readonly htmlPath: string,
     readonly markdownPath: string,
+    readonly pagePath?: string,
+    readonly pageTitle = 'Job summaries',
   ) {
     writeFileSync(htmlPath, '');
     writeFileSync(markdownPath, '');
     process.env.GITHUB_STEP_SUMMARY = htmlPath;
+    this.#page();
   }
 
-  /** Appends one step's sections to both files; returns the markdown. */
+  #page(): void {
+    if (this.pagePath) writeSummaryPage(this.pagePath, this.pageTitle, this.#blocks);
+  }
+
+  /** Appends one step's sections to the files; returns the markdown. */
   async write(sections: SummarySection[]): Promise<string> {
     await writeJobSummary(core.summary, sections);
     const md = sectionsToMarkdown(sections);
     appendFileSync(this.markdownPath, `${md}\n`);
+    this.#blocks.push({ sections });
+    this.#page();
     return md;
   }
 
   /** Records markdown a `run:` step already appended to GITHUB_STEP_SUMMARY itself. */
   appendMarkdown(markdown: string): string {
     appendFileSync(this.markdownPath, `${markdown.trim()}\n\n`);
+    this.#blocks.push({ markdown: markdown.trim() });
+    this.#page();
     return markdown.trim();
   }
 }

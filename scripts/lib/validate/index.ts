@@ -1,10 +1,14 @@
 // Validates every render target of the repository: kustomize build, schema + unknown fields,
 // review policies, and Argo CD least privilege against what the overlays render.
-import { existsSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { checkArgoCd, policies } from './policies/index.js';
+import { checkArgoCd, checkBundleDir, policies } from './policies/index.js';
+import { checkDashboards, dashboardsTarget } from './policies/dashboards.js';
+import { checkApplicationSources, readWorkflows, renderWrites } from './policies/application-sources.js';
+import { checkPreviewIngress } from './policies/preview-ingress.js';
+import { checkPreviewImage, previewOverrides } from './policies/preview-image.js';
 import { renderObjects } from './render.js';
 import { validateSchemas } from './schema.js';
 import { formatProblem, objectId, type K8sObject, type Problem, type TargetContext } from './types.js';
@@ -15,6 +19,11 @@ export { renderObjects, parseManifests, RenderError } from './render.js';
 export { validateSchemas, validateObjectSchema } from './schema.js';
 export { findUnknownFields, traceValidation, formatPath } from './unknown-fields.js';
 export * from './policies/index.js';
+export { checkDashboards, dashboardsTarget } from './policies/dashboards.js';
+export { checkApplicationSources, readWorkflows, renderWrites } from './policies/application-sources.js';
+export type { RenderWrite } from './policies/application-sources.js';
+export { checkPreviewIngress, routedThrough } from './policies/preview-ingress.js';
+export { checkPreviewImage, previewOverrides } from './policies/preview-image.js';
 
 /** One thing `npm run validate` renders and checks. */
 export interface RenderTarget {
@@ -23,13 +32,15 @@ export interface RenderTarget {
   /** The name problems are reported under. */
   name: string;
   requireDigests: boolean;
+  /** False when kubectl, not Argo CD, applies it (default true). */
+  argoCd?: boolean;
   /** Report only problems of objects from the last dir (the others are context). */
   onlyLast?: boolean;
 }
 
 /** What `npm run validate` checks, in order. */
 export const renderTargets: RenderTarget[] = [
-  { name: 'overlays/local', dirs: ['overlays/local'], requireDigests: false },
+  { name: 'overlays/local', dirs: ['overlays/local'], requireDigests: false, argoCd: false },
   { name: 'overlays/dev', dirs: ['overlays/dev'], requireDigests: false },
   { name: 'overlays/preview', dirs: ['overlays/preview'], requireDigests: false },
   { name: 'overlays/staging', dirs: ['overlays/staging'], requireDigests: true },
@@ -40,7 +51,13 @@ export const renderTargets: RenderTarget[] = [
     dirs: ['overlays/staging', 'base/loadtest'],
     requireDigests: true,
     onlyLast: true,
+    // Applied on demand by the load-test workflow (kubectl), not synced by Argo CD.
+    argoCd: false,
   },
+  // Once per cluster (argocd/application-dashboards.yaml), not per environment.
+  { name: dashboardsTarget, dirs: [dashboardsTarget], requireDigests: false },
+  // The cluster's Gateway for the default edge (platform, once per cluster).
+  { name: 'base/edge/gateway', dirs: ['base/edge/gateway'], requireDigests: false, argoCd: false },
   { name: 'argocd', dirs: ['argocd'], requireDigests: false },
 ];
 
@@ -51,9 +68,11 @@ export async function validateObjects(ctx: TargetContext): Promise<Problem[]> {
   return out;
 }
 
-/** The git-ignored dev secret that overlays/local needs; written by scripts/gen-dev-secrets.sh. */
+/**
+ * The git-ignored dev secret that overlays/local needs; scripts/gen-dev-secrets.sh writes it and adds
+ * keys an older file lacks (REDIS_PASSWORD), keeping existing values, so it runs every time.
+ */
 export async function ensureDevSecrets(root: string): Promise<void> {
-  if (existsSync(join(root, 'base/server/secrets/dev.env'))) return;
   await promisify(execFile)('bash', [join(root, 'scripts/gen-dev-secrets.sh')], { cwd: root });
 }
 
@@ -61,6 +80,8 @@ export interface ValidationReport {
   problems: Problem[];
   /** Objects rendered per target name. */
   counts: Map<string, number>;
+  /** The rendered objects per target name (a target that did not render is absent). */
+  rendered: Map<string, K8sObject[]>;
 }
 
 function dedupe(problems: Problem[]): Problem[] {
@@ -121,15 +142,31 @@ export async function validateRepository(root: string, targets = renderTargets):
       mine = new Set(last.map(objectId));
     }
     counts.set(r.target.name, r.target.onlyLast ? mine.size : objects.length);
-    const ctx: TargetContext = { target: r.target.name, objects, requireDigests: r.target.requireDigests };
+    const ctx: TargetContext = {
+      target: r.target.name,
+      objects,
+      requireDigests: r.target.requireDigests,
+      argoCd: r.target.argoCd ?? true,
+    };
     const found = await validateObjects(ctx);
     problems.push(...found.filter((p) => mine.has(p.object)));
   }
+  const byTarget = new Map<string, K8sObject[]>();
+  for (const r of renders)
+    if (r.parts) byTarget.set(r.target.name, (r.target.onlyLast ? r.parts.at(-1) : r.parts.flat()) ?? []);
+  problems.push(...checkDashboards(byTarget));
   const argo = renders.find((r) => r.target.name === 'argocd' && r.parts);
   if (argo?.parts) {
     problems.push(
       ...checkArgoCd({ target: 'argocd', objects: argo.parts[0] ?? [], requireDigests: false }, byDir),
+      ...checkApplicationSources(argo.parts[0] ?? [], renderWrites(readWorkflows(root)), root),
     );
   }
-  return { problems: dedupe(problems), counts };
+  problems.push(...checkPreviewIngress(byDir));
+  problems.push(...checkPreviewImage(byDir, previewOverrides(readWorkflows(root), root)));
+  // The k6 bundles the load-test action runs (locally and as TestRun scripts) against the pinned k6.
+  const bundles = 'base/loadtest/generated';
+  problems.push(...checkBundleDir(join(root, bundles)).map((p) => ({ ...p, target: bundles })));
+  counts.set(bundles, readdirSync(join(root, bundles)).filter((f) => f.endsWith('.js')).length);
+  return { problems: dedupe(problems), counts, rendered: byTarget };
 }

@@ -1,13 +1,18 @@
 // Validates each rendered object against its published schema and reports fields the schema does
 // not declare:
-//   - Kubernetes built-ins, Argo CD, prometheus-operator and External Secrets: the model classes of
-//     kubernetes-models and its @kubernetes-models/* packages (compiled JSON-schema validators);
-//   - k6-operator's TestRun: ajv with the CRD's openAPIV3Schema (/work/shared/specs, copied to
-//     scripts/lib/validate/crds/ so a clone has it).
-import { readFileSync } from 'node:fs';
+//   - kinds with a schema extracted from the pinned platform (platform/schemas/, the CRDs of the
+//     versions in platform/versions.yaml: External Secrets, k6-operator's TestRun, Gateway API,
+//     Envoy Gateway policies): ajv with that openAPIV3Schema;
+//   - Kubernetes built-ins, Argo CD and prometheus-operator: the model classes of kubernetes-models
+//     and its @kubernetes-models/* packages (compiled JSON-schema validators), each kind's module
+//     listed in models.generated.ts (npm run validate:models) so a bundled action carries them.
+//     Whether the pinned operator serves the apiVersion at all is the served-apis policy's question.
+import { existsSync, readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { parse } from 'yaml';
+import type { SchemaFile } from '../platform/extract.js';
+import { platformFile } from '../platform/root.js';
+import { modelLoaders } from './models.generated.js';
 import { problem, type K8sObject, type Problem, type TargetContext } from './types.js';
 import {
   findUnknownFields,
@@ -24,41 +29,26 @@ interface ModelClass {
   prototype: { validate(this: unknown): void };
 }
 
-/** apiVersion -> module that exports its model classes. kubernetes-models covers the rest by group. */
-const modelModules: Record<string, string> = {
-  'argoproj.io/v1alpha1': '@kubernetes-models/argo-cd/argoproj.io/v1alpha1',
-  'monitoring.coreos.com/v1': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1',
-  'monitoring.coreos.com/v1alpha1': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1alpha1',
-  'external-secrets.io/v1beta1': '@kubernetes-models/external-secrets/external-secrets.io/v1beta1',
-  'external-secrets.io/v1': '@kubernetes-models/external-secrets/external-secrets.io/v1',
-};
-
-/** CRDs without a model package: validated with ajv against their openAPIV3Schema. */
-const crdFiles: Record<string, URL> = {
-  'k6.io/v1alpha1/TestRun': new URL('./crds/k6-operator-testrun-crd.yaml', import.meta.url),
-};
+/** The extracted schema of `group/version/Kind` from the pinned platform, if there is one. */
+function platformSchemaFile(key: string): URL | undefined {
+  const [group, version, kind] = key.split('/');
+  if (!group || !version || !kind || !/^[\w.-]+$/.test(`${group}${version}${kind}`)) return undefined;
+  const file = platformFile(`schemas/${group}_${kind}_${version}.json`);
+  return existsSync(file) ? file : undefined;
+}
 
 const moduleCache = new Map<string, Promise<Record<string, unknown> | undefined>>();
 
-function importOnce(spec: string): Promise<Record<string, unknown> | undefined> {
-  let p = moduleCache.get(spec);
-  if (!p) {
-    p = import(spec).then(
-      (m: Record<string, unknown>) => m,
-      () => undefined,
-    );
-    moduleCache.set(spec, p);
-  }
-  return p;
-}
-
 /** The model class for apiVersion/kind, or undefined when no installed package has one. */
 export async function modelFor(apiVersion: string, kind: string): Promise<ModelClass | undefined> {
-  // kubernetes-models names its modules after the apiVersion (`v1`, `apps/v1`, `networking.k8s.io/v1`)
-  // and has one module per kind: importing just that one keeps start-up fast.
-  const base = modelModules[apiVersion] ?? `kubernetes-models/${apiVersion}`;
-  const mod = (await importOnce(`${base}/${kind}`)) ?? (await importOnce(base));
-  const candidate: unknown = mod?.[kind];
+  // One static import per kind (models.generated.ts), so a bundled action carries the schemas, and
+  // importing just that kind's module keeps start-up fast.
+  const key = `${apiVersion}/${kind}`;
+  const load = modelLoaders.get(key);
+  if (!load) return undefined;
+  let p = moduleCache.get(key);
+  if (!p) moduleCache.set(key, (p = load().catch(() => undefined)));
+  const candidate: unknown = (await p)?.[kind];
   if (typeof candidate !== 'function') return undefined;
   const model = candidate as unknown as ModelClass;
   return model.apiVersion === apiVersion && model.kind === kind ? model : undefined;
@@ -75,27 +65,21 @@ const crdCache = new Map<string, CrdValidator>();
 export function crdValidator(key: string): CrdValidator | undefined {
   const cached = crdCache.get(key);
   if (cached) return cached;
-  const file = crdFiles[key];
+  const file = platformSchemaFile(key);
   if (!file) return undefined;
   const [group, version, kind] = key.split('/');
-  const crd = parse(readFileSync(file, 'utf8')) as {
-    spec: {
-      group: string;
-      names: { kind: string };
-      versions: Array<{ name: string; schema: { openAPIV3Schema: ObjectSchema } }>;
-    };
-  };
-  const v = crd.spec.versions.find((x) => x.name === version);
-  if (crd.spec.group !== group || crd.spec.names.kind !== kind || !v) {
-    throw new Error(`${file.pathname} does not define ${key}`);
+  const extract = JSON.parse(readFileSync(file, 'utf8')) as SchemaFile;
+  if (extract.group !== group || extract.kind !== kind || extract.version !== version) {
+    throw new Error(`${file.pathname} does not define ${key}: run npm run platform:extract`);
   }
+  const schema = extract.openAPIV3Schema as ObjectSchema;
   const ajv = new Ajv({ allErrors: true, strict: false });
   const addFormats = addFormatsModule as unknown as (a: Ajv) => Ajv;
   addFormats(ajv);
   for (const name of ['int32', 'int64']) ajv.addFormat(name, { type: 'number', validate: Number.isInteger });
   for (const name of ['double', 'float']) ajv.addFormat(name, { type: 'number', validate: () => true });
   ajv.addFormat('int-or-string', true);
-  const built = { schema: v.schema.openAPIV3Schema, validate: ajv.compile(v.schema.openAPIV3Schema) };
+  const built = { schema, validate: ajv.compile(schema) };
   crdCache.set(key, built);
   return built;
 }

@@ -31,6 +31,8 @@ export interface TargetContext {
   objects: K8sObject[];
   /** Staging and production: every image must be pinned by digest. */
   requireDigests: boolean;
+  /** False when kubectl, not Argo CD, applies the render (overlays/local): no hook phases. */
+  argoCd?: boolean;
 }
 
 /** A review rule applied to a whole render target (it may need to look across objects). */

@@ -1,0 +1,164 @@
+// Builds the committed data extracts of platform/ from snapshots of the upstream repositories at the
+// pinned tags: served API versions per kind (served-apis.json), the schemas validation needs
+// (schemas/*.json), k6's module list (k6-modules.json); and checks each pinned action's commit and
+// runtime. Only data is extracted, with repository, tag, commit and path beside it.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { kindSchemas, parseCrds, servedKind, type ServedKind } from './crd.js';
+import { parseK6Modules, type K6ModulesFile } from './k6-modules.js';
+import type { Platform } from './versions.js';
+
+const run = promisify(execFile);
+
+/** Where an extracted fact came from. */
+export interface Source {
+  repository: string;
+  tag: string;
+  commit: string;
+  path: string;
+}
+
+/** platform/served-apis.json. */
+export interface ServedApisFile {
+  generatedBy: string;
+  /** `group/Kind` -> what the pinned component serves, and where that was read. */
+  kinds: Record<string, ServedKind & { component: string; version: string; source: Source }>;
+}
+
+/** platform/schemas/<group>_<Kind>_<version>.json. */
+export interface SchemaFile {
+  generatedBy: string;
+  group: string;
+  kind: string;
+  version: string;
+  source: Source;
+  openAPIV3Schema: Record<string, unknown>;
+}
+
+/** platform/node-schedule.json: each Node.js major's LTS and end-of-life dates. */
+export interface NodeScheduleFile {
+  source: Source;
+  /** `v24` -> dates (YYYY-MM-DD). */
+  lines: Record<string, { start: string; lts?: string; maintenance?: string; end: string }>;
+}
+
+export interface Extracts {
+  served: ServedApisFile;
+  nodeSchedule: NodeScheduleFile;
+  /** File name under platform/schemas/ -> content. */
+  schemas: Map<string, SchemaFile>;
+  k6Modules: K6ModulesFile;
+}
+
+const generatedBy = 'npm run platform:extract (scripts/platform-extract.ts) from platform/versions.yaml';
+
+/** Reads files of a repository snapshot: `<mirror>/<owner>+<name>/repo` (a bare git directory). */
+export class Snapshot {
+  readonly gitDir: string;
+  constructor(
+    mirror: string,
+    readonly repository: string,
+  ) {
+    this.gitDir = join(mirror, repository.replace('/', '+'), 'repo');
+    if (!existsSync(this.gitDir)) {
+      throw new Error(`no snapshot of ${repository} at ${this.gitDir}: fetch github:${repository} first`);
+    }
+  }
+
+  private async git(args: string[]): Promise<string> {
+    const { stdout } = await run('git', [`--git-dir=${this.gitDir}`, ...args], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return stdout;
+  }
+
+  /** The commit a tag points to. */
+  async commit(tag: string): Promise<string> {
+    return (await this.git(['rev-parse', '--verify', `${tag}^{commit}`])).trim();
+  }
+
+  /** A file's text at a ref. */
+  async show(ref: string, path: string): Promise<string> {
+    try {
+      return await this.git(['show', `${ref}:${path}`]);
+    } catch {
+      throw new Error(`${this.repository}: ${path} does not exist at ${ref}`);
+    }
+  }
+}
+
+/** Every extract, from snapshots under `mirror`. */
+export async function extractPlatform(platform: Platform, mirror: string): Promise<Extracts> {
+  const served: ServedApisFile = { generatedBy, kinds: {} };
+  const schemas = new Map<string, SchemaFile>();
+  for (const c of platform.components) {
+    if (c.crds.length === 0) continue;
+    const snap = new Snapshot(mirror, c.repository);
+    const commit = await snap.commit(c.tag);
+    const wanted = new Set(c.schemas);
+    for (const path of c.crds) {
+      const source = { repository: c.repository, tag: c.tag, commit, path };
+      for (const crd of parseCrds(await snap.show(commit, path), `${c.repository}@${c.tag}:${path}`)) {
+        const kind = servedKind(crd);
+        served.kinds[`${kind.group}/${kind.kind}`] = {
+          ...kind,
+          component: c.name,
+          version: c.version,
+          source,
+        };
+        if (!wanted.delete(`${kind.group}/${kind.kind}`)) continue;
+        for (const s of kindSchemas(crd)) {
+          schemas.set(`${s.group}_${s.kind}_${s.version}.json`, { generatedBy, ...s, source });
+        }
+      }
+    }
+    if (wanted.size > 0) {
+      throw new Error(`cluster.${c.name}.schemas names ${[...wanted].join(', ')}: no such kind in its crds`);
+    }
+  }
+  const k6 = platform.k6;
+  const k6Snap = new Snapshot(mirror, k6.repository);
+  const k6Commit = await k6Snap.commit(k6.tag);
+  const k6Modules: K6ModulesFile = {
+    source: { repository: k6.repository, tag: k6.tag, commit: k6Commit, path: k6.modules },
+    ...parseK6Modules(await k6Snap.show(k6Commit, k6.modules)),
+  };
+  await checkActions(platform, mirror);
+  const node = platform.node;
+  const nodeSnap = new Snapshot(mirror, node.repository);
+  const nodeCommit = await nodeSnap.commit(node.ref);
+  const schedule = JSON.parse(await nodeSnap.show(nodeCommit, node.schedule)) as NodeScheduleFile['lines'];
+  const lines: NodeScheduleFile['lines'] = {};
+  for (const [line, d] of Object.entries(schedule)) {
+    if (/^v\d+$/.test(line))
+      lines[line] = { start: d.start, lts: d.lts, maintenance: d.maintenance, end: d.end };
+  }
+  const nodeSchedule: NodeScheduleFile = {
+    source: { repository: node.repository, tag: node.ref, commit: nodeCommit, path: node.schedule },
+    lines,
+  };
+  return { served, schemas, k6Modules, nodeSchedule };
+}
+
+/** Each pinned action's tag is its commit, and its action.yml runs on the recorded runtime. */
+export async function checkActions(platform: Platform, mirror: string): Promise<void> {
+  for (const a of platform.actions) {
+    const snap = new Snapshot(mirror, a.name);
+    const commit = await snap.commit(a.tag);
+    if (commit !== a.commit)
+      throw new Error(`${a.name}: tag ${a.tag} is ${commit}, versions.yaml says ${a.commit}`);
+    let meta: string;
+    try {
+      meta = await snap.show(commit, 'action.yml');
+    } catch {
+      meta = await snap.show(commit, 'action.yaml');
+    }
+    const using = (parse(meta) as { runs?: { using?: string } }).runs?.using;
+    if (using !== a.runsUsing) {
+      throw new Error(`${a.name}@${a.tag}: runs.using is ${using}, versions.yaml says ${a.runsUsing}`);
+    }
+  }
+}

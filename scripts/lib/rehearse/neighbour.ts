@@ -1,0 +1,162 @@
+// The environment next to the one deployed. One Prometheus per cluster scrapes staging and
+// production alike, so a gate that judged every namespace would fail staging for production's
+// trouble, or pass it on production's health. The rehearsal therefore runs production as it is
+// committed -- its render on the deploy branch, synced by the same stand-in -- with its own traffic
+// during the load test, scraped by the same Prometheus, and judges it afterwards with the same gate
+// file and its own selector. Its pods run the working tree as processes: the image production pins
+// is not in the loopback registry (docs/rehearsal.md).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import type { LoadTestConfig } from '../../../actions/k6-loadtest/src/config.js';
+import { runWithNode } from '../../../actions/k6-loadtest/src/local.js';
+import type { K8sObject } from '../validate/index.js';
+import { readRenderedObjects, type RehearsalRepos } from './checkout.js';
+import type { FaultContext, RedisTarget } from './faults.js';
+import type { Replica } from './replicas.js';
+import { environmentSelector } from './scrape-targets.js';
+import { startIngress, startReplicas, type StandInOptions } from './standin.js';
+import { StandInCluster } from './standin-cluster.js';
+import { runSync } from './sync-run.js';
+import type { Teardown } from './teardown.js';
+
+/** Server pods of the neighbour: two, so that cross-node delivery is measured there too. */
+export const neighbourReplicas = 2;
+
+/**
+ * The neighbour's traffic: this share of the deployed environment's VUs (at least 6): enough for
+ * every objective of the gate, little of the CPU both environments share here.
+ */
+const vuShare = 1 / 5;
+
+/** The neighbour environment, synced and serving. */
+export interface NeighbourRunning {
+  environment: string;
+  application: string;
+  commit: string;
+  objects: K8sObject[];
+  replicas: Replica[];
+  redis: RedisTarget;
+  secrets: Record<string, string>;
+  ingressUrl: string;
+  socketUrl: string;
+  /** The gate's `selector` for this environment (its namespace). */
+  selector: string;
+  /** LOADTEST-style token signed with the environment's own JWT_SECRET. */
+  token: string;
+}
+
+/** The neighbour's own load while the deployed environment's load test runs. */
+export interface NeighbourLoad {
+  startedAt: string;
+  endedAt: string;
+  vus: number;
+  /** Its thresholds passed (it decides nothing: only the neighbour's gate counts). */
+  passed: boolean;
+  summaryPath: string;
+}
+
+/** What starting the neighbour needs. */
+export interface NeighbourOptions {
+  root: string;
+  repos: RehearsalRepos;
+  /** The deploy branch: what Argo CD would have synced the neighbour to. */
+  revision: string;
+  /** The Argo CD Application's source path (rendered/production). */
+  path: string;
+  application: string;
+  environment: string;
+  runId: string;
+  dir: string;
+  summaryDir: string;
+  scrapeIntervalMs: number;
+  teardown: Teardown;
+  log: (line: string) => void;
+  interrupted: () => boolean;
+}
+
+/** Syncs the neighbour's committed render into the stand-in and puts its edge in front of the pods. */
+export async function startNeighbour(opts: NeighbourOptions): Promise<NeighbourRunning> {
+  const { commit, objects: rendered } = await readRenderedObjects(opts.repos, opts.revision, opts.path);
+  const objects = rendered as unknown as K8sObject[];
+  // Its own folder: its Jobs write files under the same names as the deployed environment's.
+  mkdirSync(opts.dir, { recursive: true });
+  const standIn: StandInOptions = {
+    objects,
+    replicas: neighbourReplicas,
+    mode: 'process',
+    scrapeIntervalMs: opts.scrapeIntervalMs,
+    runId: `${opts.runId}-${opts.environment}`,
+    dir: opts.dir,
+    logDir: join(opts.summaryDir, 'pods'),
+    teardown: opts.teardown,
+    log: opts.log,
+    interrupted: opts.interrupted,
+  };
+  const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'switchboard');
+  const image =
+    (deployment?.spec as { template?: { spec?: { containers?: { image?: string }[] } } } | undefined)
+      ?.template?.spec?.containers?.[0]?.image ?? '';
+  const cluster = new StandInCluster(standIn, image, (c) => startReplicas(standIn, c));
+  const sync = await runSync(objects, cluster, opts.log);
+  if (sync.phase !== 'Succeeded') {
+    throw new Error(`the neighbour ${opts.application} did not sync: ${sync.message}`);
+  }
+  const { nginx } = await startIngress(standIn, cluster.replicas);
+  const secrets = cluster.secrets['switchboard-secrets'] ?? {};
+  const token = await new SignJWT({ sub: 'neighbour-traffic', join: ['room:*'], publish: ['room:*'] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt()
+    .setExpirationTime('2h')
+    .sign(new TextEncoder().encode(secrets.JWT_SECRET ?? ''));
+  return {
+    environment: opts.environment,
+    application: opts.application,
+    commit,
+    objects,
+    replicas: cluster.replicas,
+    redis: cluster.redis!,
+    secrets,
+    ingressUrl: nginx.httpUrl,
+    socketUrl: nginx.socketUrl,
+    selector: environmentSelector(objects),
+    token,
+  };
+}
+
+/**
+ * The neighbour's traffic: the deploy's load-test settings (scenario, duration, env) with a fifth of
+ * its VUs, on the same Node runner, through the neighbour's edge with a token of its own. In this
+ * process: a second runner process would compete with the deploy's load for the CPU as it starts.
+ */
+export async function runNeighbourLoad(
+  neighbour: NeighbourRunning,
+  deployLoad: LoadTestConfig,
+  summaryDir: string,
+): Promise<NeighbourLoad> {
+  const vus = Math.max(6, Math.round((deployLoad.vus ?? 100) * vuShare));
+  const summaryPath = join(summaryDir, `${neighbour.environment}-${deployLoad.scenario}-summary.json`);
+  const startedAt = new Date().toISOString();
+  const summary = await runWithNode(
+    { ...deployLoad, url: neighbour.socketUrl, token: neighbour.token, jwtSecret: '', vus, summaryPath },
+    () => undefined,
+  );
+  return { startedAt, endedAt: new Date().toISOString(), vus, passed: summary.ok, summaryPath };
+}
+
+/** The neighbour as a fault's target (faults.ts), when `--fault-in` names it. */
+export function neighbourFaultContext(
+  neighbour: NeighbourRunning,
+  holdMs: number,
+  log: (line: string) => void,
+): FaultContext {
+  return {
+    replicas: neighbour.replicas,
+    redis: neighbour.redis,
+    ingressUrl: neighbour.ingressUrl,
+    apiToken: neighbour.secrets.API_TOKEN ?? '',
+    jwtSecret: neighbour.secrets.JWT_SECRET ?? '',
+    holdMs,
+    log,
+  };
+}

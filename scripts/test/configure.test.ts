@@ -1,0 +1,223 @@
+// Issue 15's "done when", first half: a fresh copy of the repository configured through
+// switchboard.config.yaml for another owner, registry and domain renders and validates with none of
+// this repository's names left in any rendered manifest or workflow. Runs the README's commands
+// (`npm run configure`, `npm run validate`) in the copy, then renders every target with kubectl.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { parseManifests, renderTargets, type K8sObject } from '../lib/validate/index.js';
+import { renderKustomization } from '../lib/validate/render.js';
+import { interpolate } from '../lib/rehearse/workflow.js';
+import { repoRoot } from './validate-fixtures.js';
+
+const run = promisify(execFile);
+
+/** Another team's settings: nothing in common with this repository's. */
+const acme = `repository: ssh://git@git.acme.dev/platform/chat.git
+image: registry.acme.dev/chat/server
+domain: chat.acme.dev
+environments:
+  dev: { namespace: qa }
+  staging: { namespace: chat-stage, secretKey: kv/chat/stage }
+  production: { namespace: chat-live }
+  preview: { namespace: chat-preview }
+argocd: { namespace: gitops, project: chat }
+prometheus: { namespace: observability, labels: { prometheus: kps, team: chat } }
+certManager: { clusterIssuer: acme-issuer }
+secretStore: { kind: SecretStore, name: vault }
+`;
+
+/** Strings that name this repository's adopter (owner, registry, domain, issuer, label), as text. */
+const shippedText = [
+  'switchboard/switchboard',
+  'ghcr.io/switchboard',
+  'example.com',
+  'letsencrypt',
+  'release: prometheus',
+  "'switchboard-{0}'",
+  'namespace="switchboard-',
+  "|| 'switchboard' }}",
+];
+/** This repository's namespaces, where a rendered object names a namespace. */
+const shippedNamespace =
+  /^\s*(-\s+)?(namespace|kubernetes\.io\/metadata\.name): (switchboard-(dev|staging|production|preview)|argocd|monitoring)$|^\s*- switchboard-(dev|staging|production)$/m;
+
+/** The working tree as `git ls-files` sees it (tracked and untracked-but-not-ignored files). */
+function copyRepository(to: string): void {
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  })
+    .split('\0')
+    .filter(Boolean);
+  for (const f of files) {
+    mkdirSync(dirname(join(to, f)), { recursive: true });
+    try {
+      copyFileSync(join(repoRoot, f), join(to, f));
+    } catch (err) {
+      // Deleted in the working tree but not yet in the index.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  // `npm ci` in a copy would take minutes; the installed dependencies are the same.
+  symlinkSync(join(repoRoot, 'node_modules'), join(to, 'node_modules'));
+}
+
+async function npm(cwd: string, ...args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout, stderr } = await run('npm', ['run', '--silent', ...args], {
+      cwd,
+      timeout: 300_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return { code: 0, out: stdout + stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+  }
+}
+
+describe('a copy configured for another team', () => {
+  let copy = '';
+  const rendered = new Map<string, string>();
+  let validateBefore = { code: 0, out: '' };
+  let checkBefore = { code: 0, out: '' };
+
+  before(async () => {
+    copy = mkdtempSync(join(tmpdir(), 'sb-configure-'));
+    copyRepository(copy);
+    writeFileSync(join(copy, 'switchboard.config.yaml'), acme);
+    checkBefore = await npm(copy, 'configure', '--', '--check');
+    validateBefore = await npm(copy, 'validate');
+    const configured = await npm(copy, 'configure');
+    assert.equal(configured.code, 0, configured.out);
+    const dirs = [...new Set(renderTargets.flatMap((t) => t.dirs))];
+    for (const dir of dirs) rendered.set(dir, await renderKustomization(dir, copy));
+  });
+  after(() => rmSync(copy, { recursive: true, force: true }));
+
+  test('before configure, --check and validate fail and name what still differs', () => {
+    assert.equal(checkBefore.code, 1, checkBefore.out);
+    assert.match(
+      checkBefore.out,
+      /differs {2}argocd\/project\.yaml {2}spec\.sourceRepos\[0\]: https:\/\/github\.com\/switchboard\/switchboard\.git -> ssh:\/\/git@git\.acme\.dev\/platform\/chat\.git/,
+    );
+    assert.match(
+      checkBefore.out,
+      /configure: \d+ fields in \d+ files differ from switchboard\.config\.yaml: run npm run configure/,
+    );
+    assert.equal(validateBefore.code, 1, validateBefore.out);
+    assert.match(
+      validateBefore.out,
+      /argocd: Application\/switchboard-staging spec\.source\.repoURL: is "https:\/\/github\.com\/switchboard\/switchboard\.git", switchboard\.config\.yaml says ssh:\/\/git@git\.acme\.dev\/platform\/chat\.git \(repository\)/,
+    );
+    assert.match(
+      validateBefore.out,
+      /overlays\/production: Deployment\/switchboard -: still names ghcr\.io\/switchboard\/server, which switchboard\.config\.yaml does not/,
+    );
+    assert.match(
+      validateBefore.out,
+      /\.github\/workflows\/deploy\.yml: deploy\.yml -: still names ghcr\.io\/switchboard\/server/,
+    );
+  });
+
+  test('after configure, --check and npm run validate pass', async () => {
+    const check = await npm(copy, 'configure', '--', '--check');
+    assert.equal(check.code, 0, check.out);
+    assert.match(check.out, /every file agrees with switchboard\.config\.yaml/);
+    const validate = await npm(copy, 'validate');
+    assert.equal(validate.code, 0, validate.out);
+    assert.match(validate.out, /validate: 0 problems/);
+  });
+
+  test("no rendered manifest names this repository's owner, registry, domain, issuer, label or namespaces", () => {
+    assert.ok(rendered.size >= 9, [...rendered.keys()].join(', '));
+    for (const [dir, text] of rendered) {
+      for (const s of shippedText) assert.ok(!text.includes(s), `${dir} still says ${s}`);
+      assert.doesNotMatch(text, shippedNamespace, dir);
+    }
+  });
+
+  test('the renders say what the file says', () => {
+    const objects = (dir: string): K8sObject[] => parseManifests(rendered.get(dir) ?? '', dir);
+    const find = (dir: string, kind: string, name: string) => {
+      const o = objects(dir).find((x) => x.kind === kind && x.metadata.name === name);
+      assert.ok(o, `${dir} has no ${kind}/${name}`);
+      return o as K8sObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    };
+    const staging = find('overlays/staging', 'Deployment', 'switchboard');
+    assert.equal(staging.metadata.namespace, 'chat-stage');
+    assert.match(
+      staging.spec.template.spec.containers[0].image,
+      /^registry\.acme\.dev\/chat\/server@sha256:/,
+    );
+    assert.deepEqual(find('overlays/staging', 'HTTPRoute', 'switchboard').spec.hostnames, [
+      'staging.chat.acme.dev',
+    ]);
+    assert.equal(find('overlays/production', 'HTTPRoute', 'switchboard').spec.hostnames[0], 'chat.acme.dev');
+    assert.deepEqual(find('overlays/staging', 'ExternalSecret', 'switchboard-secrets').spec.secretStoreRef, {
+      kind: 'SecretStore',
+      name: 'vault',
+    });
+    assert.equal(
+      find('overlays/staging', 'ExternalSecret', 'switchboard-secrets').spec.dataFrom[0].extract.key,
+      'kv/chat/stage',
+    );
+    const monitor = find('overlays/dev', 'ServiceMonitor', 'switchboard');
+    assert.equal(monitor.metadata.labels?.prometheus, 'kps');
+    assert.equal(monitor.metadata.labels?.team, 'chat');
+    assert.equal(monitor.metadata.namespace, 'qa');
+    const app = find('argocd', 'Application', 'switchboard-production');
+    assert.equal(app.metadata.namespace, 'gitops');
+    assert.equal(app.spec.project, 'chat');
+    assert.equal(app.spec.source.repoURL, 'ssh://git@git.acme.dev/platform/chat.git');
+    assert.equal(app.spec.destination.namespace, 'chat-live');
+    assert.equal(
+      find('argocd', 'Application', 'switchboard-dashboards').spec.destination.namespace,
+      'observability',
+    );
+    const gateway = find('base/edge/gateway', 'Gateway', 'public');
+    assert.equal(gateway.metadata.annotations?.['cert-manager.io/cluster-issuer'], 'acme-issuer');
+    assert.deepEqual(
+      gateway.spec.listeners.map((l: { hostname: string }) => l.hostname),
+      ['chat.acme.dev', 'staging.chat.acme.dev', 'dev.chat.acme.dev'],
+    );
+    assert.equal(
+      find('overlays/preview', 'Ingress', 'switchboard').spec.rules[0].host,
+      'preview.chat.acme.dev',
+    );
+  });
+
+  test("no workflow names this repository's names, and their defaults evaluate to the file's", () => {
+    const dir = join(copy, '.github/workflows');
+    for (const f of readdirSync(dir)) {
+      const text = readFileSync(join(dir, f), 'utf8');
+      for (const s of shippedText) assert.ok(!text.includes(s), `${f} still says ${s}`);
+    }
+    const deploy = parse(readFileSync(join(dir, 'deploy.yml'), 'utf8')) as { env: Record<string, string> };
+    assert.equal(deploy.env.MANIFEST_IMAGE, 'registry.acme.dev/chat/server');
+    // loadtest.yml finds the namespace of the chosen environment: evaluated as GitHub would.
+    const loadtest = readFileSync(join(dir, 'loadtest.yml'), 'utf8');
+    const expression = /namespace: (\$\{\{.*\}\})$/m.exec(loadtest)?.[1] ?? '';
+    for (const [env, ns] of [
+      ['dev', 'qa'],
+      ['staging', 'chat-stage'],
+      ['production', 'chat-live'],
+    ])
+      assert.equal(interpolate(expression, { vars: {}, inputs: { environment: env } }), ns);
+  });
+});

@@ -1,0 +1,167 @@
+// Runs `npm run rehearse` as a child process, as a user does, for the rehearsal tests: its exit,
+// output, decision.json, and whether anything it started is left (processes, ports, containers).
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import { descendantPids } from '../lib/rehearse/teardown.js';
+import { repoRoot } from './validate-fixtures.js';
+
+export interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  out: string;
+  summaryDir: string;
+  /** Every process that was a descendant of the rehearsal at some point. */
+  seen: Set<number>;
+}
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/**
+ * Runs the rehearsal; `onLine` may return 'interrupt' to send SIGINT. Records the descendants every
+ * 250 ms so the test can check none survives. Bounded by `timeoutMs` (then SIGKILL, and a failure).
+ */
+export function rehearse(
+  args: string[],
+  timeoutMs: number,
+  onLine?: (line: string) => 'interrupt' | void,
+): Promise<Run> {
+  const summaryDir = mkdtempSync(join(tmpdir(), 'sb-rehearse-test-'));
+  dirs.push(summaryDir);
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/rehearse.ts', ...args, '--summary-dir', summaryDir],
+    {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        REHEARSE_FAULT: '',
+        REHEARSE_FAULT_IN: '',
+        REHEARSE_SHORT: '',
+        REHEARSE_SKIP_IMAGE: '',
+        REHEARSE_WORKFLOW: '',
+      },
+    },
+  );
+  const seen = new Set<number>();
+  const poll = setInterval(() => {
+    for (const pid of descendantPids(child.pid)) seen.add(pid);
+  }, 250);
+  let out = '';
+  let pending = '';
+  let interrupted = false;
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    pending += d.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!interrupted && onLine?.(line) === 'interrupt') {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(`rehearse ${args.join(' ')} did not finish within ${timeoutMs} ms:\n${out.slice(-5000)}`),
+      );
+    }, timeoutMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      resolve({ code, signal, out, summaryDir, seen });
+    });
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Every 127.0.0.1 port the run printed (registry, redis, postgresql, pods, nginx, prometheus). */
+function printedPorts(out: string): number[] {
+  return [...new Set([...out.matchAll(/127\.0\.0\.1:(\d{4,5})/g)].map((m) => Number(m[1])))];
+}
+
+export async function assertNothingLeft(run: Run, runId: string): Promise<void> {
+  // Give exiting children a moment to be reaped.
+  await new Promise((r) => setTimeout(r, 1000));
+  const survivors = [...run.seen].filter(alive);
+  assert.deepEqual(
+    survivors,
+    [],
+    `processes the rehearsal started are still running: ${survivors.join(', ')}`,
+  );
+  const open: number[] = [];
+  for (const port of printedPorts(run.out)) if (await portOpen(port)) open.push(port);
+  assert.deepEqual(open, [], `ports the rehearsal printed are still listening: ${open.join(', ')}`);
+  const containers = execFileSync(
+    'podman',
+    ['ps', '--all', '--quiet', '--filter', `label=io.switchboard.rehearsal=${runId}`],
+    { encoding: 'utf8' },
+  ).trim();
+  assert.equal(containers, '', `containers of ${runId} are left: ${containers}`);
+}
+
+export function runIdOf(out: string): string {
+  const m = /switchboard-(rh\d+)-0/.exec(out);
+  assert.ok(m, `no pod name in the output:\n${out.slice(-3000)}`);
+  return m[1]!;
+}
+
+export interface DecisionFile {
+  promote: boolean;
+  gateVerdict?: string;
+  gateDiagnostic: boolean;
+  loadTestPassed?: boolean;
+  failedObjectives: string[];
+  faultCaught?: boolean;
+  fault: string | null;
+  /** Where the fault went: staging (deployed) or production (the neighbour). */
+  faultIn: string | null;
+  /** Production, run next to staging in the same Prometheus and judged with its own selector. */
+  neighbour: {
+    environment: string;
+    selector: string;
+    verdict: string;
+    failedObjectives: string[];
+    ok: boolean;
+  } | null;
+  timings: { name: string; ms: number; outcome: string }[];
+  totalMs: number;
+}
+
+export function decisionOf(run: Run): DecisionFile {
+  const file = join(run.summaryDir, 'decision.json');
+  assert.ok(existsSync(file), `no decision.json; output:\n${run.out.slice(-5000)}`);
+  return JSON.parse(readFileSync(file, 'utf8')) as DecisionFile;
+}
