@@ -3,9 +3,10 @@
 #   build  compiles the server with tsc (the server's dependencies plus the root dev tools)
 #   deps   installs the server workspace's production dependencies only
 #   final  node + server/dist + production node_modules, as uid 1000: `node server/dist/main.js`
-# BASE_IMAGE is any image with node 20 and npm on PATH, like the official node images; CI pins it
-# by digest, and the image test builds one from the host (scripts/lib/image/base.ts).
-ARG BASE_IMAGE=docker.io/library/node:20-bookworm-slim
+# BASE_IMAGE is any image with node and npm on PATH, like the official node images: by default Node 24
+# (the LTS line platform/versions.yaml pins); the server also runs on Node 20. CI pins it by digest,
+# and the image test builds one from the host's node (scripts/lib/image/base.ts).
+ARG BASE_IMAGE=docker.io/library/node:24-bookworm-slim
 
 FROM ${BASE_IMAGE} AS build
 # npm settings for the install steps only (a registry mirror, an offline cache); unset by default.
@@ -39,7 +40,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/server/dist ./server/dist
 # Numeric, so Kubernetes' runAsNonRoot can check it without reading /etc/passwd.
 USER 1000:1000
-EXPOSE 4000
+# 4000: WebSockets and the API; 9464: /metrics and the probes (METRICS_PORT).
+EXPOSE 4000 9464
 STOPSIGNAL SIGTERM
 # Exec form: node is PID 1 and receives SIGTERM itself; main.ts handles it (drain, then exit 0).
 # The server starts no child processes, so there are no zombies to reap and no init is needed.

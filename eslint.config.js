@@ -7,9 +7,11 @@ export default tseslint.config(
     ignores: [
       '**/node_modules/**',
       '**/dist/**',
+      '.stryker-tmp/**',
       '**/*.generated.*',
       'base/**/generated/**',
       'server/public/vendor/**',
+      'vendor/**',
     ],
   },
   js.configs.recommended,
