@@ -93,10 +93,12 @@ export interface PhoenixConnectOptions {
 
 /** The URL the official client would open: `<endpoint>/websocket?vsn=2.0.0&token=...`. */
 export function socketUrl(endpoint: string, token: string): string {
-  const base = endpoint.replace(/\/+$/, '');
+  // No URL class in k6's runtime: split off the query by hand so /websocket goes before it.
+  const q = endpoint.indexOf('?');
+  const base = (q < 0 ? endpoint : endpoint.slice(0, q)).replace(/\/+$/, '');
+  const query = q < 0 ? '' : endpoint.slice(q + 1);
   const path = base.endsWith('/websocket') ? base : `${base}/websocket`;
-  const sep = path.includes('?') ? '&' : '?';
-  return `${path}${sep}vsn=2.0.0&token=${encodeURIComponent(token)}`;
+  return `${path}?${query ? `${query}&` : ''}vsn=2.0.0&token=${encodeURIComponent(token)}`;
 }
 
 type Handler = (payload: unknown, frame: PhoenixFrame) => void;

@@ -17,6 +17,12 @@ test('the URL the official client opens', () => {
   assert.equal(socketUrl('ws://h:4000/socket', 'a b'), 'ws://h:4000/socket/websocket?vsn=2.0.0&token=a%20b');
   assert.equal(socketUrl('ws://h/socket//', 't'), 'ws://h/socket/websocket?vsn=2.0.0&token=t');
   assert.equal(socketUrl('ws://h/socket/websocket', 't'), 'ws://h/socket/websocket?vsn=2.0.0&token=t');
+  // A query in the endpoint stays a query: /websocket goes before it (it used to land after it).
+  assert.equal(
+    socketUrl('ws://h/socket?tenant=a', 't'),
+    'ws://h/socket/websocket?tenant=a&vsn=2.0.0&token=t',
+  );
+  assert.equal(socketUrl('ws://h/socket/?', 't'), 'ws://h/socket/websocket?vsn=2.0.0&token=t');
 });
 
 describe('against a real server', () => {
