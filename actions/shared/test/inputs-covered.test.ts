@@ -117,7 +117,6 @@ const NOT_YET_COVERED = new Map<string, string[]>([
       'git-user-email',
     ],
   ],
-  ['slo-gate', ['bearer-token']],
 ]);
 
 describe('action inputs covered by tests', () => {
