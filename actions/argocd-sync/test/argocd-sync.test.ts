@@ -239,6 +239,71 @@ describe('argocd-sync action', () => {
     assert.match(result.errors[0]!, /permissions: id-token: write/);
   });
 
+  it('OIDC: dex-url, dex-client-id and dex-client-secret reach the Dex they name', async () => {
+    // A Dex of its own (another fake's /api/dex) with a non-default client; the Argo CD server has none,
+    // so an exchange sent to `<server>/api/dex` instead of dex-url gets a 404.
+    const dex = await startFakeArgoCd({
+      dex: { connectorId: 'github-actions', clientId: 'ci-client', acceptSubjectToken: oidc.isIssued },
+    });
+    const server = await startFakeArgoCd({ tokens: ['dex-issued-1'] });
+    try {
+      server.addApplication({ name: 'dex-app', history: [OLD] });
+      const result = await runAction(run, {
+        inputs: inputs('dex-app', {
+          server: server.url,
+          token: '',
+          oidc: true,
+          'dex-connector-id': 'github-actions',
+          'dex-url': `${dex.url}/api/dex`,
+          'dex-client-id': 'ci-client',
+          'dex-client-secret': 'ci-client-secret',
+        }),
+        env: oidc.env,
+      });
+      assert.equal(result.failed, false, result.errors.join('\n'));
+      assert.deepEqual(
+        dex.dexExchanges.map((e) => [e.status, e.form.client_id, e.form.client_secret]),
+        [[200, 'ci-client', 'ci-client-secret']],
+      );
+      assert.equal(server.dexExchanges.length, 0);
+      server.assertNoViolations();
+    } finally {
+      await dex.close();
+      await server.close();
+    }
+  });
+
+  it("app-namespace: finds an Application outside Argo CD's own namespace", async () => {
+    const name = `web-${++n}`;
+    argo.addApplication({ name, namespace: 'team-a', history: [OLD] });
+    const result = await runAction(run, { inputs: inputs(name, { 'app-namespace': 'team-a' }) });
+    assert.equal(result.failed, false, result.errors.join('\n'));
+    assert.equal(result.outputs.revision, NEW);
+    const sync = argo.calls('ApplicationService_Sync').at(-1)!;
+    assert.equal((sync.requestBody as { appNamespace?: string }).appNamespace, 'team-a');
+    // Without it Argo CD looks in its own namespace and answers "permission denied".
+    const other = `web-${++n}`;
+    argo.addApplication({ name: other, namespace: 'team-a', history: [OLD] });
+    const missed = await runAction(run, { inputs: inputs(other) });
+    assert.equal(missed.failed, true);
+    assert.match(missed.errors[0]!, /permission denied/);
+  });
+
+  for (const phase of ['Failed', 'Error'] as const) {
+    it(`fails when the sync operation ends ${phase}, with Argo CD's message, and says it did not roll back`, async () => {
+      const app = newApp();
+      argo.script(app, { phase, message: `one or more objects failed to apply (${phase})` });
+      const result = await runAction(run, { inputs: inputs(app, { 'timeout-seconds': 5 }) });
+      assert.equal(result.failed, true);
+      assert.match(
+        result.errors[0]!,
+        new RegExp(`${phase}.*one or more objects failed to apply \\(${phase}\\)`, 's'),
+      );
+      assert.equal(result.outputs['rolled-back'], 'false');
+      assert.equal(argo.calls('ApplicationService_Rollback').filter((c) => c.url.includes(app)).length, 0);
+    });
+  }
+
   it('rejects bad inputs before calling Argo CD, naming the input', async () => {
     const calls = argo.exchanges.length;
     const cases: [ActionInputs, RegExp][] = [

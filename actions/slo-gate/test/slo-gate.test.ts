@@ -1,3 +1,5 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -411,6 +413,42 @@ describe('slo-gate input checks', () => {
     const headers = await quick({ window: '5m', headers: 'Authorization: Bearer s3cret\nnot a header' });
     assert.match(headers.errors[0] ?? '', /headers: line 2 is not "Name: value"/);
     assert.doesNotMatch(headers.log, /s3cret/, 'header values never reach the log');
+  });
+
+  it('sends bearer-token and headers to Prometheus, and a proxy 502 with an HTML body is inconclusive', async () => {
+    // A proxy in front of Prometheus that records what reaches it and answers as a failing gateway does.
+    const seen: IncomingHttpHeaders[] = [];
+    const proxy = createServer((request, response) => {
+      seen.push(request.headers);
+      response.writeHead(502, { 'content-type': 'text/html' });
+      response.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = proxy.address() as AddressInfo;
+      const result = await quick({
+        'prometheus-url': `http://127.0.0.1:${port}`,
+        window: '5m',
+        'bearer-token': 'tok-123',
+        headers: 'X-Scope-OrgID: tenant-a',
+        'query-timeout-seconds': 5,
+      });
+      assert.equal(result.failed, true);
+      assert.equal(result.outputs.verdict, 'inconclusive');
+      for (const verdict of Object.values(verdicts(result.outputs))) assert.equal(verdict, 'inconclusive');
+      assert.match(result.errors[0] ?? '', /502/);
+      assert.ok(seen.length > 0, 'no request reached the proxy');
+      for (const headers of seen) {
+        assert.equal(headers.authorization, 'Bearer tok-123');
+        assert.equal(headers['x-scope-orgid'], 'tenant-a');
+      }
+      // The runner masks the token (add-mask); no other line prints it.
+      assert.match(result.log, /^::add-mask::tok-123$/m);
+      const unmasked = result.log.split('\n').filter((l) => !l.startsWith('::add-mask::'));
+      assert.doesNotMatch(unmasked.join('\n'), /tok-123/);
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it('reports every problem of a broken gate file at once and says how to regenerate it', async () => {

@@ -131,7 +131,14 @@ export class FakeArgoCd {
     const op = request.operation?.operationId;
     const params = request.operation?.pathParams ?? {};
     const name = params.name ?? params.applicationName ?? params['application.metadata.name'] ?? '';
-    const record = this.apps.get(name);
+    // Argo CD looks an app up in the namespace the request names (`appNamespace`, in the query or the
+    // sync/rollback body, the object's own metadata for an update), its own namespace when none: an app
+    // in another namespace is not found.
+    const body = request.body as { appNamespace?: string; metadata?: { namespace?: string } } | undefined;
+    const wanted =
+      request.query.get('appNamespace') || body?.appNamespace || body?.metadata?.namespace || 'argocd';
+    const found = this.apps.get(name);
+    const record = found && (found.app.metadata?.namespace ?? 'argocd') === wanted ? found : undefined;
     // The controller moves on while clients talk to the app: one step per request about it.
     if (record && op !== 'ApplicationService_Create' && op !== 'ApplicationService_Update')
       advance(record, this.clock);
