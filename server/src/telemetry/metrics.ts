@@ -81,7 +81,7 @@ export const metrics = {
   }),
   brokerErrors: new client.Counter({
     name: 'switchboard_broker_errors_total',
-    help: 'Broker errors by operation (publish, subscribe, connection, presence)',
+    help: 'Broker errors by operation (publish, subscribe, connection, presence, decode)',
     labelNames: ['op'] as const,
     registers: [registry],
   }),

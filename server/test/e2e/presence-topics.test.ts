@@ -3,7 +3,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { signToken, startSwitchboard, type SwitchboardProcess } from '../../../testkit/src/index.js';
-import { Presence, connect, eventually, join, presentUsers, type Socket } from '../support/phoenix.js';
+import {
+  Presence,
+  connect,
+  eventually,
+  join,
+  next,
+  presentUsers,
+  push,
+  type Socket,
+} from '../support/phoenix.js';
 import { openRaw } from '../support/raw-client.js';
 
 let sb: SwitchboardProcess;
@@ -51,7 +60,11 @@ describe('PRESENCE_TOPICS=room:*', () => {
     const feed = socket.channel('feed:lounge', {});
     const feedPresence = new Presence(feed);
     await join(feed);
-    await new Promise((r) => setTimeout(r, 200));
+    // Instead of a fixed wait: a broadcast on feed:lounge comes back, so the channel delivers and
+    // any presence_state the server sent after the join reply has arrived before it.
+    const echoed = next(feed, 'ping');
+    assert.equal((await push(feed, 'ping', {})).status, 'ok');
+    await echoed;
     assert.deepEqual(presentUsers(feedPresence), [], 'no presence on feed:*');
   });
 });
