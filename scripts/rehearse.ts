@@ -43,9 +43,9 @@ import { resolveWorkflow } from './lib/rehearse/workflow-kind.js';
 const usage = `Usage: npm run rehearse -- [options]
 
   --short             a quick run: 30 VUs for 40s, 5s soak, 1s scrapes
-  --fault <name>      inject a fault during the load test: ${faultNames.join(', ')}
+  --fault <name>      inject a fault during the load test (deploy, loadtest): ${faultNames.join(', ')}
   --fault-in <env>    where the fault goes: staging (deployed, default) or production (the neighbour
-                      environment the same Prometheus scrapes; staging's gate must still pass)
+                      environment the same Prometheus scrapes; staging's gate must still pass; deploy only)
   --skip-image        do not build the image; the pods run the working tree as processes
   --replicas <n>      server pods (default 3)
   --vus <n>           vars.LOADTEST_VUS (default 100; --short 30)
@@ -192,6 +192,17 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), process.env);
   const root = fileURLToPath(new URL('..', import.meta.url));
   const target = resolveWorkflow(root, args.workflow);
+  // Only deploy.yml's rehearsal runs production next to staging, and preview.yml runs no load test.
+  if (target.kind !== 'deploy' && args.faultInNeighbour) {
+    fail(
+      `--fault-in production: only deploy.yml's rehearsal runs production; ${target.kind} faults go into staging`,
+    );
+  }
+  if (target.kind === 'preview' && args.fault) {
+    fail(
+      `--fault ${args.fault.name}: preview.yml's rehearsal runs no load test to inject it into (deploy or loadtest)`,
+    );
+  }
   const workflow = readWorkflow(target.path);
   const runId = `rh${process.pid}`;
   const print = (line: string) => console.log(line);
@@ -230,6 +241,8 @@ async function main(): Promise<void> {
       soakSeconds: args.soakSeconds,
       short: args.short,
       replicas: args.replicas,
+      ...(args.fault ? { fault: args.fault } : {}),
+      ...(args.faultAt ? { faultAt: args.faultAt } : {}),
     }).finally(() => (interrupted ? undefined : teardown.run()));
     if (!interrupted) process.exit(code);
     return;

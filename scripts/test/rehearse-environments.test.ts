@@ -62,5 +62,15 @@ describe('npm run rehearse: two environments in one Prometheus', { timeout: 1_50
     const alone = await rehearse(['--fault-in', 'production'], 60_000);
     assert.equal(alone.code, 1);
     assert.match(alone.out, /--fault-in production needs a --fault/);
+    // Only deploy.yml's rehearsal runs production; preview.yml's runs no load test to inject into.
+    const loadtest = await rehearse(
+      ['--workflow', 'loadtest', '--fault', 'latency', '--fault-in', 'production'],
+      60_000,
+    );
+    assert.equal(loadtest.code, 1);
+    assert.match(loadtest.out, /--fault-in production: only deploy\.yml's rehearsal runs production/);
+    const preview = await rehearse(['--workflow', 'preview', '--fault', 'latency'], 60_000);
+    assert.equal(preview.code, 1);
+    assert.match(preview.out, /--fault latency: preview\.yml's rehearsal runs no load test/);
   });
 });

@@ -76,6 +76,25 @@ describe('rehearse --workflow loadtest', () => {
   });
 });
 
+test('--fault kill-node: both dispatches run, both gates fail server-availability (exit 2)', async () => {
+  const run = await runRehearsal(
+    ['--workflow', 'loadtest', '--short', '--vus', '10', '--duration', '30s', '--fault', 'kill-node'],
+    limit,
+  );
+  assert.equal(run.code, 2, run.out.slice(-4000));
+  assert.equal((run.out.match(/injecting fault kill-node/g) ?? []).length, 2, run.out.slice(-4000));
+  assert.equal(
+    (
+      run.out.match(
+        /check ok {3}SLO gate caught fault kill-node: verdict fail: failed .*server-availability/g,
+      ) ?? []
+    ).length,
+    2,
+    run.out.slice(-4000),
+  );
+  assert.deepEqual(await survivors(run.seen), []);
+});
+
 test('setup-k6-action without k6-version installs the latest k6, not the pinned one', () => {
   const check = (file: string) => {
     const job = readWorkflow(file).jobs[0]!;

@@ -3,7 +3,7 @@
 // start: every import of the bundle is a module k6 v<pinned> has. Operator: the action's own
 // runWithOperator() with its `kubectl` input pointing at the stand-in API server and k6-operator
 // (k6-operator-standin.ts), which checks the rendered TestRun against the pinned CRD, runner image and
-// module list and runs its runners.
+// module list and runs its runners. withFault(): `--fault` injected while either mode's load runs.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readLoadTestConfig } from '../../../actions/k6-loadtest/src/config.js';
@@ -13,6 +13,7 @@ import { loadTestSummary } from '../../../actions/k6-loadtest/src/summary.js';
 import { combineSummaries, type LoadSummary } from '../../../actions/shared/src/k6/index.js';
 import { checkBundleImports } from '../platform/k6-modules.js';
 import { pinnedK6 } from '../validate/policies/k6.js';
+import type { Fault, FaultContext, FaultRecord } from './faults.js';
 import type { ActionHandler, StepOutcome } from './player.js';
 
 /** What the load-test handler needs from the rehearsal. */
@@ -106,5 +107,34 @@ export function loadTestModesHandler(state: LoadTestHandlerState): ActionHandler
           }
         : {}),
     };
+  };
+}
+
+/**
+ * `handler` with `fault` injected into the stand-in `at.atMs` after the step starts (as deploy.yml's
+ * rehearsal does during its load test); a step that ends before then gets no fault.
+ */
+export function withFault(
+  handler: ActionHandler,
+  fault: Fault,
+  at: { atMs: number; holdMs: number },
+  target: Omit<FaultContext, 'holdMs' | 'log'>,
+): ActionHandler {
+  return async (ctx): Promise<StepOutcome> => {
+    let injected: Promise<FaultRecord> | undefined;
+    const timer = setTimeout(() => {
+      ctx.log(`injecting fault ${fault.name}: ${fault.description}`);
+      injected = fault.inject({ ...target, holdMs: at.holdMs, log: ctx.log });
+    }, at.atMs);
+    let outcome: StepOutcome;
+    try {
+      outcome = await handler(ctx);
+    } finally {
+      clearTimeout(timer);
+    }
+    const record = await injected;
+    return record
+      ? { ...outcome, note: `${outcome.note ?? ''}; fault: ${record.actions.join(', ')}` }
+      : outcome;
   };
 }

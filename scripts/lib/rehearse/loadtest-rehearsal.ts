@@ -4,14 +4,17 @@
 // the workflow's own steps and conditions, k6-loadtest's own code in both modes (loadtest-handlers.ts,
 // the operator through the stand-in kubectl and k6-operator), slo-gate's own code. Checks: the k6 the
 // runner installs and the TestRun's runner image are the pinned k6, the bundle's imports are modules
-// of it. Returns the exit status: 0 both dispatches and every check passed, 2 one failed.
+// of it. With --fault, the fault is injected into staging during each dispatch's load and each gate
+// must fail the fault's objective. Returns the exit status: 0 both dispatches and every check passed,
+// 2 one failed (with --fault: the gates caught it, as they must), 3 a --fault went unnoticed.
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import type { GateOutcome } from './actions.js';
 import { prepareRepos, seedDeployBranch } from './checkout.js';
 import { workflowDispatchEvent } from './events.js';
 import { actionHandlers, type RehearsalState } from './handlers.js';
 import { StandInK6Operator } from './k6-operator-standin.js';
-import { loadTestModesHandler, type LoadTestHandlerState } from './loadtest-handlers.js';
+import { loadTestModesHandler, withFault, type LoadTestHandlerState } from './loadtest-handlers.js';
 import { playWorkflow, type PlayerOptions } from './player.js';
 import type { CheckResult } from './preview-checks.js';
 import { formatDuration } from './progress.js';
@@ -46,7 +49,7 @@ export async function rehearseLoadtest(r: WorkflowRehearsal): Promise<number> {
   const workflow = readWorkflow(r.workflowPath);
   const summary = new StepSummary(join(r.summaryDir, 'job-summary.md'), join(r.summaryDir, 'rehearsal.md'));
   print(
-    `rehearse: ${r.workflowPath.startsWith(r.root) ? relative(r.root, r.workflowPath) : r.workflowPath}: two dispatches (mode local, mode operator) against staging; ${r.vus} VUs for ${r.duration}, soak ${r.soakSeconds}s; summaries in ${r.summaryDir}`,
+    `rehearse: ${r.workflowPath.startsWith(r.root) ? relative(r.root, r.workflowPath) : r.workflowPath}: two dispatches (mode local, mode operator) against staging${r.fault ? ` with fault ${r.fault.name}` : ''}; ${r.vus} VUs for ${r.duration}, soak ${r.soakSeconds}s; summaries in ${r.summaryDir}`,
   );
   const repos = await prepareRepos(r.root, ['base', 'overlays'], r.sha);
   teardown.add('git repositories', async () => repos.remove());
@@ -153,9 +156,22 @@ export async function rehearseLoadtest(r: WorkflowRehearsal): Promise<number> {
       },
       runner: { temp: r.dir, os: 'Linux' },
     });
+    const loadTest = loadTestModesHandler(lstate);
     const options: PlayerOptions = {
       contexts,
-      handlers: { 'k6-loadtest': loadTestModesHandler(lstate), 'slo-gate': handlers['slo-gate']! },
+      handlers: {
+        'k6-loadtest':
+          r.fault && r.faultAt
+            ? withFault(loadTest, r.fault, r.faultAt, {
+                replicas: standIn.replicas,
+                redis: standIn.redis,
+                ingressUrl: standIn.ingressUrl,
+                apiToken: standIn.secrets.API_TOKEN ?? '',
+                jwtSecret: standIn.secrets.JWT_SECRET ?? '',
+              })
+            : loadTest,
+        'slo-gate': handlers['slo-gate']!,
+      },
       workspace: r.root,
       tempDir: r.dir,
       baseEnv: {
@@ -192,11 +208,29 @@ export async function rehearseLoadtest(r: WorkflowRehearsal): Promise<number> {
           : 'no TestRun reached the stand-in k6-operator',
       });
     }
-    const gate = state.gate as { report: { verdict: string } } | undefined;
+    // Set by the slo-gate handler during playWorkflow (reset above).
+    const gate = state.gate as GateOutcome | undefined;
+    const failedObjectives = (gate?.report.results ?? [])
+      .filter((o) => o.verdict !== 'pass')
+      .map((o) => o.name);
+    if (r.fault) {
+      const missed = r.fault.gateObjectives.filter((o) => !failedObjectives.includes(o));
+      results.push({
+        name: `SLO gate caught fault ${r.fault.name}`,
+        ok: !!gate && missed.length === 0,
+        detail: !gate
+          ? 'the gate did not run'
+          : missed.length === 0
+            ? `verdict ${gate.report.verdict}: failed ${failedObjectives.join(', ')}, as the fault must`
+            : `verdict ${gate.report.verdict}: did NOT fail ${missed.join(', ')} (it failed ${failedObjectives.join(', ') || 'nothing'})`,
+      });
+    }
     results.push({
       name: 'SLO gate judged the load test',
       ok: gate?.report.verdict === 'pass',
-      detail: gate ? `verdict ${gate.report.verdict}` : 'the gate did not run',
+      detail: gate
+        ? `verdict ${gate.report.verdict}${failedObjectives.length ? `: ${failedObjectives.join(', ')}` : ''}`
+        : 'the gate did not run',
     });
     for (const result of results) {
       checks.push({ mode, result });
@@ -223,14 +257,16 @@ export async function rehearseLoadtest(r: WorkflowRehearsal): Promise<number> {
   ];
   print(summary.appendMarkdown(lines.join('\n')));
   const ok = failedJobs.length === 0 && failedChecks.length === 0;
+  const missedFault = checks.some((c) => c.result.name.startsWith('SLO gate caught fault') && !c.result.ok);
   writeFileSync(
     join(r.summaryDir, 'decision.json'),
-    `${JSON.stringify({ workflow: 'loadtest', passed: ok, jobs, checks, totalMs: Date.now() - started }, null, 2)}\n`,
+    `${JSON.stringify({ workflow: 'loadtest', passed: ok, fault: r.fault?.name ?? null, jobs, checks, totalMs: Date.now() - started }, null, 2)}\n`,
   );
   print(
     ok
       ? `rehearse: loadtest.yml passed in both modes (${formatDuration(Date.now() - started)})`
       : `rehearse: loadtest.yml FAILED: ${[...failedJobs.map((j) => `${j.mode}: job ${j.job}: ${j.failure ?? 'failed'}`), ...failedChecks.map((c) => `${c.mode}: ${c.result.detail}`)].join('; ')} (${formatDuration(Date.now() - started)})`,
   );
-  return ok ? 0 : 2;
+  if (missedFault) print('rehearse: the fault went unnoticed by a gate: exit 3');
+  return ok ? 0 : missedFault ? 3 : 2;
 }

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
+import type { Fault } from './faults.js';
 import type { Teardown } from './teardown.js';
 
 /** The three rehearsals. */
@@ -56,4 +57,7 @@ export interface WorkflowRehearsal {
   short: boolean;
   /** Server pods of the staging stand-in (load test). */
   replicas: number;
+  /** --fault and when it starts in each dispatch's load (load test only; rehearse.ts refuses it for preview). */
+  fault?: Fault;
+  faultAt?: { atMs: number; holdMs: number };
 }
