@@ -3,11 +3,11 @@
 //   1. unless --base names one, makes a Node base image from this machine (localhost/node-base:local)
 //   2. builds the repository's Dockerfile on it, with the host npm cache mounted
 //   3. with --push, pushes it and prints the registry digest to pin in an overlay
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs as parseNodeArgs } from 'node:util';
 import { buildBase, buildImage, push } from './lib/image/index.js';
+import { $, run } from './lib/zx.js';
 
 const usage = `Usage: npm run image:build -- [--tag <name>] [--base <image>] [--push <registry/name:tag>] [--insecure]
 
@@ -42,8 +42,8 @@ function parseArgs(argv: string[]): Args {
   return { tag: values.tag ?? '', base: values.base, push: values.push, insecure: values.insecure ?? false };
 }
 
-function npmCache(): string | undefined {
-  const dir = execFileSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8' }).trim();
+async function npmCache(): Promise<string | undefined> {
+  const dir = (await run($`npm config get cache`)).stdout.trim();
   return existsSync(dir) ? dir : undefined;
 }
 
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     base = (await buildBase({ tag: 'localhost/node-base:local' })).tag;
     console.log(`base image: ${base}`);
   }
-  const cache = npmCache();
+  const cache = await npmCache();
   const started = Date.now();
   const built = await buildImage({
     context: root,

@@ -5,7 +5,6 @@
 //   3. otherwise: checks kubectl and helm are on PATH and names the current context, then runs each
 //      command in order (server-side apply / helm upgrade --install: running it again converges)
 //      and stops at the first that fails, naming the component
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs as parseNodeArgs } from 'node:util';
 import {
@@ -16,6 +15,7 @@ import {
   type BootstrapCommand,
 } from './lib/platform/bootstrap.js';
 import { loadPlatform } from './lib/platform/versions.js';
+import { $, tail } from './lib/zx.js';
 
 const usage = `Usage: npm run cluster:bootstrap -- [--dry-run] [--skip <component>[,<component>...]]
 
@@ -49,37 +49,25 @@ function parseArgs(argv: string[]): Args {
 }
 
 /** Runs one command with its output on the terminal; resolves with its exit code. */
-function run(command: BootstrapCommand): Promise<number> {
-  const [file = '', ...args] = command.argv;
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
-      stdio: [command.stdin === undefined ? 'ignore' : 'pipe', 'inherit', 'inherit'],
-    });
-    child.on('error', (e: NodeJS.ErrnoException) =>
-      reject(new Error(e.code === 'ENOENT' ? `${file} is not on PATH: install it first` : e.message)),
-    );
-    child.on('close', (code) => resolve(code ?? 1));
-    if (command.stdin !== undefined) child.stdin?.end(command.stdin);
+async function run(command: BootstrapCommand): Promise<number> {
+  const step$ = $({
+    nothrow: true,
+    stdio: [command.stdin === undefined ? 'ignore' : 'pipe', 'inherit', 'inherit'],
+    ...(command.stdin === undefined ? {} : { input: command.stdin }),
   });
+  const out = await step$`${command.argv}`;
+  if (out.exitCode === 127) throw new Error(`${command.argv[0]} is not on PATH: install it first`);
+  return out.exitCode ?? 1;
 }
 
 /** The current context's name, or an error saying how to choose one. */
-function currentContext(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kubectl', ['config', 'current-context'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', (e: NodeJS.ErrnoException) =>
-      reject(new Error(e.code === 'ENOENT' ? 'kubectl is not on PATH: install it first' : e.message)),
-    );
-    child.on('close', (code) =>
-      code === 0 && out.trim()
-        ? resolve(out.trim())
-        : reject(new Error(`no current kubectl context (${err.trim()}): kubectl config use-context <name>`)),
-    );
-  });
+async function currentContext(): Promise<string> {
+  const out = await $({ nothrow: true })`kubectl config current-context`;
+  if (out.exitCode === 127) throw new Error('kubectl is not on PATH: install it first');
+  if (out.ok && out.stdout.trim()) return out.stdout.trim();
+  throw new Error(
+    `no current kubectl context (kubectl config current-context exited ${out.exitCode}: ${tail(out.stderr, 3)}): kubectl config use-context <name>`,
+  );
 }
 
 async function main(): Promise<void> {

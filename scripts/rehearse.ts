@@ -18,7 +18,6 @@
 //   4. stop everything it started -- also on Ctrl-C
 // Exit: 0 promote, 2 do not promote, 3 a --fault went unnoticed (the pipeline would have promoted),
 // 1 the rehearsal itself failed, 130 interrupted.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +38,7 @@ import { killDescendants, Teardown } from './lib/rehearse/teardown.js';
 import { readWorkflow } from './lib/rehearse/workflow.js';
 import { rehearseOtherWorkflow } from './lib/rehearse/workflow-rehearsals.js';
 import { resolveWorkflow } from './lib/rehearse/workflow-kind.js';
+import { $, run } from './lib/zx.js';
 
 const usage = `Usage: npm run rehearse -- [options]
 
@@ -181,8 +181,8 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
   };
 }
 
-function git(root: string, args: string[]): string {
-  return execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
+async function git(root: string, args: string[]): Promise<string> {
+  return (await run($({ cwd: root })`git ${args}`)).stdout.trim();
 }
 
 /** Set by the first SIGINT/SIGTERM; the signal handler then owns the exit. */
@@ -229,7 +229,7 @@ async function main(): Promise<void> {
       root,
       workflowPath: target.path,
       runId,
-      sha: git(root, ['rev-parse', 'HEAD']),
+      sha: await git(root, ['rev-parse', 'HEAD']),
       skipImage: args.skipImage,
       summaryDir: args.summaryDir,
       dir: workDir(),
@@ -254,8 +254,8 @@ async function main(): Promise<void> {
     join(args.summaryDir, 'summary.html'),
     `Rehearsal of ${workflow.path.slice(root.length + 1)}${args.fault ? ` with fault ${args.fault.name}` : ''}`,
   );
-  const sha = git(root, ['rev-parse', 'HEAD']);
-  const dirty = git(root, ['status', '--porcelain', '--untracked-files=no']) !== '';
+  const sha = await git(root, ['rev-parse', 'HEAD']);
+  const dirty = (await git(root, ['status', '--porcelain', '--untracked-files=no'])) !== '';
   print(
     `rehearse: ${workflow.path.slice(root.length)} ${args.fault ? `with fault ${args.fault.name}` : 'healthy'}; ` +
       `${args.replicas} pods, ${args.vus} VUs for ${args.duration}, soak ${args.soakSeconds}s; ` +

@@ -6,12 +6,12 @@
 //   4. says whether the version is the newest of its major line (only then does the major tag move)
 //   prints the notes; with --github-output <file> also appends version, major, previous, sha,
 //   move-major and notes to it for later jobs.
-import { execFileSync } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs as parseNodeArgs } from 'node:util';
+import { $ } from './lib/zx.js';
 
 const usage = `Usage: npm run release:notes -- --version vX.Y.Z [--to <rev>] [--repo <dir>] [--github-output <file>]
 
@@ -52,7 +52,7 @@ export interface ReleasePlan {
 }
 
 function git(repo: string, ...args: string[]): string {
-  return execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).trim();
+  return $.sync`git -C ${repo} ${args}`.stdout.trim();
 }
 
 /** Plans the release of `version` at `to` (default: the tag, else HEAD) in `repo`. */

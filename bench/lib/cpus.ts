@@ -3,7 +3,7 @@
  * a server that frees CPU must not thereby speed up its own load generator, and a busy generator
  * must not slow the server it measures.
  */
-import { execFileSync } from 'node:child_process';
+import { $ } from 'zx';
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 
@@ -19,7 +19,7 @@ export interface CpuPlan {
 /** Throws a message with the fix when `taskset` cannot run. */
 export function checkTaskset(): void {
   try {
-    execFileSync('taskset', ['--version'], { stdio: 'ignore' });
+    void $.sync`taskset --version`;
   } catch {
     throw new Error(
       'taskset not found: install util-linux (apt-get install util-linux), or run with --no-pin',
@@ -65,7 +65,7 @@ export function unpinnedPlan(): CpuPlan {
 
 /** Pins every thread of `pid` (threads it starts later inherit it) to `cpus`. */
 export function pin(pid: number, cpus: string): void {
-  execFileSync('taskset', ['-a', '-c', '-p', cpus, String(pid)], { stdio: 'ignore' });
+  void $.sync`taskset -a -c -p ${cpus} ${String(pid)}`;
 }
 
 /** The CPUs a process may run on, from /proc/<pid>/status. */

@@ -1,4 +1,5 @@
 /** Orchestrator side of a load-generator process: fork it, pin it, and call its IPC commands. */
+// fork, not zx: the generator is a Node child with an IPC channel (process.send), which zx's $ does not give.
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -4,7 +4,7 @@
  * fresh server (pinned to the server CPUs) and a fresh generator pool (pinned to the others). Every
  * process it starts is stopped before it returns, also on failure.
  */
-import { execFileSync } from 'node:child_process';
+import { $ } from 'zx';
 import { readFileSync } from 'node:fs';
 import { allowedCpus, checkTaskset, pin, planCpus, unpinnedPlan, type CpuPlan } from './cpus.js';
 import { measureIdle, type IdleResult } from './idle.js';
@@ -88,10 +88,7 @@ export interface BenchResult {
 function versionOf(pkg: string): string {
   try {
     if (pkg === 'switchboard') {
-      const git = (args: string[]) =>
-        execFileSync('git', args, { cwd: import.meta.dirname })
-          .toString()
-          .trim();
+      const git = (args: string[]) => $.sync({ cwd: import.meta.dirname })`git ${args}`.stdout.trim();
       return `commit ${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain']) ? ' (modified)' : ''}`;
     }
     const url = `../../node_modules/${pkg}/package.json`;

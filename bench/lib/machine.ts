@@ -1,5 +1,5 @@
 /** Facts about the machine a run used, and how busy it was: other work skews every figure. */
-import { execFileSync } from 'node:child_process';
+import { $ } from 'zx';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
@@ -32,7 +32,7 @@ export function cpuPressure(): number | null {
 export function machineFacts(): MachineFacts {
   let openFilesLimit = 'unknown';
   try {
-    openFilesLimit = execFileSync('sh', ['-c', 'ulimit -n']).toString().trim();
+    openFilesLimit = $.sync`ulimit -n`.stdout.trim();
   } catch {
     /* not a POSIX shell */
   }

@@ -1,10 +1,10 @@
 /** Server-side measurements read from /proc (Linux): CPU time and resident memory of a process. */
-import { execFileSync } from 'node:child_process';
+import { $ } from 'zx';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 let clockTicks: number | undefined;
 function ticksPerSecond(): number {
-  clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  clockTicks ??= Number($.sync`getconf CLK_TCK`.stdout.trim()) || 100;
   return clockTicks;
 }
 

@@ -1,20 +1,14 @@
-// Runs the container tools (buildah, podman, skopeo) with an argument array, never a shell string,
-// and a timeout; failures carry the command line and the tool's own stderr.
-import { execFile } from 'node:child_process';
+// Runs the container tools (buildah, podman, skopeo) through zx with an argument array, never a
+// shell string, and a timeout; failures carry the command line, the exit code and the tool's stderr.
+import { $, CommandError, run } from '../zx.js';
 
 /** A container tool exited non-zero, timed out, or is not installed. */
-export class ImageToolError extends Error {
-  readonly code = 'ERR_IMAGE_TOOL';
-  constructor(
-    readonly command: string,
-    readonly exitCode: number | string | null,
-    readonly stderr: string,
-    hint = '',
-  ) {
-    super(
-      `${command} failed (${exitCode ?? 'killed'}): ${stderr.trim().split('\n').slice(-15).join('\n')}${hint}`,
-    );
+export class ImageToolError extends CommandError {
+  override readonly code = 'ERR_IMAGE_TOOL';
+  constructor(err: CommandError) {
+    super(err.command, err.exitCode, err.signal, err.stdout, err.stderr);
     this.name = 'ImageToolError';
+    if (err.exitCode === 127) this.message += ' (run scripts/setup.sh)';
   }
 }
 
@@ -26,35 +20,21 @@ export interface ToolOptions {
 }
 
 /** Runs `cmd args...`; resolves with its output, rejects with ImageToolError. */
-export function runTool(
+export async function runTool(
   cmd: string,
   args: string[],
   opts: ToolOptions = {},
 ): Promise<{ stdout: string; stderr: string }> {
-  const timeout = opts.timeoutMs ?? 300_000;
-  return new Promise((resolve, reject) => {
-    execFile(
-      cmd,
-      args,
-      {
-        cwd: opts.cwd,
-        env: opts.env ?? process.env,
-        timeout,
-        killSignal: 'SIGKILL',
-        maxBuffer: 256 * 1024 * 1024,
-      },
-      (err, stdout, stderr) => {
-        if (!err) return resolve({ stdout, stderr });
-        const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
-        const line = [cmd, ...args].join(' ');
-        if (e.code === 'ENOENT') {
-          reject(new ImageToolError(line, 'ENOENT', `${cmd} is not installed`, ' (run scripts/setup.sh)'));
-        } else if (e.killed) {
-          reject(new ImageToolError(line, `timed out after ${timeout} ms`, stderr || stdout));
-        } else {
-          reject(new ImageToolError(line, e.code ?? null, stderr || stdout || e.message));
-        }
-      },
-    );
+  const tool = $({
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    timeout: opts.timeoutMs ?? 300_000,
+    timeoutSignal: 'SIGKILL',
   });
+  try {
+    const { stdout, stderr } = await run(tool`${cmd} ${args}`);
+    return { stdout, stderr };
+  } catch (err) {
+    throw err instanceof CommandError ? new ImageToolError(err) : err;
+  }
 }

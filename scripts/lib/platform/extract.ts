@@ -2,16 +2,13 @@
 // pinned tags: served API versions per kind (served-apis.json), the schemas validation needs
 // (schemas/*.json), k6's module list (k6-modules.json); and checks each pinned action's commit and
 // runtime. Only data is extracted, with repository, tag, commit and path beside it.
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { kindSchemas, parseCrds, servedKind, type ServedKind } from './crd.js';
 import { parseK6Modules, type K6ModulesFile } from './k6-modules.js';
 import type { Platform } from './versions.js';
-
-const run = promisify(execFile);
+import { $, run } from '../zx.js';
 
 /** Where an extracted fact came from. */
 export interface Source {
@@ -69,10 +66,7 @@ export class Snapshot {
   }
 
   private async git(args: string[]): Promise<string> {
-    const { stdout } = await run('git', [`--git-dir=${this.gitDir}`, ...args], {
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return stdout;
+    return (await run($`git --git-dir=${this.gitDir} ${args}`)).stdout;
   }
 
   /** The commit a tag points to. */

@@ -3,11 +3,9 @@
 // does (util/kustomize/kustomize.go Build(), commit 109ca7ca71139e514114499d294a492e7910a965: `kustomize
 // edit set image` per image, `edit set namespace`, then its patches appended to `patches:`), built
 // with kustomize (kubectl kustomize here).
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { parseDocument } from 'yaml';
 import type { Application } from '../../../actions/shared/src/argocd/index.js';
 import {
@@ -15,8 +13,7 @@ import {
   parseObjects,
   type RenderedObject,
 } from '../../../actions/shared/src/kustomize/index.js';
-
-const run = promisify(execFile);
+import { $, run } from '../zx.js';
 
 /** Argo CD's `[old=]new[:tag][@digest]` override as the images entry `kustomize edit set image` writes. */
 export function imageOverride(spec: string): {
@@ -44,9 +41,9 @@ export async function renderApplicationSource(
 ): Promise<{ commit: string; objects: RenderedObject[] }> {
   const source = app.spec?.source;
   if (!source?.path) throw new Error(`application ${app.metadata?.name}: spec.source.path is empty`);
-  const { stdout } = await run('git', ['rev-parse', `${source.targetRevision || 'HEAD'}^{commit}`], {
-    cwd: gitDir,
-  }).catch(() => {
+  const { stdout } = await run(
+    $({ cwd: gitDir })`git rev-parse ${`${source.targetRevision || 'HEAD'}^{commit}`}`,
+  ).catch(() => {
     throw new Error(
       `Unable to resolve '${source.targetRevision}' to a commit SHA (not in ${source.repoURL ?? 'the repository'})`,
     );
@@ -54,14 +51,7 @@ export async function renderApplicationSource(
   const commit = stdout.trim();
   const dir = mkdtempSync(join(tmpdir(), 'sb-argocd-source-'));
   try {
-    await run('bash', [
-      '-c',
-      'git --git-dir="$1" archive "$2" | tar -x -C "$3"',
-      'archive',
-      gitDir,
-      commit,
-      dir,
-    ]);
+    await run($`git --git-dir=${gitDir} archive ${commit}`.pipe($`tar -x -C ${dir}`));
     const file = join(dir, source.path, 'kustomization.yaml');
     const doc = parseDocument(readFileSync(file, 'utf8'));
     const kz = source.kustomize ?? {};

@@ -3,11 +3,9 @@
 // a bare "origin" it pushes the deploy branch to, and the deploy branch seeded with renders of the
 // overlays as committed -- what staging and production "run now" -- so the pipeline's render shows
 // a real diff and a rollback has something to restore.
-import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import {
   objectFiles,
@@ -17,11 +15,10 @@ import {
 import { GITHUB_ACTIONS_BOT } from '../../../actions/shared/src/git/index.js';
 import { publishToDeployBranch } from '../../../actions/render-manifests/src/deploy-branch.js';
 import { renderPinnedOverlay } from '../../../actions/render-manifests/src/render.js';
-
-const run = promisify(execFile);
+import { $, run } from '../zx.js';
 
 async function git(cwd: string, args: string[]): Promise<string> {
-  const { stdout } = await run('git', args, { cwd, maxBuffer: 64 * 1024 * 1024, timeout: 60_000 });
+  const { stdout } = await run($({ cwd, timeout: 60_000 })`git ${args}`);
   return stdout.trim();
 }
 
@@ -40,8 +37,8 @@ export async function prepareRepos(root: string, dirs: string[], revision: strin
   const dir = mkdtempSync(join(tmpdir(), 'sb-rehearse-git-'));
   const origin = join(dir, 'origin.git');
   const checkout = join(dir, 'checkout');
-  await run('git', ['init', '--quiet', '--bare', '--initial-branch', 'main', origin]);
-  await run('git', ['init', '--quiet', '--initial-branch', 'main', checkout]);
+  await run($`git init --quiet --bare --initial-branch main ${origin}`);
+  await run($`git init --quiet --initial-branch main ${checkout}`);
   for (const d of dirs) cpSync(join(root, d), join(checkout, d), { recursive: true });
   const id = GITHUB_ACTIONS_BOT;
   await git(checkout, ['add', '--all']);

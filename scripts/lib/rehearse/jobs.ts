@@ -2,16 +2,13 @@
 // the pushed image (or, with --skip-image, the working tree's module), other images' Jobs as their
 // command on this machine with their ConfigMap volumes written to a temp dir (the Redis Cluster's
 // create script then uses this machine's sh and redis-cli).
-import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { K8sObject } from '../validate/index.js';
 import type { ContainerSpec } from './manifests.js';
 import { runJobContainer } from './replicas.js';
-
-const run = promisify(execFile);
+import { $, run } from '../zx.js';
 
 /** The parts of a pod template the stand-in reads. */
 export interface PodSpecLike {
@@ -53,10 +50,12 @@ export async function runServerImageJob(
       import.meta.url,
     ),
   );
-  const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', module], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    timeout: opts.timeoutMs,
-  });
+  const { stdout, stderr } = await run(
+    $({
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      timeout: opts.timeoutMs,
+    })`${process.execPath} --import tsx ${module}`,
+  );
   return stdout + stderr;
 }
 
@@ -94,9 +93,8 @@ export async function runJobOnThisMachine(
     return arg;
   });
   if (command.length === 0) throw new Error(`Job/${job.metadata.name} has no command to run on this machine`);
-  const { stdout, stderr } = await run(command[0]!, command.slice(1), {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    timeout: opts.timeoutMs,
-  });
+  const { stdout, stderr } = await run(
+    $({ env: { PATH: process.env.PATH ?? '', ...env }, timeout: opts.timeoutMs })`${command}`,
+  );
   return stdout + stderr;
 }

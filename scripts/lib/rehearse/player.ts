@@ -2,11 +2,10 @@
 // runner does (success()/failure()/always(), `needs`, `steps` outputs), `run:` steps run for real
 // with bash (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY), `uses: ./actions/<name>` steps go to a handler
 // that calls that action's domain code, third-party setup actions are skipped with the reason.
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { SummarySection } from '../../../actions/shared/src/summary/index.js';
+import { $, tail } from '../zx.js';
 import { formatDuration } from './progress.js';
 import {
   condition,
@@ -17,8 +16,6 @@ import {
   type WorkflowJob,
   type WorkflowStep,
 } from './workflow.js';
-
-const run = promisify(execFile);
 
 /** A job's or step's conclusion. */
 export type Result = 'success' | 'failure' | 'skipped';
@@ -245,16 +242,12 @@ async function runStep(
   env.GITHUB_OUTPUT = outputFile;
   env.GITHUB_STEP_SUMMARY = opts.stepSummaryPath;
   const script2 = interpolate(script, ctx);
-  try {
-    await run('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script2], {
-      cwd: opts.workspace,
-      env,
-      timeout: 120_000,
-    });
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    return { failed: (e.stderr || e.message).trim() };
-  }
+  const step$ = $({ cwd: opts.workspace, env, timeout: 120_000, nothrow: true });
+  const out = await step$`bash --noprofile --norc -eo pipefail -c ${script2}`;
+  if (!out.ok)
+    return {
+      failed: out.stderr.trim() || `bash exited ${out.exitCode ?? out.signal}: ${tail(out.stdout)}`,
+    };
   const outputs = parseOutputFile(outputFile);
   const appended = existsSync(opts.stepSummaryPath)
     ? readFileSync(opts.stepSummaryPath, 'utf8').slice(before)

@@ -4,13 +4,12 @@
 // (preview-cluster.ts), and a stand-in GitHub API. After each event the rehearsal checks what a
 // reviewer would see (preview-checks.ts). Returns the exit status: 0 every job and check passed, 2 one
 // failed.
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { promisify } from 'node:util';
 import { startFakeGitHub } from '../../../actions/shared/src/testing/fake-github.js';
 import { startRegistry } from '../../../testkit/src/index.js';
 import { buildBase, removeImages } from '../image/index.js';
+import { $, run } from '../zx.js';
 import { prepareRepos } from './checkout.js';
 import { StandInArgoCd } from './argocd-standin.js';
 import { pullRequestEvent, type PullRequestEventInput } from './events.js';
@@ -28,13 +27,12 @@ import { StepSummary } from './summary-text.js';
 import type { WorkflowRehearsal } from './workflow-kind.js';
 import { readWorkflow } from './workflow.js';
 
-const run = promisify(execFile);
 const REPOSITORY = 'switchboard/switchboard';
 const NUMBER = 7;
 const URL_TEMPLATE = 'https://pr-{number}.preview.switchboard.example.com';
 
 async function git(cwd: string, args: string[]): Promise<string> {
-  return (await run('git', args, { cwd })).stdout.trim();
+  return (await run($({ cwd })`git ${args}`)).stdout.trim();
 }
 
 /** Rehearses preview.yml; resolves with the exit status. */

@@ -1,15 +1,14 @@
 // Validates every render target of the repository: kustomize build, schema + unknown fields,
 // review policies, and Argo CD least privilege against what the overlays render.
 import { readdirSync } from 'node:fs';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { checkArgoCd, checkBundleDir, policies } from './policies/index.js';
 import { checkDashboards, dashboardsTarget } from './policies/dashboards.js';
 import { checkApplicationSources, readWorkflows, renderWrites } from './policies/application-sources.js';
 import { checkPreviewIngress } from './policies/preview-ingress.js';
 import { checkPreviewImage, previewOverrides } from './policies/preview-image.js';
 import { renderObjects } from './render.js';
+import { $, run } from '../zx.js';
 import { validateSchemas } from './schema.js';
 import { formatProblem, objectId, type K8sObject, type Problem, type TargetContext } from './types.js';
 
@@ -73,7 +72,7 @@ export async function validateObjects(ctx: TargetContext): Promise<Problem[]> {
  * keys an older file lacks (REDIS_PASSWORD), keeping existing values, so it runs every time.
  */
 export async function ensureDevSecrets(root: string): Promise<void> {
-  await promisify(execFile)('bash', [join(root, 'scripts/gen-dev-secrets.sh')], { cwd: root });
+  await run($({ cwd: root })`bash ${join(root, 'scripts/gen-dev-secrets.sh')}`);
 }
 
 export interface ValidationReport {

@@ -1,11 +1,8 @@
 // Renders a kustomization with `kubectl kustomize` (kustomize v5 is built into kubectl) and parses
 // the multi-document YAML into objects.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
+import { $, tail } from '../zx.js';
 import type { K8sObject } from './types.js';
-
-const run = promisify(execFile);
 
 /** Why a render failed: kustomize's own message, plus the directory it was building. */
 export class RenderError extends Error {
@@ -22,19 +19,14 @@ export class RenderError extends Error {
 /** `kubectl kustomize <dir>` as text. `kubectl` comes from PATH unless `KUBECTL` names another. */
 export async function renderKustomization(dir: string, cwd = process.cwd()): Promise<string> {
   const kubectl = process.env.KUBECTL ?? 'kubectl';
-  try {
-    const { stdout } = await run(kubectl, ['kustomize', dir], { cwd, maxBuffer: 64 * 1024 * 1024 });
-    return stdout;
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') {
-      throw new RenderError(
-        dir,
-        `${kubectl} not found: install kubectl (it includes kustomize v5) or set KUBECTL`,
-      );
-    }
-    throw new RenderError(dir, e.stderr || e.message);
-  }
+  const out = await $({ cwd, nothrow: true })`${kubectl} kustomize ${dir}`;
+  if (out.ok) return out.stdout;
+  if (out.exitCode === 127)
+    throw new RenderError(
+      dir,
+      `${kubectl} not found: install kubectl (it includes kustomize v5) or set KUBECTL`,
+    );
+  throw new RenderError(dir, `exit ${out.exitCode ?? out.signal}: ${tail(out.stderr || out.stdout)}`);
 }
 
 /** Parses rendered YAML; every document must be an object with apiVersion, kind and a name. */
