@@ -40232,10 +40232,11 @@ function createProtocolMetrics(engine) {
   };
 }
 function socketUrl(endpoint, token) {
-  const base = endpoint.replace(/\/+$/, "");
+  const q = endpoint.indexOf("?");
+  const base = (q < 0 ? endpoint : endpoint.slice(0, q)).replace(/\/+$/, "");
+  const query = q < 0 ? "" : endpoint.slice(q + 1);
   const path4 = base.endsWith("/websocket") ? base : `${base}/websocket`;
-  const sep2 = path4.includes("?") ? "&" : "?";
-  return `${path4}${sep2}vsn=2.0.0&token=${encodeURIComponent(token)}`;
+  return `${path4}?${query ? `${query}&` : ""}vsn=2.0.0&token=${encodeURIComponent(token)}`;
 }
 var PhoenixSocket = class _PhoenixSocket {
   constructor(engine, metrics, ws, opts) {
