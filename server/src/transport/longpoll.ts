@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
+import { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { AuthError, type TokenVerifier } from '../auth/verifier.js';
 import type { SwitchboardNode } from '../node.js';
+import { CloseCode } from '../protocol/close-codes.js';
 import { serializerForVsn } from '../protocol/serializer.js';
 import type { Session } from '../session/session.js';
 import { HttpError, sendJson } from './http-util.js';
@@ -25,16 +26,20 @@ class PollSink extends EventEmitter {
   bytes = 0;
   waiter: (() => void) | null = null;
   closeCode = 0;
-  readonly socket: Writable;
+  readonly socket: Duplex;
 
   constructor() {
     super();
-    this.socket = new Writable({
+    this.socket = new Duplex({
+      read: () => undefined,
       write: (chunk: Buffer, _enc, cb) => {
         this.unframe(chunk);
         cb();
       },
     });
+    // Messages no poll has taken yet count as the socket's unsent bytes, so the session's
+    // OUTBOUND_QUEUE_MAX_BYTES bound (slow consumer, 4008) covers a client that stops polling.
+    Object.defineProperty(this.socket, 'writableLength', { get: () => this.bytes });
   }
 
   /** Splits server frames (unmasked): text frames become messages; pongs and the rest are dropped. */
@@ -52,15 +57,15 @@ class PollSink extends EventEmitter {
         p += 8;
       }
       const payload = buf.subarray(p, p + len);
-      if (opcode === 0x1) this.push(payload.toString('utf8'));
-      else if (opcode === 0x2) this.push(payload.toString('base64'));
+      if (opcode === 0x1) this.push(payload.toString('utf8'), len);
+      else if (opcode === 0x2) this.push(payload.toString('base64'), len);
       i = p + len;
     }
   }
 
-  private push(text: string): void {
+  private push(text: string, bytes: number): void {
     this.messages.push(text);
-    this.bytes += text.length;
+    this.bytes += bytes;
     this.wake();
   }
 
@@ -123,7 +128,7 @@ export class LongPollSessions {
 
   stop(): void {
     clearInterval(this.sweep);
-    for (const s of this.sessions.values()) s.session.close(1001);
+    for (const s of this.sessions.values()) s.session.close(CloseCode.serviceRestart);
     this.sessions.clear();
   }
 
@@ -133,7 +138,7 @@ export class LongPollSessions {
       if (s.sink.readyState !== 1) this.sessions.delete(id);
       else if (!s.polling && now - s.lastPoll > this.opts.idleMs) {
         this.sessions.delete(id);
-        s.session.close(1001);
+        s.session.close(CloseCode.heartbeatTimeout); // no poll is a LongPoll client's missed heartbeat
       }
     }
   }
@@ -189,9 +194,9 @@ export class LongPollSessions {
     s.polling = true;
     // The LongPoll client sends no heartbeats (skipHeartbeat): a poll is its sign of life.
     s.session.lastSeen = Date.now();
-    let timer: NodeJS.Timeout | undefined;
+    const wait: { timer?: NodeJS.Timeout } = {};
     const answer = () => {
-      clearTimeout(timer);
+      clearTimeout(wait.timer);
       s.sink.waiter = null;
       s.polling = false;
       s.lastPoll = Date.now();
@@ -199,6 +204,7 @@ export class LongPollSessions {
       if (s.sink.messages.length > 0) {
         const messages = s.sink.messages.splice(0);
         s.sink.bytes = 0;
+        s.sink.socket.emit('drain');
         return sendJson(res, 200, { status: 200, token: id, messages });
       }
       if (s.sink.readyState !== 1) return sendJson(res, 200, { status: 410, token: null, messages: [] });
@@ -207,10 +213,10 @@ export class LongPollSessions {
     if (s.sink.messages.length > 0 || s.sink.readyState !== 1) return answer();
     s.sink.wake(); // a second poll on one session ends the first
     s.sink.waiter = answer;
-    timer = setTimeout(answer, this.opts.pollWindowMs);
+    wait.timer = setTimeout(answer, this.opts.pollWindowMs);
     res.once('close', () => {
       if (s.sink.waiter === answer) {
-        clearTimeout(timer);
+        clearTimeout(wait.timer);
         s.sink.waiter = null;
         s.polling = false;
         s.lastPoll = Date.now();

@@ -81,7 +81,8 @@ describe('LongPoll transport with the official client', () => {
     const joined = await join(c1);
     const { epoch } = joined.response as { epoch: string; offset: number };
     const seen = new Promise<number>((resolve) =>
-      c1.on('msg', (_p: unknown, ref: string | null) => resolve(Number(String(ref).split(':')[1]))),
+      c1.on('msg', ((_p: unknown, ref: string | null) =>
+        resolve(Number(String(ref).split(':')[1]))) as () => void),
     );
     await apiBroadcast(topic, { n: 1 });
     const lastSeen = await seen;
@@ -90,7 +91,7 @@ describe('LongPoll transport with the official client', () => {
     const second = await lpClient('erin');
     const c2 = second.channel(topic, { recover: { epoch, offset: lastSeen } });
     const got: number[] = [];
-    c2.on('msg', (p: { n: number }) => got.push(p.n));
+    c2.on('msg', (p: { n: number }) => void got.push(p.n));
     const rejoin = await join(c2);
     assert.equal((rejoin.response as { recovered: boolean }).recovered, true, JSON.stringify(rejoin));
     await eventually('missed messages', () => got.length >= 3);
@@ -115,8 +116,37 @@ describe('LongPoll transport with the official client', () => {
   });
 });
 
-async function apiBroadcast(topic: string, payload: object): Promise<void> {
-  const res = await fetch(`${sb.httpUrl}/api/broadcast`, {
+describe('LongPoll bounds', () => {
+  let small: SwitchboardProcess;
+  before(async () => {
+    small = await startSwitchboard({ OUTBOUND_QUEUE_MAX_BYTES: '4096', MAX_FRAME_BYTES: '2048' });
+  });
+  after(() => small.stop());
+
+  test('a session that stops polling is closed as a slow consumer once its messages pass the byte bound', async () => {
+    const url = `${small.httpUrl}/socket/longpoll?vsn=2.0.0`;
+    const jwt = await signToken({ sub: 'slow', join: ['room:*'] });
+    const open = (await (await fetch(`${url}&token=${jwt}`)).json()) as { token: string };
+    const at = `${url}&token=${open.token}`;
+    const posted = await fetch(at, { method: 'POST', body: '["1","1","room:slow","phx_join",{}]' });
+    assert.equal(((await posted.json()) as { status: number }).status, 200);
+    const joined = (await (await fetch(at)).json()) as { status: number; messages: string[] };
+    assert.equal(joined.status, 200);
+    assert.match(joined.messages[0]!, /"status":"ok"/);
+    // Nobody polls now: 8 KiB of broadcasts against a 4 KiB bound.
+    for (let i = 0; i < 8; i++) await apiBroadcast('room:slow', { pad: 'x'.repeat(1000) }, small);
+    const statuses: number[] = [];
+    await eventually('410 after the slow-consumer close', async () => {
+      const r = (await (await fetch(at)).json()) as { status: number };
+      statuses.push(r.status);
+      return r.status === 410;
+    });
+    assert.ok(statuses.length <= 3, `polls before 410: ${statuses.join()}`);
+  });
+});
+
+async function apiBroadcast(topic: string, payload: object, node = sb): Promise<void> {
+  const res = await fetch(`${node.httpUrl}/api/broadcast`, {
     method: 'POST',
     headers: { authorization: `Bearer ${testSecrets.apiToken}`, 'content-type': 'application/json' },
     body: JSON.stringify({ topic, event: 'msg', payload }),
