@@ -1,3 +1,4 @@
+import { LONGPOLL_PATH, type LongPollSessions } from './longpoll.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { signDevToken } from '../auth/dev-token.js';
 import type { Config } from '../config.js';
@@ -16,6 +17,8 @@ export interface RouteDeps {
   node: SwitchboardNode;
   assets: Map<string, StaticAsset>;
   logger: Logger;
+  /** The LongPoll transport (GET and POST on /socket/longpoll), when enabled. */
+  longPoll?: LongPollSessions;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
@@ -96,6 +99,9 @@ export function createRequestHandler(deps: RouteDeps) {
       },
     ],
   ]);
+  if (deps.longPoll) {
+    routes.set(LONGPOLL_PATH, { method: '*', label: 'other', handle: deps.longPoll.handle });
+  }
   if (config.demoTokens) {
     routes.set('/demo/token', {
       method: 'GET',
@@ -160,7 +166,11 @@ function dispatcher(
     const run = async () => {
       if (target instanceof HttpError) throw target;
       if (!route) throw new HttpError(404, `no route ${path}`);
-      if (req.method !== route.method && !(route.method === 'GET' && req.method === 'HEAD')) {
+      if (
+        route.method !== '*' &&
+        req.method !== route.method &&
+        !(route.method === 'GET' && req.method === 'HEAD')
+      ) {
         res.setHeader('allow', route.method);
         throw new HttpError(405, `use ${route.method} ${path}`);
       }

@@ -1,3 +1,4 @@
+import { LongPollSessions } from './longpoll.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type ServerOptions } from 'ws';
@@ -52,6 +53,7 @@ export function createTransport(opts: TransportOptions): Transport {
     autoPong: false,
   };
   const wss = new WebSocketServer(wssOptions);
+  const longPoll = new LongPollSessions({ node, verify, pollWindowMs: 10_000, idleMs: 20_000 });
   const { edge } = config;
   // Node's defaults hold a never-finished request head for 60 s and check only every 30 s.
   const server = createServer(
@@ -61,7 +63,7 @@ export function createTransport(opts: TransportOptions): Transport {
       keepAliveTimeout: edge.keepAliveTimeoutMs,
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(edge.headersTimeoutMs / 4))),
     },
-    createRequestHandler({ config, node, assets: loadStaticAssets(), logger }),
+    createRequestHandler({ config, node, assets: loadStaticAssets(), logger, longPoll }),
   );
   server.on(
     'upgrade',
@@ -93,6 +95,7 @@ export function createTransport(opts: TransportOptions): Transport {
     },
     close: async () => {
       stopSweep();
+      longPoll.stop();
       await Promise.all([closeServer(server), closeServer(opsServer)]);
     },
   };
