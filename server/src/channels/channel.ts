@@ -12,7 +12,7 @@ export interface ChannelHandler {
   /** Decides a join. Runs before the node subscribes to the topic. */
   join(req: JoinRequest): JoinResult | Promise<JoinResult>;
   /** Handles a client push on a joined topic; `actions` performs side effects such as broadcasts. */
-  handleIn(req: PushRequest, actions: ChannelActions): PushResult | Promise<PushResult>;
+  handleIn(req: PushRequest, actions: PushActions): PushResult | Promise<PushResult>;
 }
 
 export interface JoinRequest {
@@ -47,10 +47,20 @@ export interface PushRequest {
  * The reply to a push: `ok` with an optional `response` object (default `{}`), or `error` with
  * `{reason}`. The response must be JSON-encodable; one that is not counts as a handler failure.
  */
-export type PushResult = { ok: true; response?: Record<string, unknown> } | { ok: false; reason: string };
+export type PushResult =
+  | { ok: true; response?: Record<string, unknown> }
+  | { ok: false; reason: string }
+  /** No reply at all (Phoenix's `{:noreply, socket}`): the client's push times out on its own timer. */
+  | { noReply: true };
 
 /** What a handler may do besides replying. */
 export interface ChannelActions {
   /** Broadcasts the pushed message's event and payload to every subscriber of `topic` on every node. */
   broadcast(topic: string, message: InboundMessage): void;
+}
+
+/** The actions of one push: the node's, plus sending to the pushing connection alone. */
+export interface PushActions extends ChannelActions {
+  /** Sends `event` with a JSON object `payload` on this topic to the pushing connection only. */
+  push(event: string, payload: Record<string, unknown>): void;
 }

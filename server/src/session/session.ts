@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Principal } from '../auth/principal.js';
-import type { ChannelAssigns, ChannelHandler, JoinResult } from '../channels/channel.js';
+import type { ChannelAssigns, ChannelHandler, JoinResult, PushActions } from '../channels/channel.js';
 import { invokeHandler } from '../channels/invoke.js';
 import type { Subscriber } from '../hub/hub.js';
 import { CloseCode } from '../protocol/close-codes.js';
@@ -352,10 +352,10 @@ export class Session extends SessionConnection implements Subscriber {
       () =>
         ch.handler.handleIn(
           { topic, message: msg, principal: this.principal, assigns: ch.assigns },
-          this.host,
+          this.pushActions(topic, ch),
         ),
       (result) => {
-        if (this.closing) return;
+        if (this.closing || 'noReply' in result) return;
         if (!result.ok) return this.replyError(joinRef, ref, topic, result.reason);
         if (result.response === undefined) return this.reply(joinRef, ref, topic);
         const json = responseJson(result.response);
@@ -377,6 +377,19 @@ export class Session extends SessionConnection implements Subscriber {
       topic,
       (err) => this.fail(err, topic),
     );
+  }
+
+  /** What a handler may do while handling one push (one small object per push). */
+  private pushActions(topic: string, ch: JoinedChannel): PushActions {
+    const host = this.host;
+    return {
+      broadcast: (t, message) => host.broadcast(t, message),
+      push: (event, payload) => {
+        if (this.current(topic) !== ch) return;
+        this.send(this.serializer.encode(ch.joinRef, null, topic, event, JSON.stringify(payload)));
+        sm.txPush.inc();
+      },
+    };
   }
 
   private rateLimited(msg: InboundMessage, verdict: RateVerdict): void {

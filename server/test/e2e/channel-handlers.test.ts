@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { signToken, startSwitchboard, type SwitchboardProcess } from '../../../testkit/src/index.js';
-import { connect, eventually, join, next, push, type Socket } from '../support/phoenix.js';
+import { collect, connect, eventually, join, next, push, type Socket } from '../support/phoenix.js';
 
 const fixture = fileURLToPath(new URL('../support/channels-fixture.ts', import.meta.url));
 let sb: SwitchboardProcess;
@@ -89,5 +89,27 @@ describe('channel handlers from CHANNELS_MODULE', () => {
       'handle_in errors counted',
       async () => (await handlerErrors('handle_in')) === before + 3,
     );
+  });
+
+  test('a handleIn can push to the pushing socket alone and send no reply', async () => {
+    const a = await client('erin');
+    const b = await client('frank');
+    const ca = a.channel('boom:whisper', {});
+    const cb = b.channel('boom:whisper', {});
+    assert.equal((await join(ca)).status, 'ok');
+    assert.equal((await join(cb)).status, 'ok');
+    const atB = collect(cb, 'whispered');
+    const atA = next<{ back: unknown }>(ca, 'whispered');
+    let replied = false;
+    ca.push('whisper', { n: 1 })
+      .receive('ok', () => (replied = true))
+      .receive('error', () => (replied = true));
+    assert.deepEqual(await atA, { back: { n: 1 } });
+    // Replies to synchronous handlers go out in push order: once the next push is answered, a
+    // reply to the whisper would have arrived before it.
+    assert.equal((await push(ca, 'hello', {})).status, 'ok');
+    assert.equal(replied, false);
+    assert.equal((await push(cb, 'hello', {})).status, 'ok');
+    assert.deepEqual(atB, []);
   });
 });

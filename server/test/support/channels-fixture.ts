@@ -26,7 +26,11 @@ const boom: ChannelHandler = {
     if (topic === 'boom:join-async') return Promise.reject(new Error('join rejected'));
     return { ok: true, assigns: { canPublish: true } };
   },
-  handleIn({ message }) {
+  handleIn({ message }, actions) {
+    if (message.event === 'whisper') {
+      actions.push('whispered', { back: message.payload as unknown });
+      return { noReply: true };
+    }
     if (message.event === 'throw') throw new Error('handleIn exploded');
     if (message.event === 'reject') return Promise.reject(new Error('handleIn rejected'));
     if (message.event === 'bad_response') return { ok: true, response: { n: 1n } as Record<string, unknown> };
