@@ -356,7 +356,12 @@ export class Session extends SessionConnection implements Subscriber {
         ),
       (result) => {
         if (this.closing || 'noReply' in result) return;
-        if (!result.ok) return this.replyError(joinRef, ref, topic, result.reason);
+        if (!result.ok) {
+          if (typeof result.reason === 'string') return this.replyError(joinRef, ref, topic, result.reason);
+          metrics.channelHandlerErrors.labels('handle_in').inc();
+          this.host.logger.warn({ topic }, 'channel handler refused a push without a string reason');
+          return this.replyError(joinRef, ref, topic, 'handler failed');
+        }
         if (result.response === undefined) return this.reply(joinRef, ref, topic);
         const json = responseJson(result.response);
         if (json === null) {

@@ -77,7 +77,7 @@ describe('channel handlers from CHANNELS_MODULE', () => {
     const ch = s.channel('boom:in', {});
     assert.equal((await join(ch)).status, 'ok');
     const before = await handlerErrors('handle_in');
-    for (const event of ['throw', 'reject', 'bad_response']) {
+    for (const event of ['throw', 'reject', 'bad_response', 'no_reason']) {
       assert.deepEqual(
         await push(ch, event, {}),
         { status: 'error', response: { reason: 'handler failed' } },
@@ -87,7 +87,7 @@ describe('channel handlers from CHANNELS_MODULE', () => {
     assert.deepEqual(await push(ch, 'hello', {}), { status: 'ok', response: { echo: 'hello' } });
     await eventually(
       'handle_in errors counted',
-      async () => (await handlerErrors('handle_in')) === before + 3,
+      async () => (await handlerErrors('handle_in')) === before + 4,
     );
   });
 

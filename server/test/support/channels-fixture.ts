@@ -31,6 +31,7 @@ const boom: ChannelHandler = {
       actions.push('whispered', { back: message.payload as unknown });
       return { noReply: true };
     }
+    if (message.event === 'no_reason') return { ok: false } as unknown as { ok: false; reason: string };
     if (message.event === 'throw') throw new Error('handleIn exploded');
     if (message.event === 'reject') return Promise.reject(new Error('handleIn rejected'));
     if (message.event === 'bad_response') return { ok: true, response: { n: 1n } as Record<string, unknown> };
