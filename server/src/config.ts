@@ -84,6 +84,8 @@ export interface Config {
   allowedOrigins: string[];
   logLevel: string;
   otlpEndpoint?: string;
+  /** CHANNELS_MODULE: path of a module whose `routes` come before the default ones (docs/channels.md). */
+  channelsModule?: string;
   /** Secrets generated at start-up because they were missing (never in production). */
   generatedSecrets: ('JWT_SECRET' | 'API_TOKEN')[];
 }
@@ -229,6 +231,7 @@ export function loadConfig(env: Env = process.env): Config {
   // DATABASE_URL is already reported above, in the wording the rest of this file uses.
   problems.push(...history.problems.filter((p) => !p.startsWith('DATABASE_URL')));
   const otlpEndpoint = url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http', 'https']);
+  const channelsModule = read('CHANNELS_MODULE');
   let jwtSecret = read('JWT_SECRET');
   let apiToken = read('API_TOKEN');
   const generatedSecrets: Config['generatedSecrets'] = [];
@@ -300,6 +303,7 @@ export function loadConfig(env: Env = process.env): Config {
     allowedOrigins,
     logLevel,
     otlpEndpoint,
+    channelsModule,
     generatedSecrets,
   };
 }

@@ -5,6 +5,7 @@
  */
 import { createTokenVerifier } from './auth/verifier.js';
 import { createBackends } from './backends.js';
+import { loadChannelRoutes } from './channels/module.js';
 import { createDefaultRouter } from './channels/router.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { SwitchboardNode } from './node.js';
@@ -108,6 +109,14 @@ async function main(): Promise<void> {
   });
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection'));
   announceDevSecrets(config, logger);
+  const routes = config.channelsModule
+    ? await loadChannelRoutes(config.channelsModule).catch((err: unknown) => {
+        logger.fatal({ err, module: config.channelsModule }, 'cannot load CHANNELS_MODULE');
+        return process.exit(1);
+      })
+    : [];
+  if (config.channelsModule)
+    logger.info({ module: config.channelsModule, routes: routes.length }, 'channel routes loaded');
   const { broker, presence } = await createBackends(config, logger);
   const history = createHistory({
     config: config.history,
@@ -126,7 +135,7 @@ async function main(): Promise<void> {
     nodeId: config.nodeId,
     limits: config.limits,
     presenceBatchMs: config.presenceBatchMs,
-    router: createDefaultRouter(config.presenceTopics),
+    router: createDefaultRouter(config.presenceTopics, routes),
     broker: traceBroker(broker),
     presence,
     history: traceHistory(history),

@@ -32,11 +32,16 @@ export class ChannelRouter {
 /**
  * The default routes: `room:*` is a broadcast channel, and so is any other topic the user's `join`
  * claim permits. Everything else is unmatched. Joins are tracked in presence on topics that
- * `presenceTopics` (PRESENCE_TOPICS) matches: all of them unless configured.
+ * `presenceTopics` (PRESENCE_TOPICS) matches: all of them unless configured. `routes` (your own
+ * handlers, CHANNELS_MODULE) are tried first.
  */
-export function createDefaultRouter(presenceTopics: readonly string[] = ['*']): ChannelRouter {
+export function createDefaultRouter(
+  presenceTopics: readonly string[] = ['*'],
+  routes: readonly Route[] = [],
+): ChannelRouter {
   const channel = createBroadcastChannel(new TopicMatcher(presenceTopics));
   return new ChannelRouter([
+    ...routes,
     { pattern: 'room:*', handler: channel },
     { pattern: (topic, principal) => principal.join.matches(topic), handler: channel },
   ]);

@@ -1,7 +1,8 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Principal } from '../auth/principal.js';
-import type { ChannelAssigns, ChannelHandler } from '../channels/channel.js';
+import type { ChannelAssigns, ChannelHandler, JoinResult, PushActions } from '../channels/channel.js';
+import { invokeHandler } from '../channels/invoke.js';
 import type { Subscriber } from '../hub/hub.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { ProtocolError } from '../protocol/errors.js';
@@ -9,7 +10,7 @@ import { ChannelEvent, PHOENIX_TOPIC, isReservedEvent, type InboundMessage } fro
 import type { PresenceMeta } from '../presence/presence.js';
 import { encodeReplyWith, type Serializer } from '../protocol/serializer.js';
 import { closeCodeLabel, metrics } from '../telemetry/metrics.js';
-import { startJoinSpan } from '../telemetry/tracing.js';
+import { startJoinSpan, type SpanHandle } from '../telemetry/tracing.js';
 import { SessionConnection, isPlainObject } from './session-connection.js';
 import { nextPhxRef } from './phx-ref.js';
 import {
@@ -146,16 +147,56 @@ export class Session extends SessionConnection implements Subscriber {
       // join_ref null, as Phoenix does: there is no channel this reply could belong to.
       return this.replyError(null, ref, topic, 'unmatched topic');
     }
-    const channels = (this.channels ??= new Map());
-    const previous = channels.get(topic);
-    if (!previous && channels.size >= this.host.limits.maxTopicsPerConnection) {
-      sm.joinLimit.inc();
-      sm.rejectedTopicLimit.inc();
+    if (this.overTopicLimit(topic)) {
       span.end('limit');
       return this.replyError(joinRef, ref, topic, 'too many topics');
     }
-    const result = handler.join({ topic, params: msg.payload, principal: this.principal });
-    const recovery = parseRecoverParam(msg.payload.recover);
+    const params = msg.payload;
+    invokeHandler(
+      'join',
+      () => handler.join({ topic, params, principal: this.principal }),
+      (result) => {
+        if (this.closing) return span.end('abandoned');
+        // An asynchronous join may finish after other joins filled the connection up.
+        if (this.overTopicLimit(topic)) {
+          span.end('limit');
+          return this.replyError(joinRef, ref, topic, 'too many topics');
+        }
+        this.joinDecided(msg, params, handler, result, span);
+      },
+      () => {
+        sm.joinError.inc();
+        span.end('error');
+        if (!this.closing) this.replyError(joinRef, ref, topic, 'join failed');
+      },
+      this.host.logger,
+      topic,
+      (err) => this.fail(err, topic),
+    );
+  }
+
+  private overTopicLimit(topic: string): boolean {
+    const channels = this.channels;
+    if (!channels || channels.has(topic) || channels.size < this.host.limits.maxTopicsPerConnection) {
+      return false;
+    }
+    sm.joinLimit.inc();
+    sm.rejectedTopicLimit.inc();
+    return true;
+  }
+
+  /** The handler decided the join: presence churn, duplicate join, recovery, then the subscription. */
+  private joinDecided(
+    msg: InboundMessage,
+    params: Record<string, unknown>,
+    handler: ChannelHandler,
+    result: JoinResult,
+    span: SpanHandle,
+  ): void {
+    const { joinRef, ref, topic } = msg;
+    const channels = (this.channels ??= new Map());
+    const previous = channels.get(topic);
+    const recovery = parseRecoverParam(params.recover);
     // The churn limit is checked before a duplicate join closes the old channel: a refused rejoin
     // leaves the client its current channel instead of none.
     const churned =
@@ -306,12 +347,54 @@ export class Session extends SessionConnection implements Subscriber {
       return this.replyError(joinRef, ref, topic, 'unmatched topic');
     }
     if (isReservedEvent(msg.event)) return this.replyError(joinRef, ref, topic, 'reserved event');
-    const result = ch.handler.handleIn(
-      { topic, message: msg, principal: this.principal, assigns: ch.assigns },
-      this.host,
+    invokeHandler(
+      'handle_in',
+      () =>
+        ch.handler.handleIn(
+          { topic, message: msg, principal: this.principal, assigns: ch.assigns },
+          this.pushActions(topic, ch),
+        ),
+      (result) => {
+        if (this.closing || 'noReply' in result) return;
+        if (!result.ok) {
+          if (typeof result.reason === 'string') return this.replyError(joinRef, ref, topic, result.reason);
+          metrics.channelHandlerErrors.labels('handle_in').inc();
+          this.host.logger.warn({ topic }, 'channel handler refused a push without a string reason');
+          return this.replyError(joinRef, ref, topic, 'handler failed');
+        }
+        if (result.response === undefined) return this.reply(joinRef, ref, topic);
+        const json = responseJson(result.response);
+        if (json === null) {
+          metrics.channelHandlerErrors.labels('handle_in').inc();
+          this.host.logger.warn(
+            { topic },
+            'channel handler replied with a response that is not a JSON object',
+          );
+          return this.replyError(joinRef, ref, topic, 'handler failed');
+        }
+        this.send(encodeReplyWith(this.serializer, joinRef, ref, topic, 'ok', json));
+        sm.txReply.inc();
+      },
+      () => {
+        if (!this.closing) this.replyError(joinRef, ref, topic, 'handler failed');
+      },
+      this.host.logger,
+      topic,
+      (err) => this.fail(err, topic),
     );
-    if (result.ok) this.reply(joinRef, ref, topic);
-    else this.replyError(joinRef, ref, topic, result.reason);
+  }
+
+  /** What a handler may do while handling one push (one small object per push). */
+  private pushActions(topic: string, ch: JoinedChannel): PushActions {
+    const host = this.host;
+    return {
+      broadcast: (t, message) => host.broadcast(t, message),
+      push: (event, payload) => {
+        if (this.current(topic) !== ch) return;
+        this.send(this.serializer.encode(ch.joinRef, null, topic, event, JSON.stringify(payload)));
+        sm.txPush.inc();
+      },
+    };
   }
 
   private rateLimited(msg: InboundMessage, verdict: RateVerdict): void {
@@ -383,6 +466,16 @@ export class Session extends SessionConnection implements Subscriber {
     metrics.connections.dec();
     metrics.disconnects.labels(closeCodeLabel(this.closeCode || code)).inc();
     this.host.sessionClosed(this);
+  }
+}
+
+/** A push reply's response as JSON text, or null when it is not an encodable JSON object. */
+function responseJson(v: unknown): string | null {
+  if (!isPlainObject(v)) return null;
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return null;
   }
 }
 

@@ -44,6 +44,12 @@ export const metrics = {
     help: 'Broadcasts not delivered to a subscriber whose serializer cannot carry them (binary payloads to vsn=1.0.0 connections)',
     registers: [registry],
   }),
+  channelHandlerErrors: new client.Counter({
+    name: 'switchboard_channel_handler_errors_total',
+    help: 'Channel handler callbacks that threw or rejected, by callback (join, handle_in)',
+    labelNames: ['callback'] as const,
+    registers: [registry],
+  }),
   publishes: new client.Counter({
     name: 'switchboard_publishes_total',
     help: 'Publications accepted by this node, by source (client, api)',
