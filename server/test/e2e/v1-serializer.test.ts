@@ -169,7 +169,13 @@ describe('vsn=1.0.0 on one node (official client configured for V1)', () => {
     socket.onClose(() => {
       closes++;
     });
-    await new Promise((r) => setTimeout(r, 2000)); // 10 heartbeats; an unanswered one closes the socket
+    let replies = 0;
+    socket.onMessage((message: object) => {
+      const m = message as { topic?: string; event?: string };
+      if (m.topic === 'phoenix' && m.event === 'phx_reply') replies++;
+    });
+    // 10 heartbeats answered (every 200 ms); an unanswered one would have closed the socket.
+    await eventually('10 heartbeat replies', () => replies >= 10, 20_000);
     assert.equal(closes, 0, 'no heartbeat went unanswered');
     assert.equal(socket.isConnected(), true);
     const rtt = await within(
