@@ -37,3 +37,4 @@ export {
 } from './prometheus.js';
 export { startOtlpReceiver, decodeOtlpJson, type OtlpReceiver, type ReceivedSpan } from './otlp.js';
 export { seededRandom } from './random.js';
+export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';

@@ -123,7 +123,10 @@ describe('heartbeat timeout', () => {
         assert.equal((await within(30_000, 'close 4000', silent.closed)).code, 4000);
         // The silent one needed at least one full timeout; the chatty one is still open after it.
         assert.equal(chatty.ws.readyState, chatty.ws.OPEN);
-        await new Promise((r) => setTimeout(r, 800));
+        // Still open after more than another full timeout: 8 more heartbeats (every 100 ms) answered.
+        const answered = () => chatty.frames.filter((f) => Array.isArray(f) && f[2] === 'phoenix').length;
+        const before = answered();
+        await eventually('8 more heartbeat replies', () => answered() >= before + 8, 20_000);
         assert.equal(chatty.ws.readyState, chatty.ws.OPEN);
       } finally {
         clearInterval(beat);

@@ -5,6 +5,7 @@
 // recoveries a node holds at once (`busy`).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import pgClient from 'pg';
 import {
   signToken,
   startPostgres,
@@ -13,6 +14,7 @@ import {
   type PostgresServer,
   type SwitchboardProcess,
 } from '../../../testkit/src/index.js';
+import { eventually } from '../support/phoenix.js';
 import { openRaw, type RawClient } from '../support/raw-client.js';
 import { measureRss, rssLine, assertRss, underlyingSocket } from '../support/resource-bounds.js';
 
@@ -70,8 +72,30 @@ async function topicWithGap(count: number): Promise<{ topic: string; epoch: stri
     assert.equal(res.status, 202);
   }
   // The writes reach PostgreSQL in batches every HISTORY_FLUSH_MS (100 ms).
-  await new Promise((r) => setTimeout(r, 1500));
+  await eventually('the gap in PostgreSQL', async () => (await storedRows(topic)) === count, 30_000);
   return { topic, epoch, start };
+}
+
+async function storedRows(topic: string): Promise<number> {
+  const client = new pgClient.Client({ connectionString: pg.url });
+  await client.connect();
+  try {
+    const r = await client.query<{ n: string }>('SELECT count(*) AS n FROM history WHERE topic = $1', [
+      topic,
+    ]);
+    return Number(r.rows[0]!.n);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Recoveries answered so far (switchboard_recoveries_total, every outcome). */
+async function recoveriesAnswered(): Promise<number> {
+  const text = await (await fetch(`${node.metricsUrl}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('switchboard_recoveries_total{'))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
 async function recoveringJoin(topic: string, epoch: string, offset: number): Promise<RawClient> {
@@ -108,6 +132,7 @@ test(`${CONCURRENT} concurrent recovering joins of ${BIG_GAP} x ${PAYLOAD_BYTES}
 
 test(`recoveries held at once stay within HISTORY_RECOVERY_NODE_MAX_BYTES: the rest get "busy", and the budget comes back`, async () => {
   const { topic, epoch, start } = await topicWithGap(SMALL_GAP);
+  const answeredBefore = await recoveriesAnswered();
   // Clients that do not read hold their recovery (it streams under backpressure) and its budget.
   const clients = await Promise.all(
     Array.from({ length: CONCURRENT }, async () => {
@@ -116,7 +141,12 @@ test(`recoveries held at once stay within HISTORY_RECOVERY_NODE_MAX_BYTES: the r
       return c;
     }),
   );
-  await new Promise((r) => setTimeout(r, 1500));
+  // Every join is answered (recovered or busy) while none of the clients reads.
+  await eventually(
+    'every recovering join answered',
+    async () => (await recoveriesAnswered()) >= answeredBefore + CONCURRENT,
+    30_000,
+  );
   for (const c of clients) underlyingSocket(c.ws).resume();
   let recovered = 0;
   let busy = 0;

@@ -113,9 +113,12 @@ async function rejoinRecoversEverything(
       () => client.delivered.length >= rejoin.offset! + 10,
       20_000,
     );
-    const total = await publisher.stop();
-    await eventually('every message', () => client.delivered.length >= total, 20_000);
-    await new Promise((r) => setTimeout(r, 300)); // anything extra would arrive now
+    const stopped = await publisher.stop();
+    // One more message after the stream: the topic is delivered in order, so once it has arrived
+    // every frame sent before it (a duplicate included) has arrived too.
+    const total = stopped + 1;
+    await broadcast(publishVia, topic, { n: total });
+    await eventually('the last message', () => client.raw.some((p) => p?.offset === total), 20_000);
 
     // Every frame as it arrived: exactly offsets 1..total, once each and in order -- so the missed
     // ones (recovered) came before the live ones that raced them, and no duplicate was sent.
@@ -290,14 +293,16 @@ describe('recovery limits with the embedded default', () => {
         },
         { recovered: false, reason: 'gap', offset: 15 },
       );
-      await publishRange(node, 'room:gap', 16, 16);
-      await eventually('the live message', () => client.delivered.length === 4);
-      await new Promise((r) => setTimeout(r, 200));
+      await publishRange(node, 'room:gap', 16, 17);
+      // 17 was sent after 16 and after anything the rejoin sent: once it is here, the frames
+      // before it are too.
+      await eventually('the live messages', () => client.raw.some((p) => p?.offset === 17));
       assert.deepEqual(
-        numbersOf(client),
-        [1, 2, 3, 16],
-        'none of the 5 cached messages was sent as a partial fill',
+        offsetsOf(client),
+        [1, 2, 3, 16, 17],
+        'no frame of the 5 cached messages was sent as a partial fill',
       );
+      assert.deepEqual(numbersOf(client), [1, 2, 3, 16, 17]);
       assert.equal(client.resets.length, 1);
     } finally {
       client.socket.disconnect();

@@ -2,7 +2,6 @@
 // environment in an empty working directory generates JWT_SECRET and API_TOKEN, prints the
 // API token, and serves demo tokens; the printed token and a demo token work for real.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { startProcess, tempDir } from '../../../testkit/src/index.js';
@@ -12,28 +11,25 @@ const serverMain = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 /** tsx by absolute URL: a bare `--import tsx` resolves from the (empty) working directory. */
 const tsx = import.meta.resolve('tsx');
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 test('started with no configuration, the server prints an API token that works and serves demo tokens', async () => {
-  const [port, metricsPort] = [await freePort(), await freePort()];
   const cwd = tempDir('zero-config');
-  // Only what any shell has, plus the ports (4000/9091 may be taken on a shared machine).
+  // Only what any shell has, plus port 0 for both listeners (4000/9464 may be taken on a shared
+  // machine); the ports bound are read back from the start-up log.
   const proc = startProcess(process.execPath, ['--import', tsx, serverMain], {
     cwd,
     logDir: cwd,
     name: 'zero-config',
-    env: { PATH: process.env.PATH ?? '', HOME: cwd, PORT: String(port), METRICS_PORT: String(metricsPort) },
+    env: { PATH: process.env.PATH ?? '', HOME: cwd, PORT: '0', METRICS_PORT: '0' },
   });
   try {
     const apiToken = await eventually(
       'the printed API_TOKEN',
       () => /API_TOKEN for this run: ([^\s.]+)\./.exec(proc.output())?.[1],
+      30_000,
+    );
+    const port = await eventually(
+      'the listening line with the port bound',
+      () => /"port":(\d+),"metricsPort":\d+.*switchboard listening/.exec(proc.output())?.[1],
       30_000,
     );
     const http = `http://127.0.0.1:${port}`;

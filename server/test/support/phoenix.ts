@@ -16,8 +16,12 @@ export function within<T>(ms: number, what: string, promise: Promise<T>): Promis
   ]).finally(() => clearTimeout(timer));
 }
 
-/** Polls `check` until it returns a truthy value (bounded). */
-export async function eventually<T>(what: string, check: () => T | Promise<T>, ms = 10_000): Promise<T> {
+/** Polls `check` until it returns a truthy value (bounded); resolves with that value. */
+export async function eventually<T>(
+  what: string,
+  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  ms = 10_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await check();

@@ -6,6 +6,7 @@ import { MemoryBroker, MemoryBus } from '../../src/broker/memory-broker.js';
 import { CENSUS_MAX_TOPICS, CONTROL_TOPIC, parseControlMessage } from '../../src/cluster/control-messages.js';
 import { ControlPlane, type LocalControl } from '../../src/cluster/control-plane.js';
 import { createLogger } from '../../src/telemetry/logger.js';
+import { eventually } from '../support/phoenix.js';
 
 class FakeNode implements LocalControl {
   readonly counts = new Map<string, number>();
@@ -31,7 +32,7 @@ const logger = createLogger({ level: 'silent', nodeId: 'test' });
 
 async function cluster(n: number, censusTimeoutMs = 300) {
   const bus = new MemoryBus();
-  const nodes = [];
+  const nodes: { broker: MemoryBroker; local: FakeNode; plane: ControlPlane }[] = [];
   for (let i = 0; i < n; i++) {
     const broker = new MemoryBroker({ nodeId: `n${i}`, bus });
     await broker.start();
@@ -43,7 +44,9 @@ async function cluster(n: number, censusTimeoutMs = 300) {
     nodes.push({ broker, local, plane });
   }
   for (const node of nodes) await node.plane.start();
-  await new Promise((r) => setTimeout(r, 20)); // hellos and their answers
+  await eventually('hellos and their answers', () =>
+    nodes.every((node) => node.plane.peersAlive().length === n - 1),
+  );
   return nodes;
 }
 
@@ -62,7 +65,9 @@ test('disconnect and unsubscribe reach every node, the calling one included', as
   const nodes = await cluster(3);
   await nodes[1]!.plane.disconnectUser('__proto__');
   await nodes[2]!.plane.unsubscribeUser('constructor', 'room:a');
-  await new Promise((r) => setTimeout(r, 20));
+  await eventually('both commands on every node', () =>
+    nodes.every((n) => n.local.disconnected.length > 0 && n.local.unsubscribed.length > 0),
+  );
   for (const n of nodes) {
     assert.deepEqual(n.local.disconnected, ['__proto__']);
     assert.deepEqual(n.local.unsubscribed, [['constructor', 'room:a']]);
@@ -109,7 +114,7 @@ test('a node alive but silent makes the census incomplete after the timeout; a n
   assert.equal(partial.counts.get('room:a'), 1);
   // n1 leaves with `bye`: no longer expected.
   await nodes[1]!.plane.close();
-  await new Promise((r) => setTimeout(r, 20));
+  await eventually('the bye of n1', () => !nodes[0]!.plane.peersAlive().includes('n1'));
   assert.deepEqual(nodes[0]!.plane.peersAlive(), ['n2']);
   await nodes[0]!.plane.close();
 });
