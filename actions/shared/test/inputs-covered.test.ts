@@ -88,18 +88,7 @@ const NOT_YET_COVERED = new Map<string, string[]>([
   ['k6-loadtest', ['jwt-secret', 'bundle-dir', 'runner-image', 'kube-context']],
   [
     'render-manifests',
-    [
-      'new-name',
-      'deploy-branch',
-      'token',
-      'validate',
-      'require-digests',
-      'kustomize',
-      'source-revision',
-      'working-directory',
-      'git-user-name',
-      'git-user-email',
-    ],
+    ['new-name', 'deploy-branch', 'token', 'kustomize', 'source-revision', 'git-user-name', 'git-user-email'],
   ],
 ]);
 
