@@ -25,13 +25,14 @@ after(() => {
 });
 
 /**
- * Runs the rehearsal; `onLine` may return 'interrupt' to send SIGINT. Records the descendants every
+ * Runs the rehearsal; `onLine` may return 'interrupt' to send SIGINT (once), 'interrupt-again' to send
+ * another. Records the descendants every
  * 250 ms so the test can check none survives. Bounded by `timeoutMs` (then SIGKILL, and a failure).
  */
 export function rehearse(
   args: string[],
   timeoutMs: number,
-  onLine?: (line: string) => 'interrupt' | void,
+  onLine?: (line: string) => 'interrupt' | 'interrupt-again' | void,
 ): Promise<Run> {
   const summaryDir = mkdtempSync(join(tmpdir(), 'sb-rehearse-test-'));
   dirs.push(summaryDir);
@@ -64,8 +65,11 @@ export function rehearse(
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
     for (const line of lines) {
-      if (!interrupted && onLine?.(line) === 'interrupt') {
+      const action = onLine?.(line);
+      if (!interrupted && action === 'interrupt') {
         interrupted = true;
+        child.kill('SIGINT');
+      } else if (action === 'interrupt-again') {
         child.kill('SIGINT');
       }
     }

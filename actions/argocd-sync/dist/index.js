@@ -20847,6 +20847,11 @@ function sameRevision(actual, expected) {
   const isSha = (x) => /^[0-9a-f]{7,40}$/.test(x);
   return isSha(a) && isSha(e) && (a.startsWith(e) || e.startsWith(a));
 }
+function expectedRevision(app, requested) {
+  if (/^[0-9a-f]{7,40}$/i.test(requested)) return requested;
+  const state = app.status?.operationState;
+  return !app.operation && state?.finishedAt && state.syncResult?.revision ? state.syncResult.revision : requested;
+}
 function listUnhealthyResources(app, tree) {
   const out = /* @__PURE__ */ new Map();
   const key = (r) => [r.group ?? "", r.kind ?? "", r.namespace ?? "", r.name ?? ""].join("/");
@@ -21036,11 +21041,6 @@ async function waitForRollout(client, target, deadline, pollIntervalMs, runtime)
     if (left <= 0) return { app, assessment, timedOut: true, polls };
     await runtime.sleep(Math.min(pollIntervalMs, left));
   }
-}
-function expectedRevision(app, requested) {
-  if (/^[0-9a-f]{7,40}$/i.test(requested)) return requested;
-  const state = app.status?.operationState;
-  return !app.operation && state?.finishedAt && state.syncResult?.revision ? state.syncResult.revision : requested;
 }
 function describeAssessment(a) {
   const parts = [

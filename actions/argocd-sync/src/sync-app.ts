@@ -1,5 +1,6 @@
 import {
   assessRollout,
+  expectedRevision,
   findRollbackTarget,
   formatUnhealthyResource,
   isArgoCdError,
@@ -12,7 +13,7 @@ import {
   type RolloutAssessment,
   type UnhealthyResource,
 } from '../../shared/src/argocd/index.js';
-import { describeAssessment, expectedRevision, waitForRollout, type Runtime } from './wait.js';
+import { describeAssessment, waitForRollout, type Runtime } from './wait.js';
 
 /** Why a sync did not end Synced + Healthy at the revision. Stable: workflows and tests branch on these. */
 export type SyncFailureCode =

@@ -1,5 +1,6 @@
 import {
   assessRollout,
+  expectedRevision,
   type Application,
   type ArgoCdClient,
   type RolloutAssessment,
@@ -50,19 +51,6 @@ export async function waitForRollout(
     if (left <= 0) return { app, assessment, timedOut: true, polls };
     await runtime.sleep(Math.min(pollIntervalMs, left));
   }
-}
-
-/**
- * The revision the app must be Synced at. A commit SHA is taken as given. A branch or tag is resolved by
- * Argo CD when the sync starts: once our operation has finished (nothing requested, `finishedAt` set),
- * its `syncResult.revision` is the commit it resolved to.
- */
-export function expectedRevision(app: Application, requested: string): string {
-  if (/^[0-9a-f]{7,40}$/i.test(requested)) return requested;
-  const state = app.status?.operationState;
-  return !app.operation && state?.finishedAt && state.syncResult?.revision
-    ? state.syncResult.revision
-    : requested;
 }
 
 /** `sync Synced at 1a2b3c4, health Healthy, operation Succeeded` (+ what is still awaited). */

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { signToken, startSwitchboard, type SwitchboardProcess } from '../../../testkit/src/index.js';
+import {
+  signToken,
+  startSwitchboard,
+  testSecrets,
+  type SwitchboardProcess,
+} from '../../../testkit/src/index.js';
 import type { LoadSummary } from '../../shared/src/k6/index.js';
 import {
   parseSummaryTables,
@@ -159,6 +164,42 @@ describe('k6-loadtest, local mode', () => {
     });
     assert.equal(result.failed, true);
     assert.match(result.errors[0] ?? '', /cannot run k6-not-installed: .*grafana\/setup-k6-action/);
+  });
+
+  it('engine node with jwt-secret instead of token signs its own tokens and passes', async () => {
+    const result = await loadtest({
+      scenario: 'connect-storm',
+      engine: 'node',
+      url: server.socketUrl,
+      'jwt-secret': testSecrets.jwtSecret,
+    });
+    // Signed with the server's secret, every connect is accepted (the join rate under a busy machine is
+    // not this test's business).
+    const thresholds = JSON.parse(result.outputs.thresholds ?? '[]') as ThresholdOutput[];
+    const connect = thresholds.find((t) => t.metric === 'ws_connect_success');
+    assert.equal(connect?.ok, true, result.errors.join('\n'));
+    assert.match(result.log, new RegExp(`^::add-mask::${testSecrets.jwtSecret}$`, 'm'));
+  });
+
+  it('bundle-dir: k6 runs the bundle from the directory given, relative to the workspace', async () => {
+    const bundles = join(tmp, 'other-bundles');
+    mkdirSync(bundles, { recursive: true });
+    copyFileSync(join(repo, 'base/loadtest/generated/connect-storm.js'), join(bundles, 'connect-storm.js'));
+    const argsFile = join(tmp, 'k6-args-bundle-dir.txt');
+    const result = await loadtest(
+      {
+        scenario: 'connect-storm',
+        url: server.socketUrl,
+        token,
+        k6: fakeK6,
+        'bundle-dir': relative(repo, bundles),
+      },
+      { FAKE_K6_ARGS: argsFile },
+    );
+    // The load's verdict is not this test's business (the fake k6 runs it on a busy machine): only which
+    // bundle k6 was given.
+    assert.ok(['true', 'false'].includes(result.outputs.passed ?? ''), result.errors.join('\n'));
+    assert.equal(readFileSync(argsFile, 'utf8').trim().split('\n').at(-1), join(bundles, 'connect-storm.js'));
   });
 });
 

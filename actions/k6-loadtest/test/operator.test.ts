@@ -260,4 +260,22 @@ describe('k6-loadtest, mode operator (kubectl stand-in playing k6-operator)', ()
     );
     assert.match(result.warnings[0] ?? '', /no summary JSON in its log/);
   });
+
+  it('runner-image and kube-context reach the TestRun and every kubectl call', async () => {
+    const image = `registry.example.com/k6-extended:1.0@sha256:${'d'.repeat(64)}`;
+    const logs = setLogs(passingLog);
+    const result = await operatorRun(
+      { 'runner-image': image, 'kube-context': 'staging-cluster', cleanup: false },
+      { FAKE_K6_LOGS: logs },
+    );
+    assert.equal(result.failed, false, result.errors.join('\n'));
+    const testRun = applied()['TestRun/switchboard-connect-storm-4242-2']!;
+    assert.equal((testRun.spec as { runner: { image: string } }).runner.image, image);
+    const raw = readFileSync(join(state, 'calls.jsonl'), 'utf8').trim().split('\n');
+    assert.ok(raw.length >= 4, raw.join('\n'));
+    for (const line of raw) {
+      const argv = JSON.parse(line) as string[];
+      assert.equal(argv[argv.indexOf('--context') + 1], 'staging-cluster', line);
+    }
+  });
 });

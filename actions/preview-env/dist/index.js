@@ -20801,7 +20801,7 @@ function isOperationInProgress(app) {
   const reconciledAt = app.status?.reconciledAt;
   return !reconciledAt || Date.parse(reconciledAt) < Date.parse(state.finishedAt);
 }
-function assessRollout(app, expectedRevision) {
+function assessRollout(app, expectedRevision2) {
   const status = app.status ?? {};
   const syncStatus = status.sync?.status ?? "Unknown";
   const healthStatus = status.health?.status ?? "Unknown";
@@ -20830,8 +20830,8 @@ function assessRollout(app, expectedRevision) {
     waitingFor.push(`operation phase Succeeded (is ${state?.phase ?? "none"})`);
   }
   if (syncStatus !== "Synced") waitingFor.push(`sync status Synced (is ${syncStatus})`);
-  if (!sameRevision(revision, expectedRevision)) {
-    waitingFor.push(`revision ${expectedRevision} (is ${revision || "none"})`);
+  if (!sameRevision(revision, expectedRevision2)) {
+    waitingFor.push(`revision ${expectedRevision2} (is ${revision || "none"})`);
   }
   if (healthStatus !== "Healthy") waitingFor.push(`health Healthy (is ${healthStatus})`);
   if (!operationInProgress && state?.phase === "Succeeded" && healthStatus === "Degraded") {
@@ -20846,6 +20846,11 @@ function sameRevision(actual, expected) {
   if (a === e) return true;
   const isSha = (x) => /^[0-9a-f]{7,40}$/.test(x);
   return isSha(a) && isSha(e) && (a.startsWith(e) || e.startsWith(a));
+}
+function expectedRevision(app, requested) {
+  if (/^[0-9a-f]{7,40}$/i.test(requested)) return requested;
+  const state = app.status?.operationState;
+  return !app.operation && state?.finishedAt && state.syncResult?.revision ? state.syncResult.revision : requested;
 }
 
 // node_modules/universal-user-agent/index.js
@@ -25321,9 +25326,9 @@ async function waitForPreview(argocd, name, revision, options, runtime) {
   const deadline = runtime.now() + options.timeoutMs;
   for (; ; ) {
     const app = await argocd.getApplication(name, { appNamespace: options.appNamespace });
-    const a = assessRollout(app, revision);
+    const a = assessRollout(app, expectedRevision(app, revision));
     if (a.outcome === "succeeded")
-      return { healthy: true, detail: `Synced at ${revision.slice(0, 12)}, Healthy` };
+      return { healthy: true, detail: `Synced at ${(a.revision || revision).slice(0, 12)}, Healthy` };
     const last = a.outcome === "pending" ? `waiting for ${a.waitingFor.join(", ")}` : `${a.outcome}: ${a.operationMessage ?? a.healthMessage ?? a.healthStatus}`;
     if (a.outcome === "failed" || a.outcome === "degraded") return { healthy: false, detail: last };
     if (runtime.now() >= deadline) {

@@ -1,4 +1,9 @@
-import { assessRollout, isArgoCdError, type ArgoCdClient } from '../../shared/src/argocd/index.js';
+import {
+  assessRollout,
+  expectedRevision,
+  isArgoCdError,
+  type ArgoCdClient,
+} from '../../shared/src/argocd/index.js';
 
 /** Time, injected so tests control it. */
 export interface WaitRuntime {
@@ -14,7 +19,7 @@ export interface PreviewHealth {
 }
 
 /**
- * Asks Argo CD to sync the preview at its commit now (instead of within the next poll), then waits the
+ * Asks Argo CD to sync the preview at its revision now (instead of within the next poll), then waits the
  * way `argocd app wait` does: operation Succeeded, Synced at `revision`, Healthy. An operation that
  * automated sync already started is waited for, not fought.
  */
@@ -34,9 +39,10 @@ export async function waitForPreview(
   const deadline = runtime.now() + options.timeoutMs;
   for (;;) {
     const app = await argocd.getApplication(name, { appNamespace: options.appNamespace });
-    const a = assessRollout(app, revision);
+    // A branch or tag (target-revision refs/pull/{number}/head) is Synced at the commit Argo CD resolved it to.
+    const a = assessRollout(app, expectedRevision(app, revision));
     if (a.outcome === 'succeeded')
-      return { healthy: true, detail: `Synced at ${revision.slice(0, 12)}, Healthy` };
+      return { healthy: true, detail: `Synced at ${(a.revision || revision).slice(0, 12)}, Healthy` };
     const last =
       a.outcome === 'pending'
         ? `waiting for ${a.waitingFor.join(', ')}`

@@ -19756,6 +19756,17 @@ var PrometheusClient = class {
     }));
     return { series, warnings };
   }
+  /** A request that got no (whole) answer: refused, reset, or past the timeout. */
+  #unreachable(error2) {
+    const cause = error2.cause;
+    const why = error2.name === "TimeoutError" ? `no answer within ${this.#timeoutMs} ms` : cause?.code ?? cause?.message ?? error2.message;
+    return new PrometheusError(
+      "PROMETHEUS_UNREACHABLE",
+      `Prometheus at ${this.url} is unreachable: ${why}`,
+      {},
+      { cause: error2 }
+    );
+  }
   async #post(path, form) {
     const target = `${this.url}${path}`;
     let response;
@@ -19771,16 +19782,14 @@ var PrometheusClient = class {
         signal: AbortSignal.timeout(this.#timeoutMs)
       });
     } catch (error2) {
-      const cause = error2.cause;
-      const why = error2.name === "TimeoutError" ? `no answer within ${this.#timeoutMs} ms` : cause?.code ?? cause?.message ?? error2.message;
-      throw new PrometheusError(
-        "PROMETHEUS_UNREACHABLE",
-        `Prometheus at ${this.url} is unreachable: ${why}`,
-        {},
-        { cause: error2 }
-      );
+      throw this.#unreachable(error2);
     }
-    const text = await response.text();
+    let text;
+    try {
+      text = await response.text();
+    } catch (error2) {
+      throw this.#unreachable(error2);
+    }
     let body;
     try {
       body = JSON.parse(text);

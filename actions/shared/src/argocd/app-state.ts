@@ -100,6 +100,19 @@ export function sameRevision(actual: string, expected: string): boolean {
   return isSha(a) && isSha(e) && (a.startsWith(e) || e.startsWith(a));
 }
 
+/**
+ * The revision the app must be Synced at. A commit SHA is taken as given. A branch or tag is resolved by
+ * Argo CD when the sync starts: once our operation has finished (nothing requested, `finishedAt` set),
+ * its `syncResult.revision` is the commit it resolved to.
+ */
+export function expectedRevision(app: Application, requested: string): string {
+  if (/^[0-9a-f]{7,40}$/i.test(requested)) return requested;
+  const state = app.status?.operationState;
+  return !app.operation && state?.finishedAt && state.syncResult?.revision
+    ? state.syncResult.revision
+    : requested;
+}
+
 /** A resource whose health is not Healthy, with Argo CD's message for it. */
 export interface UnhealthyResource {
   group: string;

@@ -181,6 +181,21 @@ export class PrometheusClient {
     return { series, warnings };
   }
 
+  /** A request that got no (whole) answer: refused, reset, or past the timeout. */
+  #unreachable(error: unknown): PrometheusError {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const why =
+      (error as Error).name === 'TimeoutError'
+        ? `no answer within ${this.#timeoutMs} ms`
+        : (cause?.code ?? cause?.message ?? (error as Error).message);
+    return new PrometheusError(
+      'PROMETHEUS_UNREACHABLE',
+      `Prometheus at ${this.url} is unreachable: ${why}`,
+      {},
+      { cause: error },
+    );
+  }
+
   async #post(path: string, form: URLSearchParams): Promise<ApiEnvelope> {
     const target = `${this.url}${path}`;
     let response: Response;
@@ -196,19 +211,15 @@ export class PrometheusClient {
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
     } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      const why =
-        (error as Error).name === 'TimeoutError'
-          ? `no answer within ${this.#timeoutMs} ms`
-          : (cause?.code ?? cause?.message ?? (error as Error).message);
-      throw new PrometheusError(
-        'PROMETHEUS_UNREACHABLE',
-        `Prometheus at ${this.url} is unreachable: ${why}`,
-        {},
-        { cause: error },
-      );
+      throw this.#unreachable(error);
     }
-    const text = await response.text();
+    let text: string;
+    try {
+      // The timeout covers the body too: a proxy that sends the headers and stalls is no answer.
+      text = await response.text();
+    } catch (error) {
+      throw this.#unreachable(error);
+    }
     let body: ApiEnvelope | undefined;
     try {
       body = JSON.parse(text) as ApiEnvelope;
