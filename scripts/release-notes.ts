@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs as parseNodeArgs } from 'node:util';
-import { $ } from './lib/zx.js';
+import { $, run } from './lib/zx.js';
 
 const usage = `Usage: npm run release:notes -- --version vX.Y.Z [--to <rev>] [--repo <dir>] [--github-output <file>]
 
@@ -51,27 +51,26 @@ export interface ReleasePlan {
   notes: string;
 }
 
-function git(repo: string, ...args: string[]): string {
-  return $.sync`git -C ${repo} ${args}`.stdout.trim();
+/** Runs git in `repo`; a failure names the git command, its exit code and git's message. */
+async function git(repo: string, ...args: string[]): Promise<string> {
+  return (await run($`git -C ${repo} ${args}`)).stdout.trim();
 }
 
 /** Plans the release of `version` at `to` (default: the tag, else HEAD) in `repo`. */
-export function planRelease(repo: string, version: string, to?: string): ReleasePlan {
+export async function planRelease(repo: string, version: string, to?: string): Promise<ReleasePlan> {
   const parsed = parseVersion(version);
   if (!parsed) throw new Error(`version: "${version}" is not vX.Y.Z (e.g. v1.2.3)`);
-  const tags = git(repo, 'tag', '--list', 'v*')
-    .split('\n')
-    .flatMap((t) => {
-      const v = parseVersion(t);
-      return v ? [{ tag: t, v }] : [];
-    });
+  const tags = (await git(repo, 'tag', '--list', 'v*')).split('\n').flatMap((t) => {
+    const v = parseVersion(t);
+    return v ? [{ tag: t, v }] : [];
+  });
   const target = to ?? (tags.some((t) => t.tag === version) ? version : 'HEAD');
-  const sha = git(repo, 'rev-parse', '--verify', `${target}^{commit}`);
+  const sha = await git(repo, 'rev-parse', '--verify', `${target}^{commit}`);
   const older = tags.filter((t) => compare(t.v, parsed) < 0).sort((a, b) => compare(b.v, a.v));
   const previous = older[0]?.tag;
   const moveMajor = !tags.some((t) => t.v[0] === parsed[0] && compare(t.v, parsed) > 0);
   const range = previous ? `${previous}..${sha}` : sha;
-  const log = git(repo, 'log', '--no-merges', '--format=%H%x09%s', range);
+  const log = await git(repo, 'log', '--no-merges', '--format=%H%x09%s', range);
   const commits: Array<[string, string]> = log
     ? log.split('\n').map((line) => [line.slice(0, line.indexOf('\t')), line.slice(line.indexOf('\t') + 1)])
     : [];
@@ -101,7 +100,7 @@ export function githubOutput(plan: ReleasePlan): string {
   ].join('\n');
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const { values } = parseNodeArgs({
     options: {
       version: { type: 'string' },
@@ -115,16 +114,14 @@ function main(): void {
     console.log(usage);
     process.exit(values.help ? 0 : 2);
   }
-  const plan = planRelease(resolve(values.repo ?? '.'), values.version, values.to);
+  const plan = await planRelease(resolve(values.repo ?? '.'), values.version, values.to);
   process.stdout.write(plan.notes);
   if (values['github-output']) appendFileSync(values['github-output'], githubOutput(plan));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  try {
-    main();
-  } catch (error: unknown) {
+  main().catch((error: unknown) => {
     console.error(error instanceof Error ? error.message : error);
     process.exit(1);
-  }
+  });
 }

@@ -1,10 +1,17 @@
 #!/usr/bin/env node
 // Runs every workspace's tests in one `node --test` run, so there is one summary line.
+//
+// Steps:
+//   1. find the *.test.ts files under the workspaces' folders (skipping node_modules, dist, .git);
+//   2. keep those whose path contains one of the filters (all when none is given);
+//   3. run them in one `node --import tsx --test` (output straight to the terminal) and exit with its code.
+//
 // Usage: node scripts/run-tests.mjs [path-substring ...]   (filters test files)
 // Env: TEST_CONCURRENCY (default 2), TEST_TIMEOUT_MS per file (default 900000: the rehearsal file takes about 10 min on a loaded 2-core machine).
+// Plain JavaScript (no tsx), so `npm test` needs nothing but node to start it; zx runs the test process.
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { spawn } from 'node:child_process';
+import { $ } from 'zx';
 
 const root = new URL('..', import.meta.url).pathname;
 const roots = [
@@ -19,6 +26,25 @@ const roots = [
   'bench',
 ];
 const skipDirs = new Set(['node_modules', 'dist', '.git']);
+
+function usage() {
+  return [
+    'usage: node scripts/run-tests.mjs [path-substring ...]',
+    '  runs the *.test.ts files whose path contains one of the substrings (all when none is given)',
+    'env: TEST_CONCURRENCY (default 2), TEST_TIMEOUT_MS per file (default 900000)',
+  ].join('\n');
+}
+
+/** Filters from the command line; concurrency and timeout from the environment (no flags for them). */
+function parseArgs(argv, env) {
+  if (argv.includes('-h') || argv.includes('--help')) return { help: true };
+  return {
+    help: false,
+    filters: argv,
+    concurrency: env.TEST_CONCURRENCY ?? '2',
+    timeoutMs: env.TEST_TIMEOUT_MS ?? '900000',
+  };
+}
 
 function findTests(dir, out) {
   let entries;
@@ -36,22 +62,43 @@ function findTests(dir, out) {
   return out;
 }
 
-const filters = process.argv.slice(2);
-const files = roots
-  .flatMap((r) => findTests(join(root, r), []))
-  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
-  .sort();
-if (files.length === 0) {
-  console.error(`no test files match ${filters.join(' ') || '(all)'}`);
-  process.exit(1);
+async function main() {
+  const opts = parseArgs(process.argv.slice(2), process.env);
+  if (opts.help) {
+    console.log(usage());
+    return 0;
+  }
+  const files = roots
+    .flatMap((r) => findTests(join(root, r), []))
+    .filter((f) => opts.filters.length === 0 || opts.filters.some((s) => f.includes(s)))
+    .sort();
+  if (files.length === 0) {
+    console.error(`no test files match ${opts.filters.join(' ') || '(all)'}`);
+    return 1;
+  }
+  const args = [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${opts.concurrency}`,
+    `--test-timeout=${opts.timeoutMs}`,
+    ...files,
+  ];
+  // nothrow: a failing test run is this script's exit code, not an exception.
+  const out = await $({
+    cwd: root,
+    stdio: 'inherit',
+    nothrow: true,
+    quiet: true,
+    verbose: false,
+  })`${process.execPath} ${args}`;
+  return out.exitCode ?? (out.signal ? 1 : 0);
 }
-const args = [
-  '--import',
-  'tsx',
-  '--test',
-  `--test-concurrency=${process.env.TEST_CONCURRENCY ?? '2'}`,
-  `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? '900000'}`,
-  ...files,
-];
-const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit' });
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,68 +1,119 @@
-/** Orchestrator side of a load-generator process: fork it, pin it, and call its IPC commands. */
-// fork, not zx: the generator is a Node child with an IPC channel (process.send), which zx's $ does not give.
-import { fork, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+/**
+ * Orchestrator side of a load-generator process: start it through zx (pinned with taskset from
+ * its first instruction), and call its commands over a JSON-lines channel: one Request per line on
+ * the generator's stdin, one Response per line on its stdout (messages.ts).
+ */
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { Command, Response } from '../loadgen/messages.js';
-import { pin } from './cpus.js';
+import { join } from 'node:path';
+import { $, type ProcessPromise } from 'zx';
+import type { Command, Request, Response } from '../loadgen/messages.js';
 
 const generatorMain = fileURLToPath(new URL('../loadgen/generator.ts', import.meta.url));
-const live = new Set<ChildProcess>();
-// A crash of the orchestrator must not leave generators holding thousands of sockets.
+/** Pids of the generators still running. */
+const live = new Set<number>();
+// A crash of the orchestrator must not leave generators holding thousands of sockets. The 'exit'
+// handler must be synchronous, so it signals the pids itself (zx's kill() is asynchronous).
 process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
+  for (const pid of live) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
 });
+
+/** zx keeps every chunk of a process's output for its ProcessOutput; a generator's stdout is read
+ * line by line here, so its store keeps nothing (0 bytes however long the run). */
+class Discard<T> extends Array<T> {
+  override push(): number {
+    return 0;
+  }
+}
+const discardStore = () => ({
+  stdout: new Discard<string | Buffer>(),
+  stderr: new Discard<string | Buffer>(),
+  stdall: new Discard<string | Buffer>(),
+});
+
+function isResponse(v: unknown): v is Response {
+  return typeof v === 'object' && v !== null && typeof (v as { id?: unknown }).id === 'number' && 'ok' in v;
+}
 
 export class GeneratorProcess {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   private readonly exited: Promise<void>;
+  private done = false;
 
-  private constructor(private readonly child: ChildProcess) {
-    live.add(child);
-    child.on('message', (msg: Response) => {
+  private constructor(private readonly proc: ProcessPromise) {
+    const pid = proc.pid;
+    if (pid !== undefined) live.add(pid);
+    // Lines that are not responses (a library printing to stdout) go to stderr, where they belong.
+    createInterface({ input: proc.stdout, crlfDelay: Infinity }).on('line', (line) => {
+      let msg: unknown;
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        msg = undefined;
+      }
+      if (!isResponse(msg)) {
+        process.stderr.write(`load generator ${pid}: ${line}\n`);
+        return;
+      }
       const w = this.waiting.get(msg.id);
       if (!w) return;
       this.waiting.delete(msg.id);
       if (msg.ok) w.resolve(msg.result);
       else w.reject(new Error(`load generator: ${msg.error}`));
     });
-    this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        live.delete(child);
+    // A write after the generator died fails with EPIPE; its exit is reported below.
+    proc.stdin.on('error', () => undefined);
+    this.exited = proc.then(
+      (out) => {
+        this.done = true;
+        if (pid !== undefined) live.delete(pid);
         for (const w of this.waiting.values()) {
-          w.reject(new Error(`load generator exited (code ${code}, signal ${signal})`));
+          w.reject(new Error(`load generator exited (code ${out.exitCode}, signal ${out.signal})`));
         }
         this.waiting.clear();
-        resolve();
-      });
-    });
+      },
+      () => undefined, // nothrow: a ProcessPromise resolves whatever the exit; nothing lands here
+    );
   }
 
   /**
-   * Forks a generator process (tsx loader, own fd budget), pinned to `cpus` when given; with
-   * `cpuProfileDir`, it writes a V8 CPU profile there.
+   * Starts a generator process (tsx loader, own fd budget), pinned to `cpus` when given (taskset
+   * starts it there, so every thread it makes is pinned); with `cpuProfileDir`, it writes a V8 CPU
+   * profile there.
    */
   static start(opts: { cpus?: string; cpuProfileDir?: string } = {}): GeneratorProcess {
-    const execArgv = ['--import', 'tsx'];
+    const node = [process.execPath, '--import', 'tsx'];
     if (opts.cpuProfileDir) {
-      execArgv.push('--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProfileDir, 'generators')}`);
+      node.push('--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProfileDir, 'generators')}`);
     }
-    const child = fork(generatorMain, [], {
-      execArgv,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const gen = new GeneratorProcess(child);
-    if (opts.cpus && child.pid) pin(child.pid, opts.cpus);
-    return gen;
+    const pin = opts.cpus ? ['taskset', '-c', opts.cpus] : [];
+    // `exec`: the shell becomes taskset, which becomes node, so the pid is the generator's own.
+    const proc = $({
+      prefix: 'exec ',
+      stdio: ['pipe', 'pipe', 'inherit'],
+      nothrow: true,
+      quiet: true,
+      verbose: false,
+      env: process.env,
+      store: discardStore(),
+    })`${[...pin, ...node, generatorMain]}`;
+    return new GeneratorProcess(proc);
   }
 
   get pid(): number {
-    return this.child.pid ?? -1;
+    return this.proc.pid ?? -1;
   }
 
   /** Sends a command and waits for its result (rejects after `timeoutMs`). */
   call<T>(command: Command, timeoutMs = 180_000): Promise<T> {
+    if (this.done) return Promise.reject(new Error(`load generator ${this.pid} has exited`));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -79,16 +130,16 @@ export class GeneratorProcess {
           reject(e);
         },
       });
-      this.child.send({ id, command });
+      this.proc.stdin.write(`${JSON.stringify({ id, command } satisfies Request)}\n`);
     });
   }
 
-  /** Closes its connections politely, then ends the process (SIGKILL after 5 s). */
+  /** Closes its connections politely, then ends the process (end of its stdin; SIGKILL after 5 s). */
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    if (this.done) return;
     await this.call({ cmd: 'close' }, 10_000).catch(() => undefined);
-    this.child.disconnect();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+    this.proc.stdin.end();
+    const timer = setTimeout(() => void this.proc.kill('SIGKILL').catch(() => undefined), 5_000);
     await this.exited;
     clearTimeout(timer);
   }

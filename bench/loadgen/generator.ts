@@ -1,6 +1,6 @@
 /**
- * Load-generator process (forked by the orchestrator, driven over IPC; see messages.ts). One
- * program, three uses, one per process so each can be pinned and measured on its own:
+ * Load-generator process (started by the orchestrator, driven over JSON lines on stdin/stdout; see
+ * messages.ts). One program, three uses, one per process so each can be pinned and measured on its own:
  *
  * - a subscriber shard holds lean subscriber connections. Every delivery's stamp is read: its
  *   sequence number goes to the subscriber's SequenceTracker (loss, duplicates, reordering) and, for
@@ -12,6 +12,7 @@
  * Processes share the wall clock (performance.timeOrigin + now, µs), so latency is measured across them.
  */
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import * as hdr from 'hdr-histogram-js';
 import { LeanSocket } from './lean-socket.js';
 import { OfficialClient } from './official-clients.js';
@@ -419,11 +420,20 @@ setInterval(() => {
   heartbeatTick++;
 }, 1000).unref();
 
-process.on('message', (req: Request) => {
-  handle(req.command).then(
-    (result) => process.send?.({ id: req.id, ok: true, result } satisfies Response),
-    (err: Error) => process.send?.({ id: req.id, ok: false, error: err.message } satisfies Response),
-  );
-});
-// The orchestrator owns this process: when it goes away, so do we.
-process.on('disconnect', () => process.exit(0));
+// The channel: one Request per line on stdin, one Response per line on stdout (messages.ts). stdout
+// is the protocol's alone: whatever a library would log there goes to stderr instead.
+console.log = console.info = console.debug = console.error;
+function reply(res: Response): void {
+  process.stdout.write(`${JSON.stringify(res)}\n`);
+}
+createInterface({ input: process.stdin, crlfDelay: Infinity })
+  .on('line', (line) => {
+    if (line.trim() === '') return;
+    const req = JSON.parse(line) as Request;
+    handle(req.command).then(
+      (result) => reply({ id: req.id, ok: true, result }),
+      (err: Error) => reply({ id: req.id, ok: false, error: err.message }),
+    );
+  })
+  // The orchestrator owns this process: when it closes our stdin (or goes away), so do we.
+  .on('close', () => process.exit(0));

@@ -1,4 +1,4 @@
-/** Commands the orchestrator sends a load-generator process over IPC, and their results. */
+/** Commands the orchestrator sends a load-generator process (one JSON line each on its stdin), and their results (one JSON line each on its stdout). */
 import type { Endpoint } from './protocols.js';
 
 /** Opens lean subscribers: subscriber `i` joins `topics[i % topics.length]`. */

@@ -13,7 +13,7 @@
 import { signToken } from '../../testkit/src/index.js';
 import type { FrameHandler, LeanSocket } from './lean-socket.js';
 
-/** Where and how a generator connects. Serializable: it crosses the IPC channel. */
+/** Where and how a generator connects. Serializable: it crosses the JSON-lines channel. */
 export interface Endpoint {
   protocol: ProtocolName;
   host: string;

@@ -46,9 +46,9 @@ describe('scripts/release-notes.ts', () => {
   });
   after(() => rmSync(repo, { recursive: true, force: true }));
 
-  it('lists the commits since the previous release, newest first, and moves the major tag for the newest', () => {
+  it('lists the commits since the previous release, newest first, and moves the major tag for the newest', async () => {
     const head = commit('render-manifests: bundle the validation');
-    const plan = planRelease(repo, 'v1.11.0', 'HEAD');
+    const plan = await planRelease(repo, 'v1.11.0', 'HEAD');
     assert.equal(plan.previous, 'v1.10.0');
     assert.equal(plan.major, 'v1');
     assert.equal(plan.sha, head);
@@ -59,28 +59,35 @@ describe('scripts/release-notes.ts', () => {
     );
   });
 
-  it('a release of an existing annotated tag resolves to its commit; a patch to an older line leaves the major tag', () => {
-    const plan = planRelease(repo, 'v1.0.1');
+  it('a release of an existing annotated tag resolves to its commit; a patch to an older line leaves the major tag', async () => {
+    const plan = await planRelease(repo, 'v1.0.1');
     assert.equal(plan.previous, 'v1.0.0');
     assert.equal(plan.sha, git(repo, 'rev-parse', 'v1.0.1^{commit}'));
     assert.match(plan.notes, /^Changes since v1\.0\.0:\n\n- actions: a fix \([0-9a-f]{12}\)\n$/);
     assert.equal(plan.moveMajor, false, 'v1.10.0 is newer');
-    const between = planRelease(repo, 'v1.9.0', 'v1.10.0');
+    const between = await planRelease(repo, 'v1.9.0', 'v1.10.0');
     assert.equal(between.previous, 'v1.0.1');
     assert.match(between.notes, /- docs: more .*\n- slo-gate: a feature\twith a tab /);
   });
 
-  it('the first release lists every commit; a bad version is refused with the form', () => {
-    const plan = planRelease(repo, 'v0.1.0', 'v1.0.0');
+  it('the first release lists every commit; a bad version is refused with the form', async () => {
+    const plan = await planRelease(repo, 'v0.1.0', 'v1.0.0');
     assert.equal(plan.previous, undefined);
     assert.match(plan.notes, /^First release\. Changes:\n\n- first /);
     for (const bad of ['1.2.3', 'v1.2', 'v01.2.3', 'v1.2.3-rc.1', 'v1']) {
-      assert.throws(() => planRelease(repo, bad), /is not vX\.Y\.Z/, bad);
+      await assert.rejects(planRelease(repo, bad), /is not vX\.Y\.Z/, bad);
     }
   });
 
-  it('writes step outputs with the notes in a heredoc', () => {
-    const out = githubOutput(planRelease(repo, 'v2.0.0', 'HEAD'));
+  it('a git failure names the git command, its exit code and what git said', async () => {
+    await assert.rejects(
+      planRelease(repo, 'v3.0.0', 'no-such-ref'),
+      /git -C .* rev-parse --verify \$?'no-such-ref\^\{commit\}' failed \(exit 128\): fatal: /,
+    );
+  });
+
+  it('writes step outputs with the notes in a heredoc', async () => {
+    const out = githubOutput(await planRelease(repo, 'v2.0.0', 'HEAD'));
     const delimiter = /^notes<<(EOF_[0-9a-f]{24})$/m.exec(out)?.[1];
     assert.ok(delimiter, out);
     assert.match(out, /^version=v2\.0\.0$/m);
