@@ -111,10 +111,21 @@ describe('LongPoll across 2 nodes behind round-robin nginx', () => {
     let reconnects = 0;
     for (const s of clients) s.onError(() => void reconnects++);
     const [gone, stays] = [nodes[0]!, nodes[1]!];
+    // A session opened on the node about to go, polled later through the other one.
+    const jwt = await signToken({ sub: 'raw', join: ['room:*'] });
+    const opened = (await (await fetch(`${gone.httpUrl}/socket/longpoll?vsn=2.0.0&token=${jwt}`)).json()) as {
+      token: string;
+    };
     const exit = gone.stop();
     await nginx.setUpstreams([stays.port]);
     assert.equal((await exit).code, 0, 'the drained node exits 0');
     nodes.shift();
+    const t0 = Date.now();
+    const orphan = (await (
+      await fetch(`${stays.httpUrl}/socket/longpoll?vsn=2.0.0&token=${opened.token}`)
+    ).json()) as { status: number };
+    assert.equal(orphan.status, 410, 'a session whose node is gone is 410 (the client reconnects)');
+    assert.ok(Date.now() - t0 < 1000, `answered at once, not after a relay timeout (${Date.now() - t0} ms)`);
     // Sessions of the gone node were closed; the others stay. Every client works again.
     const got = channels.map(() => [] as string[]);
     channels.forEach((c, i) => c.on('after', (p: { body: string }) => void got[i]!.push(p.body)));
