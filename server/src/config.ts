@@ -46,6 +46,12 @@ export interface EdgeLimits {
   keepAliveTimeoutMs: number;
   /** Longest lifetime (`exp` - `iat`) a client token may have (JWT_MAX_TOKEN_AGE_SECONDS). */
   maxTokenAgeSeconds: number;
+  /** LongPoll: how long a poll waits for messages before answering 204 (LONGPOLL_WINDOW_MS). */
+  longPollWindowMs: number;
+  /** LongPoll: a session not polled for this long is closed (LONGPOLL_IDLE_MS). */
+  longPollIdleMs: number;
+  /** LongPoll: how long a node waits for another node to answer a relayed POST (LONGPOLL_RELAY_TIMEOUT_MS). */
+  longPollRelayTimeoutMs: number;
 }
 
 export interface Config {
@@ -204,7 +210,22 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeoutMs: int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000, ' ms'),
     keepAliveTimeoutMs: int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000, ' ms'),
     maxTokenAgeSeconds: int('JWT_MAX_TOKEN_AGE_SECONDS', 86_400, 1, 31_536_000, ' s'),
+    // The default stays under the heartbeat timeout: a waiting poll is the client's only heartbeat.
+    longPollWindowMs: int(
+      'LONGPOLL_WINDOW_MS',
+      Math.max(100, Math.min(10_000, Math.floor(limits.heartbeatTimeoutMs / 2))),
+      100,
+      120_000,
+      ' ms',
+    ),
+    longPollIdleMs: int('LONGPOLL_IDLE_MS', 20_000, 200, 600_000, ' ms'),
+    longPollRelayTimeoutMs: int('LONGPOLL_RELAY_TIMEOUT_MS', 2_000, 50, 60_000, ' ms'),
   };
+  if (edge.longPollWindowMs >= Math.min(edge.longPollIdleMs, limits.heartbeatTimeoutMs)) {
+    problems.push(
+      `LONGPOLL_WINDOW_MS (${edge.longPollWindowMs}) is not below LONGPOLL_IDLE_MS (${edge.longPollIdleMs}) and HEARTBEAT_TIMEOUT_MS (${limits.heartbeatTimeoutMs}): a client that polls without pause would be closed as idle; lower LONGPOLL_WINDOW_MS`,
+    );
+  }
   if (edge.headersTimeoutMs > edge.requestTimeoutMs) {
     problems.push(
       `HTTP_HEADERS_TIMEOUT_MS (${edge.headersTimeoutMs}) is larger than HTTP_REQUEST_TIMEOUT_MS (${edge.requestTimeoutMs}): the head is part of the request; lower it or raise HTTP_REQUEST_TIMEOUT_MS`,

@@ -6,6 +6,7 @@ import { payloadJsonOf, type Broker, type Publication } from './broker/broker.js
 import type { ChannelActions } from './channels/channel.js';
 import { CONTROL_TOPIC } from './cluster/control-messages.js';
 import { ControlPlane, type LocalControl } from './cluster/control-plane.js';
+import { NodeRelay } from './cluster/node-relay.js';
 import { createDefaultRouter, type ChannelRouter } from './channels/router.js';
 import type { Limits } from './config.js';
 import { Hub } from './hub/hub.js';
@@ -64,6 +65,8 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
   readonly sessions = new Set<Session>();
   /** Commands and counts over every node (the control API). */
   readonly control: ControlPlane;
+  /** Messages to one other node (the LongPoll transport reaches sessions on other nodes with it). */
+  readonly relay: NodeRelay;
   private readonly broker: Broker;
   private readonly batcher: PresenceBatcher;
   private readonly presenceSent = metrics.messagesSent.labels('presence');
@@ -121,11 +124,13 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
       logger: opts.logger,
       ...opts.control,
     });
+    this.relay = new NodeRelay(opts.nodeId, opts.broker, opts.logger);
   }
 
   async start(): Promise<void> {
     await this.broker.start();
     await this.presence.start();
+    await this.relay.start();
     await this.control.start();
   }
 
@@ -253,6 +258,7 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
 
   private onPublication(pub: Publication): void {
     if (pub.topic === CONTROL_TOPIC) return this.control.receive(pub);
+    if (pub.topic === this.relay.topic) return this.relay.receive(pub);
     const position = isSequenced(pub) ? { epoch: pub.epoch, offset: pub.offset } : undefined;
     // Own publications come back only from the Redis sequencer's channel; those carry a position
     // and are delivered here (see `publish`). Unsequenced own ones were delivered already.

@@ -12,13 +12,24 @@ const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 export const metrics = {
   connections: new client.Gauge({
     name: 'switchboard_connections',
-    help: 'Open WebSocket connections',
+    help: 'Open connections: WebSockets and LongPoll sessions',
     registers: [registry],
   }),
   connectionsOpened: new client.Counter({
     name: 'switchboard_connections_opened_total',
     help: 'WebSocket upgrade attempts by result (accepted, unauthorized, origin_rejected, draining, bad_request, over_limit, error)',
     labelNames: ['result'] as const,
+    registers: [registry],
+  }),
+  longPollRequests: new client.Counter({
+    name: 'switchboard_longpoll_requests_total',
+    help: 'LongPoll requests by request (open, poll, post), result (ok, empty, gone, forbidden, refused) and route (local, relayed: the session lives on another node)',
+    labelNames: ['request', 'result', 'route'] as const,
+    registers: [registry],
+  }),
+  longPollSessions: new client.Gauge({
+    name: 'switchboard_longpoll_sessions',
+    help: 'LongPoll sessions living on this node (also counted in switchboard_connections)',
     registers: [registry],
   }),
   joins: new client.Counter({

@@ -1,176 +1,127 @@
-import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import { isOriginAllowed } from '../auth/origin.js';
 import { AuthError, type TokenVerifier } from '../auth/verifier.js';
+import type { RelayMessage } from '../cluster/node-relay.js';
 import type { SwitchboardNode } from '../node.js';
-import { CloseCode } from '../protocol/close-codes.js';
 import { serializerForVsn } from '../protocol/serializer.js';
-import type { Session } from '../session/session.js';
-import { HttpError, sendJson } from './http-util.js';
+import { metrics } from '../telemetry/metrics.js';
+import type { ClientAddressResolver } from './client-address.js';
+import type { ConnectionCounter } from './connection-caps.js';
+import { HttpError, readBody, sendJson } from './http-util.js';
+import { LocalPollSessions, type PollAnswer } from './longpoll-local.js';
+import { PollSink } from './longpoll-sink.js';
 
 /** The LongPoll endpoint: the client's `new Socket("/socket", {transport: LongPoll})` uses it. */
 export const LONGPOLL_PATH = '/socket/longpoll';
-/** Session ids carry this prefix, so they are told apart from a JWT also sent as `token`. */
+/** Session tokens are `lp.<owning node id, base64url>.<random>`; told apart from a JWT also sent as `token`. */
 const ID_PREFIX = 'lp.';
-
-/**
- * A WebSocket stand-in for the Session: the session writes complete, unmasked WebSocket frames
- * to `socket`; this sink unframes them into the messages a poll returns. Inbound messages are
- * emitted as ws's 'message' events. One session model, two transports.
- */
-class PollSink extends EventEmitter {
-  readyState = 1;
-  readonly messages: string[] = [];
-  bytes = 0;
-  waiter: (() => void) | null = null;
-  closeCode = 0;
-  readonly socket: Duplex;
-
-  constructor() {
-    super();
-    this.socket = new Duplex({
-      read: () => undefined,
-      write: (chunk: Buffer, _enc, cb) => {
-        this.unframe(chunk);
-        cb();
-      },
-    });
-    // Messages no poll has taken yet count as the socket's unsent bytes, so the session's
-    // OUTBOUND_QUEUE_MAX_BYTES bound (slow consumer, 4008) covers a client that stops polling.
-    Object.defineProperty(this.socket, 'writableLength', { get: () => this.bytes });
-  }
-
-  /** Splits server frames (unmasked): text frames become messages; pongs and the rest are dropped. */
-  private unframe(buf: Buffer): void {
-    let i = 0;
-    while (i + 2 <= buf.length) {
-      const opcode = buf[i]! & 0x0f;
-      let len = buf[i + 1]! & 0x7f;
-      let p = i + 2;
-      if (len === 126) {
-        len = buf.readUInt16BE(p);
-        p += 2;
-      } else if (len === 127) {
-        len = Number(buf.readBigUInt64BE(p));
-        p += 8;
-      }
-      const payload = buf.subarray(p, p + len);
-      if (opcode === 0x1) this.push(payload.toString('utf8'), len);
-      else if (opcode === 0x2) this.push(payload.toString('base64'), len);
-      i = p + len;
-    }
-  }
-
-  private push(text: string, bytes: number): void {
-    this.messages.push(text);
-    this.bytes += bytes;
-    this.wake();
-  }
-
-  wake(): void {
-    const w = this.waiter;
-    this.waiter = null;
-    w?.();
-  }
-
-  /** What ws's WebSocket.close does for the session: the session sees 'close' once. */
-  close(code: number): void {
-    if (this.readyState !== 1) return;
-    this.readyState = 3;
-    this.closeCode = code;
-    this.wake();
-    this.emit('close', code, Buffer.alloc(0));
-  }
-
-  terminate(): void {
-    this.close(1006);
-  }
-}
-
-interface PollSession {
-  sink: PollSink;
-  session: Session;
-  /** Time (ms) the last poll ended; a session nobody polls for idleMs is closed. */
-  lastPoll: number;
-  polling: boolean;
-}
+/** Relayed requests a node waits on at once (polls and posts for sessions on other nodes). */
+const MAX_RELAYED_WAITS = 100_000;
 
 export interface LongPollOptions {
   node: SwitchboardNode;
   verify: TokenVerifier;
-  /** How long a poll waits for messages before answering 204 (Phoenix: 10 s). */
+  /** How long a poll waits for messages before answering 204 (LONGPOLL_WINDOW_MS; Phoenix: 10 s). */
   pollWindowMs: number;
-  /** A session not polled for this long is closed (Phoenix: pubsub_timeout_ms 20 s). */
+  /** A session not polled for this long is closed (LONGPOLL_IDLE_MS). */
   idleMs: number;
+  /** How long a relayed request may wait for the owning node beyond the poll window (LONGPOLL_RELAY_TIMEOUT_MS). */
+  relayTimeoutMs: number;
+  allowedOrigins: readonly string[];
+  /** The WebSocket path's caps: a LongPoll session holds a slot like a WebSocket does. */
+  perUser: ConnectionCounter;
+  perAddress: ConnectionCounter;
+  clientAddress: ClientAddressResolver;
+}
+
+type Route = 'local' | 'relayed';
+
+/** The node that owns the session a token names, or undefined for a token that is no session's. */
+export function tokenOwner(token: string): string | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3 || parts[1] === '' || parts[2] === '') return undefined;
+  return Buffer.from(parts[1]!, 'base64url').toString('utf8');
 }
 
 /**
- * Phoenix's LongPoll protocol: every answer is HTTP 200 with a JSON body whose `status` the client
- * reads. GET without a session token opens a session (410 + token); GET with one waits up to
- * the poll window for messages (200 + messages, else 204); an unknown or closed session is 410
- * (the client reconnects); a refused token is 403; a draining node answers an open with 500 (the
- * client backs off and reconnects) and ends its sessions' polls with 410. POST sends ndjson (200).
+ * Phoenix's LongPoll protocol (docs/protocol.md "LongPoll"): every answer is HTTP 200 with a JSON
+ * body whose `status` the client reads. GET without a session token opens a session (410 + token);
+ * GET with one waits up to the poll window for messages (200 + messages, else 204); an unknown or
+ * closed session is 410 (the client reconnects); a refused token is 403; a draining node or a cap
+ * answers an open with 500 (the client backs off and reconnects). POST sends ndjson (200).
+ *
+ * Across replicas without sticky sessions (docs/scaling.md): a session lives on the node that
+ * opened it and the token names that node. A GET or POST that lands on another node is relayed
+ * to the owner over the broker (NodeRelay), as Phoenix relays it over PubSub; the owner answers the
+ * same way. An owner that is gone (no longer heard from) or silent answers 410, so the client
+ * reconnects and its channels recover the gap from history.
  */
 export class LongPollSessions {
-  private readonly sessions = new Map<string, PollSession>();
-  private readonly sweep: NodeJS.Timeout;
+  private readonly local: LocalPollSessions;
+  /** Relayed requests this node waits on, by request id. Bound: MAX_RELAYED_WAITS. */
+  private readonly waiting = new Map<string, (answer: PollAnswer) => void>();
+  /** Polls other nodes relayed here, by `<node> <request id>`: their cancels (the client went away). */
+  private readonly relayedPolls = new Map<string, () => void>();
+  private nextRequest = 0;
 
   constructor(private readonly opts: LongPollOptions) {
-    this.sweep = setInterval(() => this.expire(), Math.max(100, Math.floor(opts.idleMs / 4)));
-    this.sweep.unref();
+    this.local = new LocalPollSessions({ pollWindowMs: opts.pollWindowMs, idleMs: opts.idleMs });
+    const { relay } = opts.node;
+    relay.on('lp-poll', (m) => this.onRelayedPoll(m));
+    relay.on('lp-cancel', (m) => {
+      const key = `${m.from} ${String(m.req)}`;
+      this.relayedPolls.get(key)?.();
+      this.relayedPolls.delete(key);
+    });
+    relay.on('lp-post', (m) => {
+      const lines = Array.isArray(m.lines) ? m.lines.filter((l) => typeof l === 'string') : [];
+      const status = this.local.post(String(m.sid), lines);
+      this.answerRelay(m.from, m.req, { status, token: null, messages: [] });
+    });
+    relay.on('lp-answer', (m) => {
+      const answer = m.answer as PollAnswer;
+      const waiter = this.waiting.get(String(m.req));
+      if (waiter && typeof answer === 'object' && answer !== null) waiter(answer);
+    });
   }
 
   get size(): number {
-    return this.sessions.size;
+    return this.local.size;
   }
 
   stop(): void {
-    clearInterval(this.sweep);
-    for (const s of this.sessions.values()) s.session.close(CloseCode.serviceRestart);
-    this.sessions.clear();
-  }
-
-  private expire(): void {
-    const now = Date.now();
-    for (const [id, s] of this.sessions) {
-      if (s.sink.readyState !== 1) this.sessions.delete(id);
-      else if (!s.polling && now - s.lastPoll > this.opts.idleMs) {
-        this.sessions.delete(id);
-        s.session.close(CloseCode.heartbeatTimeout); // no poll is a LongPoll client's missed heartbeat
-      }
-    }
+    this.local.stop();
+    for (const w of this.waiting.values()) w({ status: 410, token: null, messages: [] });
   }
 
   handle = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
-    const tokens = url.searchParams.getAll('token');
-    const id = tokens.findLast((t) => t.startsWith(ID_PREFIX));
+    if (!isOriginAllowed(req.headers.origin, this.opts.allowedOrigins)) {
+      throw new HttpError(403, 'origin not allowed (ALLOWED_ORIGINS)');
+    }
+    const id = url.searchParams.getAll('token').findLast((t) => t.startsWith(ID_PREFIX));
     if (req.method === 'GET') {
       if (id === undefined) return this.open(req, res, url);
-      const s = this.sessions.get(id);
-      if (!s || s.sink.readyState !== 1)
-        return sendJson(res, 200, { status: 410, token: null, messages: [] });
-      return this.poll(s, id, res);
+      return this.poll(id, res);
     }
     if (req.method === 'POST') {
-      const s = id === undefined ? undefined : this.sessions.get(id);
-      if (!s || s.sink.readyState !== 1) return sendJson(res, 200, { status: 410 });
-      const body = await readBody(req, this.opts.node.limits.outboundQueueMaxBytes);
-      for (const line of body.split('\n')) {
-        if (line.length > 0) s.sink.emit('message', Buffer.from(line, 'utf8'), false);
-      }
-      return sendJson(res, 200, { status: 200 });
+      const body = (await readBody(req, this.opts.node.limits.outboundQueueMaxBytes)).toString('utf8');
+      return this.post(id, body.split('\n'), res);
     }
     res.setHeader('allow', 'GET, POST');
     throw new HttpError(405, 'LongPoll takes GET (poll) and POST (send)');
   };
 
   private async open(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const { node } = this.opts;
-    // 500 makes the client close and reconnect with backoff (to another replica behind the ingress);
-    // a 410 without a session would have it poll again at once.
-    if (node.isDraining) return sendJson(res, 200, { status: 500, token: null, messages: [] });
+    const { node, perUser, perAddress } = this.opts;
+    const refuse = (result: 'refused' | 'forbidden', status: 403 | 500) => {
+      metrics.longPollRequests.inc({ request: 'open', result, route: 'local' });
+      sendJson(res, 200, { status, token: null, messages: [] });
+    };
+    // 500 makes the client close and reconnect with backoff (to another replica behind the
+    // ingress); a 410 without a session would have it poll again at once.
+    if (node.isDraining) return refuse('refused', 500);
     const serializer = serializerForVsn(url.searchParams.get('vsn'));
     if (!serializer) throw new HttpError(400, 'unsupported vsn');
     const header = req.headers['x-phoenix-authtoken'];
@@ -179,62 +130,114 @@ export class LongPollSessions {
     try {
       principal = await this.opts.verify(jwt ?? null);
     } catch (err) {
-      if (err instanceof AuthError) return sendJson(res, 200, { status: 403, token: null, messages: [] });
+      if (err instanceof AuthError) return refuse('forbidden', 403);
       throw err;
+    }
+    const address = this.opts.clientAddress.resolve(req);
+    if (!perAddress.tryAcquire(address)) return refuse('refused', 500);
+    if (!perUser.tryAcquire(principal.sub)) {
+      perAddress.release(address);
+      return refuse('refused', 500);
     }
     const sink = new PollSink();
     const session = node.accept(sink as unknown as WebSocket, sink.socket, principal, serializer);
-    const id = ID_PREFIX + randomBytes(18).toString('base64url');
-    this.sessions.set(id, { sink, session, lastPoll: Date.now(), polling: false });
-    sink.once('close', () => this.sessions.delete(id));
+    const id = `${ID_PREFIX}${Buffer.from(node.nodeId).toString('base64url')}.${randomBytes(18).toString('base64url')}`;
+    this.local.add(id, sink, session);
+    metrics.longPollSessions.inc();
+    sink.once('close', () => {
+      perAddress.release(address);
+      perUser.release(principal.sub);
+      metrics.longPollSessions.dec();
+    });
+    metrics.longPollRequests.inc({ request: 'open', result: 'ok', route: 'local' });
     sendJson(res, 200, { status: 410, token: id, messages: [] });
   }
 
-  private poll(s: PollSession, id: string, res: ServerResponse): void {
-    s.polling = true;
-    // The LongPoll client sends no heartbeats (skipHeartbeat): a poll is its sign of life.
-    s.session.lastSeen = Date.now();
-    const wait: { timer?: NodeJS.Timeout } = {};
-    const answer = () => {
-      clearTimeout(wait.timer);
-      s.sink.waiter = null;
-      s.polling = false;
-      s.lastPoll = Date.now();
-      if (res.writableEnded) return;
-      if (s.sink.messages.length > 0) {
-        const messages = s.sink.messages.splice(0);
-        s.sink.bytes = 0;
-        s.sink.socket.emit('drain');
-        return sendJson(res, 200, { status: 200, token: id, messages });
-      }
-      if (s.sink.readyState !== 1) return sendJson(res, 200, { status: 410, token: null, messages: [] });
-      sendJson(res, 200, { status: 204, token: id, messages: [] });
+  private poll(id: string, res: ServerResponse): void {
+    const owner = tokenOwner(id);
+    const route = this.routeOf(owner);
+    const reply = (answer: PollAnswer) => {
+      const result = answer.status === 200 ? 'ok' : answer.status === 204 ? 'empty' : 'gone';
+      metrics.longPollRequests.inc({ request: 'poll', result, route });
+      if (!res.writableEnded && !res.destroyed) sendJson(res, 200, answer);
     };
-    if (s.sink.messages.length > 0 || s.sink.readyState !== 1) return answer();
-    s.sink.wake(); // a second poll on one session ends the first
-    s.sink.waiter = answer;
-    wait.timer = setTimeout(answer, this.opts.pollWindowMs);
-    res.once('close', () => {
-      if (s.sink.waiter === answer) {
-        clearTimeout(wait.timer);
-        s.sink.waiter = null;
-        s.polling = false;
-        s.lastPoll = Date.now();
-      }
-    });
+    if (route === 'local') {
+      const cancel = this.local.poll(id, reply);
+      res.once('close', cancel);
+      return;
+    }
+    const req = this.relayTo(owner, { kind: 'lp-poll', sid: id }, this.opts.pollWindowMs, reply);
+    if (req !== undefined) {
+      res.once('close', () => {
+        if (!this.waiting.delete(req)) return;
+        this.opts.node.relay.send(owner!, { kind: 'lp-cancel', req }).catch(() => undefined);
+      });
+    }
   }
-}
 
-function readBody(req: IncomingMessage, max: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let n = 0;
-    req.on('data', (c: Buffer) => {
-      n += c.length;
-      if (n > max) return reject(new HttpError(413, 'LongPoll body too large'));
-      parts.push(c);
+  private post(id: string | undefined, lines: string[], res: ServerResponse): void {
+    const owner = id === undefined ? undefined : tokenOwner(id);
+    const route = this.routeOf(owner);
+    const reply = (answer: PollAnswer | { status: 200 | 410 }) => {
+      metrics.longPollRequests.inc({ request: 'post', result: answer.status === 200 ? 'ok' : 'gone', route });
+      if (!res.writableEnded && !res.destroyed) sendJson(res, 200, { status: answer.status });
+    };
+    if (route === 'local') return reply({ status: this.local.post(id ?? '', lines) });
+    this.relayTo(owner, { kind: 'lp-post', sid: id, lines }, 0, reply);
+  }
+
+  /** A token no node owns is answered here (410, as an unknown session). */
+  private routeOf(owner: string | undefined): Route {
+    return owner === undefined || owner === this.opts.node.nodeId ? 'local' : 'relayed';
+  }
+
+  /**
+   * Sends a request to the session's owner and hands its answer to `reply`; 410 at once when the
+   * owner is not a live node, and 410 when it does not answer within `waitMs` + the relay timeout.
+   * Returns the request id while it waits.
+   */
+  private relayTo(
+    owner: string | undefined,
+    msg: { kind: string; sid: unknown; [k: string]: unknown },
+    waitMs: number,
+    reply: (answer: PollAnswer) => void,
+  ): string | undefined {
+    const gone = (): undefined => void reply({ status: 410, token: null, messages: [] });
+    const { relay, control } = this.opts.node;
+    if (owner === undefined || this.waiting.size >= MAX_RELAYED_WAITS) return gone();
+    if (!control.peersAlive().includes(owner)) return gone();
+    const req = `${++this.nextRequest}`;
+    const timer = setTimeout(() => {
+      if (this.waiting.delete(req)) gone();
+    }, waitMs + this.opts.relayTimeoutMs);
+    this.waiting.set(req, (answer) => {
+      clearTimeout(timer);
+      this.waiting.delete(req);
+      reply(answer);
     });
-    req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-    req.on('error', reject);
-  });
+    relay.send(owner, { ...msg, req }).catch(() => {
+      clearTimeout(timer);
+      if (this.waiting.delete(req)) gone();
+    });
+    return req;
+  }
+
+  /** A poll another node relayed here: answered back to it over the relay. */
+  private onRelayedPoll(m: RelayMessage): void {
+    const key = `${m.from} ${String(m.req)}`;
+    if (this.relayedPolls.size >= MAX_RELAYED_WAITS) {
+      return this.answerRelay(m.from, m.req, { status: 410, token: null, messages: [] });
+    }
+    let answered = false;
+    const cancel = this.local.poll(String(m.sid), (answer) => {
+      answered = true;
+      this.relayedPolls.delete(key);
+      this.answerRelay(m.from, m.req, answer);
+    });
+    if (!answered) this.relayedPolls.set(key, cancel);
+  }
+
+  private answerRelay(to: string, req: unknown, answer: PollAnswer | { status: 200 | 410 }): void {
+    this.opts.node.relay.send(to, { kind: 'lp-answer', req, answer }).catch(() => undefined);
+  }
 }

@@ -1,4 +1,3 @@
-import { LongPollSessions } from './longpoll.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type ServerOptions } from 'ws';
@@ -11,6 +10,7 @@ import { startHeartbeatSweep } from './heartbeat.js';
 import { ClientAddressResolver } from './client-address.js';
 import { ConnectionCounter } from './connection-caps.js';
 import { createOpsRequestHandler, createRequestHandler } from './http-routes.js';
+import { LongPollSessions } from './longpoll.js';
 import { loadStaticAssets } from './static-files.js';
 import { createUpgradeHandler } from './upgrade.js';
 
@@ -53,8 +53,22 @@ export function createTransport(opts: TransportOptions): Transport {
     autoPong: false,
   };
   const wss = new WebSocketServer(wssOptions);
-  const longPoll = new LongPollSessions({ node, verify, pollWindowMs: 10_000, idleMs: 20_000 });
   const { edge } = config;
+  // One set of caps for both transports: a LongPoll session holds a slot like a WebSocket.
+  const perUser = new ConnectionCounter(edge.maxConnectionsPerUser);
+  const perAddress = new ConnectionCounter(edge.maxConnectionsPerAddress);
+  const clientAddress = new ClientAddressResolver(edge.trustedProxies);
+  const longPoll = new LongPollSessions({
+    node,
+    verify,
+    pollWindowMs: edge.longPollWindowMs,
+    idleMs: edge.longPollIdleMs,
+    relayTimeoutMs: edge.longPollRelayTimeoutMs,
+    allowedOrigins: config.allowedOrigins,
+    perUser,
+    perAddress,
+    clientAddress,
+  });
   // Node's defaults hold a never-finished request head for 60 s and check only every 30 s.
   const server = createServer(
     {
@@ -73,9 +87,9 @@ export function createTransport(opts: TransportOptions): Transport {
       verify,
       allowedOrigins: config.allowedOrigins,
       logger,
-      perUser: new ConnectionCounter(edge.maxConnectionsPerUser),
-      perAddress: new ConnectionCounter(edge.maxConnectionsPerAddress),
-      clientAddress: new ClientAddressResolver(edge.trustedProxies),
+      perUser,
+      perAddress,
+      clientAddress,
     }),
   );
   const opsServer = createServer(

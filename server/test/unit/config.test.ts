@@ -114,6 +114,9 @@ describe('loadConfig', () => {
       requestTimeoutMs: 4000,
       keepAliveTimeoutMs: 3000,
       maxTokenAgeSeconds: 600,
+      longPollWindowMs: 500,
+      longPollIdleMs: 20_000,
+      longPollRelayTimeoutMs: 2000,
     });
     assert.equal(c.demoTokens, true);
     assert.equal(c.port, 8080);
