@@ -182,6 +182,11 @@ export class LongPollSessions {
       if (err instanceof AuthError) return sendJson(res, 200, { status: 403, token: null, messages: [] });
       throw err;
     }
+    const admission = await node.admit(principal, url.searchParams);
+    if (!('principal' in admission)) {
+      return sendJson(res, 200, { status: admission.status, token: null, messages: [] });
+    }
+    principal = admission.principal;
     const sink = new PollSink();
     const session = node.accept(sink as unknown as WebSocket, sink.socket, principal, serializer);
     const id = ID_PREFIX + randomBytes(18).toString('base64url');
