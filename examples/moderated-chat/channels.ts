@@ -1,7 +1,7 @@
 // A moderated chat: Switchboard channel handlers that validate on the server, reply to pushes,
 // filter per subscriber (handleOut) and leave the sender out (broadcastFrom). Load it with
 // CHANNELS_MODULE=examples/moderated-chat/channels.ts, or pass `routes` and `connect` to
-// createSwitchboard (see README.md).
+// createSwitchboard (docs/channels.md, "Embedding"). Its test: chat.test.ts (two nodes over Redis).
 //
 //   connect     a `nick` query param is required (2 to 20 letters, digits or _).
 //   join        chat:<room>; `muted` (nicks you do not want to read, up to 50). Reply: {nick, moderator}.

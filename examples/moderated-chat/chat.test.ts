@@ -161,4 +161,34 @@ describe('examples/moderated-chat on two nodes over Redis', () => {
     await eventually('alice got her message', () => saidAtAlice.length > 0);
     assert.deepEqual(typingAtAlice, []);
   });
+
+  test('recovery replays history through handleOut too (muted dropped, flagged hidden)', async () => {
+    const topic = 'chat:recover';
+    const carolSocket = await user(a, 'carol', 'carol');
+    const first = carolSocket.channel(topic, { recover: true, muted: ['alice'] });
+    const pos = (await join(first)).response as { epoch: string; offset: number };
+    first.leave();
+    const alice = await enter(await user(b, 'alice', 'alice'), topic);
+    const bob = await enter(await user(a, 'bob', 'bob'), topic);
+    const atBob = collect<Said>(bob, 'said');
+    await push(alice, 'say', { text: 'muted crypto' });
+    await push(bob, 'say', { text: 'plain' });
+    await eventually('bob got both', () => atBob.length === 2);
+    const carol = carolSocket.channel(`${topic}`, { recover: pos, muted: ['alice'] });
+    const atCarol = collect<Said>(carol, 'said');
+    const dave = (await user(b, 'dave', 'dave')).channel(topic, { recover: pos });
+    const atDave = collect<Said>(dave, 'said');
+    assert.equal((await join(carol)).status, 'ok');
+    assert.equal((await join(dave)).status, 'ok');
+    await eventually('carol recovered', () => atCarol.length >= 1);
+    await eventually('dave recovered', () => atDave.length >= 2);
+    assert.deepEqual(
+      atCarol.map((m) => m.text),
+      ['plain'],
+    );
+    assert.deepEqual(
+      atDave.map((m) => m.text),
+      [HIDDEN, 'plain'],
+    );
+  });
 });

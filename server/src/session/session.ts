@@ -295,10 +295,16 @@ export class Session extends SessionConnection implements Subscriber {
       sm.txReply.inc();
       // Streamed under backpressure: a gap larger than the outbound bound is sent as the client
       // reads it, never queued at once (which closed honest clients with 4008).
+      const intercept = interceptSet(ch.handler);
       for (const pub of outcome.publications) {
-        const frame = recoveredFrame(pub, this.serializer);
+        if (pub.except === this.socketId) continue;
+        const frame = recoveredFrame(
+          pub,
+          this.serializer,
+          intercept?.has(pub.event) ? (payload) => this.handleOut(topic, pub.event, payload) : undefined,
+        );
         if (frame === null) {
-          metrics.broadcastsUndeliverable.inc();
+          if (!intercept?.has(pub.event)) metrics.broadcastsUndeliverable.inc();
           continue;
         }
         if (!(await this.roomForRecovery(frame.length)) || this.current(topic) !== ch) return false;
