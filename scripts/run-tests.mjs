@@ -24,6 +24,7 @@ const roots = [
   'base',
   'overlays',
   'bench',
+  'examples',
 ];
 const skipDirs = new Set(['node_modules', 'dist', '.git']);
 

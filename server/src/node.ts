@@ -3,7 +3,8 @@ import type { WebSocket } from 'ws';
 import type { Principal } from './auth/principal.js';
 import { AuthError, type TokenVerifier } from './auth/verifier.js';
 import { payloadJsonOf, type Broker, type Publication } from './broker/broker.js';
-import type { ChannelActions } from './channels/channel.js';
+import type { BroadcastMessage, ChannelActions } from './channels/channel.js';
+import { admit, type Admission, type ConnectHandler } from './channels/connect.js';
 import { CONTROL_TOPIC } from './cluster/control-messages.js';
 import { ControlPlane, type LocalControl } from './cluster/control-plane.js';
 import { NodeRelay } from './cluster/node-relay.js';
@@ -34,6 +35,8 @@ export interface NodeOptions {
   history: HistoryLayer;
   logger: Logger;
   router?: ChannelRouter;
+  /** Decides who may connect, after the JWT (channels module `connect`); none: everyone with a valid token. */
+  connect?: ConnectHandler;
   /** Verifies tokens handed over on live connections; without it such refreshes are refused. */
   verifyToken?: TokenVerifier;
   /** Hello interval and census timeout of the control plane (cluster/control-plane.ts). */
@@ -68,6 +71,7 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
   /** Messages to one other node (the LongPoll transport reaches sessions on other nodes with it). */
   readonly relay: NodeRelay;
   private readonly broker: Broker;
+  private readonly connectHandler: ConnectHandler | undefined;
   private readonly batcher: PresenceBatcher;
   private readonly presenceSent = metrics.messagesSent.labels('presence');
   private readonly clientPublishes = metrics.publishes.labels('client');
@@ -84,6 +88,7 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
     this.limits = opts.limits;
     this.rateLimit = { perSecond: opts.limits.rateLimitPerSecond, burst: opts.limits.rateLimitBurst };
     this.broker = opts.broker;
+    this.connectHandler = opts.connect;
     this.presence = opts.presence;
     this.presenceChurn = new PresenceChurnLimiter(
       opts.limits.presenceChurnPerSecond,
@@ -161,6 +166,11 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
     return this.hub.subscriberCount(topic);
   }
 
+  /** Runs the connect handler for a verified principal (before the transport accepts the connection). */
+  admit(principal: Principal, query: URLSearchParams): Promise<Admission> {
+    return admit(this.connectHandler, principal, query, this.logger);
+  }
+
   /** Takes over an upgraded, authenticated WebSocket that speaks `serializer`. */
   accept(ws: WebSocket, socket: Duplex, principal: Principal, serializer: Serializer): Session {
     const session = new Session(this, ws, socket, principal, serializer);
@@ -173,14 +183,22 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
     this.sessions.delete(session);
   }
 
-  /** ChannelActions: a client push broadcast to the topic on every node. */
-  broadcast(topic: string, message: InboundMessage): void {
+  /**
+   * ChannelActions: a client push (or a handler's own event) broadcast to the topic on every node;
+   * with `except`, the connection of that id does not get it (broadcast_from). Throws when a
+   * handler's payload cannot be encoded as JSON.
+   */
+  broadcast(topic: string, message: BroadcastMessage, except?: string): void {
+    const payload: PublishPayload = !isInbound(message)
+      ? { json: JSON.stringify(message.payload), value: message.payload }
+      : message.binary
+        ? { bytes: message.payload }
+        : { json: message.payloadJson, value: message.payload };
+    if ('json' in payload && typeof payload.json !== 'string') {
+      throw new TypeError('broadcast payload is not JSON-encodable');
+    }
     this.clientPublishes.inc();
-    this.publish(
-      topic,
-      message.event,
-      message.binary ? { bytes: message.payload } : { json: message.payloadJson, value: message.payload },
-    );
+    this.publish(topic, message.event, payload, except);
   }
 
   /** A publication from the HTTP API (`POST /api/broadcast`). */
@@ -199,10 +217,11 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
    *   a broker publish error; local delivery goes on while cross-node delivery cannot.
    * Appends are issued in call order on one connection, so one publisher's messages stay in order.
    */
-  private publish(topic: string, event: string, payload: PublishPayload): void {
+  private publish(topic: string, event: string, payload: PublishPayload, except?: string): void {
     const publishedAt = Date.now();
     const binary = 'bytes' in payload;
     const pub: Publication = { topic, event, origin: this.nodeId, publishedAt };
+    if (except !== undefined) pub.except = except;
     // JSON travels (and is stored) as the publisher's text, so every reader gets the same bytes.
     if (binary) {
       pub.payload = payload.bytes.toString('base64');
@@ -217,14 +236,14 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
           metrics.brokerPublishLatency.observe((performance.now() - started) / 1000);
           return;
         }
-        this.deliverLocally(topic, event, payload, publishedAt, sequenced);
+        this.deliverLocally(topic, event, payload, publishedAt, sequenced, except);
         this.broker.publish(sequenced).then(
           () => metrics.brokerPublishLatency.observe((performance.now() - started) / 1000),
           (err: unknown) => this.publishFailed(err, topic, 'broker publish failed'),
         );
       },
       (err: unknown) => {
-        this.deliverLocally(topic, event, payload, publishedAt, undefined);
+        this.deliverLocally(topic, event, payload, publishedAt, undefined, except);
         this.publishFailed(
           err,
           topic,
@@ -240,9 +259,11 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
     payload: PublishPayload,
     publishedAt: number,
     position: { epoch: string; offset: number } | undefined,
+    except: string | undefined,
   ): void {
-    if ('bytes' in payload) this.hub.broadcastBinary(topic, event, payload.bytes, publishedAt, position);
-    else this.hub.broadcastJson(topic, event, payload.json, publishedAt, undefined, position);
+    if ('bytes' in payload) {
+      this.hub.broadcastBinary(topic, event, payload.bytes, publishedAt, position, except);
+    } else this.hub.broadcastJson(topic, event, payload.json, publishedAt, undefined, position, except);
   }
 
   /** Counts and logs (at most one line per 10 s, with how many failed since) a failed publish. */
@@ -274,6 +295,7 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
         Buffer.from(pub.payload, 'base64'),
         pub.publishedAt,
         position,
+        pub.except,
       );
     } else {
       let json: string;
@@ -283,7 +305,7 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
         this.logger.warn({ err, origin: pub.origin }, 'dropped publication whose payload cannot be encoded');
         return;
       }
-      this.hub.broadcastJson(pub.topic, pub.event, json, pub.publishedAt, undefined, position);
+      this.hub.broadcastJson(pub.topic, pub.event, json, pub.publishedAt, undefined, position, pub.except);
     }
   }
 
@@ -329,4 +351,8 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
     await this.presence.close();
     await this.broker.close();
   }
+}
+
+function isInbound(m: BroadcastMessage): m is InboundMessage {
+  return 'binary' in m && 'joinRef' in m;
 }

@@ -10,4 +10,6 @@ export interface Principal {
   readonly publish: TopicMatcher;
   /** When the token expires (ms since the epoch, from `exp`): the session is closed with 4001 then. */
   readonly expiresAt: number;
+  /** What the channels module's `connect` returned for this connection (docs/channels.md). */
+  readonly assigns?: Readonly<Record<string, unknown>>;
 }

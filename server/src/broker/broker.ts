@@ -23,6 +23,11 @@ export interface Publication {
   /** History position, when the topic keeps history (see the store). */
   epoch?: string;
   offset?: number;
+  /**
+   * broadcast_from: the id of the connection (`<nodeId>#<n>`) that must not get this publication.
+   * Every node delivers to all its subscribers but that one (only its node has it).
+   */
+  except?: string;
   /** W3C trace context of the publish span, so one trace spans nodes. */
   traceparent?: string;
 }

@@ -21,6 +21,13 @@ export interface Subscriber {
    * as the plain frame with `epoch`/`offset` undefined.
    */
   enqueuePositioned?(topic: string, frame: Buffer, epoch?: string, offset?: number): void;
+  /** The connection's id, unique over the cluster: a broadcast `except` it is not sent to it. */
+  readonly socketId?: string;
+  /**
+   * Filters or rewrites a broadcast of an event it subscribed to intercept (see `subscribe`):
+   * returns the payload to send (`payload` itself for the shared frame), or null to drop it.
+   */
+  handleOut?(topic: string, event: string, payload: unknown): unknown;
 }
 
 /** The history position of a publication, when it has one. */
@@ -39,6 +46,8 @@ interface TopicEntry {
   subscribers: SubscriberGroups;
   /** Subscribers (of `subscribers` or `pending`) that asked for positions; null while there are none. */
   positioned: Set<Subscriber> | null;
+  /** Subscribers that intercept some events (their `handleOut` runs per broadcast); null while none. */
+  intercepting: Map<Subscriber, ReadonlySet<string>> | null;
   /** Subscribers waiting for the broker subscription; they get no broadcast before it is ready. */
   pending: Set<Subscriber> | null;
   connecting: Promise<void> | null;
@@ -65,14 +74,21 @@ export class Hub {
 
   /**
    * Adds `sub` to `topic`; resolves once publications from other nodes can reach it. With
-   * `positions`, its broadcasts go through `sub.enqueuePositioned` (see Subscriber).
+   * `positions`, its broadcasts go through `sub.enqueuePositioned` (see Subscriber). Broadcasts of
+   * the events in `intercept` go through `sub.handleOut` before they are sent to it.
    */
-  async subscribe(topic: string, sub: Subscriber, positions = false): Promise<void> {
+  async subscribe(
+    topic: string,
+    sub: Subscriber,
+    positions = false,
+    intercept?: ReadonlySet<string>,
+  ): Promise<void> {
     let entry = this.topics.get(topic);
     if (!entry) {
       entry = {
         subscribers: new SubscriberGroups(),
         positioned: null,
+        intercepting: null,
         pending: null,
         connecting: null,
         connected: false,
@@ -81,6 +97,9 @@ export class Hub {
     }
     if (positions && sub.enqueuePositioned) (entry.positioned ??= new Set()).add(sub);
     else if (entry.positioned?.delete(sub) && entry.positioned.size === 0) entry.positioned = null;
+    if (intercept && intercept.size > 0 && sub.handleOut)
+      (entry.intercepting ??= new Map()).set(sub, intercept);
+    else this.forgetIntercept(entry, sub);
     if (entry.connected) {
       entry.subscribers.add(sub);
       return;
@@ -92,6 +111,7 @@ export class Hub {
     } catch (err) {
       entry.pending?.delete(sub);
       if (entry.positioned?.delete(sub) && entry.positioned.size === 0) entry.positioned = null;
+      this.forgetIntercept(entry, sub);
       this.release(topic, entry);
       throw err;
     }
@@ -105,7 +125,12 @@ export class Hub {
     if (!entry) return;
     if (!entry.subscribers.delete(sub) && !entry.pending?.delete(sub)) return;
     if (entry.positioned?.delete(sub) && entry.positioned.size === 0) entry.positioned = null;
+    this.forgetIntercept(entry, sub);
     this.release(topic, entry);
+  }
+
+  private forgetIntercept(entry: TopicEntry, sub: Subscriber): void {
+    if (entry.intercepting?.delete(sub) && entry.intercepting.size === 0) entry.intercepting = null;
   }
 
   /** Local subscribers of `topic` (ready ones). */
@@ -128,7 +153,9 @@ export class Hub {
   /**
    * Sends the broadcast `topic`/`event`/`payload` (join_ref and ref null) to every local subscriber;
    * returns how many. Subscribers that asked for positions get the ref `"<epoch>:<offset>"` when
-   * `position` is given. Encoded once per serializer and ref, each frame shared by all who get it.
+   * `position` is given. Encoded once per serializer and ref, each frame shared by all who get it,
+   * except for subscribers that intercept `event` and rewrite it (one encoding each). The
+   * subscriber whose `socketId` is `except` is left out (broadcast_from).
    */
   broadcastJson(
     topic: string,
@@ -137,14 +164,18 @@ export class Hub {
     publishedAt?: number,
     counter: SentCounter = this.broadcastsSent,
     position?: StreamPositionRef,
+    except?: string,
   ): number {
     const entry = this.topics.get(topic);
     if (!entry || entry.subscribers.size === 0) return 0;
     const frames = new BroadcastFrames(
       (serializer, ref) => textFrame(serializer.encode(null, ref, topic, event, payloadJson)),
       position && entry.positioned ? positionRef(position.epoch, position.offset) : null,
+      () => JSON.parse(payloadJson) as unknown,
+      (serializer, ref, value) =>
+        textFrame(serializer.encode(null, ref, topic, event, JSON.stringify(value))),
     );
-    return this.fanOut(topic, entry, frames, position, publishedAt, counter);
+    return this.fanOut(topic, event, entry, frames, position, publishedAt, counter, except);
   }
 
   /**
@@ -158,31 +189,39 @@ export class Hub {
     payload: Buffer,
     publishedAt?: number,
     position?: StreamPositionRef,
+    except?: string,
   ): number {
     const entry = this.topics.get(topic);
     if (!entry || entry.subscribers.size === 0) return 0;
-    const frames = new BroadcastFrames((serializer) => {
-      const bytes = serializer.encodeBinaryBroadcast(topic, event, payload);
-      return bytes && binaryFrame(bytes);
-    }, null);
-    return this.fanOut(topic, entry, frames, position, publishedAt, this.broadcastsSent);
+    const frames = new BroadcastFrames(
+      (serializer) => {
+        const bytes = serializer.encodeBinaryBroadcast(topic, event, payload);
+        return bytes && binaryFrame(bytes);
+      },
+      null,
+      () => payload,
+      null,
+    );
+    return this.fanOut(topic, event, entry, frames, position, publishedAt, this.broadcastsSent, except);
   }
 
   private fanOut(
     topic: string,
+    event: string,
     entry: TopicEntry,
     frames: BroadcastFrames,
     position: StreamPositionRef | undefined,
     publishedAt: number | undefined,
     counter: SentCounter,
+    except: string | undefined,
   ): number {
-    const positioned = entry.positioned;
+    const { positioned, intercepting } = entry;
     let sent = 0;
     let skipped = 0;
     for (const group of entry.subscribers.groups) {
       if (group === undefined || group.members.size === 0) continue;
       const frame = frames.frameFor(group.serializer, false);
-      if (positioned === null) {
+      if (positioned === null && intercepting === null && except === undefined) {
         // Counted first: an enqueue may close a slow consumer, which leaves the group meanwhile.
         if (frame === null) skipped += group.members.size;
         else sent += group.members.size;
@@ -190,11 +229,16 @@ export class Hub {
         continue;
       }
       for (const sub of group.members) {
-        const withPosition = positioned.has(sub);
-        const f = withPosition ? frames.frameFor(group.serializer, true) : frame;
+        if (except !== undefined && sub.socketId === except) continue;
+        const withPosition = positioned?.has(sub) ?? false;
+        let f = withPosition ? frames.frameFor(group.serializer, true) : frame;
         if (f === null) {
           skipped++;
           continue;
+        }
+        if (intercepting?.get(sub)?.has(event)) {
+          f = frames.intercepted(sub, topic, event, group.serializer, withPosition, f);
+          if (f === null) continue; // dropped by handleOut
         }
         if (withPosition) sub.enqueuePositioned!(topic, f, position?.epoch, position?.offset);
         else sub.enqueue(f);

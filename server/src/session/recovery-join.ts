@@ -100,7 +100,12 @@ function response(recovered: boolean, top: StreamPosition, reason?: string): str
  * The frame of one recovered publication, shaped exactly like its live broadcast to an opted-in
  * client of `serializer`; null when that serializer cannot carry it (binary to V1), as live.
  */
-export function recoveredFrame(pub: SequencedPublication, serializer: Serializer): Buffer | null {
+export function recoveredFrame(
+  pub: SequencedPublication,
+  serializer: Serializer,
+  handleOut?: (payload: unknown) => unknown,
+): Buffer | null {
+  if (handleOut) return interceptedRecoveredFrame(pub, serializer, handleOut);
   if (pub.binary && typeof pub.payload === 'string') {
     const bytes = serializer.encodeBinaryBroadcast(pub.topic, pub.event, Buffer.from(pub.payload, 'base64'));
     return bytes && binaryFrame(bytes);
@@ -108,6 +113,35 @@ export function recoveredFrame(pub: SequencedPublication, serializer: Serializer
   return textFrame(
     serializer.encode(null, positionRef(pub.epoch, pub.offset), pub.topic, pub.event, payloadJsonOf(pub)),
   );
+}
+
+/**
+ * A recovered publication of an intercepted event, through the channel's handleOut as a live one
+ * would be: null when dropped (or unparseable), the stored bytes when passed, a re-encoding when
+ * rewritten.
+ */
+function interceptedRecoveredFrame(
+  pub: SequencedPublication,
+  serializer: Serializer,
+  handleOut: (payload: unknown) => unknown,
+): Buffer | null {
+  const binary = pub.binary && typeof pub.payload === 'string';
+  let value: unknown;
+  try {
+    value = binary ? Buffer.from(pub.payload as string, 'base64') : JSON.parse(payloadJsonOf(pub));
+  } catch {
+    return null;
+  }
+  const out = handleOut(value);
+  if (out === null || out === undefined) return null;
+  if (out === value) return recoveredFrame(pub, serializer);
+  if (binary) return null;
+  try {
+    const json = JSON.stringify(out);
+    return textFrame(serializer.encode(null, positionRef(pub.epoch, pub.offset), pub.topic, pub.event, json));
+  } catch {
+    return null;
+  }
 }
 
 /** A live broadcast held back while a join recovers. */

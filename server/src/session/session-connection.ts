@@ -92,7 +92,10 @@ export abstract class SessionConnection implements Flushable {
         if (principal.sub !== this.principal.sub) {
           return this.replyError(joinRef, ref, topic, 'token is for another user');
         }
-        this.principal = principal;
+        // The connect handler's assigns belong to the connection, not to the token.
+        this.principal = this.principal.assigns
+          ? { ...principal, assigns: this.principal.assigns }
+          : principal;
         const expiresAt = Math.floor(principal.expiresAt / 1000);
         this.send(encodeReplyWith(this.serializer, joinRef, ref, topic, 'ok', `{"expires_at":${expiresAt}}`));
         sm.txReply.inc();

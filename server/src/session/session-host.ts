@@ -1,5 +1,5 @@
 import type { TokenVerifier } from '../auth/verifier.js';
-import type { ChannelActions } from '../channels/channel.js';
+import type { BroadcastMessage } from '../channels/channel.js';
 import type { ChannelRouter } from '../channels/router.js';
 import type { Limits } from '../config.js';
 import type { Hub } from '../hub/hub.js';
@@ -11,7 +11,11 @@ import type { RateLimit } from './token-bucket.js';
 import type { Session } from './session.js';
 
 /** What a session needs from its node (the node implements it; tests may too). */
-export interface SessionHost extends ChannelActions {
+export interface SessionHost {
+  /** This node's id: socket ids (`<nodeId>#<n>`) start with it. */
+  readonly nodeId: string;
+  /** Broadcasts to `topic` on every node; the connection whose socket id is `except` is left out. */
+  broadcast(topic: string, message: BroadcastMessage, except?: string): void;
   readonly limits: Limits;
   /** Shared by every session (one object, not one per connection). */
   readonly rateLimit: RateLimit;

@@ -1,8 +1,14 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Principal } from '../auth/principal.js';
-import type { ChannelAssigns, ChannelHandler, JoinResult, PushActions } from '../channels/channel.js';
-import { invokeHandler } from '../channels/invoke.js';
+import type {
+  ChannelAssigns,
+  ChannelHandler,
+  JoinResult,
+  PushActions,
+  TerminateReason,
+} from '../channels/channel.js';
+import { interceptSet, invokeHandler, runHandleOut } from '../channels/invoke.js';
 import type { Subscriber } from '../hub/hub.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { ProtocolError } from '../protocol/errors.js';
@@ -40,6 +46,9 @@ interface JoinedChannel {
   heldBytes: number;
 }
 
+/** Per-process counter behind socket ids (`<nodeId>#<n>`). */
+let socketSeq = 0;
+
 /** Event on topic `phoenix` that hands the live connection a fresh token (docs/protocol.md). */
 export const ACCESS_TOKEN_EVENT = 'access_token';
 
@@ -57,6 +66,8 @@ type SessionSocket = WebSocket & { [kSession]?: Session };
  */
 export class Session extends SessionConnection implements Subscriber {
   private channels: Map<string, JoinedChannel> | null = null;
+  /** This connection's id over the cluster: broadcast_from leaves it out on every node. */
+  readonly socketId: string;
 
   constructor(
     host: SessionHost,
@@ -66,6 +77,7 @@ export class Session extends SessionConnection implements Subscriber {
     serializer: Serializer,
   ) {
     super(host, ws, socket, principal, serializer);
+    this.socketId = `${host.nodeId}#${++socketSeq}`;
     (ws as SessionSocket)[kSession] = this;
     ws.on('message', onMessage);
     ws.on('ping', onPing);
@@ -154,7 +166,7 @@ export class Session extends SessionConnection implements Subscriber {
     const params = msg.payload;
     invokeHandler(
       'join',
-      () => handler.join({ topic, params, principal: this.principal }),
+      () => handler.join({ topic, params, principal: this.principal, socketId: this.socketId }),
       (result) => {
         if (this.closing) return span.end('abandoned');
         // An asynchronous join may finish after other joins filled the connection up.
@@ -211,7 +223,7 @@ export class Session extends SessionConnection implements Subscriber {
       return this.replyError(joinRef, ref, topic, 'presence rate limited: retry later');
     }
     // Duplicate join: the old channel is closed (phx_close to its join_ref), the new join proceeds.
-    if (previous) this.closeChannel(topic, previous, true);
+    if (previous) this.closeChannel(topic, previous, true, 'rejoin');
     if (!result.ok) {
       (result.reason === 'unauthorized' ? sm.joinUnauthorized : sm.joinError).inc();
       span.end(result.reason === 'unauthorized' ? 'unauthorized' : 'error');
@@ -233,8 +245,13 @@ export class Session extends SessionConnection implements Subscriber {
       heldBytes: 0,
     };
     channels.set(topic, ch);
+    const response = result.response === undefined ? null : responseJson(result.response);
+    if (response === null && result.response !== undefined) {
+      metrics.channelHandlerErrors.labels('join').inc();
+      this.host.logger.warn({ topic }, 'channel handler joined with a response that is not a JSON object');
+    }
     this.host.hub
-      .subscribe(topic, this, ch.positions)
+      .subscribe(topic, this, ch.positions, interceptSet(handler))
       .then(
         async () => {
           if (this.current(topic) !== ch) return span.end('abandoned');
@@ -242,7 +259,8 @@ export class Session extends SessionConnection implements Subscriber {
             if (!(await this.recoverJoin(topic, ch, ref, recovery))) return span.end('abandoned');
           } else {
             sm.joinOk.inc();
-            this.reply(joinRef, ref, topic);
+            if (response === null) this.reply(joinRef, ref, topic);
+            else this.send(encodeReplyWith(this.serializer, joinRef, ref, topic, 'ok', response));
           }
           span.end('ok');
           if (result.presence) this.trackPresence(topic, ch, result.presence.key, result.presence.meta);
@@ -277,10 +295,16 @@ export class Session extends SessionConnection implements Subscriber {
       sm.txReply.inc();
       // Streamed under backpressure: a gap larger than the outbound bound is sent as the client
       // reads it, never queued at once (which closed honest clients with 4008).
+      const intercept = interceptSet(ch.handler);
       for (const pub of outcome.publications) {
-        const frame = recoveredFrame(pub, this.serializer);
+        if (pub.except === this.socketId) continue;
+        const frame = recoveredFrame(
+          pub,
+          this.serializer,
+          intercept?.has(pub.event) ? (payload) => this.handleOut(topic, pub.event, payload) : undefined,
+        );
         if (frame === null) {
-          metrics.broadcastsUndeliverable.inc();
+          if (!intercept?.has(pub.event)) metrics.broadcastsUndeliverable.inc();
           continue;
         }
         if (!(await this.roomForRecovery(frame.length)) || this.current(topic) !== ch) return false;
@@ -336,7 +360,7 @@ export class Session extends SessionConnection implements Subscriber {
     const { joinRef, ref, topic } = msg;
     const ch = this.channels?.get(topic);
     this.reply(joinRef, ref, topic);
-    if (ch && (joinRef === null || joinRef === ch.joinRef)) this.closeChannel(topic, ch, true);
+    if (ch && (joinRef === null || joinRef === ch.joinRef)) this.closeChannel(topic, ch, true, 'leave');
   }
 
   private push(msg: InboundMessage): void {
@@ -351,7 +375,7 @@ export class Session extends SessionConnection implements Subscriber {
       'handle_in',
       () =>
         ch.handler.handleIn(
-          { topic, message: msg, principal: this.principal, assigns: ch.assigns },
+          { topic, message: msg, principal: this.principal, assigns: ch.assigns, socketId: this.socketId },
           this.pushActions(topic, ch),
         ),
       (result) => {
@@ -389,6 +413,7 @@ export class Session extends SessionConnection implements Subscriber {
     const host = this.host;
     return {
       broadcast: (t, message) => host.broadcast(t, message),
+      broadcastFrom: (t, message) => host.broadcast(t, message, this.socketId),
       push: (event, payload) => {
         if (this.current(topic) !== ch) return;
         this.send(this.serializer.encode(ch.joinRef, null, topic, event, JSON.stringify(payload)));
@@ -411,7 +436,25 @@ export class Session extends SessionConnection implements Subscriber {
     return this.closing ? undefined : this.channels?.get(topic);
   }
 
-  private closeChannel(topic: string, ch: JoinedChannel, notify: boolean): void {
+  /** Hub: an intercepted broadcast on `topic`, through the channel's handleOut (see hub.ts). */
+  handleOut(topic: string, event: string, payload: unknown): unknown {
+    const ch = this.current(topic);
+    if (!ch) return null;
+    return runHandleOut(
+      ch.handler,
+      {
+        topic,
+        event,
+        payload,
+        principal: this.principal,
+        assigns: ch.assigns,
+        socketId: this.socketId,
+      },
+      this.host.logger,
+    );
+  }
+
+  private closeChannel(topic: string, ch: JoinedChannel, notify: boolean, reason: TerminateReason): void {
     this.channels?.delete(topic);
     this.host.hub.unsubscribe(topic, this);
     if (ch.presenceRef !== null && ch.presenceKey !== null) {
@@ -423,13 +466,26 @@ export class Session extends SessionConnection implements Subscriber {
       this.send(this.serializer.encode(ch.joinRef, ch.joinRef, topic, ChannelEvent.close, '{}'));
       sm.txPush.inc();
     }
+    const terminate = ch.handler.terminate;
+    if (terminate === undefined) return;
+    const closeCode = reason === 'closed' ? this.closeCode : undefined;
+    const req = { topic, principal: this.principal, assigns: ch.assigns, socketId: this.socketId, reason };
+    invokeHandler(
+      'terminate',
+      () => terminate.call(ch.handler, closeCode === undefined ? req : { ...req, closeCode }),
+      noop,
+      noop,
+      this.host.logger,
+      topic,
+      (err) => this.host.logger.error({ err, topic }, 'terminate bookkeeping failed'),
+    );
   }
 
   /** The server takes this connection out of `topic` (control API): the client gets `phx_close`. */
   leaveByServer(topic: string): boolean {
     const ch = this.current(topic);
     if (!ch) return false;
-    this.closeChannel(topic, ch, true);
+    this.closeChannel(topic, ch, true, 'unsubscribed');
     return true;
   }
 
@@ -444,7 +500,7 @@ export class Session extends SessionConnection implements Subscriber {
     let n = 0;
     for (const [topic, ch] of [...this.channels]) {
       if (!ch.positions) continue;
-      this.closeChannel(topic, ch, false);
+      this.closeChannel(topic, ch, false, 'resync');
       this.send(this.serializer.encode(ch.joinRef, ch.joinRef, topic, ChannelEvent.error, '{}'));
       sm.txPush.inc();
       n++;
@@ -456,11 +512,12 @@ export class Session extends SessionConnection implements Subscriber {
     const channels = this.channels;
     if (!channels) return;
     this.channels = null;
-    for (const [topic, ch] of channels) this.closeChannel(topic, ch, false);
+    for (const [topic, ch] of channels) this.closeChannel(topic, ch, false, 'closed');
   }
 
   handleClosed(code: number): void {
     this.closing = true;
+    this.closeCode ||= code;
     this.out = null;
     this.releaseChannels();
     metrics.connections.dec();
@@ -468,6 +525,8 @@ export class Session extends SessionConnection implements Subscriber {
     this.host.sessionClosed(this);
   }
 }
+
+function noop(): void {}
 
 /** A push reply's response as JSON text, or null when it is not an encodable JSON object. */
 function responseJson(v: unknown): string | null {

@@ -89,6 +89,7 @@ export function decodePublication(data: string | Buffer): Publication {
   if (v.epoch !== undefined && typeof v.epoch !== 'string') throw bad('epoch', 'a string');
   if (v.offset !== undefined && !Number.isSafeInteger(v.offset)) throw bad('offset', 'an integer');
   if (v.traceparent !== undefined && typeof v.traceparent !== 'string') throw bad('traceparent', 'a string');
+  if (v.except !== undefined && typeof v.except !== 'string') throw bad('except', 'a string');
   if (v.binary !== undefined && typeof v.binary !== 'boolean') throw bad('binary', 'a boolean');
   if (v.binary === true && typeof v.payload !== 'string') throw bad('payload', 'base64 text when binary');
   const pub: Publication = { topic: v.topic, event: v.event, origin: v.origin, publishedAt: v.publishedAt };
@@ -98,6 +99,7 @@ export function decodePublication(data: string | Buffer): Publication {
   if (v.offset !== undefined) pub.offset = v.offset as number;
   if (v.traceparent !== undefined) pub.traceparent = v.traceparent as string;
   if (v.binary === true) pub.binary = true;
+  if (v.except !== undefined) pub.except = v.except as string;
   return pub;
 }
 

@@ -57,7 +57,7 @@ export const metrics = {
   }),
   channelHandlerErrors: new client.Counter({
     name: 'switchboard_channel_handler_errors_total',
-    help: 'Channel handler callbacks that threw or rejected, by callback (join, handle_in)',
+    help: 'Channel handler callbacks that threw or rejected, by callback (connect, join, handle_in, handle_out, terminate)',
     labelNames: ['callback'] as const,
     registers: [registry],
   }),

@@ -133,6 +133,11 @@ export class LongPollSessions {
       if (err instanceof AuthError) return refuse('forbidden', 403);
       throw err;
     }
+    const admission = await node.admit(principal, url.searchParams);
+    if (!('principal' in admission)) {
+      return refuse(admission.status === 403 ? 'forbidden' : 'refused', admission.status);
+    }
+    principal = admission.principal;
     const address = this.opts.clientAddress.resolve(req);
     if (!perAddress.tryAcquire(address)) return refuse('refused', 500);
     if (!perUser.tryAcquire(principal.sub)) {

@@ -139,7 +139,15 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
     }
     const token = extractToken(query, req.headers['sec-websocket-protocol']);
     verify(token).then(
-      (principal) => {
+      async (verified) => {
+        const admission = await node.admit(verified, query);
+        if (!('principal' in admission)) {
+          logger.debug({ user: verified.sub, reason: admission.reason }, 'upgrade refused by connect');
+          return admission.status === 403
+            ? refuse('unauthorized', 403, 'Forbidden', admission.reason)
+            : refuse('error', 500, 'Internal Server Error', admission.reason);
+        }
+        const principal = admission.principal;
         if (node.isDraining) return draining();
         if (!perUser.tryAcquire(principal.sub)) {
           logger.info(

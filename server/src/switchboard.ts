@@ -1,0 +1,118 @@
+/**
+ * One Switchboard server in this process: broker/presence + history -> node -> transport, started
+ * and stopped as a unit. main.ts runs one from the environment (plus signals and exit codes); the
+ * embedding API (index.ts) runs one inside another program's process.
+ */
+import { createTokenVerifier } from './auth/verifier.js';
+import { createBackends } from './backends.js';
+import type { ConnectHandler } from './channels/connect.js';
+import { createDefaultRouter, type Route } from './channels/router.js';
+import type { Config } from './config.js';
+import { SwitchboardNode } from './node.js';
+import { createHistory } from './store/index.js';
+import type { Logger } from './telemetry/logger.js';
+import { traceBroker, traceHistory } from './telemetry/traced-backends.js';
+import { createTransport, type Transport } from './transport/server.js';
+
+export interface ServerParts {
+  node: SwitchboardNode;
+  transport: Transport;
+  /** Where the public server listens. */
+  address: { host: string; port: number };
+  metricsPort: number;
+  /**
+   * Drains (1012 in paced batches over DRAIN_WINDOW_MS), stops HTTP, flushes history writes within
+   * `flushBudgetMs()` (asked once the drain is done), disconnects the backends. Resolves false
+   * when the history flush timed out.
+   */
+  stop(flushBudgetMs: () => number): Promise<boolean>;
+}
+
+/** Why a start failed: which step (the caller logs it with its own words). */
+export class StartError extends Error {
+  constructor(
+    readonly step: 'backends' | 'listen',
+    override readonly cause: unknown,
+  ) {
+    super(`switchboard start failed at ${step}: ${(cause as Error)?.message ?? String(cause)}`);
+  }
+}
+
+/** Starts a server from `config` with the given channel routes (tried before the built-in ones). */
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  channels: { routes: readonly Route[]; connect?: ConnectHandler },
+): Promise<ServerParts> {
+  const { broker, presence } = await createBackends(config, logger);
+  const history = createHistory({
+    config: config.history,
+    broker: config.broker,
+    redis:
+      config.broker === 'memory'
+        ? undefined
+        : config.broker === 'redis'
+          ? { url: config.redisUrl ?? '', auth: config.redisAuth }
+          : { clusterNodes: config.redisClusterNodes, auth: config.redisAuth },
+    logger: logger.child({ component: 'history' }),
+  });
+  const verify = createTokenVerifier({ ...config.jwt, maxTokenAgeSeconds: config.edge.maxTokenAgeSeconds });
+  const node = new SwitchboardNode({
+    verifyToken: verify,
+    connect: channels.connect,
+    nodeId: config.nodeId,
+    limits: config.limits,
+    presenceBatchMs: config.presenceBatchMs,
+    router: createDefaultRouter(config.presenceTopics, channels.routes),
+    broker: traceBroker(broker),
+    presence,
+    history: traceHistory(history),
+    logger,
+  });
+  try {
+    await node.start();
+    await history.start();
+  } catch (err) {
+    await node.close().catch(() => undefined);
+    await history.close().catch(() => undefined);
+    throw new StartError('backends', err);
+  }
+  logger.info(
+    {
+      sequencer: config.broker === 'memory' ? 'memory' : 'redis',
+      database: config.history.databaseUrl ? 'postgresql' : 'none',
+      cacheSize: config.history.cacheSize,
+      retentionSeconds: config.history.retentionSeconds,
+    },
+    config.history.databaseUrl
+      ? 'history: recent messages in the sequencer cache, durable history in PostgreSQL'
+      : `history: last ${config.history.cacheSize} messages per topic for ${config.history.retentionSeconds} s in ${config.broker === 'memory' ? 'memory (lost on restart)' : 'Redis'}; set DATABASE_URL for durable history`,
+  );
+  const transport = createTransport({ config, node, verify, logger });
+  let addr;
+  try {
+    addr = await transport.listen();
+  } catch (err) {
+    await transport.close().catch(() => undefined);
+    await node.close().catch(() => undefined);
+    await history.close().catch(() => undefined);
+    throw new StartError('listen', err);
+  }
+  return {
+    node,
+    transport,
+    address: { host: addr.address, port: addr.port },
+    metricsPort: (transport.opsServer.address() as { port: number }).port,
+    async stop(flushBudgetMs) {
+      await transport.drainer.drain();
+      await transport.close();
+      // Sessions are closed and the API refuses work: nothing more is appended.
+      const budget = flushBudgetMs();
+      logger.info({ budgetMs: budget }, 'draining: flushing history writes');
+      const flushed = await history.flush(budget);
+      await node.close();
+      await history.close();
+      return flushed;
+    },
+  };
+}
