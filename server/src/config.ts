@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isValidTopicPattern } from './auth/topic-pattern.js';
 import { parseTrustedProxies } from './transport/client-address.js';
+import { parseHooksConfig, type HooksConfig } from './channels/hooks/config.js';
 import { parseHistoryConfig, type HistoryConfig } from './store/config.js';
 
 /**
@@ -92,6 +93,8 @@ export interface Config {
   otlpEndpoint?: string;
   /** CHANNELS_MODULE: path of a module whose `routes` come before the default ones (docs/channels.md). */
   channelsModule?: string;
+  /** HOOKS_*: the team's backend decides joins and answers pushes on HOOKS_TOPICS (docs/hooks.md). */
+  hooks?: HooksConfig;
   /** Secrets generated at start-up because they were missing (never in production). */
   generatedSecrets: ('JWT_SECRET' | 'API_TOKEN')[];
 }
@@ -253,6 +256,8 @@ export function loadConfig(env: Env = process.env): Config {
   problems.push(...history.problems.filter((p) => !p.startsWith('DATABASE_URL')));
   const otlpEndpoint = url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http', 'https']);
   const channelsModule = read('CHANNELS_MODULE');
+  const hooks = parseHooksConfig(env);
+  problems.push(...hooks.problems);
   let jwtSecret = read('JWT_SECRET');
   let apiToken = read('API_TOKEN');
   const generatedSecrets: Config['generatedSecrets'] = [];
@@ -325,6 +330,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     otlpEndpoint,
     channelsModule,
+    hooks: hooks.config,
     generatedSecrets,
   };
 }

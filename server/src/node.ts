@@ -5,6 +5,7 @@ import { AuthError, type TokenVerifier } from './auth/verifier.js';
 import { payloadJsonOf, type Broker, type Publication } from './broker/broker.js';
 import type { BroadcastMessage, ChannelActions } from './channels/channel.js';
 import { admit, type Admission, type ConnectHandler } from './channels/connect.js';
+import type { ApiPublication, PublishDecision, PublishGate } from './channels/publish-gate.js';
 import { CONTROL_TOPIC } from './cluster/control-messages.js';
 import { ControlPlane, type LocalControl } from './cluster/control-plane.js';
 import { NodeRelay } from './cluster/node-relay.js';
@@ -37,6 +38,8 @@ export interface NodeOptions {
   router?: ChannelRouter;
   /** Decides who may connect, after the JWT (channels module `connect`); none: everyone with a valid token. */
   connect?: ConnectHandler;
+  /** Decides POST /api/broadcast publications before they are published (the publish hook). */
+  publishGate?: PublishGate;
   /** Verifies tokens handed over on live connections; without it such refreshes are refused. */
   verifyToken?: TokenVerifier;
   /** Hello interval and census timeout of the control plane (cluster/control-plane.ts). */
@@ -72,6 +75,7 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
   readonly relay: NodeRelay;
   private readonly broker: Broker;
   private readonly connectHandler: ConnectHandler | undefined;
+  private readonly publishGate: PublishGate | undefined;
   private readonly batcher: PresenceBatcher;
   private readonly presenceSent = metrics.messagesSent.labels('presence');
   private readonly clientPublishes = metrics.publishes.labels('client');
@@ -89,6 +93,7 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
     this.rateLimit = { perSecond: opts.limits.rateLimitPerSecond, burst: opts.limits.rateLimitBurst };
     this.broker = opts.broker;
     this.connectHandler = opts.connect;
+    this.publishGate = opts.publishGate;
     this.presence = opts.presence;
     this.presenceChurn = new PresenceChurnLimiter(
       opts.limits.presenceChurnPerSecond,
@@ -199,6 +204,19 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
     }
     this.clientPublishes.inc();
     this.publish(topic, message.event, payload, except);
+  }
+
+  /**
+   * A publication from the HTTP API (`POST /api/broadcast`) offered to the publish hook: published
+   * as allowed (maybe rewritten), or the refusal the caller answers with.
+   */
+  async offerFromApi(pub: ApiPublication): Promise<PublishDecision> {
+    const decision = this.publishGate ? await this.publishGate(pub) : { ok: true as const, publication: pub };
+    if (decision.ok) {
+      const { topic, event, payload } = decision.publication;
+      this.publishFromApi(topic, event, payload);
+    }
+    return decision;
   }
 
   /** A publication from the HTTP API (`POST /api/broadcast`). */

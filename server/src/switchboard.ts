@@ -8,6 +8,7 @@ import { createBackends } from './backends.js';
 import type { ConnectHandler } from './channels/connect.js';
 import { createDefaultRouter, type Route } from './channels/router.js';
 import type { Config } from './config.js';
+import { createHooks } from './channels/hooks/routes.js';
 import { SwitchboardNode } from './node.js';
 import { createHistory } from './store/index.js';
 import type { Logger } from './telemetry/logger.js';
@@ -57,13 +58,19 @@ export async function startServer(
     logger: logger.child({ component: 'history' }),
   });
   const verify = createTokenVerifier({ ...config.jwt, maxTokenAgeSeconds: config.edge.maxTokenAgeSeconds });
+  const hooks = config.hooks ? createHooks(config.hooks, config.nodeId, config.presenceTopics) : undefined;
+  if (channels.connect && hooks?.connect) {
+    logger.warn("both CHANNELS_MODULE and HOOKS_EVENTS define connect: the module's connect is used");
+  }
   const node = new SwitchboardNode({
     verifyToken: verify,
-    connect: channels.connect,
+    connect: channels.connect ?? hooks?.connect,
+    publishGate: hooks?.publishGate,
     nodeId: config.nodeId,
     limits: config.limits,
     presenceBatchMs: config.presenceBatchMs,
-    router: createDefaultRouter(config.presenceTopics, channels.routes),
+    // Channel code's routes first, then HOOKS_TOPICS, then the built-in relay.
+    router: createDefaultRouter(config.presenceTopics, [...channels.routes, ...(hooks?.routes ?? [])]),
     broker: traceBroker(broker),
     presence,
     history: traceHistory(history),

@@ -3,6 +3,7 @@
  * `process.env`, so server/src/config.ts stays the only reader of the environment: it calls
  * `parseHistoryConfig(env)` and merges the returned `problems` into its own list.
  */
+import { envReader, type Env } from '../env/reader.js';
 
 /** Everything the history layer needs to know; every field has a documented default. */
 export interface HistoryConfig {
@@ -55,8 +56,6 @@ export const historyDefaults = {
   migrateOnStart: true,
 } as const;
 
-type Env = Record<string, string | undefined>;
-
 /**
  * Reads the history variables from `env` (DATABASE_URL, HISTORY_QUEUE_MAX, HISTORY_BATCH_SIZE,
  * HISTORY_FLUSH_MS, HISTORY_RETENTION_COUNT, HISTORY_RETENTION_SECONDS, HISTORY_CACHE_SIZE,
@@ -65,22 +64,7 @@ type Env = Record<string, string | undefined>;
  */
 export function parseHistoryConfig(env: Env): { config: HistoryConfig; problems: string[] } {
   const problems: string[] = [];
-  const read = (name: string): string | undefined => {
-    const v = env[name]?.trim();
-    return v === undefined || v === '' ? undefined : v;
-  };
-  const int = (name: string, def: number, min: number, max: number): number => {
-    const raw = read(name);
-    if (raw === undefined) return def;
-    const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) {
-      problems.push(
-        `${name}=${JSON.stringify(raw)} is invalid: set ${name} to a whole number from ${min} to ${max} (default ${def}), or unset it`,
-      );
-      return def;
-    }
-    return n;
-  };
+  const { read, int } = envReader(env, problems);
 
   let databaseUrl = read('DATABASE_URL');
   if (databaseUrl !== undefined) {

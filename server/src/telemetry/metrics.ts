@@ -61,6 +61,24 @@ export const metrics = {
     labelNames: ['callback'] as const,
     registers: [registry],
   }),
+  hookRequests: new client.Counter({
+    name: 'switchboard_hook_requests_total',
+    help: 'Calls to the backend hooks by hook (connect, join, push, publish) and outcome (ok, timeout, unavailable, http_error, invalid, busy, breaker_open)',
+    labelNames: ['hook', 'outcome'] as const,
+    registers: [registry],
+  }),
+  hookDuration: new client.Histogram({
+    name: 'switchboard_hook_duration_seconds',
+    help: 'Time of calls to the backend hooks that were sent (retry included), by hook',
+    labelNames: ['hook'] as const,
+    buckets: latencyBuckets,
+    registers: [registry],
+  }),
+  hookBreakerOpen: new client.Gauge({
+    name: 'switchboard_hook_breaker_open',
+    help: '1 while the hooks circuit breaker refuses calls after consecutive failures, else 0',
+    registers: [registry],
+  }),
   publishes: new client.Counter({
     name: 'switchboard_publishes_total',
     help: 'Publications accepted by this node, by source (client, api)',

@@ -32,6 +32,7 @@ import type { Logger } from './logger.js';
  *   sequence CLIENT    child of publish: history append (on Redis: the script that also publishes)
  *   broker publish CLIENT  child of publish: hand-over to the broker (memory sequencer only)
  *   deliver  CONSUMER  on every node that fans the publication out locally, child of `publish`
+ *   hook     CLIENT    a call to the team's backend (docs/hooks.md); its traceparent goes in the request
  *
  * When tracing is off, every entry point checks one module variable and returns either the call
  * it wraps or the shared NOOP handle: no span objects, no context switches, nothing per message.
@@ -172,6 +173,30 @@ export function startJoinSpan(topic: string): SpanHandle {
     'messaging.destination.name': topic,
   });
   return { end: (result, err) => endSpan(span, 'switchboard.join.result', result, err) };
+}
+
+/** A hook call's span handle, with the `traceparent` its HTTP request carries to the backend. */
+export interface HookSpanHandle extends SpanHandle {
+  readonly traceparent: string | undefined;
+}
+
+const NOOP_HOOK: HookSpanHandle = Object.freeze({ end() {}, traceparent: undefined });
+
+/**
+ * Starts a CLIENT `hook` span (child of the active context) for a call to the team's backend; its
+ * `traceparent` goes in the request, so the backend's own spans continue the same trace.
+ */
+export function startHookSpan(hook: string, topic: string): HookSpanHandle {
+  const t = tracer;
+  if (t === null) return NOOP_HOOK;
+  const { span, ctx } = begin(t, 'hook', SpanKind.CLIENT, {
+    'switchboard.hook': hook,
+    'messaging.destination.name': topic,
+  });
+  return {
+    traceparent: traceparentOf(ctx),
+    end: (result, err) => endSpan(span, 'switchboard.hook.result', result, err),
+  };
 }
 
 /** The fields of a publication the publish/deliver spans read and write. */

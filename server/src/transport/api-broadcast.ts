@@ -18,12 +18,18 @@ export interface BroadcastRequest {
 /**
  * `POST /api/broadcast` with `Authorization: Bearer <API_TOKEN>` and a JSON body
  * `{ "topic": "room:lobby", "event": "new_msg", "payload": {...} }` (payload optional, default {}).
- * 202 once accepted (delivery is asynchronous, at-most-once), 400/401/413 otherwise.
+ * 202 once accepted (delivery is asynchronous, at-most-once), 400/401/413 otherwise; with the
+ * publish hook, 403 when the backend refuses and 503 when it gives no usable answer.
  */
 export async function handleApiBroadcast(
   req: IncomingMessage,
   res: ServerResponse,
-  deps: { apiToken: string; maxBodyBytes: number; publish: (b: BroadcastRequest) => void },
+  deps: {
+    apiToken: string;
+    maxBodyBytes: number;
+    /** Publishes (after the publish hook, if any): what was published, or throws HttpError. */
+    publish: (b: BroadcastRequest) => Promise<BroadcastRequest>;
+  },
 ): Promise<void> {
   if (!isAuthorized(req.headers.authorization, deps.apiToken)) {
     throw new HttpError(401, 'missing or wrong bearer token: send "Authorization: Bearer <API_TOKEN>"');
@@ -43,8 +49,7 @@ export async function handleApiBroadcast(
       'body is not valid JSON: send {"topic": "...", "event": "...", "payload": {...}}',
     );
   }
-  const b = parseBroadcast(parsed);
-  deps.publish(b);
+  const b = await deps.publish(parseBroadcast(parsed));
   sendJson(res, 202, { status: 'accepted', topic: b.topic, event: b.event });
 }
 

@@ -94,7 +94,11 @@ export function createRequestHandler(deps: RouteDeps) {
           handleApiBroadcast(req, res, {
             apiToken: config.apiToken,
             maxBodyBytes: config.limits.maxFrameBytes,
-            publish: (b) => node.publishFromApi(b.topic, b.event, b.payload),
+            publish: async (b) => {
+              const decision = await node.offerFromApi(b);
+              if (!decision.ok) throw new HttpError(decision.status, decision.reason);
+              return decision.publication;
+            },
           }),
       },
     ],
