@@ -84,6 +84,11 @@ export function serializerForVsn(vsn: string | null): Serializer | undefined {
   return undefined;
 }
 
+/** Why a `vsn` has no serializer: the same words on the WebSocket upgrade and the LongPoll open. */
+export function unsupportedVsnMessage(vsn: string | null): string {
+  return `unsupported vsn ${JSON.stringify(vsn?.slice(0, 40))}: this server speaks Phoenix V2 (vsn=2.0.0) and V1 (vsn=1.0.0)`;
+}
+
 /** `phx_reply` with `{"status": status, "response": response}`. */
 export function encodeReplyWith(
   s: Serializer,
