@@ -65,18 +65,28 @@ export const V1Serializer: Serializer = {
 /** Every serializer, by id. */
 export const serializers: readonly Serializer[] = [V2Serializer, V1Serializer];
 
-/** Phoenix's V1 requirement `~> 1.0.0`, for plain `major.minor.patch` versions. */
-const V1_VSN = /^1\.0\.\d{1,9}$/;
+/**
+ * Phoenix's V1 requirement `~> 1.0.0` (>= 1.0.0 and < 1.1.0), for plain `major.minor.patch`
+ * versions without leading zeros (Elixir's `Version.parse` refuses those too).
+ */
+const V1_VSN = /^1\.0\.(?:0|[1-9]\d{0,8})$/;
 
 /**
  * The serializer for the upgrade's `vsn` query parameter, or undefined (answered with 400).
- * `2.x` (and no `vsn` at all) is V2, `1.0.x` is V1. Phoenix assumes 1.0.0 when `vsn` is absent;
- * we keep V2 there, as before V1 existed here (the official client always sends `vsn`).
+ * `2.x` is V2, `1.0.x` is V1, and no `vsn` at all is V1 as in Phoenix (lib/phoenix/socket.ex:
+ * `vsn = params["vsn"] || "1.0.0"`): clients old enough to send no `vsn` speak V1. The official
+ * client always sends `vsn`.
  */
 export function serializerForVsn(vsn: string | null): Serializer | undefined {
-  if (vsn === null || vsn.startsWith('2.')) return V2Serializer;
+  if (vsn === null) return V1Serializer;
+  if (vsn.startsWith('2.')) return V2Serializer;
   if (V1_VSN.test(vsn)) return V1Serializer;
   return undefined;
+}
+
+/** Why a `vsn` has no serializer: the same words on the WebSocket upgrade and the LongPoll open. */
+export function unsupportedVsnMessage(vsn: string | null): string {
+  return `unsupported vsn ${JSON.stringify(vsn?.slice(0, 40))}: this server speaks Phoenix V2 (vsn=2.0.0) and V1 (vsn=1.0.0)`;
 }
 
 /** `phx_reply` with `{"status": status, "response": response}`. */

@@ -5,7 +5,7 @@ import { isOriginAllowed } from '../auth/origin.js';
 import { AuthError, type TokenVerifier } from '../auth/verifier.js';
 import type { RelayMessage } from '../cluster/node-relay.js';
 import type { SwitchboardNode } from '../node.js';
-import { serializerForVsn } from '../protocol/serializer.js';
+import { serializerForVsn, unsupportedVsnMessage } from '../protocol/serializer.js';
 import { metrics } from '../telemetry/metrics.js';
 import type { ClientAddressResolver } from './client-address.js';
 import type { ConnectionCounter } from './connection-caps.js';
@@ -122,8 +122,9 @@ export class LongPollSessions {
     // 500 makes the client close and reconnect with backoff (to another replica behind the
     // ingress); a 410 without a session would have it poll again at once.
     if (node.isDraining) return refuse('refused', 500);
-    const serializer = serializerForVsn(url.searchParams.get('vsn'));
-    if (!serializer) throw new HttpError(400, 'unsupported vsn');
+    const vsn = url.searchParams.get('vsn');
+    const serializer = serializerForVsn(vsn);
+    if (!serializer) throw new HttpError(400, unsupportedVsnMessage(vsn));
     const header = req.headers['x-phoenix-authtoken'];
     const jwt = typeof header === 'string' ? header : url.searchParams.getAll('token')[0];
     let principal;

@@ -6,7 +6,7 @@ import { extractToken } from '../auth/token-source.js';
 import { AuthError, type TokenVerifier } from '../auth/verifier.js';
 import type { SwitchboardNode } from '../node.js';
 import type { Logger } from '../telemetry/logger.js';
-import { serializerForVsn } from '../protocol/serializer.js';
+import { serializerForVsn, unsupportedVsnMessage } from '../protocol/serializer.js';
 import { metrics } from '../telemetry/metrics.js';
 import { withConnectSpan, type ConnectSpanHandle } from '../telemetry/tracing.js';
 import type { ClientAddressResolver } from './client-address.js';
@@ -112,12 +112,7 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
     const vsn = query.get('vsn');
     const serializer = serializerForVsn(vsn);
     if (!serializer) {
-      return refuse(
-        'bad_request',
-        400,
-        'Bad Request',
-        `unsupported vsn ${JSON.stringify(vsn?.slice(0, 40))}: this server speaks Phoenix V2 (vsn=2.0.0) and V1 (vsn=1.0.0)`,
-      );
+      return refuse('bad_request', 400, 'Bad Request', unsupportedVsnMessage(vsn));
     }
     const draining = () =>
       refuse('draining', 503, 'Service Unavailable', 'server is draining: reconnect to another replica');

@@ -1,13 +1,17 @@
 // The deploy test: 3 real server processes behind Debian's nginx configured as ingress-nginx
 // configures WebSockets, real Redis and PostgreSQL, 200+ official phoenix clients with recovery (the
 // documented helper, server/public/recovery.js) across several topics, and a publisher at a steady
-// rate through nginx. Every server is replaced in turn (new process first, upstreams old+new, then
-// new only, SIGTERM the old one, which must exit 0). Passes only if every client received every
-// published message exactly once and in order (after de-duplicating by offset) and every client
-// reconnected. Prints the message count, reconnect-time p99 and recovery counts.
+// rate through nginx. Most clients use the WebSocket; 24 are forced to LongPoll (nginx round-robin,
+// no sticky sessions: their polls and posts land on any node and are relayed to the session's
+// owner), judged by the same rules. Every server is replaced in turn (new process first, upstreams
+// old+new, then new only, SIGTERM the old one, which must exit 0). Passes only if every client, of
+// either transport, received every published message exactly once and in order (after
+// de-duplicating by offset) and every client reconnected. Prints the message count, reconnect-time
+// p99 and recovery counts.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, test } from 'node:test';
+import { LongPoll, type SocketConnectOption } from 'phoenix';
 import {
   signToken,
   startNginx,
@@ -24,6 +28,9 @@ import { eventually } from '../support/phoenix.js';
 import { recoveryClient, type RecoveryClient } from '../support/recovery-client.js';
 
 const CLIENTS = 200;
+/** Official clients forced to LongPoll, on top of the WebSocket ones (another `sub`, so the
+ * per-user connection cap is not shared with the 200). */
+const LONGPOLL_CLIENTS = 24;
 const TOPICS = ['room:deploy-0', 'room:deploy-1', 'room:deploy-2', 'room:deploy-3'];
 /** Per topic; 4 topics -> 20 publications per second in all. */
 const PUBLISH_EVERY_MS = 200;
@@ -128,7 +135,7 @@ function startPublishers(url: string) {
 }
 
 test(
-  `deploy: ${CLIENTS} phoenix clients with recovery, 3 nodes behind nginx replaced one by one, no message lost or duplicated`,
+  `deploy: ${CLIENTS} WebSocket and ${LONGPOLL_CLIENTS} LongPoll phoenix clients with recovery, 3 nodes behind nginx replaced one by one, no message lost or duplicated`,
   { timeout: 300_000 },
   async () => {
     const env = { BROKER: 'redis', REDIS_URL: redis.url, DATABASE_URL: postgres.url };
@@ -137,17 +144,24 @@ test(
     const proxy = nginx;
 
     const token = await signToken({ sub: 'deploy', join: ['room:*'] });
+    const lpToken = await signToken({ sub: 'deploy-lp', join: ['room:*'] });
     const clients: RecoveryClient[] = [];
-    for (let i = 0; i < CLIENTS; i++) {
+    const isLongPoll = (i: number) => i >= CLIENTS;
+    for (let i = 0; i < CLIENTS + LONGPOLL_CLIENTS; i++) {
+      const transport = isLongPoll(i)
+        ? { transport: LongPoll as unknown as SocketConnectOption['transport'] }
+        : {};
       clients.push(
-        recoveryClient(proxy.socketUrl, token, TOPICS[i % TOPICS.length]!, {
+        recoveryClient(proxy.socketUrl, isLongPoll(i) ? lpToken : token, TOPICS[i % TOPICS.length]!, {
           reconnectAfterMs: () => 50 + Math.floor(Math.random() * 450),
           rejoinAfterMs: () => 200 + Math.floor(Math.random() * 300),
+          ...transport,
         }),
       );
       if (i % 20 === 19) await new Promise((r) => setTimeout(r, 50)); // do not stampede the first join
     }
     const topicOf = (i: number) => TOPICS[i % TOPICS.length]!;
+    const nameOf = (i: number) => `${isLongPoll(i) ? 'LongPoll' : 'WebSocket'} client ${i} (${topicOf(i)})`;
     try {
       for (let i = 0; i < clients.length; i += 25) {
         await Promise.all(clients.slice(i, i + 25).map((c) => c.join(60_000)));
@@ -192,12 +206,12 @@ test(
         if (JSON.stringify(got) !== JSON.stringify(want)) {
           const missing = want.filter((n) => !got.includes(n));
           problems.push(
-            `client ${i} (${topicOf(i)}): ${got.length}/${want.length} messages, missing ${missing.slice(0, 10).join(',')}`,
+            `${nameOf(i)}: ${got.length}/${want.length} messages, missing ${missing.slice(0, 10).join(',')}`,
           );
         } else if (offsets.some((o, k) => o !== k + 1)) {
-          problems.push(`client ${i}: offsets not 1..${want.length} in order`);
+          problems.push(`${nameOf(i)}: offsets not 1..${want.length} in order`);
         }
-        if (c.opens < 2) problems.push(`client ${i} never reconnected (opens: ${c.opens})`);
+        if (c.opens < 2) problems.push(`${nameOf(i)} never reconnected (opens: ${c.opens})`);
       });
 
       const published = [...expected.values()].reduce((s, v) => s + v.length, 0);
@@ -209,12 +223,15 @@ test(
         (s, c) => s + c.raw.filter((p) => p !== null).length - c.delivered.length,
         0,
       );
+      const longPoll = clients.filter((_, i) => isLongPoll(i));
       console.log(
-        `deploy: ${CLIENTS} clients on ${TOPICS.length} topics, 3 nodes replaced; ${published} messages published ` +
+        `deploy: ${CLIENTS} WebSocket and ${LONGPOLL_CLIENTS} LongPoll clients on ${TOPICS.length} topics, 3 nodes replaced; ${published} messages published ` +
           `(${publishers.failures.length} publish requests failed), ${delivered} deliveries after de-dup ` +
           `(${duplicatesDropped} duplicates dropped by offset); reconnects ${reconnectTimes.length}, ` +
           `reconnect-time p50 ${percentile(reconnectTimes, 50)} ms, p99 ${percentile(reconnectTimes, 99)} ms, ` +
-          `max ${Math.max(...reconnectTimes)} ms; recoveries: recovered=true ${recoveredTrue}, recovered=false ${recoveredFalse}`,
+          `max ${Math.max(...reconnectTimes)} ms; recoveries: recovered=true ${recoveredTrue}, recovered=false ${recoveredFalse}; ` +
+          `LongPoll: ${longPoll.reduce((s, c) => s + c.delivered.length, 0)} deliveries, ` +
+          `${longPoll.reduce((s, c) => s + c.joins.length - 1, 0)} rejoins, ${longPoll.reduce((s, c) => s + c.opens, 0)} session opens`,
       );
       if (publishers.failures.length > 0)
         console.log(`publish failures: ${publishers.failures.slice(0, 5).join('; ')}`);

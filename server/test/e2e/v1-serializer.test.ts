@@ -58,8 +58,9 @@ interface RawV1 {
   closed: Promise<number>;
 }
 
-async function openRawV1(node: SwitchboardProcess, token: string): Promise<RawV1> {
-  const ws = new WebSocket(`${node.socketUrl}/websocket?vsn=1.0.0&token=${encodeURIComponent(token)}`);
+/** `vsnQuery` is what precedes the token in the query: `vsn=1.0.0&` or, for no vsn at all, `''`. */
+async function openRawV1(node: SwitchboardProcess, token: string, vsnQuery = 'vsn=1.0.0&'): Promise<RawV1> {
+  const ws = new WebSocket(`${node.socketUrl}/websocket?${vsnQuery}token=${encodeURIComponent(token)}`);
   const frames: Record<string, unknown>[] = [];
   const texts: string[] = [];
   ws.on('message', (data: Buffer) => {
@@ -282,7 +283,52 @@ describe('vsn=1.0.0 on one node (official client configured for V1)', () => {
       );
       assert.equal(status, 400, vsn);
       assert.match(body, /unsupported vsn .*vsn=2\.0\.0.*vsn=1\.0\.0/);
+      // LongPoll negotiates the same way (in Phoenix both transports call Socket.__connect__).
+      const lp = await fetch(`${sb.httpUrl}/socket/longpoll?vsn=${encodeURIComponent(vsn)}&token=${token}`);
+      assert.equal(lp.status, 400, `LongPoll ${vsn}`);
+      assert.equal(((await lp.json()) as { error: string }).error, body.trim(), `LongPoll ${vsn}`);
     }
+  });
+
+  test('no vsn is V1 on the WebSocket and on LongPoll, as in Phoenix (params["vsn"] || "1.0.0")', async () => {
+    const token = await signToken({ sub: 'no-vsn', join: ['room:*'], publish: ['room:*'] });
+    const joinFrame = { topic: 'room:no-vsn', event: 'phx_join', payload: {}, ref: '1', join_ref: '1' };
+    const joinedReply = {
+      event: 'phx_reply',
+      payload: { status: 'ok', response: {} },
+      ref: '1',
+      topic: 'room:no-vsn',
+    };
+
+    const ws = await openRawV1(sb, token, '');
+    try {
+      ws.send(joinFrame);
+      assert.deepEqual(await ws.waitFor((f) => f.event === 'phx_reply', 'WebSocket join reply'), joinedReply);
+    } finally {
+      ws.ws.close();
+    }
+
+    const lp = `${sb.httpUrl}/socket/longpoll`;
+    const opened = (await (await fetch(`${lp}?token=${token}`)).json()) as { status: number; token: string };
+    assert.equal(opened.status, 410, 'a LongPoll session was opened');
+    const session = `${lp}?token=${encodeURIComponent(opened.token)}`;
+    const posted = await fetch(session, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body: JSON.stringify(joinFrame),
+    });
+    assert.equal(((await posted.json()) as { status: number }).status, 200, 'the V1 join was taken');
+    const frames: unknown[] = [];
+    await eventually(
+      'the LongPoll join reply',
+      async () => {
+        const polled = (await (await fetch(session)).json()) as { status: number; messages: string[] };
+        frames.push(...polled.messages.map((m) => JSON.parse(m) as unknown));
+        return frames.length > 0;
+      },
+      15_000,
+    );
+    assert.deepEqual(frames[0], joinedReply);
   });
 });
 
