@@ -6,7 +6,8 @@ import { MemoryPresence } from './presence/memory-presence.js';
 import type { Logger } from './telemetry/logger.js';
 import type { RedisTarget } from './broker/redis-connection.js';
 import type { WebhooksConfig } from './webhooks/config.js';
-import type { WebhookLedger } from './webhooks/ledger.js';
+import type { Slot, WebhookLedger } from './webhooks/ledger.js';
+import { metrics } from './telemetry/metrics.js';
 
 export interface Backends {
   broker: Broker;
@@ -34,12 +35,17 @@ async function withWebhooks(
   webhooks: WebhooksConfig,
   logger: Logger,
 ): Promise<PresenceTracker> {
-  const { Webhooks, WebhookPresence } = await import('./webhooks/webhooks.js');
+  const { Webhooks, WebhookPresence, eventOf } = await import('./webhooks/webhooks.js');
   const debounceMs = webhooks.vacateDebounceMs;
+  const onDrop = (slot: Slot, up: boolean) => {
+    metrics.webhooks.labels(eventOf(slot.kind, up), 'dropped').inc();
+    logger.warn({ topic: slot.topic }, 'webhook dropped: the outbox is full (WEBHOOK_QUEUE_MAX)');
+  };
+  const outboxMax = webhooks.queueMax;
   let ledger: WebhookLedger;
   if (config.broker === 'memory') {
     const { MemoryLedger } = await import('./webhooks/ledger.js');
-    ledger = new MemoryLedger(debounceMs);
+    ledger = new MemoryLedger({ debounceMs, outboxMax, nodeId: config.nodeId, onDrop });
   } else {
     const { RedisLedger } = await import('./webhooks/redis-ledger.js');
     ledger = new RedisLedger({
@@ -47,6 +53,8 @@ async function withWebhooks(
       redis: redisTarget(config),
       debounceMs,
       ttlMs: config.presenceTtlMs,
+      outboxMax,
+      onDrop,
       logger: logger.child({ component: 'webhooks' }),
     });
   }

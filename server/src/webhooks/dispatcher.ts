@@ -14,7 +14,11 @@ interface Outgoing {
   body: string;
   bytes: number;
   attempts: number;
+  finished: (outcome: Outcome) => void;
 }
+
+/** How an event left the queue (the `outcome` label of switchboard_webhooks_total, plus `handed_over`). */
+export type Outcome = 'delivered' | 'rejected' | 'failed' | 'dropped' | 'handed_over';
 
 type AttemptResult = 'ok' | 'http_error' | 'rejected' | 'timeout' | 'unavailable';
 
@@ -54,12 +58,17 @@ export class WebhookDispatcher {
       | 'queueMaxBytes'
       | 'concurrency'
     >,
+    /** Sent as x-switchboard-node: which node made this attempt (not part of the signed body). */
+    private readonly nodeId: string,
     private readonly logger?: DispatchLogger,
   ) {}
 
-  /** Queues `fields` as event `event` with id `id`; false when it was dropped (queue full or closed). */
-  enqueue(id: string, event: WebhookEventName, fields: Record<string, unknown>): boolean {
-    const body = JSON.stringify({ version: 1, id, event, ...fields, time: new Date().toISOString() });
+  /**
+   * Queues `body` (the event's JSON, sent as is on every attempt) as event `event` with id `id`.
+   * When the queue is full or closed, the event is dropped and counted, and false returned.
+   * `finished` is told how a queued event ended.
+   */
+  enqueue(id: string, event: WebhookEventName, body: string, finished: (outcome: Outcome) => void): boolean {
     const bytes = Buffer.byteLength(body);
     if (
       this.closed ||
@@ -73,9 +82,14 @@ export class WebhookDispatcher {
     this.count++;
     this.bytes += bytes;
     this.gauge();
-    this.ready.push({ id, event, body, bytes, attempts: 0 });
+    this.ready.push({ id, event, body, bytes, attempts: 0, finished });
     this.pump();
     return true;
+  }
+
+  /** Room left in the queue, in events. */
+  room(): number {
+    return this.closed ? 0 : Math.max(0, this.config.queueMax - this.count);
   }
 
   /** Events waiting, between retries or in flight. */
@@ -85,7 +99,7 @@ export class WebhookDispatcher {
 
   /**
    * Stops taking events and waits up to `budgetMs` for what is queued to be delivered; whatever is
-   * left then (retries included) is dropped and counted.
+   * left then (retries included) is finished as `handed_over` (the ledger keeps it for another node).
    */
   async close(budgetMs: number): Promise<void> {
     this.closed = true;
@@ -100,10 +114,10 @@ export class WebhookDispatcher {
     }
     for (const [t, o] of this.retryTimers) {
       clearTimeout(t);
-      this.finish(o, 'dropped');
+      this.finish(o, 'handed_over');
     }
     this.retryTimers.clear();
-    for (const o of this.ready.splice(0)) this.finish(o, 'dropped');
+    for (const o of this.ready.splice(0)) this.finish(o, 'handed_over');
   }
 
   private pump(): void {
@@ -157,6 +171,7 @@ export class WebhookDispatcher {
           'content-type': 'application/json',
           'user-agent': 'switchboard-webhooks/1',
           'x-switchboard-event': o.event,
+          'x-switchboard-node': this.nodeId,
           [IDEMPOTENCY_HEADER]: o.id,
           [ATTEMPT_HEADER]: String(o.attempts),
           [TIMESTAMP_HEADER]: String(timestamp),
@@ -177,8 +192,9 @@ export class WebhookDispatcher {
     }
   }
 
-  private finish(o: Outgoing, outcome: 'delivered' | 'rejected' | 'failed' | 'dropped'): void {
-    metrics.webhooks.labels(o.event, outcome).inc();
+  private finish(o: Outgoing, outcome: Outcome): void {
+    if (outcome !== 'handed_over') metrics.webhooks.labels(o.event, outcome).inc();
+    o.finished(outcome);
     this.count--;
     this.bytes -= o.bytes;
     this.gauge();

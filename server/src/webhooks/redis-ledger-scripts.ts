@@ -6,8 +6,14 @@
  *   held:<member>   set   JSON [holder, kind, topic, key] of everything a node holds (for its sweep)
  *   nodes           zset  member -> expiry (ms, Redis clock)
  *   pending         zset  slot id -> when its debounce ends (ms, Redis clock)
- * Times are the Redis server's (TIME), so node clocks never matter. A transition returns
- * { 1, epoch, n } (n = 1 up, 2 down); the event id is `<epoch>-<n>`. Anything else returns { 0 }.
+ *   outbox          stream the events, fields id, slot, up ('1'/'0'), node, time (ms); read by the
+ *                   consumer group `deliver`, deleted once delivered or given up on
+ * Times are the Redis server's (TIME), so node clocks never matter. A transition is written to the
+ * outbox in the same script (so it can never happen without its event, or twice) with the id
+ * `<epoch>-<n>` (n = 1 up, 2 down; the epoch is new at every up). Scripts that can make one take
+ * the outbox as their last KEY and end their ARGV with [node id, outbox bound]; they return 1 when
+ * an event was written, 2 when the outbox was full (the event is dropped; the caller counts it),
+ * 0 otherwise.
  */
 
 const now = `
@@ -15,57 +21,70 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
-/**
- * KEYS holders, state, held, nodes. ARGV [1] holder, [2] held entry, [3] member, [4] ttl ms,
- * [5] candidate epoch. Up when the slot was not up (a hold within the debounce reports nothing).
- */
-export const holdLua = `${now}
-redis.call('ZADD', KEYS[4], now + tonumber(ARGV[4]), ARGV[3])
-redis.call('SADD', KEYS[1], ARGV[1])
-redis.call('SADD', KEYS[3], ARGV[2])
-if redis.call('HGET', KEYS[2], 'up') == '1' then return {0} end
-redis.call('HSET', KEYS[2], 'up', '1', 'epoch', ARGV[5])
-return {1, ARGV[5], 1}
+const emit = `${now}
+local function emit(slot, e, n)
+  local out = KEYS[#KEYS]
+  if redis.call('XLEN', out) >= tonumber(ARGV[#ARGV]) then return 2 end
+  redis.call('XADD', out, '*', 'id', e .. '-' .. n, 'slot', slot, 'up', n == 1 and '1' or '0',
+    'node', ARGV[#ARGV - 1], 'time', string.format('%d', now))
+  return 1
+end
 `;
 
 /**
- * KEYS holders, state, held, pending. ARGV [1] holder, [2] held entry, [3] slot id, [4] debounce
- * ms. The last holder out starts the debounce (or, with 0, takes the slot down now).
+ * KEYS holders, state, held, nodes, outbox. ARGV [1] holder, [2] held entry, [3] member, [4] ttl
+ * ms, [5] candidate epoch, [6] slot id, then node id, outbox bound. Up when the slot was not up
+ * (a hold within the debounce records nothing).
  */
-export const releaseLua = `${now}
+export const holdLua = `${emit}
+redis.call('ZADD', KEYS[4], now + tonumber(ARGV[4]), ARGV[3])
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[2])
+if redis.call('HGET', KEYS[2], 'up') == '1' then return 0 end
+redis.call('HSET', KEYS[2], 'up', '1', 'epoch', ARGV[5])
+return emit(ARGV[6], ARGV[5], 1)
+`;
+
+/**
+ * KEYS holders, state, held, pending, outbox. ARGV [1] holder, [2] held entry, [3] slot id, [4]
+ * debounce ms, then node id, outbox bound. The last holder out starts the debounce (or, with 0,
+ * takes the slot down now).
+ */
+export const releaseLua = `${emit}
 redis.call('SREM', KEYS[3], ARGV[2])
-if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return {0} end
-if redis.call('SCARD', KEYS[1]) > 0 then return {0} end
-if redis.call('HGET', KEYS[2], 'up') ~= '1' then return {0} end
+if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+if redis.call('SCARD', KEYS[1]) > 0 then return 0 end
+if redis.call('HGET', KEYS[2], 'up') ~= '1' then return 0 end
 if tonumber(ARGV[4]) == 0 then
   local e = redis.call('HGET', KEYS[2], 'epoch')
   redis.call('DEL', KEYS[2])
   redis.call('ZREM', KEYS[4], ARGV[3])
-  return {1, e, 2}
+  return emit(ARGV[3], e, 2)
 end
 redis.call('HSET', KEYS[2], 'since', now)
 redis.call('ZADD', KEYS[4], now + tonumber(ARGV[4]), ARGV[3])
-return {0}
+return 0
 `;
 
 /**
- * KEYS holders, state, pending. ARGV [1] slot id, [2] debounce ms. Down when still empty and the
- * debounce counted from the latest emptying is over; re-scheduled when it emptied again since.
+ * KEYS holders, state, pending, outbox. ARGV [1] slot id, [2] debounce ms, then node id, outbox
+ * bound. Down when still empty and the debounce counted from the latest emptying is over;
+ * re-scheduled when it emptied again since.
  */
-export const settleLua = `${now}
+export const settleLua = `${emit}
 if redis.call('SCARD', KEYS[1]) > 0 or redis.call('HGET', KEYS[2], 'up') ~= '1' then
   redis.call('ZREM', KEYS[3], ARGV[1])
-  return {0}
+  return 0
 end
 local due = tonumber(redis.call('HGET', KEYS[2], 'since') or '0') + tonumber(ARGV[2])
 if now < due then
   redis.call('ZADD', KEYS[3], due, ARGV[1])
-  return {0}
+  return 0
 end
 local e = redis.call('HGET', KEYS[2], 'epoch')
 redis.call('DEL', KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[1])
-return {1, e, 2}
+return emit(ARGV[1], e, 2)
 `;
 
 /**

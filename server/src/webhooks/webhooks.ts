@@ -2,55 +2,83 @@ import type { PresenceDiff, PresenceMeta, PresenceState, PresenceTracker } from 
 import { metrics } from '../telemetry/metrics.js';
 import type { WebhookEventName, WebhooksConfig } from './config.js';
 import { WebhookDispatcher, type DispatchLogger } from './dispatcher.js';
-import type { Slot, Transition, WebhookLedger } from './ledger.js';
+import type { OutboxEntry, Slot, WebhookLedger } from './ledger.js';
 
-/** How long a graceful stop waits for queued webhooks to be delivered. */
+/** How long a graceful stop waits for queued webhooks to be delivered (the rest stays in the ledger). */
 const CLOSE_BUDGET_MS = 3000;
+/** Outbox entries taken per round, so one round stays short whatever the backlog. */
+const TAKE_BATCH = 256;
+
+const EVENTS: Readonly<Record<Slot['kind'], readonly [WebhookEventName, WebhookEventName]>> = {
+  occupancy: ['channel_occupied', 'channel_vacated'],
+  member: ['member_added', 'member_removed'],
+};
+
+/** The event a transition of `kind` (up or down) is. */
+export function eventOf(kind: Slot['kind'], up: boolean): WebhookEventName {
+  return EVENTS[kind][up ? 0 : 1];
+}
+
+/**
+ * The JSON body of an outbox entry: only fields fixed at the transition, so every attempt from
+ * every node sends the same bytes.
+ */
+export function webhookBody(e: OutboxEntry): string {
+  return JSON.stringify({
+    version: 1,
+    id: e.id,
+    event: eventOf(e.slot.kind, e.up),
+    topic: e.slot.topic,
+    ...(e.slot.kind === 'member' ? { key: e.slot.key } : {}),
+    node: e.node,
+    time: new Date(e.time).toISOString(),
+  });
+}
 
 /**
  * Webhooks of one node: holds slots in the ledger as the hub watches topics and sessions track
- * presence, turns the transitions this node wins into events, and hands them to the dispatcher.
- * Ledger calls are not awaited by the callers (a webhook never delays a join), but are sent in call
- * order on one connection, so a hold and the release after it reach Redis in that order.
+ * presence, and delivers the ledger's outbox through the dispatcher (whichever node recorded an
+ * event). Ledger calls are not awaited by the callers (a webhook never delays a join), but are sent
+ * in call order on one connection, so a hold and the release after it reach Redis in that order.
  */
 export class Webhooks {
   private readonly dispatcher: WebhookDispatcher;
   private timer: NodeJS.Timeout | undefined;
-  private ticking = false;
+  private running = false;
+  private again = false;
   /** Ledger calls in flight, awaited by close() so a drain's releases are written before the disconnect. */
   private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(
     private readonly config: WebhooksConfig,
     private readonly ledger: WebhookLedger,
-    private readonly nodeId: string,
+    nodeId: string,
     private readonly logger?: DispatchLogger,
   ) {
-    this.dispatcher = new WebhookDispatcher(config, logger);
+    this.dispatcher = new WebhookDispatcher(config, nodeId, logger);
   }
 
   async start(): Promise<void> {
     await this.ledger.start();
-    const every = Math.min(1000, Math.max(50, Math.round(this.config.vacateDebounceMs / 4)));
-    this.timer = setInterval(() => void this.tick(), every);
+    const every = Math.min(250, Math.max(50, Math.round(this.config.vacateDebounceMs / 4)));
+    this.timer = setInterval(() => this.round(true), every);
     this.timer.unref();
   }
 
   /** True when `kind`'s events are wanted at all (else nothing is written to the ledger). */
   wants(kind: Slot['kind']): boolean {
-    const [up, down] = EVENTS[kind];
-    return this.config.events.has(up) || this.config.events.has(down);
+    return EVENTS[kind].some((e) => this.config.events.has(e));
   }
 
   hold(slot: Slot, ref: string): void {
-    this.track('hold', this.ledger.hold(slot, ref));
+    this.call('hold', this.ledger.hold(slot, ref));
   }
 
   release(slot: Slot, ref: string): void {
-    this.track('release', this.ledger.release(slot, ref));
+    this.call('release', this.ledger.release(slot, ref));
   }
 
-  /** Waits for ledger calls in flight, stops ticking, gives queued events a short budget, disconnects. */
+  /** Waits for ledger calls in flight, stops, gives queued events a short budget, disconnects. */
   async close(): Promise<void> {
     clearInterval(this.timer);
     await Promise.allSettled([...this.inFlight]);
@@ -58,47 +86,62 @@ export class Webhooks {
     await this.ledger.close();
   }
 
-  private track(op: 'hold' | 'release', call: Promise<Transition | null>): void {
-    const p = call.then(
-      (t) => {
-        if (t) this.emit(t);
+  private call(op: 'hold' | 'release', p: Promise<boolean>): void {
+    const done = p.then(
+      (recorded) => {
+        // This node made an event: deliver it now rather than at the next round.
+        if (recorded) this.round(false);
       },
       (err: unknown) => {
         metrics.webhookLedgerErrors.labels(op).inc();
         this.logger?.warn({ err: (err as Error).message, op }, 'webhooks: ledger call failed');
       },
     );
-    this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
+    this.inFlight.add(done);
+    void done.finally(() => this.inFlight.delete(done));
   }
 
-  private async tick(): Promise<void> {
-    if (this.ticking) return;
-    this.ticking = true;
+  /** Settles due slots (`settle`), then takes what the queue has room for; one round at a time. */
+  private round(settle: boolean): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    this.again = false;
+    void this.run(settle).finally(() => {
+      this.running = false;
+      if (this.again) this.round(false);
+    });
+  }
+
+  private async run(settle: boolean): Promise<void> {
     try {
-      for (const t of await this.ledger.tick()) this.emit(t);
+      if (settle) await this.ledger.tick();
+      const entries = await this.ledger.take(Math.min(TAKE_BATCH, this.dispatcher.room()));
+      for (const e of entries) this.deliver(e);
     } catch (err) {
       metrics.webhookLedgerErrors.labels('tick').inc();
-      this.logger?.warn({ err: (err as Error).message }, 'webhooks: ledger tick failed');
-    } finally {
-      this.ticking = false;
+      this.logger?.warn({ err: (err as Error).message }, 'webhooks: ledger round failed');
     }
   }
 
-  private emit(t: Transition): void {
-    const [up, down] = EVENTS[t.slot.kind];
-    const event = t.up ? up : down;
-    if (!this.config.events.has(event)) return;
-    const fields: Record<string, unknown> = { topic: t.slot.topic, node: this.nodeId };
-    if (t.slot.kind === 'member') fields.key = t.slot.key;
-    this.dispatcher.enqueue(t.id, event, fields);
+  private deliver(e: OutboxEntry): void {
+    const event = eventOf(e.slot.kind, e.up);
+    const finish = () => {
+      this.ledger.done(e).catch((err: unknown) => {
+        metrics.webhookLedgerErrors.labels('done').inc();
+        this.logger?.warn({ err: (err as Error).message }, 'webhooks: ledger done failed');
+      });
+    };
+    if (!this.config.events.has(event)) return finish();
+    const queued = this.dispatcher.enqueue(e.id, event, webhookBody(e), (outcome) => {
+      // Handed over at shutdown: left in the ledger, another node delivers it.
+      if (outcome !== 'handed_over') finish();
+    });
+    if (!queued) finish();
   }
 }
-
-const EVENTS: Readonly<Record<Slot['kind'], readonly [WebhookEventName, WebhookEventName]>> = {
-  occupancy: ['channel_occupied', 'channel_vacated'],
-  member: ['member_added', 'member_removed'],
-};
 
 /**
  * The node's presence tracker with webhooks attached: the hub watches a topic exactly while this

@@ -1,6 +1,7 @@
 // A team's webhook receiver for the webhook tests, run as its own process:
 // `node --import tsx webhook-receiver.ts`. Env: PORT (0 = any), WEBHOOK_SECRET, FAIL_FIRST (the
-// first N attempts of every idempotency key are answered 500). Prints "listening <port>" once it
+// first N attempts of every idempotency key are answered 500; the first attempt of an event on a
+// topic that starts with `room:hang` is never answered). Prints "listening <port>" once it
 // accepts requests. Every request is recorded (GET /requests, at most MAX_RECORDS of them) with
 // its status and whether its signature verified; a bad signature is answered 401.
 import { createServer } from 'node:http';
@@ -15,6 +16,8 @@ const MAX_BODY_BYTES = 64 * 1024;
 export interface ReceivedWebhook {
   key: string;
   attempt: string;
+  /** x-switchboard-node: the node that sent this attempt. */
+  node: string;
   event: string;
   signatureOk: boolean;
   status: number;
@@ -61,6 +64,7 @@ const server = createServer((req, res) => {
       seen.push({
         key,
         attempt: String(req.headers['x-switchboard-attempt'] ?? ''),
+        node: String(req.headers['x-switchboard-node'] ?? ''),
         event: String(req.headers['x-switchboard-event'] ?? ''),
         signatureOk,
         status,
@@ -68,6 +72,8 @@ const server = createServer((req, res) => {
         raw,
       });
     }
+    // Never answered: the sender stays mid-attempt (until it times out, or is killed).
+    if (n === 1 && String(body.topic).startsWith('room:hang')) return;
     res.writeHead(status);
     res.end();
   });
