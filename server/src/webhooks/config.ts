@@ -2,7 +2,7 @@
  * Webhook settings (docs/webhooks.md) and their parser. Like channels/hooks/config.ts it takes an
  * env-like record, so server/src/config.ts stays the only reader of the environment.
  */
-import { envReader, type Env } from '../env/reader.js';
+import { envReader, signedEndpoint, type Env } from '../env/reader.js';
 
 /** The events a webhook can carry (the `event` field of every request). */
 export type WebhookEventName = 'channel_occupied' | 'channel_vacated' | 'member_added' | 'member_removed';
@@ -57,28 +57,9 @@ export const webhooksDefaults = {
 export function parseWebhooksConfig(env: Env): { config?: WebhooksConfig; problems: string[] } {
   const problems: string[] = [];
   const { read, int } = envReader(env, problems);
-  const url = read('WEBHOOK_URL');
-  if (url === undefined) {
-    for (const name of ['WEBHOOK_SECRET', 'WEBHOOK_EVENTS'])
-      if (read(name) !== undefined)
-        problems.push(`${name} is set but WEBHOOK_URL is not: set WEBHOOK_URL or unset ${name}`);
-    return { problems };
-  }
-  let parsed: URL | null = null;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // reported below
-  }
-  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-    problems.push(`WEBHOOK_URL=${JSON.stringify(url)} is invalid: set it to an http(s) URL of your receiver`);
-  }
-  const secret = read('WEBHOOK_SECRET') ?? '';
-  if (secret.length < 32) {
-    problems.push(
-      'WEBHOOK_URL needs WEBHOOK_SECRET of at least 32 characters (requests are HMAC-signed with it)',
-    );
-  }
+  const endpoint = signedEndpoint(env, problems, 'WEBHOOK', ['WEBHOOK_EVENTS'], 'your receiver');
+  if (!endpoint) return { problems };
+  const { url, secret } = endpoint;
   const events = new Set<WebhookEventName>();
   for (const e of (read('WEBHOOK_EVENTS') ?? WEBHOOK_EVENT_NAMES.join(','))
     .split(',')

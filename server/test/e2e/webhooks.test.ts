@@ -5,7 +5,6 @@
 // with SIGKILL has its channel vacated and its presence removed once, by a surviving node.
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
   signToken,
@@ -18,6 +17,7 @@ import {
   type SwitchboardProcess,
 } from '../../../testkit/src/index.js';
 import { connect, eventually, join, next, within, type Channel, type Socket } from '../support/phoenix.js';
+import { closedPort } from '../support/signed-requests.js';
 import type { ReceivedWebhook } from '../support/webhook-receiver.js';
 
 const SECRET = 'webhook-secret-for-tests-0123456789abcdef';
@@ -82,15 +82,6 @@ async function joined(s: Socket, topic: string): Promise<Channel> {
 
 function leave(ch: Channel): Promise<unknown> {
   return within(5000, `leave ${ch.topic}`, new Promise((resolve) => ch.leave().receive('ok', resolve)));
-}
-
-/** A loopback port nobody listens on (a receiver that is down). */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 async function metric(sb: SwitchboardProcess, line: string): Promise<number> {

@@ -5,7 +5,7 @@
 // accepts requests. Every request is recorded (GET /requests, at most MAX_RECORDS of them) with
 // its status and whether its signature verified; a bad signature is answered 401.
 import { createServer } from 'node:http';
-import { verifyHook } from '../../src/channels/hooks/signature.js';
+import { readSigned } from './signed-requests.js';
 
 const secret = process.env.WEBHOOK_SECRET ?? '';
 const failFirst = Number(process.env.FAIL_FIRST ?? '0');
@@ -34,22 +34,7 @@ const server = createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     return res.end(JSON.stringify(seen));
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  req.on('data', (c: Buffer) => {
-    size += c.length;
-    if (size <= MAX_BODY_BYTES) chunks.push(c);
-  });
-  req.on('end', () => {
-    const raw = Buffer.concat(chunks).toString('utf8');
-    const signatureOk = verifyHook(
-      secret,
-      {
-        signature: req.headers['x-switchboard-signature'] as string | undefined,
-        timestamp: req.headers['x-switchboard-timestamp'] as string | undefined,
-      },
-      raw,
-    );
+  void readSigned(req, secret, MAX_BODY_BYTES).then(({ text: raw, signatureOk }) => {
     const key = String(req.headers['idempotency-key'] ?? '');
     const n = (attempts.get(key) ?? 0) + 1;
     attempts.set(key, n);
