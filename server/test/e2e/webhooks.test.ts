@@ -10,6 +10,7 @@ import {
   signToken,
   startProcess,
   startRedis,
+  startRedisCluster,
   startSwitchboard,
   tempDir,
   type Managed,
@@ -238,6 +239,45 @@ describe('webhooks from 3 nodes on real Redis', () => {
     const accepted = delivered(all, 'channel_occupied', 'room:hang');
     assert.equal(accepted.length, 1);
     assert.notEqual(accepted[0]!.node, first.node, 'delivered by another node');
+  });
+});
+
+describe('webhooks on a Redis Cluster', () => {
+  test('two nodes, three masters: one channel_occupied and one channel_vacated, signed', async () => {
+    receiver ??= await startReceiver();
+    const cluster = await startRedisCluster(3);
+    const env = {
+      BROKER: 'redis-cluster',
+      REDIS_CLUSTER_NODES: cluster.nodesEnv,
+      WEBHOOK_URL: receiver.url,
+      WEBHOOK_SECRET: SECRET,
+      WEBHOOK_EVENTS: 'channel_occupied,channel_vacated',
+      WEBHOOK_VACATE_DEBOUNCE_MS: '300',
+      WEBHOOK_RETRY_BASE_MS: '50',
+      WEBHOOK_RETRY_MAX_MS: '200',
+    };
+    const pair = await Promise.all(['whc-a', 'whc-b'].map((id) => startSwitchboard({ ...env, NODE_ID: id })));
+    try {
+      const socks = await Promise.all(pair.map((n, i) => client(n, `cl-${i}`)));
+      await Promise.all(socks.map((s) => joined(s, 'room:cluster')).map(async (c) => leave(await c)));
+      const all = await eventually(
+        'channel_vacated room:cluster accepted',
+        async () => {
+          const got = await receiver.requests();
+          return delivered(got, 'channel_vacated', 'room:cluster').length > 0 ? got : null;
+        },
+        20_000,
+      );
+      for (const event of ['channel_occupied', 'channel_vacated']) {
+        const tries = attempted(all, event, 'room:cluster');
+        assert.equal(new Set(tries.map((r) => r.key)).size, 1, `one ${event}`);
+        assert.ok(tries.every((r) => r.signatureOk && r.raw === tries[0]!.raw));
+      }
+    } finally {
+      for (const s of sockets.splice(0)) s.disconnect();
+      await Promise.all(pair.map((n) => n.stop()));
+      await cluster.stop();
+    }
   });
 });
 
