@@ -43,6 +43,7 @@ export class WebhookDispatcher {
   private bytes = 0;
   private inFlight = 0;
   private closed = false;
+  private lastLog = 0;
   private readonly idle: (() => void)[] = [];
 
   constructor(
@@ -76,7 +77,7 @@ export class WebhookDispatcher {
       this.bytes + bytes > this.config.queueMaxBytes
     ) {
       metrics.webhooks.labels(event, 'dropped').inc();
-      this.logger?.warn({ event, id, queued: this.count }, 'webhook dropped: queue full');
+      this.warn({ event, id, queued: this.count }, 'webhook dropped: queue full');
       return false;
     }
     this.count++;
@@ -138,10 +139,7 @@ export class WebhookDispatcher {
     if (result === 'ok') return this.finish(o, 'delivered');
     if (result === 'rejected') return this.finish(o, 'rejected');
     if (o.attempts >= this.config.maxAttempts) {
-      this.logger?.warn(
-        { event: o.event, id: o.id, attempts: o.attempts, result },
-        'webhook failed: gave up',
-      );
+      this.warn({ event: o.event, id: o.id, attempts: o.attempts, result }, 'webhook failed: gave up');
       return this.finish(o, 'failed');
     }
     const backoff = Math.min(this.config.retryMaxMs, this.config.retryBaseMs * 2 ** (o.attempts - 1));
@@ -199,6 +197,14 @@ export class WebhookDispatcher {
     this.bytes -= o.bytes;
     this.gauge();
     if (this.count === 0) for (const f of this.idle.splice(0)) f();
+  }
+
+  /** Logs at most one line per 10 s: a receiver that is down fails every event. */
+  private warn(obj: object, msg: string): void {
+    const now = Date.now();
+    if (now - this.lastLog < 10_000) return;
+    this.lastLog = now;
+    this.logger?.warn(obj, msg);
   }
 
   private gauge(): void {

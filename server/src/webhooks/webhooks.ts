@@ -46,6 +46,8 @@ export class Webhooks {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private again = false;
+  private closed = false;
+  private lastErrorLog = 0;
   /** Ledger calls in flight, awaited by close() so a drain's releases are written before the disconnect. */
   private readonly inFlight = new Set<Promise<unknown>>();
 
@@ -80,6 +82,7 @@ export class Webhooks {
 
   /** Waits for ledger calls in flight, stops, gives queued events a short budget, disconnects. */
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
     await Promise.allSettled([...this.inFlight]);
     await this.dispatcher.close(CLOSE_BUDGET_MS);
@@ -92,10 +95,7 @@ export class Webhooks {
         // This node made an event: deliver it now rather than at the next round.
         if (recorded) this.round(false);
       },
-      (err: unknown) => {
-        metrics.webhookLedgerErrors.labels(op).inc();
-        this.logger?.warn({ err: (err as Error).message, op }, 'webhooks: ledger call failed');
-      },
+      (err: unknown) => this.fail(op, err),
     );
     this.inFlight.add(done);
     void done.finally(() => this.inFlight.delete(done));
@@ -103,6 +103,7 @@ export class Webhooks {
 
   /** Settles due slots (`settle`), then takes what the queue has room for; one round at a time. */
   private round(settle: boolean): void {
+    if (this.closed) return;
     if (this.running) {
       this.again = true;
       return;
@@ -121,18 +122,23 @@ export class Webhooks {
       const entries = await this.ledger.take(Math.min(TAKE_BATCH, this.dispatcher.room()));
       for (const e of entries) this.deliver(e);
     } catch (err) {
-      metrics.webhookLedgerErrors.labels('tick').inc();
-      this.logger?.warn({ err: (err as Error).message }, 'webhooks: ledger round failed');
+      this.fail('tick', err);
     }
+  }
+
+  /** Counts a failed ledger call; logs at most one line per 10 s (a Redis outage fails every join). */
+  private fail(op: 'hold' | 'release' | 'tick' | 'done', err: unknown): void {
+    metrics.webhookLedgerErrors.labels(op).inc();
+    const now = Date.now();
+    if (now - this.lastErrorLog < 10_000) return;
+    this.lastErrorLog = now;
+    this.logger?.warn({ err: (err as Error).message, op }, 'webhooks: ledger call failed');
   }
 
   private deliver(e: OutboxEntry): void {
     const event = eventOf(e.slot.kind, e.up);
     const finish = () => {
-      this.ledger.done(e).catch((err: unknown) => {
-        metrics.webhookLedgerErrors.labels('done').inc();
-        this.logger?.warn({ err: (err as Error).message }, 'webhooks: ledger done failed');
-      });
+      this.ledger.done(e).catch((err: unknown) => this.fail('done', err));
     };
     if (!this.config.events.has(event)) return finish();
     const queued = this.dispatcher.enqueue(e.id, event, webhookBody(e), (outcome) => {
