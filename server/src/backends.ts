@@ -4,6 +4,10 @@ import type { Config } from './config.js';
 import type { PresenceTracker } from './presence/presence.js';
 import { MemoryPresence } from './presence/memory-presence.js';
 import type { Logger } from './telemetry/logger.js';
+import type { RedisTarget } from './broker/redis-connection.js';
+import type { WebhooksConfig } from './webhooks/config.js';
+import type { Slot, WebhookLedger } from './webhooks/ledger.js';
+import { metrics } from './telemetry/metrics.js';
 
 export interface Backends {
   broker: Broker;
@@ -16,14 +20,60 @@ export interface Backends {
  * modules are imported only when used, so a memory node never loads ioredis.
  */
 export async function createBackends(config: Config, logger: Logger): Promise<Backends> {
+  const backends = await createBrokerAndPresence(config, logger);
+  if (!config.webhooks) return backends;
+  return { ...backends, presence: await withWebhooks(backends.presence, config, config.webhooks, logger) };
+}
+
+/**
+ * WEBHOOK_URL set: the presence tracker reports occupancy and presence to the webhook ledger
+ * (memory on one node, Redis across nodes; docs/webhooks.md).
+ */
+async function withWebhooks(
+  presence: PresenceTracker,
+  config: Config,
+  webhooks: WebhooksConfig,
+  logger: Logger,
+): Promise<PresenceTracker> {
+  const { Webhooks, WebhookPresence, eventOf } = await import('./webhooks/webhooks.js');
+  const debounceMs = webhooks.vacateDebounceMs;
+  const onDrop = (slot: Slot, up: boolean) => {
+    metrics.webhooks.labels(eventOf(slot.kind, up), 'dropped').inc();
+    logger.warn({ topic: slot.topic }, 'webhook dropped: the outbox is full (WEBHOOK_QUEUE_MAX)');
+  };
+  const outboxMax = webhooks.queueMax;
+  let ledger: WebhookLedger;
+  if (config.broker === 'memory') {
+    const { MemoryLedger } = await import('./webhooks/ledger.js');
+    ledger = new MemoryLedger({ debounceMs, outboxMax, nodeId: config.nodeId, onDrop });
+  } else {
+    const { RedisLedger } = await import('./webhooks/redis-ledger.js');
+    ledger = new RedisLedger({
+      nodeId: config.nodeId,
+      redis: redisTarget(config),
+      debounceMs,
+      ttlMs: config.presenceTtlMs,
+      outboxMax,
+      onDrop,
+      logger: logger.child({ component: 'webhooks' }),
+    });
+  }
+  const hooks = new Webhooks(webhooks, ledger, config.nodeId, logger.child({ component: 'webhooks' }));
+  return new WebhookPresence(presence, hooks);
+}
+
+function redisTarget(config: Config): RedisTarget {
+  return config.broker === 'redis'
+    ? { url: config.redisUrl ?? '', auth: config.redisAuth }
+    : { clusterNodes: config.redisClusterNodes, auth: config.redisAuth };
+}
+
+async function createBrokerAndPresence(config: Config, logger: Logger): Promise<Backends> {
   const nodeId = config.nodeId;
   if (config.broker === 'memory') {
     return { broker: new MemoryBroker({ nodeId }), presence: new MemoryPresence({ nodeId }) };
   }
-  const redis =
-    config.broker === 'redis'
-      ? { url: config.redisUrl ?? '', auth: config.redisAuth }
-      : { clusterNodes: config.redisClusterNodes, auth: config.redisAuth };
+  const redis = redisTarget(config);
   const [{ RedisBroker }, { RedisPresence }] = await Promise.all([
     import('./broker/redis-broker.js'),
     import('./presence/redis-presence.js'),

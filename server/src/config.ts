@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { isValidTopicPattern } from './auth/topic-pattern.js';
 import { parseTrustedProxies } from './transport/client-address.js';
 import { parseHooksConfig, type HooksConfig } from './channels/hooks/config.js';
+import { parseWebhooksConfig, type WebhooksConfig } from './webhooks/config.js';
 import { parseHistoryConfig, type HistoryConfig } from './store/config.js';
 
 /**
@@ -95,6 +96,8 @@ export interface Config {
   channelsModule?: string;
   /** HOOKS_*: the team's backend decides joins and answers pushes on HOOKS_TOPICS (docs/hooks.md). */
   hooks?: HooksConfig;
+  /** WEBHOOK_*: channel occupancy and presence events POSTed to the team's receiver (docs/webhooks.md). */
+  webhooks?: WebhooksConfig;
   /** Secrets generated at start-up because they were missing (never in production). */
   generatedSecrets: ('JWT_SECRET' | 'API_TOKEN')[];
 }
@@ -258,6 +261,8 @@ export function loadConfig(env: Env = process.env): Config {
   const channelsModule = read('CHANNELS_MODULE');
   const hooks = parseHooksConfig(env);
   problems.push(...hooks.problems);
+  const webhooks = parseWebhooksConfig(env);
+  problems.push(...webhooks.problems);
   let jwtSecret = read('JWT_SECRET');
   let apiToken = read('API_TOKEN');
   const generatedSecrets: Config['generatedSecrets'] = [];
@@ -331,6 +336,7 @@ export function loadConfig(env: Env = process.env): Config {
     otlpEndpoint,
     channelsModule,
     hooks: hooks.config,
+    webhooks: webhooks.config,
     generatedSecrets,
   };
 }

@@ -25,3 +25,44 @@ export function envReader(env: Env, problems: string[]) {
   };
   return { read, int };
 }
+
+/**
+ * Reads an endpoint that Switchboard POSTs HMAC-signed requests to (`<PREFIX>_URL` and
+ * `<PREFIX>_SECRET`, e.g. HOOKS_URL / HOOKS_SECRET): undefined when the URL is unset (then each of
+ * `dependents` that is set is a problem). The URL must be http(s) and the secret 32+ characters;
+ * each failure adds one line to `problems`. `who` names the receiving side in messages.
+ */
+export function signedEndpoint(
+  env: Env,
+  problems: string[],
+  prefix: string,
+  dependents: readonly string[],
+  who: string,
+): { url: string; secret: string } | undefined {
+  const { read } = envReader(env, problems);
+  const urlVar = `${prefix}_URL`;
+  const secretVar = `${prefix}_SECRET`;
+  const url = read(urlVar);
+  if (url === undefined) {
+    for (const name of [secretVar, ...dependents])
+      if (read(name) !== undefined)
+        problems.push(`${name} is set but ${urlVar} is not: set ${urlVar} or unset ${name}`);
+    return undefined;
+  }
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // reported below
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    problems.push(`${urlVar}=${JSON.stringify(url)} is invalid: set it to an http(s) URL of ${who}`);
+  }
+  const secret = read(secretVar) ?? '';
+  if (secret.length < 32) {
+    problems.push(
+      `${urlVar} needs ${secretVar} of at least 32 characters (requests are HMAC-signed with it)`,
+    );
+  }
+  return { url, secret };
+}

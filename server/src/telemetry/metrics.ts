@@ -79,6 +79,34 @@ export const metrics = {
     help: '1 while the hooks circuit breaker refuses calls after consecutive failures, else 0',
     registers: [registry],
   }),
+  webhooks: new client.Counter({
+    name: 'switchboard_webhooks_total',
+    help: 'Webhook events by event (channel_occupied, channel_vacated, member_added, member_removed) and outcome (delivered, rejected: a 4xx answer, failed: gave up after WEBHOOK_MAX_ATTEMPTS, dropped: queue full or shutdown)',
+    labelNames: ['event', 'outcome'] as const,
+    registers: [registry],
+  }),
+  webhookAttempts: new client.Counter({
+    name: 'switchboard_webhook_attempts_total',
+    help: 'Webhook delivery attempts by result (ok, http_error: 408/429/5xx, retried; rejected: other 4xx; timeout; unavailable)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  }),
+  webhookQueueDepth: new client.Gauge({
+    name: 'switchboard_webhook_queue_depth',
+    help: 'Webhook events on this node waiting, between retries or in flight (bounded by WEBHOOK_QUEUE_MAX)',
+    registers: [registry],
+  }),
+  webhookQueueBytes: new client.Gauge({
+    name: 'switchboard_webhook_queue_bytes',
+    help: 'Bytes of webhook bodies on this node waiting, between retries or in flight (bounded by WEBHOOK_QUEUE_MAX_BYTES)',
+    registers: [registry],
+  }),
+  webhookLedgerErrors: new client.Counter({
+    name: 'switchboard_webhook_ledger_errors_total',
+    help: 'Failed webhook ledger operations (hold, release, tick); a failed hold or release can lose an event',
+    labelNames: ['op'] as const,
+    registers: [registry],
+  }),
   publishes: new client.Counter({
     name: 'switchboard_publishes_total',
     help: 'Publications accepted by this node, by source (client, api)',

@@ -5,7 +5,6 @@
 // and carries the trace of its hook span.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -31,6 +30,7 @@ import {
   type Reply,
   type Socket,
 } from '../support/phoenix.js';
+import { closedPort } from '../support/signed-requests.js';
 import { upgradeAnswer } from '../support/upgrade.js';
 
 const SECRET = 'hook-secret-for-tests-0123456789abcdef';
@@ -64,15 +64,6 @@ async function startBackend(env: Record<string, string> = {}): Promise<Backend> 
       ReturnType<Backend['requests']>
     >;
   return { proc, port, url, requests };
-}
-
-/** A loopback port nobody listens on right now (the "down" backend; it is started on it later). */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 async function metric(sb: SwitchboardProcess, line: RegExp): Promise<number> {

@@ -4,7 +4,7 @@
 // (GET /requests), and answers by topic (connect and publish hooks by user and event): game:slow* after SLOW_MS, game:garbage* with HTML,
 // game:huge* with 100 KB, game:500* with a 500; other topics play a small game (docs/hooks.md).
 import { createServer } from 'node:http';
-import { verifyHook } from '../../src/channels/hooks/signature.js';
+import { readSigned } from './signed-requests.js';
 
 const secret = process.env.HOOKS_SECRET ?? '';
 const slowMs = Number(process.env.SLOW_MS ?? '3000');
@@ -65,18 +65,7 @@ const server = createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     return res.end(JSON.stringify(seen));
   }
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => {
-    const text = Buffer.concat(chunks).toString('utf8');
-    const signatureOk = verifyHook(
-      secret,
-      {
-        signature: req.headers['x-switchboard-signature'] as string | undefined,
-        timestamp: req.headers['x-switchboard-timestamp'] as string | undefined,
-      },
-      text,
-    );
+  void readSigned(req, secret).then(({ text, signatureOk }) => {
     const body = JSON.parse(text) as Parameters<typeof answer>[0];
     seen.push({ headers: req.headers, body, signatureOk });
     if (!signatureOk) {

@@ -333,6 +333,37 @@ describe('the server process', () => {
     );
   });
 
+  test('webhooks: WEBHOOK_URL needs a 32+ character secret; events and bounds are checked', () => {
+    assert.equal(loadConfig({}).webhooks, undefined);
+    const c = loadConfig({ WEBHOOK_URL: 'http://127.0.0.1:9/wh', WEBHOOK_SECRET: 'x'.repeat(32) });
+    assert.deepEqual(
+      [...(c.webhooks?.events ?? [])],
+      ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed'],
+    );
+    assert.equal(c.webhooks?.vacateDebounceMs, 5000);
+    const problems = problemsOf({
+      WEBHOOK_URL: 'ftp://x',
+      WEBHOOK_SECRET: 'short',
+      WEBHOOK_EVENTS: 'channel_occupied,client_event',
+      WEBHOOK_MAX_ATTEMPTS: '0',
+      WEBHOOK_RETRY_BASE_MS: '5000',
+      WEBHOOK_RETRY_MAX_MS: '100',
+    });
+    for (const name of [
+      'WEBHOOK_URL=',
+      'WEBHOOK_SECRET of at least 32',
+      'WEBHOOK_EVENTS: "client_event"',
+      'WEBHOOK_MAX_ATTEMPTS=',
+      'WEBHOOK_RETRY_MAX_MS is below',
+    ]) {
+      assert.ok(
+        problems.some((p) => p.includes(name)),
+        `${name} in ${problems.join(' / ')}`,
+      );
+    }
+    assert.ok(problemsOf({ WEBHOOK_SECRET: 'x'.repeat(40) })[0]?.includes('WEBHOOK_URL is not'));
+  });
+
   test('exits 1 with a message naming the variable and the fix', async () => {
     const { code, stderr } = await run({ PORT: 'eighty', NODE_ENV: 'production' });
     assert.equal(code, 1);

@@ -20,7 +20,14 @@ test('docs/protocol.md has a row for every close code, with its reason', () => {
 
 test('docs/configuration.md has a row for every environment variable the server reads', () => {
   const doc = read('../../../docs/configuration.md');
-  const sources = [read('../../src/config.ts'), read('../../src/store/config.ts')].join('\n');
+  const sources = [
+    '../../src/config.ts',
+    '../../src/store/config.ts',
+    '../../src/channels/hooks/config.ts',
+    '../../src/webhooks/config.ts',
+  ]
+    .map(read)
+    .join('\n');
   const names = new Set(
     [...sources.matchAll(/\b(?:read|int|url|bool)\('([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1]!),
   );

@@ -3,7 +3,7 @@
  * record, so server/src/config.ts stays the only reader of the environment.
  */
 import type { HookName } from './client.js';
-import { envReader, type Env } from '../../env/reader.js';
+import { envReader, signedEndpoint, type Env } from '../../env/reader.js';
 
 export interface HooksConfig {
   /** HOOKS_URL: where every hook is POSTed (http or https). */
@@ -44,28 +44,9 @@ const DEFAULT_HOOKS = 'join,push';
 export function parseHooksConfig(env: Env): { config?: HooksConfig; problems: string[] } {
   const problems: string[] = [];
   const { read, int } = envReader(env, problems);
-  const url = read('HOOKS_URL');
-  if (url === undefined) {
-    for (const name of ['HOOKS_TOPICS', 'HOOKS_SECRET'])
-      if (read(name) !== undefined)
-        problems.push(`${name} is set but HOOKS_URL is not: set HOOKS_URL or unset ${name}`);
-    return { problems };
-  }
-  let parsed: URL | null = null;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // reported below
-  }
-  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-    problems.push(`HOOKS_URL=${JSON.stringify(url)} is invalid: set it to an http(s) URL of your backend`);
-  }
-  const secret = read('HOOKS_SECRET') ?? '';
-  if (secret.length < 32) {
-    problems.push(
-      'HOOKS_URL needs HOOKS_SECRET of at least 32 characters (requests are HMAC-signed with it)',
-    );
-  }
+  const endpoint = signedEndpoint(env, problems, 'HOOKS', ['HOOKS_TOPICS'], 'your backend');
+  if (!endpoint) return { problems };
+  const { url, secret } = endpoint;
   const topics = (read('HOOKS_TOPICS') ?? '')
     .split(',')
     .map((t) => t.trim())

@@ -1,0 +1,168 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * The ledger decides, once for the whole cluster, when a channel becomes occupied or vacated and
+ * when a presence key appears or disappears (docs/webhooks.md).
+ */
+
+/** What is counted: a topic's subscribers (`occupancy`, key '') or one presence key on a topic. */
+export type SlotKind = 'occupancy' | 'member';
+
+export interface Slot {
+  kind: SlotKind;
+  topic: string;
+  /** The presence key (user id) of a `member` slot; '' for `occupancy`. */
+  key: string;
+}
+
+/**
+ * An event waiting in the ledger's outbox. Every field is fixed when the transition happens, so
+ * whichever node delivers it (and however often) sends the same body. `id` is unique per
+ * transition: the webhook's idempotency key.
+ */
+export interface OutboxEntry {
+  /** The ledger's handle for `done` (a Redis stream entry id, or a counter in memory). */
+  handle: string;
+  id: string;
+  slot: Slot;
+  /** true: the slot went up (occupied, member_added); false: down. */
+  up: boolean;
+  /** The node whose call made the transition. */
+  node: string;
+  /** When it happened, ms since the epoch (the ledger's clock). */
+  time: number;
+}
+
+/**
+ * Holders of slots across every node, their transitions, and an outbox of the events.
+ *
+ * Guarantee: each transition happens once for the whole cluster and is written to the outbox in
+ * the same atomic step, as long as the ledger's store answers. A slot goes down only after it has
+ * had no holder for the whole debounce, so a release followed by a hold within it records nothing.
+ * The holders of a node that stops refreshing (killed) are released by the others' `tick` after
+ * the node TTL. An outbox entry taken by a node stays the ledger's until `done`: if that node dies
+ * first, another one takes it again (at least once; the id lets the receiver drop repeats).
+ */
+export interface WebhookLedger {
+  start(): Promise<void>;
+  /** This node holds `slot` under `ref` (a presence phx_ref; '' for occupancy). True: a transition was recorded. */
+  hold(slot: Slot, ref: string): Promise<boolean>;
+  /** Undoes `hold`; idempotent. A slot left empty goes down at a later `tick` (or now when the debounce is 0). */
+  release(slot: Slot, ref: string): Promise<boolean>;
+  /** Settles slots whose debounce is over and releases the holders of dead nodes; bounded work per call. */
+  tick(): Promise<void>;
+  /** Up to `max` outbox entries for this node to deliver (new ones, and ones a dead node had taken). */
+  take(max: number): Promise<OutboxEntry[]>;
+  /** The entry was delivered (or given up on): it leaves the outbox. */
+  done(entry: OutboxEntry): Promise<void>;
+  /** Stops; entries taken and not done are left for another node (Redis) or lost (memory). */
+  close(): Promise<void>;
+}
+
+/** A slot's identity as a string without ambiguity (topics and keys may contain anything). */
+export function slotId(slot: Slot): string {
+  return JSON.stringify([slot.kind, slot.topic, slot.key]);
+}
+
+/** Slots settled per `tick`, so one tick stays short whatever the backlog. */
+export const SETTLE_BATCH = 256;
+
+interface MemorySlot {
+  slot: Slot;
+  refs: Set<string>;
+  epoch: string;
+  /** When the last holder left; undefined while held. */
+  emptySince: number | undefined;
+}
+
+/**
+ * The ledger of a single node (BROKER=memory): every holder is on this node, so Maps are the
+ * whole truth. Slots exist only while up: bounded by the topics and presence keys in use. The
+ * outbox holds at most `outboxMax` events (WEBHOOK_QUEUE_MAX); one more is dropped and counted.
+ */
+export class MemoryLedger implements WebhookLedger {
+  private readonly slots = new Map<string, MemorySlot>();
+  /** Slots that emptied and wait for their debounce (insertion order is emptying order). */
+  private readonly pending = new Set<string>();
+  /** Bounded by outboxMax. */
+  private readonly outbox: OutboxEntry[] = [];
+  private nextHandle = 0;
+
+  constructor(
+    private readonly opts: {
+      debounceMs: number;
+      outboxMax: number;
+      nodeId: string;
+      onDrop: (slot: Slot, up: boolean) => void;
+    },
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async start(): Promise<void> {}
+
+  async hold(slot: Slot, ref: string): Promise<boolean> {
+    const id = slotId(slot);
+    const s = this.slots.get(id);
+    if (s) {
+      s.refs.add(ref);
+      s.emptySince = undefined;
+      this.pending.delete(id);
+      return false;
+    }
+    const epoch = randomBytes(9).toString('base64url');
+    this.slots.set(id, { slot, refs: new Set([ref]), epoch, emptySince: undefined });
+    this.record(slot, true, `${epoch}-1`);
+    return true;
+  }
+
+  async release(slot: Slot, ref: string): Promise<boolean> {
+    const id = slotId(slot);
+    const s = this.slots.get(id);
+    if (!s || !s.refs.delete(ref) || s.refs.size > 0) return false;
+    s.emptySince = this.now();
+    this.pending.add(id);
+    if (this.opts.debounceMs > 0) return false;
+    this.down(id, s);
+    return true;
+  }
+
+  async tick(): Promise<void> {
+    const now = this.now();
+    let settled = 0;
+    for (const id of this.pending) {
+      const s = this.slots.get(id);
+      if (!s || s.emptySince === undefined) {
+        this.pending.delete(id);
+        continue;
+      }
+      if (now - s.emptySince < this.opts.debounceMs || settled++ >= SETTLE_BATCH) break;
+      this.down(id, s);
+    }
+  }
+
+  async take(max: number): Promise<OutboxEntry[]> {
+    return this.outbox.splice(0, max);
+  }
+
+  async done(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  private down(id: string, s: MemorySlot): void {
+    this.slots.delete(id);
+    this.pending.delete(id);
+    this.record(s.slot, false, `${s.epoch}-2`);
+  }
+
+  private record(slot: Slot, up: boolean, id: string): void {
+    if (this.outbox.length >= this.opts.outboxMax) return this.opts.onDrop(slot, up);
+    this.outbox.push({
+      handle: String(this.nextHandle++),
+      id,
+      slot,
+      up,
+      node: this.opts.nodeId,
+      time: this.now(),
+    });
+  }
+}

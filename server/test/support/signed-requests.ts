@@ -1,0 +1,42 @@
+// What the hook and webhook test servers share: reading a request signed as docs/hooks.md says,
+// and a loopback port with nobody behind it (a receiver that is down).
+import type { IncomingMessage } from 'node:http';
+import { createServer } from 'node:net';
+import { verifyHook } from '../../src/channels/hooks/signature.js';
+
+/** Reads the body (keeping at most `maxBytes`) and checks its x-switchboard-signature with `secret`. */
+export function readSigned(
+  req: IncomingMessage,
+  secret: string,
+  maxBytes = 1024 * 1024,
+): Promise<{ text: string; signatureOk: boolean }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= maxBytes) chunks.push(c);
+    });
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const signatureOk = verifyHook(
+        secret,
+        {
+          signature: req.headers['x-switchboard-signature'] as string | undefined,
+          timestamp: req.headers['x-switchboard-timestamp'] as string | undefined,
+        },
+        text,
+      );
+      resolve({ text, signatureOk });
+    });
+  });
+}
+
+/** A loopback port nobody listens on right now. */
+export async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
