@@ -31,6 +31,12 @@ test('docs/configuration.md has a row for every environment variable the server 
   const names = new Set(
     [...sources.matchAll(/\b(?:read|int|url|bool)\('([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1]!),
   );
+  // signedEndpoint(env, problems, 'HOOKS', ...) reads HOOKS_URL and HOOKS_SECRET.
+  for (const [, prefix] of sources.matchAll(/\bsignedEndpoint\(\s*env,\s*problems,\s*'([A-Z]+)'/g)) {
+    names.add(`${prefix}_URL`);
+    names.add(`${prefix}_SECRET`);
+  }
+  assert.ok(names.has('HOOKS_SECRET') && names.has('WEBHOOK_URL'), 'signedEndpoint variables found');
   assert.ok(names.size >= 20, `found the variables (${[...names].join(', ')})`);
   for (const name of names) {
     assert.match(doc, new RegExp(`^\\| \`${name}\` +\\|`, 'm'), `${name} is documented`);
