@@ -40,7 +40,7 @@ test('each script opens with a comment listing its steps, and has main(), parseA
 
 test('no script or library under scripts/ or bench/ imports node:child_process', () => {
   const importers = [...sources(join(root, 'scripts')), ...sources(join(root, 'bench'))]
-    .filter((file) => /from ['"](node:)?child_process['"]/.test(readFileSync(file, 'utf8')))
+    .filter((file) => /(\bfrom|\bimport)\s*\(?['"](node:)?child_process['"]/.test(readFileSync(file, 'utf8')))
     .map((file) => relative(root, file));
   assert.deepEqual(importers, []);
 });
