@@ -1,13 +1,14 @@
 // The pipeline library's Runner, one suite run against both implementations: zx (scripts) and
 // @actions/exec (actions). Real programs (sh, printf, cat, pwd, ldd); nothing is faked.
 import assert from 'node:assert/strict';
-import { mkdtempSync, realpathSync } from 'node:fs';
+import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { hardNofileLimit, sharedLibraries } from '../../../scripts/lib/image/index.js';
 import { CommandError, runChecked } from '../../../scripts/lib/runner.js';
 import { zxRunner } from '../../../scripts/lib/zx.js';
+import { kustomizeBuild } from '../src/kustomize/index.js';
 import { actionsExecRunner, type Runner } from '../src/runner.js';
 
 const runners: Runner[] = [zxRunner, actionsExecRunner];
@@ -60,6 +61,26 @@ for (const runner of runners) {
         libs.some((lib) => /libc\.so/.test(lib)),
         libs.join(', '),
       );
+    });
+
+    test("kustomizeBuild renders with kubectl through the runner, or names kubectl's error", async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'sb-runner-kustomize-'));
+      writeFileSync(join(dir, 'kustomization.yaml'), 'resources: [cm.yaml]\n');
+      writeFileSync(join(dir, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n');
+      assert.equal(
+        await kustomizeBuild(dir, 'kubectl', runner),
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n',
+      );
+      writeFileSync(join(dir, 'kustomization.yaml'), 'resources: [missing.yaml]\n');
+      await assert.rejects(kustomizeBuild(dir, 'kubectl', runner), (err: Error) => {
+        assert.ok(err.message.startsWith(`kubectl kustomize ${dir} failed: `), err.message);
+        assert.match(err.message, /missing\.yaml/);
+        return true;
+      });
+      const missing = { path: join(dir, 'no-such-tool'), kind: 'kubectl' } as const;
+      await assert.rejects(kustomizeBuild(dir, missing, runner), {
+        message: /^cannot run .*no-such-tool: [\s\S]*\(install kubectl, which includes kustomize v5\)$/,
+      });
     });
   });
 }
