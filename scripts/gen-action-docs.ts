@@ -138,8 +138,18 @@ export async function staleReadmes(root: string, actions: string[]): Promise<str
   return stale;
 }
 
-async function main(): Promise<void> {
+interface Args {
+  check: boolean;
+  /** Repository root. */
+  root: string;
+  /** Names of the actions to document (empty: every action). */
+  names: string[];
+}
+
+/** The command line; undefined after printing --help. */
+function parseArgs(argv: string[]): Args | undefined {
   const { values, positionals } = parseNodeArgs({
+    args: argv,
     allowPositionals: true,
     options: {
       check: { type: 'boolean', default: false },
@@ -149,11 +159,21 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(usage);
-    return;
+    return undefined;
   }
-  const root = resolve(values.root ?? fileURLToPath(new URL('..', import.meta.url)));
-  const actions = selectActions(root, positionals);
-  if (!values.check) {
+  return {
+    check: values.check,
+    root: resolve(values.root ?? fileURLToPath(new URL('..', import.meta.url))),
+    names: positionals,
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (!args) return;
+  const { root } = args;
+  const actions = selectActions(root, args.names);
+  if (!args.check) {
     for (const action of actions) {
       writeFileSync(join(root, 'actions', action, 'README.md'), await readmeFor(root, action));
       console.log(`wrote actions/${action}/README.md`);

@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs as parseNodeArgs } from 'node:util';
 
 /** The model packages schema.ts validates with; kubernetes-models covers the built-in API groups. */
 export const MODEL_PACKAGES = [
@@ -69,10 +69,32 @@ export function renderRegistry(models: Array<[string, string]>): string {
   ].join('\n');
 }
 
+const usage = `Usage: npm run validate:models [-- --check]
+
+  --check     do not write: exit 1 when the committed file differs from the installed packages
+  -h, --help  this text`;
+
+/** The command line: --check, or undefined after printing --help. */
+function parseArgs(argv: string[]): { check: boolean } | undefined {
+  const { values } = parseNodeArgs({
+    args: argv,
+    options: {
+      check: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(usage);
+    return undefined;
+  }
+  return { check: values.check };
+}
+
 function main(): void {
-  const { values } = parseArgs({ options: { check: { type: 'boolean', default: false } } });
+  const args = parseArgs(process.argv.slice(2));
+  if (!args) return;
   const text = renderRegistry(listModels());
-  if (!values.check) {
+  if (!args.check) {
     writeFileSync(REGISTRY_FILE, text);
     console.log(`wrote ${REGISTRY_FILE.slice(root.length)}`);
     return;

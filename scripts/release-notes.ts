@@ -100,8 +100,17 @@ export function githubOutput(plan: ReleasePlan): string {
   ].join('\n');
 }
 
-async function main(): Promise<void> {
+interface Args {
+  version: string;
+  to?: string;
+  repo: string;
+  githubOutput?: string;
+}
+
+/** The command line; prints usage and exits on --help (0) or a missing --version (2). */
+function parseArgs(argv: string[]): Args {
   const { values } = parseNodeArgs({
+    args: argv,
     options: {
       version: { type: 'string' },
       to: { type: 'string' },
@@ -114,9 +123,19 @@ async function main(): Promise<void> {
     console.log(usage);
     process.exit(values.help ? 0 : 2);
   }
-  const plan = await planRelease(resolve(values.repo ?? '.'), values.version, values.to);
+  return {
+    version: values.version,
+    to: values.to,
+    repo: resolve(values.repo ?? '.'),
+    githubOutput: values['github-output'],
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const plan = await planRelease(args.repo, args.version, args.to);
   process.stdout.write(plan.notes);
-  if (values['github-output']) appendFileSync(values['github-output'], githubOutput(plan));
+  if (args.githubOutput) appendFileSync(args.githubOutput, githubOutput(plan));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

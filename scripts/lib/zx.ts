@@ -7,40 +7,13 @@
 // the exit code) into a CommandError that names the command, its exit code and the tail of its
 // output; zx does the spawning, quoting, timeouts and killing.
 import { $, ProcessOutput, type ProcessPromise } from 'zx';
+import { CommandError, type RunOptions, type RunResult, type Runner } from './runner.js';
 
 $.quiet = true;
 $.verbose = false;
 
 export { $, cd, retry, spinner, within, ProcessOutput, ProcessPromise } from 'zx';
-
-/** How many lines of a failed command's output an error carries. */
-const TAIL_LINES = 15;
-
-/** The last `lines` non-empty lines of `text`. */
-export function tail(text: string, lines = TAIL_LINES): string {
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
-}
-
-/** A program exited non-zero, was killed (timeout), or is not installed (exit 127). */
-export class CommandError extends Error {
-  readonly code: string = 'ERR_COMMAND';
-  constructor(
-    readonly command: string,
-    readonly exitCode: number | null,
-    readonly signal: string | null,
-    readonly stdout: string,
-    readonly stderr: string,
-  ) {
-    const status =
-      exitCode === 127
-        ? 'exit 127: not installed or not on PATH'
-        : exitCode === null
-          ? `killed by ${signal ?? 'a signal'}`
-          : `exit ${exitCode}`;
-    super(`${command} failed (${status}): ${tail(stderr || stdout)}`);
-    this.name = 'CommandError';
-  }
-}
+export { CommandError, tail } from './runner.js';
 
 /** The command line of a zx process as a person would type it. */
 export function commandLine(p: ProcessPromise): string {
@@ -60,3 +33,19 @@ export async function run(p: ProcessPromise): Promise<ProcessOutput> {
     throw err;
   }
 }
+
+/** The pipeline library's Runner for scripts: zx, with the options mapped one to one. */
+export const zxRunner: Runner = {
+  name: 'zx',
+  async run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+    const out = await $({
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      timeout: opts.timeoutMs,
+      timeoutSignal: 'SIGKILL',
+      input: opts.input,
+      nothrow: true,
+    })`${cmd} ${[...args]}`;
+    return { exitCode: out.exitCode, signal: out.signal, stdout: out.stdout, stderr: out.stderr };
+  },
+};

@@ -42935,9 +42935,9 @@ var __awaiter5 = function(thisArg, _arguments, P, generator) {
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
 };
-function exec(commandLine2, args, options) {
+function exec(commandLine, args, options) {
   return __awaiter5(this, void 0, void 0, function* () {
-    const commandArgs = argStringToArray(commandLine2);
+    const commandArgs = argStringToArray(commandLine);
     if (commandArgs.length === 0) {
       throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
     }
@@ -42947,7 +42947,7 @@ function exec(commandLine2, args, options) {
     return runner.exec();
   });
 }
-function getExecOutput(commandLine2, args, options) {
+function getExecOutput(commandLine, args, options) {
   return __awaiter5(this, void 0, void 0, function* () {
     var _a, _b;
     let stdout = "";
@@ -42969,7 +42969,7 @@ function getExecOutput(commandLine2, args, options) {
       }
     };
     const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-    const exitCode = yield exec(commandLine2, args, Object.assign(Object.assign({}, options), { listeners }));
+    const exitCode = yield exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
     stdout += stdoutDecoder.end();
     stderr += stderrDecoder.end();
     return {
@@ -43020,6 +43020,47 @@ function error(message, properties = {}) {
 }
 function info(message) {
   process.stdout.write(message + os5.EOL);
+}
+
+// scripts/lib/runner.ts
+var TAIL_LINES = 15;
+function tail(text, lines = TAIL_LINES) {
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
+}
+function shellWord(arg) {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+function commandText(cmd, args) {
+  return [cmd, ...args].map(shellWord).join(" ");
+}
+var CommandError = class extends Error {
+  constructor(command, exitCode, signal, stdout, stderr) {
+    const status = exitCode === 127 ? "exit 127: not installed or not on PATH" : exitCode === null ? `killed by ${signal ?? "a signal"}` : `exit ${exitCode}`;
+    super(`${command} failed (${status}): ${tail(stderr || stdout)}`);
+    this.command = command;
+    this.exitCode = exitCode;
+    this.signal = signal;
+    this.stdout = stdout;
+    this.stderr = stderr;
+    this.name = "CommandError";
+  }
+  command;
+  exitCode;
+  signal;
+  stdout;
+  stderr;
+  code = "ERR_COMMAND";
+};
+async function runChecked(runner, cmd, args, opts = {}) {
+  const result = await runner.run(cmd, args, opts);
+  if (result.exitCode === 0) return result;
+  throw new CommandError(
+    commandText(cmd, args),
+    result.exitCode,
+    result.signal,
+    result.stdout,
+    result.stderr
+  );
 }
 
 // node_modules/zx/build/deno.js
@@ -43095,40 +43136,20 @@ var {
 // scripts/lib/zx.ts
 $.quiet = true;
 $.verbose = false;
-var TAIL_LINES = 15;
-function tail(text, lines = TAIL_LINES) {
-  return text.trimEnd().split("\n").slice(-lines).join("\n");
-}
-var CommandError = class extends Error {
-  constructor(command, exitCode, signal, stdout, stderr) {
-    const status = exitCode === 127 ? "exit 127: not installed or not on PATH" : exitCode === null ? `killed by ${signal ?? "a signal"}` : `exit ${exitCode}`;
-    super(`${command} failed (${status}): ${tail(stderr || stdout)}`);
-    this.command = command;
-    this.exitCode = exitCode;
-    this.signal = signal;
-    this.stdout = stdout;
-    this.stderr = stderr;
-    this.name = "CommandError";
+var zxRunner = {
+  name: "zx",
+  async run(cmd, args, opts = {}) {
+    const out = await $({
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      timeout: opts.timeoutMs,
+      timeoutSignal: "SIGKILL",
+      input: opts.input,
+      nothrow: true
+    })`${cmd} ${[...args]}`;
+    return { exitCode: out.exitCode, signal: out.signal, stdout: out.stdout, stderr: out.stderr };
   }
-  command;
-  exitCode;
-  signal;
-  stdout;
-  stderr;
-  code = "ERR_COMMAND";
 };
-function commandLine(p) {
-  return p.cmd.replace(/^\$'(.*)'$/, "$1");
-}
-async function run(p) {
-  try {
-    return await p;
-  } catch (err) {
-    if (err instanceof ProcessOutput)
-      throw new CommandError(commandLine(p), err.exitCode, err.signal, err.stdout, err.stderr);
-    throw err;
-  }
-}
 
 // scripts/lib/image/exec.ts
 var ImageToolError = class extends CommandError {
@@ -43140,14 +43161,12 @@ var ImageToolError = class extends CommandError {
   }
 };
 async function runTool(cmd, args, opts = {}) {
-  const tool = $({
-    cwd: opts.cwd,
-    env: opts.env ?? process.env,
-    timeout: opts.timeoutMs ?? 3e5,
-    timeoutSignal: "SIGKILL"
-  });
   try {
-    const { stdout, stderr } = await run(tool`${cmd} ${args}`);
+    const { stdout, stderr } = await runChecked(opts.runner ?? zxRunner, cmd, args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      timeoutMs: opts.timeoutMs ?? 3e5
+    });
     return { stdout, stderr };
   } catch (err) {
     throw err instanceof CommandError ? new ImageToolError(err) : err;
@@ -43158,8 +43177,8 @@ async function runTool(cmd, args, opts = {}) {
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir as tmpdir3 } from "node:os";
 import { join as join3 } from "node:path";
-async function hardNofileLimit() {
-  const { stdout } = await runTool("sh", ["-c", "ulimit -Hn"]);
+async function hardNofileLimit(runner) {
+  const { stdout } = await runTool("sh", ["-c", "ulimit -Hn"], { runner });
   const n = stdout.trim() === "unlimited" ? 65536 : Number(stdout.trim());
   return Number.isFinite(n) && n > 0 ? Math.min(n, 65536) : 1024;
 }
@@ -43168,7 +43187,7 @@ async function buildImage(opts) {
   const work = mkdtempSync(join3(tmpdir3(), "sb-build-"));
   const iidfile = join3(work, "iid");
   const pullFlag = { missing: "false", always: "always", never: "never" }[opts.pull ?? "missing"];
-  const nofile = opts.nofile ?? await hardNofileLimit();
+  const nofile = opts.nofile ?? await hardNofileLimit(opts.runner);
   const args = [
     "bud",
     "--runtime",
@@ -43189,19 +43208,19 @@ async function buildImage(opts) {
   for (const [k, v] of Object.entries(opts.labels ?? {})) args.push("--label", `${k}=${v}`);
   args.push(opts.context);
   try {
-    await runTool("buildah", args, { timeoutMs: opts.timeoutMs ?? 9e5 });
+    await runTool("buildah", args, { timeoutMs: opts.timeoutMs ?? 9e5, runner: opts.runner });
     const imageId = readFileSync(iidfile, "utf8").trim().replace(/^sha256:/, "");
-    return { imageId, digest: await localDigest(imageId), tags: opts.tags };
+    return { imageId, digest: await localDigest(imageId, opts.runner), tags: opts.tags };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
-async function inspect(image) {
-  const { stdout } = await runTool("buildah", ["inspect", "--type", "image", image]);
+async function inspect(image, runner) {
+  const { stdout } = await runTool("buildah", ["inspect", "--type", "image", image], { runner });
   return JSON.parse(stdout);
 }
-async function localDigest(image) {
-  const digest = (await inspect(image)).FromImageDigest ?? "";
+async function localDigest(image, runner) {
+  const digest = (await inspect(image, runner)).FromImageDigest ?? "";
   if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`buildah inspect ${image}: no manifest digest`);
   return digest;
 }
@@ -43212,15 +43231,15 @@ async function push(image, destination, opts = {}) {
   if (opts.authfile) args.push("--authfile", opts.authfile);
   args.push(image, `docker://${destination}`);
   try {
-    await runTool("buildah", args, { timeoutMs: opts.timeoutMs ?? 3e5 });
+    await runTool("buildah", args, { timeoutMs: opts.timeoutMs ?? 3e5, runner: opts.runner });
     return { digest: readFileSync(digestfile, "utf8").trim() };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
-async function removeImages(images) {
+async function removeImages(images, runner) {
   for (const image of images) {
-    await runTool("buildah", ["rmi", "--force", image]).catch((err) => {
+    await runTool("buildah", ["rmi", "--force", image], { runner }).catch((err) => {
       if (!/image not known|no such image|not found/i.test(err.message)) throw err;
     });
   }
@@ -43230,17 +43249,28 @@ async function removeImages(images) {
 import { mkdtempSync as mkdtempSync2, readFileSync as readFileSync2, rmSync as rmSync2 } from "node:fs";
 import { tmpdir as tmpdir4 } from "node:os";
 import { join as join4 } from "node:path";
-async function exec2(cmd, args, input) {
-  try {
-    return await getExecOutput(cmd, args, {
-      silent: true,
-      ignoreReturnCode: true,
-      input: input === void 0 ? void 0 : Buffer.from(input)
-    });
-  } catch (error2) {
-    return { exitCode: 127, stdout: "", stderr: error2.message };
+
+// actions/shared/src/runner.ts
+var actionsExecRunner = {
+  name: "@actions/exec",
+  async run(cmd, args, opts = {}) {
+    try {
+      const out = await getExecOutput(cmd, [...args], {
+        cwd: opts.cwd,
+        env: opts.env,
+        input: opts.input === void 0 ? void 0 : Buffer.from(opts.input),
+        silent: true,
+        ignoreReturnCode: true
+      });
+      return { exitCode: out.exitCode, signal: null, stdout: out.stdout, stderr: out.stderr };
+    } catch (error2) {
+      return { exitCode: 127, signal: null, stdout: "", stderr: error2.message };
+    }
   }
-}
+};
+
+// actions/shared/src/image/engines.ts
+var exec2 = (cmd, args, input) => actionsExecRunner.run(cmd, args, { input });
 function failed(what, result) {
   const text = (result.stderr || result.stdout).trim().split("\n").slice(-15).join("\n");
   return new Error(`${what} failed (exit ${result.exitCode}):
@@ -43307,18 +43337,23 @@ async function withBuildah(build) {
     tags: build.references,
     buildArgs: build.buildArgs,
     labels: build.labels,
-    runtime: build.runtime
+    runtime: build.runtime,
+    runner: actionsExecRunner
   });
   try {
     if (!build.push) return { engine: "buildah", digest: built.digest };
     const digest = await pushAll(
       build.references,
-      async (ref) => (await push(ref, ref, { tlsVerify: build.tlsVerify, authfile: build.authfile })).digest,
+      async (ref) => (await push(ref, ref, {
+        tlsVerify: build.tlsVerify,
+        authfile: build.authfile,
+        runner: actionsExecRunner
+      })).digest,
       log2
     );
     return { engine: "buildah", digest };
   } finally {
-    if (build.push) await removeImages(build.references).catch(() => void 0);
+    if (build.push) await removeImages(build.references, actionsExecRunner).catch(() => void 0);
   }
 }
 async function withPodman(build) {
@@ -43326,7 +43361,7 @@ async function withPodman(build) {
   const log2 = build.log ?? (() => void 0);
   const dir = mkdtempSync2(join4(tmpdir4(), "podman-build-"));
   try {
-    const nofile = await hardNofileLimit();
+    const nofile = await hardNofileLimit(actionsExecRunner);
     const iid = join4(dir, "iid");
     const args = [
       "build",
@@ -43654,7 +43689,7 @@ function readBuildImageConfig(input, env) {
 }
 
 // actions/build-image/src/main.ts
-async function run2() {
+async function run() {
   try {
     const config = readBuildImageConfig((name) => getInput(name), process.env);
     if (config.credentials) setSecret(config.credentials.password);
@@ -43679,7 +43714,7 @@ async function run2() {
 }
 
 // actions/build-image/src/index.ts
-void run2();
+void run();
 /*! Bundled license information:
 
 undici/lib/web/fetch/body.js:

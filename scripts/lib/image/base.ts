@@ -21,6 +21,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { Runner } from '../runner.js';
 import { runTool } from './exec.js';
 
 export interface BaseImageOptions {
@@ -35,6 +36,8 @@ export interface BaseImageOptions {
   /** Shell for RUN instructions (default /bin/sh). */
   shell?: string;
   timeoutMs?: number;
+  /** Who runs ldd and buildah (default zx). */
+  runner?: Runner;
 }
 
 export interface BuiltBase {
@@ -43,8 +46,8 @@ export interface BuiltBase {
 }
 
 /** Absolute paths of the shared libraries (and the loader) `binary` needs, from ldd. */
-export async function sharedLibraries(binary: string): Promise<string[]> {
-  const { stdout } = await runTool('ldd', [binary]);
+export async function sharedLibraries(binary: string, runner?: Runner): Promise<string[]> {
+  const { stdout } = await runTool('ldd', [binary], { runner });
   const libs = new Set<string>();
   for (const line of stdout.split('\n')) {
     const m = /(?:=>\s+)?(\/\S+)\s+\(0x[0-9a-f]+\)/.exec(line);
@@ -79,7 +82,7 @@ export async function layoutBaseRootfs(root: string, opts: BaseImageOptions = {}
   chmodSync(join(root, 'usr/bin/env'), 0o755);
   const libs = new Set<string>();
   for (const binary of [node, realpathSync(shell), realpathSync('/usr/bin/env')]) {
-    for (const lib of await sharedLibraries(binary)) libs.add(lib);
+    for (const lib of await sharedLibraries(binary, opts.runner)) libs.add(lib);
   }
   for (const lib of libs) copyInto(root, lib);
   const npmDir = opts.npmDir ?? defaultNpmDir(node);
@@ -116,19 +119,18 @@ export async function layoutBaseRootfs(root: string, opts: BaseImageOptions = {}
 export async function buildBase(opts: BaseImageOptions = {}): Promise<BuiltBase> {
   const tag = opts.tag ?? 'localhost/node-base:test';
   const timeoutMs = opts.timeoutMs ?? 120_000;
+  const runner = opts.runner;
   const root = mkdtempSync(join(tmpdir(), 'sb-base-rootfs-'));
   const home = mkdtempSync(join(tmpdir(), 'sb-base-home-'));
   let container: string | undefined;
   try {
     await layoutBaseRootfs(root, opts);
-    container = (await runTool('buildah', ['from', 'scratch'], { timeoutMs })).stdout.trim();
-    await runTool('buildah', ['copy', '--quiet', container, `${root}/.`, '/'], { timeoutMs });
+    container = (await runTool('buildah', ['from', 'scratch'], { timeoutMs, runner })).stdout.trim();
+    await runTool('buildah', ['copy', '--quiet', container, `${root}/.`, '/'], { timeoutMs, runner });
     await runTool(
       'buildah',
       ['copy', '--quiet', '--chown', '1000:1000', container, `${home}/.`, '/home/node'],
-      {
-        timeoutMs,
-      },
+      { timeoutMs, runner },
     );
     await runTool(
       'buildah',
@@ -147,13 +149,16 @@ export async function buildBase(opts: BaseImageOptions = {}): Promise<BuiltBase>
         `org.opencontainers.image.description=Node.js ${process.version} from the build host (scripts/lib/image/base.ts)`,
         container,
       ],
-      { timeoutMs },
+      { timeoutMs, runner },
     );
-    const { stdout } = await runTool('buildah', ['commit', '--quiet', '--rm', container, tag], { timeoutMs });
+    const { stdout } = await runTool('buildah', ['commit', '--quiet', '--rm', container, tag], {
+      timeoutMs,
+      runner,
+    });
     container = undefined;
     return { tag, imageId: stdout.trim() };
   } finally {
-    if (container) await runTool('buildah', ['rm', container]).catch(() => undefined);
+    if (container) await runTool('buildah', ['rm', container], { runner }).catch(() => undefined);
     rmSync(root, { recursive: true, force: true });
     rmSync(home, { recursive: true, force: true });
   }

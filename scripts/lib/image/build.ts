@@ -3,6 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Runner } from '../runner.js';
 import { runTool } from './exec.js';
 
 export interface BuildImageOptions {
@@ -32,6 +33,8 @@ export interface BuildImageOptions {
   runtime?: string;
   /** Whole-build timeout (default 15 minutes). */
   timeoutMs?: number;
+  /** Who runs buildah (default zx; the build-image action passes @actions/exec). */
+  runner?: Runner;
 }
 
 export interface BuiltImage {
@@ -43,8 +46,8 @@ export interface BuiltImage {
 }
 
 /** The open-files hard limit of this process (`ulimit -Hn`), capped at 65536. */
-export async function hardNofileLimit(): Promise<number> {
-  const { stdout } = await runTool('sh', ['-c', 'ulimit -Hn']);
+export async function hardNofileLimit(runner?: Runner): Promise<number> {
+  const { stdout } = await runTool('sh', ['-c', 'ulimit -Hn'], { runner });
   const n = stdout.trim() === 'unlimited' ? 65536 : Number(stdout.trim());
   return Number.isFinite(n) && n > 0 ? Math.min(n, 65536) : 1024;
 }
@@ -68,7 +71,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
   const work = mkdtempSync(join(tmpdir(), 'sb-build-'));
   const iidfile = join(work, 'iid');
   const pullFlag = { missing: 'false', always: 'always', never: 'never' }[opts.pull ?? 'missing'];
-  const nofile = opts.nofile ?? (await hardNofileLimit());
+  const nofile = opts.nofile ?? (await hardNofileLimit(opts.runner));
   const args = [
     'bud',
     '--runtime',
@@ -89,11 +92,11 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
   for (const [k, v] of Object.entries(opts.labels ?? {})) args.push('--label', `${k}=${v}`);
   args.push(opts.context);
   try {
-    await runTool('buildah', args, { timeoutMs: opts.timeoutMs ?? 900_000 });
+    await runTool('buildah', args, { timeoutMs: opts.timeoutMs ?? 900_000, runner: opts.runner });
     const imageId = readFileSync(iidfile, 'utf8')
       .trim()
       .replace(/^sha256:/, '');
-    return { imageId, digest: await localDigest(imageId), tags: opts.tags };
+    return { imageId, digest: await localDigest(imageId, opts.runner), tags: opts.tags };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -116,21 +119,21 @@ export interface ImageConfig {
   StopSignal?: string;
 }
 
-async function inspect(image: string): Promise<BuildahImageInspect> {
-  const { stdout } = await runTool('buildah', ['inspect', '--type', 'image', image]);
+async function inspect(image: string, runner?: Runner): Promise<BuildahImageInspect> {
+  const { stdout } = await runTool('buildah', ['inspect', '--type', 'image', image], { runner });
   return JSON.parse(stdout) as BuildahImageInspect;
 }
 
 /** The manifest digest of a local image (`sha256:…`). */
-export async function localDigest(image: string): Promise<string> {
-  const digest = (await inspect(image)).FromImageDigest ?? '';
+export async function localDigest(image: string, runner?: Runner): Promise<string> {
+  const digest = (await inspect(image, runner)).FromImageDigest ?? '';
   if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`buildah inspect ${image}: no manifest digest`);
   return digest;
 }
 
 /** The image's OCI config: user, command, environment, labels. */
-export async function imageConfig(image: string): Promise<ImageConfig> {
-  return (await inspect(image)).OCIv1?.config ?? {};
+export async function imageConfig(image: string, runner?: Runner): Promise<ImageConfig> {
+  return (await inspect(image, runner)).OCIv1?.config ?? {};
 }
 
 export interface PushOptions {
@@ -139,6 +142,8 @@ export interface PushOptions {
   /** A containers-auth.json with the registry credentials. */
   authfile?: string;
   timeoutMs?: number;
+  /** Who runs buildah (default zx; the build-image action passes @actions/exec). */
+  runner?: Runner;
 }
 
 /** Pushes a local image to `destination` (`registry/name:tag`) and returns the registry's digest. */
@@ -153,7 +158,7 @@ export async function push(
   if (opts.authfile) args.push('--authfile', opts.authfile);
   args.push(image, `docker://${destination}`);
   try {
-    await runTool('buildah', args, { timeoutMs: opts.timeoutMs ?? 300_000 });
+    await runTool('buildah', args, { timeoutMs: opts.timeoutMs ?? 300_000, runner: opts.runner });
     return { digest: readFileSync(digestfile, 'utf8').trim() };
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -161,9 +166,9 @@ export async function push(
 }
 
 /** Removes local images by name or ID; ones already gone are ignored. */
-export async function removeImages(images: string[]): Promise<void> {
+export async function removeImages(images: string[], runner?: Runner): Promise<void> {
   for (const image of images) {
-    await runTool('buildah', ['rmi', '--force', image]).catch((err: Error) => {
+    await runTool('buildah', ['rmi', '--force', image], { runner }).catch((err: Error) => {
       if (!/image not known|no such image|not found/i.test(err.message)) throw err;
     });
   }

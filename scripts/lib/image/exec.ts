@@ -1,6 +1,8 @@
-// Runs the container tools (buildah, podman, skopeo) through zx with an argument array, never a
-// shell string, and a timeout; failures carry the command line, the exit code and the tool's stderr.
-import { $, CommandError, run } from '../zx.js';
+// Runs the container tools (buildah, podman, skopeo) through a Runner (zx in scripts, @actions/exec
+// in the build-image action) with an argument array, never a shell string, and a timeout; failures
+// carry the command line, the exit code and the tail of the tool's output.
+import { CommandError, runChecked, type Runner } from '../runner.js';
+import { zxRunner } from '../zx.js';
 
 /** A container tool exited non-zero, timed out, or is not installed. */
 export class ImageToolError extends CommandError {
@@ -17,6 +19,8 @@ export interface ToolOptions {
   timeoutMs?: number;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** Who runs the tool (default zx; the build-image action passes @actions/exec). */
+  runner?: Runner;
 }
 
 /** Runs `cmd args...`; resolves with its output, rejects with ImageToolError. */
@@ -25,14 +29,12 @@ export async function runTool(
   args: string[],
   opts: ToolOptions = {},
 ): Promise<{ stdout: string; stderr: string }> {
-  const tool = $({
-    cwd: opts.cwd,
-    env: opts.env ?? process.env,
-    timeout: opts.timeoutMs ?? 300_000,
-    timeoutSignal: 'SIGKILL',
-  });
   try {
-    const { stdout, stderr } = await run(tool`${cmd} ${args}`);
+    const { stdout, stderr } = await runChecked(opts.runner ?? zxRunner, cmd, args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      timeoutMs: opts.timeoutMs ?? 300_000,
+    });
     return { stdout, stderr };
   } catch (err) {
     throw err instanceof CommandError ? new ImageToolError(err) : err;

@@ -6,8 +6,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getExecOutput } from '@actions/exec';
 import { buildImage, hardNofileLimit, push, removeImages } from '../../../../scripts/lib/image/index.js';
+import { actionsExecRunner, type RunResult } from '../runner.js';
 
 /** Which program builds. */
 export type EngineName = 'buildx' | 'buildah' | 'podman';
@@ -44,19 +44,10 @@ export interface BuiltAndPushed {
   digest: string;
 }
 
-async function exec(cmd: string, args: string[], input?: string) {
-  try {
-    return await getExecOutput(cmd, args, {
-      silent: true,
-      ignoreReturnCode: true,
-      input: input === undefined ? undefined : Buffer.from(input),
-    });
-  } catch (error) {
-    return { exitCode: 127, stdout: '', stderr: (error as Error).message };
-  }
-}
+/** Runs a program through @actions/exec; resolves whatever its exit code (127: not installed). */
+const exec = (cmd: string, args: string[], input?: string) => actionsExecRunner.run(cmd, args, { input });
 
-function failed(what: string, result: { exitCode: number; stderr: string; stdout: string }): Error {
+function failed(what: string, result: RunResult): Error {
   const text = (result.stderr || result.stdout).trim().split('\n').slice(-15).join('\n');
   return new Error(`${what} failed (exit ${result.exitCode}):\n${text}`);
 }
@@ -135,18 +126,26 @@ async function withBuildah(build: ImageBuild): Promise<BuiltAndPushed> {
     buildArgs: build.buildArgs,
     labels: build.labels,
     runtime: build.runtime,
+    runner: actionsExecRunner,
   });
   try {
     if (!build.push) return { engine: 'buildah', digest: built.digest };
     const digest = await pushAll(
       build.references,
-      async (ref) => (await push(ref, ref, { tlsVerify: build.tlsVerify, authfile: build.authfile })).digest,
+      async (ref) =>
+        (
+          await push(ref, ref, {
+            tlsVerify: build.tlsVerify,
+            authfile: build.authfile,
+            runner: actionsExecRunner,
+          })
+        ).digest,
       log,
     );
     return { engine: 'buildah', digest };
   } finally {
     // The runner's storage is not a cache between jobs; free the disk (keep it when not pushed: the caller uses it).
-    if (build.push) await removeImages(build.references).catch(() => undefined);
+    if (build.push) await removeImages(build.references, actionsExecRunner).catch(() => undefined);
   }
 }
 
@@ -155,7 +154,7 @@ async function withPodman(build: ImageBuild): Promise<BuiltAndPushed> {
   const log = build.log ?? (() => undefined);
   const dir = mkdtempSync(join(tmpdir(), 'podman-build-'));
   try {
-    const nofile = await hardNofileLimit();
+    const nofile = await hardNofileLimit(actionsExecRunner);
     const iid = join(dir, 'iid');
     const args = [
       'build',

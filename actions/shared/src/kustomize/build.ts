@@ -1,48 +1,45 @@
 /**
  * Builds a kustomization with the kustomize binary when there is one, else `kubectl kustomize`
- * (kustomize v5 is built into kubectl), through @actions/exec with an argument array.
+ * (kustomize v5 is built into kubectl), through a Runner with an argument array: @actions/exec in
+ * the actions (the default), zx when a script calls it.
  */
-import { getExecOutput } from '@actions/exec';
+import { actionsExecRunner, type Runner } from '../runner.js';
 
 /** Which program renders: `auto` prefers a `kustomize` binary on PATH over kubectl. */
 export type KustomizeTool =
   'auto' | 'kustomize' | 'kubectl' | { path: string; kind: 'kustomize' | 'kubectl' };
 
-async function works(cmd: string, args: string[]): Promise<boolean> {
-  try {
-    return (await getExecOutput(cmd, args, { silent: true, ignoreReturnCode: true })).exitCode === 0;
-  } catch {
-    return false;
-  }
+async function works(runner: Runner, cmd: string, args: string[]): Promise<boolean> {
+  return (await runner.run(cmd, args)).exitCode === 0;
 }
 
 /** Resolves `auto` to a command and the arguments that come before the directory. */
 export async function resolveKustomize(
   tool: KustomizeTool = 'auto',
+  runner: Runner = actionsExecRunner,
 ): Promise<{ cmd: string; args: string[] }> {
   if (typeof tool === 'object') {
     return tool.kind === 'kustomize'
       ? { cmd: tool.path, args: ['build'] }
       : { cmd: tool.path, args: ['kustomize'] };
   }
-  if (tool === 'kustomize' || (tool === 'auto' && (await works('kustomize', ['version'])))) {
+  if (tool === 'kustomize' || (tool === 'auto' && (await works(runner, 'kustomize', ['version'])))) {
     return { cmd: 'kustomize', args: ['build'] };
   }
   return { cmd: 'kubectl', args: ['kustomize'] };
 }
 
 /** Renders `dir` and returns the YAML stream; the error carries kustomize's own message. */
-export async function kustomizeBuild(dir: string, tool: KustomizeTool = 'auto'): Promise<string> {
-  const { cmd, args } = await resolveKustomize(tool);
-  let result;
-  try {
-    result = await getExecOutput(cmd, [...args, dir], { silent: true, ignoreReturnCode: true });
-  } catch (error) {
+export async function kustomizeBuild(
+  dir: string,
+  tool: KustomizeTool = 'auto',
+  runner: Runner = actionsExecRunner,
+): Promise<string> {
+  const { cmd, args } = await resolveKustomize(tool, runner);
+  const result = await runner.run(cmd, [...args, dir]);
+  if (result.exitCode === 127) {
     throw new Error(
-      `cannot run ${cmd}: ${(error as Error).message} (install kubectl, which includes kustomize v5)`,
-      {
-        cause: error,
-      },
+      `cannot run ${cmd}: ${result.stderr.trim()} (install kubectl, which includes kustomize v5)`,
     );
   }
   if (result.exitCode !== 0) {
