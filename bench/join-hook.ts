@@ -15,10 +15,10 @@
  *        [--json docs/join-hook.json] [--seed 1]
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs as parseNodeArgs } from 'node:util';
 import { $, type ProcessPromise } from 'zx';
 import { signToken, startSwitchboard } from '../testkit/src/index.js';
 import { pin, planCpus } from './lib/cpus.js';
+import { parseIntFlags } from './lib/int-flags.js';
 import { cpuPressure } from './lib/machine.js';
 import { orderSeed, shuffled, spread, type Spread } from './lib/order.js';
 import { cpuSeconds } from './lib/procfs.js';
@@ -55,33 +55,7 @@ function usage(): string {
 }
 
 function parseArgs(argv: string[]): Options | 'help' {
-  const { values } = parseNodeArgs({
-    args: argv,
-    options: {
-      runs: { type: 'string', default: '3' },
-      seconds: { type: 'string', default: '10' },
-      connections: { type: 'string', default: '50' },
-      window: { type: 'string', default: '4' },
-      json: { type: 'string' },
-      seed: { type: 'string', default: '1' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) return 'help';
-  const int = (name: string, v: string, min: number) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min)
-      throw new Error(`--${name} must be a whole number >= ${min}, got ${v}`);
-    return n;
-  };
-  return {
-    runs: int('runs', values.runs, 1),
-    seconds: int('seconds', values.seconds, 1),
-    connections: int('connections', values.connections, 1),
-    window: int('window', values.window, 1),
-    json: values.json,
-    seed: int('seed', values.seed, 0),
-  };
+  return parseIntFlags(argv, { runs: 3, seconds: 10, connections: 50, window: 4, seed: 1 });
 }
 
 function percentile(sorted: number[], p: number): number {
