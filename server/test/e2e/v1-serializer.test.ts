@@ -8,9 +8,11 @@ import type { SocketConnectOption } from 'phoenix';
 import { WebSocket } from 'ws';
 import {
   signToken,
+  startNginx,
   startRedis,
   startSwitchboard,
   testSecrets,
+  type NginxProxy,
   type RedisServer,
   type SwitchboardProcess,
 } from '../../../testkit/src/index.js';
@@ -39,7 +41,7 @@ const V1: Partial<SocketConnectOption> = {
 const sockets: Socket[] = [];
 
 async function client(
-  node: SwitchboardProcess,
+  node: { socketUrl: string },
   sub: string,
   opts: Partial<SocketConnectOption> = V1,
 ): Promise<Socket> {
@@ -332,10 +334,11 @@ describe('vsn=1.0.0 on one node (official client configured for V1)', () => {
   });
 });
 
-describe('vsn=1.0.0 across two nodes over Redis', () => {
+describe('vsn=1.0.0 across two nodes over Redis, behind round-robin nginx', () => {
   let redis: RedisServer;
   let a: SwitchboardProcess;
   let b: SwitchboardProcess;
+  let nginx: NginxProxy;
   before(async () => {
     redis = await startRedis();
     const env = { BROKER: 'redis', REDIS_URL: redis.url, PRESENCE_BATCH_MS: '20', LOG_LEVEL: 'warn' };
@@ -343,9 +346,11 @@ describe('vsn=1.0.0 across two nodes over Redis', () => {
       startSwitchboard({ ...env, NODE_ID: 'node-a' }, { readyTimeoutMs: 60_000 }),
       startSwitchboard({ ...env, NODE_ID: 'node-b' }, { readyTimeoutMs: 60_000 }),
     ]);
+    nginx = await startNginx([a.port, b.port]);
   });
   after(async () => {
     for (const s of sockets.splice(0)) s.disconnect();
+    await nginx?.stop();
     await Promise.all([a?.stop(), b?.stop()]);
     await redis?.stop();
   });
@@ -369,5 +374,37 @@ describe('vsn=1.0.0 across two nodes over Redis', () => {
     const atBFromA = next<{ body: string }>(atB, 'new_msg');
     assert.equal((await push(atA, 'new_msg', { body: 'from A' })).status, 'ok');
     assert.deepEqual(await atBFromA, { body: 'from A' });
+  });
+
+  test('through round-robin nginx: V1 clients on both nodes get every push, and recovery fills a gap', async () => {
+    const topic = `room:v1-nginx-${Math.random().toString(36).slice(2)}`;
+    const channels = [];
+    for (const sub of ['v1-a', 'v1-b', 'v1-c', 'v1-d'])
+      channels.push((await client(nginx, sub)).channel(topic, {}));
+    for (const ch of channels) assert.equal((await join(ch)).status, 'ok');
+    const arrivals = channels.map((ch) => next<{ body: string }>(ch, 'new_msg'));
+    assert.equal((await push(channels[0]!, 'new_msg', { body: 'hello' })).status, 'ok');
+    for (const got of arrivals) assert.deepEqual(await got, { body: 'hello' });
+
+    const token = await signToken({ sub: 'v1-reader', join: ['room:*'] });
+    const c = recoveryClient(nginx.socketUrl, token, topic, V1);
+    try {
+      assert.equal((await c.join()).recovered, true);
+      for (let n = 1; n <= 4; n++) await broadcast(n % 2 ? a : b, topic, { n });
+      await eventually('first messages', () => c.delivered.length === 4);
+      c.socket.disconnect();
+      for (let n = 5; n <= 12; n++) await broadcast(n % 2 ? a : b, topic, { n });
+      c.socket.connect();
+      await eventually('the rejoin', () => c.joins.length >= 2, 20_000);
+      assert.equal(c.joins[1]!.recovered, true, JSON.stringify(c.joins[1]));
+      await broadcast(a, topic, { n: 13 });
+      await eventually('the last message', () => c.delivered.length >= 13, 20_000);
+      assert.deepEqual(
+        c.delivered.map((m) => m.payload.n),
+        Array.from({ length: 13 }, (_, i) => i + 1),
+      );
+    } finally {
+      c.socket.disconnect();
+    }
   });
 });
