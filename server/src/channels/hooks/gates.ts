@@ -3,7 +3,7 @@ import { MAX_FIELD_BYTES, isReservedEvent } from '../../protocol/message.js';
 import type { ConnectHandler, ConnectResult } from '../connect.js';
 import type { ApiPublication, PublishGate } from '../publish-gate.js';
 import type { HookClient } from './client.js';
-import { hookPrincipal } from './hook-channel.js';
+import { hookPrincipal, isObject, isReason } from './hook-channel.js';
 
 /**
  * The connect hook as a ConnectHandler: the backend allows (with assigns) or refuses each
@@ -65,12 +65,4 @@ export function parsePublishAnswer(
 
 function isEventName(e: string): boolean {
   return e !== '' && Buffer.byteLength(e) <= MAX_FIELD_BYTES && !isReservedEvent(e);
-}
-
-function isReason(v: unknown): v is string {
-  return typeof v === 'string' && v !== '' && Buffer.byteLength(v) <= MAX_FIELD_BYTES;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -120,11 +120,12 @@ export function parsePushAnswer(a: Record<string, unknown>): PushAnswer | null {
   return { reply, broadcast: { event: b.event, payload: b.payload } };
 }
 
-function isReason(v: unknown): v is string {
+/** A backend's reason: a non-empty string a protocol field can carry. */
+export function isReason(v: unknown): v is string {
   return typeof v === 'string' && v !== '' && Buffer.byteLength(v) <= MAX_FIELD_BYTES;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
+export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
