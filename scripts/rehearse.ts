@@ -34,7 +34,7 @@ import { Progress, formatDuration } from './lib/rehearse/progress.js';
 import { workDir } from './lib/rehearse/replicas.js';
 import { StepSummary } from './lib/rehearse/summary-text.js';
 import { judgeNeighbourOf, startNeighbourOf } from './lib/rehearse/neighbour-run.js';
-import { killDescendants, Teardown } from './lib/rehearse/teardown.js';
+import { killDescendantsNow, removeContainersNow, Teardown } from './lib/rehearse/teardown.js';
 import { readWorkflow } from './lib/rehearse/workflow.js';
 import { rehearseOtherWorkflow } from './lib/rehearse/workflow-rehearsals.js';
 import { resolveWorkflow } from './lib/rehearse/workflow-kind.js';
@@ -42,7 +42,7 @@ import { $, run } from './lib/zx.js';
 
 const usage = `Usage: npm run rehearse -- [options]
 
-  --short             a quick run: 30 VUs for 40s, 5s soak, 1s scrapes
+  --short             a quick run: 30 VUs for 40s, 5s soak
   --fault <name>      inject a fault during the load test (deploy, loadtest): ${faultNames.join(', ')}
   --fault-in <env>    where the fault goes: staging (deployed, default) or production (the neighbour
                       environment the same Prometheus scrapes; staging's gate must still pass; deploy only)
@@ -177,7 +177,9 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
       values['summary-dir'] ??
       env.REHEARSE_SUMMARY_DIR ??
       mkdtempSync(join(tmpdir(), 'switchboard-rehearsal-')),
-    scrapeIntervalMs: short ? 1000 : 2000,
+    // 2 s, timeout 2 s: with 1 s, a /metrics answer delayed past 1 s on a loaded 2-core machine
+    // counted as a down pod (up = 0) and failed a healthy neighbour's server-availability.
+    scrapeIntervalMs: 2000,
   };
 }
 
@@ -212,12 +214,17 @@ async function main(): Promise<void> {
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) {
       print(`rehearse: second ${signal}: killing what is left`);
-      void killDescendants().then(() => process.exit(130));
-      return;
+      // At once and synchronously: awaiting here would let the run start more children meanwhile.
+      killDescendantsNow();
+      removeContainersNow(runId);
+      process.exit(130);
     }
     interrupted = true;
     print(`\nrehearse: ${signal}: stopping everything it started (Ctrl-C again to kill at once)`);
     void teardown.run(15_000).then(() => {
+      // The run kept going while the teardown awaited: whatever it started since dies with us.
+      killDescendantsNow();
+      removeContainersNow(runId);
       print('rehearse: stopped');
       process.exit(130);
     });

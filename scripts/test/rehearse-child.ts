@@ -100,6 +100,16 @@ function alive(pid: number): boolean {
   }
 }
 
+/** "pid (command line)" for a failure message: which process outlived the run says why. */
+function describePid(pid: number): string {
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+    return `${pid} (${cmd.slice(0, 200)})`;
+  } catch {
+    return String(pid);
+  }
+}
+
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
@@ -123,7 +133,7 @@ export async function assertNothingLeft(run: Run, runId: string): Promise<void> 
   assert.deepEqual(
     survivors,
     [],
-    `processes the rehearsal started are still running: ${survivors.join(', ')}`,
+    `processes the rehearsal started are still running: ${survivors.map(describePid).join(', ')}`,
   );
   const open: number[] = [];
   for (const port of printedPorts(run.out)) if (await portOpen(port)) open.push(port);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import { startPostgres, startRedis, startRedisCluster } from '../src/index.js';
 
@@ -38,15 +39,49 @@ test('startRedisCluster makes a 3-master cluster in state ok', async () => {
   }
 });
 
-test('startPostgres runs a real PostgreSQL that answers queries', async () => {
+test('startPostgres runs a real PostgreSQL as a child of this process: queries, immediate kill, restart with its data, stop', async () => {
   const server = await startPostgres();
-  const client = new pg.Client({ connectionString: server.url });
-  try {
+  const query = async (sql: string) => {
+    const client = new pg.Client({ connectionString: server.url });
     await client.connect();
-    const { rows } = await client.query('select 1 + 1 as two');
-    assert.equal(rows[0].two, 2);
+    try {
+      return (await client.query(sql)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+  try {
+    assert.equal((await query('select 1 + 1 as two'))[0].two, 2);
+    // A descendant, not a daemon: a second Ctrl-C of the rehearsal can find it by its parent pid.
+    const postmasters = childCommands().filter((c) => /\/postgres -D /.test(c));
+    assert.equal(postmasters.length, 1, childCommands().join('\n'));
+    await query('create table kept (n int); insert into kept values (42)');
+    await server.kill();
+    await assert.rejects(query('select 1'));
+    await server.restart();
+    assert.deepEqual(await query('select n from kept'), [{ n: 42 }]);
   } finally {
-    await client.end();
     await server.stop();
   }
+  assert.deepEqual(
+    childCommands().filter((c) => /postgres/.test(c)),
+    [],
+  );
 });
+
+/** Command lines of this process's direct children (from /proc). */
+function childCommands(): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
+      if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') continue;
+      out.push(readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' '));
+    } catch {
+      // gone while we looked
+    }
+  }
+  return out;
+}

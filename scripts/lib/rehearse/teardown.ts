@@ -3,6 +3,7 @@
 // kills whatever process is still a descendant of this one (found by pid in /proc, never by name),
 // e.g. a buildah that was mid-build when the signal came.
 import { readdirSync, readFileSync } from 'node:fs';
+import { $ } from '../zx.js';
 
 /** One thing to stop: what it is (for the log) and how. */
 interface Entry {
@@ -112,6 +113,38 @@ export class Teardown {
     })();
     return this.running;
   }
+}
+
+/**
+ * SIGKILLs every descendant now, without yielding to the event loop: no code of this process can
+ * start another child between the look and the kill (the second Ctrl-C, and the last step before
+ * exit). The whole tree is read before any kill, so a grandchild is killed by pid even after its
+ * parent died and it was re-parented. A few rounds catch what forked while we looked.
+ */
+export function killDescendantsNow(): number[] {
+  const killed: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const left = descendantPids().filter(alive);
+    if (left.length === 0) break;
+    for (const pid of left) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        killed.push(pid);
+      } catch {
+        // gone already
+      }
+    }
+  }
+  return killed;
+}
+
+/**
+ * Removes this run's containers (podman labels them with the run id), synchronously for the same
+ * reason; conmon is not our descendant, so killing processes does not stop a container.
+ */
+export function removeContainersNow(runId: string): void {
+  const label = `label=io.switchboard.rehearsal=${runId}`;
+  void $({ sync: true, nothrow: true, quiet: true })`podman rm --force --time 0 --filter ${label}`;
 }
 
 /** SIGTERM every remaining descendant, SIGKILL those still there after `graceMs`. */
