@@ -26,6 +26,9 @@ import { isSequenced } from './store/sequencer.js';
 import type { Logger } from './telemetry/logger.js';
 import { metrics } from './telemetry/metrics.js';
 
+/** How long a node waits, after the broker is back, for the history sequencer before telling rejoins. */
+const sequencerWaitMs = 10_000;
+
 export interface NodeOptions {
   nodeId: string;
   limits: Limits;
@@ -123,7 +126,13 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
       if (!connected) this.lostBroker = true;
       else if (this.lostBroker) {
         this.lostBroker = false;
-        this.resyncRecoveryChannels();
+        // Rejoins recover through the sequencer, whose own Redis connection can come back later
+        // than the broker's: told to rejoin before it does, clients would get recovered=false.
+        void this.history.whenReady(sequencerWaitMs).then((ready) => {
+          if (this.closed) return;
+          if (!ready) this.logger.warn('broker back, history sequencer still away: rejoins may not recover');
+          this.resyncRecoveryChannels();
+        });
       }
     });
     this.presence.onDiff((topic, diff) => this.batcher.add(topic, diff));

@@ -48,6 +48,8 @@ export interface HistoryLayer {
   start(): Promise<void>;
   /** Publish path: assigns epoch/offset (and, on Redis, delivers to other nodes), queues the durable write. */
   append(pub: Publication): Promise<SequencedPublication>;
+  /** The sequencer's `whenReady`: true once recoveries can read it again, false after `timeoutMs`. */
+  whenReady(timeoutMs: number): Promise<boolean>;
   /** The topic's current epoch/offset, for a join reply without recovery. */
   position(topic: string): Promise<StreamPosition>;
   /** Join with recovery params: everything missed, or `recovered: false` and nothing. */
@@ -104,6 +106,7 @@ export function createHistory(opts: HistoryLayerOptions): HistoryLayer {
     sequencer,
     store,
     deliversToNodes: sequencer.deliversToNodes,
+    whenReady: (timeoutMs) => sequencer.whenReady(timeoutMs),
     async start() {
       await sequencer.start();
       await store.start();

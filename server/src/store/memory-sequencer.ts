@@ -84,6 +84,10 @@ export class MemorySequencer implements Sequencer {
     }
   }
 
+  whenReady(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
   async start(): Promise<void> {
     // Age pruning also happens on every read and append; the sweep frees idle topics.
     const every = Math.min(this.opts.cacheTtlMs, 60_000);

@@ -191,6 +191,20 @@ export class RedisSequencer implements Sequencer {
     this.client.off('error', remember).off('node error', remember);
   }
 
+  whenReady(timeoutMs: number): Promise<boolean> {
+    if (this.client.status === 'ready') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ready: boolean) => {
+        clearTimeout(timer);
+        this.client.off('ready', onReady);
+        resolve(ready);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(this.client.status === 'ready'), timeoutMs);
+      this.client.on('ready', onReady);
+    });
+  }
+
   async append(pub: Publication): Promise<SequencedPublication> {
     const keys = topicKeys(pub.topic);
     const [epoch, offset, evicted] = await this.commands.sbAppend(

@@ -28,6 +28,11 @@ export interface Sequencer {
   readonly deliversToNodes: boolean;
   /** Connects; resolves when appends can succeed. */
   start(): Promise<void>;
+  /**
+   * Resolves true once appends and reads can succeed again (at once when they can), false after
+   * `timeoutMs`. After a Redis outage the sequencer's connection may come back later than the broker's.
+   */
+  whenReady(timeoutMs: number): Promise<boolean>;
   /** Returns `pub` with the topic's epoch and next offset; rejects when the sequence is unreachable. */
   append(pub: Publication): Promise<SequencedPublication>;
   /** The topic's epoch and newest offset, creating the epoch if the topic has none (offset 0). */

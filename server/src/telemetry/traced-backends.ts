@@ -98,6 +98,10 @@ export class TracedHistory implements HistoryLayer {
     return this.inner.start();
   }
 
+  whenReady(timeoutMs: number): Promise<boolean> {
+    return this.inner.whenReady(timeoutMs);
+  }
+
   async append(pub: Publication): Promise<SequencedPublication> {
     const publish = startPublishSpan(pub);
     if (publish === null) return this.inner.append(pub);

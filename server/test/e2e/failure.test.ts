@@ -171,6 +171,19 @@ describe('Redis stops and restarts (two nodes, Redis with AOF, PostgreSQL)', () 
       assert.equal(a.proc.child.exitCode, null);
       assert.equal(b.proc.child.exitCode, null);
       assert.match(a.output(), /broker back: channels with recovery told to rejoin/);
+    } catch (err) {
+      // What the nodes said about Redis and rejoins, so a failure in CI says where it stopped.
+      const said = (n: SwitchboardProcess) =>
+        n
+          .output()
+          .split('\n')
+          .filter((l) => /redis|broker|rejoin|recover|sequencer/i.test(l))
+          .slice(-15)
+          .join('\n');
+      const joins = (c: RecoveryClient) => JSON.stringify(c.joins.map((j) => [j.recovered, j.reason]));
+      throw Object.assign(err as Error, {
+        message: `${(err as Error).message}\njoins ra ${joins(ra)} rb ${joins(rb)} rc ${joins(rc)}\nnode a:\n${said(a)}\nnode b:\n${said(b)}`,
+      });
     } finally {
       for (const s of [ra.socket, rb.socket, rc.socket, plain.socket]) s.disconnect();
     }

@@ -121,7 +121,10 @@ describe('Redis unreachable: recovery answers unavailable, the history API 503',
 
       const reply = await rawJoin(c, topic, { recover: { epoch: before.body.epoch, offset: 1 } });
       assert.deepEqual(reply, { status: 'ok', response: { recovered: false, reason: 'unavailable' } });
-      assert.match(node.output(), /recovery unavailable: answering recovered=false/);
+      // The log line is written beside the reply, not before it: wait for it (bounded).
+      await eventually('the unavailable recovery logged', () =>
+        /recovery unavailable: answering recovered=false/.test(node.output()),
+      );
     } finally {
       present.ws.close();
       c.ws.close();
