@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { connect, createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { startTcpProxy } from '../src/index.js';
+import { refusedPort, startTcpProxy } from '../src/index.js';
 
 /** Sends `text` and resolves with the first answer, or null when none comes within `ms`. */
 function ask(s: Socket, text: string, ms: number): Promise<string | null> {
@@ -38,3 +38,26 @@ test('startTcpProxy forwards until stall(), then answers nothing while the conne
     echo.close();
   }
 });
+
+test(
+  'retarget(): a proxy in front of a refused port closes each connection unanswered, then forwards to the new target',
+  { timeout: 30_000 },
+  async () => {
+    const proxy = await startTcpProxy(await refusedPort());
+    const echo = createServer((s) => s.pipe(s));
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+    try {
+      const down = connect(proxy.port, '127.0.0.1');
+      down.on('error', () => undefined);
+      await new Promise<void>((r) => down.once('close', () => r()));
+      proxy.retarget((echo.address() as { port: number }).port);
+      const up = connect(proxy.port, '127.0.0.1');
+      await new Promise<void>((r) => up.once('connect', () => r()));
+      assert.equal(await ask(up, 'back', 5000), 'back');
+      up.destroy();
+    } finally {
+      await proxy.close();
+      echo.close();
+    }
+  },
+);
