@@ -84,60 +84,68 @@ async function withServer(stream: Buffer, chunk: number, onClientBytes: (b: Buff
   return { server, port: (server.address() as { port: number }).port, clientEnded };
 }
 
-test('frames arrive intact whatever the read boundaries; big frames are skipped; ping is answered', async () => {
-  const small = Array.from({ length: 20 }, (_, i) => Buffer.from(`m${i}:${'x'.repeat(i * 13)}`));
-  const medium = Buffer.from('M'.repeat(300)); // 16-bit length
-  const big = Buffer.alloc(70_000, 'B'); // 64-bit length, above the skip threshold
-  const stream = Buffer.concat([
-    ...small.slice(0, 10).map((p) => serverFrame(0x1, p)),
-    serverFrame(0x9, Buffer.from('pp')),
-    serverFrame(0x1, medium),
-    serverFrame(0x1, big),
-    ...small.slice(10).map((p) => serverFrame(0x1, p)),
-    serverFrame(0x8, Buffer.from([0x03, 0xe8])),
-  ]);
-  for (const chunk of [1, 2, 3, 7, 64, 1000, stream.length]) {
-    let fromClient = Buffer.alloc(0);
-    const { server, port, clientEnded } = await withServer(
-      stream,
-      chunk,
-      (b) => (fromClient = Buffer.concat([fromClient, b])),
-    );
-    const got: string[] = [];
-    // Settled and closed are asserted here, not inside the callbacks: a callback never called
-    // (or whose throw the socket swallowed) would otherwise pass.
-    let settled: (err: Error | null) => void = () => undefined;
-    const settledWith = new Promise<Error | null>((r) => (settled = r));
-    const closed = new Promise<number>((resolve) => {
-      new LeanSocket({
-        host: '127.0.0.1',
-        port,
-        path: '/',
-        handler: {
-          onOpen: (s) => s.markReady(),
-          onData: (_s, b, st, e) => void got.push(b.toString('utf8', st, e)),
-        },
-        onSettled: (err) => settled(err),
-        onClosed: (_s, code) => resolve(code),
+test(
+  'frames arrive intact whatever the read boundaries; big frames are skipped; ping is answered',
+  { timeout: 60_000 },
+  async () => {
+    const small = Array.from({ length: 20 }, (_, i) => Buffer.from(`m${i}:${'x'.repeat(i * 13)}`));
+    const medium = Buffer.from('M'.repeat(300)); // 16-bit length
+    const big = Buffer.alloc(70_000, 'B'); // 64-bit length, above the skip threshold
+    const stream = Buffer.concat([
+      ...small.slice(0, 10).map((p) => serverFrame(0x1, p)),
+      serverFrame(0x9, Buffer.from('pp')),
+      serverFrame(0x1, medium),
+      serverFrame(0x1, big),
+      ...small.slice(10).map((p) => serverFrame(0x1, p)),
+      serverFrame(0x8, Buffer.from([0x03, 0xe8])),
+    ]);
+    for (const chunk of [1, 2, 3, 7, 64, 1000, stream.length]) {
+      let fromClient = Buffer.alloc(0);
+      const { server, port, clientEnded } = await withServer(
+        stream,
+        chunk,
+        (b) => (fromClient = Buffer.concat([fromClient, b])),
+      );
+      const got: string[] = [];
+      // Settled and closed are asserted here, not inside the callbacks: a callback never called
+      // (or whose throw the socket swallowed) would otherwise pass.
+      let settled: (err: Error | null) => void = () => undefined;
+      const settledWith = new Promise<Error | null>((r) => (settled = r));
+      const closed = new Promise<number>((resolve) => {
+        new LeanSocket({
+          host: '127.0.0.1',
+          port,
+          path: '/',
+          handler: {
+            onOpen: (s) => s.markReady(),
+            onData: (_s, b, st, e) => void got.push(b.toString('utf8', st, e)),
+          },
+          onSettled: (err) => settled(err),
+          onClosed: (_s, code) => resolve(code),
+        });
       });
-    });
-    assert.equal(await within('onSettled', settledWith), null, `ready (chunk ${chunk})`);
-    assert.equal(await within('onClosed', closed), 1000, `close code seen (chunk ${chunk})`);
-    assert.deepEqual(got, [...small.slice(0, 10), medium, ...small.slice(10)].map(String), `chunk ${chunk}`);
-    await clientEnded;
-    const frames = clientFrames(fromClient);
-    assert.deepEqual(frames.at(-1), { opcode: 0x8, payload: Buffer.from([0x03, 0xe8]) }, 'close echoed');
-    const pongs = frames.filter((f) => f.opcode === 0xa);
-    assert.deepEqual(
-      pongs.map((f) => f.payload.toString()),
-      ['pp'],
-      `pong echoes the ping (chunk ${chunk})`,
-    );
-    server.close();
-  }
-});
+      assert.equal(await within('onSettled', settledWith), null, `ready (chunk ${chunk})`);
+      assert.equal(await within('onClosed', closed), 1000, `close code seen (chunk ${chunk})`);
+      assert.deepEqual(
+        got,
+        [...small.slice(0, 10), medium, ...small.slice(10)].map(String),
+        `chunk ${chunk}`,
+      );
+      await clientEnded;
+      const frames = clientFrames(fromClient);
+      assert.deepEqual(frames.at(-1), { opcode: 0x8, payload: Buffer.from([0x03, 0xe8]) }, 'close echoed');
+      const pongs = frames.filter((f) => f.opcode === 0xa);
+      assert.deepEqual(
+        pongs.map((f) => f.payload.toString()),
+        ['pp'],
+        `pong echoes the ping (chunk ${chunk})`,
+      );
+      server.close();
+    }
+  },
+);
 
-test('a refused upgrade settles with the HTTP status', async () => {
+test('a refused upgrade settles with the HTTP status', { timeout: 60_000 }, async () => {
   const server = createServer((sock) => sock.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const err = await new Promise<Error | null>((resolve) => {

@@ -10,7 +10,11 @@ export const TINY: Workload = {
   subscribersPerRoom: 6,
   ratePerRoom: 20,
   mode: 'fixed',
-  boundMs: 100,
+  // The harness tests check deliveries (lost, repeated, reordered), not speed: a latency target is
+  // the benchmark's job (bench/run.ts), and 100 ms failed 'a correct server passes' on a loaded
+  // machine. This is a ceiling only a hung server reaches. It also sets how long a step waits for
+  // stragglers (4 x bound) before counting them lost, so the 'drop' case waits that long.
+  boundMs: 3000,
 };
 
 export const faultyServer = fileURLToPath(new URL('./fixtures/faulty-rooms-server.ts', import.meta.url));

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { refusedPort } from '../../testkit/src/index.js';
 import type { LoadSummary } from '../lib/summary.js';
 import { repoRoot } from '../src/bundle.js';
 import { parseArgs } from '../src/cli.js';
@@ -12,16 +12,6 @@ import { runScenario } from '../src/runner.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sb-loadtest-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** A loopback port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const addr = srv.address();
-  await new Promise<void>((r) => srv.close(() => r()));
-  if (!addr || typeof addr === 'string') throw new Error('no port');
-  return addr.port;
-}
 
 function cli(args: string[]) {
   return spawnSync(process.execPath, ['--import', 'tsx', 'loadtests/src/cli.ts', ...args], {
@@ -49,7 +39,7 @@ describe('Node runner without a server', () => {
   });
 
   it('records failed connects, fails the ws_connect_success threshold and reports ok=false', async () => {
-    const port = await closedPort();
+    const port = await refusedPort();
     const summary = await runScenario({
       scenario: 'connect-storm',
       url: `ws://127.0.0.1:${port}/socket`,
@@ -73,7 +63,7 @@ describe('Node runner without a server', () => {
   });
 
   it('exits 99 when a threshold fails, printing the table and writing the summary', () => {
-    return closedPort().then((port) => {
+    return refusedPort().then((port) => {
       const path = join(tmp, 'storm.json');
       const r = cli([
         'connect-storm',

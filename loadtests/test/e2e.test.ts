@@ -245,9 +245,20 @@ describe('threshold breaches exit 99', { timeout: 300_000 }, () => {
           if (Date.now() > deadline) throw new Error('the VUs never joined');
           await new Promise((r) => setTimeout(r, 100));
         }
-        await new Promise((r) => setTimeout(r, 500));
+        // Freeze once the node delivers: publications reached its subscribers before the freeze.
+        const sentBefore = await scrapeCounters([frozen.metricsUrl]);
+        while (
+          delta(
+            sentBefore,
+            await scrapeCounters([frozen.metricsUrl]),
+            'switchboard_messages_sent_total{kind="broadcast"}',
+          ) < 8
+        ) {
+          if (Date.now() > deadline) throw new Error('the frozen node never delivered');
+          await new Promise((r) => setTimeout(r, 100));
+        }
         frozen.proc.child.kill('SIGSTOP');
-        await new Promise((r) => setTimeout(r, 2000));
+        await new Promise((r) => setTimeout(r, 2000)); // pacing: the freeze lasts 2 s, the fault under test
         frozen.proc.child.kill('SIGCONT');
       },
     );

@@ -100,6 +100,21 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * Processes of `seen` still running (zombies waiting to be reaped do not count), described as
+ * "pid (command line)". Polls until none is left or `ceilingMs` passed: a process killed at the
+ * exit takes a moment to go; one still there at the ceiling outlived the run.
+ */
+export async function survivingPids(seen: Set<number>, ceilingMs = 5000): Promise<string[]> {
+  const deadline = Date.now() + ceilingMs;
+  let left = [...seen].filter(alive);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    left = left.filter(alive);
+  }
+  return left.map(describePid);
+}
+
 /** "pid (command line)" for a failure message: which process outlived the run says why. */
 function describePid(pid: number): string {
   try {
@@ -127,13 +142,11 @@ function printedPorts(out: string): number[] {
 }
 
 export async function assertNothingLeft(run: Run, runId: string): Promise<void> {
-  // Give exiting children a moment to be reaped.
-  await new Promise((r) => setTimeout(r, 1000));
-  const survivors = [...run.seen].filter(alive);
+  const survivors = await survivingPids(run.seen);
   assert.deepEqual(
     survivors,
     [],
-    `processes the rehearsal started are still running: ${survivors.map(describePid).join(', ')}`,
+    `processes the rehearsal started are still running: ${survivors.join(', ')}`,
   );
   const open: number[] = [];
   for (const port of printedPorts(run.out)) if (await portOpen(port)) open.push(port);

@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rehearse } from './rehearse-child.js';
+import { rehearse, survivingPids } from './rehearse-child.js';
 import { repoRoot } from './validate-fixtures.js';
 
 /** What one rehearsal run printed and left. */
@@ -35,18 +35,7 @@ export async function runRehearsal(args: string[], timeoutMs: number): Promise<R
   return { code, out, summaryDir, ms: Date.now() - started, seen };
 }
 
-/** Processes of `seen` still running a second after the exit (zombies waiting to be reaped do not count), with their command lines. */
-export async function survivors(seen: Set<number>): Promise<string[]> {
-  await new Promise((r) => setTimeout(r, 1000));
-  const out: string[] = [];
-  for (const pid of seen) {
-    try {
-      process.kill(pid, 0);
-      if (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z')) continue;
-      out.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').slice(0, 200)}`);
-    } catch {
-      // gone
-    }
-  }
-  return out;
+/** Processes of `seen` still running after the exit (see survivingPids), with their command lines. */
+export function survivors(seen: Set<number>): Promise<string[]> {
+  return survivingPids(seen);
 }

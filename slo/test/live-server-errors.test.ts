@@ -96,7 +96,7 @@ describe('server-errors objective on a real Prometheus while the server fails re
         ...Array.from({ length: NOT_FOUND_PER_TICK }, () => notFound()),
       ]);
       for (const s of answers) statuses.set(s, (statuses.get(s) ?? 0) + 1);
-      await sleep(TICK_MS);
+      await sleep(TICK_MS); // pacing: one tick of the failing load
     }
   });
 

@@ -141,7 +141,7 @@ describe('generated SLIs on a real Prometheus scraping two real servers under lo
       const n = publications++;
       sentAt.set(n, Date.now());
       await apiPublish(n);
-      await sleep(10);
+      await sleep(10); // pacing: spread the prompt publications
     }
     // Late deliveries: node B is frozen while they are published; it writes them when it resumes.
     b.proc.child.kill('SIGSTOP');
@@ -152,7 +152,7 @@ describe('generated SLIs on a real Prometheus scraping two real servers under lo
         await apiPublish(n);
       }
       // Every slow publication was accepted (publishedAt set on A) before this point.
-      await sleep(FROZEN_MS);
+      await sleep(FROZEN_MS); // pacing: how long B stays frozen is the lateness injected
     } finally {
       b.proc.child.kill('SIGCONT');
     }
@@ -161,8 +161,8 @@ describe('generated SLIs on a real Prometheus scraping two real servers under lo
         ? true
         : undefined,
     );
-    // Three scrapes and rule evaluations after the last event.
-    await sleep(4000);
+    // Every event is over: wait until Prometheus scraped it and evaluated the rules on it.
+    await prom.evaluatedAfter(Date.now());
   });
 
   after(async () => {

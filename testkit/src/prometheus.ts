@@ -41,6 +41,12 @@ export interface PrometheusServer {
   query(promql: string): Promise<PrometheusSample[]>;
   /** GET /api/v1/<path> and return `data` (e.g. 'rules', 'targets'); throws when status is not success. */
   api<T = unknown>(path: string): Promise<T>;
+  /**
+   * Resolves once every target was scraped after `since` (ms since the epoch) and every rule group
+   * evaluated twice after those scrapes were stored: the rules and alerts then count every event
+   * that happened before `since`. Rejects after `timeoutMs` (default 60 s).
+   */
+  evaluatedAfter(since: number, timeoutMs?: number): Promise<void>;
   output(): string;
   stop(): Promise<void>;
 }
@@ -122,10 +128,46 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
     return body.data;
   }
 
+  async function evaluatedAfter(since: number, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const poll = async <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => {
+      for (;;) {
+        const value = await probe();
+        if (value !== undefined) return value;
+        if (Date.now() > deadline) throw new Error(`prometheus: no ${what} within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const stored = await poll('scrape of every target', async () => {
+      const { activeTargets } = await api<{
+        activeTargets: { lastScrape: string; lastScrapeDuration: number }[];
+      }>('targets');
+      const starts = activeTargets.map((t) => Date.parse(t.lastScrape));
+      if (activeTargets.length === 0 || starts.some((t) => t < since)) return undefined;
+      return Math.max(...activeTargets.map((t, i) => starts[i]! + t.lastScrapeDuration * 1000));
+    });
+    const evaluations = async () =>
+      new Map(
+        (await api<{ groups: { name: string; lastEvaluation: string }[] }>('rules')).groups.map((g) => [
+          g.name,
+          Date.parse(g.lastEvaluation),
+        ]),
+      );
+    const first = await poll('rule evaluation after the scrapes', async () => {
+      const e = await evaluations();
+      return [...e.values()].every((t) => t > stored) ? e : undefined;
+    });
+    await poll('second rule evaluation', async () => {
+      const e = await evaluations();
+      return [...first].every(([name, t]) => (e.get(name) ?? 0) > t) ? true : undefined;
+    });
+  }
+
   return {
     url,
     port,
     api: (path) => api(path),
+    evaluatedAfter,
     async query(promql) {
       const data = await api<{
         resultType: string;

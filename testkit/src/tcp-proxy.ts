@@ -9,12 +9,19 @@ export interface TcpProxy {
    * open and bytes sent are not answered, like a frozen peer or a silent network partition.
    */
   stall(): void;
+  /**
+   * Forwards connections accepted from now on to `targetPort`. A peer that is down and comes back
+   * on the same address: start with `refusedPort()` (each connection is accepted, then closed
+   * unanswered), retarget to the service once it listens on a port of its own.
+   */
+  retarget(targetPort: number): void;
   /** Closes the listener and every connection. */
   close(): Promise<void>;
 }
 
 /** Starts a proxy on 127.0.0.1 (port 0) forwarding every connection to `targetPort`. */
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+  let target = targetPort;
   const sockets = new Set<Socket>();
   let stalled = false;
   const halt = (s: Socket) => {
@@ -26,7 +33,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     client.on('close', () => sockets.delete(client));
     client.on('error', () => client.destroy());
     if (stalled) return halt(client);
-    const upstream = connect(targetPort, targetHost);
+    const upstream = connect(target, targetHost);
     sockets.add(upstream);
     upstream.on('close', () => {
       sockets.delete(upstream);
@@ -49,6 +56,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     stall() {
       stalled = true;
       for (const s of sockets) halt(s);
+    },
+    retarget(port) {
+      target = port;
     },
     async close() {
       for (const s of sockets) s.destroy();

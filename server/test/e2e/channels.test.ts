@@ -91,7 +91,11 @@ describe('phoenix channels over the official client', () => {
 
   test('the official client measures a ping (heartbeat round trip)', async () => {
     const a = await client('pinger');
-    const rtt = await new Promise<number>((resolve) => a.ping((ms: number) => resolve(ms)));
+    const rtt = await within(
+      10_000,
+      'ping',
+      new Promise<number>((resolve) => a.ping((ms: number) => resolve(ms))),
+    );
     assert.ok(rtt >= 0);
   });
 
@@ -247,7 +251,11 @@ describe('phoenix channels over the official client', () => {
     assert.equal(typeof annMeta.online_at, 'string');
     const left: string[] = [];
     pa.onLeave((key?: string) => left.push(key ?? ''));
-    await new Promise<void>((resolve) => cb.leave().receive('ok', () => resolve()));
+    await within(
+      10_000,
+      'ben leaves',
+      new Promise<void>((resolve) => cb.leave().receive('ok', () => resolve())),
+    );
     await eventually('ann sees ben leave', () => presentUsers(pa).join() === 'ann');
     assert.deepEqual(left, ['ben']);
   });

@@ -35,6 +35,8 @@ const TOPICS = ['room:deploy-0', 'room:deploy-1', 'room:deploy-2', 'room:deploy-
 /** Per topic; 4 topics -> 20 publications per second in all. */
 const PUBLISH_EVERY_MS = 200;
 const DRAIN_WINDOW_MS = 3000;
+/** The event published once per topic after the last message: the marker that nothing more comes. */
+const SENTINEL = 'end';
 
 let redis: RedisServer;
 let postgres: PostgresServer;
@@ -121,7 +123,7 @@ function startPublishers(url: string) {
       } else {
         accepted.get(topic)!.push(n);
       }
-      await new Promise((r) => setTimeout(r, PUBLISH_EVERY_MS));
+      await new Promise((r) => setTimeout(r, PUBLISH_EVERY_MS)); // pacing: the steady publish rate
     }
   });
   return {
@@ -158,7 +160,7 @@ test(
           ...transport,
         }),
       );
-      if (i % 20 === 19) await new Promise((r) => setTimeout(r, 50)); // do not stampede the first join
+      if (i % 20 === 19) await new Promise((r) => setTimeout(r, 50)); // pacing: do not stampede the first join
     }
     const topicOf = (i: number) => TOPICS[i % TOPICS.length]!;
     const nameOf = (i: number) => `${isLongPoll(i) ? 'LongPoll' : 'WebSocket'} client ${i} (${topicOf(i)})`;
@@ -167,7 +169,9 @@ test(
         await Promise.all(clients.slice(i, i + 25).map((c) => c.join(60_000)));
       }
       const publishers = startPublishers(proxy.httpUrl);
-      await new Promise((r) => setTimeout(r, 2000));
+      const acceptedAtLeast = (n: number) => [...publishers.accepted.values()].every((a) => a.length >= n);
+      // Traffic before the first replacement: 10 publications accepted on every topic.
+      await eventually('10 publications on every topic', () => acceptedAtLeast(10), 60_000);
 
       for (let i = 0; i < 3; i++) {
         const old = nodes[i]!;
@@ -185,23 +189,36 @@ test(
           60_000,
         );
       }
-      await new Promise((r) => setTimeout(r, 2000));
+      // Traffic after the last replacement: 10 more publications accepted on every topic.
+      const published = Math.max(...[...publishers.accepted.values()].map((a) => a.length));
+      await eventually(
+        '10 publications after the last replacement',
+        () => acceptedAtLeast(published + 10),
+        60_000,
+      );
       await publishers.stop();
 
-      const expected = publishers.accepted;
+      // A sentinel after the last publication of each topic: a client that has it has had every
+      // earlier one delivered or skipped (one topic's offsets are in order), so nothing can arrive
+      // later and the comparison below is final.
+      for (const topic of TOPICS) {
+        const body = JSON.stringify({ topic, event: SENTINEL, payload: {} });
+        assert.equal(await postBroadcast(proxy.httpUrl, body), 202, `sentinel on ${topic}`);
+      }
       await eventually(
-        'quiescence: every client has every accepted message',
-        () => clients.every((c, i) => c.delivered.length >= expected.get(topicOf(i))!.length),
+        'the sentinel at every client',
+        () => clients.every((c) => c.delivered.some((m) => m.event === SENTINEL)),
         90_000,
       ).catch(() => undefined); // the assertions below say who misses what
-      await new Promise((r) => setTimeout(r, 500));
+      const expected = publishers.accepted;
+      const messagesOf = (c: RecoveryClient) => c.delivered.filter((m) => m.event === 'msg');
 
       let delivered = 0;
       const problems: string[] = [];
       clients.forEach((c, i) => {
         const want = expected.get(topicOf(i))!;
-        const got = c.delivered.map((m) => m.payload.n);
-        const offsets = c.delivered.map((m) => m.position?.offset);
+        const got = messagesOf(c).map((m) => m.payload.n);
+        const offsets = messagesOf(c).map((m) => m.position?.offset);
         delivered += got.length;
         if (JSON.stringify(got) !== JSON.stringify(want)) {
           const missing = want.filter((n) => !got.includes(n));
@@ -211,26 +228,27 @@ test(
         } else if (offsets.some((o, k) => o !== k + 1)) {
           problems.push(`${nameOf(i)}: offsets not 1..${want.length} in order`);
         }
+        if (!c.delivered.some((m) => m.event === SENTINEL)) problems.push(`${nameOf(i)}: no sentinel`);
         if (c.opens < 2) problems.push(`${nameOf(i)} never reconnected (opens: ${c.opens})`);
       });
 
-      const published = [...expected.values()].reduce((s, v) => s + v.length, 0);
+      const total = [...expected.values()].reduce((s, v) => s + v.length, 0);
       const rejoins = clients.flatMap((c) => c.joins.slice(1));
       const recoveredTrue = rejoins.filter((r) => r.recovered).length;
       const recoveredFalse = rejoins.length - recoveredTrue;
       const reconnectTimes = clients.flatMap((c) => c.reconnectTimes);
       const duplicatesDropped = clients.reduce(
-        (s, c) => s + c.raw.filter((p) => p !== null).length - c.delivered.length,
+        (s, c) => s + c.raw.filter((p) => p !== null).length - messagesOf(c).length,
         0,
       );
       const longPoll = clients.filter((_, i) => isLongPoll(i));
       console.log(
-        `deploy: ${CLIENTS} WebSocket and ${LONGPOLL_CLIENTS} LongPoll clients on ${TOPICS.length} topics, 3 nodes replaced; ${published} messages published ` +
+        `deploy: ${CLIENTS} WebSocket and ${LONGPOLL_CLIENTS} LongPoll clients on ${TOPICS.length} topics, 3 nodes replaced; ${total} messages published ` +
           `(${publishers.failures.length} publish requests failed), ${delivered} deliveries after de-dup ` +
           `(${duplicatesDropped} duplicates dropped by offset); reconnects ${reconnectTimes.length}, ` +
           `reconnect-time p50 ${percentile(reconnectTimes, 50)} ms, p99 ${percentile(reconnectTimes, 99)} ms, ` +
           `max ${Math.max(...reconnectTimes)} ms; recoveries: recovered=true ${recoveredTrue}, recovered=false ${recoveredFalse}; ` +
-          `LongPoll: ${longPoll.reduce((s, c) => s + c.delivered.length, 0)} deliveries, ` +
+          `LongPoll: ${longPoll.reduce((s, c) => s + messagesOf(c).length, 0)} deliveries, ` +
           `${longPoll.reduce((s, c) => s + c.joins.length - 1, 0)} rejoins, ${longPoll.reduce((s, c) => s + c.opens, 0)} session opens`,
       );
       if (publishers.failures.length > 0)

@@ -11,7 +11,7 @@ import {
   type TerminateRequest,
 } from '@switchboard/server';
 import { onFreePorts, signToken, testSecrets } from '../../../testkit/src/index.js';
-import { connect, eventually, join, push, type Socket } from '../support/phoenix.js';
+import { connect, eventually, join, push, within, type Socket } from '../support/phoenix.js';
 import { upgradeStatus } from '../support/upgrade.js';
 
 const ended: Pick<TerminateRequest, 'topic' | 'reason' | 'closeCode' | 'socketId'>[] = [];
@@ -93,7 +93,11 @@ describe('embedding: createSwitchboard with handlers as objects', () => {
     const ch = s.channel('team:leave', {});
     const { socketId } = (await join(ch)).response as { socketId: string };
     const mine = () => ended.filter((e) => e.socketId === socketId);
-    await new Promise<void>((resolve) => ch.leave().receive('ok', () => resolve()));
+    await within(
+      10_000,
+      'leave reply',
+      new Promise<void>((resolve) => ch.leave().receive('ok', () => resolve())),
+    );
     await eventually('terminate leave', () =>
       mine().some((e) => e.reason === 'leave' && e.topic === 'team:leave'),
     );

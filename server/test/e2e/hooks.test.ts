@@ -10,15 +10,18 @@ import { after, before, describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import {
+  refusedPort,
   signToken,
   startOtlpReceiver,
   startProcess,
   startSwitchboard,
+  startTcpProxy,
   tempDir,
   testSecrets,
   type Managed,
   type OtlpReceiver,
   type SwitchboardProcess,
+  type TcpProxy,
 } from '../../../testkit/src/index.js';
 import {
   collect,
@@ -30,7 +33,6 @@ import {
   type Reply,
   type Socket,
 } from '../support/phoenix.js';
-import { closedPort } from '../support/signed-requests.js';
 import { upgradeAnswer } from '../support/upgrade.js';
 
 const SECRET = 'hook-secret-for-tests-0123456789abcdef';
@@ -188,7 +190,10 @@ describe('backend hooks with a live backend', () => {
     const [first, second] = await Promise.all([
       attempt(s, 'game:slow-1', { secret: 'open sesame' }),
       (async () => {
-        await new Promise((r) => setTimeout(r, 100));
+        // The second call starts once the first is in flight at the backend (HOOKS_CONCURRENCY=1).
+        await eventually('the first call at the backend', async () =>
+          (await backend.requests()).some((r) => r.body.topic === 'game:slow-1'),
+        );
         return attempt(s, 'game:slow-2', { secret: 'open sesame' });
       })(),
     ]);
@@ -221,12 +226,14 @@ describe('backend hooks with a live backend', () => {
 describe('backend hooks with the backend down', () => {
   let sb: SwitchboardProcess;
   let backend: Backend | undefined;
-  let port: number;
+  // The backend's address for the node: down (each connection closed unanswered) until the backend
+  // listens, on a port of its own, behind it. No port is released for the backend to take later.
+  let proxy: TcpProxy;
 
   before(async () => {
-    port = await closedPort();
+    proxy = await startTcpProxy(await refusedPort());
     sb = await startSwitchboard({
-      HOOKS_URL: `http://127.0.0.1:${port}/hooks`,
+      HOOKS_URL: `http://127.0.0.1:${proxy.port}/hooks`,
       HOOKS_SECRET: SECRET,
       HOOKS_TOPICS: 'game:*',
       HOOKS_EVENTS: 'join',
@@ -238,6 +245,7 @@ describe('backend hooks with the backend down', () => {
     for (const s of sockets.splice(0)) s.disconnect();
     await sb?.stop();
     await backend?.proc.stop();
+    await proxy?.close();
   });
 
   test('down: backend unavailable, the breaker opens after 3 failures, and closes when the backend is back', async () => {
@@ -261,7 +269,8 @@ describe('backend hooks with the backend down', () => {
       1,
     );
 
-    backend = await startBackend({ PORT: String(port) });
+    backend = await startBackend();
+    proxy.retarget(backend.port);
     // After the cooldown one trial goes through; it succeeds and the breaker closes.
     const ok = await eventually('a join once the breaker lets a trial through', async () => {
       const r = await attempt(s, `game:back-${Date.now()}`, { secret: 'open sesame' });

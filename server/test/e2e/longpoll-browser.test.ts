@@ -73,7 +73,8 @@ async function clientPage(user: string, topic: string): Promise<Page> {
         channel
           .join()
           .receive('ok', () => resolve())
-          .receive('error', (e: unknown) => reject(new Error(JSON.stringify(e))));
+          .receive('error', (e: unknown) => reject(new Error(JSON.stringify(e))))
+          .receive('timeout', () => reject(new Error(`join ${topic} timed out`)));
       });
     },
     { token, topic },
@@ -97,8 +98,12 @@ test('Chromium with the WebSocket refused falls back to LongPoll and chats acros
   await alice.evaluate(async (n) => {
     const ch = (window as unknown as { channel: import('phoenix').Channel }).channel;
     for (let i = 0; i < n; i++) {
-      await new Promise<void>((resolve) =>
-        ch.push('new_msg', { body: `m${i}` }).receive('ok', () => resolve()),
+      // The push's own timeout (10 s) bounds the wait.
+      await new Promise<void>((resolve, reject) =>
+        ch
+          .push('new_msg', { body: `m${i}` })
+          .receive('ok', () => resolve())
+          .receive('timeout', () => reject(new Error(`push m${i} timed out`))),
       );
     }
   }, N);

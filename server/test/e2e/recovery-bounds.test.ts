@@ -16,7 +16,13 @@ import {
 } from '../../../testkit/src/index.js';
 import { eventually } from '../support/phoenix.js';
 import { openRaw, type RawClient } from '../support/raw-client.js';
-import { measureRss, rssLine, assertRss, underlyingSocket } from '../support/resource-bounds.js';
+import {
+  assertRss,
+  connectionsAtMost,
+  measureRss,
+  rssLine,
+  underlyingSocket,
+} from '../support/resource-bounds.js';
 
 const PAYLOAD_BYTES = 60_000;
 /** 300 x 60 KB = 18 MB: over the default HISTORY_RECOVERY_MAX_BYTES (4 MiB), under HISTORY_RECOVERY_MAX. */
@@ -118,7 +124,8 @@ test(`${CONCURRENT} concurrent recovering joins of ${BIG_GAP} x ${PAYLOAD_BYTES}
         c.ws.close();
       }
     },
-    () => new Promise((r) => setTimeout(r, 500)),
+    () => connectionsAtMost(node, 0),
+    PEAK_OVER_MIB,
   );
   console.log(
     rssLine(`${CONCURRENT} recoveries of ${BIG_GAP} x 60 KB`, figures, PEAK_OVER_MIB, PEAK_OVER_MIB),

@@ -8,6 +8,7 @@ import { eventually } from '../support/phoenix.js';
 import { openRaw, type RawClient } from '../support/raw-client.js';
 import {
   assertRss,
+  connectionsAtMost,
   rssLine,
   flood,
   measureRss,
@@ -48,10 +49,14 @@ describe('resource bounds', () => {
   });
   after(() => console.log(`# resource bounds measured:\n${figures.map((f) => `#   ${f}`).join('\n')}`));
 
-  /** Opens CONNECTIONS clients that never read (paused sockets) and floods each with `chunk`. */
+  /**
+   * Opens CONNECTIONS clients that never read (paused sockets) and floods each with `chunk`; `after`
+   * is read once the node released them, as soon as it is within `afterOverMiB` (see measureRss).
+   */
   async function floodNonReaders(
     chunk: (conn: number, i: number) => Buffer,
     opts: { tickMs: number; perTick: number; maxCalls: number },
+    afterOverMiB: number,
     setup?: (c: RawClient) => Promise<void>,
   ): Promise<RssFigures> {
     for (let n = 0; n < CONNECTIONS; n++) {
@@ -78,7 +83,8 @@ describe('resource bounds', () => {
         );
         for (const c of clients) c.ws.terminate();
       },
-      () => new Promise<void>((r) => setTimeout(r, 2000)),
+      () => connectionsAtMost(sb, 0),
+      afterOverMiB,
     );
   }
 
@@ -87,7 +93,7 @@ describe('resource bounds', () => {
   test('WebSocket pings: 20 MiB/s per connection (~160,000/s) close with 4029; pongs stay under the bound', async () => {
     // 1,000 pings of 125 bytes per write, 160 writes per second: 20 MiB/s, at most 60 MiB each.
     const pings = Buffer.concat(Array.from({ length: 1000 }, () => clientFrame(0x9, Buffer.alloc(125, 1))));
-    const f = await floodNonReaders(() => pings, { tickMs: 6, perTick: 1, maxCalls: 480 });
+    const f = await floodNonReaders(() => pings, { tickMs: 6, perTick: 1, maxCalls: 480 }, 32);
     figures.push(rssLine('pings 3 x 20 MiB/s, never reading', f, 48, 32));
     await eventually(
       'every pinger closed with 4029',
@@ -100,7 +106,7 @@ describe('resource bounds', () => {
   test('Phoenix heartbeats: 20 MiB/s per connection close with 4029; replies stay under the bound', async () => {
     const one = textFrame([null, '1', 'phoenix', 'heartbeat', {}]);
     const beats = Buffer.concat(Array.from({ length: Math.floor(131_000 / one.length) }, () => one));
-    const f = await floodNonReaders(() => beats, { tickMs: 6, perTick: 1, maxCalls: 480 });
+    const f = await floodNonReaders(() => beats, { tickMs: 6, perTick: 1, maxCalls: 480 }, 48);
     // V8 keeps the heap it grew during the burst, so `after` tracks the peak: 1 run in 3 ended at
     // +33..+40 MiB (before the fix: +460), hence the same bound for both.
     figures.push(rssLine('heartbeats 3 x 20 MiB/s, never reading', f, 48, 48));
@@ -117,6 +123,7 @@ describe('resource bounds', () => {
     const f = await floodNonReaders(
       (conn, i) => textFrame([`${i}`, `${i}`, `room:j${conn}-${i}`, 'phx_join', { meta }]),
       { tickMs: 10, perTick: 10, maxCalls: 1000 },
+      32,
     );
     figures.push(rssLine('joins 3 x 1,000/s to 1,000 topics, never reading', f, 48, 32));
     await eventually(
@@ -135,6 +142,7 @@ describe('resource bounds', () => {
     const f = await floodNonReaders(
       () => push,
       { tickMs: 10, perTick: 10, maxCalls: 3000 },
+      64,
       async (c) => {
         c.send(['1', '1', 'room:push', 'phx_join', {}]);
         await c.waitFor((fr) => fr[1] === '1', 'join reply');

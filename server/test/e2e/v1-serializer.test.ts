@@ -139,7 +139,11 @@ describe('vsn=1.0.0 on one node (official client configured for V1)', () => {
     await join(v1);
     await join(other);
     const closed = new Promise<void>((resolve) => v1.onClose(() => resolve()));
-    const left = await new Promise<string>((resolve) => v1.leave().receive('ok', () => resolve('ok')));
+    const left = await within(
+      10_000,
+      'leave reply',
+      new Promise<string>((resolve) => v1.leave().receive('ok', () => resolve('ok'))),
+    );
     assert.equal(left, 'ok');
     await within(5000, 'phx_close', closed);
     const seen = collect(v1, 'after');

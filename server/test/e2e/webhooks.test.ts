@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import {
+  refusedPort,
   signToken,
   startProcess,
   startRedis,
@@ -18,7 +19,6 @@ import {
   type SwitchboardProcess,
 } from '../../../testkit/src/index.js';
 import { connect, eventually, join, next, within, type Channel, type Socket } from '../support/phoenix.js';
-import { closedPort } from '../support/signed-requests.js';
 import type { ReceivedWebhook } from '../support/webhook-receiver.js';
 
 const SECRET = 'webhook-secret-for-tests-0123456789abcdef';
@@ -350,7 +350,7 @@ describe('webhooks from a single node (BROKER=memory)', () => {
 
   test('a full queue drops and counts; a receiver that stays down fails after WEBHOOK_MAX_ATTEMPTS', async () => {
     const sb = await startSwitchboard({
-      WEBHOOK_URL: `http://127.0.0.1:${await closedPort()}/down`,
+      WEBHOOK_URL: `http://127.0.0.1:${await refusedPort()}/down`,
       WEBHOOK_SECRET: SECRET,
       WEBHOOK_EVENTS: 'channel_occupied',
       WEBHOOK_QUEUE_MAX: '2',

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { Socket as NetSocket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { SwitchboardProcess } from '../../../testkit/src/index.js';
+import { eventually } from './phoenix.js';
 
 const MiB = 1024 * 1024;
 
@@ -21,11 +22,19 @@ export interface RssFigures {
   after: number;
 }
 
-/** Samples the server's RSS every 25 ms while `drive` runs; `after` is read once `settle` resolves. */
+/** How long `measureRss` waits for the RSS to come back under its bound: a ceiling that only a leak or a hung node reaches, not a speed target. */
+const SETTLE_CEILING_MS = 20_000;
+
+/**
+ * Samples the server's RSS every 25 ms while `drive` runs. Then waits for `released` (a condition,
+ * e.g. the closed connections gone from the node) and reads `after` as soon as it is within
+ * `afterOverMiB` of `before`, or at SETTLE_CEILING_MS (assertRss then fails).
+ */
 export async function measureRss(
   sb: SwitchboardProcess,
   drive: () => Promise<void>,
-  settle: () => Promise<void>,
+  released: () => Promise<void>,
+  afterOverMiB: number,
 ): Promise<RssFigures> {
   const pid = sb.proc.child.pid!;
   const before = rssMiB(pid);
@@ -37,8 +46,14 @@ export async function measureRss(
     clearInterval(timer);
   }
   peak = Math.max(peak, rssMiB(pid));
-  await settle();
-  return { before, peak, after: rssMiB(pid) };
+  await released();
+  const deadline = Date.now() + SETTLE_CEILING_MS;
+  let after = rssMiB(pid);
+  while (after - before > afterOverMiB && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    after = rssMiB(pid);
+  }
+  return { before, peak, after };
 }
 
 /** The figures and bounds (MiB over `before`) as one line for the test log. */
@@ -62,6 +77,15 @@ export async function metricValue(sb: SwitchboardProcess, series: string): Promi
   return 0;
 }
 
+/** Waits (bounded) until the node holds at most `n` connections: the ones closed were released. */
+export async function connectionsAtMost(sb: SwitchboardProcess, n: number, ms = 30_000): Promise<void> {
+  await eventually(
+    `at most ${n} connections on the node`,
+    async () => (await metricValue(sb, 'switchboard_connections')) <= n,
+    ms,
+  );
+}
+
 /** The raw TCP socket under a `ws` client, to stop reading (a client that never reads). */
 export function underlyingSocket(ws: WebSocket): NetSocket {
   return (ws as unknown as { _socket: NetSocket })._socket;
@@ -79,7 +103,7 @@ export async function flood(
   let i = 0;
   while (Date.now() < end && i < opts.maxCalls) {
     for (let k = 0; k < opts.perTick && i < opts.maxCalls; k++, i++) if (!send(i)) return i;
-    await new Promise((r) => setTimeout(r, opts.tickMs));
+    await new Promise((r) => setTimeout(r, opts.tickMs)); // pacing: one batch per tick is the offered rate
   }
   return i;
 }

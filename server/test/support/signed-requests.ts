@@ -1,7 +1,5 @@
-// What the hook and webhook test servers share: reading a request signed as docs/hooks.md says,
-// and a loopback port with nobody behind it (a receiver that is down).
+// What the hook and webhook test servers share: reading a request signed as docs/hooks.md says.
 import type { IncomingMessage } from 'node:http';
-import { createServer } from 'node:net';
 import { verifyHook } from '../../src/channels/hooks/signature.js';
 
 /** Reads the body (keeping at most `maxBytes`) and checks its x-switchboard-signature with `secret`. */
@@ -30,13 +28,4 @@ export function readSigned(
       resolve({ text, signatureOk });
     });
   });
-}
-
-/** A loopback port nobody listens on right now. */
-export async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
