@@ -14,20 +14,18 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import fc from 'fast-check';
 import {
   signToken,
-  startProcess,
   startSwitchboard,
-  tempDir,
   testSecrets,
   type Managed,
   type SwitchboardProcess,
 } from '../../../testkit/src/index.js';
-import { connect, eventually, join, next, push, type Channel, type Socket } from '../support/phoenix.js';
+import { connect, join, next, push, type Channel, type Socket } from '../support/phoenix.js';
 import { assertUp, hostileString } from '../support/hostile.js';
+import { startListening } from '../support/listening-process.js';
 import { upgradeAnswer } from '../support/upgrade.js';
 
 const SECRET = 'hook-secret-for-tests-0123456789abcdef';
 const MAX_ANSWER_BYTES = 4096;
-const backendMain = fileURLToPath(new URL('../support/scripted-hook-backend.ts', import.meta.url));
 const schema = JSON.parse(
   readFileSync(fileURLToPath(new URL('../../../docs/hooks.schema.json', import.meta.url)), 'utf8'),
 ) as Record<string, unknown>;
@@ -116,15 +114,8 @@ function seenOfReply(status: string, response: unknown): Seen {
 const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
 
 before(async () => {
-  proc = startProcess(process.execPath, ['--import', 'tsx', backendMain], {
-    logDir: tempDir('scripted-hook-backend'),
-    name: 'scripted-hook-backend',
-    env: { PATH: process.env.PATH ?? '', HOOKS_SECRET: SECRET },
-  });
-  const port = await eventually('the backend to listen', () => {
-    const m = /listening (\d+)/.exec(proc.output());
-    return m ? Number(m[1]) : 0;
-  });
+  let port: number;
+  ({ proc, port } = await startListening('scripted-hook-backend.ts', { HOOKS_SECRET: SECRET }));
   backendUrl = `http://127.0.0.1:${port}`;
   sb = await startSwitchboard({
     LOG_LEVEL: 'warn',

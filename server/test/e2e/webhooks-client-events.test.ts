@@ -15,6 +15,7 @@ import {
   type SwitchboardProcess,
 } from '../../../testkit/src/index.js';
 import { connect, eventually, join, push, type Channel, type Socket } from '../support/phoenix.js';
+import { startListening } from '../support/listening-process.js';
 import { metricValue } from '../support/resource-bounds.js';
 import { closedPort } from '../support/signed-requests.js';
 import type { ReceivedWebhook } from '../support/webhook-receiver.js';
@@ -178,5 +179,60 @@ test('one node, receiver down, WEBHOOK_QUEUE_MAX=2: client events beyond the bou
     assert.ok(dropped >= 1 && failed >= 2, `dropped ${dropped}, failed ${failed}`);
   } finally {
     await sb.stop();
+  }
+});
+
+test('with a push hook: the broadcast the backend asks for is the client_event; an answer without one sends none', async () => {
+  const HOOK_SECRET = 'hook-secret-for-tests-0123456789abcdef';
+  const backend = await startListening('hook-backend.ts', { HOOKS_SECRET: HOOK_SECRET });
+  const sb = await startSwitchboard({
+    LOG_LEVEL: 'warn',
+    NODE_ID: 'ce-hook',
+    BROKER: 'redis',
+    REDIS_URL: redis.url,
+    HOOKS_URL: `http://127.0.0.1:${backend.port}/hooks`,
+    HOOKS_SECRET: HOOK_SECRET,
+    HOOKS_TOPICS: 'game:*',
+    WEBHOOK_URL: receiver.url,
+    WEBHOOK_SECRET: SECRET,
+    WEBHOOK_EVENTS: 'channel_occupied',
+    WEBHOOK_CLIENT_EVENTS: 'game:*',
+    WEBHOOK_RETRY_BASE_MS: '50',
+    WEBHOOK_RETRY_MAX_MS: '200',
+  });
+  try {
+    const token = await signToken({ sub: 'erin', join: ['game:*'] });
+    const socket = await connect(sb.socketUrl, { params: { token } });
+    sockets.push(socket);
+    const ch = socket.channel('game:hooked', { secret: 'open sesame' });
+    assert.equal((await join(ch)).status, 'ok');
+    // hook-backend.ts: ping is answered without a broadcast, a bad move is an error, a move is
+    // broadcast rewritten as `moved`; the shout (no reply, broadcast as pushed) comes last.
+    assert.deepEqual(await push(ch, 'ping', {}), { status: 'ok', response: { pong: true } });
+    assert.equal((await push(ch, 'move', { square: 9 })).status, 'error');
+    assert.deepEqual(await push(ch, 'move', { square: 4 }), { status: 'ok', response: { accepted: 4 } });
+    assert.equal((await push(ch, 'shout', { text: 'hey' }, 500)).status, 'timeout');
+    const hooked = await eventually(
+      'the shout client_event accepted',
+      async () => {
+        const k = byKey((await receiver.requests()).filter((r) => r.body.topic === 'game:hooked'));
+        const events = [...k.values()];
+        const done = events.every((t) => t.some((r) => r.status < 300));
+        return done && events.some((t) => t[0]!.raw.includes('"event":"shout"')) ? events : null;
+      },
+      20_000,
+    );
+    assert.deepEqual(
+      hooked.map((t) => t[0]!.body.push).sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y))),
+      [
+        { event: 'moved', payload: { square: 4, by: 'erin' } },
+        { event: 'shout', payload: { text: 'hey' } },
+      ],
+      'one per broadcast: none for ping or the refused move',
+    );
+    assert.ok(hooked.every((t) => t[0]!.body.node === 'ce-hook' && t[0]!.body.sub === 'erin'));
+  } finally {
+    await sb.stop();
+    await backend.proc.stop();
   }
 });
