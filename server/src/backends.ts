@@ -6,12 +6,15 @@ import { MemoryPresence } from './presence/memory-presence.js';
 import type { Logger } from './telemetry/logger.js';
 import type { RedisTarget } from './broker/redis-connection.js';
 import type { WebhooksConfig } from './webhooks/config.js';
-import type { Slot, WebhookLedger } from './webhooks/ledger.js';
+import type { Dropped, WebhookLedger } from './webhooks/ledger.js';
+import type { ClientEventSink } from './webhooks/webhooks.js';
 import { metrics } from './telemetry/metrics.js';
 
 export interface Backends {
   broker: Broker;
   presence: PresenceTracker;
+  /** WEBHOOK_CLIENT_EVENTS: told of client pushes the node broadcasts; undefined when off. */
+  clientEvents?: ClientEventSink;
 }
 
 /**
@@ -22,24 +25,27 @@ export interface Backends {
 export async function createBackends(config: Config, logger: Logger): Promise<Backends> {
   const backends = await createBrokerAndPresence(config, logger);
   if (!config.webhooks) return backends;
-  return { ...backends, presence: await withWebhooks(backends.presence, config, config.webhooks, logger) };
+  return { ...backends, ...(await withWebhooks(backends.presence, config, config.webhooks, logger)) };
 }
 
 /**
  * WEBHOOK_URL set: the presence tracker reports occupancy and presence to the webhook ledger
- * (memory on one node, Redis across nodes; docs/webhooks.md).
+ * (memory on one node, Redis across nodes; docs/webhooks.md), and client pushes on
+ * WEBHOOK_CLIENT_EVENTS topics go to the same outbox.
  */
 async function withWebhooks(
   presence: PresenceTracker,
   config: Config,
   webhooks: WebhooksConfig,
   logger: Logger,
-): Promise<PresenceTracker> {
-  const { Webhooks, WebhookPresence, eventOf } = await import('./webhooks/webhooks.js');
+): Promise<Pick<Backends, 'presence' | 'clientEvents'>> {
+  const { Webhooks, WebhookPresence, eventOf, clientEventSink } = await import('./webhooks/webhooks.js');
   const debounceMs = webhooks.vacateDebounceMs;
-  const onDrop = (slot: Slot, up: boolean) => {
-    metrics.webhooks.labels(eventOf(slot.kind, up), 'dropped').inc();
-    logger.warn({ topic: slot.topic }, 'webhook dropped: the outbox is full (WEBHOOK_QUEUE_MAX)');
+  const onDrop = (drop: Dropped) => {
+    const event = 'client' in drop ? 'client_event' : eventOf(drop.slot.kind, drop.up);
+    const topic = 'client' in drop ? drop.client.topic : drop.slot.topic;
+    metrics.webhooks.labels(event, 'dropped').inc();
+    logger.warn({ topic, event }, 'webhook dropped: the outbox is full (WEBHOOK_QUEUE_MAX)');
   };
   const outboxMax = webhooks.queueMax;
   let ledger: WebhookLedger;
@@ -59,7 +65,10 @@ async function withWebhooks(
     });
   }
   const hooks = new Webhooks(webhooks, ledger, config.nodeId, logger.child({ component: 'webhooks' }));
-  return new WebhookPresence(presence, hooks);
+  return {
+    presence: new WebhookPresence(presence, hooks),
+    clientEvents: clientEventSink(hooks, webhooks.clientEventTopics),
+  };
 }
 
 function redisTarget(config: Config): RedisTarget {

@@ -25,6 +25,7 @@ import type { HistoryLayer } from './store/index.js';
 import { isSequenced } from './store/sequencer.js';
 import type { Logger } from './telemetry/logger.js';
 import { metrics } from './telemetry/metrics.js';
+import type { ClientEventSink } from './webhooks/webhooks.js';
 
 /** How long a node waits, after the broker is back, for the history sequencer before telling rejoins. */
 const sequencerWaitMs = 10_000;
@@ -43,6 +44,8 @@ export interface NodeOptions {
   connect?: ConnectHandler;
   /** Decides POST /api/broadcast publications before they are published (the publish hook). */
   publishGate?: PublishGate;
+  /** WEBHOOK_CLIENT_EVENTS: told of every broadcast a client push made (docs/webhooks.md). */
+  clientEvents?: ClientEventSink;
   /** Verifies tokens handed over on live connections; without it such refreshes are refused. */
   verifyToken?: TokenVerifier;
   /** Hello interval and census timeout of the control plane (cluster/control-plane.ts). */
@@ -79,6 +82,7 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
   private readonly broker: Broker;
   private readonly connectHandler: ConnectHandler | undefined;
   private readonly publishGate: PublishGate | undefined;
+  private readonly clientEvents: ClientEventSink | undefined;
   private readonly batcher: PresenceBatcher;
   private readonly presenceSent = metrics.messagesSent.labels('presence');
   private readonly clientPublishes = metrics.publishes.labels('client');
@@ -97,6 +101,7 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
     this.broker = opts.broker;
     this.connectHandler = opts.connect;
     this.publishGate = opts.publishGate;
+    this.clientEvents = opts.clientEvents;
     this.presence = opts.presence;
     this.presenceChurn = new PresenceChurnLimiter(
       opts.limits.presenceChurnPerSecond,
@@ -213,6 +218,20 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
     }
     this.clientPublishes.inc();
     this.publish(topic, message.event, payload, except);
+  }
+
+  /**
+   * SessionHost: `sub`'s push made this broadcast (after it went out). Sent as a `client_event`
+   * webhook when WEBHOOK_CLIENT_EVENTS names the topic; binary payloads are not (no JSON to send).
+   */
+  clientPushed(topic: string, message: BroadcastMessage, sub: string): void {
+    if (!this.clientEvents) return;
+    if (!isInbound(message)) {
+      const payloadJson = JSON.stringify(message.payload);
+      return this.clientEvents({ topic, event: message.event, sub, payloadJson });
+    }
+    if (!message.binary)
+      this.clientEvents({ topic, event: message.event, sub, payloadJson: message.payloadJson });
   }
 
   /**

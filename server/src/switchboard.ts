@@ -45,7 +45,7 @@ export async function startServer(
   logger: Logger,
   channels: { routes: readonly Route[]; connect?: ConnectHandler },
 ): Promise<ServerParts> {
-  const { broker, presence } = await createBackends(config, logger);
+  const { broker, presence, clientEvents } = await createBackends(config, logger);
   const history = createHistory({
     config: config.history,
     broker: config.broker,
@@ -73,6 +73,7 @@ export async function startServer(
     router: createDefaultRouter(config.presenceTopics, [...channels.routes, ...(hooks?.routes ?? [])]),
     broker: traceBroker(broker),
     presence,
+    clientEvents,
     history: traceHistory(history),
     logger,
   });

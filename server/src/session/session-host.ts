@@ -16,6 +16,8 @@ export interface SessionHost {
   readonly nodeId: string;
   /** Broadcasts to `topic` on every node; the connection whose socket id is `except` is left out. */
   broadcast(topic: string, message: BroadcastMessage, except?: string): void;
+  /** Called after each broadcast a client push made, with the pushing user (client_event webhooks). */
+  clientPushed(topic: string, message: BroadcastMessage, sub: string): void;
   readonly limits: Limits;
   /** Shared by every session (one object, not one per connection). */
   readonly rateLimit: RateLimit;

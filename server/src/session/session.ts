@@ -412,8 +412,14 @@ export class Session extends SessionConnection implements Subscriber {
   private pushActions(topic: string, ch: JoinedChannel): PushActions {
     const host = this.host;
     return {
-      broadcast: (t, message) => host.broadcast(t, message),
-      broadcastFrom: (t, message) => host.broadcast(t, message, this.socketId),
+      broadcast: (t, message) => {
+        host.broadcast(t, message);
+        host.clientPushed(t, message, this.principal.sub);
+      },
+      broadcastFrom: (t, message) => {
+        host.broadcast(t, message, this.socketId);
+        host.clientPushed(t, message, this.principal.sub);
+      },
       push: (event, payload) => {
         if (this.current(topic) !== ch) return;
         this.send(this.serializer.encode(ch.joinRef, null, topic, event, JSON.stringify(payload)));

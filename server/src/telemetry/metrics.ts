@@ -103,7 +103,7 @@ export const metrics = {
   }),
   webhookLedgerErrors: new client.Counter({
     name: 'switchboard_webhook_ledger_errors_total',
-    help: 'Failed webhook ledger operations (hold, release, tick); a failed hold or release can lose an event',
+    help: 'Failed webhook ledger operations (hold, release, append, tick, done); a failed hold, release or append can lose an event',
     labelNames: ['op'] as const,
     registers: [registry],
   }),

@@ -2,10 +2,14 @@
  * Webhook settings (docs/webhooks.md) and their parser. Like channels/hooks/config.ts it takes an
  * env-like record, so server/src/config.ts stays the only reader of the environment.
  */
+import { isValidTopicPattern } from '../auth/topic-pattern.js';
 import { envReader, signedEndpoint, type Env } from '../env/reader.js';
 
 /** The events a webhook can carry (the `event` field of every request). */
 export type WebhookEventName = 'channel_occupied' | 'channel_vacated' | 'member_added' | 'member_removed';
+
+/** Every event a webhook body can name: the four above, and `client_event` (WEBHOOK_CLIENT_EVENTS). */
+export type DeliveredEventName = WebhookEventName | 'client_event';
 
 export const WEBHOOK_EVENT_NAMES: readonly WebhookEventName[] = [
   'channel_occupied',
@@ -21,6 +25,8 @@ export interface WebhooksConfig {
   secret: string;
   /** WEBHOOK_EVENTS: which events are sent; default all four. */
   events: Set<WebhookEventName>;
+  /** WEBHOOK_CLIENT_EVENTS: topic patterns whose accepted client pushes are sent as `client_event`; none by default. */
+  clientEventTopics: string[];
   /** WEBHOOK_VACATE_DEBOUNCE_MS: how long a channel (or a presence key) must stay empty before it is vacated (removed). */
   vacateDebounceMs: number;
   /** WEBHOOK_TIMEOUT_MS: bound on one delivery attempt. */
@@ -57,7 +63,13 @@ export const webhooksDefaults = {
 export function parseWebhooksConfig(env: Env): { config?: WebhooksConfig; problems: string[] } {
   const problems: string[] = [];
   const { read, int } = envReader(env, problems);
-  const endpoint = signedEndpoint(env, problems, 'WEBHOOK', ['WEBHOOK_EVENTS'], 'your receiver');
+  const endpoint = signedEndpoint(
+    env,
+    problems,
+    'WEBHOOK',
+    ['WEBHOOK_EVENTS', 'WEBHOOK_CLIENT_EVENTS'],
+    'your receiver',
+  );
   if (!endpoint) return { problems };
   const { url, secret } = endpoint;
   const events = new Set<WebhookEventName>();
@@ -66,6 +78,10 @@ export function parseWebhooksConfig(env: Env): { config?: WebhooksConfig; proble
     .map((s) => s.trim())
     .filter((s) => s !== '')) {
     if ((WEBHOOK_EVENT_NAMES as readonly string[]).includes(e)) events.add(e as WebhookEventName);
+    else if (e === 'client_event')
+      problems.push(
+        'WEBHOOK_EVENTS: "client_event" is not set here: list the topics whose pushes to send in WEBHOOK_CLIENT_EVENTS (e.g. game:*)',
+      );
     else
       problems.push(
         `WEBHOOK_EVENTS: ${JSON.stringify(e)} is not an event: use ${WEBHOOK_EVENT_NAMES.join(', ')}`,
@@ -73,6 +89,14 @@ export function parseWebhooksConfig(env: Env): { config?: WebhooksConfig; proble
   }
   if (events.size === 0)
     problems.push(`WEBHOOK_EVENTS is empty: list some of ${WEBHOOK_EVENT_NAMES.join(', ')}`);
+  const clientEventTopics = (read('WEBHOOK_CLIENT_EVENTS') ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+  for (const t of clientEventTopics.filter((p) => !isValidTopicPattern(p)))
+    problems.push(
+      `WEBHOOK_CLIENT_EVENTS: ${JSON.stringify(t)} is not a topic pattern: at most 255 characters, "*" only at the end (e.g. game:*,chat:lobby)`,
+    );
   const d = webhooksDefaults;
   const retryBaseMs = int('WEBHOOK_RETRY_BASE_MS', d.retryBaseMs, 10, 600_000);
   const retryMaxMs = int('WEBHOOK_RETRY_MAX_MS', d.retryMaxMs, 10, 3_600_000);
@@ -85,6 +109,7 @@ export function parseWebhooksConfig(env: Env): { config?: WebhooksConfig; proble
       url,
       secret,
       events,
+      clientEventTopics: clientEventTopics.filter((p) => isValidTopicPattern(p)),
       vacateDebounceMs: int('WEBHOOK_VACATE_DEBOUNCE_MS', d.vacateDebounceMs, 0, 600_000),
       timeoutMs: int('WEBHOOK_TIMEOUT_MS', d.timeoutMs, 10, 120_000),
       maxAttempts: int('WEBHOOK_MAX_ATTEMPTS', d.maxAttempts, 1, 100),

@@ -1,6 +1,6 @@
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signHook } from '../channels/hooks/signature.js';
 import { metrics } from '../telemetry/metrics.js';
-import type { WebhookEventName, WebhooksConfig } from './config.js';
+import type { DeliveredEventName, WebhooksConfig } from './config.js';
 
 /** Header carrying the event id: the same on every attempt, so the receiver can drop repeats. */
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
@@ -10,7 +10,7 @@ export const ATTEMPT_HEADER = 'x-switchboard-attempt';
 /** One event on its way to WEBHOOK_URL; `body` is fixed at creation and identical on every attempt. */
 interface Outgoing {
   id: string;
-  event: WebhookEventName;
+  event: DeliveredEventName;
   body: string;
   bytes: number;
   attempts: number;
@@ -69,7 +69,12 @@ export class WebhookDispatcher {
    * When the queue is full or closed, the event is dropped and counted, and false returned.
    * `finished` is told how a queued event ended.
    */
-  enqueue(id: string, event: WebhookEventName, body: string, finished: (outcome: Outcome) => void): boolean {
+  enqueue(
+    id: string,
+    event: DeliveredEventName,
+    body: string,
+    finished: (outcome: Outcome) => void,
+  ): boolean {
     const bytes = Buffer.byteLength(body);
     if (
       this.closed ||

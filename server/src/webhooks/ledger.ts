@@ -15,23 +15,46 @@ export interface Slot {
   key: string;
 }
 
-/**
- * An event waiting in the ledger's outbox. Every field is fixed when the transition happens, so
- * whichever node delivers it (and however often) sends the same body. `id` is unique per
- * transition: the webhook's idempotency key.
- */
-export interface OutboxEntry {
+/** A client push the node broadcast on a WEBHOOK_CLIENT_EVENTS topic (a `client_event` webhook). */
+export interface ClientEvent {
+  topic: string;
+  /** The push's event name. */
+  event: string;
+  /** The pushing user (JWT `sub`). */
+  sub: string;
+  /** The broadcast payload as JSON text (already validated, depth-bounded). */
+  payloadJson: string;
+}
+
+interface EntryBase {
   /** The ledger's handle for `done` (a Redis stream entry id, or a counter in memory). */
   handle: string;
+  /** Unique per event: the webhook's idempotency key. */
   id: string;
-  slot: Slot;
-  /** true: the slot went up (occupied, member_added); false: down. */
-  up: boolean;
-  /** The node whose call made the transition. */
+  /** The node whose call made the event. */
   node: string;
   /** When it happened, ms since the epoch (the ledger's clock). */
   time: number;
 }
+
+/** A slot's transition: `<epoch>-1` up, `<epoch>-2` down. */
+export interface SlotEntry extends EntryBase {
+  slot: Slot;
+  /** true: the slot went up (occupied, member_added); false: down. */
+  up: boolean;
+  client?: undefined;
+}
+
+/** A client push (`client_event`); its id is random. */
+export interface ClientEntry extends EntryBase {
+  client: ClientEvent;
+}
+
+/**
+ * An event waiting in the ledger's outbox. Every field is fixed when the event is recorded, so
+ * whichever node delivers it (and however often) sends the same body.
+ */
+export type OutboxEntry = SlotEntry | ClientEntry;
 
 /**
  * Holders of slots across every node, their transitions, and an outbox of the events.
@@ -47,6 +70,8 @@ export interface WebhookLedger {
   start(): Promise<void>;
   /** This node holds `slot` under `ref` (a presence phx_ref; '' for occupancy). True: a transition was recorded. */
   hold(slot: Slot, ref: string): Promise<boolean>;
+  /** Writes a client event to the outbox. True: written; false: the outbox was full (dropped, counted). */
+  append(event: ClientEvent): Promise<boolean>;
   /** Undoes `hold`; idempotent. A slot left empty goes down at a later `tick` (or now when the debounce is 0). */
   release(slot: Slot, ref: string): Promise<boolean>;
   /** Settles slots whose debounce is over and releases the holders of dead nodes; bounded work per call. */
@@ -93,7 +118,7 @@ export class MemoryLedger implements WebhookLedger {
       debounceMs: number;
       outboxMax: number;
       nodeId: string;
-      onDrop: (slot: Slot, up: boolean) => void;
+      onDrop: (drop: Dropped) => void;
     },
     private readonly now: () => number = Date.now,
   ) {}
@@ -112,6 +137,12 @@ export class MemoryLedger implements WebhookLedger {
     const epoch = randomBytes(9).toString('base64url');
     this.slots.set(id, { slot, refs: new Set([ref]), epoch, emptySince: undefined });
     this.record(slot, true, `${epoch}-1`);
+    return true;
+  }
+
+  async append(client: ClientEvent): Promise<boolean> {
+    if (this.full({ client })) return false;
+    this.outbox.push({ ...this.base(clientEventId()), client });
     return true;
   }
 
@@ -155,14 +186,24 @@ export class MemoryLedger implements WebhookLedger {
   }
 
   private record(slot: Slot, up: boolean, id: string): void {
-    if (this.outbox.length >= this.opts.outboxMax) return this.opts.onDrop(slot, up);
-    this.outbox.push({
-      handle: String(this.nextHandle++),
-      id,
-      slot,
-      up,
-      node: this.opts.nodeId,
-      time: this.now(),
-    });
+    if (!this.full({ slot, up })) this.outbox.push({ ...this.base(id), slot, up });
   }
+
+  private full(drop: Dropped): boolean {
+    if (this.outbox.length < this.opts.outboxMax) return false;
+    this.opts.onDrop(drop);
+    return true;
+  }
+
+  private base(id: string): EntryBase {
+    return { handle: String(this.nextHandle++), id, node: this.opts.nodeId, time: this.now() };
+  }
+}
+
+/** What an event dropped because the outbox was full was about (for its count and log line). */
+export type Dropped = { slot: Slot; up: boolean } | { client: ClientEvent };
+
+/** A client event's id (its idempotency key): random, so unique across nodes and restarts. */
+export function clientEventId(): string {
+  return `c-${randomBytes(12).toString('base64url')}`;
 }

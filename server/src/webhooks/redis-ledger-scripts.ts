@@ -6,8 +6,9 @@
  *   held:<member>   set   JSON [holder, kind, topic, key] of everything a node holds (for its sweep)
  *   nodes           zset  member -> expiry (ms, Redis clock)
  *   pending         zset  slot id -> when its debounce ends (ms, Redis clock)
- *   outbox          stream the events, fields id, slot, up ('1'/'0'), node, time (ms); read by the
- *                   consumer group `deliver`, deleted once delivered or given up on
+ *   outbox          stream the events, fields id, slot, up ('1'/'0'), node, time (ms), or for a
+ *                   client event id, kind ('client'), topic, event, sub, payload, node, time; read
+ *                   by the consumer group `deliver`, deleted once delivered or given up on
  * Times are the Redis server's (TIME), so node clocks never matter. A transition is written to the
  * outbox in the same script (so it can never happen without its event, or twice) with the id
  * `<epoch>-<n>` (n = 1 up, 2 down; the epoch is new at every up). Scripts that can make one take
@@ -119,4 +120,15 @@ if not exp or tonumber(exp) > now then return {} end
 local some = redis.call('SRANDMEMBER', KEYS[1], tonumber(ARGV[2]))
 if #some == 0 then redis.call('ZREM', KEYS[2], ARGV[1]) end
 return some
+`;
+
+/**
+ * KEYS outbox. ARGV [1] id, [2] topic, [3] event, [4] sub, [5] payload (JSON text), then node id,
+ * outbox bound. Writes one client event (no slot: every accepted push is one event).
+ */
+export const appendLua = `${now}
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[7]) then return 2 end
+redis.call('XADD', KEYS[1], '*', 'id', ARGV[1], 'kind', 'client', 'topic', ARGV[2], 'event', ARGV[3],
+  'sub', ARGV[4], 'payload', ARGV[5], 'node', ARGV[6], 'time', string.format('%d', now))
+return 1
 `;

@@ -2,13 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { RedisLink, type RedisLogger, type RedisTarget } from '../broker/redis-connection.js';
 import {
   SETTLE_BATCH,
+  clientEventId,
   slotId,
+  type ClientEvent,
+  type Dropped,
   type OutboxEntry,
   type Slot,
   type SlotKind,
   type WebhookLedger,
 } from './ledger.js';
 import {
+  appendLua,
   deadHoldingsLua,
   dueLua,
   holdLua,
@@ -30,7 +34,7 @@ export interface RedisLedgerOptions {
   /** WEBHOOK_QUEUE_MAX: events the outbox holds; a transition beyond it is dropped and counted. */
   outboxMax: number;
   /** Told of every event dropped because the outbox was full. */
-  onDrop: (slot: Slot, up: boolean) => void;
+  onDrop: (drop: Dropped) => void;
   logger?: RedisLogger;
 }
 
@@ -39,6 +43,7 @@ type Arg = string | number;
 type StreamEntry = [string, string[]];
 interface LedgerCommands {
   sbWebhookHold(...args: Arg[]): Promise<number>;
+  sbWebhookAppend(...args: Arg[]): Promise<number>;
   sbWebhookRelease(...args: Arg[]): Promise<number>;
   sbWebhookSettle(...args: Arg[]): Promise<number>;
   sbWebhookDue(...args: Arg[]): Promise<[string[], string[]]>;
@@ -88,6 +93,7 @@ export class RedisLedger implements WebhookLedger {
     });
     const c = this.link.commands;
     c.defineCommand('sbWebhookHold', { numberOfKeys: 5, lua: holdLua });
+    c.defineCommand('sbWebhookAppend', { numberOfKeys: 1, lua: appendLua });
     c.defineCommand('sbWebhookRelease', { numberOfKeys: 5, lua: releaseLua });
     c.defineCommand('sbWebhookSettle', { numberOfKeys: 4, lua: settleLua });
     c.defineCommand('sbWebhookDue', { numberOfKeys: 2, lua: dueLua });
@@ -107,6 +113,22 @@ export class RedisLedger implements WebhookLedger {
     const entry = heldEntry(this.holder(slot, ref), slot);
     this.holdings.set(entry, { slot, ref });
     return this.sendHold(slot, ref, entry);
+  }
+
+  async append(client: ClientEvent): Promise<boolean> {
+    const { topic, event, sub, payloadJson } = client;
+    const result = await this.scripts.sbWebhookAppend(
+      keys.outbox,
+      clientEventId(),
+      topic,
+      event,
+      sub,
+      payloadJson,
+      this.opts.nodeId,
+      this.opts.outboxMax,
+    );
+    if (Number(result) === 2) this.opts.onDrop({ client });
+    return Number(result) === 1;
   }
 
   async release(slot: Slot, ref: string): Promise<boolean> {
@@ -282,7 +304,7 @@ export class RedisLedger implements WebhookLedger {
 
   /** A script's answer: 1 an event was written, 2 the outbox was full (dropped), 0 no transition. */
   private recorded(slot: Slot, up: boolean, result: number): boolean {
-    if (Number(result) === 2) this.opts.onDrop(slot, up);
+    if (Number(result) === 2) this.opts.onDrop({ slot, up });
     return Number(result) === 1;
   }
 
@@ -335,9 +357,16 @@ function parseOutboxEntry(handle: string, fields: string[] | null): OutboxEntry 
   if (!fields) return undefined;
   const f = new Map<string, string>();
   for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
-  const slot = parseSlotId(f.get('slot') ?? '');
   const id = f.get('id');
   const time = Number(f.get('time'));
-  if (!slot || !id || !Number.isFinite(time)) return undefined;
-  return { handle, id, slot, up: f.get('up') === '1', node: f.get('node') ?? '', time };
+  if (!id || !Number.isFinite(time)) return undefined;
+  const base = { handle, id, node: f.get('node') ?? '', time };
+  if (f.get('kind') === 'client') {
+    const [topic, event, sub, payloadJson] = ['topic', 'event', 'sub', 'payload'].map((k) => f.get(k));
+    if (topic === undefined || event === undefined || sub === undefined || payloadJson === undefined)
+      return undefined;
+    return { ...base, client: { topic, event, sub, payloadJson } };
+  }
+  const slot = parseSlotId(f.get('slot') ?? '');
+  return slot ? { ...base, slot, up: f.get('up') === '1' } : undefined;
 }

@@ -1,8 +1,9 @@
 import type { PresenceDiff, PresenceMeta, PresenceState, PresenceTracker } from '../presence/presence.js';
 import { metrics } from '../telemetry/metrics.js';
-import type { WebhookEventName, WebhooksConfig } from './config.js';
+import { TopicMatcher } from '../auth/topic-pattern.js';
+import type { DeliveredEventName, WebhookEventName, WebhooksConfig } from './config.js';
 import { WebhookDispatcher, type DispatchLogger } from './dispatcher.js';
-import type { OutboxEntry, Slot, WebhookLedger } from './ledger.js';
+import type { ClientEvent, OutboxEntry, Slot, WebhookLedger } from './ledger.js';
 
 /** How long a graceful stop waits for queued webhooks to be delivered (the rest stays in the ledger). */
 const CLOSE_BUDGET_MS = 3000;
@@ -19,11 +20,24 @@ export function eventOf(kind: Slot['kind'], up: boolean): WebhookEventName {
   return EVENTS[kind][up ? 0 : 1];
 }
 
+/** The event an outbox entry is. */
+export function eventOfEntry(e: OutboxEntry): DeliveredEventName {
+  return e.client ? 'client_event' : eventOf(e.slot.kind, e.up);
+}
+
 /**
- * The JSON body of an outbox entry: only fields fixed at the transition, so every attempt from
- * every node sends the same bytes.
+ * The JSON body of an outbox entry: only fields fixed when it was recorded, so every attempt from
+ * every node sends the same bytes. A client event's payload is spliced in as the JSON text the
+ * client sent (never parsed and re-encoded).
  */
 export function webhookBody(e: OutboxEntry): string {
+  if (e.client) {
+    const { topic, event, sub, payloadJson } = e.client;
+    const head = JSON.stringify({ version: 1, id: e.id, event: 'client_event', topic, sub });
+    const push = `{"event":${JSON.stringify(event)},"payload":${payloadJson}}`;
+    const tail = JSON.stringify({ node: e.node, time: new Date(e.time).toISOString() });
+    return `${head.slice(0, -1)},"push":${push},${tail.slice(1)}`;
+  }
   return JSON.stringify({
     version: 1,
     id: e.id,
@@ -80,6 +94,11 @@ export class Webhooks {
     this.call('release', this.ledger.release(slot, ref));
   }
 
+  /** A client push broadcast on a WEBHOOK_CLIENT_EVENTS topic: one `client_event`, never awaited. */
+  clientEvent(event: ClientEvent): void {
+    this.call('append', this.ledger.append(event));
+  }
+
   /** Waits for ledger calls in flight, stops, gives queued events a short budget, disconnects. */
   async close(): Promise<void> {
     this.closed = true;
@@ -89,7 +108,7 @@ export class Webhooks {
     await this.ledger.close();
   }
 
-  private call(op: 'hold' | 'release', p: Promise<boolean>): void {
+  private call(op: 'hold' | 'release' | 'append', p: Promise<boolean>): void {
     const done = p.then(
       (recorded) => {
         // This node made an event: deliver it now rather than at the next round.
@@ -127,7 +146,7 @@ export class Webhooks {
   }
 
   /** Counts a failed ledger call; logs at most one line per 10 s (a Redis outage fails every join). */
-  private fail(op: 'hold' | 'release' | 'tick' | 'done', err: unknown): void {
+  private fail(op: 'hold' | 'release' | 'append' | 'tick' | 'done', err: unknown): void {
     metrics.webhookLedgerErrors.labels(op).inc();
     const now = Date.now();
     if (now - this.lastErrorLog < 10_000) return;
@@ -136,17 +155,30 @@ export class Webhooks {
   }
 
   private deliver(e: OutboxEntry): void {
-    const event = eventOf(e.slot.kind, e.up);
+    const event = eventOfEntry(e);
     const finish = () => {
       this.ledger.done(e).catch((err: unknown) => this.fail('done', err));
     };
-    if (!this.config.events.has(event)) return finish();
+    // Client events are written only while WEBHOOK_CLIENT_EVENTS asks for them.
+    if (event !== 'client_event' && !this.config.events.has(event)) return finish();
     const queued = this.dispatcher.enqueue(e.id, event, webhookBody(e), (outcome) => {
       // Handed over at shutdown: left in the ledger, another node delivers it.
       if (outcome !== 'handed_over') finish();
     });
     if (!queued) finish();
   }
+}
+
+/** Told of every client push a node broadcast; sends those on `topics` as `client_event`. */
+export type ClientEventSink = (event: ClientEvent) => void;
+
+/** The sink for WEBHOOK_CLIENT_EVENTS (`topics`), or undefined when it names none (the default: off). */
+export function clientEventSink(webhooks: Webhooks, topics: readonly string[]): ClientEventSink | undefined {
+  if (topics.length === 0) return undefined;
+  const matcher = new TopicMatcher(topics);
+  return (event) => {
+    if (matcher.matches(event.topic)) webhooks.clientEvent(event);
+  };
 }
 
 /**

@@ -4,49 +4,26 @@
 // signed, retried with the same idempotency key and body, vacates debounced, and a node killed
 // with SIGKILL has its channel vacated and its presence removed once, by a surviving node.
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import {
   refusedPort,
   signToken,
-  startProcess,
   startRedis,
   startRedisCluster,
   startSwitchboard,
-  tempDir,
-  type Managed,
   type RedisServer,
   type SwitchboardProcess,
 } from '../../../testkit/src/index.js';
 import { connect, eventually, join, next, within, type Channel, type Socket } from '../support/phoenix.js';
 import type { ReceivedWebhook } from '../support/webhook-receiver.js';
+import { startReceiver as startReceiverProcess, type Receiver } from '../support/webhook-receiver-process.js';
 
 const SECRET = 'webhook-secret-for-tests-0123456789abcdef';
 const FAIL_FIRST = 2;
 const DEBOUNCE_MS = 1000;
 const NODE_IDS = ['wh-a', 'wh-b', 'wh-c'];
-const receiverMain = fileURLToPath(new URL('../support/webhook-receiver.ts', import.meta.url));
 
-interface Receiver {
-  proc: Managed;
-  url: string;
-  requests(): Promise<ReceivedWebhook[]>;
-}
-
-async function startReceiver(): Promise<Receiver> {
-  const proc = startProcess(process.execPath, ['--import', 'tsx', receiverMain], {
-    logDir: tempDir('webhook-receiver'),
-    name: 'webhook-receiver',
-    env: { PATH: process.env.PATH ?? '', WEBHOOK_SECRET: SECRET, FAIL_FIRST: String(FAIL_FIRST) },
-  });
-  const port = await eventually('the receiver to listen', () => {
-    const m = /listening (\d+)/.exec(proc.output());
-    return m ? Number(m[1]) : 0;
-  });
-  const requests = async () =>
-    (await (await fetch(`http://127.0.0.1:${port}/requests`)).json()) as ReceivedWebhook[];
-  return { proc, url: `http://127.0.0.1:${port}/webhooks`, requests };
-}
+const startReceiver = () => startReceiverProcess(SECRET, FAIL_FIRST);
 
 /** The events the receiver accepted (answered 2xx), each once, matching `event`, `topic` (and `key`). */
 function delivered(all: ReceivedWebhook[], event: string, topic: string, key?: string): ReceivedWebhook[] {

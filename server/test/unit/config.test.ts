@@ -341,6 +341,21 @@ describe('the server process', () => {
       ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed'],
     );
     assert.equal(c.webhooks?.vacateDebounceMs, 5000);
+    assert.deepEqual(c.webhooks?.clientEventTopics, [], 'client events are off by default');
+    const withClientEvents = loadConfig({
+      WEBHOOK_URL: 'http://127.0.0.1:9/wh',
+      WEBHOOK_SECRET: 'x'.repeat(32),
+      WEBHOOK_CLIENT_EVENTS: ' game:* , chat:lobby,',
+    });
+    assert.deepEqual(withClientEvents.webhooks?.clientEventTopics, ['game:*', 'chat:lobby']);
+    assert.ok(
+      problemsOf({
+        WEBHOOK_URL: 'http://127.0.0.1:9/wh',
+        WEBHOOK_SECRET: 'x'.repeat(32),
+        WEBHOOK_CLIENT_EVENTS: 'a*b',
+      }).some((p) => p.startsWith('WEBHOOK_CLIENT_EVENTS: "a*b" is not a topic pattern')),
+    );
+    assert.ok(problemsOf({ WEBHOOK_CLIENT_EVENTS: 'game:*' })[0]?.includes('WEBHOOK_URL is not'));
     const problems = problemsOf({
       WEBHOOK_URL: 'ftp://x',
       WEBHOOK_SECRET: 'short',
@@ -352,7 +367,7 @@ describe('the server process', () => {
     for (const name of [
       'WEBHOOK_URL=',
       'WEBHOOK_SECRET of at least 32',
-      'WEBHOOK_EVENTS: "client_event"',
+      'WEBHOOK_EVENTS: "client_event" is not set here: list the topics whose pushes to send in WEBHOOK_CLIENT_EVENTS',
       'WEBHOOK_MAX_ATTEMPTS=',
       'WEBHOOK_RETRY_MAX_MS is below',
     ]) {

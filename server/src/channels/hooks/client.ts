@@ -159,7 +159,7 @@ export class HookClient {
         res.on('end', () => {
           const status = res.statusCode ?? 0;
           if (status < 200 || status > 299) return done(failed('http_error'));
-          const answer = parseObject(Buffer.concat(chunks).toString('utf8'));
+          const answer = parseObject(Buffer.concat(chunks));
           done(answer === null ? failed('invalid') : { ok: true, answer });
         });
       });
@@ -179,11 +179,19 @@ function failure(f: HookFailure): { ok: false; failure: HookFailure; reason: str
   return { ok: false, failure: f, reason: CLIENT_REASONS[f] };
 }
 
-/** A JSON object, or null for anything else (garbage, arrays, invalid UTF-8 replaced and failing). */
-function parseObject(text: string): Record<string, unknown> | null {
-  // The answer object is one level; what it carries (payloads, meta) gets the payload depth bound.
-  if (exceedsJsonDepth(text, MAX_PAYLOAD_DEPTH + 2)) return null;
+/**
+ * Strict UTF-8: an answer with invalid bytes is refused rather than decoded with U+FFFD, which
+ * would hand the client a reason or payload the backend never wrote. A BOM is kept, so JSON.parse
+ * refuses it too.
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** A JSON object, or null for anything else (garbage, arrays, invalid UTF-8, too deep). */
+function parseObject(bytes: Buffer): Record<string, unknown> | null {
   try {
+    const text = UTF8.decode(bytes);
+    // The answer object is one level; what it carries (payloads, meta) gets the payload depth bound.
+    if (exceedsJsonDepth(text, MAX_PAYLOAD_DEPTH + 2)) return null;
     const v: unknown = JSON.parse(text);
     return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
   } catch {

@@ -60,7 +60,9 @@ export function parsePublishAnswer(
   if (a.allow !== true) return null;
   const event = a.event === undefined ? pub.event : a.event;
   if (typeof event !== 'string' || !isEventName(event)) return null;
-  return { ok: true, publication: { topic: pub.topic, event, payload: a.payload ?? pub.payload } };
+  // Only an absent payload means "as published": `null` is a rewrite like any other JSON value.
+  const payload = a.payload === undefined ? pub.payload : a.payload;
+  return { ok: true, publication: { topic: pub.topic, event, payload } };
 }
 
 function isEventName(e: string): boolean {

@@ -1,0 +1,22 @@
+// Starts webhook-receiver.ts as its own process, for the webhook e2e suites.
+import type { Managed } from '../../../testkit/src/index.js';
+import { startListening } from './listening-process.js';
+import type { ReceivedWebhook } from './webhook-receiver.js';
+
+export interface Receiver {
+  proc: Managed;
+  url: string;
+  /** Every request so far (attempts included), with its status and signature check. */
+  requests(): Promise<ReceivedWebhook[]>;
+}
+
+/** A receiver verifying signatures with `secret` that answers the first `failFirst` attempts of every event 500. */
+export async function startReceiver(secret: string, failFirst: number): Promise<Receiver> {
+  const { proc, port } = await startListening('webhook-receiver.ts', {
+    WEBHOOK_SECRET: secret,
+    FAIL_FIRST: String(failFirst),
+  });
+  const requests = async () =>
+    (await (await fetch(`http://127.0.0.1:${port}/requests`)).json()) as ReceivedWebhook[];
+  return { proc, url: `http://127.0.0.1:${port}/webhooks`, requests };
+}
