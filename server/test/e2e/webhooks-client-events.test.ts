@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
+  refusedPort,
   signToken,
   startRedis,
   startSwitchboard,
@@ -17,7 +18,6 @@ import {
 import { connect, eventually, join, push, type Channel, type Socket } from '../support/phoenix.js';
 import { startListening } from '../support/listening-process.js';
 import { metricValue } from '../support/resource-bounds.js';
-import { closedPort } from '../support/signed-requests.js';
 import type { ReceivedWebhook } from '../support/webhook-receiver.js';
 import { startReceiver, type Receiver } from '../support/webhook-receiver-process.js';
 
@@ -150,7 +150,7 @@ test('one client_event per accepted push on game:*, from the receiving node; non
 test('one node, receiver down, WEBHOOK_QUEUE_MAX=2: client events beyond the bound are dropped and counted', async () => {
   const sb = await startSwitchboard({
     LOG_LEVEL: 'warn',
-    WEBHOOK_URL: `http://127.0.0.1:${await closedPort()}/down`,
+    WEBHOOK_URL: `http://127.0.0.1:${await refusedPort()}/down`,
     WEBHOOK_SECRET: SECRET,
     // No other event may take room in the queue: no occupancy events, no presence.
     WEBHOOK_EVENTS: 'member_removed',
