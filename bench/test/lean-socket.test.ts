@@ -24,11 +24,14 @@ const u32 = (n: number) => {
   return b;
 };
 
-/** `p`, or a rejection naming `what` after 10 s. */
+/**
+ * `p`, or a rejection naming `what` after 45 s: a generous ceiling, since with 1-byte chunks the
+ * server writes the 70 KB frame in 70,000 event-loop turns, which took over 10 s on a loaded CI machine.
+ */
 function within<T>(what: string, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after 10 s waiting for ${what}`)), 10_000);
+    timer = setTimeout(() => reject(new Error(`timed out after 45 s waiting for ${what}`)), 45_000);
   });
   return Promise.race([p, limit]).finally(() => clearTimeout(timer));
 }
@@ -53,7 +56,9 @@ function clientFrames(buf: Buffer): { opcode: number; payload: Buffer }[] {
 async function withServer(stream: Buffer, chunk: number, onClientBytes: (b: Buffer) => void) {
   let ended: () => void = () => undefined;
   const clientEnded = new Promise<void>((r) => (ended = r));
+  const sockets = new Set<Socket>();
   const server = createServer((sock: Socket) => {
+    sockets.add(sock);
     sock.setNoDelay(true);
     sock.on('end', () => {
       sock.end();
@@ -81,7 +86,12 @@ async function withServer(stream: Buffer, chunk: number, onClientBytes: (b: Buff
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, port: (server.address() as { port: number }).port, clientEnded };
+  // Closes the server and its connections, so a failed case cannot keep the test file alive.
+  const close = () => {
+    for (const sock of sockets) sock.destroy();
+    server.close();
+  };
+  return { close, port: (server.address() as { port: number }).port, clientEnded };
 }
 
 test(
@@ -101,46 +111,49 @@ test(
     ]);
     for (const chunk of [1, 2, 3, 7, 64, 1000, stream.length]) {
       let fromClient = Buffer.alloc(0);
-      const { server, port, clientEnded } = await withServer(
+      const { close, port, clientEnded } = await withServer(
         stream,
         chunk,
         (b) => (fromClient = Buffer.concat([fromClient, b])),
       );
-      const got: string[] = [];
-      // Settled and closed are asserted here, not inside the callbacks: a callback never called
-      // (or whose throw the socket swallowed) would otherwise pass.
-      let settled: (err: Error | null) => void = () => undefined;
-      const settledWith = new Promise<Error | null>((r) => (settled = r));
-      const closed = new Promise<number>((resolve) => {
-        new LeanSocket({
-          host: '127.0.0.1',
-          port,
-          path: '/',
-          handler: {
-            onOpen: (s) => s.markReady(),
-            onData: (_s, b, st, e) => void got.push(b.toString('utf8', st, e)),
-          },
-          onSettled: (err) => settled(err),
-          onClosed: (_s, code) => resolve(code),
+      try {
+        const got: string[] = [];
+        // Settled and closed are asserted here, not inside the callbacks: a callback never called
+        // (or whose throw the socket swallowed) would otherwise pass.
+        let settled: (err: Error | null) => void = () => undefined;
+        const settledWith = new Promise<Error | null>((r) => (settled = r));
+        const closed = new Promise<number>((resolve) => {
+          new LeanSocket({
+            host: '127.0.0.1',
+            port,
+            path: '/',
+            handler: {
+              onOpen: (s) => s.markReady(),
+              onData: (_s, b, st, e) => void got.push(b.toString('utf8', st, e)),
+            },
+            onSettled: (err) => settled(err),
+            onClosed: (_s, code) => resolve(code),
+          });
         });
-      });
-      assert.equal(await within('onSettled', settledWith), null, `ready (chunk ${chunk})`);
-      assert.equal(await within('onClosed', closed), 1000, `close code seen (chunk ${chunk})`);
-      assert.deepEqual(
-        got,
-        [...small.slice(0, 10), medium, ...small.slice(10)].map(String),
-        `chunk ${chunk}`,
-      );
-      await clientEnded;
-      const frames = clientFrames(fromClient);
-      assert.deepEqual(frames.at(-1), { opcode: 0x8, payload: Buffer.from([0x03, 0xe8]) }, 'close echoed');
-      const pongs = frames.filter((f) => f.opcode === 0xa);
-      assert.deepEqual(
-        pongs.map((f) => f.payload.toString()),
-        ['pp'],
-        `pong echoes the ping (chunk ${chunk})`,
-      );
-      server.close();
+        assert.equal(await within('onSettled', settledWith), null, `ready (chunk ${chunk})`);
+        assert.equal(await within('onClosed', closed), 1000, `close code seen (chunk ${chunk})`);
+        assert.deepEqual(
+          got,
+          [...small.slice(0, 10), medium, ...small.slice(10)].map(String),
+          `chunk ${chunk}`,
+        );
+        await within('the client end', clientEnded);
+        const frames = clientFrames(fromClient);
+        assert.deepEqual(frames.at(-1), { opcode: 0x8, payload: Buffer.from([0x03, 0xe8]) }, 'close echoed');
+        const pongs = frames.filter((f) => f.opcode === 0xa);
+        assert.deepEqual(
+          pongs.map((f) => f.payload.toString()),
+          ['pp'],
+          `pong echoes the ping (chunk ${chunk})`,
+        );
+      } finally {
+        close();
+      }
     }
   },
 );
