@@ -22,6 +22,7 @@ import { parse } from 'yaml';
 import { parseManifests, renderTargets, type K8sObject } from '../lib/validate/index.js';
 import { renderKustomization } from '../lib/validate/render.js';
 import { interpolate } from '../lib/rehearse/workflow.js';
+import { zxRunner } from '../lib/zx.js';
 import { repoRoot } from './validate-fixtures.js';
 
 const run = promisify(execFile);
@@ -106,7 +107,7 @@ describe('a copy configured for another team', () => {
     const configured = await npm(copy, 'configure');
     assert.equal(configured.code, 0, configured.out);
     const dirs = [...new Set(renderTargets.flatMap((t) => t.dirs))];
-    for (const dir of dirs) rendered.set(dir, await renderKustomization(dir, copy));
+    for (const dir of dirs) rendered.set(dir, await renderKustomization(dir, copy, zxRunner));
   });
   after(() => rmSync(copy, { recursive: true, force: true }));
 
