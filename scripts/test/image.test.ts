@@ -3,7 +3,6 @@
 // pulled back and run with podman the way Kubernetes runs it (non-root, read-only root, no
 // capabilities), then driven with the official phoenix client and stopped with SIGTERM.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { Socket, type SocketConnectOption } from 'phoenix';
@@ -26,7 +25,7 @@ import {
   removeImages,
   runTool,
 } from '../lib/image/index.js';
-import { zxRunner } from '../lib/zx.js';
+import { $, zxRunner } from '../lib/zx.js';
 import { repoRoot } from './validate-fixtures.js';
 
 function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
@@ -39,13 +38,10 @@ function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
-function npmCacheDir(): string | undefined {
-  try {
-    const dir = execFileSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8' }).trim();
-    return existsSync(dir) ? dir : undefined;
-  } catch {
-    return undefined;
-  }
+async function npmCacheDir(): Promise<string | undefined> {
+  const out = await $({ nothrow: true })`npm config get cache`;
+  const dir = out.stdout.trim();
+  return out.ok && dir && existsSync(dir) ? dir : undefined;
 }
 
 describe('server image (buildah + registry + podman)', { timeout: 1_500_000 }, () => {
@@ -80,7 +76,7 @@ describe('server image (buildah + registry + podman)', { timeout: 1_500_000 }, (
     async () => {
       await buildBase({ tag: baseTag, runner: zxRunner });
       images.push(baseTag);
-      const cache = npmCacheDir();
+      const cache = await npmCacheDir();
       const built = await buildImage({
         context: repoRoot,
         tags: [tag()],
