@@ -5,9 +5,11 @@
 //   2. bundles src/index.ts with esbuild into one ESM file for Node 20+: every dependency inlined
 //      (a runner has no node_modules), no source maps, module paths relative to the repository root,
 //      so the bytes depend only on the sources and the lockfile, not on the machine
-//   3. copies the data files the bundled modules read with `new URL('./file', import.meta.url)` (e.g. the
+//   3. fails naming the import chain when a bundle would carry a package an action must not (zx: scripts
+//      run programs with zx, actions with @actions/exec; shared domain code takes a Runner instead)
+//   4. copies the data files the bundled modules read with `new URL('./file', import.meta.url)` (e.g. the
 //      validation's CRD schema) to the same relative path beside dist/index.js, where that URL resolves
-//   4. default: writes actions/<name>/dist/
+//   5. default: writes actions/<name>/dist/
 //      --check: builds into a temporary directory, compares with the committed dist/ (every file), prints every
 //      stale or missing bundle with the fix, and exits 1 if there is any (CI runs this)
 import {
@@ -24,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs as parseNodeArgs } from 'node:util';
-import { build } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 
 const usage = `Usage: npm run actions:build [-- <action>...]
        npm run actions:check-dist [-- <action>...]
@@ -45,7 +47,9 @@ export interface StaleDist {
   action: string;
   /** Repository-relative path of the committed bundle. */
   dist: string;
-  reason: 'missing' | 'stale' | 'extra';
+  reason: 'missing' | 'stale' | 'extra' | 'forbidden';
+  /** For `forbidden`: the package and the import chain that brings it in (ForbiddenImportError). */
+  detail?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -99,10 +103,76 @@ const ASSET_URL = /new URL\(\s*'(\.\/[^']+)'\s*,\s*import\.meta\.url\s*\)/g;
 const PACKAGE_ASSETS = new Map<string, string[]>([['node_modules/re2-wasm/build/wasm/re2.js', ['re2.wasm']]]);
 
 /**
+ * Packages no action bundle may contain: package -> why, and what to do instead. zx is how scripts run
+ * programs; on a runner an action runs them through @actions/exec (the toolkit's convention), so a
+ * module both import takes a Runner (scripts/lib/runner.ts) and never imports scripts/lib/zx.ts.
+ */
+const FORBIDDEN_PACKAGES = new Map<string, string>([
+  [
+    'zx',
+    'scripts run programs with zx, actions with @actions/exec: make the module take a Runner ' +
+      '(scripts/lib/runner.ts) and pass actionsExecRunner from the action instead of importing scripts/lib/zx.ts',
+  ],
+]);
+
+/** The package a bundled input belongs to (`zx` for node_modules/zx/build/index.js), else undefined. */
+function packageOf(input: string): string | undefined {
+  const match = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+  return match?.[1];
+}
+
+/**
+ * For each forbidden package the bundle of `entry` contains, the shortest import chain from the entry
+ * to it, e.g. `actions/a/src/index.ts -> scripts/lib/image/exec.ts -> scripts/lib/zx.ts -> node_modules/zx/...`.
+ */
+export function forbiddenImports(metafile: Metafile, entry: string): { pkg: string; chain: string[] }[] {
+  const found: { pkg: string; chain: string[] }[] = [];
+  const from = new Map<string, string | null>([[entry, null]]);
+  const queue = [entry];
+  for (let i = 0; i < queue.length; i++) {
+    const input = queue[i] ?? '';
+    const pkg = packageOf(input);
+    if (pkg !== undefined && FORBIDDEN_PACKAGES.has(pkg)) {
+      if (!found.some((f) => f.pkg === pkg)) {
+        const chain: string[] = [];
+        for (let at: string | null | undefined = input; at; at = from.get(at)) chain.unshift(at);
+        found.push({ pkg, chain });
+      }
+      continue;
+    }
+    for (const imported of metafile.inputs[input]?.imports ?? []) {
+      if (imported.external || from.has(imported.path)) continue;
+      from.set(imported.path, input);
+      queue.push(imported.path);
+    }
+  }
+  return found;
+}
+
+/** An action's bundle would contain a package no action may carry (FORBIDDEN_PACKAGES). */
+export class ForbiddenImportError extends Error {
+  readonly code = 'ERR_FORBIDDEN_IMPORT';
+  constructor(
+    readonly action: string,
+    readonly imports: { pkg: string; chain: string[] }[],
+  ) {
+    super(
+      imports
+        .map(
+          ({ pkg, chain }) =>
+            `actions/${action} bundles ${pkg} through ${chain.join(' -> ')}\n  ${FORBIDDEN_PACKAGES.get(pkg) ?? ''}`,
+        )
+        .join('\n'),
+    );
+    this.name = 'ForbiddenImportError';
+  }
+}
+
+/**
  * Bundles one action's src/index.ts into `<outdir>/index.js` and copies the data files its modules read
  * relative to themselves into `outdir` at the same relative path (in the bundle, import.meta.url is
  * dist/index.js). Returns the files written, relative to `outdir`, sorted. Deterministic for a given tree
- * and lockfile.
+ * and lockfile. Throws naming the import chain when the bundle would contain a forbidden package (zx).
  */
 export async function bundleAction(root: string, action: string, outdir: string): Promise<string[]> {
   const result = await build({
@@ -132,6 +202,8 @@ export async function bundleAction(root: string, action: string, outdir: string)
       ].join('\n'),
     },
   });
+  const forbidden = forbiddenImports(result.metafile, `actions/${action}/src/index.ts`);
+  if (forbidden.length > 0) throw new ForbiddenImportError(action, forbidden);
   const files = new Set(['index.js']);
   for (const [module, assets] of PACKAGE_ASSETS) {
     if (!(module in result.metafile.inputs)) continue;
@@ -165,25 +237,55 @@ function listFiles(dir: string): string[] {
     .sort();
 }
 
-/** Writes `actions/<name>/dist/` for each action (stale files removed); returns the repository-relative paths. */
+/**
+ * Writes `actions/<name>/dist/` for each action (stale files removed); returns the repository-relative paths.
+ * An action whose bundle carries a forbidden package is not written; the others are, and then one error
+ * names every such action.
+ */
 export async function buildActions(root: string, actions: string[]): Promise<string[]> {
   const written: string[] = [];
+  const forbidden: ForbiddenImportError[] = [];
   for (const action of actions) {
     const dist = join('actions', action, 'dist');
-    rmSync(join(root, dist), { recursive: true, force: true });
-    for (const file of await bundleAction(root, action, join(root, dist))) written.push(join(dist, file));
+    const scratch = mkdtempSync(join(tmpdir(), 'build-actions-'));
+    try {
+      const files = await bundleAction(root, action, scratch);
+      rmSync(join(root, dist), { recursive: true, force: true });
+      for (const file of files) {
+        mkdirSync(dirname(join(root, dist, file)), { recursive: true });
+        copyFileSync(join(scratch, file), join(root, dist, file));
+        written.push(join(dist, file));
+      }
+    } catch (error) {
+      if (!(error instanceof ForbiddenImportError)) throw error;
+      forbidden.push(error);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   }
+  if (forbidden.length > 0) throw new Error(forbidden.map((e) => e.message).join('\n'));
   return written;
 }
 
-/** Rebuilds into a temp dir and lists every committed dist/ file that is missing, differs or is extra. */
+/**
+ * Rebuilds into a temp dir and lists every committed dist/ file that is missing, differs or is extra, and
+ * every action whose bundle would carry a forbidden package (zx).
+ */
 export async function checkDist(root: string, actions: string[]): Promise<StaleDist[]> {
   const scratch = mkdtempSync(join(tmpdir(), 'check-dist-'));
   try {
     const stale: StaleDist[] = [];
     for (const action of actions) {
       const fresh = join(scratch, action);
-      const files = await bundleAction(root, action, fresh);
+      let files: string[];
+      try {
+        files = await bundleAction(root, action, fresh);
+      } catch (error) {
+        if (!(error instanceof ForbiddenImportError)) throw error;
+        const dist = join('actions', action, 'dist', 'index.js');
+        stale.push({ action, dist, reason: 'forbidden', detail: error.message });
+        continue;
+      }
       const committedDir = join(root, 'actions', action, 'dist');
       for (const file of files) {
         const dist = join('actions', action, 'dist', file);
@@ -215,15 +317,23 @@ async function main(): Promise<void> {
   for (const action of actions) {
     const problems = stale.filter((s) => s.action === action);
     if (problems.length === 0) console.log(`ok    actions/${action}/dist/`);
-    for (const p of problems) console.log(`FAIL  ${p.dist} is ${p.reason}`);
+    for (const p of problems)
+      console.log(
+        p.reason === 'forbidden' ? `FAIL  ${p.detail ?? p.dist}` : `FAIL  ${p.dist} is ${p.reason}`,
+      );
   }
-  if (stale.length > 0) {
+  const outdated = stale.filter((s) => s.reason !== 'forbidden');
+  if (outdated.length > 0) {
     console.error(
-      `\n${stale.length} action bundle(s) do not match their sources: ${stale.map((s) => s.dist).join(', ')}.\n` +
+      `\n${outdated.length} action bundle(s) do not match their sources: ${outdated.map((s) => s.dist).join(', ')}.\n` +
         'Run `npm run actions:build` and commit the dist/ changes.',
     );
-    process.exitCode = 1;
   }
+  if (outdated.length < stale.length) {
+    const actionsNamed = stale.filter((s) => s.reason === 'forbidden').map((s) => `actions/${s.action}`);
+    console.error(`\n${actionsNamed.join(', ')} would bundle a package no action may carry (above).`);
+  }
+  if (stale.length > 0) process.exitCode = 1;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

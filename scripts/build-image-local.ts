@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs as parseNodeArgs } from 'node:util';
 import { buildBase, buildImage, push } from './lib/image/index.js';
-import { $, run } from './lib/zx.js';
+import { $, run, zxRunner } from './lib/zx.js';
 
 const usage = `Usage: npm run image:build -- [--tag <name>] [--base <image>] [--push <registry/name:tag>] [--insecure]
 
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   const root = fileURLToPath(new URL('..', import.meta.url));
   let base = args.base;
   if (!base) {
-    base = (await buildBase({ tag: 'localhost/node-base:local' })).tag;
+    base = (await buildBase({ tag: 'localhost/node-base:local', runner: zxRunner })).tag;
     console.log(`base image: ${base}`);
   }
   const cache = await npmCache();
@@ -62,10 +62,11 @@ async function main(): Promise<void> {
     tags: [args.tag],
     buildArgs: { BASE_IMAGE: base, ...(cache ? { NPM_CONFIG_PREFER_OFFLINE: 'true' } : {}) },
     npmCache: cache,
+    runner: zxRunner,
   });
   console.log(`built ${args.tag} (${built.digest}) in ${Math.round((Date.now() - started) / 1000)} s`);
   if (args.push) {
-    const { digest } = await push(args.tag, args.push, { tlsVerify: !args.insecure });
+    const { digest } = await push(args.tag, args.push, { tlsVerify: !args.insecure, runner: zxRunner });
     console.log(`pushed ${args.push.replace(/:[^/:]+$/, '')}@${digest}`);
   }
 }

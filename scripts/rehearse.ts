@@ -38,7 +38,7 @@ import { killDescendantsNow, removeContainersNow, Teardown } from './lib/rehears
 import { readWorkflow } from './lib/rehearse/workflow.js';
 import { rehearseOtherWorkflow } from './lib/rehearse/workflow-rehearsals.js';
 import { resolveWorkflow } from './lib/rehearse/workflow-kind.js';
-import { $, run } from './lib/zx.js';
+import { $, run, zxRunner } from './lib/zx.js';
 
 const usage = `Usage: npm run rehearse -- [options]
 
@@ -308,10 +308,10 @@ async function main(): Promise<void> {
           teardown.add('registry', () => registry.stop());
           state.registry = registry;
           const base = `localhost/node-base:rehearsal-${runId}`;
-          teardown.add('base image', () => removeImages([base]));
+          teardown.add('base image', () => removeImages([base], zxRunner));
           await state.substep(
             'Node base image from this machine',
-            () => buildBase({ tag: base }),
+            () => buildBase({ tag: base, runner: zxRunner }),
             () => base,
           );
           state.baseImage = base;

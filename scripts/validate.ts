@@ -13,6 +13,7 @@ import { formatProblem, policies, renderTargets, validateRepository } from './li
 // Not part of lib/validate, whose policies the render-manifests action bundles: the action validates
 // a render, this compares the whole checkout with switchboard.config.yaml.
 import { checkAdopterConfig } from './lib/configure/agreement.js';
+import { zxRunner } from './lib/zx.js';
 
 const usage = `Usage: npm run validate [-- --target <name>]... [--list]
 
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
   );
   if (targets.length === 0) throw new Error(`no target matches ${args.targets.join(', ')}; see --list`);
   const started = Date.now();
-  const { problems, counts, rendered } = await validateRepository(root, targets);
+  const { problems, counts, rendered } = await validateRepository(root, zxRunner, targets);
   problems.push(...checkAdopterConfig(root, rendered));
   for (const [name, n] of counts) {
     const mine = problems.filter((p) => p.target === name).length;

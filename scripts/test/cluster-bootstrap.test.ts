@@ -3,14 +3,13 @@
 // commands, all of a kind that converges when run again. kubectl and helm are recording stand-ins on
 // PATH (there is no cluster here): what is checked is which commands run, not what a cluster does.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { bootstrapPlan, commandText, planText } from '../lib/platform/bootstrap.js';
 import { loadPlatform, parsePlatform } from '../lib/platform/versions.js';
+import { $ } from '../lib/zx.js';
 import { repoRoot } from './validate-fixtures.js';
 
 const platform = loadPlatform(repoRoot);
@@ -35,20 +34,13 @@ function standIns(helmExit = 0): { bin: string; log: string } {
 }
 
 async function bootstrap(args: string[], bin: string) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', script, ...args],
-      {
-        cwd: repoRoot,
-        env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
-      },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` };
+  const out = await $({
+    cwd: repoRoot,
+    env,
+    nothrow: true,
+  })`${process.execPath} --import tsx ${script} ${args}`;
+  return { code: out.exitCode, stdout: out.stdout, stderr: out.stderr };
 }
 
 describe('cluster:bootstrap', () => {

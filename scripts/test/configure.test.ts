@@ -4,7 +4,6 @@
 // (`npm run configure`, `npm run validate`) in the copy, then renders every target with kubectl.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
 import {
   copyFileSync,
   mkdirSync,
@@ -17,14 +16,12 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { parseManifests, renderTargets, type K8sObject } from '../lib/validate/index.js';
 import { renderKustomization } from '../lib/validate/render.js';
 import { interpolate } from '../lib/rehearse/workflow.js';
+import { $, run, zxRunner } from '../lib/zx.js';
 import { repoRoot } from './validate-fixtures.js';
-
-const run = promisify(execFile);
 
 /** Another team's settings: nothing in common with this repository's. */
 const acme = `repository: ssh://git@git.acme.dev/platform/chat.git
@@ -57,13 +54,9 @@ const shippedNamespace =
   /^\s*(-\s+)?(namespace|kubernetes\.io\/metadata\.name): (switchboard-(dev|staging|production|preview)|argocd|monitoring)$|^\s*- switchboard-(dev|staging|production)$/m;
 
 /** The working tree as `git ls-files` sees it (tracked and untracked-but-not-ignored files). */
-function copyRepository(to: string): void {
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-  })
-    .split('\0')
-    .filter(Boolean);
+async function copyRepository(to: string): Promise<void> {
+  const listed = await run($({ cwd: repoRoot })`git ls-files -z --cached --others --exclude-standard`);
+  const files = listed.stdout.split('\0').filter(Boolean);
   for (const f of files) {
     mkdirSync(dirname(join(to, f)), { recursive: true });
     try {
@@ -78,17 +71,9 @@ function copyRepository(to: string): void {
 }
 
 async function npm(cwd: string, ...args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout, stderr } = await run('npm', ['run', '--silent', ...args], {
-      cwd,
-      timeout: 300_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { code: 0, out: stdout + stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
+  const out = await $({ cwd, timeout: 300_000, nothrow: true })`npm run --silent ${args}`;
+  // Killed by the timeout: no exit code, still a failure.
+  return { code: out.exitCode ?? 1, out: out.stdout + out.stderr };
 }
 
 describe('a copy configured for another team', () => {
@@ -99,14 +84,14 @@ describe('a copy configured for another team', () => {
 
   before(async () => {
     copy = mkdtempSync(join(tmpdir(), 'sb-configure-'));
-    copyRepository(copy);
+    await copyRepository(copy);
     writeFileSync(join(copy, 'switchboard.config.yaml'), acme);
     checkBefore = await npm(copy, 'configure', '--', '--check');
     validateBefore = await npm(copy, 'validate');
     const configured = await npm(copy, 'configure');
     assert.equal(configured.code, 0, configured.out);
     const dirs = [...new Set(renderTargets.flatMap((t) => t.dirs))];
-    for (const dir of dirs) rendered.set(dir, await renderKustomization(dir, copy));
+    for (const dir of dirs) rendered.set(dir, await renderKustomization(dir, copy, zxRunner));
   });
   after(() => rmSync(copy, { recursive: true, force: true }));
 

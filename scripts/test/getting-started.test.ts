@@ -2,14 +2,13 @@
 // render or dry-run half where the other half needs a cluster) or by the test named for it, and its
 // tables say what platform/versions.yaml, the rendered ExternalSecrets and the workflows say.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { pinnedVersion, versionMentions } from '../lib/platform/mentions.js';
 import { loadPlatform } from '../lib/platform/versions.js';
+import { $, run } from '../lib/zx.js';
 import { rendered, repoRoot, type Loose } from './validate-fixtures.js';
 
 const doc = readFileSync(join(repoRoot, 'docs/getting-started.md'), 'utf8');
@@ -28,13 +27,7 @@ export function shellCommands(markdown: string): string[] {
   return out;
 }
 
-const sh = async (command: string) => {
-  const { stdout } = await promisify(execFile)('bash', ['-c', command], {
-    cwd: repoRoot,
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  return stdout;
-};
+const sh = async (command: string) => (await run($({ cwd: repoRoot })`bash -c ${command}`)).stdout;
 
 const kinds = (yamlText: string) =>
   parseAllDocuments(yamlText)

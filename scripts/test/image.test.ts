@@ -3,7 +3,6 @@
 // pulled back and run with podman the way Kubernetes runs it (non-root, read-only root, no
 // capabilities), then driven with the official phoenix client and stopped with SIGTERM.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { Socket, type SocketConnectOption } from 'phoenix';
@@ -26,6 +25,7 @@ import {
   removeImages,
   runTool,
 } from '../lib/image/index.js';
+import { $, zxRunner } from '../lib/zx.js';
 import { repoRoot } from './validate-fixtures.js';
 
 function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
@@ -38,13 +38,10 @@ function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
-function npmCacheDir(): string | undefined {
-  try {
-    const dir = execFileSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8' }).trim();
-    return existsSync(dir) ? dir : undefined;
-  } catch {
-    return undefined;
-  }
+async function npmCacheDir(): Promise<string | undefined> {
+  const out = await $({ nothrow: true })`npm config get cache`;
+  const dir = out.stdout.trim();
+  return out.ok && dir && existsSync(dir) ? dir : undefined;
 }
 
 describe('server image (buildah + registry + podman)', { timeout: 1_500_000 }, () => {
@@ -64,8 +61,12 @@ describe('server image (buildah + registry + podman)', { timeout: 1_500_000 }, (
 
   after(async () => {
     for (const c of containers)
-      await runTool('podman', ['rm', '--force', '--time', '0', c]).catch(() => undefined);
-    await removeImages(images.reverse()).catch((err: unknown) => console.error('image cleanup:', err));
+      await runTool('podman', ['rm', '--force', '--time', '0', c], { runner: zxRunner }).catch(
+        () => undefined,
+      );
+    await removeImages(images.reverse(), zxRunner).catch((err: unknown) =>
+      console.error('image cleanup:', err),
+    );
     await registry?.stop();
   });
 
@@ -73,9 +74,9 @@ describe('server image (buildah + registry + podman)', { timeout: 1_500_000 }, (
     'builds the Dockerfile on a local base: non-root, exec-form node, production dependencies only',
     { timeout: 1_200_000 },
     async () => {
-      await buildBase({ tag: baseTag });
+      await buildBase({ tag: baseTag, runner: zxRunner });
       images.push(baseTag);
-      const cache = npmCacheDir();
+      const cache = await npmCacheDir();
       const built = await buildImage({
         context: repoRoot,
         tags: [tag()],
@@ -86,10 +87,11 @@ describe('server image (buildah + registry + podman)', { timeout: 1_500_000 }, (
         },
         npmCache: cache,
         timeoutMs: 1_100_000,
+        runner: zxRunner,
       });
       images.push(tag(), built.imageId);
       assert.match(built.digest, /^sha256:[0-9a-f]{64}$/);
-      const config = await imageConfig(tag());
+      const config = await imageConfig(tag(), zxRunner);
       assert.equal(config.User, '1000:1000');
       assert.deepEqual(config.Cmd, ['node', 'server/dist/main.js']);
       assert.equal(config.Entrypoint, undefined);
@@ -101,15 +103,11 @@ describe('server image (buildah + registry + podman)', { timeout: 1_500_000 }, (
       let ts = false; try { require.resolve('typescript'); ts = true } catch {}
       console.log(JSON.stringify({ dist: has('server/dist/main.js'), migrate: has('server/dist/store/migrate.js'),
         src: has('server/src'), tests: has('server/test'), ws: has('node_modules/ws'), ts, uid: process.getuid() }))`;
-      const { stdout } = await runTool('podman', [
-        'run',
-        '--rm',
-        ...podmanRunLimits,
-        tag(),
-        'node',
-        '-e',
-        probe,
-      ]);
+      const { stdout } = await runTool(
+        'podman',
+        ['run', '--rm', ...podmanRunLimits, tag(), 'node', '-e', probe],
+        { runner: zxRunner },
+      );
       assert.deepEqual(JSON.parse(stdout), {
         dist: true,
         migrate: true,
@@ -123,7 +121,7 @@ describe('server image (buildah + registry + podman)', { timeout: 1_500_000 }, (
   );
 
   test('pushes to the registry, which serves the same digest', async () => {
-    const { digest } = await push(tag(), tag(), { tlsVerify: false });
+    const { digest } = await push(tag(), tag(), { tlsVerify: false, runner: zxRunner });
     assert.match(digest, /^sha256:[0-9a-f]{64}$/);
     const res = await fetch(`${registry.url}/v2/switchboard/server/manifests/test-${process.pid}`, {
       method: 'HEAD',
@@ -136,7 +134,7 @@ describe('server image (buildah + registry + podman)', { timeout: 1_500_000 }, (
     assert.equal(res.headers.get('docker-content-digest'), digest);
     pushed = `${repo()}@${digest}`;
     // Run what the registry has, not the local build.
-    await removeImages([tag()]);
+    await removeImages([tag()], zxRunner);
   });
 
   test('runs from the registry as Kubernetes would, and the official phoenix client joins and pushes', async () => {
@@ -175,22 +173,27 @@ describe('server image (buildah + registry + podman)', { timeout: 1_500_000 }, (
           'NODE_ID=image-test',
           pushed,
         ],
-        { timeoutMs: 180_000 },
+        { timeoutMs: 180_000, runner: zxRunner },
       );
       const container = stdout.trim();
       containers.push(container);
-      const logs = () => runTool('podman', ['logs', container]).then((r) => r.stdout + r.stderr);
+      const logs = () =>
+        runTool('podman', ['logs', container], { runner: zxRunner }).then((r) => r.stdout + r.stderr);
       const deadline = Date.now() + 60_000;
       for (;;) {
         const [status, pid] = (
-          await runTool('podman', ['inspect', '--format', '{{.State.Status}} {{.State.Pid}}', container])
+          await runTool('podman', ['inspect', '--format', '{{.State.Status}} {{.State.Pid}}', container], {
+            runner: zxRunner,
+          })
         ).stdout
           .trim()
           .split(' ');
         if (status !== 'running') {
           const out = await logs();
           const msg = `the container exited before it was ready:\n${out}`;
-          await runTool('podman', ['rm', '--force', '--time', '0', container]).catch(() => undefined);
+          await runTool('podman', ['rm', '--force', '--time', '0', container], { runner: zxRunner }).catch(
+            () => undefined,
+          );
           throw /EADDRINUSE/.test(out) ? new PortTakenError(msg) : new Error(msg);
         }
         // Ready, and node (PID 1 of the container, host network) holds both ports itself.
@@ -244,12 +247,16 @@ describe('server image (buildah + registry + podman)', { timeout: 1_500_000 }, (
     assert.deepEqual(await within(10_000, 'broadcast', broadcast), { body: 'from the image test' });
 
     // SIGTERM to PID 1 (node itself): the server drains, closing sockets with 1012, and exits 0.
-    await runTool('podman', ['stop', '--time', '30', container], { timeoutMs: 60_000 });
+    await runTool('podman', ['stop', '--time', '30', container], { timeoutMs: 60_000, runner: zxRunner });
     assert.equal(await within(10_000, 'close frame', closed), 1012);
     socket.disconnect();
-    const state = await runTool('podman', ['inspect', '--format', '{{.State.ExitCode}}', container]);
+    const state = await runTool('podman', ['inspect', '--format', '{{.State.ExitCode}}', container], {
+      runner: zxRunner,
+    });
     assert.equal(state.stdout.trim(), '0');
-    const logs = await runTool('podman', ['logs', container]).then((r) => r.stdout + r.stderr);
+    const logs = await runTool('podman', ['logs', container], { runner: zxRunner }).then(
+      (r) => r.stdout + r.stderr,
+    );
     assert.match(logs, /"msg":"draining"/);
     assert.match(logs, /"msg":"bye"/);
   });

@@ -2,7 +2,6 @@
 // only the pinned versions, the load tests run the pinned k6 everywhere, and the workflows use the
 // pinned (node24) releases of their third-party actions.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -10,29 +9,27 @@ import { parse } from 'yaml';
 import { DEFAULT_K6_IMAGE } from '../../actions/shared/src/k6/testrun.js';
 import { pinnedVersion, staleMentions, versionMentions } from '../lib/platform/mentions.js';
 import { loadPlatform } from '../lib/platform/versions.js';
+import { $, run } from '../lib/zx.js';
 import { repoRoot } from './validate-fixtures.js';
 
 const platform = loadPlatform(repoRoot);
 const read = (path: string) => readFileSync(join(repoRoot, path), 'utf8');
 
 /** Tracked docs, manifests and workflows (generated bundles excluded: they are code, not prose). */
-function trackedFiles(): string[] {
-  const out = execFileSync(
-    'git',
-    [
-      'ls-files',
-      'docs',
-      'README.md',
-      'base',
-      'overlays',
-      'argocd',
-      '.github',
-      'Dockerfile',
-      'actions/*/action.yml',
-    ],
-    { cwd: repoRoot, encoding: 'utf8' },
-  );
-  return out
+async function trackedFiles(): Promise<string[]> {
+  const paths = [
+    'ls-files',
+    'docs',
+    'README.md',
+    'base',
+    'overlays',
+    'argocd',
+    '.github',
+    'Dockerfile',
+    'actions/*/action.yml',
+  ];
+  const { stdout } = await run($({ cwd: repoRoot })`git ls-files ${paths}`);
+  return stdout
     .split('\n')
     .filter((f) => f && !f.includes('/generated/') && /\.(md|ya?ml)$|Dockerfile$/.test(f));
 }
@@ -43,8 +40,10 @@ const workflows = readdirSync(join(repoRoot, '.github/workflows'))
   .map((f) => `.github/workflows/${f}`);
 
 describe('pinned versions (platform/versions.yaml)', () => {
-  test('docs, manifests and workflows name no other version of a pinned component', () => {
-    const stale = trackedFiles().flatMap((f) => staleMentions(platform, read(f)).map((s) => `${f}:${s}`));
+  test('docs, manifests and workflows name no other version of a pinned component', async () => {
+    const stale = (await trackedFiles()).flatMap((f) =>
+      staleMentions(platform, read(f)).map((s) => `${f}:${s}`),
+    );
     assert.deepEqual(stale, []);
   });
 

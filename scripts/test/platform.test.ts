@@ -16,6 +16,7 @@ import {
   servedApis,
   validateRepository,
 } from '../lib/validate/index.js';
+import { zxRunner } from '../lib/zx.js';
 import { ctx, find, rendered, repoRoot } from './validate-fixtures.js';
 
 const platform = loadPlatform(repoRoot);
@@ -228,7 +229,7 @@ describe('k6 modules and runner (issue 13 item 4)', () => {
   });
 
   test('npm run validate reports the bundles as a target', async () => {
-    const { counts } = await validateRepository(repoRoot, []);
+    const { counts } = await validateRepository(repoRoot, zxRunner, []);
     assert.equal(counts.get('base/loadtest/generated'), 4);
   });
 });

@@ -3,12 +3,10 @@
 // descriptions (Argo CD's Swagger, GitHub's OpenAPI): open pull requests keep their preview, closed
 // ones lose the Application (cascade) and get their deployments marked inactive.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, it } from 'node:test';
 import { parse } from 'yaml';
 import {
@@ -18,6 +16,7 @@ import {
   type FakeRequest,
   type FakeResponse,
 } from '../../actions/shared/src/testing/index.js';
+import { $, run } from '../lib/zx.js';
 import { repoRoot } from './validate-fixtures.js';
 
 interface Step {
@@ -118,18 +117,20 @@ it('removes the previews of closed pull requests and marks their deployments ina
   const dir = mkdtempSync(join(tmpdir(), 'preview-sweep-'));
   const summary = join(dir, 'summary.md');
   writeFileSync(summary, '');
-  const sweep = promisify(execFile)('bash', ['-e', '-c', script], {
-    env: {
-      PATH: process.env.PATH,
-      ARGOCD_SERVER: `${argocd.url}/`,
-      ARGOCD_TOKEN: 'argocd-test-token',
-      GH_TOKEN: 'gh-test-token',
-      GITHUB_API_URL: github.url,
-      GITHUB_REPOSITORY: 'acme/switchboard',
-      GITHUB_STEP_SUMMARY: summary,
-    },
-    timeout: 60_000,
-  });
+  const sweep = run(
+    $({
+      env: {
+        PATH: process.env.PATH,
+        ARGOCD_SERVER: `${argocd.url}/`,
+        ARGOCD_TOKEN: 'argocd-test-token',
+        GH_TOKEN: 'gh-test-token',
+        GITHUB_API_URL: github.url,
+        GITHUB_REPOSITORY: 'acme/switchboard',
+        GITHUB_STEP_SUMMARY: summary,
+      },
+      timeout: 60_000,
+    })`bash -e -c ${script}`,
+  );
   const { stdout } = await sweep.catch((error: Error) => {
     // A spec violation answers 500 and curl fails: show the violation, not just curl's exit.
     argocd.assertNoViolations();
@@ -160,17 +161,19 @@ it('removes the previews of closed pull requests and marks their deployments ina
 it('fails loudly when Argo CD refuses the token, removing nothing', async () => {
   const before = argocd.exchanges.length;
   await assert.rejects(
-    promisify(execFile)('bash', ['-e', '-c', script], {
-      env: {
-        PATH: process.env.PATH,
-        ARGOCD_SERVER: argocd.url,
-        ARGOCD_TOKEN: 'wrong',
-        GH_TOKEN: 'gh-test-token',
-        GITHUB_API_URL: github.url,
-        GITHUB_REPOSITORY: 'acme/switchboard',
-        GITHUB_STEP_SUMMARY: '/dev/null',
-      },
-    }),
+    run(
+      $({
+        env: {
+          PATH: process.env.PATH,
+          ARGOCD_SERVER: argocd.url,
+          ARGOCD_TOKEN: 'wrong',
+          GH_TOKEN: 'gh-test-token',
+          GITHUB_API_URL: github.url,
+          GITHUB_REPOSITORY: 'acme/switchboard',
+          GITHUB_STEP_SUMMARY: '/dev/null',
+        },
+      })`bash -e -c ${script}`,
+    ),
     /error: 401|returned error: 401|401/,
   );
   assert.equal(

@@ -1,6 +1,8 @@
 // Runs `npm run rehearse` as a child process, as a user does, for the rehearsal tests: its exit,
 // output, decision.json, and whether anything it started is left (processes, ports, containers).
 import assert from 'node:assert/strict';
+// node:child_process: the rehearsal is a long-lived child the test reads line by line, signals (SIGINT,
+// twice) and whose descendants it polls by pid while it runs.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';

@@ -23,11 +23,12 @@ import { describeEnv } from '../lib/rehearse/standin.js';
 import { htmlToMarkdown, sectionsToMarkdown } from '../lib/rehearse/summary-text.js';
 import { condition, interpolate, readWorkflow } from '../lib/rehearse/workflow.js';
 import { renderObjects } from '../lib/validate/index.js';
+import { zxRunner } from '../lib/zx.js';
 import { repoRoot } from './validate-fixtures.js';
 
-const staging = await renderObjects('overlays/staging', repoRoot);
+const staging = await renderObjects('overlays/staging', repoRoot, zxRunner);
 // The ingress-nginx edge (base/edge/ingress-nginx); staging has the default Gateway route (edge.test.ts).
-const preview = await renderObjects('overlays/preview', repoRoot);
+const preview = await renderObjects('overlays/preview', repoRoot, zxRunner);
 const secrets = {
   'switchboard-secrets': {
     JWT_SECRET: 'j'.repeat(40),

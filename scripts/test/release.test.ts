@@ -1,53 +1,51 @@
 // scripts/release-notes.ts on a real git repository with release tags, and the shape of release.yml:
 // what it checks before tagging and which job may write.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { githubOutput, planRelease } from '../release-notes.js';
+import { $, run } from '../lib/zx.js';
 import { repoRoot } from './validate-fixtures.js';
 
-function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', ['-C', dir, ...args], {
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 'Test',
-      GIT_AUTHOR_EMAIL: 'test@example.com',
-      GIT_COMMITTER_NAME: 'Test',
-      GIT_COMMITTER_EMAIL: 'test@example.com',
-    },
-  }).trim();
+async function git(dir: string, ...args: string[]): Promise<string> {
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: 'Test',
+    GIT_AUTHOR_EMAIL: 'test@example.com',
+    GIT_COMMITTER_NAME: 'Test',
+    GIT_COMMITTER_EMAIL: 'test@example.com',
+  };
+  return (await run($({ env })`git -C ${dir} ${args}`)).stdout.trim();
 }
 
 describe('scripts/release-notes.ts', () => {
   let repo: string;
-  const commit = (subject: string) => {
+  const commit = async (subject: string) => {
     writeFileSync(join(repo, 'file.txt'), `${subject}\n`);
-    git(repo, 'add', '-A');
-    git(repo, 'commit', '-q', '-m', subject);
+    await git(repo, 'add', '-A');
+    await git(repo, 'commit', '-q', '-m', subject);
     return git(repo, 'rev-parse', 'HEAD');
   };
-  before(() => {
+  before(async () => {
     repo = mkdtempSync(join(tmpdir(), 'release-notes-'));
-    git(repo, 'init', '-q', '-b', 'main');
-    commit('first');
-    git(repo, 'tag', 'v1.0.0');
-    commit('actions: a fix');
-    git(repo, 'tag', '-a', '-m', 'annotated', 'v1.0.1');
-    git(repo, 'tag', 'v1'); // the moving major tag is not a release
-    commit('slo-gate: a feature\twith a tab');
-    commit('docs: more');
-    git(repo, 'tag', 'v1.10.0'); // sorts by number, not text: v1.10.0 > v1.9.0
-    git(repo, 'tag', 'not-a-release');
+    await git(repo, 'init', '-q', '-b', 'main');
+    await commit('first');
+    await git(repo, 'tag', 'v1.0.0');
+    await commit('actions: a fix');
+    await git(repo, 'tag', '-a', '-m', 'annotated', 'v1.0.1');
+    await git(repo, 'tag', 'v1'); // the moving major tag is not a release
+    await commit('slo-gate: a feature\twith a tab');
+    await commit('docs: more');
+    await git(repo, 'tag', 'v1.10.0'); // sorts by number, not text: v1.10.0 > v1.9.0
+    await git(repo, 'tag', 'not-a-release');
   });
   after(() => rmSync(repo, { recursive: true, force: true }));
 
   it('lists the commits since the previous release, newest first, and moves the major tag for the newest', async () => {
-    const head = commit('render-manifests: bundle the validation');
+    const head = await commit('render-manifests: bundle the validation');
     const plan = await planRelease(repo, 'v1.11.0', 'HEAD');
     assert.equal(plan.previous, 'v1.10.0');
     assert.equal(plan.major, 'v1');
@@ -62,7 +60,7 @@ describe('scripts/release-notes.ts', () => {
   it('a release of an existing annotated tag resolves to its commit; a patch to an older line leaves the major tag', async () => {
     const plan = await planRelease(repo, 'v1.0.1');
     assert.equal(plan.previous, 'v1.0.0');
-    assert.equal(plan.sha, git(repo, 'rev-parse', 'v1.0.1^{commit}'));
+    assert.equal(plan.sha, await git(repo, 'rev-parse', 'v1.0.1^{commit}'));
     assert.match(plan.notes, /^Changes since v1\.0\.0:\n\n- actions: a fix \([0-9a-f]{12}\)\n$/);
     assert.equal(plan.moveMajor, false, 'v1.10.0 is newer');
     const between = await planRelease(repo, 'v1.9.0', 'v1.10.0');

@@ -9,10 +9,11 @@ import type { Replica } from '../lib/rehearse/replicas.js';
 import { environmentSelector, ruleFileName, serviceMonitorTargets } from '../lib/rehearse/scrape-targets.js';
 import { ManifestError } from '../lib/rehearse/manifests.js';
 import { renderObjects } from '../lib/validate/index.js';
+import { zxRunner } from '../lib/zx.js';
 import { repoRoot } from './validate-fixtures.js';
 
-const staging = await renderObjects('overlays/staging', repoRoot);
-const production = await renderObjects('overlays/production', repoRoot);
+const staging = await renderObjects('overlays/staging', repoRoot, zxRunner);
+const production = await renderObjects('overlays/production', repoRoot, zxRunner);
 
 const pod = (name: string, metricsPort: number) => ({ name, metricsPort }) as Replica;
 

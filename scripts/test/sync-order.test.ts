@@ -8,6 +8,7 @@ import type { K8sObject } from '../lib/validate/index.js';
 import { renderObjects } from '../lib/validate/index.js';
 import { syncSteps, syncTasks, taskName, type SyncTask } from '../lib/rehearse/sync-order.js';
 import { runSync, type Health, type SyncTarget } from '../lib/rehearse/sync-run.js';
+import { zxRunner } from '../lib/zx.js';
 import { repoRoot } from './validate-fixtures.js';
 
 const ns = 'switchboard-staging';
@@ -107,7 +108,7 @@ class ModelCluster implements SyncTarget {
   }
 }
 
-const staging = await renderObjects('overlays/staging', repoRoot);
+const staging = await renderObjects('overlays/staging', repoRoot, zxRunner);
 
 const stepNames = (objects: K8sObject[]) =>
   syncSteps(objects).map((s) => `${s.phase} ${s.wave}: ${s.tasks.map(taskName).join(' ')}`);

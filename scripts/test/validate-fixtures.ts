@@ -1,6 +1,7 @@
 // Shared by the validate tests: the real production render, and small helpers to break one thing.
 import { fileURLToPath } from 'node:url';
 import { renderObjects, type K8sObject, type Problem, type TargetContext } from '../lib/validate/index.js';
+import { zxRunner } from '../lib/zx.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -13,7 +14,7 @@ const cache = new Map<string, Promise<K8sObject[]>>();
 /** A fresh deep copy of the rendered objects of `dir` (rendered once per test file). */
 export async function rendered(dir: string): Promise<K8sObject[]> {
   let p = cache.get(dir);
-  if (!p) cache.set(dir, (p = renderObjects(dir, repoRoot)));
+  if (!p) cache.set(dir, (p = renderObjects(dir, repoRoot, zxRunner)));
   return structuredClone(await p);
 }
 

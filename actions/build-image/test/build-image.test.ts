@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { startRegistry, type RegistryServer } from '../../../testkit/src/index.js';
 import { buildBase, podmanRunLimits, removeImages, runTool } from '../../shared/src/image/index.js';
+import { actionsExecRunner } from '../../shared/src/runner.js';
 import {
   parseSummaryTables,
   runAction,
@@ -49,12 +50,12 @@ let registry: RegistryServer;
 let context: string;
 before(async () => {
   registry = await startRegistry();
-  await buildBase({ tag: base });
+  await buildBase({ tag: base, runner: actionsExecRunner });
   context = fixtureContext();
 });
 after(async () => {
   await registry?.stop();
-  await removeImages([base]).catch(() => undefined);
+  await removeImages([base], actionsExecRunner).catch(() => undefined);
 });
 
 function build(inputs: ActionInputs, env: Record<string, string | undefined> = {}) {
@@ -133,9 +134,14 @@ describe('build-image for real: buildah/podman, a registry on 127.0.0.1', () => 
       },
     );
     // What the registry holds runs: pulled by digest, the RUN step's output is there.
-    const { stdout } = await runTool('podman', [...podmanRun, result.outputs.image!], { timeoutMs: 180_000 });
+    const { stdout } = await runTool('podman', [...podmanRun, result.outputs.image!], {
+      timeoutMs: 180_000,
+      runner: actionsExecRunner,
+    });
     assert.equal(stdout.trim(), 'hello from build-image: built in RUN');
-    await runTool('podman', ['rmi', '--force', result.outputs.image!]).catch(() => undefined);
+    await runTool('podman', ['rmi', '--force', result.outputs.image!], { runner: actionsExecRunner }).catch(
+      () => undefined,
+    );
 
     const overview = summaryTableToRecord(parseSummaryTables(result.summary)[0]!);
     assert.equal(overview.Image, result.outputs.image);
@@ -182,7 +188,7 @@ describe('build-image for real: buildah/podman, a registry on 127.0.0.1', () => 
     assert.equal(result.failed, false, result.errors.join('\n'));
     assert.equal(await registryDigest(registry, 'acme/switchboard', 'not-pushed'), null);
     assert.match(result.summary, /built \(not pushed\)/);
-    await removeImages(result.outputs.tags!.split('\n')).catch(() => undefined);
+    await removeImages(result.outputs.tags!.split('\n'), actionsExecRunner).catch(() => undefined);
   });
 });
 

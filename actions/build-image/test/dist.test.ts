@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, it } from 'node:test';
 import { startRegistry, type RegistryServer } from '../../../testkit/src/index.js';
 import { buildBase, removeImages } from '../../shared/src/image/index.js';
+import { actionsExecRunner } from '../../shared/src/runner.js';
 import { runActionProcess } from '../../shared/src/testing/index.js';
 
 const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
@@ -13,11 +14,11 @@ const base = `localhost/node-base:build-image-dist-${process.pid}`;
 let registry: RegistryServer;
 before(async () => {
   registry = await startRegistry();
-  await buildBase({ tag: base });
+  await buildBase({ tag: base, runner: actionsExecRunner });
 });
 after(async () => {
   await registry?.stop();
-  await removeImages([base]).catch(() => undefined);
+  await removeImages([base], actionsExecRunner).catch(() => undefined);
 });
 
 it('the committed bundle runs with plain `node dist/index.js`: buildah builds and pushes', async () => {

@@ -10,6 +10,7 @@ import {
   type PinResult,
   type RenderedObject,
 } from '../../shared/src/kustomize/index.js';
+import { actionsExecRunner } from '../../shared/src/runner.js';
 
 /** One overlay, pinned and rendered. */
 export interface RenderedOverlay {
@@ -38,7 +39,7 @@ export async function renderPinnedOverlay(
     const dir = resolve(scratch, overlay);
     if (!dir.startsWith(scratch)) throw new Error(`overlay: "${overlay}" is outside the repository`);
     const pinned = pinImageDigest(dir, pin);
-    const yaml = await kustomizeBuild(dir, tool);
+    const yaml = await kustomizeBuild(dir, tool, actionsExecRunner);
     const objects = parseObjects(yaml, overlay);
     const reference = `${pin.newName ?? pin.name}@${pin.digest}`;
     if (!yaml.includes(reference)) {

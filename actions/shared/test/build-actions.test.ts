@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
@@ -109,6 +109,34 @@ describe('scripts/build-actions.ts on a fixture repository', () => {
     const check = buildActions('--root', root, '--check', 'helo');
     assert.equal(check.status, 1);
     assert.match(check.out, /no action "helo" under actions\/ \(actions: hello\)/);
+  });
+
+  it('refuses a bundle that carries zx, naming the import chain, and writes no dist for it', () => {
+    // A stand-in zx package: the check goes by the package a bundled file belongs to.
+    const files: [string, string][] = [
+      ['node_modules/zx/package.json', '{"name":"zx","type":"module","main":"index.js"}\n'],
+      ['node_modules/zx/index.js', 'export const $ = () => "zx";\n'],
+      ['actions/shared/src/tool.ts', "import { $ } from 'zx';\nexport const tool = (): string => $();\n"],
+      [
+        'actions/hello/src/index.ts',
+        "import { tool } from '../../shared/src/tool.js';\nconsole.log(tool());\n",
+      ],
+    ];
+    for (const [path, text] of files) {
+      mkdirSync(dirname(join(root, path)), { recursive: true });
+      writeFileSync(join(root, path), text);
+    }
+    const before = readFileSync(dist());
+    const chain =
+      /actions\/hello bundles zx through actions\/hello\/src\/index\.ts -> actions\/shared\/src\/tool\.ts -> node_modules\/zx\/index\.js\n.*take a Runner/;
+    const built = buildActions('--root', root);
+    assert.equal(built.status, 1, built.out);
+    assert.match(built.out, chain);
+    assert.ok(before.equals(readFileSync(dist())), 'the refused bundle was written');
+    const check = buildActions('--root', root, '--check');
+    assert.equal(check.status, 1, check.out);
+    assert.match(check.out, /FAIL {2}actions\/hello bundles zx through/);
+    assert.match(check.out, chain);
   });
 });
 

@@ -1,12 +1,13 @@
 // The pipeline library's Runner, one suite run against both implementations: zx (scripts) and
 // @actions/exec (actions). Real programs (sh, printf, cat, pwd, ldd); nothing is faked.
 import assert from 'node:assert/strict';
-import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { hardNofileLimit, sharedLibraries } from '../../../scripts/lib/image/index.js';
 import { CommandError, runChecked } from '../../../scripts/lib/runner.js';
+import { RenderError, renderObjects } from '../../../scripts/lib/validate/index.js';
 import { zxRunner } from '../../../scripts/lib/zx.js';
 import { kustomizeBuild } from '../src/kustomize/index.js';
 import { actionsExecRunner, type Runner } from '../src/runner.js';
@@ -80,6 +81,25 @@ for (const runner of runners) {
       const missing = { path: join(dir, 'no-such-tool'), kind: 'kubectl' } as const;
       await assert.rejects(kustomizeBuild(dir, missing, runner), {
         message: /^cannot run .*no-such-tool: [\s\S]*\(install kubectl, which includes kustomize v5\)$/,
+      });
+    });
+
+    test("the validation renders through the runner it is given, relative to cwd, or names kustomize's error", async () => {
+      const root = mkdtempSync(join(tmpdir(), 'sb-runner-validate-'));
+      const dir = join(root, 'overlay');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'kustomization.yaml'), 'resources: [cm.yaml]\n');
+      writeFileSync(join(dir, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n');
+      const objects = await renderObjects('overlay', root, runner);
+      assert.deepEqual(
+        objects.map((o) => `${o.kind}/${o.metadata.name}`),
+        ['ConfigMap/c'],
+      );
+      writeFileSync(join(dir, 'kustomization.yaml'), 'resources: [missing.yaml]\n');
+      await assert.rejects(renderObjects('overlay', root, runner), (err: Error) => {
+        assert.ok(err instanceof RenderError, String(err));
+        assert.match(err.message, /^kubectl kustomize overlay failed: exit 1: [\s\S]*missing\.yaml/);
+        return true;
       });
     });
   });

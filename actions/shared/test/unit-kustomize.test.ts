@@ -17,6 +17,7 @@ import {
   resolveKustomize,
   type RenderedObject,
 } from '../src/kustomize/index.js';
+import { actionsExecRunner } from '../src/runner.js';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 const obj = (
@@ -181,30 +182,36 @@ test('pinning refuses what it cannot pin, naming the problem', () => {
 });
 
 test("building with kubectl: the YAML stream, or kubectl's own error", async () => {
-  assert.deepEqual(await resolveKustomize('kubectl'), { cmd: 'kubectl', args: ['kustomize'] });
-  assert.deepEqual(await resolveKustomize({ path: '/opt/kustomize', kind: 'kustomize' }), {
+  assert.deepEqual(await resolveKustomize('kubectl', actionsExecRunner), {
+    cmd: 'kubectl',
+    args: ['kustomize'],
+  });
+  assert.deepEqual(await resolveKustomize({ path: '/opt/kustomize', kind: 'kustomize' }, actionsExecRunner), {
     cmd: '/opt/kustomize',
     args: ['build'],
   });
-  assert.deepEqual(await resolveKustomize({ path: '/opt/kubectl', kind: 'kubectl' }), {
+  assert.deepEqual(await resolveKustomize({ path: '/opt/kubectl', kind: 'kubectl' }, actionsExecRunner), {
     cmd: '/opt/kubectl',
     args: ['kustomize'],
   });
   const dir = overlay('resources: [cm.yaml]\n');
   writeFileSync(join(dir, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n');
   assert.equal(
-    await kustomizeBuild(dir, 'kubectl'),
+    await kustomizeBuild(dir, 'kubectl', actionsExecRunner),
     'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n',
   );
   const bad = overlay('resources: [missing.yaml]\n');
-  await assert.rejects(kustomizeBuild(bad, 'kubectl'), (err: Error) => {
+  await assert.rejects(kustomizeBuild(bad, 'kubectl', actionsExecRunner), (err: Error) => {
     assert.ok(err.message.startsWith(`kubectl kustomize ${bad} failed: `), err.message);
     assert.match(err.message, /missing\.yaml/);
     return true;
   });
-  await assert.rejects(kustomizeBuild(dir, { path: join(dir, 'no-such-tool'), kind: 'kubectl' }), {
-    message: new RegExp(
-      `^cannot run ${join(dir, 'no-such-tool')}: .* \\(install kubectl, which includes kustomize v5\\)$`,
-    ),
-  });
+  await assert.rejects(
+    kustomizeBuild(dir, { path: join(dir, 'no-such-tool'), kind: 'kubectl' }, actionsExecRunner),
+    {
+      message: new RegExp(
+        `^cannot run ${join(dir, 'no-such-tool')}: .* \\(install kubectl, which includes kustomize v5\\)$`,
+      ),
+    },
+  );
 });

@@ -36,8 +36,8 @@ export interface BaseImageOptions {
   /** Shell for RUN instructions (default /bin/sh). */
   shell?: string;
   timeoutMs?: number;
-  /** Who runs ldd and buildah (default zx). */
-  runner?: Runner;
+  /** Who runs ldd and buildah: scripts pass zxRunner, the build-image action actionsExecRunner. */
+  runner: Runner;
 }
 
 export interface BuiltBase {
@@ -46,7 +46,7 @@ export interface BuiltBase {
 }
 
 /** Absolute paths of the shared libraries (and the loader) `binary` needs, from ldd. */
-export async function sharedLibraries(binary: string, runner?: Runner): Promise<string[]> {
+export async function sharedLibraries(binary: string, runner: Runner): Promise<string[]> {
   const { stdout } = await runTool('ldd', [binary], { runner });
   const libs = new Set<string>();
   for (const line of stdout.split('\n')) {
@@ -71,7 +71,7 @@ function defaultNpmDir(node: string): string {
 }
 
 /** Lays out the base image's root filesystem in `root`. */
-export async function layoutBaseRootfs(root: string, opts: BaseImageOptions = {}): Promise<void> {
+export async function layoutBaseRootfs(root: string, opts: BaseImageOptions): Promise<void> {
   const node = realpathSync(opts.nodeBinary ?? process.execPath);
   const shell = opts.shell ?? '/bin/sh';
   copyInto(root, node, '/usr/local/bin/node');
@@ -116,7 +116,7 @@ export async function layoutBaseRootfs(root: string, opts: BaseImageOptions = {}
 }
 
 /** Builds the base image with buildah and commits it as `tag`. */
-export async function buildBase(opts: BaseImageOptions = {}): Promise<BuiltBase> {
+export async function buildBase(opts: BaseImageOptions): Promise<BuiltBase> {
   const tag = opts.tag ?? 'localhost/node-base:test';
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const runner = opts.runner;

@@ -33,8 +33,8 @@ export interface BuildImageOptions {
   runtime?: string;
   /** Whole-build timeout (default 15 minutes). */
   timeoutMs?: number;
-  /** Who runs buildah (default zx; the build-image action passes @actions/exec). */
-  runner?: Runner;
+  /** Who runs buildah: scripts pass zxRunner, the build-image action actionsExecRunner. */
+  runner: Runner;
 }
 
 export interface BuiltImage {
@@ -46,7 +46,7 @@ export interface BuiltImage {
 }
 
 /** The open-files hard limit of this process (`ulimit -Hn`), capped at 65536. */
-export async function hardNofileLimit(runner?: Runner): Promise<number> {
+export async function hardNofileLimit(runner: Runner): Promise<number> {
   const { stdout } = await runTool('sh', ['-c', 'ulimit -Hn'], { runner });
   const n = stdout.trim() === 'unlimited' ? 65536 : Number(stdout.trim());
   return Number.isFinite(n) && n > 0 ? Math.min(n, 65536) : 1024;
@@ -119,20 +119,20 @@ export interface ImageConfig {
   StopSignal?: string;
 }
 
-async function inspect(image: string, runner?: Runner): Promise<BuildahImageInspect> {
+async function inspect(image: string, runner: Runner): Promise<BuildahImageInspect> {
   const { stdout } = await runTool('buildah', ['inspect', '--type', 'image', image], { runner });
   return JSON.parse(stdout) as BuildahImageInspect;
 }
 
 /** The manifest digest of a local image (`sha256:…`). */
-export async function localDigest(image: string, runner?: Runner): Promise<string> {
+export async function localDigest(image: string, runner: Runner): Promise<string> {
   const digest = (await inspect(image, runner)).FromImageDigest ?? '';
   if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`buildah inspect ${image}: no manifest digest`);
   return digest;
 }
 
 /** The image's OCI config: user, command, environment, labels. */
-export async function imageConfig(image: string, runner?: Runner): Promise<ImageConfig> {
+export async function imageConfig(image: string, runner: Runner): Promise<ImageConfig> {
   return (await inspect(image, runner)).OCIv1?.config ?? {};
 }
 
@@ -142,15 +142,15 @@ export interface PushOptions {
   /** A containers-auth.json with the registry credentials. */
   authfile?: string;
   timeoutMs?: number;
-  /** Who runs buildah (default zx; the build-image action passes @actions/exec). */
-  runner?: Runner;
+  /** Who runs buildah: scripts pass zxRunner, the build-image action actionsExecRunner. */
+  runner: Runner;
 }
 
 /** Pushes a local image to `destination` (`registry/name:tag`) and returns the registry's digest. */
 export async function push(
   image: string,
   destination: string,
-  opts: PushOptions = {},
+  opts: PushOptions,
 ): Promise<{ digest: string }> {
   const work = mkdtempSync(join(tmpdir(), 'sb-push-'));
   const digestfile = join(work, 'digest');
@@ -166,7 +166,7 @@ export async function push(
 }
 
 /** Removes local images by name or ID; ones already gone are ignored. */
-export async function removeImages(images: string[], runner?: Runner): Promise<void> {
+export async function removeImages(images: string[], runner: Runner): Promise<void> {
   for (const image of images) {
     await runTool('buildah', ['rmi', '--force', image], { runner }).catch((err: Error) => {
       if (!/image not known|no such image|not found/i.test(err.message)) throw err;

@@ -1,8 +1,8 @@
-// Runs the container tools (buildah, podman, skopeo) through a Runner (zx in scripts, @actions/exec
-// in the build-image action) with an argument array, never a shell string, and a timeout; failures
-// carry the command line, the exit code and the tail of the tool's output.
+// Runs the container tools (buildah, podman, skopeo) through the Runner its caller passes (zx in
+// scripts, @actions/exec in the build-image action) with an argument array, never a shell string, and a
+// timeout; failures carry the command line, the exit code and the tail of the tool's output. It imports
+// no process library, so the action's bundle carries no zx (scripts/build-actions.ts refuses one that does).
 import { CommandError, runChecked, type Runner } from '../runner.js';
-import { zxRunner } from '../zx.js';
 
 /** A container tool exited non-zero, timed out, or is not installed. */
 export class ImageToolError extends CommandError {
@@ -19,18 +19,18 @@ export interface ToolOptions {
   timeoutMs?: number;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
-  /** Who runs the tool (default zx; the build-image action passes @actions/exec). */
-  runner?: Runner;
+  /** Who runs the tool: scripts pass zxRunner, the build-image action actionsExecRunner. */
+  runner: Runner;
 }
 
 /** Runs `cmd args...`; resolves with its output, rejects with ImageToolError. */
 export async function runTool(
   cmd: string,
   args: string[],
-  opts: ToolOptions = {},
+  opts: ToolOptions,
 ): Promise<{ stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await runChecked(opts.runner ?? zxRunner, cmd, args, {
+    const { stdout, stderr } = await runChecked(opts.runner, cmd, args, {
       cwd: opts.cwd,
       env: opts.env,
       timeoutMs: opts.timeoutMs ?? 300_000,

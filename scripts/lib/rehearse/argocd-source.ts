@@ -13,7 +13,7 @@ import {
   parseObjects,
   type RenderedObject,
 } from '../../../actions/shared/src/kustomize/index.js';
-import { $, run } from '../zx.js';
+import { $, run, zxRunner } from '../zx.js';
 
 /** Argo CD's `[old=]new[:tag][@digest]` override as the images entry `kustomize edit set image` writes. */
 export function imageOverride(spec: string): {
@@ -70,7 +70,7 @@ export async function renderApplicationSource(
       doc.set('patches', [...patches, ...kz.patches]);
     }
     writeFileSync(file, doc.toString());
-    const text = await kustomizeBuild(join(dir, source.path), 'kubectl');
+    const text = await kustomizeBuild(join(dir, source.path), 'kubectl', zxRunner);
     return { commit, objects: parseObjects(text, `${source.path}@${commit.slice(0, 12)}`) };
   } finally {
     rmSync(dir, { recursive: true, force: true });

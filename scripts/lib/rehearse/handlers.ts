@@ -23,6 +23,7 @@ import {
 } from '../../../actions/shared/src/summary/index.js';
 import type { RegistryServer } from '../../../testkit/src/index.js';
 import { removeImages } from '../image/index.js';
+import { zxRunner } from '../zx.js';
 import type { K8sObject } from '../validate/index.js';
 import {
   gateConfig,
@@ -145,7 +146,7 @@ function buildImageHandler(state: RehearsalState): ActionHandler {
     });
     const built = await buildConfiguredImage(config, await resolveEngine(config), { log });
     // The pods pull it back by digest (podman shares buildah's storage): remove that copy at the end.
-    state.teardown.add('pulled server image', () => removeImages([built.pinned]));
+    state.teardown.add('pulled server image', () => removeImages([built.pinned], zxRunner));
     return {
       outputs: buildOutputs(config, built),
       note: `${built.pinned} (${changes(Object.keys(overrides))})`,

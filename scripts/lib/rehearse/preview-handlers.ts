@@ -23,6 +23,7 @@ import {
 } from '../../../actions/shared/src/github/index.js';
 import type { RegistryServer } from '../../../testkit/src/index.js';
 import { removeImages } from '../image/index.js';
+import { zxRunner } from '../zx.js';
 import type { ActionHandler } from './player.js';
 import type { Teardown } from './teardown.js';
 import { interpolate, type Contexts } from './workflow.js';
@@ -83,7 +84,7 @@ export function previewBuildHandler(state: PreviewHandlerState): ActionHandler {
     }
     const built = await buildConfiguredImage(config, await resolveEngine(config), { log });
     for (const r of references) state.images.add(r);
-    state.teardown.add(`pulled ${references[0]}`, () => removeImages(references));
+    state.teardown.add(`pulled ${references[0]}`, () => removeImages(references, zxRunner));
     return {
       outputs: buildOutputs(config, built),
       note: `${references.join(', ')} = ${built.pinned} (rehearsal sets ${Object.keys(overrides).join(', ')})`,

@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import { startFakeGitHub } from '../../../actions/shared/src/testing/fake-github.js';
 import { startRegistry } from '../../../testkit/src/index.js';
 import { buildBase, removeImages } from '../image/index.js';
-import { $, run } from '../zx.js';
+import { $, run, zxRunner } from '../zx.js';
 import { prepareRepos } from './checkout.js';
 import { StandInArgoCd } from './argocd-standin.js';
 import { pullRequestEvent, type PullRequestEventInput } from './events.js';
@@ -53,9 +53,9 @@ export async function rehearsePreview(r: WorkflowRehearsal): Promise<number> {
     registry = await startRegistry();
     teardown.add('registry', () => registry!.stop());
     baseImage = `localhost/node-base:rehearsal-${r.runId}`;
-    teardown.add('base image', () => removeImages([baseImage]));
+    teardown.add('base image', () => removeImages([baseImage], zxRunner));
     print('prepare: Node base image from this machine ...');
-    await buildBase({ tag: baseImage });
+    await buildBase({ tag: baseImage, runner: zxRunner });
   }
   const repos = await prepareRepos(r.root, ['base', 'overlays'], r.sha);
   teardown.add('git repositories', async () => repos.remove());

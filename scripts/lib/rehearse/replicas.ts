@@ -5,6 +5,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { podmanRunLimits, runTool } from '../image/index.js';
+import { zxRunner } from '../zx.js';
 import {
   listeningPorts,
   startSwitchboard,
@@ -130,10 +131,12 @@ export async function runJobContainer(
 ): Promise<string> {
   const args = podmanRunArgs('--rm', spec, env, opts);
   try {
-    const { stdout, stderr } = await runTool('podman', args, { timeoutMs: opts.timeoutMs });
+    const { stdout, stderr } = await runTool('podman', args, { timeoutMs: opts.timeoutMs, runner: zxRunner });
     return stdout + stderr;
   } finally {
-    await runTool('podman', ['rm', '--force', '--time', '0', opts.name]).catch(() => undefined);
+    await runTool('podman', ['rm', '--force', '--time', '0', opts.name], { runner: zxRunner }).catch(
+      () => undefined,
+    );
   }
 }
 
@@ -152,18 +155,19 @@ export async function startContainerReplica(
 ): Promise<Replica> {
   const { stdout } = await runTool('podman', podmanRunArgs('--detach', spec, env, opts), {
     timeoutMs: 120_000,
+    runner: zxRunner,
   });
   const id = stdout.trim().slice(0, 12);
   let saved: string | undefined;
   const podmanLogs = (extra: string[]) =>
-    runTool('podman', ['logs', ...extra, opts.name]).then(
+    runTool('podman', ['logs', ...extra, opts.name], { runner: zxRunner }).then(
       (r) => r.stdout + r.stderr,
       (e: Error) => e.message,
     );
   const logs = () => podmanLogs(['--tail', '60']);
   const readyz = `http://127.0.0.1:${opts.metricsPort}/readyz`;
   const exited = () =>
-    runTool('podman', ['inspect', '--format', '{{.State.Status}}', opts.name]).then(
+    runTool('podman', ['inspect', '--format', '{{.State.Status}}', opts.name], { runner: zxRunner }).then(
       (r) => /exited|stopped|dead/.test(r.stdout),
       () => true,
     );
@@ -172,7 +176,8 @@ export async function startContainerReplica(
     // With host networking another process could answer on a port this pod failed to bind
     // (EADDRINUSE): the pod must hold both listening sockets itself.
     const pid = Number(
-      (await runTool('podman', ['inspect', '--format', '{{.State.Pid}}', opts.name])).stdout,
+      (await runTool('podman', ['inspect', '--format', '{{.State.Pid}}', opts.name], { runner: zxRunner }))
+        .stdout,
     );
     const held = listeningPorts(pid);
     if (!held.includes(opts.port) || !held.includes(opts.metricsPort))
@@ -187,24 +192,27 @@ export async function startContainerReplica(
     metricsPort: opts.metricsPort,
     where: () => `container ${id}`,
     pause: async () => {
-      await runTool('podman', ['pause', opts.name]);
+      await runTool('podman', ['pause', opts.name], { runner: zxRunner });
     },
     resume: async () => {
-      await runTool('podman', ['unpause', opts.name]);
+      await runTool('podman', ['unpause', opts.name], { runner: zxRunner });
     },
     kill: async () => {
-      await runTool('podman', ['kill', '--signal', 'KILL', opts.name]);
+      await runTool('podman', ['kill', '--signal', 'KILL', opts.name], { runner: zxRunner });
     },
     restart: async () => {
-      await runTool('podman', ['start', opts.name], { timeoutMs: 120_000 });
+      await runTool('podman', ['start', opts.name], { timeoutMs: 120_000, runner: zxRunner });
       await ready();
     },
     stop: async (graceSeconds) => {
       await runTool('podman', ['stop', '--time', String(graceSeconds), opts.name], {
         timeoutMs: (graceSeconds + 30) * 1000,
+        runner: zxRunner,
       }).catch(() => undefined);
       saved = await podmanLogs([]);
-      await runTool('podman', ['rm', '--force', '--time', '0', opts.name]).catch(() => undefined);
+      await runTool('podman', ['rm', '--force', '--time', '0', opts.name], { runner: zxRunner }).catch(
+        () => undefined,
+      );
     },
     logs,
     fullLogs: async () => saved ?? podmanLogs([]),

@@ -14,6 +14,7 @@ import {
 } from '../../../testkit/src/index.js';
 import { startNginx, type NginxProxy } from '../../../testkit/src/nginx.js';
 import { runTool } from '../image/index.js';
+import { zxRunner } from '../zx.js';
 import type { K8sObject } from '../validate/index.js';
 import {
   mapServiceAddresses,
@@ -77,7 +78,10 @@ function podEnv(
 
 /** Pulls the pinned image from the registry, as the kubelet does before the first pod starts. */
 export async function pullImage(image: string): Promise<void> {
-  await runTool('podman', ['pull', '--quiet', '--tls-verify=false', image], { timeoutMs: 300_000 });
+  await runTool('podman', ['pull', '--quiet', '--tls-verify=false', image], {
+    timeoutMs: 300_000,
+    runner: zxRunner,
+  });
 }
 
 /** Starts the Deployment's pods and waits until each answers /readyz. */
@@ -98,15 +102,15 @@ export async function startReplicas(opts: StandInOptions, cluster: StandInCluste
     for (const r of replicas) writeFileSync(join(opts.logDir, `${r.name}.log`), await r.fullLogs());
     if (opts.mode === 'container') {
       // Anything of this run still there (e.g. a pod that failed to become ready).
-      const { stdout } = await runTool('podman', [
-        'ps',
-        '--all',
-        '--quiet',
-        '--filter',
-        `label=io.switchboard.rehearsal=${opts.runId}`,
-      ]).catch(() => ({ stdout: '' }));
+      const { stdout } = await runTool(
+        'podman',
+        ['ps', '--all', '--quiet', '--filter', `label=io.switchboard.rehearsal=${opts.runId}`],
+        { runner: zxRunner },
+      ).catch(() => ({ stdout: '' }));
       for (const id of stdout.split('\n').filter(Boolean)) {
-        await runTool('podman', ['rm', '--force', '--time', '0', id]).catch(() => undefined);
+        await runTool('podman', ['rm', '--force', '--time', '0', id], { runner: zxRunner }).catch(
+          () => undefined,
+        );
       }
     }
   });
@@ -140,7 +144,9 @@ export async function startReplicas(opts: StandInOptions, cluster: StandInCluste
           if (!/EADDRINUSE/.test((err as Error).message)) throw err;
           opts.log(`${name}: port ${port} or ${metricsPort} was taken before the pod bound it; other ports`);
           if (opts.mode === 'container')
-            await runTool('podman', ['rm', '--force', '--time', '0', name]).catch(() => undefined);
+            await runTool('podman', ['rm', '--force', '--time', '0', name], { runner: zxRunner }).catch(
+              () => undefined,
+            );
           throw new PortTakenError((err as Error).message);
         }
       },

@@ -8,7 +8,7 @@ import { checkApplicationSources, readWorkflows, renderWrites } from './policies
 import { checkPreviewIngress } from './policies/preview-ingress.js';
 import { checkPreviewImage, previewOverrides } from './policies/preview-image.js';
 import { renderObjects } from './render.js';
-import { $, run } from '../zx.js';
+import { runChecked, type Runner } from '../runner.js';
 import { validateSchemas } from './schema.js';
 import { formatProblem, objectId, type K8sObject, type Problem, type TargetContext } from './types.js';
 
@@ -71,8 +71,8 @@ export async function validateObjects(ctx: TargetContext): Promise<Problem[]> {
  * The git-ignored dev secret that overlays/local needs; scripts/gen-dev-secrets.sh writes it and adds
  * keys an older file lacks (REDIS_PASSWORD), keeping existing values, so it runs every time.
  */
-export async function ensureDevSecrets(root: string): Promise<void> {
-  await run($({ cwd: root })`bash ${join(root, 'scripts/gen-dev-secrets.sh')}`);
+export async function ensureDevSecrets(root: string, runner: Runner): Promise<void> {
+  await runChecked(runner, 'bash', [join(root, 'scripts/gen-dev-secrets.sh')], { cwd: root });
 }
 
 export interface ValidationReport {
@@ -93,14 +93,21 @@ function dedupe(problems: Problem[]): Problem[] {
   });
 }
 
-/** Renders and validates every target under `root`. Render failures are reported as problems. */
-export async function validateRepository(root: string, targets = renderTargets): Promise<ValidationReport> {
-  await ensureDevSecrets(root);
+/**
+ * Renders (through `runner`: scripts pass zxRunner) and validates every target under `root`. Render
+ * failures are reported as problems.
+ */
+export async function validateRepository(
+  root: string,
+  runner: Runner,
+  targets = renderTargets,
+): Promise<ValidationReport> {
+  await ensureDevSecrets(root, runner);
   // Each directory is rendered once, even when several targets include it.
   const cache = new Map<string, Promise<K8sObject[]>>();
   const render = (dir: string) => {
     let p = cache.get(dir);
-    if (!p) cache.set(dir, (p = renderObjects(dir, root)));
+    if (!p) cache.set(dir, (p = renderObjects(dir, root, runner)));
     return p.then((objects) => structuredClone(objects));
   };
   const renders = await Promise.all(

@@ -1,7 +1,8 @@
-// Renders a kustomization with `kubectl kustomize` (kustomize v5 is built into kubectl) and parses
-// the multi-document YAML into objects.
+// Renders a kustomization with `kubectl kustomize` (kustomize v5 is built into kubectl) through the
+// Runner its caller passes (scripts: zxRunner), and parses the multi-document YAML into objects. No
+// process library is imported here: the render-manifests action bundles this library.
 import { parseAllDocuments } from 'yaml';
-import { $, tail } from '../zx.js';
+import { tail, type Runner } from '../runner.js';
 import type { K8sObject } from './types.js';
 
 /** Why a render failed: kustomize's own message, plus the directory it was building. */
@@ -16,11 +17,14 @@ export class RenderError extends Error {
   }
 }
 
-/** `kubectl kustomize <dir>` as text. `kubectl` comes from PATH unless `KUBECTL` names another. */
-export async function renderKustomization(dir: string, cwd = process.cwd()): Promise<string> {
+/**
+ * `kubectl kustomize <dir>` as text, run in `cwd` by `runner`. `kubectl` comes from PATH unless
+ * `KUBECTL` names another.
+ */
+export async function renderKustomization(dir: string, cwd: string, runner: Runner): Promise<string> {
   const kubectl = process.env.KUBECTL ?? 'kubectl';
-  const out = await $({ cwd, nothrow: true })`${kubectl} kustomize ${dir}`;
-  if (out.ok) return out.stdout;
+  const out = await runner.run(kubectl, ['kustomize', dir], { cwd });
+  if (out.exitCode === 0) return out.stdout;
   if (out.exitCode === 127)
     throw new RenderError(
       dir,
@@ -47,7 +51,7 @@ export function parseManifests(text: string, source: string): K8sObject[] {
   return objects;
 }
 
-/** Renders and parses one kustomization directory. */
-export async function renderObjects(dir: string, cwd = process.cwd()): Promise<K8sObject[]> {
-  return parseManifests(await renderKustomization(dir, cwd), dir);
+/** Renders (in `cwd`, by `runner`) and parses one kustomization directory. */
+export async function renderObjects(dir: string, cwd: string, runner: Runner): Promise<K8sObject[]> {
+  return parseManifests(await renderKustomization(dir, cwd, runner), dir);
 }

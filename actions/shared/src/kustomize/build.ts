@@ -1,9 +1,10 @@
 /**
  * Builds a kustomization with the kustomize binary when there is one, else `kubectl kustomize`
- * (kustomize v5 is built into kubectl), through a Runner with an argument array: @actions/exec in
- * the actions (the default), zx when a script calls it.
+ * (kustomize v5 is built into kubectl), through the Runner its caller passes, with an argument array:
+ * actionsExecRunner (@actions/exec) in the actions, zxRunner when a script calls it. No default, so a
+ * script's import does not bring @actions/exec along, nor an action's zx.
  */
-import { actionsExecRunner, type Runner } from '../runner.js';
+import type { Runner } from '../runner.js';
 
 /** Which program renders: `auto` prefers a `kustomize` binary on PATH over kubectl. */
 export type KustomizeTool =
@@ -15,8 +16,8 @@ async function works(runner: Runner, cmd: string, args: string[]): Promise<boole
 
 /** Resolves `auto` to a command and the arguments that come before the directory. */
 export async function resolveKustomize(
-  tool: KustomizeTool = 'auto',
-  runner: Runner = actionsExecRunner,
+  tool: KustomizeTool,
+  runner: Runner,
 ): Promise<{ cmd: string; args: string[] }> {
   if (typeof tool === 'object') {
     return tool.kind === 'kustomize'
@@ -30,11 +31,7 @@ export async function resolveKustomize(
 }
 
 /** Renders `dir` and returns the YAML stream; the error carries kustomize's own message. */
-export async function kustomizeBuild(
-  dir: string,
-  tool: KustomizeTool = 'auto',
-  runner: Runner = actionsExecRunner,
-): Promise<string> {
+export async function kustomizeBuild(dir: string, tool: KustomizeTool, runner: Runner): Promise<string> {
   const { cmd, args } = await resolveKustomize(tool, runner);
   const result = await runner.run(cmd, [...args, dir]);
   if (result.exitCode === 127) {
