@@ -45,13 +45,17 @@ async function withWebhooks(
     const event = 'client' in drop ? 'client_event' : eventOf(drop.slot.kind, drop.up);
     const topic = 'client' in drop ? drop.client.topic : drop.slot.topic;
     metrics.webhooks.labels(event, 'dropped').inc();
-    logger.warn({ topic, event }, 'webhook dropped: the outbox is full (WEBHOOK_QUEUE_MAX)');
+    logger.warn(
+      { topic, event },
+      'webhook dropped: the outbox is full (WEBHOOK_QUEUE_MAX or WEBHOOK_QUEUE_MAX_BYTES)',
+    );
   };
   const outboxMax = webhooks.queueMax;
+  const outboxMaxBytes = webhooks.queueMaxBytes;
   let ledger: WebhookLedger;
   if (config.broker === 'memory') {
     const { MemoryLedger } = await import('./webhooks/ledger.js');
-    ledger = new MemoryLedger({ debounceMs, outboxMax, nodeId: config.nodeId, onDrop });
+    ledger = new MemoryLedger({ debounceMs, outboxMax, outboxMaxBytes, nodeId: config.nodeId, onDrop });
   } else {
     const { RedisLedger } = await import('./webhooks/redis-ledger.js');
     ledger = new RedisLedger({
@@ -60,6 +64,7 @@ async function withWebhooks(
       debounceMs,
       ttlMs: config.presenceTtlMs,
       outboxMax,
+      outboxMaxBytes,
       onDrop,
       logger: logger.child({ component: 'webhooks' }),
     });

@@ -98,7 +98,7 @@ export const metrics = {
   }),
   webhookQueueBytes: new client.Gauge({
     name: 'switchboard_webhook_queue_bytes',
-    help: 'Bytes of webhook bodies on this node waiting, between retries or in flight (bounded by WEBHOOK_QUEUE_MAX_BYTES)',
+    help: 'Outbox size (docs/webhooks.md) of webhook events on this node waiting, between retries or in flight (bounded by WEBHOOK_QUEUE_MAX_BYTES)',
     registers: [registry],
   }),
   webhookLedgerErrors: new client.Counter({

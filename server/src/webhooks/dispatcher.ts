@@ -65,17 +65,18 @@ export class WebhookDispatcher {
   ) {}
 
   /**
-   * Queues `body` (the event's JSON, sent as is on every attempt) as event `event` with id `id`.
-   * When the queue is full or closed, the event is dropped and counted, and false returned.
-   * `finished` is told how a queued event ended.
+   * Queues `body` (the event's JSON, sent as is on every attempt) as event `event` with id `id`;
+   * `bytes` is its outbox size (`entrySize`), the same accounting as the outbox's, so an entry the
+   * outbox held always fits here too. When the queue is full or closed, the event is dropped and
+   * counted, and false returned. `finished` is told how a queued event ended.
    */
   enqueue(
     id: string,
     event: DeliveredEventName,
     body: string,
+    bytes: number,
     finished: (outcome: Outcome) => void,
   ): boolean {
-    const bytes = Buffer.byteLength(body);
     if (
       this.closed ||
       this.count + 1 > this.config.queueMax ||

@@ -103,20 +103,23 @@ interface MemorySlot {
 /**
  * The ledger of a single node (BROKER=memory): every holder is on this node, so Maps are the
  * whole truth. Slots exist only while up: bounded by the topics and presence keys in use. The
- * outbox holds at most `outboxMax` events (WEBHOOK_QUEUE_MAX); one more is dropped and counted.
+ * outbox holds at most `outboxMax` events (WEBHOOK_QUEUE_MAX) and `outboxMaxBytes` of `entrySize`
+ * (WEBHOOK_QUEUE_MAX_BYTES); one more is dropped and counted.
  */
 export class MemoryLedger implements WebhookLedger {
   private readonly slots = new Map<string, MemorySlot>();
   /** Slots that emptied and wait for their debounce (insertion order is emptying order). */
   private readonly pending = new Set<string>();
-  /** Bounded by outboxMax. */
+  /** Bounded by outboxMax events and outboxMaxBytes (the sum of `entrySize`, kept in `bytes`). */
   private readonly outbox: OutboxEntry[] = [];
+  private bytes = 0;
   private nextHandle = 0;
 
   constructor(
     private readonly opts: {
       debounceMs: number;
       outboxMax: number;
+      outboxMaxBytes: number;
       nodeId: string;
       onDrop: (drop: Dropped) => void;
     },
@@ -141,8 +144,9 @@ export class MemoryLedger implements WebhookLedger {
   }
 
   async append(client: ClientEvent): Promise<boolean> {
-    if (this.full({ client })) return false;
-    this.outbox.push({ ...this.base(clientEventId()), client });
+    const entry = { ...this.base(clientEventId()), client };
+    if (this.full(entry, { client })) return false;
+    this.push(entry);
     return true;
   }
 
@@ -172,7 +176,9 @@ export class MemoryLedger implements WebhookLedger {
   }
 
   async take(max: number): Promise<OutboxEntry[]> {
-    return this.outbox.splice(0, max);
+    const out = this.outbox.splice(0, max);
+    for (const e of out) this.bytes -= entrySize(e);
+    return out;
   }
 
   async done(): Promise<void> {}
@@ -186,11 +192,19 @@ export class MemoryLedger implements WebhookLedger {
   }
 
   private record(slot: Slot, up: boolean, id: string): void {
-    if (!this.full({ slot, up })) this.outbox.push({ ...this.base(id), slot, up });
+    const entry = { ...this.base(id), slot, up };
+    if (!this.full(entry, { slot, up })) this.push(entry);
   }
 
-  private full(drop: Dropped): boolean {
-    if (this.outbox.length < this.opts.outboxMax) return false;
+  private push(entry: OutboxEntry): void {
+    this.outbox.push(entry);
+    this.bytes += entrySize(entry);
+  }
+
+  private full(entry: OutboxEntry, drop: Dropped): boolean {
+    const fits =
+      this.outbox.length < this.opts.outboxMax && this.bytes + entrySize(entry) <= this.opts.outboxMaxBytes;
+    if (fits) return false;
     this.opts.onDrop(drop);
     return true;
   }
@@ -198,6 +212,19 @@ export class MemoryLedger implements WebhookLedger {
   private base(id: string): EntryBase {
     return { handle: String(this.nextHandle++), id, node: this.opts.nodeId, time: this.now() };
   }
+}
+
+/**
+ * The bytes an outbox entry counts against WEBHOOK_QUEUE_MAX_BYTES: its slot id (a transition) or
+ * topic + event + sub + payload JSON (a client event), in UTF-8. The Redis scripts count the same.
+ */
+export function entrySize(e: OutboxEntry): number {
+  return e.client ? clientEventSize(e.client) : Buffer.byteLength(slotId(e.slot));
+}
+
+/** A client event's `entrySize`: topic + event + sub + payload JSON, in UTF-8. */
+export function clientEventSize({ topic, event, sub, payloadJson }: ClientEvent): number {
+  return [topic, event, sub, payloadJson].reduce((n, s) => n + Buffer.byteLength(s), 0);
 }
 
 /** What an event dropped because the outbox was full was about (for its count and log line). */

@@ -12,6 +12,7 @@ import {
   type WebhookLedger,
 } from './ledger.js';
 import {
+  ackLua,
   appendLua,
   deadHoldingsLua,
   dueLua,
@@ -33,6 +34,8 @@ export interface RedisLedgerOptions {
   ttlMs: number;
   /** WEBHOOK_QUEUE_MAX: events the outbox holds; a transition beyond it is dropped and counted. */
   outboxMax: number;
+  /** WEBHOOK_QUEUE_MAX_BYTES: the outbox's entry sizes (see redis-ledger-scripts.ts), summed in Redis. */
+  outboxMaxBytes: number;
   /** Told of every event dropped because the outbox was full. */
   onDrop: (drop: Dropped) => void;
   logger?: RedisLogger;
@@ -44,6 +47,7 @@ type StreamEntry = [string, string[]];
 interface LedgerCommands {
   sbWebhookHold(...args: Arg[]): Promise<number>;
   sbWebhookAppend(...args: Arg[]): Promise<number>;
+  sbWebhookAck(...args: Arg[]): Promise<number>;
   sbWebhookRelease(...args: Arg[]): Promise<number>;
   sbWebhookSettle(...args: Arg[]): Promise<number>;
   sbWebhookDue(...args: Arg[]): Promise<[string[], string[]]>;
@@ -60,6 +64,7 @@ const keys = {
   nodes: `${PREFIX}:nodes`,
   pending: `${PREFIX}:pending`,
   outbox: `${PREFIX}:outbox`,
+  outboxBytes: `${PREFIX}:outbox-bytes`,
 };
 const GROUP = 'deliver';
 
@@ -92,10 +97,11 @@ export class RedisLedger implements WebhookLedger {
       logger: opts.logger,
     });
     const c = this.link.commands;
-    c.defineCommand('sbWebhookHold', { numberOfKeys: 5, lua: holdLua });
-    c.defineCommand('sbWebhookAppend', { numberOfKeys: 1, lua: appendLua });
-    c.defineCommand('sbWebhookRelease', { numberOfKeys: 5, lua: releaseLua });
-    c.defineCommand('sbWebhookSettle', { numberOfKeys: 4, lua: settleLua });
+    c.defineCommand('sbWebhookHold', { numberOfKeys: 6, lua: holdLua });
+    c.defineCommand('sbWebhookAppend', { numberOfKeys: 2, lua: appendLua });
+    c.defineCommand('sbWebhookAck', { numberOfKeys: 2, lua: ackLua });
+    c.defineCommand('sbWebhookRelease', { numberOfKeys: 6, lua: releaseLua });
+    c.defineCommand('sbWebhookSettle', { numberOfKeys: 5, lua: settleLua });
     c.defineCommand('sbWebhookDue', { numberOfKeys: 2, lua: dueLua });
     c.defineCommand('sbWebhookRefresh', { numberOfKeys: 1, lua: refreshLua });
     c.defineCommand('sbWebhookDeadHoldings', { numberOfKeys: 2, lua: deadHoldingsLua });
@@ -119,13 +125,13 @@ export class RedisLedger implements WebhookLedger {
     const { topic, event, sub, payloadJson } = client;
     const result = await this.scripts.sbWebhookAppend(
       keys.outbox,
+      keys.outboxBytes,
       clientEventId(),
       topic,
       event,
       sub,
       payloadJson,
-      this.opts.nodeId,
-      this.opts.outboxMax,
+      ...this.bounds(),
     );
     if (Number(result) === 2) this.opts.onDrop({ client });
     return Number(result) === 1;
@@ -161,10 +167,10 @@ export class RedisLedger implements WebhookLedger {
         keys.state(id),
         keys.pending,
         keys.outbox,
+        keys.outboxBytes,
         id,
         this.opts.debounceMs,
-        this.opts.nodeId,
-        this.opts.outboxMax,
+        ...this.bounds(),
       );
       this.recorded(slot, false, result);
     }
@@ -224,7 +230,12 @@ export class RedisLedger implements WebhookLedger {
   }
 
   private async ack(handle: string): Promise<void> {
-    await this.link.commands.multi().xack(keys.outbox, GROUP, handle).xdel(keys.outbox, handle).exec();
+    await this.scripts.sbWebhookAck(keys.outbox, keys.outboxBytes, handle);
+  }
+
+  /** The ARGV tail of every script that can write an event: node id, outbox bound, byte bound. */
+  private bounds(): [string, number, number] {
+    return [this.opts.nodeId, this.opts.outboxMax, this.opts.outboxMaxBytes];
   }
 
   private async createGroup(): Promise<void> {
@@ -272,14 +283,14 @@ export class RedisLedger implements WebhookLedger {
       keys.held(this.member),
       keys.nodes,
       keys.outbox,
+      keys.outboxBytes,
       this.holder(slot, ref),
       entry,
       this.member,
       this.opts.ttlMs,
       randomBytes(9).toString('base64url'),
       id,
-      this.opts.nodeId,
-      this.opts.outboxMax,
+      ...this.bounds(),
     );
     return this.recorded(slot, true, result);
   }
@@ -292,12 +303,12 @@ export class RedisLedger implements WebhookLedger {
       keys.held(member),
       keys.pending,
       keys.outbox,
+      keys.outboxBytes,
       holder,
       entry,
       id,
       this.opts.debounceMs,
-      this.opts.nodeId,
-      this.opts.outboxMax,
+      ...this.bounds(),
     );
     return this.recorded(slot, false, result);
   }

@@ -3,7 +3,14 @@ import { metrics } from '../telemetry/metrics.js';
 import { TopicMatcher } from '../auth/topic-pattern.js';
 import type { DeliveredEventName, WebhookEventName, WebhooksConfig } from './config.js';
 import { WebhookDispatcher, type DispatchLogger } from './dispatcher.js';
-import type { ClientEvent, OutboxEntry, Slot, WebhookLedger } from './ledger.js';
+import {
+  clientEventSize,
+  entrySize,
+  type ClientEvent,
+  type OutboxEntry,
+  type Slot,
+  type WebhookLedger,
+} from './ledger.js';
 
 /** How long a graceful stop waits for queued webhooks to be delivered (the rest stays in the ledger). */
 const CLOSE_BUDGET_MS = 3000;
@@ -64,6 +71,11 @@ export class Webhooks {
   private lastErrorLog = 0;
   /** Ledger calls in flight, awaited by close() so a drain's releases are written before the disconnect. */
   private readonly inFlight = new Set<Promise<unknown>>();
+  /**
+   * Client events on their way to the ledger (their payloads wait in memory while Redis is slow):
+   * bounded by WEBHOOK_QUEUE_MAX_BYTES, the same sizes as the outbox counts; one more is dropped.
+   */
+  private appendingBytes = 0;
 
   constructor(
     private readonly config: WebhooksConfig,
@@ -96,7 +108,18 @@ export class Webhooks {
 
   /** A client push broadcast on a WEBHOOK_CLIENT_EVENTS topic: one `client_event`, never awaited. */
   clientEvent(event: ClientEvent): void {
-    this.call('append', this.ledger.append(event));
+    const size = clientEventSize(event);
+    if (this.appendingBytes + size > this.config.queueMaxBytes) {
+      metrics.webhooks.labels('client_event', 'dropped').inc();
+      return;
+    }
+    this.appendingBytes += size;
+    const p = this.ledger.append(event);
+    void p.then(
+      () => (this.appendingBytes -= size),
+      () => (this.appendingBytes -= size),
+    );
+    this.call('append', p);
   }
 
   /** Waits for ledger calls in flight, stops, gives queued events a short budget, disconnects. */
@@ -161,7 +184,7 @@ export class Webhooks {
     };
     // Client events are written only while WEBHOOK_CLIENT_EVENTS asks for them.
     if (event !== 'client_event' && !this.config.events.has(event)) return finish();
-    const queued = this.dispatcher.enqueue(e.id, event, webhookBody(e), (outcome) => {
+    const queued = this.dispatcher.enqueue(e.id, event, webhookBody(e), entrySize(e), (outcome) => {
       // Handed over at shutdown: left in the ledger, another node delivers it.
       if (outcome !== 'handed_over') finish();
     });
