@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import { onFreePorts, waitForListener } from './ports.js';
@@ -5,10 +6,13 @@ import { startProcess, tempDir, type Managed } from './process.js';
 
 const serverMain = fileURLToPath(new URL('../../server/src/main.ts', import.meta.url));
 
-/** Secrets used by tests only; generated per test process, never committed. */
+/**
+ * Secrets used by tests only; generated per test process, never committed. 24 random bytes each: the
+ * server refuses a JWT_SECRET under 32 characters, and a Math.random() string was sometimes shorter.
+ */
 export const testSecrets = {
-  jwtSecret: `test-jwt-${Math.random().toString(36).slice(2)}${Date.now()}`,
-  apiToken: `test-api-${Math.random().toString(36).slice(2)}${Date.now()}`,
+  jwtSecret: `test-jwt-${randomBytes(24).toString('hex')}`,
+  apiToken: `test-api-${randomBytes(24).toString('hex')}`,
 };
 
 export interface SwitchboardProcess {
