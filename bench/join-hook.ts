@@ -17,10 +17,10 @@
 import { writeFileSync } from 'node:fs';
 import { $, type ProcessPromise } from 'zx';
 import { signToken, startSwitchboard } from '../testkit/src/index.js';
-import { pin, planCpus } from './lib/cpus.js';
 import { parseIntFlags } from './lib/int-flags.js';
-import { cpuPressure } from './lib/machine.js';
-import { orderSeed, shuffled, spread, type Spread } from './lib/order.js';
+import { formatSpread, orderSeed, shuffled, spread } from './lib/order.js';
+import { pin } from './lib/cpus.js';
+import { runSideBench } from './lib/side-bench.js';
 import { cpuSeconds } from './lib/procfs.js';
 import { joinFor, openSockets } from './join-hook/joiner.js';
 
@@ -131,27 +131,7 @@ async function measure(
   }
 }
 
-function row(name: string, s: Spread | null, digits: number): string {
-  if (!s) return `${name}: -`;
-  const f = (v: number) => v.toFixed(digits);
-  return `${f(s.median)} (${f(s.min)}-${f(s.max)})`;
-}
-
-async function main(): Promise<number> {
-  let opts;
-  try {
-    opts = parseArgs(process.argv.slice(2));
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${usage()}`);
-    return 2;
-  }
-  if (opts === 'help') {
-    console.log(usage());
-    return 0;
-  }
-  const plan = planCpus();
-  pin(process.pid, plan.generator);
-  const pressureStart = cpuPressure();
+runSideBench(parseArgs, usage, async (opts, { plan, pressure, pressureNote }) => {
   const backend = await startBackend(plan.generator);
   const results: RunResult[] = [];
   try {
@@ -175,30 +155,22 @@ async function main(): Promise<number> {
     const rs = results.filter((r) => r.variant === variant);
     const s = (k: keyof RunResult) => spread(rs.map((r) => r[k] as number));
     lines.push(
-      `| ${variant} | ${row('joins/s', s('joinsPerSecond'), 0)} | ${row('p50', s('p50Ms'), 2)} | ${row('p99', s('p99Ms'), 2)} | ${row('cpu', s('serverCpuUsPerJoin'), 0)} | ${rs.reduce((a, r) => a + r.failed + r.unexpected, 0)} | ${row('gen', s('generatorCpuPercent'), 0)}% |`,
+      `| ${variant} | ${formatSpread(s('joinsPerSecond'), 0)} | ${formatSpread(s('p50Ms'), 2)} | ${formatSpread(s('p99Ms'), 2)} | ${formatSpread(s('serverCpuUsPerJoin'), 0)} | ${rs.reduce((a, r) => a + r.failed + r.unexpected, 0)} | ${formatSpread(s('generatorCpuPercent'), 0)}% |`,
     );
   }
   console.log(lines.join('\n'));
   console.log(
-    `${opts.runs} runs, ${opts.connections} connections x ${opts.window} joins in flight, ${opts.seconds} s each; server on CPU ${plan.server}, generator and backend on CPU ${plan.generator}; CPU pressure (PSI avg60) ${pressureStart ?? '-'} -> ${cpuPressure() ?? '-'}`,
+    `${opts.runs} runs, ${opts.connections} connections x ${opts.window} joins in flight, ${opts.seconds} s each; server on CPU ${plan.server}, generator and backend on CPU ${plan.generator}; ${pressureNote()}`,
   );
   if (opts.json) {
     const raw = {
       options: opts,
       cpus: plan,
-      cpuPressure: { start: pressureStart, end: cpuPressure() },
+      cpuPressure: pressure(),
       results,
     };
     writeFileSync(opts.json, `${JSON.stringify(raw, null, 2)}\n`);
     console.error(`wrote ${opts.json}`);
   }
   return results.some((r) => r.failed + r.unexpected > 0) ? 1 : 0;
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+});

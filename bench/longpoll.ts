@@ -20,10 +20,10 @@ import { writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { signToken, startSwitchboard, type SwitchboardProcess } from '../testkit/src/index.js';
 import { openSession, keepPolling, type Transport } from './longpoll/clients.js';
-import { pin, planCpus } from './lib/cpus.js';
 import { parseIntFlags } from './lib/int-flags.js';
-import { cpuPressure } from './lib/machine.js';
-import { orderSeed, shuffled, spread, type Spread } from './lib/order.js';
+import { formatSpread, orderSeed, shuffled, spread } from './lib/order.js';
+import { pin } from './lib/cpus.js';
+import { runSideBench } from './lib/side-bench.js';
 import { cpuSeconds, rssBytes } from './lib/procfs.js';
 
 interface Options {
@@ -160,24 +160,7 @@ async function idle(transport: Transport, o: Options, cpus: string, jwt: string)
   }
 }
 
-const fmt = (s: Spread | null, digits: number) =>
-  s ? `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}-${s.max.toFixed(digits)})` : '-';
-
-async function main(): Promise<number> {
-  let o;
-  try {
-    o = parseArgs(process.argv.slice(2));
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${usage()}`);
-    return 2;
-  }
-  if (o === 'help') {
-    console.log(usage());
-    return 0;
-  }
-  const plan = planCpus();
-  pin(process.pid, plan.generator);
-  const pressureStart = cpuPressure();
+runSideBench(parseArgs, usage, async (o, { plan, pressure, pressureNote }) => {
   const jwt = await signToken({ sub: 'bench', join: ['room:*'] });
   const results: RunResult[] = [];
   for (let run = 1; run <= o.runs; run++) {
@@ -202,13 +185,13 @@ async function main(): Promise<number> {
     const rs = results.filter((r) => r.transport === t);
     const s = (f: (r: RunResult) => number) => spread(rs.map(f));
     lines.push(
-      `| ${t} | ${fmt(
+      `| ${t} | ${formatSpread(
         s((r) => r.sessionsPerSecond),
         0,
-      )} | ${fmt(
+      )} | ${formatSpread(
         s((r) => r.serverCpuUsPerSession),
         0,
-      )} | ${fmt(
+      )} | ${formatSpread(
         s((r) => r.bytesPerIdleSession / 1024),
         2,
       )} | ${rs.reduce((a, r) => a + r.failed + r.idleFailed, 0)} |`,
@@ -216,22 +199,14 @@ async function main(): Promise<number> {
   }
   console.log(lines.join('\n'));
   console.log(
-    `${o.runs} runs; opens: ${o.window} in flight for ${o.seconds} s; idle: ${o.idle} sessions; server on CPU ${plan.server}, generator on CPU ${plan.generator}; CPU pressure (PSI avg60) ${pressureStart ?? '-'} -> ${cpuPressure() ?? '-'}`,
+    `${o.runs} runs; opens: ${o.window} in flight for ${o.seconds} s; idle: ${o.idle} sessions; server on CPU ${plan.server}, generator on CPU ${plan.generator}; ${pressureNote()}`,
   );
   if (o.json) {
     writeFileSync(
       o.json,
-      `${JSON.stringify({ options: o, cpus: plan, cpuPressure: { start: pressureStart, end: cpuPressure() }, results }, null, 2)}\n`,
+      `${JSON.stringify({ options: o, cpus: plan, cpuPressure: pressure(), results }, null, 2)}\n`,
     );
     console.error(`wrote ${o.json}`);
   }
   return results.some((r) => r.failed + r.idleFailed > 0) ? 1 : 0;
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+});

@@ -33,3 +33,9 @@ export function spread(values: number[]): Spread | null {
   const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
   return { median, min: s[0]!, max: s.at(-1)!, n: s.length };
 }
+
+/** "median (min-max)" at `digits` decimals, or "-" for no values: a table cell. */
+export function formatSpread(s: Spread | null, digits: number): string {
+  const f = (v: number) => v.toFixed(digits);
+  return s ? `${f(s.median)} (${f(s.min)}-${f(s.max)})` : '-';
+}

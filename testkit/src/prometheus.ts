@@ -47,6 +47,11 @@ export interface PrometheusServer {
    * that happened before `since`. Rejects after `timeoutMs` (default 60 s).
    */
   evaluatedAfter(since: number, timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves once every target was scraped `scrapes` times after `since`: a window that starts that
+   * many scrapes before now then holds nothing from before `since` (the SLO gate's lead before a load).
+   */
+  scrapedAfter(since: number, scrapes: number, timeoutMs?: number): Promise<void>;
   output(): string;
   stop(): Promise<void>;
 }
@@ -163,11 +168,38 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
     });
   }
 
+  async function scrapedAfter(since: number, scrapes: number, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const seen = new Map<string, Set<number>>();
+    for (;;) {
+      const { activeTargets } = await api<{ activeTargets: { scrapeUrl: string; lastScrape: string }[] }>(
+        'targets',
+      );
+      for (const t of activeTargets) {
+        const at = Date.parse(t.lastScrape);
+        if (at <= since) continue;
+        const times = seen.get(t.scrapeUrl) ?? new Set<number>();
+        seen.set(t.scrapeUrl, times.add(at));
+      }
+      if (
+        activeTargets.length > 0 &&
+        activeTargets.every((t) => (seen.get(t.scrapeUrl)?.size ?? 0) >= scrapes)
+      ) {
+        return;
+      }
+      if (Date.now() > deadline)
+        throw new Error(`prometheus: not ${scrapes} scrapes of every target within ${timeoutMs} ms`);
+      // Polled faster than any scrape interval the tests use (500 ms), so no scrape goes unseen.
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   return {
     url,
     port,
     api: (path) => api(path),
     evaluatedAfter,
+    scrapedAfter,
     async query(promql) {
       const data = await api<{
         resultType: string;

@@ -20039,6 +20039,7 @@ function readGateConfig(input, workspace) {
     headers.Authorization = `Bearer ${bearer}`;
   }
   const soakSeconds = seconds(input, "soak-seconds", 0, true);
+  const scrapeIntervalSeconds = seconds(input, "scrape-interval-seconds", 15, false);
   const selector = checkSelector(input("selector"));
   let window = input("window").trim();
   const start = instant(input, "start-time");
@@ -20050,7 +20051,8 @@ function readGateConfig(input, workspace) {
   if (start !== void 0 && end !== void 0) {
     if (end <= start) throw new Error("end-time must be after start-time");
     if (window) throw new Error("window and start-time/end-time are both set: the times define the window");
-    window = `${Math.ceil((end - start) / 1e3) + Math.round(soakSeconds)}s`;
+    const leadSeconds = 2 * scrapeIntervalSeconds;
+    window = `${Math.ceil((end - start) / 1e3 + leadSeconds) + Math.round(soakSeconds)}s`;
     evaluateAtMs = end + soakSeconds * 1e3;
   } else if (!window) {
     if (soakSeconds < 1) {
@@ -20073,7 +20075,7 @@ function readGateConfig(input, workspace) {
     settleMs: seconds(input, "settle-seconds", 30, true) * 1e3,
     pollIntervalMs: seconds(input, "poll-interval-seconds", 30, false) * 1e3,
     queryTimeoutMs: seconds(input, "query-timeout-seconds", 30, false) * 1e3,
-    scrapeIntervalSeconds: seconds(input, "scrape-interval-seconds", 15, false),
+    scrapeIntervalSeconds,
     objectives: input("objectives").split(/[\s,]+/).map((s) => s.trim()).filter(Boolean)
   };
 }

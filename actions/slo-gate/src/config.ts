@@ -16,7 +16,8 @@ export interface GateConfig {
   selector: string;
   /**
    * With the load test's start and end: the final evaluation is AT end + soak (Prometheus `time=`),
-   * over exactly start .. end + soak, however late the job started. Absent: at the end of the soak.
+   * over start - two scrape intervals .. end + soak, however late the job started. Absent: at the end of
+   * the soak.
    */
   evaluateAtMs?: number;
   /** Wait this long past `evaluateAtMs` before querying, so the last scrapes are in. */
@@ -46,6 +47,7 @@ export function readGateConfig(input: InputReader, workspace: string): GateConfi
     headers.Authorization = `Bearer ${bearer}`;
   }
   const soakSeconds = seconds(input, 'soak-seconds', 0, true);
+  const scrapeIntervalSeconds = seconds(input, 'scrape-interval-seconds', 15, false);
   const selector = checkSelector(input('selector'));
   let window = input('window').trim();
   const start = instant(input, 'start-time');
@@ -57,7 +59,11 @@ export function readGateConfig(input: InputReader, workspace: string): GateConfi
   if (start !== undefined && end !== undefined) {
     if (end <= start) throw new Error('end-time must be after start-time');
     if (window) throw new Error('window and start-time/end-time are both set: the times define the window');
-    window = `${Math.ceil((end - start) / 1000) + Math.round(soakSeconds)}s`;
+    // Two scrapes before the start: a counter's increase() needs a sample from before the load's first
+    // events, and a load whose clients all connect at once has none inside [start, end] (0/0: no data,
+    // seen with 2 s scrapes). Two, so one missed scrape does not bring that back.
+    const leadSeconds = 2 * scrapeIntervalSeconds;
+    window = `${Math.ceil((end - start) / 1000 + leadSeconds) + Math.round(soakSeconds)}s`;
     evaluateAtMs = end + soakSeconds * 1000;
   } else if (!window) {
     if (soakSeconds < 1) {
@@ -80,7 +86,7 @@ export function readGateConfig(input: InputReader, workspace: string): GateConfi
     settleMs: seconds(input, 'settle-seconds', 30, true) * 1000,
     pollIntervalMs: seconds(input, 'poll-interval-seconds', 30, false) * 1000,
     queryTimeoutMs: seconds(input, 'query-timeout-seconds', 30, false) * 1000,
-    scrapeIntervalSeconds: seconds(input, 'scrape-interval-seconds', 15, false),
+    scrapeIntervalSeconds,
     objectives: input('objectives')
       .split(/[\s,]+/)
       .map((s) => s.trim())

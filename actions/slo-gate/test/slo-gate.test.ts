@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import { runScenario } from '../../../loadtests/src/runner.js';
 import {
   startPrometheus,
@@ -26,6 +26,8 @@ const tmp = mkdtempSync(join(tmpdir(), 'slo-gate-test-'));
 const STAGING = 'namespace="switchboard-staging"';
 const PRODUCTION = 'namespace="switchboard-production"';
 
+const SCRAPE_SECONDS = 0.5;
+
 let server: SwitchboardProcess;
 let production: SwitchboardProcess;
 let prometheus: PrometheusServer;
@@ -41,7 +43,7 @@ before(async () => {
       { targets: [`127.0.0.1:${server.metricsPort}`], labels: { namespace: 'switchboard-staging' } },
       { targets: [`127.0.0.1:${production.metricsPort}`], labels: { namespace: 'switchboard-production' } },
     ],
-    scrapeIntervalMs: 500,
+    scrapeIntervalMs: SCRAPE_SECONDS * 1000,
   });
   // Wait for the first scrapes, so "no traffic" means no traffic rather than no target.
   for (let i = 0; ; i++) {
@@ -59,7 +61,13 @@ after(async () => {
 
 function gate(inputs: ActionInputs) {
   return runAction(run, {
-    inputs: { 'prometheus-url': prometheus.url, 'poll-interval-seconds': 0.5, selector: STAGING, ...inputs },
+    inputs: {
+      'prometheus-url': prometheus.url,
+      'poll-interval-seconds': 0.5,
+      'scrape-interval-seconds': SCRAPE_SECONDS,
+      selector: STAGING,
+      ...inputs,
+    },
     env: { GITHUB_WORKSPACE: repo },
   });
 }
@@ -95,6 +103,10 @@ async function goodLoad(duration = '5s', target = server) {
 }
 
 describe('slo-gate against a real Prometheus scraping a real server', () => {
+  // A gate over a load's span reaches two scrapes before its start: the previous test's load must be
+  // scraped twice before the next one starts, or its tail is judged with the next load.
+  beforeEach(() => prometheus.scrapedAfter(Date.now(), 2));
+
   it('is inconclusive with no traffic (every ratio is 0/0, the quantile NaN) and fails the step', async () => {
     const result = await gate({ window: '30s' });
     assert.equal(result.failed, true);
@@ -178,7 +190,7 @@ describe('slo-gate against a real Prometheus scraping a real server', () => {
     assert.equal(verdicts(both.outputs)['join-success'], 'fail');
   });
 
-  it("evaluates at the load test's end over exactly its span, not over the minutes before the job ran", async () => {
+  it("evaluates at the load test's end over its span and two scrapes before, not over the minutes before the job ran", async () => {
     const started = new Date().toISOString();
     const good = await goodLoad('3s');
     const ended = new Date().toISOString();
@@ -190,7 +202,8 @@ describe('slo-gate against a real Prometheus scraping a real server', () => {
     const anchored = await gate({ 'start-time': started, 'end-time': ended, 'settle-seconds': 1 });
     assert.equal(anchored.outputs.verdict, 'pass', `${anchored.errors.join('\n')}\n${anchored.log}`);
     assert.equal(anchored.outputs['evaluated-at'], ended);
-    const seconds = Math.ceil((Date.parse(ended) - Date.parse(started)) / 1000);
+    // The span plus two scrapes before it, so counters have a sample from before the load's first events.
+    const seconds = Math.ceil((Date.parse(ended) - Date.parse(started)) / 1000 + 2 * SCRAPE_SECONDS);
     assert.equal(anchored.outputs.window, `${seconds}s`);
     // The same window length at "now" (the old gate) lands on the later fault instead.
     const shifted = await gate({ window: `${seconds}s` });
@@ -215,12 +228,11 @@ describe('slo-gate against a real Prometheus scraping a real server', () => {
     return out;
   }
 
-  /** The gate over a load test's span, charted at the test Prometheus' scrape interval (500 ms). */
+  /** The gate over a load test's span, charted at the test Prometheus' scrape interval. */
   const chartedSpan = (started: string, ended: string) => ({
     'start-time': started,
     'end-time': ended,
     'settle-seconds': 1,
-    'scrape-interval-seconds': 0.5,
   });
 
   it('charts each objective over the load test against its limit, from a range query (issue 15 §5)', async () => {

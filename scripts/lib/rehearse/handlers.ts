@@ -374,7 +374,7 @@ function loadTestHandler(state: RehearsalState): ActionHandler {
     // The neighbour's own traffic over the same span.
     const neighbour = state.neighbour ? await state.neighbour : undefined;
     const neighbourLoad = neighbour
-      ? runNeighbourLoad(neighbour, config, state.summaryDir, state.scrapeIntervalMs)
+      ? runNeighbourLoad(neighbour, config, state.summaryDir)
       : undefined;
     let injected: Promise<FaultRecord> | undefined;
     const fault = state.fault;
@@ -438,12 +438,11 @@ function loadTestHandler(state: RehearsalState): ActionHandler {
 /** slo-gate: the gate file against the stand-in's Prometheus. */
 function sloGateHandler(state: RehearsalState): ActionHandler {
   return async ({ inputs, log }) => {
-    // The stand-in's Prometheus scrapes every scrapeIntervalMs, not the cluster's 15s.
-    const config = {
-      ...gateConfig(inputs, state.root),
-      scrapeIntervalSeconds: state.scrapeIntervalMs / 1000,
-    };
-    state.gateInputs = inputs;
+    // The stand-in's Prometheus scrapes every scrapeIntervalMs, not the cluster's 15s: the window's
+    // lead before the load and the charts' resolution follow it (the neighbour's gate reuses these inputs).
+    const scraped = { ...inputs, 'scrape-interval-seconds': String(state.scrapeIntervalMs / 1000) };
+    const config = gateConfig(scraped, state.root);
+    state.gateInputs = scraped;
     const gate = await runSloGate(config, log);
     state.gate = gate;
     const bad = gate.report.results.filter((r) => r.verdict !== 'pass');

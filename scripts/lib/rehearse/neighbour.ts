@@ -133,14 +133,10 @@ export async function runNeighbourLoad(
   neighbour: NeighbourRunning,
   deployLoad: LoadTestConfig,
   summaryDir: string,
-  scrapeIntervalMs: number,
 ): Promise<NeighbourLoad> {
   const vus = Math.max(6, Math.round((deployLoad.vus ?? 100) * vuShare));
   const summaryPath = join(summaryDir, `${neighbour.environment}-${deployLoad.scenario}-summary.json`);
-  // Its gate window starts two scrapes before the load: every VU connects at once, and a counter's
-  // jump before the window's first sample is not in increase() (the connect and join ratios then had
-  // no data and the neighbour's gate was inconclusive in a CI run with 2 s scrapes).
-  const startedAt = new Date(Date.now() - 2 * scrapeIntervalMs).toISOString();
+  const startedAt = new Date().toISOString();
   const summary = await runWithNode(
     { ...deployLoad, url: neighbour.socketUrl, token: neighbour.token, jwtSecret: '', vus, summaryPath },
     () => undefined,

@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  refusedPort,
   signToken,
   startRedis,
   startSwitchboard,
@@ -19,7 +18,11 @@ import { connect, eventually, join, push, type Channel, type Socket } from '../s
 import { startListening } from '../support/listening-process.js';
 import { metricValue } from '../support/resource-bounds.js';
 import type { ReceivedWebhook } from '../support/webhook-receiver.js';
-import { startReceiver, type Receiver } from '../support/webhook-receiver-process.js';
+import {
+  startNodeWithReceiverDown,
+  startReceiver,
+  type Receiver,
+} from '../support/webhook-receiver-process.js';
 
 const SECRET = 'webhook-secret-for-tests-0123456789abcdef';
 const FAIL_FIRST = 1;
@@ -148,18 +151,12 @@ test('one client_event per accepted push on game:*, from the receiving node; non
 });
 
 test('one node, receiver down, WEBHOOK_QUEUE_MAX=2: client events beyond the bound are dropped and counted', async () => {
-  const sb = await startSwitchboard({
+  const sb = await startNodeWithReceiverDown(SECRET, {
     LOG_LEVEL: 'warn',
-    WEBHOOK_URL: `http://127.0.0.1:${await refusedPort()}/down`,
-    WEBHOOK_SECRET: SECRET,
     // No other event may take room in the queue: no occupancy events, no presence.
     WEBHOOK_EVENTS: 'member_removed',
     PRESENCE_TOPICS: 'none',
     WEBHOOK_CLIENT_EVENTS: 'game:*',
-    WEBHOOK_QUEUE_MAX: '2',
-    WEBHOOK_MAX_ATTEMPTS: '2',
-    WEBHOOK_RETRY_BASE_MS: '1000',
-    WEBHOOK_RETRY_MAX_MS: '1000',
   });
   try {
     const ch = await joined(sb, 'dora', 'game:q', true);

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  refusedPort,
   signToken,
   startRedis,
   startRedisCluster,
@@ -16,7 +15,11 @@ import {
 } from '../../../testkit/src/index.js';
 import { connect, eventually, join, next, within, type Channel, type Socket } from '../support/phoenix.js';
 import type { ReceivedWebhook } from '../support/webhook-receiver.js';
-import { startReceiver as startReceiverProcess, type Receiver } from '../support/webhook-receiver-process.js';
+import {
+  startNodeWithReceiverDown,
+  startReceiver as startReceiverProcess,
+  type Receiver,
+} from '../support/webhook-receiver-process.js';
 
 const SECRET = 'webhook-secret-for-tests-0123456789abcdef';
 const FAIL_FIRST = 2;
@@ -326,15 +329,7 @@ describe('webhooks from a single node (BROKER=memory)', () => {
   });
 
   test('a full queue drops and counts; a receiver that stays down fails after WEBHOOK_MAX_ATTEMPTS', async () => {
-    const sb = await startSwitchboard({
-      WEBHOOK_URL: `http://127.0.0.1:${await refusedPort()}/down`,
-      WEBHOOK_SECRET: SECRET,
-      WEBHOOK_EVENTS: 'channel_occupied',
-      WEBHOOK_QUEUE_MAX: '2',
-      WEBHOOK_MAX_ATTEMPTS: '2',
-      WEBHOOK_RETRY_BASE_MS: '1000',
-      WEBHOOK_RETRY_MAX_MS: '1000',
-    });
+    const sb = await startNodeWithReceiverDown(SECRET, { WEBHOOK_EVENTS: 'channel_occupied' });
     try {
       const s = await client(sb, 'busy');
       await Promise.all([0, 1, 2, 3, 4].map((i) => joined(s, `room:q${i}`)));
