@@ -373,9 +373,7 @@ function loadTestHandler(state: RehearsalState): ActionHandler {
     });
     // The neighbour's own traffic over the same span.
     const neighbour = state.neighbour ? await state.neighbour : undefined;
-    const neighbourLoad = neighbour
-      ? runNeighbourLoad(neighbour, config, state.summaryDir)
-      : undefined;
+    const neighbourLoad = neighbour ? runNeighbourLoad(neighbour, config, state.summaryDir) : undefined;
     let injected: Promise<FaultRecord> | undefined;
     const fault = state.fault;
     const standIn = state.standIn;
