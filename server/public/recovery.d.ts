@@ -30,3 +30,9 @@ export function recoverableChannel(
   topic: string,
   options?: RecoverableChannelOptions,
 ): { channel: Channel; position(): Position | null };
+
+/** The reconnect delay (ms) a draining server suggests in a 1012 close, else null. */
+export function reconnectHint(event: { code?: number; reason?: string } | null | undefined): number | null;
+
+/** Makes the socket reconnect after the delay a draining server suggests (recoverableChannel calls it). */
+export function honourReconnectHints(socket: Socket): void;

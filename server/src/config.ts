@@ -65,6 +65,8 @@ export interface Config {
   host: string;
   /** Identifies this replica to the broker and presence (unique per process). */
   nodeId: string;
+  /** SWITCHBOARD_REVISION: the build's source revision (the image sets it), a label of switchboard_build_info. */
+  revision: string;
   jwt: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
   apiToken: string;
   broker: BrokerKind;
@@ -174,6 +176,13 @@ export function loadConfig(env: Env = process.env): Config {
   if (!/^[\w.:-]{1,128}$/.test(nodeId)) {
     problems.push(
       'NODE_ID may only hold letters, digits, "_", ".", ":" and "-" (1-128 chars): fix or unset it',
+    );
+  }
+
+  const revision = read('SWITCHBOARD_REVISION') ?? 'unknown';
+  if (!/^[\w.+-]{1,64}$/.test(revision)) {
+    problems.push(
+      'SWITCHBOARD_REVISION may only hold letters, digits, "_", ".", "+" and "-" (1-64 chars): set it to the git commit or unset it',
     );
   }
 
@@ -316,6 +325,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPort,
     host,
     nodeId,
+    revision,
     jwt: { secret: jwtSecret, jwksUrl, issuer: read('JWT_ISSUER'), audience: read('JWT_AUDIENCE') },
     apiToken: apiToken ?? '',
     broker,

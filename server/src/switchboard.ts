@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import { createHooks } from './channels/hooks/routes.js';
 import { SwitchboardNode } from './node.js';
 import { createHistory } from './store/index.js';
+import { recordBuildInfo } from './telemetry/build-info.js';
 import type { Logger } from './telemetry/logger.js';
 import { traceBroker, traceHistory } from './telemetry/traced-backends.js';
 import { createTransport, type Transport } from './transport/server.js';
@@ -96,6 +97,7 @@ export async function startServer(
       ? 'history: recent messages in the sequencer cache, durable history in PostgreSQL'
       : `history: last ${config.history.cacheSize} messages per topic for ${config.history.retentionSeconds} s in ${config.broker === 'memory' ? 'memory (lost on restart)' : 'Redis'}; set DATABASE_URL for durable history`,
   );
+  logger.info(recordBuildInfo(config.revision), 'build');
   const transport = createTransport({ config, node, verify, logger });
   let addr;
   try {

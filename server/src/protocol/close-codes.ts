@@ -76,7 +76,8 @@ export const closeCodeTable: readonly CloseCodeInfo[] = [
   {
     code: 1012,
     reason: 'service restart',
-    meaning: 'The node is draining (deploy, scale-in, SIGTERM); connections are closed in paced batches.',
+    meaning:
+      'The node is draining (deploy, scale-in, SIGTERM) or moving a share of its connections (`POST /api/drain`); connections are closed in paced batches. The reason is JSON with a suggested reconnect delay: `{"reason":"service restart","reconnect_after_ms":N}`.',
     clientReconnects: 'yes',
   },
   {
@@ -116,4 +117,16 @@ export const closeCodeTable: readonly CloseCodeInfo[] = [
 /** The close reason the server sends with `code`. */
 export function closeReason(code: CloseCodeValue): string {
   return closeCodeTable.find((c) => c.code === code)?.reason ?? '';
+}
+
+/** The largest reconnect delay a drain suggests (a batch interval is at most 2 s; this bounds a bad input). */
+export const MAX_RECONNECT_AFTER_MS = 600_000;
+
+/**
+ * The close reason of a drain's 1012: JSON naming a suggested reconnect delay, jittered by the drainer
+ * so the clients of one batch come back spread over the interval before the next one (at most 123 bytes).
+ */
+export function drainCloseReason(reconnectAfterMs: number): string {
+  const ms = Math.min(MAX_RECONNECT_AFTER_MS, Math.max(0, Math.floor(reconnectAfterMs) || 0));
+  return JSON.stringify({ reason: closeReason(CloseCode.serviceRestart), reconnect_after_ms: ms });
 }

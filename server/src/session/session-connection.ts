@@ -183,8 +183,11 @@ export abstract class SessionConnection implements Flushable {
     this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out, bytes));
   }
 
-  /** Closes with `code`: writes what is queued (except for slow consumers), leaves every channel. */
-  close(code: CloseCodeValue): void {
+  /**
+   * Closes with `code` (and `reason`, default the code's own): writes what is queued (except for slow
+   * consumers), leaves every channel.
+   */
+  close(code: CloseCodeValue, reason: string = closeReason(code)): void {
     if (this.closing) return;
     if (code === CloseCode.slowConsumer) {
       this.out = null;
@@ -195,7 +198,7 @@ export abstract class SessionConnection implements Flushable {
     this.closing = true;
     this.closeCode = code;
     this.releaseChannels();
-    this.ws.close(code, closeReason(code));
+    this.ws.close(code, reason);
   }
 
   /** Closes without a handshake (the drain's last resort). */

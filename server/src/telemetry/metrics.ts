@@ -186,6 +186,17 @@ export const metrics = {
     help: '1 while the node drains for shutdown',
     registers: [registry],
   }),
+  drainClosed: new client.Counter({
+    name: 'switchboard_drain_closed_total',
+    help: 'Connections closed with 1012 by a drain (shutdown or POST /api/drain)',
+    registers: [registry],
+  }),
+  buildInfo: new client.Gauge({
+    name: 'switchboard_build_info',
+    help: 'Always 1; labels name the running build: version (server/package.json) and revision (SWITCHBOARD_REVISION, the git commit)',
+    labelNames: ['version', 'revision'] as const,
+    registers: [registry],
+  }),
   drainRemaining: new client.Gauge({
     name: 'switchboard_drain_connections_remaining',
     help: 'Connections still open during a drain',
@@ -202,7 +213,7 @@ export const metrics = {
 /** Maps a close code to a bounded label value. */
 export function closeCodeLabel(code: number): string {
   const known = [
-    1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1011, 1012, 4000, 4001, 4008, 4009, 4029,
+    1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1011, 1012, 4000, 4001, 4003, 4008, 4009, 4029,
   ];
   return known.includes(code) ? String(code) : 'other';
 }

@@ -7,6 +7,8 @@ import type { Logger } from '../telemetry/logger.js';
 import { metrics, registry } from '../telemetry/metrics.js';
 import { handleApiBroadcast } from './api-broadcast.js';
 import { handleApiControl, matchControlPath } from './api-control.js';
+import { handleApiDrain } from './api-drain.js';
+import type { Drainer } from './drain.js';
 import { handleApiHistory, matchHistoryPath } from './api-history.js';
 import { HttpError, lingerIfUnread, sendBody, sendJson, statusClass } from './http-util.js';
 import { parseRequestTarget } from './request-target.js';
@@ -19,6 +21,8 @@ export interface RouteDeps {
   logger: Logger;
   /** The LongPoll transport (GET and POST on /socket/longpoll), when enabled. */
   longPoll?: LongPollSessions;
+  /** This pod's drainer: `POST /api/drain` moves a share of its connections. */
+  drainer?: Drainer;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
@@ -78,6 +82,7 @@ export function createOpsRequestHandler(deps: Pick<RouteDeps, 'node' | 'logger'>
  *   GET  /api/topics/:topic/messages?since=OFFSET&limit=N   history read (Bearer API_TOKEN)
  *   /api/topics, /api/topics/:topic[/presence|/subscribers/:sub], /api/users/:sub/disconnect
  *        the control API (Bearer API_TOKEN; api-control.ts)
+ *   POST /api/drain      close a share of this pod's connections with 1012 (Bearer API_TOKEN; api-drain.ts)
  *   GET  /demo/token     demo token, only when `config.demoTokens` (generated secret or DEMO_TOKENS=true)
  *   GET  /, /demo.js, /vendor/phoenix.mjs   demo page and the official client
  * Routed on the raw path: see request-target.ts for what is refused with 400.
@@ -103,6 +108,19 @@ export function createRequestHandler(deps: RouteDeps) {
       },
     ],
   ]);
+  const drainer = deps.drainer;
+  if (drainer) {
+    routes.set('/api/drain', {
+      method: 'POST',
+      label: 'control',
+      handle: (req, res) =>
+        handleApiDrain(req, res, {
+          apiToken: config.apiToken,
+          drainer,
+          defaultWindowMs: config.drainWindowMs,
+        }),
+    });
+  }
   if (deps.longPoll) {
     routes.set(LONGPOLL_PATH, { method: '*', label: 'other', handle: deps.longPoll.handle });
   }

@@ -69,6 +69,7 @@ export function createTransport(opts: TransportOptions): Transport {
     perAddress,
     clientAddress,
   });
+  const drainer = new Drainer(node, { windowMs: config.drainWindowMs, logger });
   // Node's defaults hold a never-finished request head for 60 s and check only every 30 s.
   const server = createServer(
     {
@@ -77,7 +78,7 @@ export function createTransport(opts: TransportOptions): Transport {
       keepAliveTimeout: edge.keepAliveTimeoutMs,
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(edge.headersTimeoutMs / 4))),
     },
-    createRequestHandler({ config, node, assets: loadStaticAssets(), logger, longPoll }),
+    createRequestHandler({ config, node, assets: loadStaticAssets(), logger, longPoll, drainer }),
   );
   server.on(
     'upgrade',
@@ -97,7 +98,6 @@ export function createTransport(opts: TransportOptions): Transport {
     createOpsRequestHandler({ node, logger }),
   );
   const stopSweep = startHeartbeatSweep(node.sessions, config.limits.heartbeatTimeoutMs);
-  const drainer = new Drainer(node, { windowMs: config.drainWindowMs, logger });
 
   return {
     server,

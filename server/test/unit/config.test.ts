@@ -42,6 +42,7 @@ describe('loadConfig', () => {
     assert.ok(c.apiToken.length >= 24);
     assert.notEqual(loadConfig({}).apiToken, c.apiToken, 'random per start');
     assert.match(c.nodeId, /^[\w.:-]+$/);
+    assert.equal(c.revision, 'unknown');
   });
 
   test('every variable is read', () => {
@@ -49,6 +50,7 @@ describe('loadConfig', () => {
       PORT: '8080',
       HOST: '127.0.0.1',
       NODE_ID: 'node-a',
+      SWITCHBOARD_REVISION: '0123abc',
       JWT_SECRET: 's',
       JWT_ISSUER: 'iss',
       JWT_AUDIENCE: 'aud',
@@ -121,6 +123,7 @@ describe('loadConfig', () => {
     assert.equal(c.demoTokens, true);
     assert.equal(c.port, 8080);
     assert.equal(c.nodeId, 'node-a');
+    assert.equal(c.revision, '0123abc');
     assert.deepEqual(c.jwt, {
       secret: 's',
       jwksUrl: 'https://id.example/jwks.json',
@@ -241,6 +244,11 @@ describe('loadConfig', () => {
       /is not an origin: write scheme:\/\/host\[:port\]/,
     );
     assert.match(problemsOf({ NODE_ID: 'has space' })[0]!, /^NODE_ID may only hold/);
+    assert.match(problemsOf({ SWITCHBOARD_REVISION: 'a"b' })[0]!, /^SWITCHBOARD_REVISION may only hold/);
+    assert.match(
+      problemsOf({ SWITCHBOARD_REVISION: 'x'.repeat(65) })[0]!,
+      /^SWITCHBOARD_REVISION may only hold/,
+    );
     assert.match(
       problemsOf({ MAX_FRAME_BYTES: '65536', OUTBOUND_QUEUE_MAX_BYTES: '4096' })[0]!,
       /^OUTBOUND_QUEUE_MAX_BYTES \(4096\) is smaller than MAX_FRAME_BYTES \(65536\)/,
