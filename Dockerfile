@@ -38,6 +38,9 @@ COPY server/package.json ./server/
 COPY server/public ./server/public
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/server/dist ./server/dist
+# The commit this image was built from (build-image passes it): the revision label of switchboard_build_info.
+ARG REVISION=unknown
+ENV SWITCHBOARD_REVISION=${REVISION}
 # Numeric, so Kubernetes' runAsNonRoot can check it without reading /etc/passwd.
 USER 1000:1000
 # 4000: WebSockets and the API; 9464: /metrics and the probes (METRICS_PORT).

@@ -80,7 +80,11 @@ describe('server image (buildah + registry + podman)', { timeout: 1_500_000 }, (
       const built = await buildImage({
         context: repoRoot,
         tags: [tag()],
-        buildArgs: { BASE_IMAGE: baseTag, ...(cache ? { NPM_CONFIG_PREFER_OFFLINE: 'true' } : {}) },
+        buildArgs: {
+          BASE_IMAGE: baseTag,
+          REVISION: 'image-test-rev',
+          ...(cache ? { NPM_CONFIG_PREFER_OFFLINE: 'true' } : {}),
+        },
         labels: {
           'org.opencontainers.image.title': 'switchboard-server',
           'org.opencontainers.image.revision': 'test',
@@ -209,6 +213,12 @@ describe('server image (buildah + registry + podman)', { timeout: 1_500_000 }, (
         if (Date.now() > deadline) throw new Error(`the container never became ready:\n${await logs()}`);
         await new Promise((r) => setTimeout(r, 200));
       }
+      // The REVISION build argument reached the running server (and the package version with it).
+      const exported = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      assert.match(
+        exported,
+        /^switchboard_build_info\{version="\d+\.\d+\.\d+",revision="image-test-rev"\} 1$/m,
+      );
       return { port: port!, container };
     }));
 

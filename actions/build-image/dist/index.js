@@ -20959,7 +20959,11 @@ function readBuildImageConfig(input, env) {
     dockerfile,
     tags,
     labels,
-    buildArgs: parseKeyValueLines(input("build-args"), "build-args"),
+    // REVISION: the Dockerfile turns it into SWITCHBOARD_REVISION (switchboard_build_info); build-args may override it.
+    buildArgs: {
+      ...sha ? { REVISION: sha } : {},
+      ...parseKeyValueLines(input("build-args"), "build-args")
+    },
     push: parseBooleanInput("push", input("push"), true),
     engine,
     cache: cacheInput === "gha" ? { kind: "gha", scope } : { kind: "none" },

@@ -252,6 +252,7 @@ describe('build-image with docker buildx (the docker CLI played by a stand-in)',
     assert.deepEqual(pairs('--cache-from'), ['type=gha,scope=switchboard']);
     assert.deepEqual(pairs('--cache-to'), ['type=gha,scope=switchboard,mode=max']);
     assert.deepEqual(pairs('--build-arg'), [
+      `REVISION=${sha}`,
       'BASE_IMAGE=docker.io/library/node:24-bookworm-slim',
       'NPM_CONFIG_PREFER_OFFLINE=true',
     ]);
