@@ -70,8 +70,13 @@ test('a publisher stalled mid-step shows in p99; server and generator are pinned
 
     assert.equal(late.lost, 0, 'nothing lost, only late');
     assert.ok(late.publisherMaxLagMs >= STALL_MS / 2, `publisher lag ${late.publisherMaxLagMs} ms`);
-    assert.ok(late.p99Ms >= STALL_MS / 2, `p99 ${late.p99Ms} ms counts the publisher's lag`);
-    assert.ok(late.p99Ms > onTime.p99Ms + STALL_MS / 3, `p99 ${late.p99Ms} ms vs ${onTime.p99Ms} ms on time`);
+    // A quarter of the step's publications left up to STALL_MS late: stamped when due, p99 carries
+    // that lag; stamped when sent, it would not. (No comparison with the on-time step's p99, which
+    // a busy machine can push up on its own.)
+    assert.ok(
+      late.p99Ms >= STALL_MS / 2,
+      `p99 ${late.p99Ms} ms counts the publisher's lag (on time: ${onTime.p99Ms} ms)`,
+    );
     assert.equal(late.pass, false);
     assert.match(late.reason, /p99 .* > 100 ms/);
   } finally {

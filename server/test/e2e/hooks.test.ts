@@ -186,7 +186,6 @@ describe('backend hooks with a live backend', () => {
 
   test('a slow backend: backend unavailable at the timeout; a second call meanwhile: backend busy', async () => {
     const s = await client(sb, 'carol');
-    const started = Date.now();
     const [first, second] = await Promise.all([
       attempt(s, 'game:slow-1', { secret: 'open sesame' }),
       (async () => {
@@ -197,12 +196,10 @@ describe('backend hooks with a live backend', () => {
         return attempt(s, 'game:slow-2', { secret: 'open sesame' });
       })(),
     ]);
+    // The backend allows the join after 1.5 s: "backend unavailable" shows the 600 ms timeout cut it
+    // short (a server that waited would answer ok). No wall-clock bound: it could not tell more.
     assert.deepEqual(first, { status: 'error', response: { reason: 'backend unavailable' } });
     assert.deepEqual(second, { status: 'error', response: { reason: 'backend busy' } });
-    assert.ok(
-      Date.now() - started < 5_000,
-      'answered at the 600 ms timeout, not the backend 1.5 s (generous ceiling)',
-    );
     assert.ok((await metric(sb, /switchboard_hook_requests_total\{hook="join",outcome="timeout"\}/)) >= 1);
     assert.ok((await metric(sb, /switchboard_hook_requests_total\{hook="join",outcome="busy"\}/)) >= 1);
   });
