@@ -66,20 +66,22 @@ export const V1Serializer: Serializer = {
 export const serializers: readonly Serializer[] = [V2Serializer, V1Serializer];
 
 /**
- * Phoenix's V1 requirement `~> 1.0.0` (>= 1.0.0 and < 1.1.0), for plain `major.minor.patch`
+ * Phoenix's requirements `~> 1.0.0` (V1) and `~> 2.0.0` (V2), i.e. >= x.0.0 and < x.1.0
+ * (lib/phoenix/transports/websocket.ex and long_poll.ex at v1.8.12), for plain `major.minor.patch`
  * versions without leading zeros (Elixir's `Version.parse` refuses those too).
  */
 const V1_VSN = /^1\.0\.(?:0|[1-9]\d{0,8})$/;
+const V2_VSN = /^2\.0\.(?:0|[1-9]\d{0,8})$/;
 
 /**
  * The serializer for the upgrade's `vsn` query parameter, or undefined (answered with 400).
- * `2.x` is V2, `1.0.x` is V1, and no `vsn` at all is V1 as in Phoenix (lib/phoenix/socket.ex:
+ * `2.0.x` is V2, `1.0.x` is V1, and no `vsn` at all is V1 as in Phoenix (lib/phoenix/socket.ex:
  * `vsn = params["vsn"] || "1.0.0"`): clients old enough to send no `vsn` speak V1. The official
  * client always sends `vsn`.
  */
 export function serializerForVsn(vsn: string | null): Serializer | undefined {
   if (vsn === null) return V1Serializer;
-  if (vsn.startsWith('2.')) return V2Serializer;
+  if (V2_VSN.test(vsn)) return V2Serializer;
   if (V1_VSN.test(vsn)) return V1Serializer;
   return undefined;
 }

@@ -193,11 +193,12 @@ describe('V1 encode', () => {
 });
 
 describe('vsn negotiation', () => {
-  test('1.0.x and no vsn are V1 (as Phoenix); 2.x is V2; anything else has no serializer (400)', () => {
+  test('1.0.x and no vsn are V1 (as Phoenix); 2.0.x is V2; anything else has no serializer (400)', () => {
     assert.equal(serializerForVsn('1.0.0'), V1Serializer);
     assert.equal(serializerForVsn('1.0.7'), V1Serializer);
     assert.equal(serializerForVsn('1.0.10'), V1Serializer);
     assert.equal(serializerForVsn('2.0.0'), V2Serializer);
+    assert.equal(serializerForVsn('2.0.3'), V2Serializer);
     // Phoenix: `vsn = params["vsn"] || "1.0.0"`.
     assert.equal(serializerForVsn(null), V1Serializer);
     for (const vsn of [
@@ -210,6 +211,13 @@ describe('vsn negotiation', () => {
       '01.0.0',
       '1.0.01',
       '3.0.0',
+      // Phoenix requires `~> 2.0.0`: 2.1.0 and later minors, pre-releases and malformed 2.x are refused.
+      '2.1.0',
+      '2.0',
+      '2.',
+      '2.0.0-rc.1',
+      '2.0.01',
+      '2.0.0.0',
       '__proto__',
       'v1',
     ]) {
