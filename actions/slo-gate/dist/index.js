@@ -19859,11 +19859,11 @@ var GatePrometheusClient = class extends PrometheusClient {
   }
 };
 function warningsError(warnings) {
-  const shown = warnings.slice(0, maxWarnings).map((w) => w.length > maxWarningChars ? `${w.slice(0, maxWarningChars)}…` : w);
+  const shown2 = warnings.slice(0, maxWarnings).map((w) => w.length > maxWarningChars ? `${w.slice(0, maxWarningChars)}…` : w);
   const more = warnings.length > maxWarnings ? ` (and ${warnings.length - maxWarnings} more)` : "";
   return new PrometheusError(
     "PROMETHEUS_WARNINGS",
-    `Prometheus answered with warnings, so the value may be partial: ${shown.join("; ")}${more}`
+    `Prometheus answered with warnings, so the value may be partial: ${shown2.join("; ")}${more}`
   );
 }
 
@@ -20064,6 +20064,19 @@ function readGateConfig(input, workspace) {
     throw new Error(`window: "${window}" is not a Prometheus duration such as 600s, 10m or 1h`);
   }
   const gateFile = input("gate-file").trim() || "slo/generated/gate.json";
+  const baselineSelector = input("baseline-selector").trim();
+  const baselineOffsetSeconds = seconds(input, "baseline-offset-seconds", 0, true);
+  const maxRegression = ratio(input, "max-regression", 0.1);
+  const baseline = baselineSelector || baselineOffsetSeconds > 0 ? {
+    selector: baselineSelector ? checkSelector(baselineSelector) : selector,
+    offsetMs: baselineOffsetSeconds * 1e3,
+    maxRegression
+  } : void 0;
+  if (baseline && baseline.selector === selector && baseline.offsetMs === 0) {
+    throw new Error(
+      "baseline-selector is the selector judged: a baseline must be other pods or an earlier window"
+    );
+  }
   return {
     prometheusUrl,
     headers,
@@ -20076,8 +20089,18 @@ function readGateConfig(input, workspace) {
     pollIntervalMs: seconds(input, "poll-interval-seconds", 30, false) * 1e3,
     queryTimeoutMs: seconds(input, "query-timeout-seconds", 30, false) * 1e3,
     scrapeIntervalSeconds,
-    objectives: input("objectives").split(/[\s,]+/).map((s) => s.trim()).filter(Boolean)
+    objectives: input("objectives").split(/[\s,]+/).map((s) => s.trim()).filter(Boolean),
+    baseline
   };
+}
+function ratio(input, name, fallback) {
+  const raw = input(name).trim();
+  if (raw === "") return fallback;
+  const value = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(value)) {
+    throw new Error(`${name}: "${raw.slice(0, 40)}" is not a non-negative number such as 0.1 (10 %)`);
+  }
+  return value;
 }
 function instant(input, name) {
   const raw = input(name).trim();
@@ -20098,6 +20121,49 @@ function seconds(input, name, fallback, zeroAllowed) {
     );
   }
   return value;
+}
+
+// actions/slo-gate/src/baseline.ts
+function badness(value, objective) {
+  return objective.unit !== "seconds" && objective.comparator === ">=" ? 1 - value : value;
+}
+function fromBadness(bad, objective) {
+  return objective.unit !== "seconds" && objective.comparator === ">=" ? 1 - bad : bad;
+}
+function noiseFloor(objective) {
+  return badness(objective.limit, objective) / 10;
+}
+function compareWithBaseline(candidate, baseline, objective, maxRegression) {
+  const allowedBad = Math.max(badness(baseline, objective) * (1 + maxRegression), noiseFloor(objective));
+  return {
+    regressed: badness(candidate, objective) > allowedBad,
+    allowed: fromBadness(allowedBad, objective)
+  };
+}
+async function withBaseline(client, objectives, results, window, queriedAt, options) {
+  const at = queriedAt - options.offsetMs;
+  const baselines = await Promise.all(
+    objectives.map((o) => evaluateObjective(client, o, window, options.selector, new Date(at)))
+  );
+  return results.map((r, i) => {
+    const b = baselines[i];
+    const objective = objectives[i];
+    if (b.value === void 0) {
+      const baseline2 = { query: b.query, queriedAt: at, reason: b.reason };
+      if (r.verdict !== "pass") return { ...r, baseline: baseline2 };
+      return { ...r, baseline: baseline2, verdict: "inconclusive", reason: `no baseline: ${b.reason}` };
+    }
+    const { regressed, allowed } = r.value === void 0 ? { regressed: false, allowed: void 0 } : compareWithBaseline(r.value, b.value, objective, options.maxRegression);
+    const baseline = { query: b.query, queriedAt: at, value: b.value, allowed, reason: "" };
+    if (r.verdict !== "pass" || !regressed) return { ...r, baseline };
+    const pct = Math.round(options.maxRegression * 100);
+    return {
+      ...r,
+      baseline,
+      verdict: "fail",
+      reason: `${formatValue(r.value, r.unit)} regressed against the baseline's ${formatValue(b.value, r.unit)}: more than ${pct} % worse (allowed ${formatValue(allowed, r.unit)}), though within ${r.comparator} ${formatValue(r.limit, r.unit)}`
+    };
+  });
 }
 
 // actions/slo-gate/src/evaluate.ts
@@ -20173,13 +20239,25 @@ async function runGate(client, options, runtime) {
   }
   const evaluatedAt = runtime.now();
   const at = options.evaluateAtMs === void 0 ? void 0 : new Date(options.evaluateAtMs);
-  const results = await Promise.all(
+  const queriedAt = at?.getTime() ?? evaluatedAt;
+  let results = await Promise.all(
     options.objectives.map((o) => evaluateObjective(client, o, options.window, options.selector, at))
   );
+  if (options.baseline) {
+    results = await withBaseline(
+      client,
+      options.objectives,
+      results,
+      options.window,
+      queriedAt,
+      options.baseline
+    );
+  }
   for (const r of results) {
-    const shown = r.value === void 0 ? "no value" : formatValue(r.value, r.unit);
+    const shown2 = r.value === void 0 ? "no value" : formatValue(r.value, r.unit);
+    const base = r.baseline?.value === void 0 ? "" : `, baseline ${formatValue(r.baseline.value, r.unit)}`;
     runtime.log(
-      `${r.name}: ${shown} (${r.comparator} ${formatValue(r.limit, r.unit)}) -> ${r.verdict}${r.reason ? `: ${r.reason}` : ""}`
+      `${r.name}: ${shown2} (${r.comparator} ${formatValue(r.limit, r.unit)}${base}) -> ${r.verdict}${r.reason ? `: ${r.reason}` : ""}`
     );
   }
   return {
@@ -20188,7 +20266,7 @@ async function runGate(client, options, runtime) {
     results,
     startedAt,
     evaluatedAt,
-    queriedAt: at?.getTime() ?? evaluatedAt,
+    queriedAt,
     polls
   };
 }
@@ -20294,6 +20372,7 @@ var verdictText = {
   inconclusive: "inconclusive"
 };
 function gateSummary(report, prometheusUrl, series = []) {
+  const baselined = report.results.some((r) => r.baseline);
   const sections = [
     {
       heading: `SLO gate: ${report.verdict}`,
@@ -20311,12 +20390,24 @@ function gateSummary(report, prometheusUrl, series = []) {
     },
     {
       heading: "Objectives",
-      table: table(
+      table: baselined ? table(
+        ["Objective", "Query", "Value", "Limit", "Baseline", "Allowed by baseline", "Verdict", "Detail"],
+        report.results.map((r) => [
+          r.name,
+          code(r.query),
+          shown(r.value, r.unit),
+          `${r.comparator} ${formatValue(r.limit, r.unit)}`,
+          shown(r.baseline?.value, r.unit),
+          r.baseline?.allowed === void 0 ? "" : `${r.comparator} ${formatValue(r.baseline.allowed, r.unit)}`,
+          verdictText[r.verdict],
+          r.reason
+        ])
+      ) : table(
         ["Objective", "Query", "Value", "Limit", "Verdict", "Detail"],
         report.results.map((r) => [
           r.name,
           code(r.query),
-          r.value === void 0 ? "no value" : formatValue(r.value, r.unit),
+          shown(r.value, r.unit),
           `${r.comparator} ${formatValue(r.limit, r.unit)}`,
           verdictText[r.verdict],
           r.reason
@@ -20326,6 +20417,9 @@ function gateSummary(report, prometheusUrl, series = []) {
   ];
   if (series.length > 0) sections.push(chartsSection(series));
   return sections;
+}
+function shown(value, unit) {
+  return value === void 0 ? "no value" : formatValue(value, unit);
 }
 function chartsSection(series) {
   const first = series[0];
@@ -20379,7 +20473,8 @@ async function run() {
         selector: config.selector,
         evaluateAtMs: config.evaluateAtMs,
         settleMs: config.settleMs,
-        pollIntervalMs: config.pollIntervalMs
+        pollIntervalMs: config.pollIntervalMs,
+        baseline: config.baseline
       },
       {
         now: () => Date.now(),
@@ -20401,7 +20496,16 @@ async function run() {
           limit: r.limit,
           unit: r.unit,
           query: r.query,
-          reason: r.reason
+          reason: r.reason,
+          ...r.baseline ? {
+            baseline: {
+              value: r.baseline.value ?? null,
+              allowed: r.baseline.allowed ?? null,
+              query: r.baseline.query,
+              "evaluated-at": new Date(r.baseline.queriedAt).toISOString(),
+              reason: r.baseline.reason
+            }
+          } : {}
         }))
       )
     );

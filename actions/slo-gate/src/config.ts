@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { parseHeaderLines } from '../../shared/src/prometheus/index.js';
+import type { BaselineOptions } from './baseline.js';
 import { checkSelector, PROMETHEUS_DURATION } from './gate-file.js';
 
 /** Reads one input by name (the action passes `core.getInput`). */
@@ -27,6 +28,8 @@ export interface GateConfig {
   /** Prometheus' scrape interval for the server: the charts' shortest window is 4 of them. */
   scrapeIntervalSeconds: number;
   objectives: string[];
+  /** baseline-selector / baseline-offset-seconds / max-regression; absent when neither is given. */
+  baseline?: BaselineOptions;
 }
 
 /**
@@ -75,6 +78,22 @@ export function readGateConfig(input: InputReader, workspace: string): GateConfi
     throw new Error(`window: "${window}" is not a Prometheus duration such as 600s, 10m or 1h`);
   }
   const gateFile = input('gate-file').trim() || 'slo/generated/gate.json';
+  const baselineSelector = input('baseline-selector').trim();
+  const baselineOffsetSeconds = seconds(input, 'baseline-offset-seconds', 0, true);
+  const maxRegression = ratio(input, 'max-regression', 0.1);
+  const baseline =
+    baselineSelector || baselineOffsetSeconds > 0
+      ? {
+          selector: baselineSelector ? checkSelector(baselineSelector) : selector,
+          offsetMs: baselineOffsetSeconds * 1000,
+          maxRegression,
+        }
+      : undefined;
+  if (baseline && baseline.selector === selector && baseline.offsetMs === 0) {
+    throw new Error(
+      'baseline-selector is the selector judged: a baseline must be other pods or an earlier window',
+    );
+  }
   return {
     prometheusUrl,
     headers,
@@ -91,7 +110,19 @@ export function readGateConfig(input: InputReader, workspace: string): GateConfi
       .split(/[\s,]+/)
       .map((s) => s.trim())
       .filter(Boolean),
+    baseline,
   };
+}
+
+/** A non-negative number such as 0.1 (10 %). */
+function ratio(input: InputReader, name: string, fallback: number): number {
+  const raw = input(name).trim();
+  if (raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(value)) {
+    throw new Error(`${name}: "${raw.slice(0, 40)}" is not a non-negative number such as 0.1 (10 %)`);
+  }
+  return value;
 }
 
 /** An input that is a point in time: ISO 8601 (as k6-loadtest writes it) or Unix seconds. */

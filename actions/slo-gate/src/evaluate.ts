@@ -1,4 +1,5 @@
 import { isPrometheusError, type PrometheusClient } from '../../shared/src/prometheus/index.js';
+import { withBaseline, type BaselineOptions, type BaselineResult } from './baseline.js';
 import { substituteSelector, substituteWindow, type GateObjective } from './gate-file.js';
 
 /**
@@ -21,6 +22,8 @@ export interface ObjectiveResult {
   verdict: Verdict;
   /** Why it is inconclusive or failed, in a sentence. */
   reason: string;
+  /** With a baseline: its value and the worst value allowed given it. */
+  baseline?: BaselineResult;
 }
 
 /** Time and logging, injected so tests and scripts control them. */
@@ -120,6 +123,8 @@ export interface GateOptions {
   settleMs?: number;
   /** While soaking, evaluate this often and log interim values. */
   pollIntervalMs: number;
+  /** Also compare each objective with a baseline (another selector, an earlier window, or both). */
+  baseline?: BaselineOptions;
 }
 
 /** Everything the gate found. */
@@ -172,13 +177,25 @@ export async function runGate(
   }
   const evaluatedAt = runtime.now();
   const at = options.evaluateAtMs === undefined ? undefined : new Date(options.evaluateAtMs);
-  const results = await Promise.all(
+  const queriedAt = at?.getTime() ?? evaluatedAt;
+  let results = await Promise.all(
     options.objectives.map((o) => evaluateObjective(client, o, options.window, options.selector, at)),
   );
+  if (options.baseline) {
+    results = await withBaseline(
+      client,
+      options.objectives,
+      results,
+      options.window,
+      queriedAt,
+      options.baseline,
+    );
+  }
   for (const r of results) {
     const shown = r.value === undefined ? 'no value' : formatValue(r.value, r.unit);
+    const base = r.baseline?.value === undefined ? '' : `, baseline ${formatValue(r.baseline.value, r.unit)}`;
     runtime.log(
-      `${r.name}: ${shown} (${r.comparator} ${formatValue(r.limit, r.unit)}) -> ${r.verdict}${r.reason ? `: ${r.reason}` : ''}`,
+      `${r.name}: ${shown} (${r.comparator} ${formatValue(r.limit, r.unit)}${base}) -> ${r.verdict}${r.reason ? `: ${r.reason}` : ''}`,
     );
   }
   return {
@@ -187,7 +204,7 @@ export async function runGate(
     results,
     startedAt,
     evaluatedAt,
-    queriedAt: at?.getTime() ?? evaluatedAt,
+    queriedAt,
     polls,
   };
 }

@@ -44,6 +44,7 @@ export async function run(): Promise<void> {
         evaluateAtMs: config.evaluateAtMs,
         settleMs: config.settleMs,
         pollIntervalMs: config.pollIntervalMs,
+        baseline: config.baseline,
       },
       {
         now: () => Date.now(),
@@ -66,6 +67,17 @@ export async function run(): Promise<void> {
           unit: r.unit,
           query: r.query,
           reason: r.reason,
+          ...(r.baseline
+            ? {
+                baseline: {
+                  value: r.baseline.value ?? null,
+                  allowed: r.baseline.allowed ?? null,
+                  query: r.baseline.query,
+                  'evaluated-at': new Date(r.baseline.queriedAt).toISOString(),
+                  reason: r.baseline.reason,
+                },
+              }
+            : {}),
         })),
       ),
     );

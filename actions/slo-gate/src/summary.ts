@@ -18,6 +18,7 @@ export function gateSummary(
   prometheusUrl: string,
   series: ObjectiveSeries[] = [],
 ): SummarySection[] {
+  const baselined = report.results.some((r) => r.baseline);
   const sections: SummarySection[] = [
     {
       heading: `SLO gate: ${report.verdict}`,
@@ -40,21 +41,41 @@ export function gateSummary(
     },
     {
       heading: 'Objectives',
-      table: table(
-        ['Objective', 'Query', 'Value', 'Limit', 'Verdict', 'Detail'],
-        report.results.map((r) => [
-          r.name,
-          code(r.query),
-          r.value === undefined ? 'no value' : formatValue(r.value, r.unit),
-          `${r.comparator} ${formatValue(r.limit, r.unit)}`,
-          verdictText[r.verdict],
-          r.reason,
-        ]),
-      ),
+      table: baselined
+        ? table(
+            ['Objective', 'Query', 'Value', 'Limit', 'Baseline', 'Allowed by baseline', 'Verdict', 'Detail'],
+            report.results.map((r) => [
+              r.name,
+              code(r.query),
+              shown(r.value, r.unit),
+              `${r.comparator} ${formatValue(r.limit, r.unit)}`,
+              shown(r.baseline?.value, r.unit),
+              r.baseline?.allowed === undefined
+                ? ''
+                : `${r.comparator} ${formatValue(r.baseline.allowed, r.unit)}`,
+              verdictText[r.verdict],
+              r.reason,
+            ]),
+          )
+        : table(
+            ['Objective', 'Query', 'Value', 'Limit', 'Verdict', 'Detail'],
+            report.results.map((r) => [
+              r.name,
+              code(r.query),
+              shown(r.value, r.unit),
+              `${r.comparator} ${formatValue(r.limit, r.unit)}`,
+              verdictText[r.verdict],
+              r.reason,
+            ]),
+          ),
     },
   ];
   if (series.length > 0) sections.push(chartsSection(series));
   return sections;
+}
+
+function shown(value: number | undefined, unit: string): string {
+  return value === undefined ? 'no value' : formatValue(value, unit);
 }
 
 /** One chart per objective with points; a line for each objective without, saying why. */
