@@ -67,7 +67,7 @@ describe('data store exporters in the rendered overlays', () => {
           pm.spec.podMetricsEndpoints.map((e: Loose) => e.port),
           ['metrics'],
         );
-        assert.equal(pm.metadata.labels.release, 'prometheus', 'the label kube-prometheus-stack selects by');
+        assert.equal(pm.metadata.labels?.release, 'prometheus', 'the label kube-prometheus-stack selects by');
 
         // Exactly one rule admits the exporter port, from Prometheus only, on that port only.
         const rules = ingressRulesFor(objects, labels, port);

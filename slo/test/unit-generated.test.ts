@@ -45,7 +45,7 @@ test('the gate file', () => {
 test('every dashboard, as JSON and as ConfigMaps', () => {
   const boards = dashboards(objectives);
   const files = dashboardFiles(boards);
-  assert.equal(files.length, 6);
+  assert.equal(files.length, 8); // six of the server, then PostgreSQL and Redis
   for (const f of files)
     assert.deepEqual(JSON.parse(f.json), JSON.parse(committed(`slo/generated/dashboards/${f.name}`)), f.name);
   const maps = (text: string) =>
