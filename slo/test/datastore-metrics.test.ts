@@ -69,21 +69,30 @@ function datastoreExpressions(): Expression[] {
   return out;
 }
 
-/** The image of container `exporter` in a manifest file (the first StatefulSet in it). */
-function exporterImage(file: string): string {
+interface ExporterContainer {
+  image: string;
+  readinessProbe: { httpGet: { path: string } };
+  livenessProbe: { httpGet: { path: string } };
+}
+
+/** Container `exporter` of the StatefulSet in a manifest file. */
+function exporterContainer(file: string): ExporterContainer {
   const sts = parseAllDocuments(readFileSync(join(repoRoot, file), 'utf8'))
     .map(
       (d) =>
         d.toJS() as {
           kind: string;
-          spec: { template: { spec: { containers: { name: string; image: string }[] } } };
+          spec: { template: { spec: { containers: (ExporterContainer & { name: string })[] } } };
         },
     )
     .find((o) => o.kind === 'StatefulSet');
-  const image = sts?.spec.template.spec.containers.find((c) => c.name === 'exporter')?.image;
-  assert.ok(image, `${file}: no exporter container`);
-  return image;
+  const exporter = sts?.spec.template.spec.containers.find((c) => c.name === 'exporter');
+  assert.ok(exporter, `${file}: no exporter container`);
+  return exporter;
 }
+
+const pgManifest = 'base/postgres/statefulset.yaml';
+const redisManifests = ['base/redis/standalone/statefulset.yaml', 'base/redis/cluster/statefulset.yaml'];
 
 async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -109,6 +118,8 @@ describe('data store exporters (Debian packages) against real stores and a real 
   const exporters: ExporterProcess[] = [];
   let prom: PrometheusServer;
   let redisTarget: string;
+  let pgExporterUrl: string;
+  let redisExporterUrl: string;
   let stored: Set<string>;
 
   before(async () => {
@@ -162,6 +173,8 @@ describe('data store exporters (Debian packages) against real stores and a real 
     );
     exporters.push(pgExporter, redisExporter, ...nodeExporters);
     redisTarget = redisExporter.target;
+    pgExporterUrl = `http://${pgExporter.target}`;
+    redisExporterUrl = `http://${redisExporter.target}`;
 
     const started = Date.now();
     prom = await startPrometheus({
@@ -196,11 +209,15 @@ describe('data store exporters (Debian packages) against real stores and a real 
     const pgVersion = debianExporterVersion('prometheus-postgres-exporter');
     const redisVersion = debianExporterVersion('prometheus-redis-exporter');
     assert.equal(
-      exporterImage('base/postgres/statefulset.yaml'),
+      exporterContainer(pgManifest).image,
       `quay.io/prometheuscommunity/postgres-exporter:v${pgVersion}`,
     );
-    for (const file of ['base/redis/standalone/statefulset.yaml', 'base/redis/cluster/statefulset.yaml']) {
-      assert.equal(exporterImage(file), `docker.io/oliver006/redis_exporter:v${redisVersion}`, file);
+    for (const file of redisManifests) {
+      assert.equal(
+        exporterContainer(file).image,
+        `docker.io/oliver006/redis_exporter:v${redisVersion}`,
+        file,
+      );
     }
   });
 
@@ -303,6 +320,19 @@ describe('data store exporters (Debian packages) against real stores and a real 
     );
   });
 
+  test('the paths the exporter probes of the manifests ask answer 200', async () => {
+    const probed = (file: string) => {
+      const c = exporterContainer(file);
+      return [...new Set([c.readinessProbe.httpGet.path, c.livenessProbe.httpGet.path])];
+    };
+    for (const path of probed(pgManifest)) {
+      assert.equal((await fetch(`${pgExporterUrl}${path}`)).status, 200, `postgres exporter ${path}`);
+    }
+    for (const path of redisManifests.flatMap(probed)) {
+      assert.equal((await fetch(`${redisExporterUrl}${path}`)).status, 200, `redis exporter ${path}`);
+    }
+  });
+
   test('postgres_exporter 0.11.1 exits at start on a password with a space (docs/operations.md says so)', async () => {
     await assert.rejects(
       startPostgresExporter({
@@ -327,8 +357,11 @@ describe('data store exporters (Debian packages) against real stores and a real 
       pending.map((a) => [a.labels.pod, a.labels.job, a.state]),
       [['redis-0', 'redis', 'pending']],
     );
-    // The exporter itself still answers: the target is up, Redis is not.
+    // The exporter itself still answers: the target is up, Redis is not -- and so does the path its
+    // probes ask, so a dead Redis neither restarts its exporter nor fails the pod's readiness twice.
     const up = await prom.query(`up{instance="${redisTarget}"}`);
     assert.equal(up[0]?.value, 1);
+    const path = exporterContainer(redisManifests[0]!).readinessProbe.httpGet.path;
+    assert.equal((await fetch(`${redisExporterUrl}${path}`)).status, 200);
   });
 });
