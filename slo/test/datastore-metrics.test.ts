@@ -231,6 +231,19 @@ describe('data store exporters (Debian packages) against real stores and a real 
     );
   });
 
+  test('the password appears in no exporter output: not in /metrics, not in the logs', async () => {
+    for (const e of exporters) {
+      const page = await fetch(e.metricsUrl).then((r) => r.text());
+      assert.ok(page.length > 1000, `${e.target}: ${page.slice(0, 200)}`);
+      // Its head has nothing the exposition format escapes (" and \ would be): a leak cannot hide.
+      const head = PASSWORD.slice(0, PASSWORD.indexOf('"'));
+      for (const form of [head, encodeURIComponent(head)]) {
+        assert.ok(!page.includes(form), `${e.target} /metrics`);
+        assert.ok(!e.output().includes(form), `${e.target} log`);
+      }
+    }
+  });
+
   test('every metric name the data store alerts and dashboards use is stored by Prometheus', () => {
     const expressions = datastoreExpressions();
     const missing: string[] = [];
