@@ -5,7 +5,7 @@
 // password full of URL metacharacters, and a real Prometheus scrapes them with the labels the
 // PodMonitors give (job = the pod's app.kubernetes.io/name, namespace, pod). Every metric name and
 // label the generated rules and dashboards use must be in what Prometheus stored; the alerts' ratios
-// must evaluate on the real series; and a Redis that dies must make RedisDown pending.
+// must evaluate on the real series; and a Redis or PostgreSQL that dies must make its alert pending.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -357,24 +357,31 @@ describe('data store exporters (Debian packages) against real stores and a real 
     );
   });
 
-  test('a Redis that dies makes RedisDown pending for that pod only (redis_up 0 from its exporter)', async () => {
-    await redis.kill();
-    const pending = await eventually('RedisDown pending', async () => {
+  /** Once `alertname` is active (pending or firing): [pod, job, state] of each of its alerts. */
+  const activeAlerts = (alertname: string) =>
+    eventually(`${alertname} active`, async () => {
       const { alerts } = await prom.api<{ alerts: { labels: Record<string, string>; state: string }[] }>(
         'alerts',
       );
-      const down = alerts.filter((a) => a.labels.alertname === 'RedisDown');
-      return down.length > 0 ? down : undefined;
+      const mine = alerts.filter((a) => a.labels.alertname === alertname);
+      return mine.length > 0 ? mine.map((a) => [a.labels.pod, a.labels.job, a.state]) : undefined;
     });
-    assert.deepEqual(
-      pending.map((a) => [a.labels.pod, a.labels.job, a.state]),
-      [['redis-0', 'redis', 'pending']],
-    );
+
+  test('a Redis that dies makes RedisDown pending for that pod only (redis_up 0 from its exporter)', async () => {
+    await redis.kill();
+    assert.deepEqual(await activeAlerts('RedisDown'), [['redis-0', 'redis', 'pending']]);
     // The exporter itself still answers: the target is up, Redis is not -- and so does the path its
     // probes ask, so a dead Redis neither restarts its exporter nor fails the pod's readiness twice.
     const up = await prom.query(`up{instance="${redisTarget}"}`);
     assert.equal(up[0]?.value, 1);
     const path = exporterContainer(redisManifests[0]!).readinessProbe.httpGet.path;
     assert.equal((await fetch(`${redisExporterUrl}${path}`)).status, 200);
+  });
+
+  test('a PostgreSQL that dies makes PostgresDown pending for it (pg_up 0 from its exporter, which stays up)', async () => {
+    await postgres.kill();
+    assert.deepEqual(await activeAlerts('PostgresDown'), [['postgres-0', 'postgres', 'pending']]);
+    const path = exporterContainer(pgManifest).readinessProbe.httpGet.path;
+    assert.equal((await fetch(`${pgExporterUrl}${path}`)).status, 200);
   });
 });
