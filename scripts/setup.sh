@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests need (real Redis, PostgreSQL, Prometheus, nginx, Chromium,
-# and the container tools), then generates the git-ignored dev secrets.
+# Installs the Debian packages the tests need (real Redis, PostgreSQL, Prometheus and the two data store
+# exporters, nginx, Chromium, and the container tools), then generates the git-ignored dev secrets.
 # As root it runs apt-get; otherwise it prints exactly what is missing and how to install it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,8 @@ declare -A needs=(
   [redis-cli]=redis-tools
   [prometheus]=prometheus
   [promtool]=prometheus
+  [prometheus-postgres-exporter]=prometheus-postgres-exporter
+  [prometheus-redis-exporter]=prometheus-redis-exporter
   [nginx]=nginx-light
   [chromium]=chromium
   [buildah]=buildah
@@ -42,7 +44,8 @@ if ((${#missing[@]})); then
   fi
 fi
 # Debian's postinst may start services we do not want; tests start their own on free ports.
-for svc in redis-server postgresql nginx prometheus docker-registry; do
+for svc in redis-server postgresql nginx prometheus prometheus-postgres-exporter prometheus-redis-exporter \
+  docker-registry; do
   command -v service >/dev/null 2>&1 && service "$svc" stop >/dev/null 2>&1 || true
 done
 

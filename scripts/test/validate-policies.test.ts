@@ -98,6 +98,35 @@ describe('review policies', () => {
     assert.match(dev[0]?.message ?? '', /no version/);
   });
 
+  test('images: the data store exporters run by tag only because their workloads list them as digest-unverified; nothing else does', async () => {
+    const objects = await prod();
+    const exporters = [
+      ['StatefulSet', 'postgres', 'quay.io/prometheuscommunity/postgres-exporter:v0.11.1'],
+      ['StatefulSet', 'redis-cluster', 'docker.io/oliver006/redis_exporter:v1.45.0'],
+    ] as const;
+    for (const [kind, name, image] of exporters) {
+      assert.equal(container(find(objects, kind, name), 'exporter').image, image);
+    }
+    assert.deepEqual(imagesPolicy.check(ctx(objects)), []);
+    // The list exempts exactly the image it names: the store's own image, or another tag, is still caught.
+    const postgres = find(objects, 'StatefulSet', 'postgres');
+    container(postgres, 'postgres').image = 'postgres:16-alpine';
+    container(find(objects, 'StatefulSet', 'redis-cluster'), 'exporter').image =
+      'docker.io/oliver006/redis_exporter:v1.46.0';
+    assert.deepEqual(where(imagesPolicy.check(ctx(objects))), [
+      // The cluster's list now names an image none of its containers runs.
+      'StatefulSet/redis-cluster metadata.annotations[switchboard.dev/digest-unverified]',
+      'StatefulSet/postgres spec.template.spec.containers[postgres].image',
+      'StatefulSet/redis-cluster spec.template.spec.containers[exporter].image',
+    ]);
+    // Without the annotation, the exporter needs a digest like every other image.
+    const again = await prod();
+    delete find(again, 'StatefulSet', 'postgres').metadata.annotations;
+    assert.deepEqual(where(imagesPolicy.check(ctx(again))), [
+      'StatefulSet/postgres spec.template.spec.containers[exporter].image',
+    ]);
+  });
+
   test('network-policies: a pod no policy selects, no default deny, a dangling peer, an open rule', async () => {
     let objects = await prod();
     objects = objects.filter(
@@ -205,6 +234,24 @@ describe('review policies', () => {
       'ServiceMonitor/switchboard spec.endpoints[0].port',
       'StatefulSet/postgres spec.serviceName',
     ]);
+  });
+
+  test('targets: a PodMonitor that selects no pod, and one whose port a selected pod lacks', async () => {
+    const objects = await prod();
+    assert.deepEqual(
+      objects.filter((o) => o.kind === 'PodMonitor').map((o) => o.metadata.name),
+      ['postgres', 'redis'],
+    );
+    find(objects, 'PodMonitor', 'postgres').spec.selector.matchLabels['app.kubernetes.io/name'] =
+      'postgresql';
+    const redis = container(find(objects, 'StatefulSet', 'redis-cluster'), 'exporter');
+    redis.ports[0].name = 'exporter';
+    const found = targetsPolicy.check(ctx(objects));
+    assert.deepEqual(where(found), [
+      'PodMonitor/postgres spec.selector',
+      'PodMonitor/redis spec.podMetricsEndpoints[0].port',
+    ]);
+    assert.match(found[1]!.message, /no container port named "metrics" in StatefulSet\/redis-cluster/);
   });
 
   test('ops-port: METRICS_PORT undeclared, probes on the public port, an Ingress routing to metrics', async () => {

@@ -7,6 +7,8 @@ export type Rule =
   | {
       alert: string;
       expr: string;
+      /** How long the condition must hold before the alert fires (the burn-rate alerts need none). */
+      for?: string;
       labels: Record<string, string>;
       annotations: Record<string, string>;
     };

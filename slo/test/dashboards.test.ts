@@ -37,12 +37,14 @@ const schema = JSON.parse(
 ) as object;
 const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
 
-test('there is a dashboard for SLOs, connections, latency, errors, runtime and the backends', () => {
+test('there is a dashboard for SLOs, connections, latency, errors, runtime, the backends and each data store', () => {
   assert.deepEqual([...dashboards.values()].map((d) => d.uid).sort(), [
     'switchboard-backends',
     'switchboard-connections',
     'switchboard-errors',
     'switchboard-latency',
+    'switchboard-postgres',
+    'switchboard-redis',
     'switchboard-runtime',
     'switchboard-slo',
   ]);

@@ -10,6 +10,7 @@ import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitorin
 import { parse, parseAllDocuments } from 'yaml';
 import { loadObjectives } from '../src/objectives.js';
 import { repoRoot } from '../src/outputs/index.js';
+import { datastoreGroupName, datastoreRules } from '../src/datastores.js';
 
 const rulesFile = join(repoRoot, 'slo/generated/rules.yaml');
 const unitDir = join(repoRoot, 'slo/test/rules');
@@ -91,6 +92,41 @@ test('the PrometheusRule is valid, namespace- and selector-label-less, and holds
   assert.deepEqual(rule.spec?.groups, plain.groups);
   assert.deepEqual(
     rule.spec?.groups.map((g) => g.name),
-    objectives.map((o) => `switchboard-slo-${o.name}`),
+    [...objectives.map((o) => `switchboard-slo-${o.name}`), datastoreGroupName],
   );
+});
+
+test('every data store alert has a promtool case that fires it and one in which it stays silent, and a runbook entry', () => {
+  const suite = parse(readFileSync(join(unitDir, 'datastores.yaml'), 'utf8')) as {
+    tests: { alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[] }[];
+  };
+  const cases = suite.tests.flatMap((t) => t.alert_rule_test ?? []);
+  const operations = readFileSync(join(repoRoot, 'docs/operations.md'), 'utf8');
+  for (const rule of datastoreRules().rules) {
+    if (!('alert' in rule)) continue;
+    const mine = cases.filter((c) => c.alertname === rule.alert);
+    assert.ok(
+      mine.some((c) => c.exp_alerts.length > 0),
+      `no promtool case fires ${rule.alert}`,
+    );
+    assert.ok(
+      mine.some((c) => c.exp_alerts.length === 0),
+      `no promtool case keeps ${rule.alert} silent`,
+    );
+    // The runbook link is docs/operations.md#<alert, lower case>: GitHub's anchor of a "### <alert>" heading.
+    assert.equal(rule.annotations.runbook, `docs/operations.md#${rule.alert.toLowerCase()}`);
+    assert.match(
+      operations,
+      new RegExp(`^### ${rule.alert}$`, 'm'),
+      `docs/operations.md has no ${rule.alert} entry`,
+    );
+    for (const part of ['Symptom', 'Confirm', 'Act']) {
+      const entry = operations.split(/^### /m).find((e) => e.startsWith(`${rule.alert}\n`)) ?? '';
+      assert.match(
+        entry,
+        new RegExp(`^\\*\\*${part}\\*\\*`, 'm'),
+        `${rule.alert}: no **${part}** in its runbook entry`,
+      );
+    }
+  }
 });

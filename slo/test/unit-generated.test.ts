@@ -19,13 +19,14 @@ import {
   renderRulesFile,
 } from '../src/outputs/prometheus-rule.js';
 import { ruleGroups } from '../src/rules.js';
+import { datastoreRules } from '../src/datastores.js';
 
 const objectives = loadObjectives(join(repoRoot, 'slo/objectives.yaml'));
 const committed = (path: string) => readFileSync(join(repoRoot, path), 'utf8');
 const yaml = (text: string) => parseAllDocuments(text).map((d) => d.toJS() as unknown);
 
 test('Prometheus rules: the rules file and the PrometheusRule object', () => {
-  const groups = ruleGroups(objectives);
+  const groups = [...ruleGroups(objectives), datastoreRules()];
   assert.deepEqual(yaml(renderRulesFile(groups)), yaml(committed('slo/generated/rules.yaml')));
   assert.deepEqual(
     yaml(renderPrometheusRule(groups)),
@@ -44,7 +45,7 @@ test('the gate file', () => {
 test('every dashboard, as JSON and as ConfigMaps', () => {
   const boards = dashboards(objectives);
   const files = dashboardFiles(boards);
-  assert.equal(files.length, 6);
+  assert.equal(files.length, 8); // six of the server, then PostgreSQL and Redis
   for (const f of files)
     assert.deepEqual(JSON.parse(f.json), JSON.parse(committed(`slo/generated/dashboards/${f.name}`)), f.name);
   const maps = (text: string) =>

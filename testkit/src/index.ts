@@ -38,3 +38,11 @@ export {
 export { startOtlpReceiver, decodeOtlpJson, type OtlpReceiver, type ReceivedSpan } from './otlp.js';
 export { seededRandom } from './random.js';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+export {
+  debianExporterVersion,
+  startPostgresExporter,
+  startRedisExporter,
+  type ExporterProcess,
+  type PostgresExporterOptions,
+  type RedisExporterOptions,
+} from './exporters.js';

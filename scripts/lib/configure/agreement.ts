@@ -118,7 +118,7 @@ function checkOverlay(config: AdopterConfig, env: string, objects: K8sObject[], 
         ),
       );
     }
-    if (o.kind === 'ServiceMonitor' || o.kind === 'PrometheusRule')
+    if (o.kind === 'ServiceMonitor' || o.kind === 'PodMonitor' || o.kind === 'PrometheusRule')
       for (const [k, v] of config.prometheus.labels)
         f.expect(o, `metadata.labels[${JSON.stringify(k)}]`, o.metadata.labels?.[k], v, 'prometheus.labels');
   }

@@ -96,6 +96,27 @@ function base(c: AdopterConfig): Edit[] {
       ],
       value: c.prometheus.namespace,
     },
+    // Prometheus to the data store exporters (docs/operations.md).
+    ...(
+      [
+        ['base/postgres/networkpolicy.yaml', 1],
+        ['base/redis/standalone/networkpolicy.yaml', 1],
+        ['base/redis/cluster/networkpolicy-metrics.yaml', 0],
+      ] as const
+    ).map(([file, rule]): Edit => ({
+      file,
+      path: [
+        'spec',
+        'ingress',
+        rule,
+        'from',
+        0,
+        'namespaceSelector',
+        'matchLabels',
+        'kubernetes.io/metadata.name',
+      ],
+      value: c.prometheus.namespace,
+    })),
     {
       file: gateway,
       path: ['metadata', 'annotations', 'cert-manager.io/cluster-issuer'],

@@ -1,4 +1,5 @@
 import { dashboards } from '../dashboards/index.js';
+import { datastoreRules } from '../datastores.js';
 import type { Objective } from '../objectives.js';
 import { ruleGroups } from '../rules.js';
 import { formatAs, generatedHeader, type GeneratedFile } from './format.js';
@@ -28,7 +29,8 @@ See docs/slo.md.
 
 /** Every generated file, sorted by path, each formatted as prettier formats it in this repository. */
 export async function generatedFiles(objectives: Objective[]): Promise<GeneratedFile[]> {
-  const groups = ruleGroups(objectives);
+  // The objectives' groups, then the data stores' alerts (slo/src/datastores.ts).
+  const groups = [...ruleGroups(objectives), datastoreRules()];
   const boards = dashboards(objectives);
   const raw: GeneratedFile[] = [
     { path: 'base/monitoring/generated/prometheus-rule.yaml', content: renderPrometheusRule(groups) },

@@ -103,14 +103,42 @@ export const securityContextPolicy: Policy = {
 
 const digestPattern = /@sha256:[0-9a-f]{64}$/;
 
+/**
+ * A workload's list of images it runs by tag only because no digest of them could be verified from an
+ * upstream artifact yet (whitespace- or comma-separated, exactly as the containers name them). Each
+ * stays visible in review, and an entry no container runs is itself a problem.
+ */
+export const digestUnverifiedAnnotation = 'switchboard.dev/digest-unverified';
+
+function digestUnverified(owner: { metadata: { annotations?: Record<string, string> } }): string[] {
+  return (owner.metadata.annotations?.[digestUnverifiedAnnotation] ?? '').split(/[\s,]+/).filter(Boolean);
+}
+
 /** Images have an explicit version; staging and production pin every image by digest. */
 export const imagesPolicy: Policy = {
   name: 'images',
   description:
     'Every image names a version (no implicit or :latest tag); in staging and production every image is ' +
-    'pinned by sha256 digest, so what runs is exactly what was tested.',
+    'pinned by sha256 digest, so what runs is exactly what was tested -- except the images a workload names ' +
+    `in its ${digestUnverifiedAnnotation} annotation, each with a versioned tag and a comment saying why.`,
   check(ctx) {
     const out: Problem[] = [];
+    for (const pod of podTemplates(ctx.objects)) {
+      const images = new Set(containersOf(pod).map(({ container }) => container.image));
+      for (const listed of digestUnverified(pod.owner)) {
+        if (!images.has(listed)) {
+          out.push(
+            problem(
+              ctx,
+              'images',
+              pod.owner,
+              `metadata.annotations[${digestUnverifiedAnnotation}]`,
+              `"${listed}" is no container's image: remove it from the list`,
+            ),
+          );
+        }
+      }
+    }
     eachContainer(ctx, (pod, c, path) => {
       const image = c.image;
       if (image === undefined) {
@@ -134,7 +162,7 @@ export const imagesPolicy: Policy = {
           ),
         );
       }
-      if (ctx.requireDigests && !pinned) {
+      if (ctx.requireDigests && !pinned && !digestUnverified(pod.owner).includes(image)) {
         out.push(
           problem(
             ctx,

@@ -8,7 +8,14 @@ import {
   selects,
   type PodTemplate,
 } from '../workloads.js';
-import { problem, type K8sObject, type Policy, type Problem, type TargetContext } from '../types.js';
+import {
+  objectId,
+  problem,
+  type K8sObject,
+  type Policy,
+  type Problem,
+  type TargetContext,
+} from '../types.js';
 
 /** Secrets this render creates, by name, with their keys when they are known. */
 function secretsProduced(objects: K8sObject[]): Map<string, Set<string> | undefined> {
@@ -335,7 +342,7 @@ export const targetsPolicy: Policy = {
   name: 'targets',
   description:
     'Every HorizontalPodAutoscaler scales a workload in the render; every Ingress backend, ServiceMonitor and ' +
-    'StatefulSet serviceName names an existing Service and port.',
+    'StatefulSet serviceName names an existing Service and port; every PodMonitor selects pods that all have its port.',
   check(ctx) {
     const out: Problem[] = [];
     for (const hpa of ctx.objects.filter((o) => o.kind === 'HorizontalPodAutoscaler')) {
@@ -433,6 +440,36 @@ export const targetsPolicy: Policy = {
               sm,
               `spec.endpoints[${i}].port`,
               `no selected Service has a port named "${ep.port}"`,
+            ),
+          );
+        }
+      });
+    }
+    for (const pm of ctx.objects.filter((o) => o.kind === 'PodMonitor')) {
+      const pods = podTemplates(ctx.objects).filter((p) =>
+        labelSelectorMatches(get(pm, 'spec', 'selector'), p.labels),
+      );
+      if (pods.length === 0) {
+        out.push(
+          problem(ctx, 'targets', pm, 'spec.selector', 'selects no pod in this render (pod template labels)'),
+        );
+        continue;
+      }
+      const endpoints =
+        (get(pm, 'spec', 'podMetricsEndpoints') as Array<{ port?: string }> | undefined) ?? [];
+      endpoints.forEach((ep, i) => {
+        const named = (p: (typeof pods)[number]) =>
+          (p.spec.containers ?? []).some((c) => (c.ports ?? []).some((cp) => cp.name === ep.port));
+        // Every selected pod must have it: a pod without the port is a target that never answers.
+        const without = pods.filter((p) => !named(p));
+        if (ep.port !== undefined && without.length > 0) {
+          out.push(
+            problem(
+              ctx,
+              'targets',
+              pm,
+              `spec.podMetricsEndpoints[${i}].port`,
+              `no container port named "${ep.port}" in ${without.map((p) => objectId(p.owner)).join(', ')}`,
             ),
           );
         }
