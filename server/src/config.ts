@@ -90,6 +90,8 @@ export interface Config {
   /** Redis presence: a node that stops refreshing (crashed) leaves presence after this long. */
   presenceTtlMs: number;
   drainWindowMs: number;
+  /** REBALANCE_*: move connections above the cluster mean (off when intervalMs is 0); transport/rebalancer.ts. */
+  rebalance: { intervalMs: number; tolerancePercent: number };
   /** Exact origins (`scheme://host[:port]`) allowed to open WebSockets; empty allows any. */
   allowedOrigins: string[];
   logLevel: string;
@@ -250,6 +252,15 @@ export function loadConfig(env: Env = process.env): Config {
   const presenceTtlMs = int('PRESENCE_TTL_MS', 15_000, 300, 3_600_000, ' ms');
   const presenceTopics = parsePresenceTopics(read('PRESENCE_TOPICS'), problems);
   const drainWindowMs = int('DRAIN_WINDOW_MS', 30_000, 0, 600_000, ' ms');
+  const rebalance = {
+    intervalMs: int('REBALANCE_INTERVAL_MS', 0, 0, 3_600_000, ' ms'),
+    tolerancePercent: int('REBALANCE_TOLERANCE_PERCENT', 10, 1, 100, ' %'),
+  };
+  if (rebalance.intervalMs > 0 && rebalance.intervalMs < 1000) {
+    problems.push(
+      `REBALANCE_INTERVAL_MS=${rebalance.intervalMs} is too short: 0 (off) or at least 1000 ms, longer than a hello (2 s) in practice`,
+    );
+  }
 
   const allowedOrigins = parseOrigins(read('ALLOWED_ORIGINS'), problems);
 
@@ -341,6 +352,7 @@ export function loadConfig(env: Env = process.env): Config {
     presenceTopics,
     presenceTtlMs,
     drainWindowMs,
+    rebalance,
     allowedOrigins,
     logLevel,
     otlpEndpoint,

@@ -185,6 +185,10 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
     return this.hub.subscriberCount(topic);
   }
 
+  connectionCount(): number {
+    return this.sessions.size;
+  }
+
   /** Runs the connect handler for a verified principal (before the transport accepts the connection). */
   admit(principal: Principal, query: URLSearchParams): Promise<Admission> {
     return admit(this.connectHandler, principal, query, this.logger);

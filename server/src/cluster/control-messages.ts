@@ -12,8 +12,8 @@ export const CONTROL_TOPIC = `${RESERVED_TOPIC_PREFIX}control`;
 export const CENSUS_MAX_TOPICS = 5000;
 
 export type ControlMessage =
-  /** A node is alive (sent every hello interval); `bye` when it shuts down. */
-  | { kind: 'hello'; node: string }
+  /** A node is alive (sent every hello interval), with its open connections; `bye` when it shuts down. */
+  | { kind: 'hello'; node: string; connections?: number }
   | { kind: 'bye'; node: string }
   /** Close every connection of the user `sub`. */
   | { kind: 'disconnect'; sub: string }
@@ -43,7 +43,14 @@ export function parseControlMessage(text: string): ControlMessage | undefined {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
   const m = v as Record<string, unknown>;
   switch (m.kind) {
-    case 'hello':
+    case 'hello': {
+      if (!isString(m.node)) return undefined;
+      const n = m.connections;
+      // A count that is not a whole number is left out rather than trusted.
+      return Number.isSafeInteger(n) && (n as number) >= 0
+        ? { kind: 'hello', node: m.node, connections: n as number }
+        : { kind: 'hello', node: m.node };
+    }
     case 'bye':
       return isString(m.node) ? { kind: m.kind, node: m.node } : undefined;
     case 'disconnect':

@@ -17,6 +17,8 @@ export interface LocalControl {
   /** Local subscribers per topic. */
   topicCounts(): Iterable<[string, number]>;
   subscriberCount(topic: string): number;
+  /** Open connections here (said with every hello: the rebalancer compares them). */
+  connectionCount(): number;
 }
 
 export interface ControlPlaneOptions {
@@ -55,7 +57,8 @@ interface PendingCensus {
  * Delivery is the broker's: at-most-once, so a node cut off from Redis misses a command.
  */
 export class ControlPlane {
-  private readonly peers = new Map<string, number>();
+  /** Other nodes: when last heard from, and their connections as their last hello said. */
+  private readonly peers = new Map<string, { at: number; connections?: number }>();
   private readonly pending = new Map<string, PendingCensus>();
   private readonly helloMs: number;
   private readonly censusMs: number;
@@ -68,7 +71,7 @@ export class ControlPlane {
 
   async start(): Promise<void> {
     await this.opts.broker.subscribe(CONTROL_TOPIC);
-    const hello = () => this.send({ kind: 'hello', node: this.opts.nodeId }).catch(() => undefined);
+    const hello = () => this.sendHello().catch(() => undefined);
     this.helloTimer = setInterval(hello, this.helloMs);
     this.helloTimer.unref();
     await hello();
@@ -83,11 +86,21 @@ export class ControlPlane {
   /** Other nodes heard from within 3 hello intervals. */
   peersAlive(now = Date.now()): string[] {
     const alive: string[] = [];
-    for (const [node, at] of this.peers) {
+    for (const [node, { at }] of this.peers) {
       if (now - at <= 3 * this.helloMs) alive.push(node);
       else this.peers.delete(node);
     }
     return alive;
+  }
+
+  /** Connections of the other nodes alive that said how many they hold. */
+  peerConnections(now = Date.now()): number[] {
+    const alive = new Set(this.peersAlive(now));
+    const counts: number[] = [];
+    for (const [node, { connections }] of this.peers) {
+      if (alive.has(node) && connections !== undefined) counts.push(connections);
+    }
+    return counts;
   }
 
   /** Closes every connection of `sub` on every node. Rejects when the broker could not carry it. */
@@ -153,8 +166,8 @@ export class ControlPlane {
     switch (msg.kind) {
       case 'hello':
         // A newcomer learns of this node at once rather than at the next interval.
-        if (!this.peers.has(msg.node)) this.send({ kind: 'hello', node: nodeId }).catch(() => undefined);
-        this.peers.set(msg.node, Date.now());
+        if (!this.peers.has(msg.node)) this.sendHello().catch(() => undefined);
+        this.peers.set(msg.node, { at: Date.now(), connections: msg.connections });
         return;
       case 'bye':
         this.peers.delete(msg.node);
@@ -167,7 +180,7 @@ export class ControlPlane {
         local.unsubscribeUser(msg.sub, msg.topic);
         return;
       case 'census': {
-        this.peers.set(msg.from, Date.now());
+        this.peers.set(msg.from, { ...this.peers.get(msg.from), at: Date.now() });
         const query = msg.topic !== undefined ? { topic: msg.topic } : { prefix: msg.prefix ?? '' };
         const { counts, truncated } = this.localCounts(query);
         this.send({ kind: 'census-answer', id: msg.id, to: msg.from, node: nodeId, counts, truncated }).catch(
@@ -206,6 +219,11 @@ export class ControlPlane {
     if (counts.length <= CENSUS_MAX_TOPICS) return { counts, truncated: false };
     counts.sort((a, b) => b[1] - a[1]);
     return { counts: counts.slice(0, CENSUS_MAX_TOPICS), truncated: true };
+  }
+
+  private sendHello(): Promise<void> {
+    const { nodeId, local } = this.opts;
+    return this.send({ kind: 'hello', node: nodeId, connections: local.connectionCount() });
   }
 
   private send(msg: ControlMessage): Promise<void> {

@@ -191,6 +191,11 @@ export const metrics = {
     help: 'Connections closed with 1012 by a drain (shutdown or POST /api/drain)',
     registers: [registry],
   }),
+  rebalances: new client.Counter({
+    name: 'switchboard_rebalance_drains_total',
+    help: 'Share drains this node started to move its connections above the cluster mean (REBALANCE_INTERVAL_MS)',
+    registers: [registry],
+  }),
   buildInfo: new client.Gauge({
     name: 'switchboard_build_info',
     help: 'Always 1; labels name the running build: version (server/package.json) and revision (SWITCHBOARD_REVISION, the git commit)',

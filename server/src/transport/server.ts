@@ -11,6 +11,7 @@ import { ClientAddressResolver } from './client-address.js';
 import { ConnectionCounter } from './connection-caps.js';
 import { createOpsRequestHandler, createRequestHandler } from './http-routes.js';
 import { LongPollSessions } from './longpoll.js';
+import { Rebalancer } from './rebalancer.js';
 import { loadStaticAssets } from './static-files.js';
 import { createUpgradeHandler } from './upgrade.js';
 
@@ -70,6 +71,20 @@ export function createTransport(opts: TransportOptions): Transport {
     clientAddress,
   });
   const drainer = new Drainer(node, { windowMs: config.drainWindowMs, logger });
+  const { intervalMs, tolerancePercent } = config.rebalance;
+  const rebalancer =
+    intervalMs > 0
+      ? new Rebalancer({
+          intervalMs,
+          tolerance: tolerancePercent / 100,
+          // Each round's drain is over before the next round looks at the counts again.
+          windowMs: Math.min(config.drainWindowMs, Math.floor(intervalMs / 2)),
+          own: () => node.connectionCount(),
+          peers: () => node.control.peerConnections(),
+          drainer,
+          logger,
+        })
+      : undefined;
   // Node's defaults hold a never-finished request head for 60 s and check only every 30 s.
   const server = createServer(
     {
@@ -105,9 +120,12 @@ export function createTransport(opts: TransportOptions): Transport {
     drainer,
     listen: async () => {
       await listenOn(opsServer, config.metricsPort, config.host);
-      return listenOn(server, config.port, config.host);
+      const address = await listenOn(server, config.port, config.host);
+      rebalancer?.start();
+      return address;
     },
     close: async () => {
+      rebalancer?.stop();
       stopSweep();
       longPoll.stop();
       await Promise.all([closeServer(server), closeServer(opsServer)]);

@@ -36,6 +36,7 @@ describe('loadConfig', () => {
     assert.equal(c.presenceBatchMs, 50);
     assert.equal(c.presenceTtlMs, 15_000);
     assert.equal(c.drainWindowMs, 30000);
+    assert.deepEqual(c.rebalance, { intervalMs: 0, tolerancePercent: 10 });
     assert.deepEqual(c.allowedOrigins, []);
     assert.deepEqual(c.generatedSecrets, ['JWT_SECRET', 'API_TOKEN']);
     assert.ok((c.jwt.secret ?? '').length >= 32);
@@ -71,6 +72,8 @@ describe('loadConfig', () => {
       PRESENCE_TTL_MS: '3000',
       PRESENCE_TOPICS: 'room:*, lobby',
       DRAIN_WINDOW_MS: '500',
+      REBALANCE_INTERVAL_MS: '60000',
+      REBALANCE_TOLERANCE_PERCENT: '25',
       LOG_LEVEL: 'debug',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318',
       NODE_ENV: 'test',
@@ -106,6 +109,7 @@ describe('loadConfig', () => {
       presenceChurnBurst: 13,
     });
     assert.equal(c.drainWindowMs, 500);
+    assert.deepEqual(c.rebalance, { intervalMs: 60_000, tolerancePercent: 25 });
     assert.equal(c.logLevel, 'debug');
     assert.equal(c.metricsPort, 9100);
     assert.deepEqual(c.edge, {
@@ -244,6 +248,11 @@ describe('loadConfig', () => {
       /is not an origin: write scheme:\/\/host\[:port\]/,
     );
     assert.match(problemsOf({ NODE_ID: 'has space' })[0]!, /^NODE_ID may only hold/);
+    assert.match(problemsOf({ REBALANCE_INTERVAL_MS: '500' })[0]!, /^REBALANCE_INTERVAL_MS=500 is too short/);
+    assert.match(
+      problemsOf({ REBALANCE_TOLERANCE_PERCENT: '0' })[0]!,
+      /^REBALANCE_TOLERANCE_PERCENT="0" is invalid/,
+    );
     assert.match(problemsOf({ SWITCHBOARD_REVISION: 'a"b' })[0]!, /^SWITCHBOARD_REVISION may only hold/);
     assert.match(
       problemsOf({ SWITCHBOARD_REVISION: 'x'.repeat(65) })[0]!,

@@ -26,6 +26,10 @@ class FakeNode implements LocalControl {
   subscriberCount(topic: string): number {
     return this.counts.get(topic) ?? 0;
   }
+  connections = 0;
+  connectionCount(): number {
+    return this.connections;
+  }
 }
 
 const logger = createLogger({ level: 'silent', nodeId: 'test' });
@@ -57,6 +61,29 @@ test('every node knows every other after start (a newcomer is answered at once)'
       node.plane.peersAlive().sort(),
       ['n0', 'n1', 'n2'].filter((x) => x !== `n${i}`),
     );
+  }
+  for (const n of nodes) await n.plane.close();
+});
+
+test('each hello carries the node connections; a malformed count is left out, not trusted', async () => {
+  const nodes = await cluster(3);
+  nodes[0]!.local.connections = 7;
+  nodes[1]!.local.connections = 0;
+  nodes[2]!.local.connections = 40;
+  await eventually(
+    'the counts of the next hellos',
+    () => JSON.stringify(nodes[0]!.plane.peerConnections().sort((a, b) => a - b)) === '[0,40]',
+    5000,
+  );
+  assert.deepEqual(
+    nodes[2]!.plane.peerConnections().sort((a, b) => a - b),
+    [0, 7],
+  );
+  for (const connections of [-1, 1.5, '3', 1e300, null]) {
+    assert.deepEqual(parseControlMessage(JSON.stringify({ kind: 'hello', node: 'x', connections })), {
+      kind: 'hello',
+      node: 'x',
+    });
   }
   for (const n of nodes) await n.plane.close();
 });
