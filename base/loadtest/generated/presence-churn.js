@@ -43,7 +43,9 @@ var builtInDefaults = {
   CYCLES: "3",
   HEARTBEAT: "30s",
   TIMEOUT: "10s",
-  SUMMARY_PATH: ""
+  SUMMARY_PATH: "",
+  RECOVER: "true",
+  HONOUR_HINT: "true"
 };
 function readConfig(scenario, env, defaults = {}) {
   const problems = [];
@@ -105,6 +107,13 @@ function readConfig(scenario, env, defaults = {}) {
       `TOPIC_PREFIX=${JSON.stringify(topicPrefix)} is invalid: use letters, digits and : . _ - only, e.g. room:load`
     );
   }
+  const bool = (key) => {
+    const v = raw(key).toLowerCase();
+    if (v !== "true" && v !== "false") {
+      problems.push(`${key}=${JSON.stringify(raw(key))} is invalid: set ${key} to true or false`);
+    }
+    return v !== "false";
+  };
   const [durationText, durationMs] = duration("DURATION", 1e3);
   const [gracefulStop, gracefulStopMs] = duration("GRACEFUL_STOP", 0);
   const config = {
@@ -127,7 +136,9 @@ function readConfig(scenario, env, defaults = {}) {
     cycles: int("CYCLES", 1, 1e6),
     heartbeatMs: duration("HEARTBEAT", 100)[1],
     timeoutMs: duration("TIMEOUT", 10)[1],
-    summaryPath: raw("SUMMARY_PATH") || `${scenario}-summary.json`
+    summaryPath: raw("SUMMARY_PATH") || `${scenario}-summary.json`,
+    recover: bool("RECOVER"),
+    honourHint: bool("HONOUR_HINT")
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
