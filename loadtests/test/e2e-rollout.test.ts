@@ -14,8 +14,15 @@ import { runScenario } from '../src/runner.js';
 import { continuityMetrics as cm } from '../scenarios/rollout.js';
 import { delta, scrapeCounters } from './support/server-counters.js';
 
-const VUS = 60;
 const ROOMS = 3;
+
+/** How a run is shaped: VUs (in ROOMS rooms), publish interval, the drain's window and the duration. */
+interface Shape {
+  vus: number;
+  publishInterval: string;
+  windowMs: number;
+  duration: string;
+}
 let server: SwitchboardProcess;
 
 before(async () => {
@@ -39,23 +46,20 @@ async function waitFor(what: string, check: () => Promise<boolean>, ms = 30_000)
 }
 
 /** Runs the scenario and, once every VU joined and messages flow, drains every socket of the node. */
-async function runWithDrain(
-  env: Record<string, string>,
-  drain: { windowMs: number; duration: string },
-): Promise<LoadSummary> {
+async function runWithDrain(env: Record<string, string>, shape: Shape): Promise<LoadSummary> {
   const before = await scrapeCounters([server.metricsUrl]);
   const drained = (async () => {
     await waitFor('every VU to join and the publishers to publish', async () => {
       const now = await scrapeCounters([server.metricsUrl]);
       return (
-        delta(before, now, 'switchboard_joins_total{result="ok"}') >= VUS &&
+        delta(before, now, 'switchboard_joins_total{result="ok"}') >= shape.vus &&
         delta(before, now, 'switchboard_publishes_total{source="client"}') >= 3 * ROOMS
       );
     });
     const res = await fetch(`${server.httpUrl}/api/drain`, {
       method: 'POST',
       headers: { authorization: `Bearer ${testSecrets.apiToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ percent: 100, window_ms: drain.windowMs }),
+      body: JSON.stringify({ percent: 100, window_ms: shape.windowMs }),
       signal: AbortSignal.timeout(10_000),
     });
     const text = await res.text();
@@ -67,11 +71,11 @@ async function runWithDrain(
     scenario: 'rollout',
     url: server.socketUrl,
     jwtSecret: testSecrets.jwtSecret,
-    vus: VUS,
-    duration: drain.duration,
+    vus: shape.vus,
+    duration: shape.duration,
     env: {
       ROOMS: String(ROOMS),
-      PUBLISH_INTERVAL: '50ms',
+      PUBLISH_INTERVAL: shape.publishInterval,
       DRAIN: '2s',
       GRACEFUL_STOP: '15s',
       HEARTBEAT: '5s',
@@ -79,7 +83,7 @@ async function runWithDrain(
     },
   });
   const { closing } = await drained;
-  assert.equal(closing, VUS, 'the drain closed every VU socket');
+  assert.equal(closing, shape.vus, 'the drain closed every VU socket');
   return summary;
 }
 
@@ -95,6 +99,9 @@ function figures(label: string, s: LoadSummary): string {
     `reordered=${v(s, cm.reordered, 'count')} delivered=${v(s, cm.delivered, 'count')} ` +
     `published=${v(s, cm.published, 'count')} reconnects=${v(s, cm.reconnectTime, 'count')} ` +
     `reconnect p50=${v(s, cm.reconnectTime, 'med').toFixed(0)}ms p99=${v(s, cm.reconnectTime, 'p(99)').toFixed(0)}ms ` +
+    `recovered ${s.metrics[cm.recoverySuccess]?.values.passes ?? 0} of ` +
+    `${(s.metrics[cm.recoverySuccess]?.values.passes ?? 0) + (s.metrics[cm.recoverySuccess]?.values.fails ?? 0)} ` +
+    `clients moved ${v(s, cm.clientsMoved, 'count')} of ${v(s, cm.clients, 'count')} ` +
     `reconnect attempts ${v(s, cm.reconnects, 'count')}, peak_1s=${v(s, cm.reconnects, 'peak_1s')} ` +
     `peak_100ms=${v(s, cm.reconnects, 'peak_100ms')}`
   );
@@ -110,9 +117,10 @@ describe('rollout: every socket of the node drained mid-run', { timeout: 300_000
     it(`with recovery (HONOUR_HINT=${hint}): every client back, 0 lost, 0 duplicated, 0 reordered`, async () => {
       const s = await runWithDrain(
         { RECOVER: 'true', HONOUR_HINT: hint },
-        // 10 batches of 6 sockets, one every 500 ms: the hint spreads a batch over its 500 ms.
-        { windowMs: 5000, duration: '12s' },
+        // 10 batches of 15 sockets, one every 500 ms: the hint spreads a batch over its 500 ms.
+        { vus: 150, publishInterval: '200ms', windowMs: 5000, duration: '12s' },
       );
+      const VUS = 150;
       console.log(figures(`recovery, HONOUR_HINT=${hint}`, s));
       peaks.push(
         `HONOUR_HINT=${hint}: reconnects peak per 1 s bucket ${v(s, cm.reconnects, 'peak_1s')}, ` +
@@ -138,8 +146,9 @@ describe('rollout: every socket of the node drained mid-run', { timeout: 300_000
   it('without recovery (RECOVER=false) the same drain loses messages: the count fails', async () => {
     const s = await runWithDrain(
       { RECOVER: 'false', HONOUR_HINT: 'true' },
-      { windowMs: 2000, duration: '9s' },
+      { vus: 60, publishInterval: '50ms', windowMs: 2000, duration: '9s' },
     );
+    const VUS = 60;
     console.log(figures('no recovery, HONOUR_HINT=true', s));
     assert.equal(v(s, cm.clientsMoved, 'count'), VUS);
     assert.ok(v(s, cm.lost, 'count') > 0, 'messages published while clients reconnected were lost');
