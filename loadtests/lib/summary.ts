@@ -168,6 +168,7 @@ export function continuityLines(metrics: Record<string, MetricSummary>): string[
   const count = (name: string) => metrics[name]?.values.count ?? 0;
   const reconnect = metrics.continuity_reconnect_time?.values ?? {};
   const recovery = metrics.continuity_recovery_success?.values;
+  const rejoins = (recovery?.passes ?? 0) + (recovery?.fails ?? 0);
   const peaks = (name: string) => {
     const v = metrics[name]?.values;
     return v?.peak_1s === undefined
@@ -180,9 +181,11 @@ export function continuityLines(metrics: Record<string, MetricSummary>): string[
     `messages lost ${num(count('continuity_messages_lost'))}, duplicated ${num(count('continuity_messages_duplicated'))}, ` +
       `reordered ${num(count('continuity_messages_reordered'))} (delivered ${num(count('continuity_messages_delivered'))}, ` +
       `published ${num(count('continuity_messages_published'))})`,
-    `reconnects ${num(reconnect.count ?? 0)}: close to rejoined p50 ${num(reconnect.med, 'ms')}, p99 ${num(reconnect['p(99)'], 'ms')}`,
-    recovery
-      ? `recovery success ${num((recovery.rate ?? 0) * 100)}% (${num(recovery.passes)} of ${num((recovery.passes ?? 0) + (recovery.fails ?? 0))} rejoins)`
+    (reconnect.count ?? 0) > 0
+      ? `reconnects ${num(reconnect.count)}: close to rejoined p50 ${num(reconnect.med, 'ms')}, p99 ${num(reconnect['p(99)'], 'ms')}`
+      : 'reconnects 0 (no client was closed by the server)',
+    rejoins > 0
+      ? `recovery success ${num((recovery?.rate ?? 0) * 100)}% (${num(recovery?.passes)} of ${num(rejoins)} rejoins)`
       : 'recovery success - (no rejoin with recovery)',
     `clients ${num(count('continuity_clients'))}, moved and back ${num(count('continuity_clients_moved'))}, ` +
       `stranded ${num(count('continuity_clients_stranded'))}`,

@@ -236,5 +236,15 @@ describe('rollout VU on the scripted engine', () => {
       'reconnects 6: peaks: not in k6 end-of-test data (use a time-series output)',
     ]);
     assert.deepEqual(continuityLines({}), []);
+    // Nobody closed: no reconnect figures and no ratio of nothing.
+    const quiet = continuityLines({
+      [cm.lost]: counter(0),
+      [cm.reconnectTime]: { type: 'trend', contains: 'time', values: { med: 0, 'p(99)': 0, count: 0 } },
+      [cm.recoverySuccess]: { type: 'rate', contains: 'default', values: { rate: 0, passes: 0, fails: 0 } },
+    });
+    assert.deepEqual(quiet.slice(3, 5), [
+      'reconnects 0 (no client was closed by the server)',
+      'recovery success - (no rejoin with recovery)',
+    ]);
   });
 });
