@@ -23,6 +23,8 @@ export const envKeys = [
   'HEARTBEAT',
   'TIMEOUT',
   'SUMMARY_PATH',
+  'RECOVER',
+  'HONOUR_HINT',
 ] as const;
 
 /** One of the variables in `envKeys`. */
@@ -66,6 +68,10 @@ export interface LoadConfig {
   /** Deadline for an open, a reply or a presence_state. */
   timeoutMs: number;
   summaryPath: string;
+  /** Join with recovery (`recover` join param) and rejoin with the last position (rollout). */
+  recover: boolean;
+  /** After a 1012 close, wait the server's suggested `reconnect_after_ms` before reconnecting (rollout). */
+  honourHint: boolean;
 }
 
 /** Bad configuration; `problems` has one line per variable, each naming the fix. */
@@ -107,6 +113,8 @@ const builtInDefaults: Required<Omit<EnvDefaults, 'TOKEN' | 'TOKENS'>> = {
   HEARTBEAT: '30s',
   TIMEOUT: '10s',
   SUMMARY_PATH: '',
+  RECOVER: 'true',
+  HONOUR_HINT: 'true',
 };
 
 /**
@@ -185,6 +193,13 @@ export function readConfig(
       `TOPIC_PREFIX=${JSON.stringify(topicPrefix)} is invalid: use letters, digits and : . _ - only, e.g. room:load`,
     );
   }
+  const bool = (key: EnvKey): boolean => {
+    const v = raw(key).toLowerCase();
+    if (v !== 'true' && v !== 'false') {
+      problems.push(`${key}=${JSON.stringify(raw(key))} is invalid: set ${key} to true or false`);
+    }
+    return v !== 'false';
+  };
   const [durationText, durationMs] = duration('DURATION', 1000);
   const [gracefulStop, gracefulStopMs] = duration('GRACEFUL_STOP', 0);
   const config: LoadConfig = {
@@ -208,6 +223,8 @@ export function readConfig(
     heartbeatMs: duration('HEARTBEAT', 100)[1],
     timeoutMs: duration('TIMEOUT', 10)[1],
     summaryPath: raw('SUMMARY_PATH') || `${scenario}-summary.json`,
+    recover: bool('RECOVER'),
+    honourHint: bool('HONOUR_HINT'),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -54,6 +54,15 @@ export interface CounterMetric {
   add(value: number, tags?: Record<string, string>): void;
 }
 
+/**
+ * Options of a Counter. `peaks`: the Node runner also reports the busiest second (`peak_1s`, aligned
+ * 1 s buckets) and the busiest 100 ms (`peak_100ms`, any 100 ms window) of the counter; k6's
+ * end-of-test data has no timestamps, so k6 ignores it (its time-series outputs have them).
+ */
+export interface CounterOptions {
+  peaks?: boolean;
+}
+
 /** A k6 Rate: `add(true)` is a pass, `add(false)` a fail; the value is passes / (passes + fails). */
 export interface RateMetric {
   readonly name: string;
@@ -81,7 +90,7 @@ export interface Engine {
   /** `__ENV` in k6; the runner's resolved environment in Node. */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly WebSocket: WebSocketConstructor;
-  counter(name: string): CounterMetric;
+  counter(name: string, options?: CounterOptions): CounterMetric;
   rate(name: string): RateMetric;
   trend(name: string, isTime?: boolean): TrendMetric;
   gauge(name: string): GaugeMetric;

@@ -106,7 +106,10 @@ export function formatValues(m: MetricSummary): string {
   const unit = m.contains === 'time' ? 'ms' : m.contains === 'data' ? 'B' : '';
   switch (m.type) {
     case 'counter':
-      return `${num(v.count, unit)} (${num(v.rate)}/s)`;
+      return (
+        `${num(v.count, unit)} (${num(v.rate)}/s)` +
+        (v.peak_1s === undefined ? '' : `, peak ${num(v.peak_1s)} in 1 s, ${num(v.peak_100ms)} in 100 ms`)
+      );
     case 'gauge':
       return `${num(v.value, unit)} (min ${num(v.min, unit)}, max ${num(v.max, unit)})`;
     case 'rate':
@@ -143,6 +146,7 @@ export function renderSummaryTable(summary: LoadSummary): string {
     );
   }
   if (summary.thresholds.length === 0) lines.push('(no thresholds)');
+  lines.push(...continuityLines(summary.metrics));
   const failed = summary.thresholds.filter((t) => !t.ok).length;
   lines.push(
     '',
@@ -151,4 +155,41 @@ export function renderSummaryTable(summary: LoadSummary): string {
       : `${failed} of ${summary.thresholds.length} thresholds FAILED`,
   );
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The rollout scenario's verdict lines (empty for other scenarios): messages lost, duplicated and
+ * reordered, reconnect time, recovery success and the reconnect herd (peaks: Node runner only; k6's
+ * end-of-test data has no timestamps).
+ */
+export function continuityLines(metrics: Record<string, MetricSummary>): string[] {
+  const lost = metrics.continuity_messages_lost;
+  if (!lost) return [];
+  const count = (name: string) => metrics[name]?.values.count ?? 0;
+  const reconnect = metrics.continuity_reconnect_time?.values ?? {};
+  const recovery = metrics.continuity_recovery_success?.values;
+  const rejoins = (recovery?.passes ?? 0) + (recovery?.fails ?? 0);
+  const peaks = (name: string) => {
+    const v = metrics[name]?.values;
+    return v?.peak_1s === undefined
+      ? 'peaks: not in k6 end-of-test data (use a time-series output)'
+      : `peak ${num(v.peak_1s)}/s (1 s buckets), ${num(v.peak_100ms)} in any 100 ms`;
+  };
+  return [
+    '',
+    'CONTINUITY',
+    `messages lost ${num(count('continuity_messages_lost'))}, duplicated ${num(count('continuity_messages_duplicated'))}, ` +
+      `reordered ${num(count('continuity_messages_reordered'))} (delivered ${num(count('continuity_messages_delivered'))}, ` +
+      `published ${num(count('continuity_messages_published'))})`,
+    (reconnect.count ?? 0) > 0
+      ? `reconnects ${num(reconnect.count)}: close to rejoined p50 ${num(reconnect.med, 'ms')}, p99 ${num(reconnect['p(99)'], 'ms')}`
+      : 'reconnects 0 (no client was closed by the server)',
+    rejoins > 0
+      ? `recovery success ${num((recovery?.rate ?? 0) * 100)}% (${num(recovery?.passes)} of ${num(rejoins)} rejoins)`
+      : 'recovery success - (no rejoin with recovery)',
+    `clients ${num(count('continuity_clients'))}, moved and back ${num(count('continuity_clients_moved'))}, ` +
+      `stranded ${num(count('continuity_clients_stranded'))}`,
+    `connects ${num(count('continuity_connects'))}: ${peaks('continuity_connects')}`,
+    `reconnects ${num(count('continuity_reconnects'))}: ${peaks('continuity_reconnects')}`,
+  ];
 }

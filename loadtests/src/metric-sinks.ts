@@ -23,9 +23,18 @@ export interface Sink {
 class CounterSink implements Sink {
   readonly type = 'counter';
   private count = 0;
-  constructor(readonly contains: Contains) {}
+  /** With `peaks`: [time, value] of every add, for the busiest second and 100 ms. */
+  private readonly samples: [number, number][] | undefined;
+  constructor(
+    readonly contains: Contains,
+    peaks = false,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.samples = peaks ? [] : undefined;
+  }
   add(value: number | boolean): void {
     this.count += Number(value);
+    this.samples?.push([this.now(), Number(value)]);
   }
   aggregate(aggregation: string, _p: number | undefined, durationMs: number): number | undefined {
     if (aggregation === 'count') return this.count;
@@ -33,8 +42,38 @@ class CounterSink implements Sink {
     return undefined;
   }
   values(durationMs: number): Record<string, number> {
-    return { count: this.count, rate: this.aggregate('rate', undefined, durationMs) ?? 0 };
+    const out: Record<string, number> = {
+      count: this.count,
+      rate: this.aggregate('rate', undefined, durationMs) ?? 0,
+    };
+    if (this.samples) Object.assign(out, counterPeaks(this.samples));
+    return out;
   }
+}
+
+/**
+ * The busiest second (sum of the values added within one wall-clock second, `[k s, (k+1) s)`) and
+ * the busiest 100 ms (sum within any window `[t, t + 100 ms)`, sliding) of timed samples.
+ */
+export function counterPeaks(samples: readonly (readonly [number, number])[]): {
+  peak_1s: number;
+  peak_100ms: number;
+} {
+  const sorted = [...samples].sort((a, b) => a[0] - b[0]);
+  const perSecond = new Map<number, number>();
+  for (const [t, v] of sorted)
+    perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + v);
+  let peak1s = 0;
+  for (const v of perSecond.values()) peak1s = Math.max(peak1s, v);
+  let peak100 = 0;
+  let sum = 0;
+  let from = 0;
+  for (const [t, v] of sorted) {
+    sum += v;
+    while ((sorted[from]?.[0] ?? t) <= t - 100) sum -= sorted[from++]?.[1] ?? 0;
+    peak100 = Math.max(peak100, sum);
+  }
+  return { peak_1s: peak1s, peak_100ms: peak100 };
 }
 
 class GaugeSink implements Sink {
@@ -151,7 +190,12 @@ export class MetricRegistry {
   private readonly sinks = new Map<string, Sink>();
 
   /** The sink of `name`, created on first use; the same name with another type throws. */
-  define(name: string, type: MetricType, contains: Contains = 'default'): Sink {
+  define(
+    name: string,
+    type: MetricType,
+    contains: Contains = 'default',
+    options: { peaks?: boolean } = {},
+  ): Sink {
     const existing = this.sinks.get(name);
     if (existing) {
       if (existing.type !== type) {
@@ -163,7 +207,7 @@ export class MetricRegistry {
     }
     const sink =
       type === 'counter'
-        ? new CounterSink(contains)
+        ? new CounterSink(contains, options.peaks)
         : type === 'gauge'
           ? new GaugeSink(contains)
           : type === 'rate'

@@ -87,8 +87,8 @@ export function createNodeEngine(
     env,
     WebSocket: InstrumentedWebSocket satisfies WebSocketConstructor,
     openSockets,
-    counter: (name) => {
-      const sink = registry.define(name, 'counter');
+    counter: (name, options) => {
+      const sink = registry.define(name, 'counter', 'default', { peaks: options?.peaks === true });
       return { name, add: (v) => sink.add(v) };
     },
     rate: (name) => {

@@ -28,6 +28,7 @@ describe('k6 bundles (base/loadtest/generated)', () => {
       'connect-storm.js',
       'fanout.js',
       'presence-churn.js',
+      'rollout.js',
       'soak.js',
     ]);
   });

@@ -78,8 +78,14 @@ describe('configuration from the environment', () => {
     assert.deepEqual(storm.thresholds.phx_join_success, thresholds.phx_join_success);
   });
 
-  it('names four scenarios, each measuring only SLO metrics that exist', () => {
-    assert.deepEqual(Object.keys(scenarios).sort(), ['connect-storm', 'fanout', 'presence-churn', 'soak']);
+  it('names five scenarios, each measuring only SLO metrics that exist', () => {
+    assert.deepEqual(Object.keys(scenarios).sort(), [
+      'connect-storm',
+      'fanout',
+      'presence-churn',
+      'rollout',
+      'soak',
+    ]);
     for (const s of Object.values(scenarios)) {
       for (const m of s.sloMetrics) assert.ok(thresholds[m], `${s.name}: ${m} is not an SLO metric`);
     }

@@ -23,7 +23,7 @@ after(async () => {
 });
 
 describe('k6 bundles run their VU logic', { timeout: 120_000 }, () => {
-  for (const name of ['connect-storm', 'fanout', 'presence-churn', 'soak']) {
+  for (const name of ['connect-storm', 'fanout', 'presence-churn', 'rollout', 'soak']) {
     it(`${name}.js: options from __ENV, two VUs against a real server, handleSummary outputs`, async () => {
       const token = await signToken({ sub: `k6-${name}`, join: ['room:*'], publish: ['room:*'] });
       const mod = await importK6Bundle(join(defaultOutDir, `${name}.js`), {
@@ -43,7 +43,7 @@ describe('k6 bundles run their VU logic', { timeout: 120_000 }, () => {
           executor: 'constant-vus',
           vus: 2,
           duration: '2500ms',
-          gracefulStop: name === 'soak' ? '30s' : '10s',
+          gracefulStop: name === 'soak' || name === 'rollout' ? '30s' : '10s',
         },
       });
       // The SLO thresholds of the metrics the scenario measures, all of them (an empty object, the

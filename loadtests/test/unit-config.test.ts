@@ -44,7 +44,15 @@ test('the built-in defaults', () => {
     heartbeatMs: 30_000,
     timeoutMs: 10_000,
     summaryPath: 'storm-summary.json',
+    recover: true,
+    honourHint: true,
   });
+});
+
+test('RECOVER and HONOUR_HINT take true or false', () => {
+  const c = readConfig('s', { TOKEN: jwt, RECOVER: 'false', HONOUR_HINT: 'FALSE' });
+  assert.deepEqual([c.recover, c.honourHint], [false, false]);
+  assert.deepEqual(problems({ RECOVER: 'no' }), ['RECOVER="no" is invalid: set RECOVER to true or false']);
 });
 
 test('blank variables fall back to the defaults; values are trimmed', () => {

@@ -230,6 +230,6 @@ describe('k6 modules and runner (issue 13 item 4)', () => {
 
   test('npm run validate reports the bundles as a target', async () => {
     const { counts } = await validateRepository(repoRoot, zxRunner, []);
-    assert.equal(counts.get('base/loadtest/generated'), 4);
+    assert.equal(counts.get('base/loadtest/generated'), 5);
   });
 });

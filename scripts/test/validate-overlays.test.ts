@@ -29,7 +29,7 @@ describe('repository manifests', () => {
     }
     // Every render target, and the k6 bundles checked against the pinned k6's modules.
     assert.equal(counts.size, renderTargets.length + 1);
-    assert.equal(counts.get('base/loadtest/generated'), 4);
+    assert.equal(counts.get('base/loadtest/generated'), 5);
   });
 
   test('overlays differ where they should: Redis mode, secret source, image pinning, namespace', async () => {

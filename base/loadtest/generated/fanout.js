@@ -43,7 +43,9 @@ var builtInDefaults = {
   CYCLES: "3",
   HEARTBEAT: "30s",
   TIMEOUT: "10s",
-  SUMMARY_PATH: ""
+  SUMMARY_PATH: "",
+  RECOVER: "true",
+  HONOUR_HINT: "true"
 };
 function readConfig(scenario, env, defaults = {}) {
   const problems = [];
@@ -105,6 +107,13 @@ function readConfig(scenario, env, defaults = {}) {
       `TOPIC_PREFIX=${JSON.stringify(topicPrefix)} is invalid: use letters, digits and : . _ - only, e.g. room:load`
     );
   }
+  const bool = (key) => {
+    const v = raw(key).toLowerCase();
+    if (v !== "true" && v !== "false") {
+      problems.push(`${key}=${JSON.stringify(raw(key))} is invalid: set ${key} to true or false`);
+    }
+    return v !== "false";
+  };
   const [durationText, durationMs] = duration("DURATION", 1e3);
   const [gracefulStop, gracefulStopMs] = duration("GRACEFUL_STOP", 0);
   const config = {
@@ -127,7 +136,9 @@ function readConfig(scenario, env, defaults = {}) {
     cycles: int("CYCLES", 1, 1e6),
     heartbeatMs: duration("HEARTBEAT", 100)[1],
     timeoutMs: duration("TIMEOUT", 10)[1],
-    summaryPath: raw("SUMMARY_PATH") || `${scenario}-summary.json`
+    summaryPath: raw("SUMMARY_PATH") || `${scenario}-summary.json`,
+    recover: bool("RECOVER"),
+    honourHint: bool("HONOUR_HINT")
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -253,7 +264,7 @@ function formatValues(m) {
   const unit = m.contains === "time" ? "ms" : m.contains === "data" ? "B" : "";
   switch (m.type) {
     case "counter":
-      return `${num(v.count, unit)} (${num(v.rate)}/s)`;
+      return `${num(v.count, unit)} (${num(v.rate)}/s)` + (v.peak_1s === void 0 ? "" : `, peak ${num(v.peak_1s)} in 1 s, ${num(v.peak_100ms)} in 100 ms`);
     case "gauge":
       return `${num(v.value, unit)} (min ${num(v.min, unit)}, max ${num(v.max, unit)})`;
     case "rate":
@@ -284,6 +295,7 @@ function renderSummaryTable(summary) {
     );
   }
   if (summary.thresholds.length === 0) lines.push("(no thresholds)");
+  lines.push(...continuityLines(summary.metrics));
   const failed = summary.thresholds.filter((t) => !t.ok).length;
   lines.push(
     "",
@@ -291,6 +303,28 @@ function renderSummaryTable(summary) {
   );
   return `${lines.join("\n")}
 `;
+}
+function continuityLines(metrics) {
+  const lost = metrics.continuity_messages_lost;
+  if (!lost) return [];
+  const count = (name) => metrics[name]?.values.count ?? 0;
+  const reconnect = metrics.continuity_reconnect_time?.values ?? {};
+  const recovery = metrics.continuity_recovery_success?.values;
+  const rejoins = (recovery?.passes ?? 0) + (recovery?.fails ?? 0);
+  const peaks = (name) => {
+    const v = metrics[name]?.values;
+    return v?.peak_1s === void 0 ? "peaks: not in k6 end-of-test data (use a time-series output)" : `peak ${num(v.peak_1s)}/s (1 s buckets), ${num(v.peak_100ms)} in any 100 ms`;
+  };
+  return [
+    "",
+    "CONTINUITY",
+    `messages lost ${num(count("continuity_messages_lost"))}, duplicated ${num(count("continuity_messages_duplicated"))}, reordered ${num(count("continuity_messages_reordered"))} (delivered ${num(count("continuity_messages_delivered"))}, published ${num(count("continuity_messages_published"))})`,
+    (reconnect.count ?? 0) > 0 ? `reconnects ${num(reconnect.count)}: close to rejoined p50 ${num(reconnect.med, "ms")}, p99 ${num(reconnect["p(99)"], "ms")}` : "reconnects 0 (no client was closed by the server)",
+    rejoins > 0 ? `recovery success ${num((recovery?.rate ?? 0) * 100)}% (${num(recovery?.passes)} of ${num(rejoins)} rejoins)` : "recovery success - (no rejoin with recovery)",
+    `clients ${num(count("continuity_clients"))}, moved and back ${num(count("continuity_clients_moved"))}, stranded ${num(count("continuity_clients_stranded"))}`,
+    `connects ${num(count("continuity_connects"))}: ${peaks("continuity_connects")}`,
+    `reconnects ${num(count("continuity_reconnects"))}: ${peaks("continuity_reconnects")}`
+  ];
 }
 
 // loadtests/lib/k6/engine.ts
