@@ -1,5 +1,13 @@
 import type { Objective } from './objectives.js';
-import { errorBudget, errorRatioExpr, errorRatioRecord, recordingWindows, tidy } from './sli.js';
+import {
+  errorBudget,
+  errorRatioExpr,
+  errorRatioRecord,
+  recordingWindows,
+  tidy,
+  versionErrorRatioExpr,
+  versionErrorRatioRecord,
+} from './sli.js';
 
 /** A Prometheus recording or alerting rule, in the field order Prometheus documents. */
 export type Rule =
@@ -68,8 +76,11 @@ function burnAlert(o: Objective, severity: 'page' | 'ticket'): Rule {
 export function objectiveRules(o: Objective): RuleGroup {
   const labels = { slo: o.name };
   const sel = `{slo="${o.name}"}`;
+  const versionExpr = versionErrorRatioExpr(o, '5m');
   const rules: Rule[] = [
     ...recordingWindows.map((w) => ({ record: errorRatioRecord(w), expr: errorRatioExpr(o, w), labels })),
+    // Per server version, for reading a canary beside the stable pods (not alerted on).
+    ...(versionExpr ? [{ record: versionErrorRatioRecord('5m'), expr: versionExpr, labels }] : []),
     // Average of the 5m ratio over 30 days: a full-window rate over raw counters would be costly.
     { record: windowRecord, expr: `avg_over_time(${errorRatioRecord('5m')}${sel}[${o.window}])`, labels },
     { record: objectiveRecord, expr: `vector(${o.target})`, labels },

@@ -31,22 +31,31 @@ export function errorRatioRecord(window: string): string {
  * `gate`: the promotion gate judges one environment, so every selector carries the `$selector`
  * placeholder (the gate's `selector` input, e.g. namespace="switchboard-staging") and sums to one sample.
  */
-export type Scope = 'rules' | 'gate';
+export type Scope = 'rules' | 'gate' | 'version';
 
 /** The placeholder every gate selector carries; the slo-gate action replaces it with its `selector` input. */
 export const SELECTOR_PLACEHOLDER = '$selector';
 
 /** `sel` with the environment matcher added in gate scope: `a{b="c"}` -> `a{b="c",$selector}`. */
 export function scoped(sel: string, scope: Scope): string {
-  if (scope === 'rules') return sel;
+  if (scope !== 'gate') return sel;
   const brace = sel.indexOf('{');
   if (brace < 0) return `${sel}{${SELECTOR_PLACEHOLDER}}`;
   const inner = sel.slice(brace + 1, sel.lastIndexOf('}')).trim();
   return `${sel.slice(0, brace)}{${inner ? `${inner},` : ''}${SELECTOR_PLACEHOLDER}}`;
 }
 
-/** `sum` over one environment (gate) or `sum by (namespace)` (rules). */
+/** The server's build per scrape target (one series per process): what `version` scope joins on. */
+export const BUILD_INFO = 'switchboard_build_info';
+
+/**
+ * `sum` over one environment (gate), `sum by (namespace)` (rules), or per namespace and server
+ * version (version): each target's series take the `version` of that target's build info.
+ */
 function sumOf(inner: string, scope: Scope): string {
+  if (scope === 'version') {
+    return `sum by (namespace, version) (${inner} * on (namespace, instance) group_left (version) ${BUILD_INFO})`;
+  }
   return scope === 'rules' ? `sum by (namespace) (${inner})` : `sum(${inner})`;
 }
 
@@ -64,6 +73,7 @@ function summedRate(selectors: string[], window: string, scope: Scope, zeroBase?
       : scope === 'gate'
         ? 'vector(0)'
         : `0 * (${zeroBase.map(rate).join(' or ')})`;
+  // (`version` scope: the 0 carries namespace and version, like the terms it stands in for.)
   const terms = selectors.map((s) => (zero ? `(${rate(s)} or ${zero})` : rate(s)));
   return terms.length === 1 ? terms[0]! : `(${terms.join(' + ')})`;
 }
@@ -114,6 +124,22 @@ function eventRatio(
 export function errorRatioExpr(o: Objective, window: string): string {
   if (o.sli.kind === 'availability') return `1 - ${availableShare(o.sli.up, window, 'rules')}`;
   const { counts, ratio } = eventRatio(o.sli, window, 'rules');
+  return counts === 'bad' ? ratio : `1 - (${ratio})`;
+}
+
+/** Name of the recording rule that holds an objective's error ratio per server version over `window`. */
+export function versionErrorRatioRecord(window: string): string {
+  return `slo:sli_error_by_version:ratio_rate${window}`;
+}
+
+/**
+ * The error ratio per namespace and server version (switchboard_build_info's `version`), so an
+ * objective can be read for a canary's version beside the stable one. Undefined for availability
+ * objectives: a target that is down has no build info to join.
+ */
+export function versionErrorRatioExpr(o: Objective, window: string): string | undefined {
+  if (o.sli.kind === 'availability') return undefined;
+  const { counts, ratio } = eventRatio(o.sli, window, 'version');
   return counts === 'bad' ? ratio : `1 - (${ratio})`;
 }
 
