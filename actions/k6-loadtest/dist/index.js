@@ -39939,7 +39939,9 @@ var builtInDefaults = {
   CYCLES: "3",
   HEARTBEAT: "30s",
   TIMEOUT: "10s",
-  SUMMARY_PATH: ""
+  SUMMARY_PATH: "",
+  RECOVER: "true",
+  HONOUR_HINT: "true"
 };
 function readConfig(scenario, env, defaults = {}) {
   const problems = [];
@@ -40001,6 +40003,13 @@ function readConfig(scenario, env, defaults = {}) {
       `TOPIC_PREFIX=${JSON.stringify(topicPrefix)} is invalid: use letters, digits and : . _ - only, e.g. room:load`
     );
   }
+  const bool = (key) => {
+    const v = raw(key).toLowerCase();
+    if (v !== "true" && v !== "false") {
+      problems.push(`${key}=${JSON.stringify(raw(key))} is invalid: set ${key} to true or false`);
+    }
+    return v !== "false";
+  };
   const [durationText, durationMs] = duration("DURATION", 1e3);
   const [gracefulStop, gracefulStopMs] = duration("GRACEFUL_STOP", 0);
   const config = {
@@ -40023,7 +40032,9 @@ function readConfig(scenario, env, defaults = {}) {
     cycles: int("CYCLES", 1, 1e6),
     heartbeatMs: duration("HEARTBEAT", 100)[1],
     timeoutMs: duration("TIMEOUT", 10)[1],
-    summaryPath: raw("SUMMARY_PATH") || `${scenario}-summary.json`
+    summaryPath: raw("SUMMARY_PATH") || `${scenario}-summary.json`,
+    recover: bool("RECOVER"),
+    honourHint: bool("HONOUR_HINT")
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -40182,7 +40193,7 @@ function formatValues(m) {
   const unit = m.contains === "time" ? "ms" : m.contains === "data" ? "B" : "";
   switch (m.type) {
     case "counter":
-      return `${num(v.count, unit)} (${num(v.rate)}/s)`;
+      return `${num(v.count, unit)} (${num(v.rate)}/s)` + (v.peak_1s === void 0 ? "" : `, peak ${num(v.peak_1s)} in 1 s, ${num(v.peak_100ms)} in 100 ms`);
     case "gauge":
       return `${num(v.value, unit)} (min ${num(v.min, unit)}, max ${num(v.max, unit)})`;
     case "rate":
@@ -40661,6 +40672,308 @@ var presenceChurn = {
   }
 };
 
+// server/public/recovery.js
+function parsePosition(ref) {
+  if (typeof ref !== "string") return null;
+  const i = ref.lastIndexOf(":");
+  if (i <= 0) return null;
+  const offset = Number(ref.slice(i + 1));
+  if (!Number.isSafeInteger(offset) || offset <= 0) return null;
+  return { epoch: ref.slice(0, i), offset };
+}
+var MAX_RECONNECT_AFTER_MS = 6e5;
+function reconnectHint(event) {
+  if (!event || event.code !== 1012 || typeof event.reason !== "string") return null;
+  let parsed;
+  try {
+    parsed = JSON.parse(event.reason);
+  } catch {
+    return null;
+  }
+  const ms = parsed && typeof parsed === "object" ? parsed.reconnect_after_ms : void 0;
+  return Number.isSafeInteger(ms) && ms >= 0 && ms <= MAX_RECONNECT_AFTER_MS ? ms : null;
+}
+
+// loadtests/lib/continuity.ts
+var ContinuityTracker = class {
+  /** Every n <= floor has been received (or precedes this client's start). */
+  floor;
+  /** Numbers above the floor that were received. */
+  above = /* @__PURE__ */ new Set();
+  highestSeen;
+  delivered = 0;
+  duplicated = 0;
+  reordered = 0;
+  started;
+  /**
+   * `from`: the last number this client is not owed (0 when it joined before the first publish).
+   * Undefined: the client joined while messages flowed; the first number it receives sets the start.
+   */
+  constructor(from) {
+    this.started = from !== void 0;
+    this.floor = from ?? 0;
+    this.highestSeen = this.floor;
+  }
+  /** Records one received number and says what it was. */
+  receive(n) {
+    if (!this.started) {
+      this.started = true;
+      this.floor = n - 1;
+      this.highestSeen = this.floor;
+    }
+    if (n <= this.floor || this.above.has(n)) {
+      this.duplicated++;
+      return "duplicate";
+    }
+    this.delivered++;
+    const late = n < this.highestSeen;
+    const ahead = n > this.highestSeen + 1;
+    this.above.add(n);
+    this.highestSeen = Math.max(this.highestSeen, n);
+    while (this.above.delete(this.floor + 1)) this.floor++;
+    if (late) {
+      this.reordered++;
+      return "reordered";
+    }
+    return ahead ? "ahead" : "in_order";
+  }
+  /** The counts so far (`missing` is a gap that may still be filled). */
+  counts() {
+    return {
+      delivered: this.delivered,
+      duplicated: this.duplicated,
+      reordered: this.reordered,
+      missing: this.highestSeen - this.floor - this.above.size,
+      highest: this.highestSeen
+    };
+  }
+};
+var phoenixReconnectSteps = [10, 50, 100, 150, 200, 250, 500, 1e3, 2e3];
+function phoenixReconnectAfterMs(tries) {
+  return phoenixReconnectSteps[tries - 1] ?? 5e3;
+}
+
+// loadtests/scenarios/rollout.ts
+var rolloutEvent = "rollout_msg";
+var continuityMetrics = {
+  lost: "continuity_messages_lost",
+  duplicated: "continuity_messages_duplicated",
+  reordered: "continuity_messages_reordered",
+  delivered: "continuity_messages_delivered",
+  published: "continuity_messages_published",
+  reconnectTime: "continuity_reconnect_time",
+  reconnectDelay: "continuity_reconnect_delay",
+  recoverySuccess: "continuity_recovery_success",
+  connects: "continuity_connects",
+  reconnects: "continuity_reconnects",
+  clients: "continuity_clients",
+  clientsMoved: "continuity_clients_moved",
+  clientsStranded: "continuity_clients_stranded"
+};
+var rollout = {
+  name: "rollout",
+  description: "Each VU holds a join with recovery for DURATION and reconnects (honouring the 1012 hint) when closed; the first VU of each room publishes numbered messages; counts lost, duplicated, reordered, reconnect time",
+  defaults: {
+    VUS: "50",
+    DURATION: "2m",
+    ROOMS: "5",
+    PUBLISH_INTERVAL: "100ms",
+    DRAIN: "3s",
+    GRACEFUL_STOP: "30s"
+  },
+  sloMetrics: ["ws_connect_success", "phx_join_success", "phx_errors"],
+  init(engine, config) {
+    const protocol = createProtocolMetrics(engine);
+    const m = continuityMetrics;
+    const lost = engine.counter(m.lost);
+    const duplicated = engine.counter(m.duplicated);
+    const reordered = engine.counter(m.reordered);
+    const delivered = engine.counter(m.delivered);
+    const published = engine.counter(m.published);
+    const reconnectTime = engine.trend(m.reconnectTime, true);
+    const reconnectDelay = engine.trend(m.reconnectDelay, true);
+    const recoverySuccess = engine.rate(m.recoverySuccess);
+    const connects = engine.counter(m.connects, { peaks: true });
+    const reconnects = engine.counter(m.reconnects, { peaks: true });
+    const clients = engine.counter(m.clients);
+    const clientsMoved = engine.counter(m.clientsMoved);
+    const clientsStranded = engine.counter(m.clientsStranded);
+    const body = "x".repeat(config.payloadBytes);
+    return async (vu) => {
+      const remaining = vu.remainingMs();
+      if (vu.iteration > 0 || remaining < Math.max(1e3, config.drainMs + config.publishIntervalMs)) {
+        await sleep(engine, Math.max(0, remaining));
+        return;
+      }
+      const end = engine.now() + remaining;
+      const start = end - config.durationMs;
+      const publishFrom = start + Math.min(2e3, config.durationMs / 10);
+      const stopPublishingAt = end - config.drainMs;
+      const room = (vu.vu - 1) % config.rooms;
+      const topic = roomTopic(config, room);
+      const isPublisher = vu.vu <= config.rooms;
+      const recover = config.recover || isPublisher;
+      let tracker;
+      let firstJoinAt;
+      const track = () => {
+        tracker ??= new ContinuityTracker(
+          firstJoinAt !== void 0 && firstJoinAt < publishFrom ? 0 : void 0
+        );
+        return tracker;
+      };
+      let position = null;
+      let caughtUp;
+      let waitOffset = 0;
+      const onMessage = (payload, ref) => {
+        const n = payload?.n;
+        if (typeof n !== "number") return;
+        const pos = recover ? parsePosition(ref) : null;
+        if (pos && (!position || pos.epoch !== position.epoch || pos.offset > position.offset)) {
+          position = pos;
+        }
+        const arrival = track().receive(n);
+        if (arrival === "duplicate") duplicated.add(1);
+        else {
+          delivered.add(1);
+          if (arrival === "reordered") reordered.add(1);
+        }
+        if (caughtUp && position && position.offset >= waitOffset) caughtUp();
+      };
+      let nextN = 1;
+      let inFlight = false;
+      let uncertain = false;
+      let publisher;
+      let closedAt;
+      let everClosed = false;
+      let stranded = false;
+      let tries = 0;
+      let socket;
+      const retry = async () => {
+        tries++;
+        await sleep(engine, phoenixReconnectAfterMs(tries));
+      };
+      try {
+        for (; ; ) {
+          if (closedAt === void 0 && engine.now() >= end) break;
+          if (closedAt !== void 0 && engine.now() > end + config.timeoutMs) {
+            stranded = true;
+            break;
+          }
+          connects.add(1);
+          if (closedAt !== void 0) reconnects.add(1);
+          try {
+            socket = await PhoenixSocket.open(engine, protocol, {
+              url: urlFor(config, vu.vu),
+              token: tokenFor(config, vu.vu),
+              timeoutMs: config.timeoutMs,
+              heartbeatMs: config.heartbeatMs
+            });
+          } catch {
+            socket = void 0;
+            await retry();
+            continue;
+          }
+          socket.on(topic, rolloutEvent, (payload, frame) => onMessage(payload, frame[1]));
+          const params = recover ? { recover: position ? { ...position } : true } : {};
+          let reply;
+          try {
+            reply = await socket.join(topic, params);
+          } catch {
+            await socket.close();
+            await retry();
+            continue;
+          }
+          if (reply.status !== "ok") {
+            await socket.close();
+            await retry();
+            continue;
+          }
+          tries = 0;
+          const joinedAt = engine.now();
+          firstJoinAt ??= joinedAt;
+          const response = reply.response ?? {};
+          if (closedAt !== void 0) {
+            reconnectTime.add(joinedAt - closedAt);
+            if (recover) recoverySuccess.add(response.recovered === true);
+            closedAt = void 0;
+          }
+          if (recover && typeof response.epoch === "string" && typeof response.offset === "number") {
+            const top = { epoch: response.epoch, offset: response.offset };
+            if (response.recovered !== true || !position) position = top;
+            else if (position.offset < top.offset) {
+              waitOffset = top.offset;
+              const current = socket;
+              let timer;
+              await Promise.race([
+                new Promise((resolve3) => caughtUp = resolve3),
+                current.closed(),
+                new Promise((resolve3) => timer = engine.setTimeout(resolve3, config.timeoutMs))
+              ]);
+              engine.clearTimeout(timer);
+              caughtUp = void 0;
+            }
+          }
+          if (isPublisher) {
+            if (uncertain) {
+              if (track().counts().highest >= nextN) {
+                published.add(1);
+                nextN = track().counts().highest + 1;
+              }
+              uncertain = false;
+            }
+            const current = socket;
+            const publish = () => {
+              if (engine.now() >= stopPublishingAt) {
+                engine.clearInterval(publisher);
+                return;
+              }
+              if (inFlight || engine.now() < publishFrom || !current.isOpen) return;
+              inFlight = true;
+              const n = nextN;
+              const msg = { n, sent_at: engine.now(), body };
+              current.push(topic, rolloutEvent, msg).then(
+                (r) => {
+                  inFlight = false;
+                  if (r.status !== "ok") return;
+                  nextN = n + 1;
+                  published.add(1);
+                },
+                () => {
+                  inFlight = false;
+                  uncertain = true;
+                  void current.close();
+                }
+              );
+            };
+            publisher = engine.setInterval(publish, config.publishIntervalMs);
+            publish();
+          }
+          const toEnd = end - engine.now();
+          const openAtEnd = toEnd > 0 ? await holdOpen(engine, socket, toEnd) : socket.isOpen;
+          engine.clearInterval(publisher);
+          publisher = void 0;
+          if (openAtEnd) break;
+          const ev = await socket.closed();
+          closedAt = engine.now();
+          everClosed = true;
+          const hint = config.honourHint ? reconnectHint(ev) : null;
+          const delay = hint ?? phoenixReconnectAfterMs(1);
+          reconnectDelay.add(delay);
+          await sleep(engine, delay);
+        }
+      } finally {
+        engine.clearInterval(publisher);
+        await socket?.close();
+        const c = tracker?.counts();
+        if (c) lost.add(c.missing);
+        clients.add(1);
+        if (everClosed && !stranded) clientsMoved.add(1);
+        if (stranded) clientsStranded.add(1);
+      }
+    };
+  }
+};
+
 // loadtests/scenarios/soak.ts
 var soak = fanoutScenario(
   "soak",
@@ -40683,20 +40996,27 @@ var scenarios = {
   [connectStorm.name]: connectStorm,
   [fanout.name]: fanout,
   [presenceChurn.name]: presenceChurn,
+  [rollout.name]: rollout,
   [soak.name]: soak
 };
 
 // loadtests/src/metric-sinks.ts
 var hdr = __toESM(require_dist2(), 1);
 var CounterSink = class {
-  constructor(contains) {
+  constructor(contains, peaks = false, now = Date.now) {
     this.contains = contains;
+    this.now = now;
+    this.samples = peaks ? [] : void 0;
   }
   contains;
+  now;
   type = "counter";
   count = 0;
+  /** With `peaks`: [time, value] of every add, for the busiest second and 100 ms. */
+  samples;
   add(value) {
     this.count += Number(value);
+    this.samples?.push([this.now(), Number(value)]);
   }
   aggregate(aggregation, _p, durationMs) {
     if (aggregation === "count") return this.count;
@@ -40704,9 +41024,31 @@ var CounterSink = class {
     return void 0;
   }
   values(durationMs) {
-    return { count: this.count, rate: this.aggregate("rate", void 0, durationMs) ?? 0 };
+    const out = {
+      count: this.count,
+      rate: this.aggregate("rate", void 0, durationMs) ?? 0
+    };
+    if (this.samples) Object.assign(out, counterPeaks(this.samples));
+    return out;
   }
 };
+function counterPeaks(samples) {
+  const sorted = [...samples].sort((a, b) => a[0] - b[0]);
+  const perSecond = /* @__PURE__ */ new Map();
+  for (const [t, v] of sorted)
+    perSecond.set(Math.floor(t / 1e3), (perSecond.get(Math.floor(t / 1e3)) ?? 0) + v);
+  let peak1s = 0;
+  for (const v of perSecond.values()) peak1s = Math.max(peak1s, v);
+  let peak100 = 0;
+  let sum = 0;
+  let from = 0;
+  for (const [t, v] of sorted) {
+    sum += v;
+    while ((sorted[from]?.[0] ?? t) <= t - 100) sum -= sorted[from++]?.[1] ?? 0;
+    peak100 = Math.max(peak100, sum);
+  }
+  return { peak_1s: peak1s, peak_100ms: peak100 };
+}
 var GaugeSink = class {
   constructor(contains) {
     this.contains = contains;
@@ -40820,7 +41162,7 @@ var MetricTypeConflictError = class extends Error {
 var MetricRegistry = class {
   sinks = /* @__PURE__ */ new Map();
   /** The sink of `name`, created on first use; the same name with another type throws. */
-  define(name, type, contains = "default") {
+  define(name, type, contains = "default", options = {}) {
     const existing = this.sinks.get(name);
     if (existing) {
       if (existing.type !== type) {
@@ -40830,7 +41172,7 @@ var MetricRegistry = class {
       }
       return existing;
     }
-    const sink = type === "counter" ? new CounterSink(contains) : type === "gauge" ? new GaugeSink(contains) : type === "rate" ? new RateSink(contains) : new TrendSink(contains);
+    const sink = type === "counter" ? new CounterSink(contains, options.peaks) : type === "gauge" ? new GaugeSink(contains) : type === "rate" ? new RateSink(contains) : new TrendSink(contains);
     this.sinks.set(name, sink);
     return sink;
   }
@@ -40912,8 +41254,8 @@ function createNodeEngine(registry, env) {
     env,
     WebSocket: InstrumentedWebSocket,
     openSockets,
-    counter: (name) => {
-      const sink = registry.define(name, "counter");
+    counter: (name, options) => {
+      const sink = registry.define(name, "counter", "default", { peaks: options?.peaks === true });
       return { name, add: (v) => sink.add(v) };
     },
     rate: (name) => {

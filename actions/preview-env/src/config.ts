@@ -53,7 +53,10 @@ export function readPreviewConfig(input: InputReader): PreviewConfig {
     targetRevision: input('target-revision').trim(),
     destinationServer: input('destination-server').trim() || 'https://kubernetes.default.svc',
     image: required('image', 'the repository the preview image was pushed to, e.g. ghcr.io/acme/switchboard'),
-    manifestImage: input('manifest-image').trim() || 'ghcr.io/switchboard/server',
+    manifestImage: required(
+      'manifest-image',
+      "the image name your overlay's Deployment uses, e.g. ghcr.io/acme/switchboard",
+    ),
     imageTagTemplate: input('image-tag-template').trim() || '{sha}',
     waitTimeoutMs: positiveSeconds(input, 'wait-timeout-seconds', 600) * 1000,
     pollIntervalMs: positiveSeconds(input, 'poll-interval-seconds', 10) * 1000,

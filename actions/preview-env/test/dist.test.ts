@@ -41,6 +41,7 @@ it('the committed bundle runs with plain `node dist/index.js` and opens a previe
       token: 'test-token',
       'repo-url': 'https://github.com/acme/switchboard.git',
       image: 'ghcr.io/acme/switchboard',
+      'manifest-image': 'ghcr.io/switchboard/server',
       'url-template': 'https://pr-{number}.preview.example.com',
       'github-token': 'gh-test-token',
       'github-api-url': github.url,

@@ -55,6 +55,7 @@ describe('preview-env action', () => {
     project: 'previews',
     'repo-url': 'https://github.com/acme/switchboard.git',
     image: 'ghcr.io/acme/switchboard',
+    'manifest-image': 'ghcr.io/switchboard/server',
     'url-template': 'https://pr-{number}.preview.example.com',
     'github-token': 'gh-test-token',
     'github-api-url': github.url,
@@ -291,6 +292,7 @@ describe('preview-env action', () => {
         /must contain \{sha\} or \{short_sha\}: the immutable per-commit tag/,
       ],
       [inputs({ image: '' }), prEvent('opened', 14, SHA_A), /image is required/],
+      [inputs({ 'manifest-image': '' }), prEvent('opened', 14, SHA_A), /manifest-image is required/],
       [
         inputs({ project: 'default' }),
         prEvent('opened', 14, SHA_A),

@@ -67,6 +67,7 @@ describe('the preview Application rendered as Argo CD renders it', () => {
         token: 't',
         'repo-url': 'https://github.com/acme/switchboard.git',
         image: 'ghcr.io/acme/switchboard',
+        'manifest-image': 'ghcr.io/switchboard/server',
         'url-template': 'https://pr-{number}.preview.example.com',
         'github-token': 'g',
       })[name] ?? '',
