@@ -140,6 +140,9 @@ describe('KEDA autoscaling (base/autoscaling/keda)', () => {
       const so = find(await kedaRender(env), 'ScaledObject', 'switchboard');
       assert.deepEqual(driftFromHpa(hpa, so), [], env);
       assert.deepEqual(so.spec.scaleTargetRef, hpa.spec.scaleTargetRef, env);
+      // KEDA takes the running HPA over (its webhook rejects a second autoscaler of the Deployment).
+      assert.equal(so.spec.advanced.horizontalPodAutoscalerConfig.name, hpa.metadata.name);
+      assert.equal(so.metadata.annotations?.['scaledobject.keda.sh/transfer-hpa-ownership'], 'true');
       assert.equal(
         so.metadata.annotations?.['argocd.argoproj.io/sync-wave'],
         hpa.metadata.annotations?.['argocd.argoproj.io/sync-wave'],
