@@ -9,22 +9,34 @@
 //      (Node.js's release schedule: LTS and end-of-life dates per major)
 //   4. checks every pinned action's tag resolves to its recorded commit and runs on node24
 // --check compares instead of writing, and exits 1 naming every stale file.
+// --component <name> extracts one component of versions.yaml only (its snapshot alone is needed):
+// its kinds in served-apis.json and its schemas, the other extracts left as they are.
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs as parseNodeArgs } from 'node:util';
-import { extractPlatform } from './lib/platform/extract.js';
+import {
+  extractComponent,
+  extractPlatform,
+  mergeServed,
+  type SchemaFile,
+  type ServedApisFile,
+} from './lib/platform/extract.js';
+import type { Platform } from './lib/platform/versions.js';
 import { loadPlatform } from './lib/platform/versions.js';
 
-const usage = `Usage: npm run platform:extract [-- --mirror <dir>] [--check]
+const usage = `Usage: npm run platform:extract [-- --mirror <dir>] [--component <name>] [--check]
 
   --mirror <dir>  folder of snapshots <owner>+<name>/repo (default: $PLATFORM_MIRROR or /work/.mirror)
+  --component <name>  only this component of platform/versions.yaml (e.g. keda): its served kinds
+                  and schemas; needs only its snapshot
   --check         do not write: fail naming every extract that differs
   -h, --help      this text`;
 
 interface Args {
   mirror: string;
   check: boolean;
+  component?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -33,6 +45,7 @@ function parseArgs(argv: string[]): Args {
     options: {
       mirror: { type: 'string' },
       check: { type: 'boolean', default: false },
+      component: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -43,6 +56,7 @@ function parseArgs(argv: string[]): Args {
   return {
     mirror: values.mirror ?? process.env.PLATFORM_MIRROR ?? '/work/.mirror',
     check: values.check ?? false,
+    ...(values.component === undefined ? {} : { component: values.component }),
   };
 }
 
@@ -51,19 +65,62 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 // Schemas are read by programs only; one line each keeps them small.
 const compact = (value: unknown) => `${JSON.stringify(value)}\n`;
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const out = await extractPlatform(loadPlatform(root), args.mirror);
+/** Every extract file (path -> text), and the schema files it replaces. */
+interface Outputs {
+  files: Map<string, string>;
+  /** Existing platform/schemas/ files that are this run's to keep or remove. */
+  owned: string[];
+}
+
+async function allOutputs(platform: Platform, mirror: string, existing: string[]): Promise<Outputs> {
+  const out = await extractPlatform(platform, mirror);
   const files = new Map<string, string>([
     ['platform/served-apis.json', json(out.served)],
     ['platform/k6-modules.json', json(out.k6Modules)],
     ['platform/node-schedule.json', json(out.nodeSchedule)],
   ]);
   for (const [name, schema] of out.schemas) files.set(`platform/schemas/${name}`, compact(schema));
+  return { files, owned: existing };
+}
+
+async function componentOutputs(
+  platform: Platform,
+  name: string,
+  mirror: string,
+  root: string,
+  existing: string[],
+): Promise<Outputs> {
+  const c = platform.components.find((x) => x.name === name);
+  if (!c) {
+    const names = platform.components.map((x) => x.name).join(', ');
+    throw new Error(`--component ${name}: not a component of platform/versions.yaml (${names})`);
+  }
+  const one = await extractComponent(c, mirror);
+  const servedPath = join(root, 'platform/served-apis.json');
+  const current = JSON.parse(readFileSync(servedPath, 'utf8')) as ServedApisFile;
+  const files = new Map([
+    ['platform/served-apis.json', json(mergeServed(platform, current, c.name, one.kinds))],
+  ]);
+  for (const [file, schema] of one.schemas) files.set(`platform/schemas/${file}`, compact(schema));
+  // This component's schema files are the ones read from its repository.
+  const owned = existing.filter((f) => {
+    const schema = JSON.parse(readFileSync(join(root, f), 'utf8')) as SchemaFile;
+    return schema.source.repository === c.repository;
+  });
+  return { files, owned };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const platform = loadPlatform(root);
   const schemaDir = join(root, 'platform/schemas');
   const existing = existsSync(schemaDir) ? readdirSync(schemaDir).map((f) => `platform/schemas/${f}`) : [];
-  const stale = existing.filter((f) => !files.has(f));
+  const { files, owned } =
+    args.component === undefined
+      ? await allOutputs(platform, args.mirror, existing)
+      : await componentOutputs(platform, args.component, args.mirror, root, existing);
+  const stale = owned.filter((f) => !files.has(f));
   for (const [path, text] of files) {
     const full = join(root, path);
     if (existsSync(full) && readFileSync(full, 'utf8') === text) continue;
@@ -76,7 +133,7 @@ async function main(): Promise<void> {
     return;
   }
   mkdirSync(schemaDir, { recursive: true });
-  for (const f of existing) if (!files.has(f)) rmSync(join(root, f));
+  for (const f of owned) if (!files.has(f)) rmSync(join(root, f));
   for (const [path, text] of files) writeFileSync(join(root, path), text);
   console.log(`platform:extract: ${files.size} extracts written, ${stale.length} changed`);
 }

@@ -82,7 +82,7 @@ describe('cluster:bootstrap', () => {
     const { bin, log } = standIns();
     const first = await bootstrap([], bin);
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stdout, /installing 8 component\(s\) on context "rehearsal-context"/);
+    assert.match(first.stdout, /installing 9 component\(s\) on context "rehearsal-context"/);
     const expected = [
       'kubectl config current-context',
       'helm version --short',
@@ -121,6 +121,24 @@ describe('cluster:bootstrap', () => {
     const run = await bootstrap([], bin);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /envoy-gateway v1\.9\.0: helm exited 1; fix it and run cluster:bootstrap again/);
+  });
+
+  test("KEDA is installed from kedacore's chart repository at the chart versions.yaml pins (issue 19 §3)", () => {
+    const keda = bootstrapPlan(platform).find((s) => s.component === 'keda');
+    assert.ok(keda, 'no keda step');
+    assert.equal(keda.version, 'v2.20.2');
+    assert.deepEqual(
+      keda.commands.map((c) => commandText(c)),
+      [
+        'helm upgrade --install keda keda --repo https://kedacore.github.io/charts --version 2.20.2 ' +
+          '--namespace keda --create-namespace --wait --timeout 10m',
+      ],
+    );
+    const noChart = readFileSync(join(repoRoot, 'platform/versions.yaml'), 'utf8').replace(
+      /^ {4}chart: 2\.20\.2\n/m,
+      '',
+    );
+    assert.throws(() => bootstrapPlan(parsePlatform(noChart)), /cluster\.keda\.chart is missing/);
   });
 
   test('a component pinned in versions.yaml without an install is an error, not a silent gap', () => {

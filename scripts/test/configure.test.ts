@@ -187,6 +187,18 @@ describe('a copy configured for another team', () => {
     );
   });
 
+  test("the opt-in KEDA triggers query the configured Prometheus for production's namespace", () => {
+    for (const f of [
+      'base/autoscaling/keda/scaledobject.yaml',
+      'base/autoscaling/keda-latency/latency-trigger.yaml',
+    ]) {
+      const text = readFileSync(join(copy, f), 'utf8');
+      assert.ok(text.includes('serverAddress: http://prometheus-operated.observability.svc:9090'), f);
+      assert.ok(text.includes('job="switchboard",namespace="chat-live"'), f);
+      assert.ok(!/switchboard-production|\.monitoring\.svc/.test(text), f);
+    }
+  });
+
   test("no workflow names this repository's names, and their defaults evaluate to the file's", () => {
     const dir = join(copy, '.github/workflows');
     for (const f of readdirSync(dir)) {

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { parseCrds, servedKind, stripDocs } from '../lib/platform/crd.js';
 import { bundleImports, checkBundleImports, parseK6Modules } from '../lib/platform/k6-modules.js';
 import { loadPlatform } from '../lib/platform/versions.js';
-import type { ServedApisFile } from '../lib/platform/extract.js';
+import { mergeServed, type ServedApisFile } from '../lib/platform/extract.js';
 import {
   checkBundleDir,
   checkServedApis,
@@ -57,6 +57,30 @@ describe('platform extracts', () => {
       source: { tag: string };
     };
     assert.equal(modules.source.tag, platform.k6.tag);
+  });
+
+  test('--component merges one component into served-apis.json where a full extraction puts it', () => {
+    const served = servedApis();
+    const keda = Object.fromEntries(Object.entries(served.kinds).filter(([, k]) => k.component === 'keda'));
+    assert.deepEqual(Object.keys(keda), ['keda.sh/ScaledObject']);
+    const without: ServedApisFile = {
+      ...served,
+      kinds: Object.fromEntries(Object.entries(served.kinds).filter(([, k]) => k.component !== 'keda')),
+    };
+    // Added to a file without it, or replacing its own earlier kinds: the committed file, key order too.
+    for (const current of [without, served]) {
+      const merged = mergeServed(platform, current, 'keda', keda);
+      assert.deepEqual(Object.keys(merged.kinds), Object.keys(served.kinds));
+      assert.deepEqual(merged, served);
+    }
+    // Another component's kinds keep their place: argo-cd's first, before everything else.
+    const argo = Object.fromEntries(
+      Object.entries(served.kinds).filter(([, k]) => k.component === 'argo-cd'),
+    );
+    assert.deepEqual(
+      Object.keys(mergeServed(platform, served, 'argo-cd', argo).kinds),
+      Object.keys(served.kinds),
+    );
   });
 
   test('a CRD yields its served, unserved and deprecated versions; docs are stripped, fields named description kept', () => {

@@ -63,6 +63,35 @@ function argocd(c: AdopterConfig): Edit[] {
   return edits;
 }
 
+/**
+ * The opt-in KEDA components' Prometheus triggers: the operator's Service (prometheus-operated, which
+ * prometheus-operator creates for every Prometheus) in Prometheus' namespace, and production's
+ * namespace in the queries (base/ renders production; other overlays patch theirs).
+ */
+function kedaTriggers(c: AdopterConfig): Edit[] {
+  const server = `http://prometheus-operated.${c.prometheus.namespace}.svc:9090`;
+  const selector = `job="switchboard",namespace="${c.environments.production.namespace}"`;
+  const connections = [
+    'base/autoscaling/keda/scaledobject.yaml',
+    ['spec', 'triggers', { key: 'name', value: 'connections' }, 'metadata'],
+  ] as const;
+  const latency = ['base/autoscaling/keda-latency/latency-trigger.yaml', [0, 'value', 'metadata']] as const;
+  return [
+    { file: connections[0], path: [...connections[1], 'serverAddress'], value: server },
+    {
+      file: connections[0],
+      path: [...connections[1], 'query'],
+      value: `sum(switchboard_connections{${selector}})`,
+    },
+    { file: latency[0], path: [...latency[1], 'serverAddress'], value: server },
+    {
+      file: latency[0],
+      path: [...latency[1], 'query'],
+      value: `histogram_quantile(0.99, sum by (le) (rate(switchboard_delivery_latency_seconds_bucket{${selector}}[5m])))`,
+    },
+  ];
+}
+
 function base(c: AdopterConfig): Edit[] {
   const production = c.environments.production.host;
   const gateway = 'base/edge/gateway/gateway.yaml';
@@ -142,6 +171,7 @@ function base(c: AdopterConfig): Edit[] {
       path: ['spec', 'secretStoreRef', 'name'],
       value: c.secretStore.name,
     },
+    ...kedaTriggers(c),
     { file: 'base/monitoring/kustomization.yaml', path: ['labels', 0, 'pairs'], value: c.prometheus.labels },
     {
       file: 'base/monitoring/dashboards/kustomization.yaml',

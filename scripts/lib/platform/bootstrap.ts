@@ -14,6 +14,9 @@
 //   kube-prometheus-stack charts/kube-prometheus-stack/README.md (OCI chart); release `prometheus`,
 //                   the label base/monitoring selects with
 //   k6-operator     bundle.yaml at the tag (controller image controller-v1.6.0)
+//   keda            kedacore/charts keda/README.md at v2.20.2 (chart repository
+//                   https://kedacore.github.io/charts, release keda in namespace keda; crds.install
+//                   defaults to true); chart 2.20.2 = v2.20.2
 //   ingress-nginx   charts/ingress-nginx (chart 4.15.1): the previews' own controller, IngressClass
 //                   nginx-preview in ingress-nginx-preview (overlays/preview)
 import type { Platform, PlatformComponent } from './versions.js';
@@ -172,6 +175,13 @@ const recipes = new Map<string, Recipe>([
     (c) => ({
       purpose: "the TestRun of the load test's operator mode (base/loadtest)",
       commands: [apply(`https://raw.githubusercontent.com/${c.repository}/${c.tag}/bundle.yaml`)],
+    }),
+  ],
+  [
+    'keda',
+    (c) => ({
+      purpose: 'the ScaledObject of the opt-in base/autoscaling/keda component (connections per pod)',
+      commands: [helm('keda', ['keda', '--repo', 'https://kedacore.github.io/charts'], chartOf(c), 'keda')],
     }),
   ],
   [

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { kindSchemas, parseCrds, servedKind, type ServedKind } from './crd.js';
 import { parseK6Modules, type K6ModulesFile } from './k6-modules.js';
-import type { Platform } from './versions.js';
+import type { Platform, PlatformComponent } from './versions.js';
 import { $, run } from '../zx.js';
 
 /** Where an extracted fact came from. */
@@ -84,34 +84,66 @@ export class Snapshot {
   }
 }
 
+/** What one component's CRDs add to served-apis.json and platform/schemas/. */
+export interface ComponentExtracts {
+  kinds: ServedApisFile['kinds'];
+  schemas: Map<string, SchemaFile>;
+}
+
+/** The served kinds and wanted schemas of one pinned component, from its snapshot under `mirror`. */
+export async function extractComponent(c: PlatformComponent, mirror: string): Promise<ComponentExtracts> {
+  const kinds: ServedApisFile['kinds'] = {};
+  const schemas = new Map<string, SchemaFile>();
+  if (c.crds.length === 0) return { kinds, schemas };
+  const snap = new Snapshot(mirror, c.repository);
+  const commit = await snap.commit(c.tag);
+  const wanted = new Set(c.schemas);
+  for (const path of c.crds) {
+    const source = { repository: c.repository, tag: c.tag, commit, path };
+    for (const crd of parseCrds(await snap.show(commit, path), `${c.repository}@${c.tag}:${path}`)) {
+      const kind = servedKind(crd);
+      kinds[`${kind.group}/${kind.kind}`] = { ...kind, component: c.name, version: c.version, source };
+      if (!wanted.delete(`${kind.group}/${kind.kind}`)) continue;
+      for (const s of kindSchemas(crd)) {
+        schemas.set(`${s.group}_${s.kind}_${s.version}.json`, { generatedBy, ...s, source });
+      }
+    }
+  }
+  if (wanted.size > 0) {
+    throw new Error(`cluster.${c.name}.schemas names ${[...wanted].join(', ')}: no such kind in its crds`);
+  }
+  return { kinds, schemas };
+}
+
+/**
+ * served-apis.json with `component`'s kinds replaced by `kinds`, every kind in the order a full
+ * extraction writes them (components in versions.yaml order, each one's kinds in its CRDs' order).
+ */
+export function mergeServed(
+  platform: Platform,
+  current: ServedApisFile,
+  component: string,
+  kinds: ServedApisFile['kinds'],
+): ServedApisFile {
+  const entries = [
+    ...Object.entries(current.kinds).filter(([, k]) => k.component !== component),
+    ...Object.entries(kinds),
+  ];
+  const rank = new Map(platform.components.map((c, i) => [c.name, i]));
+  const order = (name: string) => rank.get(name) ?? rank.size;
+  // Array.prototype.sort is stable: within a component the CRDs' order stays.
+  entries.sort(([, a], [, b]) => order(a.component) - order(b.component));
+  return { generatedBy, kinds: Object.fromEntries(entries) };
+}
+
 /** Every extract, from snapshots under `mirror`. */
 export async function extractPlatform(platform: Platform, mirror: string): Promise<Extracts> {
   const served: ServedApisFile = { generatedBy, kinds: {} };
   const schemas = new Map<string, SchemaFile>();
   for (const c of platform.components) {
-    if (c.crds.length === 0) continue;
-    const snap = new Snapshot(mirror, c.repository);
-    const commit = await snap.commit(c.tag);
-    const wanted = new Set(c.schemas);
-    for (const path of c.crds) {
-      const source = { repository: c.repository, tag: c.tag, commit, path };
-      for (const crd of parseCrds(await snap.show(commit, path), `${c.repository}@${c.tag}:${path}`)) {
-        const kind = servedKind(crd);
-        served.kinds[`${kind.group}/${kind.kind}`] = {
-          ...kind,
-          component: c.name,
-          version: c.version,
-          source,
-        };
-        if (!wanted.delete(`${kind.group}/${kind.kind}`)) continue;
-        for (const s of kindSchemas(crd)) {
-          schemas.set(`${s.group}_${s.kind}_${s.version}.json`, { generatedBy, ...s, source });
-        }
-      }
-    }
-    if (wanted.size > 0) {
-      throw new Error(`cluster.${c.name}.schemas names ${[...wanted].join(', ')}: no such kind in its crds`);
-    }
+    const one = await extractComponent(c, mirror);
+    Object.assign(served.kinds, one.kinds);
+    for (const [name, schema] of one.schemas) schemas.set(name, schema);
   }
   const k6 = platform.k6;
   const k6Snap = new Snapshot(mirror, k6.repository);

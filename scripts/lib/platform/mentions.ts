@@ -35,6 +35,10 @@ const patterns = new Map<string, RegExp[]>([
   ['cert-manager', [new RegExp(String.raw`\bcert-manager[@ ]${num}`, 'g')]],
   ['k6-operator', [new RegExp(String.raw`\bk6-operator[@ ]${num}`, 'g')]],
   [
+    'keda',
+    [new RegExp(String.raw`\bKEDA ${num}`, 'g'), new RegExp(String.raw`kedacore/keda[@: ]${num}`, 'g')],
+  ],
+  [
     'k6',
     [
       new RegExp(String.raw`\bk6 ${num}`, 'g'),

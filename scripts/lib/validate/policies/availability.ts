@@ -9,15 +9,22 @@ import {
 } from '../workloads.js';
 import { problem, type K8sObject, type Policy, type Problem, type TargetContext } from '../types.js';
 
-/** The most pods a workload can run: spec.replicas, or the maxReplicas of an HPA scaling it. */
+/** Kinds that set a workload's replicas: the HPA, and KEDA's ScaledObject (which owns its own HPA). */
+export const autoscalerKinds = new Set(['HorizontalPodAutoscaler', 'ScaledObject']);
+
+/** The most pods a workload can run: spec.replicas, or the maximum of an autoscaler scaling it. */
 export function replicaCeiling(ctx: TargetContext, pod: PodTemplate): number {
-  const hpa = ctx.objects.find(
+  const scaler = ctx.objects.find(
     (o) =>
-      o.kind === 'HorizontalPodAutoscaler' &&
+      autoscalerKinds.has(o.kind) &&
       get(o, 'spec', 'scaleTargetRef', 'kind') === pod.owner.kind &&
       get(o, 'spec', 'scaleTargetRef', 'name') === pod.owner.metadata.name,
   );
-  const max = get(hpa, 'spec', 'maxReplicas');
+  // An HPA's maxReplicas; a KEDA ScaledObject's maxReplicaCount (KEDA's own default is 100).
+  const max =
+    scaler?.kind === 'ScaledObject'
+      ? (get(scaler, 'spec', 'maxReplicaCount') ?? 100)
+      : get(scaler, 'spec', 'maxReplicas');
   if (typeof max === 'number') return max;
   return pod.replicas ?? 1;
 }

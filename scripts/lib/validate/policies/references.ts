@@ -16,6 +16,7 @@ import {
   type Problem,
   type TargetContext,
 } from '../types.js';
+import { autoscalerKinds } from './availability.js';
 
 /** Secrets this render creates, by name, with their keys when they are known. */
 function secretsProduced(objects: K8sObject[]): Map<string, Set<string> | undefined> {
@@ -341,11 +342,11 @@ function servicePorts(svc: K8sObject | undefined): ServicePort[] {
 export const targetsPolicy: Policy = {
   name: 'targets',
   description:
-    'Every HorizontalPodAutoscaler scales a workload in the render; every Ingress backend, ServiceMonitor and ' +
+    'Every HorizontalPodAutoscaler and KEDA ScaledObject scales a workload in the render; every Ingress backend, ServiceMonitor and ' +
     'StatefulSet serviceName names an existing Service and port; every PodMonitor selects pods that all have its port.',
   check(ctx) {
     const out: Problem[] = [];
-    for (const hpa of ctx.objects.filter((o) => o.kind === 'HorizontalPodAutoscaler')) {
+    for (const hpa of ctx.objects.filter((o) => autoscalerKinds.has(o.kind))) {
       const ref =
         (get(hpa, 'spec', 'scaleTargetRef') as { kind?: string; name?: string; apiVersion?: string }) ?? {};
       const target = ctx.objects.find((o) => o.kind === ref.kind && o.metadata.name === ref.name);
