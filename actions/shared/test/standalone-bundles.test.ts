@@ -236,6 +236,7 @@ describe('action bundles from a copy of the repository without node_modules, scr
             token: 'test-token',
             'repo-url': 'https://github.com/acme/switchboard.git',
             image: 'ghcr.io/acme/switchboard',
+            'manifest-image': 'ghcr.io/switchboard/server',
             'url-template': 'https://pr-{number}.preview.example.com',
             'github-token': 'gh-test-token',
             'github-api-url': github.url,
