@@ -82,7 +82,7 @@ describe('cluster:bootstrap', () => {
     const { bin, log } = standIns();
     const first = await bootstrap([], bin);
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stdout, /installing 9 component\(s\) on context "rehearsal-context"/);
+    assert.match(first.stdout, /installing 10 component\(s\) on context "rehearsal-context"/);
     const expected = [
       'kubectl config current-context',
       'helm version --short',
@@ -121,6 +121,19 @@ describe('cluster:bootstrap', () => {
     const run = await bootstrap([], bin);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /envoy-gateway v1\.9\.0: helm exited 1; fix it and run cluster:bootstrap again/);
+  });
+
+  test('CloudNativePG is installed from its chart repository at the chart versions.yaml pins (issue 19 §2)', () => {
+    const cnpg = bootstrapPlan(platform).find((s) => s.component === 'cloudnative-pg');
+    assert.ok(cnpg, 'no cloudnative-pg step');
+    assert.equal(cnpg.version, 'v1.30.0');
+    assert.deepEqual(
+      cnpg.commands.map((c) => commandText(c)),
+      [
+        'helm upgrade --install cnpg cloudnative-pg --repo https://cloudnative-pg.github.io/charts --version 0.29.0 ' +
+          '--namespace cnpg-system --create-namespace --wait --timeout 10m',
+      ],
+    );
   });
 
   test("KEDA is installed from kedacore's chart repository at the chart versions.yaml pins (issue 19 §3)", () => {

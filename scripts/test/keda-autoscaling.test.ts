@@ -6,29 +6,23 @@
 // the Argo CD project's whitelist. The ScaledObject must keep the HPA's CPU and memory targets, its
 // replica bounds and its behaviour: a drift from the overlay's own HPA fails here.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { configFile, loadAdopterConfig } from '../lib/configure/config.js';
 import { crdValidator } from '../lib/validate/schema.js';
 import {
   checkArgoCd,
   checkServedApis,
-  renderObjects,
   replicaCeiling,
   validateObjects,
   type K8sObject,
 } from '../lib/validate/index.js';
 import { podTemplates } from '../lib/validate/workloads.js';
-import { zxRunner } from '../lib/zx.js';
-import { ctx, find, rendered, repoRoot, where, type Loose } from './validate-fixtures.js';
+import { ctx, find, scratchOverlays, rendered, repoRoot, where, type Loose } from './validate-fixtures.js';
 
-const scratch = mkdtempSync(join(tmpdir(), 'sb-keda-'));
-symlinkSync(join(repoRoot, 'base'), join(scratch, 'base'));
-mkdirSync(join(scratch, 'overlays'));
-after(() => rmSync(scratch, { recursive: true, force: true }));
+const scratch = scratchOverlays('sb-keda-');
 
 /**
  * overlays/<env> turned over to KEDA as docs/kubernetes.md says: the components added after the
@@ -36,8 +30,7 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
  */
 async function kedaRender(env: string, components = ['keda']): Promise<K8sObject[]> {
   const name = `${env}-${components.join('-')}`;
-  const dir = join(scratch, 'overlays', name);
-  cpSync(join(repoRoot, 'overlays', env), dir, { recursive: true });
+  const dir = scratch.copy(env, name);
   const kustomization = parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')) as Loose;
   kustomization.components = [
     ...((kustomization.components as string[] | undefined) ?? []),
@@ -54,7 +47,7 @@ async function kedaRender(env: string, components = ['keda']): Promise<K8sObject
       spec: { minReplicaCount: hpa.spec.minReplicas, maxReplicaCount: hpa.spec.maxReplicas },
     }),
   );
-  return renderObjects(`overlays/${name}`, scratch, zxRunner);
+  return scratch.render(name);
 }
 
 /** Where a ScaledObject differs from the HPA it replaces: bounds, CPU/memory targets, behaviour. */

@@ -1,4 +1,8 @@
 // Shared by the validate tests: the real production render, and small helpers to break one thing.
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { renderObjects, type K8sObject, type Problem, type TargetContext } from '../lib/validate/index.js';
 import { zxRunner } from '../lib/zx.js';
@@ -43,4 +47,27 @@ export function ctx(
 /** Compact form for assertions: `Kind/name field`. */
 export function where(problems: Problem[]): string[] {
   return problems.map((p) => `${p.object} ${p.field}`);
+}
+
+/**
+ * A scratch repository whose base/ is this one's (a symlink): `copy(env, name)` copies overlays/<env>
+ * to overlays/<name> there and returns its directory, to change and render it (`render(name)`).
+ * Removed after the test file.
+ */
+export function scratchOverlays(prefix: string): {
+  copy(env: string, name: string): string;
+  render(name: string): Promise<K8sObject[]>;
+} {
+  const scratch = mkdtempSync(join(tmpdir(), prefix));
+  symlinkSync(join(repoRoot, 'base'), join(scratch, 'base'));
+  mkdirSync(join(scratch, 'overlays'));
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+  return {
+    copy(env, name) {
+      const dir = join(scratch, 'overlays', name);
+      cpSync(join(repoRoot, 'overlays', env), dir, { recursive: true });
+      return dir;
+    },
+    render: (name) => renderObjects(`overlays/${name}`, scratch, zxRunner),
+  };
 }

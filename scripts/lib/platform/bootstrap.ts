@@ -14,6 +14,9 @@
 //   kube-prometheus-stack charts/kube-prometheus-stack/README.md (OCI chart); release `prometheus`,
 //                   the label base/monitoring selects with
 //   k6-operator     bundle.yaml at the tag (controller image controller-v1.6.0)
+//   cloudnative-pg  cloudnative-pg/charts charts/cloudnative-pg/README.md at cloudnative-pg-v0.29.0
+//                   (chart repository https://cloudnative-pg.github.io/charts, release cnpg in
+//                   namespace cnpg-system); chart 0.29.0 = v1.30.0
 //   keda            kedacore/charts keda/README.md at v2.20.2 (chart repository
 //                   https://kedacore.github.io/charts, release keda in namespace keda; crds.install
 //                   defaults to true); chart 2.20.2 = v2.20.2
@@ -182,6 +185,20 @@ const recipes = new Map<string, Recipe>([
     (c) => ({
       purpose: 'the ScaledObject of the opt-in base/autoscaling/keda component (connections per pod)',
       commands: [helm('keda', ['keda', '--repo', 'https://kedacore.github.io/charts'], chartOf(c), 'keda')],
+    }),
+  ],
+  [
+    'cloudnative-pg',
+    (c) => ({
+      purpose: 'the Cluster and ScheduledBackup of the opt-in base/postgres/cloudnative-pg component',
+      commands: [
+        helm(
+          'cnpg',
+          ['cloudnative-pg', '--repo', 'https://cloudnative-pg.github.io/charts'],
+          chartOf(c),
+          'cnpg-system',
+        ),
+      ],
     }),
   ],
   [

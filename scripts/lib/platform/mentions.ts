@@ -39,6 +39,13 @@ const patterns = new Map<string, RegExp[]>([
     [new RegExp(String.raw`\bKEDA ${num}`, 'g'), new RegExp(String.raw`kedacore/keda[@: ]${num}`, 'g')],
   ],
   [
+    'cloudnative-pg',
+    [
+      new RegExp(String.raw`\bCloudNativePG ${num}`, 'g'),
+      new RegExp(String.raw`cloudnative-pg/cloudnative-pg[@: ]${num}`, 'g'),
+    ],
+  ],
+  [
     'k6',
     [
       new RegExp(String.raw`\bk6 ${num}`, 'g'),

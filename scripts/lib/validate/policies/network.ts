@@ -1,5 +1,6 @@
 // NetworkPolicy coverage: a default deny, an explicit allow-list for every pod, rules that name
 // ports and peers, and peers that select pods that exist.
+import { operatorPods } from '../operator-made.js';
 import { get, labelSelectorMatches, podTemplates } from '../workloads.js';
 import { problem, type K8sObject, type Policy, type Problem } from '../types.js';
 
@@ -39,7 +40,8 @@ export const networkPoliciesPolicy: Policy = {
     'talk to; every rule names its peers and ports; and every in-namespace peer selects pods that exist.',
   check(ctx) {
     const out: Problem[] = [];
-    const pods = podTemplates(ctx.objects);
+    const operated = operatorPods(ctx.objects);
+    const pods = [...podTemplates(ctx.objects), ...operated];
     const netpols = ctx.objects.filter((o) => o.kind === 'NetworkPolicy');
     if (pods.length === 0) return out;
     if (!netpols.some(isDefaultDeny)) {
@@ -59,7 +61,11 @@ export const networkPoliciesPolicy: Policy = {
       );
       if (!covered) {
         const labelsPath =
-          pod.owner.kind === 'TestRun' ? `${pod.specPath}.metadata.labels` : 'spec.template.metadata.labels';
+          'specPath' in pod
+            ? pod.owner.kind === 'TestRun'
+              ? `${pod.specPath}.metadata.labels`
+              : 'spec.template.metadata.labels'
+            : 'metadata.name';
         out.push(
           problem(
             ctx,

@@ -16,6 +16,7 @@ import {
   type Problem,
   type TargetContext,
 } from '../types.js';
+import { operatorSecrets } from '../operator-made.js';
 import { autoscalerKinds } from './availability.js';
 
 /** Secrets this render creates, by name, with their keys when they are known. */
@@ -38,6 +39,7 @@ function secretsProduced(objects: K8sObject[]): Map<string, Set<string> | undefi
       );
     }
   }
+  for (const [name, keys] of operatorSecrets(objects)) out.set(name, keys);
   return out;
 }
 
