@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   assessRollout,
+  expectedRevision,
   findRollbackTarget,
   formatUnhealthyResource,
   isAutomatedSyncEnabled,
@@ -238,4 +239,36 @@ test('auto-sync, the tracked revision, and the rollback target', () => {
   assert.equal(findRollbackTarget(history as never, '2'.repeat(40))?.id, 3);
   assert.equal(findRollbackTarget([{ id: 1, revision: SHA }] as never, SHA), undefined);
   assert.equal(findRollbackTarget(undefined, SHA), undefined);
+});
+
+test('the expected revision: a SHA as given, a branch as the commit our finished sync resolved it to', () => {
+  const resolved = (extra: Partial<Application> = {}, running = false) =>
+    app(
+      {
+        operationState: {
+          phase: running ? 'Running' : 'Succeeded',
+          finishedAt: running ? undefined : finished,
+          syncResult: { revision: SHA },
+        },
+      } as never,
+      extra,
+    );
+  assert.equal(expectedRevision(resolved(), '1234567'), '1234567', 'a short SHA is taken as given');
+  assert.equal(expectedRevision(resolved(), 'ABCDEF0123'), 'ABCDEF0123', 'in either case');
+  assert.equal(expectedRevision(resolved(), 'main'), SHA);
+  assert.equal(expectedRevision(resolved(), '123456'), SHA, 'six hex digits are a name, not a SHA');
+  assert.equal(expectedRevision(resolved(), `v${'1'.repeat(40)}`), SHA);
+  assert.equal(expectedRevision(resolved(), `${'1'.repeat(40)}0`), SHA, '41 hex digits are not a SHA');
+  assert.equal(
+    expectedRevision(resolved({ operation: { sync: {} } } as never), 'main'),
+    'main',
+    'a requested operation has not resolved it yet',
+  );
+  assert.equal(expectedRevision(resolved({}, true), 'main'), 'main', 'still running');
+  assert.equal(
+    expectedRevision(app({ operationState: { phase: 'Succeeded', finishedAt: finished } } as never), 'main'),
+    'main',
+    'no sync result',
+  );
+  assert.equal(expectedRevision(app({}), 'main'), 'main');
 });
