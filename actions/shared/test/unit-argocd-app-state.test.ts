@@ -272,3 +272,83 @@ test('the expected revision: a SHA as given, a branch as the commit our finished
   );
   assert.equal(expectedRevision(app({}), 'main'), 'main');
 });
+
+test('an application without status, spec or history fields reads as nothing to wait for', () => {
+  const bare: Application = { metadata: { name: 'web' } };
+  assert.equal(isOperationInProgress(bare), false);
+  assert.equal(expectedRevision(bare, 'main'), 'main');
+  assert.deepEqual(listUnhealthyResources(bare, { nodes: [] }), []);
+  assert.equal(isAutomatedSyncEnabled(bare), false);
+  assert.equal(isAutomatedSyncEnabled(app({}, { spec: {} } as never)), false);
+  assert.equal(trackedRevision(bare), 'HEAD');
+  assert.equal(trackedRevision(app({}, { spec: { sources: [] } } as never)), 'HEAD');
+  assert.equal(
+    findRollbackTarget([{ revision: '1'.repeat(40) }, { id: 1, revision: SHA }] as never, SHA),
+    undefined,
+    'an entry without an id cannot be rolled back to',
+  );
+  assert.equal(
+    findRollbackTarget([{ id: 2 }, { id: 1, revision: SHA }] as never, SHA)?.id,
+    2,
+    'an entry without a revision is another revision',
+  );
+});
+
+test('a running operation is in progress even when the app was reconciled during it', () => {
+  const running = app({ reconciledAt: finished, operationState: { phase: 'Running' } } as never);
+  assert.equal(isOperationInProgress(running), true);
+  const finishedWithoutSync = app({
+    reconciledAt: finished,
+    operationState: { phase: 'Succeeded', finishedAt: finished, operation: {} },
+  } as never);
+  assert.equal(isOperationInProgress(finishedWithoutSync), false);
+});
+
+test('only a Succeeded operation makes Degraded final', () => {
+  const neverSynced = app({
+    sync: { status: 'Synced', revision: SHA },
+    health: { status: 'Degraded' },
+  } as never);
+  assert.equal(assessRollout(neverSynced, SHA).outcome, 'pending');
+  const terminated = done('Terminating');
+  terminated.status!.health = { status: 'Degraded' };
+  assert.equal(assessRollout(terminated, SHA).outcome, 'pending');
+  assert.equal(sameRevision(SHA, ` ${SHA.toUpperCase()}\n`), true, 'the expected revision is trimmed too');
+});
+
+test('unhealthy resources are told apart by group, kind, namespace and name', () => {
+  const managed = app({
+    resources: [
+      { group: 'apps', kind: 'Deployment', namespace: 'prod', name: 'web', health: { status: 'Degraded' } },
+      { kind: 'Pod', namespace: 'a', name: 'bc', health: { status: 'Degraded' } },
+      { health: { status: 'Missing' } },
+    ],
+  } as never);
+  const nodes = [
+    // the same resource as a managed one, group given as '' instead of left out: merged
+    { group: '', kind: 'Pod', namespace: 'a', name: 'bc', health: { status: 'Degraded', message: 'm0' } },
+    // each differs from the managed Deployment in one field
+    { kind: 'Deployment', namespace: 'prod', name: 'web', health: { status: 'Degraded', message: 'm1' } },
+    { group: 'apps', kind: 'StatefulSet', namespace: 'prod', name: 'web', health: { status: 'Degraded' } },
+    { group: 'apps', kind: 'Deployment', namespace: 'dev', name: 'web', health: { status: 'Degraded' } },
+    { group: 'apps', kind: 'Deployment', namespace: 'prod', name: 'api', health: { status: 'Degraded' } },
+    // the same letters as the managed Pod, split differently between namespace and name
+    { kind: 'Pod', namespace: 'ab', name: 'c', health: { status: 'Degraded' } },
+    { namespace: 'x', health: { status: 'Unknown' }, parentRefs: [{ kind: 'ReplicaSet' }] },
+  ];
+  const list = listUnhealthyResources(managed, { nodes } as never);
+  assert.deepEqual(
+    list.map((r) => [r.group, r.kind, r.namespace, r.name, r.health, r.message, r.origin].join('|')),
+    [
+      'apps|Deployment|prod|web|Degraded||managed',
+      '|Pod|a|bc|Degraded|m0|managed',
+      '||||Missing||managed',
+      '|Deployment|prod|web|Degraded|m1|managed',
+      'apps|StatefulSet|prod|web|Degraded||managed',
+      'apps|Deployment|dev|web|Degraded||managed',
+      'apps|Deployment|prod|api|Degraded||managed',
+      '|Pod|ab|c|Degraded||managed',
+      '||x||Unknown||child',
+    ],
+  );
+});

@@ -52,6 +52,11 @@ test('server URLs: scheme added to a bare host, trailing slashes and spaces drop
   assert.equal(normalizeServerUrl('https://argo.example/argo-cd/'), 'https://argo.example/argo-cd');
   assert.equal(normalizeServerUrl('HTTPS://Argo.Example'), 'https://argo.example');
   assert.equal(normalizeServerUrl('http://argo.example:8080'), 'http://argo.example:8080');
+  assert.equal(
+    normalizeServerUrl('argo.example/login?return=https://argo.example'),
+    'https://argo.example/login?return=https://argo.example',
+    'a scheme counts only at the start',
+  );
   for (const empty of ['', '   ', '/', ' // '])
     assert.throws(() => normalizeServerUrl(empty), {
       message: 'server is empty: set it to the argocd-server URL, e.g. https://argocd.example.com',
@@ -356,6 +361,11 @@ test('Dex exchange: empty inputs, an unreachable Dex and refusals name the fix',
   assert.equal(
     (await refusal(200, '{"access_token":""}')).message,
     `Dex token exchange at https://argo.example/api/dex/token failed (200): {"access_token":""}. ${hint}`,
+  );
+  assert.equal(
+    (await refusal(200, '{"access_token":123}')).message,
+    `Dex token exchange at https://argo.example/api/dex/token failed (200): {"access_token":123}. ${hint}`,
+    'a token is a string',
   );
   assert.equal(
     (await refusal(500, '{"access_token":"t"}')).details.status,
