@@ -75,6 +75,10 @@ async function runFolder(folder: MutationFolder, args: Args): Promise<FolderReco
       forceBail: true,
     },
     coverageAnalysis: 'perTest',
+    // tsx never type-checks, so no `// @ts-nocheck` is needed; Stryker's default would prepend it to
+    // every .ts file of the sandbox, and the generated loadtests/lib/thresholds.generated.ts would no
+    // longer be byte for byte what slo/test/unit-tree.test.ts expects.
+    disableTypeChecks: false,
     concurrency: args.concurrency,
     // Generous: the machine is shared, and a slow run must not count as a killed mutant by chance.
     timeoutMS: 20_000,

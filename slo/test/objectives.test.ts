@@ -3,32 +3,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadObjectives, ObjectivesError, parseObjectives } from '../src/objectives.js';
+import { loadObjectives, parseObjectives } from '../src/objectives.js';
 import { repoRoot } from '../src/outputs/index.js';
-
-const valid = `version: 1
-objectives:
-  - name: join-success
-    description: Channel joins answered with status ok.
-    target: 0.999
-    window: 30d
-    sli:
-      ratio:
-        good: ['switchboard_joins_total{result="ok"}']
-        total: [switchboard_joins_total]
-    k6: { metric: phx_join_success }
-`;
-
-/** The problems parseObjectives reports for `text`. */
-function problems(text: string): string[] {
-  try {
-    parseObjectives(text);
-  } catch (e) {
-    assert.ok(e instanceof ObjectivesError, String(e));
-    return e.problems;
-  }
-  assert.fail('expected the objectives to be rejected');
-}
+import { problems, validObjectives as valid } from './support/objectives-text.js';
 
 test('the committed objectives are valid: seven objectives, four with k6 metrics', () => {
   const objectives = loadObjectives(join(repoRoot, 'slo/objectives.yaml'));

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   assessRollout,
+  expectedRevision,
   findRollbackTarget,
   formatUnhealthyResource,
   isAutomatedSyncEnabled,
@@ -238,4 +239,116 @@ test('auto-sync, the tracked revision, and the rollback target', () => {
   assert.equal(findRollbackTarget(history as never, '2'.repeat(40))?.id, 3);
   assert.equal(findRollbackTarget([{ id: 1, revision: SHA }] as never, SHA), undefined);
   assert.equal(findRollbackTarget(undefined, SHA), undefined);
+});
+
+test('the expected revision: a SHA as given, a branch as the commit our finished sync resolved it to', () => {
+  const resolved = (extra: Partial<Application> = {}, running = false) =>
+    app(
+      {
+        operationState: {
+          phase: running ? 'Running' : 'Succeeded',
+          finishedAt: running ? undefined : finished,
+          syncResult: { revision: SHA },
+        },
+      } as never,
+      extra,
+    );
+  assert.equal(expectedRevision(resolved(), '1234567'), '1234567', 'a short SHA is taken as given');
+  assert.equal(expectedRevision(resolved(), 'ABCDEF0123'), 'ABCDEF0123', 'in either case');
+  assert.equal(expectedRevision(resolved(), 'main'), SHA);
+  assert.equal(expectedRevision(resolved(), '123456'), SHA, 'six hex digits are a name, not a SHA');
+  assert.equal(expectedRevision(resolved(), `v${'1'.repeat(40)}`), SHA);
+  assert.equal(expectedRevision(resolved(), `${'1'.repeat(40)}0`), SHA, '41 hex digits are not a SHA');
+  assert.equal(
+    expectedRevision(resolved({ operation: { sync: {} } } as never), 'main'),
+    'main',
+    'a requested operation has not resolved it yet',
+  );
+  assert.equal(expectedRevision(resolved({}, true), 'main'), 'main', 'still running');
+  assert.equal(
+    expectedRevision(app({ operationState: { phase: 'Succeeded', finishedAt: finished } } as never), 'main'),
+    'main',
+    'no sync result',
+  );
+  assert.equal(expectedRevision(app({}), 'main'), 'main');
+});
+
+test('an application without status, spec or history fields reads as nothing to wait for', () => {
+  const bare: Application = { metadata: { name: 'web' } };
+  assert.equal(isOperationInProgress(bare), false);
+  assert.equal(expectedRevision(bare, 'main'), 'main');
+  assert.deepEqual(listUnhealthyResources(bare, { nodes: [] }), []);
+  assert.equal(isAutomatedSyncEnabled(bare), false);
+  assert.equal(isAutomatedSyncEnabled(app({}, { spec: {} } as never)), false);
+  assert.equal(trackedRevision(bare), 'HEAD');
+  assert.equal(trackedRevision(app({}, { spec: { sources: [] } } as never)), 'HEAD');
+  assert.equal(
+    findRollbackTarget([{ revision: '1'.repeat(40) }, { id: 1, revision: SHA }] as never, SHA),
+    undefined,
+    'an entry without an id cannot be rolled back to',
+  );
+  assert.equal(
+    findRollbackTarget([{ id: 2 }, { id: 1, revision: SHA }] as never, SHA)?.id,
+    2,
+    'an entry without a revision is another revision',
+  );
+});
+
+test('a running operation is in progress even when the app was reconciled during it', () => {
+  const running = app({ reconciledAt: finished, operationState: { phase: 'Running' } } as never);
+  assert.equal(isOperationInProgress(running), true);
+  const finishedWithoutSync = app({
+    reconciledAt: finished,
+    operationState: { phase: 'Succeeded', finishedAt: finished, operation: {} },
+  } as never);
+  assert.equal(isOperationInProgress(finishedWithoutSync), false);
+});
+
+test('only a Succeeded operation makes Degraded final', () => {
+  const neverSynced = app({
+    sync: { status: 'Synced', revision: SHA },
+    health: { status: 'Degraded' },
+  } as never);
+  assert.equal(assessRollout(neverSynced, SHA).outcome, 'pending');
+  const terminated = done('Terminating');
+  terminated.status!.health = { status: 'Degraded' };
+  assert.equal(assessRollout(terminated, SHA).outcome, 'pending');
+  assert.equal(sameRevision(SHA, ` ${SHA.toUpperCase()}\n`), true, 'the expected revision is trimmed too');
+});
+
+test('unhealthy resources are told apart by group, kind, namespace and name', () => {
+  const managed = app({
+    resources: [
+      { group: 'apps', kind: 'Deployment', namespace: 'prod', name: 'web', health: { status: 'Degraded' } },
+      { kind: 'Pod', namespace: 'a', name: 'bc', health: { status: 'Degraded' } },
+      { health: { status: 'Missing' } },
+    ],
+  } as never);
+  const nodes = [
+    // the same resource as a managed one, group given as '' instead of left out: merged
+    { group: '', kind: 'Pod', namespace: 'a', name: 'bc', health: { status: 'Degraded', message: 'm0' } },
+    // each differs from the managed Deployment in one field
+    { kind: 'Deployment', namespace: 'prod', name: 'web', health: { status: 'Degraded', message: 'm1' } },
+    { group: 'apps', kind: 'StatefulSet', namespace: 'prod', name: 'web', health: { status: 'Degraded' } },
+    { group: 'apps', kind: 'Deployment', namespace: 'dev', name: 'web', health: { status: 'Degraded' } },
+    { group: 'apps', kind: 'Deployment', namespace: 'prod', name: 'api', health: { status: 'Degraded' } },
+    // the same letters as the managed Pod, split differently between namespace and name
+    { kind: 'Pod', namespace: 'ab', name: 'c', health: { status: 'Degraded' } },
+    { namespace: 'x', health: { status: 'Unknown' }, parentRefs: [{ kind: 'ReplicaSet' }] },
+  ];
+  const list = listUnhealthyResources(managed, { nodes } as never);
+  assert.deepEqual(
+    list.map((r) => [r.group, r.kind, r.namespace, r.name, r.health, r.message, r.origin].join('|')),
+    [
+      'apps|Deployment|prod|web|Degraded||managed',
+      '|Pod|a|bc|Degraded|m0|managed',
+      '||||Missing||managed',
+      '|Deployment|prod|web|Degraded|m1|managed',
+      'apps|StatefulSet|prod|web|Degraded||managed',
+      'apps|Deployment|dev|web|Degraded||managed',
+      'apps|Deployment|prod|api|Degraded||managed',
+      '|Pod|ab|c|Degraded||managed',
+      '||x||Unknown||child',
+    ],
+  );
 });

@@ -1,7 +1,7 @@
 // How Argo CD's answers become error codes (the argocd-sync action branches on them and prints the
 // message), and how the action's credential inputs are read.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import {
   ArgoCdError,
   errorFromResponse,
@@ -119,6 +119,9 @@ test('credentials: a token, or OIDC with a Dex connector, never both', () => {
     message:
       'dex-connector-id: required with oidc: true (the Dex connector that trusts GitHub Actions tokens)',
   });
+  assert.throws(() => readArgoCdAuthInputs(inputs({ token: 't', oidc: 'yes' })), {
+    message: 'oidc: "yes" is not a boolean; use true or false',
+  });
   assert.deepEqual(readArgoCdAuthInputs(inputs({ oidc: 'true', 'dex-connector-id': 'github' })), {
     kind: 'oidc',
     connectorId: 'github',
@@ -180,10 +183,53 @@ test('a token is used as is; a failing OIDC token request says which permission 
     },
   );
   assert.equal(askedFor, 'aud');
+  const denied = new Error('permission denied');
+  await assert.rejects(
+    resolveArgoCdToken({ kind: 'oidc', connectorId: 'c', clientId: 'x' }, 'https://argo', () =>
+      Promise.reject(denied),
+    ),
+    (e: unknown) => e instanceof Error && e.cause === denied,
+  );
   await assert.rejects(
     resolveArgoCdToken({ kind: 'oidc', connectorId: 'c', clientId: 'x' }, 'https://argo', () =>
       Promise.reject('plain'),
     ),
     /OIDC token \(plain\)/,
   );
+});
+
+test('OIDC: the GitHub ID token is exchanged at Dex with the connector and client of the inputs', async (t) => {
+  const posted: { url: string; form: Record<string, string> }[] = [];
+  const fetch = mock.method(globalThis, 'fetch', (url: URL | RequestInfo, init?: RequestInit) => {
+    posted.push({ url: String(url), form: Object.fromEntries(new URLSearchParams(String(init?.body))) });
+    return Promise.resolve(Response.json({ access_token: 'dex-token' }));
+  });
+  t.after(() => fetch.mock.restore());
+  const token = await resolveArgoCdToken(
+    {
+      kind: 'oidc',
+      connectorId: 'github',
+      clientId: 'cli',
+      clientSecret: 's',
+      dexUrl: 'https://dex.example',
+    },
+    'https://argo.example',
+    () => Promise.resolve('gh-id-token'),
+  );
+  assert.equal(token, 'dex-token');
+  assert.equal(posted.length, 1);
+  assert.equal(posted[0]!.url, 'https://dex.example/token');
+  assert.deepEqual(
+    [
+      posted[0]!.form.subject_token,
+      posted[0]!.form.connector_id,
+      posted[0]!.form.client_id,
+      posted[0]!.form.client_secret,
+    ],
+    ['gh-id-token', 'github', 'cli', 's'],
+  );
+  await resolveArgoCdToken({ kind: 'oidc', connectorId: 'github', clientId: 'cli' }, 'argo.example', () =>
+    Promise.resolve('gh-id-token'),
+  );
+  assert.equal(posted[1]!.url, 'https://argo.example/api/dex/token');
 });

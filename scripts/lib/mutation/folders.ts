@@ -42,7 +42,18 @@ export const mutationFolders: readonly MutationFolder[] = [
   {
     name: 'slo/src',
     mutate: ['slo/src/**/*.ts', '!slo/src/generate.ts', '!slo/src/check.ts'],
-    testFiles: ['slo/test/objectives.test.ts', 'slo/test/dashboards.test.ts', 'slo/test/unit-*.test.ts'],
+    // In this order (Stryker runs a mutant's tests in it and stops at the first failure): the
+    // comparisons with the committed files first, as they detect most mutants; dashboards.test.ts,
+    // which runs kubectl, last.
+    testFiles: [
+      'slo/test/unit-generated.test.ts',
+      'slo/test/unit-tree.test.ts',
+      'slo/test/objectives.test.ts',
+      'slo/test/unit-objectives-schema.test.ts',
+      'slo/test/unit-promql.test.ts',
+      'slo/test/unit-*.test.ts',
+      'slo/test/dashboards.test.ts',
+    ],
     excluded: [
       {
         file: 'slo/src/generate.ts, slo/src/check.ts',
