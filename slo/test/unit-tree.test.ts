@@ -25,6 +25,8 @@ test('the generator owns slo/generated and base/monitoring/generated, listed sor
     'slo/generated/dashboards/switchboard-connections.json',
     'slo/generated/dashboards/switchboard-errors.json',
     'slo/generated/dashboards/switchboard-latency.json',
+    'slo/generated/dashboards/switchboard-postgres.json',
+    'slo/generated/dashboards/switchboard-redis.json',
     'slo/generated/dashboards/switchboard-runtime.json',
     'slo/generated/dashboards/switchboard-slo.json',
     'slo/generated/gate.json',
