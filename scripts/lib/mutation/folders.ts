@@ -18,7 +18,13 @@ export const mutationFolders: readonly MutationFolder[] = [
   {
     name: 'server/src/protocol',
     mutate: ['server/src/protocol/**/*.ts'],
-    testFiles: ['server/test/unit/codec.test.ts', 'server/test/unit/protocol-*.test.ts'],
+    testFiles: [
+      'server/test/unit/codec.test.ts',
+      'server/test/unit/protocol-*.test.ts',
+      // The V1 serializer and vsn negotiation (serializer.ts, v1-codec.ts), and the drain's close reason.
+      'server/test/unit/v1-codec.test.ts',
+      'server/test/unit/drain.test.ts',
+    ],
     excluded: [],
   },
   {

@@ -11,7 +11,7 @@ import {
 import { decodeText } from '../../src/protocol/codec.js';
 import { ProtocolError, type ProtocolErrorCode } from '../../src/protocol/errors.js';
 import { MAX_PAYLOAD_DEPTH, exceedsJsonDepth } from '../../src/protocol/json-depth.js';
-import { PHOENIX_TOPIC } from '../../src/protocol/message.js';
+import { PHOENIX_TOPIC, isReservedTopic, RESERVED_TOPIC_PREFIX } from '../../src/protocol/message.js';
 
 function refusal(input: () => unknown): ProtocolError {
   try {
@@ -181,4 +181,12 @@ test('the depth limit counts objects as well as arrays, and closing brackets end
 test('socket-level messages use the topic the official client heartbeats on', () => {
   // phoenix/assets/js/phoenix/socket.js sends {topic: "phoenix", event: "heartbeat"}.
   assert.equal(PHOENIX_TOPIC, 'phoenix');
+});
+
+test('topics starting with $sb: are the server own, anywhere else in the name they are not', () => {
+  assert.equal(RESERVED_TOPIC_PREFIX, '$sb:');
+  for (const t of ['$sb:control', '$sb:', '$sb:room:x']) assert.equal(isReservedTopic(t), true, t);
+  for (const t of ['room:$sb:x', '$sb', 'sb:control', '$SB:control', ' $sb:control', '']) {
+    assert.equal(isReservedTopic(t), false, t);
+  }
 });
