@@ -12,6 +12,8 @@ import {
   encodeErrorReplyWith,
   encodeReplyWith,
   serializerForVsn,
+  serializers,
+  unsupportedVsnMessage,
 } from '../../src/protocol/serializer.js';
 import { decodeV1Text, encodeV1Message } from '../../src/protocol/v1-codec.js';
 
@@ -223,5 +225,70 @@ describe('vsn negotiation', () => {
     ]) {
       assert.equal(serializerForVsn(vsn), undefined, vsn);
     }
+  });
+});
+
+describe('the serializers themselves', () => {
+  test('each names its vsn; both are listed, V2 first; a V2 text frame decodes as V2', () => {
+    assert.equal(V2Serializer.vsn, '2.0.0');
+    assert.equal(V1Serializer.vsn, '1.0.0');
+    assert.deepEqual(
+      serializers.map((x) => x.vsn),
+      ['2.0.0', '1.0.0'],
+    );
+    const m = V2Serializer.decode(Buffer.from('["1","2","room:a","new_msg",{"a":1}]'), false);
+    assert.deepEqual(
+      [m.joinRef, m.ref, m.topic, m.event, m.payloadJson],
+      ['1', '2', 'room:a', 'new_msg', '{"a":1}'],
+    );
+  });
+
+  test('vsn 2.0.x with any patch number is V2; anything around it is not', () => {
+    for (const vsn of ['2.0.12', '2.0.123456789']) assert.equal(serializerForVsn(vsn), V2Serializer, vsn);
+    for (const vsn of ['x2.0.0', 'v2.0.0', '2.0.1234567890'])
+      assert.equal(serializerForVsn(vsn), undefined, vsn);
+  });
+
+  test('the refusal names the vsn sent (cut to 40 characters) and both the server speaks', () => {
+    assert.equal(
+      unsupportedVsnMessage('9.9.9'),
+      'unsupported vsn "9.9.9": this server speaks Phoenix V2 (vsn=2.0.0) and V1 (vsn=1.0.0)',
+    );
+    assert.match(unsupportedVsnMessage('x'.repeat(100)), new RegExp(`^unsupported vsn "${'x'.repeat(40)}":`));
+    assert.match(unsupportedVsnMessage(null), /^unsupported vsn undefined:/);
+  });
+
+  test('a V1 binary frame that is not UTF-8, or starts with a byte order mark, is refused', () => {
+    const refused = (data: Buffer) => {
+      try {
+        V1Serializer.decode(data, true);
+        return 'decoded';
+      } catch (e) {
+        return `${(e as ProtocolError).code}: ${(e as ProtocolError).message}`;
+      }
+    };
+    assert.equal(
+      refused(Buffer.from([0x7b, 0xff, 0x7d])),
+      'binary_invalid_utf8: vsn=1.0.0 binary frames must be UTF-8 JSON text',
+    );
+    const frame = '{"topic":"room:a","event":"e","payload":{},"ref":"1"}';
+    assert.equal(refused(Buffer.from(frame)), 'decoded');
+    assert.notEqual(refused(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(frame)])), 'decoded');
+  });
+
+  test('each refused V1 field is named in the message', () => {
+    const message = (frame: object) => {
+      try {
+        decodeV1Text(JSON.stringify(frame));
+        return '';
+      } catch (e) {
+        return (e as ProtocolError).message;
+      }
+    };
+    const ok = { topic: 'room:a', event: 'e', payload: {}, ref: '1', join_ref: '1' };
+    assert.equal(message({ ...ok, join_ref: 1 }), 'join_ref must be a string or null');
+    assert.equal(message({ ...ok, ref: 1 }), 'ref must be a string or null');
+    assert.equal(message({ ...ok, topic: '' }), 'topic must be a non-empty string');
+    assert.equal(message({ ...ok, event: 5 }), 'event must be a non-empty string');
   });
 });
