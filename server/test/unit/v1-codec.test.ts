@@ -237,6 +237,7 @@ describe('the serializers themselves', () => {
       ['2.0.0', '1.0.0'],
     );
     const m = V2Serializer.decode(Buffer.from('["1","2","room:a","new_msg",{"a":1}]'), false);
+    assert.ok(!m.binary);
     assert.deepEqual(
       [m.joinRef, m.ref, m.topic, m.event, m.payloadJson],
       ['1', '2', 'room:a', 'new_msg', '{"a":1}'],
