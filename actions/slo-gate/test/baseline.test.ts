@@ -165,7 +165,10 @@ describe('slo-gate with a baseline, against a real Prometheus', () => {
     const [start, end] = await span(() =>
       Promise.all([upgrades(canary, ACCEPTED, 1), upgrades(stable, ACCEPTED, 1)]),
     );
-    const same = await gate(start, end, { 'baseline-selector': STABLE });
+    // rate() extrapolates each target's counters from its own scrape times: over a window of a few
+    // seconds, equal counts (1 in 2,001) read up to about 20 % apart (seen: 0.0005 against 0.00042).
+    // A tolerance above that noise passes them; the default 10 % is for windows of minutes.
+    const same = await gate(start, end, { 'baseline-selector': STABLE, 'max-regression': '0.5' });
     assert.equal(same.outputs.verdict, 'pass', same.log);
     assert.ok(judged(same.outputs).baseline!.value! < 1);
 
