@@ -14,6 +14,7 @@ import pg from 'pg';
 import { WebSocket } from 'ws';
 import { parseAllDocuments } from 'yaml';
 import {
+  postgresBinDir,
   signToken,
   startPostgres,
   startRedis,
@@ -48,14 +49,6 @@ after(async () => {
   await Promise.all(databases.map((d) => d.stop()));
   await redis?.stop();
 });
-
-/** The pg client binaries Debian installs (the newest major). */
-function pgBinDir(): string {
-  const root = '/usr/lib/postgresql';
-  const newest = readdirSync(root).sort((a, b) => Number(b) - Number(a))[0];
-  assert.ok(newest, 'PostgreSQL client tools: run scripts/setup.sh');
-  return join(root, newest, 'bin');
-}
 
 async function rendered(overlay: string): Promise<Doc[]> {
   const { stdout } = await run('kubectl', ['kustomize', join(repo, 'overlays', overlay)], {
@@ -180,7 +173,7 @@ test(
     }
 
     const pgEnv = (db: PostgresServer) => ({
-      PATH: `${pgBinDir()}:${process.env.PATH ?? ''}`,
+      PATH: `${postgresBinDir()}:${process.env.PATH ?? ''}`,
       PGHOST: '127.0.0.1',
       PGPORT: String(db.port),
       PGUSER: 'postgres',

@@ -18,7 +18,7 @@ export {
   type RedisServer,
   type RedisCluster,
 } from './redis.js';
-export { startPostgres, type PostgresServer } from './postgres.js';
+export { postgresBinDir, startPostgres, type PostgresServer } from './postgres.js';
 export {
   startSwitchboard,
   signToken,

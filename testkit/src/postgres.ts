@@ -18,11 +18,16 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
-function pgBin(name: string): string {
+/** The bin directory of Debian's newest installed PostgreSQL (server and client tools). */
+export function postgresBinDir(): string {
   const root = '/usr/lib/postgresql';
   const versions = readdirSync(root).sort((a, b) => Number(b) - Number(a));
   if (versions.length === 0) throw new Error('PostgreSQL is not installed: run scripts/setup.sh');
-  return join(root, versions[0]!, 'bin', name);
+  return join(root, versions[0]!, 'bin');
+}
+
+function pgBin(name: string): string {
+  return join(postgresBinDir(), name);
 }
 
 // initdb refuses to run as root, so as root we run initdb as the `postgres` user.

@@ -20390,25 +20390,25 @@ function gateSummary(report, prometheusUrl, series = []) {
     },
     {
       heading: "Objectives",
-      table: baselined ? table(
-        ["Objective", "Query", "Value", "Limit", "Baseline", "Allowed by baseline", "Verdict", "Detail"],
+      table: table(
+        [
+          "Objective",
+          "Query",
+          "Value",
+          "Limit",
+          ...baselined ? ["Baseline", "Allowed by baseline"] : [],
+          "Verdict",
+          "Detail"
+        ],
         report.results.map((r) => [
           r.name,
           code(r.query),
           shown(r.value, r.unit),
           `${r.comparator} ${formatValue(r.limit, r.unit)}`,
-          shown(r.baseline?.value, r.unit),
-          r.baseline?.allowed === void 0 ? "" : `${r.comparator} ${formatValue(r.baseline.allowed, r.unit)}`,
-          verdictText[r.verdict],
-          r.reason
-        ])
-      ) : table(
-        ["Objective", "Query", "Value", "Limit", "Verdict", "Detail"],
-        report.results.map((r) => [
-          r.name,
-          code(r.query),
-          shown(r.value, r.unit),
-          `${r.comparator} ${formatValue(r.limit, r.unit)}`,
+          ...baselined ? [
+            shown(r.baseline?.value, r.unit),
+            r.baseline?.allowed === void 0 ? "" : `${r.comparator} ${formatValue(r.baseline.allowed, r.unit)}`
+          ] : [],
           verdictText[r.verdict],
           r.reason
         ])

@@ -41,33 +41,33 @@ export function gateSummary(
     },
     {
       heading: 'Objectives',
-      table: baselined
-        ? table(
-            ['Objective', 'Query', 'Value', 'Limit', 'Baseline', 'Allowed by baseline', 'Verdict', 'Detail'],
-            report.results.map((r) => [
-              r.name,
-              code(r.query),
-              shown(r.value, r.unit),
-              `${r.comparator} ${formatValue(r.limit, r.unit)}`,
-              shown(r.baseline?.value, r.unit),
-              r.baseline?.allowed === undefined
-                ? ''
-                : `${r.comparator} ${formatValue(r.baseline.allowed, r.unit)}`,
-              verdictText[r.verdict],
-              r.reason,
-            ]),
-          )
-        : table(
-            ['Objective', 'Query', 'Value', 'Limit', 'Verdict', 'Detail'],
-            report.results.map((r) => [
-              r.name,
-              code(r.query),
-              shown(r.value, r.unit),
-              `${r.comparator} ${formatValue(r.limit, r.unit)}`,
-              verdictText[r.verdict],
-              r.reason,
-            ]),
-          ),
+      table: table(
+        [
+          'Objective',
+          'Query',
+          'Value',
+          'Limit',
+          ...(baselined ? ['Baseline', 'Allowed by baseline'] : []),
+          'Verdict',
+          'Detail',
+        ],
+        report.results.map((r) => [
+          r.name,
+          code(r.query),
+          shown(r.value, r.unit),
+          `${r.comparator} ${formatValue(r.limit, r.unit)}`,
+          ...(baselined
+            ? [
+                shown(r.baseline?.value, r.unit),
+                r.baseline?.allowed === undefined
+                  ? ''
+                  : `${r.comparator} ${formatValue(r.baseline.allowed, r.unit)}`,
+              ]
+            : []),
+          verdictText[r.verdict],
+          r.reason,
+        ]),
+      ),
     },
   ];
   if (series.length > 0) sections.push(chartsSection(series));

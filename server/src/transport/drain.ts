@@ -79,10 +79,10 @@ export class Drainer {
       { percent, windowMs, closing: chosen.length, connections: open.length },
       'draining a share of the connections',
     );
-    const done = this.closePaced(windowMs, (remaining) => {
+    const done = this.closePaced(windowMs, () => {
       // Sockets already gone (or now closing for another reason) are not counted twice.
       const left = chosen.filter((s) => !s.isClosing && this.target.sessions.has(s));
-      if (remaining) metrics.drainRemaining.set(left.length);
+      metrics.drainRemaining.set(left.length);
       return left;
     }).finally(() => {
       metrics.drainRemaining.set(0);
@@ -116,15 +116,12 @@ export class Drainer {
    * Closes what `open()` returns, spread over `windowMs` in batches every window/10 (at most 2 s):
    * each batch takes its share of what is still open, so early closes by clients shorten later batches.
    */
-  private async closePaced(
-    windowMs: number,
-    open: (remaining: boolean) => DrainableSession[],
-  ): Promise<void> {
+  private async closePaced(windowMs: number, open: () => DrainableSession[]): Promise<void> {
     const stepMs = Math.min(2000, Math.floor(windowMs / 10));
     const steps = stepMs > 0 ? Math.max(1, Math.floor(windowMs / stepMs)) : 1;
     const random = this.opts.random ?? Math.random;
     for (let i = 0; i < steps; i++) {
-      const left = open(true);
+      const left = open();
       if (left.length === 0) break;
       const batch = Math.ceil(left.length / (steps - i));
       for (let j = 0; j < batch; j++) {
