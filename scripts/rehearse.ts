@@ -37,6 +37,7 @@ import { judgeNeighbourOf, startNeighbourOf } from './lib/rehearse/neighbour-run
 import { killDescendantsNow, removeContainersNow, Teardown } from './lib/rehearse/teardown.js';
 import { readWorkflow } from './lib/rehearse/workflow.js';
 import { rehearseOtherWorkflow } from './lib/rehearse/workflow-rehearsals.js';
+import { judgeScaleUp } from './lib/rehearse/scale-up.js';
 import { resolveWorkflow } from './lib/rehearse/workflow-kind.js';
 import { $, run, zxRunner } from './lib/zx.js';
 
@@ -47,7 +48,10 @@ const usage = `Usage: npm run rehearse -- [options]
   --fault-in <env>    where the fault goes: staging (deployed, default) or production (the neighbour
                       environment the same Prometheus scrapes; staging's gate must still pass; deploy only)
   --skip-image        do not build the image; the pods run the working tree as processes
-  --replicas <n>      server pods (default 3)
+  --replicas <n>      server pods (default 3; --scale-up 2)
+  --scale-up          deploy: a pod more a quarter into the load test (the HPA scaling up), with the
+                      rebalancer on and the rollout scenario counting every client's messages; the
+                      connections must end within 20 % of even with nothing lost
   --vus <n>           vars.LOADTEST_VUS (default 100; --short 30)
   --duration <d>      vars.LOADTEST_DURATION, k6 syntax (default 2m; --short 40s)
   --soak <seconds>    vars.SLO_SOAK_SECONDS (default 30; --short 5)
@@ -59,12 +63,12 @@ const usage = `Usage: npm run rehearse -- [options]
   -h, --help          this text
 
 Every option can also come from the environment: REHEARSE_FAULT, REHEARSE_FAULT_IN, REHEARSE_SKIP_IMAGE=1, REHEARSE_SHORT=1,
-REHEARSE_REPLICAS, REHEARSE_VUS, REHEARSE_DURATION, REHEARSE_SOAK, REHEARSE_SESSION, REHEARSE_WORKFLOW,
+REHEARSE_REPLICAS, REHEARSE_SCALE_UP=1, REHEARSE_VUS, REHEARSE_DURATION, REHEARSE_SOAK, REHEARSE_SESSION, REHEARSE_WORKFLOW,
 REHEARSE_SUMMARY_DIR (a flag wins over the environment).
 
 Exit status: 0 promote, 2 do not promote, 3 the --fault was not caught by the objective it must break
 or a gate judged the wrong environment (the fault failed the other one's gate, or the neighbour failed
-without a fault), 1 the rehearsal itself failed, 130 interrupted.`;
+without a fault) or the --scale-up did not end even with nothing lost, 1 the rehearsal itself failed, 130 interrupted.`;
 
 /** The rehearsal's settings after flags, environment and defaults. */
 interface Args {
@@ -73,6 +77,8 @@ interface Args {
   faultAt?: { atMs: number; holdMs: number };
   /** The fault goes into the neighbour environment (production), not the deployed one. */
   faultInNeighbour: boolean;
+  /** --scale-up: ms into the load test when a pod is added, and until when the spread is watched. */
+  scaleUp?: { atMs: number; untilMs: number };
   skipImage: boolean;
   replicas: number;
   vus: number;
@@ -112,6 +118,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
         fault: { type: 'string' },
         'fault-in': { type: 'string' },
         'skip-image': { type: 'boolean' },
+        'scale-up': { type: 'boolean' },
         replicas: { type: 'string' },
         vus: { type: 'string' },
         duration: { type: 'string' },
@@ -157,6 +164,11 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
     fail(`--fault-in: "${faultIn.slice(0, 40)}" is not staging or production`);
   }
   if (faultIn === 'production' && !fault) fail('--fault-in production needs a --fault');
+  const scaleUp = flag(values['scale-up'], env.REHEARSE_SCALE_UP);
+  // A quarter in: every client has joined; the rest of the load (minus the rollout scenario's last
+  // seconds without publishing) is the time the rebalancer gets.
+  if (scaleUp && ms < 30_000) fail(`--scale-up needs a --duration of at least 30s (${duration})`);
+  if (scaleUp && fault) fail('--scale-up and --fault: one thing at a time');
   const soakRaw = values.soak ?? env.REHEARSE_SOAK ?? (short ? '5' : '30');
   const soakSeconds = Number(soakRaw);
   if (!/^\d+$/.test(soakRaw)) fail(`--soak: "${soakRaw}" is not a whole number of seconds`);
@@ -165,8 +177,9 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
     ...(fault ? { fault } : {}),
     ...(faultAt ? { faultAt } : {}),
     faultInNeighbour: faultIn === 'production',
+    ...(scaleUp ? { scaleUp: { atMs: ms / 4, untilMs: ms - 3000 } } : {}),
     skipImage: flag(values['skip-image'], env.REHEARSE_SKIP_IMAGE),
-    replicas: positiveInt('--replicas', values.replicas ?? env.REHEARSE_REPLICAS ?? '3'),
+    replicas: positiveInt('--replicas', values.replicas ?? env.REHEARSE_REPLICAS ?? (scaleUp ? '2' : '3')),
     vus: positiveInt('--vus', values.vus ?? env.REHEARSE_VUS ?? (short ? '30' : '100')),
     duration,
     durationMs: ms,
@@ -205,6 +218,8 @@ async function main(): Promise<void> {
       `--fault ${args.fault.name}: preview.yml's rehearsal runs no load test to inject it into (deploy or loadtest)`,
     );
   }
+  if (target.kind !== 'deploy' && args.scaleUp)
+    fail(`--scale-up: only deploy.yml's rehearsal scales (not ${target.kind})`);
   const workflow = readWorkflow(target.path);
   const runId = `rh${process.pid}`;
   const print = (line: string) => console.log(line);
@@ -283,6 +298,7 @@ async function main(): Promise<void> {
     ...(args.session ? { session: args.session } : {}),
     ...(args.fault ? { fault: args.fault } : {}),
     ...(args.faultAt ? { faultAt: args.faultAt } : {}),
+    ...(args.scaleUp ? { scaleUp: args.scaleUp } : {}),
     faultInNeighbour: args.faultInNeighbour,
     interrupted: () => interrupted,
     manifestImage: workflow.env.MANIFEST_IMAGE ?? 'ghcr.io/switchboard/server',
@@ -344,7 +360,8 @@ async function main(): Promise<void> {
       IMAGE: state.registry ? `${state.registry.host}/switchboard/server` : state.manifestImage,
       NODE_BASE_IMAGE: state.baseImage ?? '',
       ARGOCD_SERVER: 'https://argocd.rehearsal.invalid',
-      LOADTEST_SCENARIO: 'fanout',
+      // The rollout scenario counts every client's messages across the moves a scale-up makes.
+      LOADTEST_SCENARIO: args.scaleUp ? 'rollout' : 'fanout',
       LOADTEST_VUS: String(args.vus),
       LOADTEST_DURATION: args.duration,
       SLO_SOAK_SECONDS: String(args.soakSeconds),
@@ -460,6 +477,8 @@ async function main(): Promise<void> {
       // A fault in the neighbour is judged there (neighbour-gate.ts); staging has none.
       fault: args.faultInNeighbour ? undefined : args.fault,
     });
+    const scaled = args.scaleUp ? judgeScaleUp(state.scaleUpRecord, state.load?.summary.metrics) : undefined;
+    if (scaled) print(`\n${await summary.write(scaled.sections)}`);
     progress.continueAt(total);
     await progress.step('stop everything', 'cleanup', () => teardown.run());
     print(
@@ -473,16 +492,18 @@ async function main(): Promise<void> {
     );
     writeFileSync(
       join(args.summaryDir, 'decision.json'),
-      `${JSON.stringify({ ...decision, fault: args.fault?.name ?? null, faultIn: args.fault ? (args.faultInNeighbour ? 'production' : 'staging') : null, neighbour: neighbour ? { environment: neighbour.environment, selector: neighbour.selector, verdict: neighbour.verdict, failedObjectives: neighbour.failedObjectives, ok: neighbour.ok } : null, timings: progress.timings, totalMs: progress.elapsedMs }, null, 2)}\n`,
+      `${JSON.stringify({ ...decision, fault: args.fault?.name ?? null, faultIn: args.fault ? (args.faultInNeighbour ? 'production' : 'staging') : null, neighbour: neighbour ? { environment: neighbour.environment, selector: neighbour.selector, verdict: neighbour.verdict, failedObjectives: neighbour.failedObjectives, ok: neighbour.ok } : null, scaleUp: scaled ? { ok: scaled.ok, line: scaled.line, ...state.scaleUpRecord } : null, timings: progress.timings, totalMs: progress.elapsedMs }, null, 2)}\n`,
     );
-    for (const line of [...decision.lines, ...(neighbour?.lines ?? [])]) print(line);
+    for (const line of [...decision.lines, ...(neighbour?.lines ?? []), ...(scaled ? [scaled.line] : [])])
+      print(line);
     print(
       `\nrehearse: job summary ${summary.htmlPath}, markdown ${summary.markdownPath}, page with charts ${summary.pagePath} (${formatDuration(progress.elapsedMs)})`,
     );
     // A fault that the pipeline would have promoted through, or that its objective missed, is a failed rehearsal too.
     // So is a gate that judged the wrong environment (neighbour-gate.ts).
     const missed = args.fault && !args.faultInNeighbour && (decision.promote || !decision.faultCaught);
-    exitCode = missed || (neighbour && !neighbour.ok) ? 3 : decision.promote ? 0 : 2;
+    exitCode =
+      missed || (neighbour && !neighbour.ok) || (scaled && !scaled.ok) ? 3 : decision.promote ? 0 : 2;
   } finally {
     if (!interrupted) await teardown.run();
   }

@@ -185,6 +185,17 @@ export interface DecisionFile {
     failedObjectives: string[];
     ok: boolean;
   } | null;
+  /** --scale-up: the verdict and what scripts/lib/rehearse/scale-up.ts recorded. */
+  scaleUp: {
+    ok: boolean;
+    line: string;
+    from: number;
+    to: number;
+    convergedAfterMs?: number;
+    before: { pod: string; connections: number }[];
+    after: { pod: string; connections: number }[];
+    samples: { atMs: number; connections: number[] }[];
+  } | null;
   timings: { name: string; ms: number; outcome: string }[];
   totalMs: number;
 }

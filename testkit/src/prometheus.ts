@@ -52,6 +52,15 @@ export interface PrometheusServer {
    * many scrapes before now then holds nothing from before `since` (the SLO gate's lead before a load).
    */
   scrapedAfter(since: number, scrapes: number, timeoutMs?: number): Promise<void>;
+  /**
+   * Replaces the labelled targets and reloads the configuration (SIGHUP), as the Operator's config
+   * reloader does when a pod joins a ServiceMonitor's endpoints; resolves once Prometheus lists
+   * exactly the new targets (default timeout 30 s).
+   */
+  setLabelledTargets(
+    targets: NonNullable<PrometheusOptions['labelledTargets']>,
+    timeoutMs?: number,
+  ): Promise<void>;
   output(): string;
   stop(): Promise<void>;
 }
@@ -89,6 +98,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
   }
   const configFile = join(dir, 'prometheus.yml');
   writeFileSync(configFile, stringify(config));
+  const staticTargets = config.scrape_configs[0]!.static_configs.filter((c) => !('labels' in c));
   const proc = startProcess(
     'prometheus',
     [
@@ -189,12 +199,30 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
     });
   }
 
+  async function setLabelledTargets(
+    targets: NonNullable<PrometheusOptions['labelledTargets']>,
+    timeoutMs = 30_000,
+  ): Promise<void> {
+    config.scrape_configs[0]!.static_configs = [...staticTargets, ...targets];
+    writeFileSync(configFile, stringify(config));
+    proc.child.kill('SIGHUP');
+    const want = new Set(
+      [...staticTargets, ...targets].flatMap((t) => t.targets.map((a) => `http://${a}/metrics`)),
+    );
+    await poller(timeoutMs)('reloaded targets', async () => {
+      const { activeTargets } = await api<{ activeTargets: { scrapeUrl: string }[] }>('targets');
+      const urls = new Set(activeTargets.map((t) => t.scrapeUrl));
+      return urls.size === want.size && [...want].every((u) => urls.has(u)) ? true : undefined;
+    });
+  }
+
   return {
     url,
     port,
     api: (path) => api(path),
     evaluatedAfter,
     scrapedAfter,
+    setLabelledTargets,
     async query(promql) {
       const data = await api<{
         resultType: string;

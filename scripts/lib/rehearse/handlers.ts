@@ -44,6 +44,8 @@ import {
 import type { ActionHandler, StepOutcome } from './player.js';
 import { formatDuration } from './progress.js';
 import type { Replica } from './replicas.js';
+import { REHEARSAL_REBALANCE_INTERVAL_MS, scaleUpDuringLoad, type ScaleUpRecord } from './scale-up.js';
+import { serviceMonitorTargets } from './scrape-targets.js';
 import {
   describeEnv,
   pullImage,
@@ -70,6 +72,8 @@ export interface StandInState {
   secrets: Record<string, string>;
   replicas: Replica[];
   redis: RedisTarget;
+  /** A scale-up: one more pod, in the Ingress's upstreams and Prometheus's targets once ready. */
+  addPod: () => Promise<Replica>;
 }
 
 /** What the handlers share. */
@@ -109,6 +113,9 @@ export interface RehearsalState {
   /** The gate step's inputs (the neighbour is judged with the same ones, its own selector and span). */
   gateInputs?: Record<string, string>;
   faultRecord?: FaultRecord;
+  /** --scale-up: when, after the load test starts, a pod is added (the rebalancer is on), and until when it is watched. */
+  scaleUp?: { atMs: number; untilMs: number };
+  scaleUpRecord?: ScaleUpRecord;
   /** The environment next to the deployed one, in the same Prometheus (neighbour.ts). */
   neighbour?: Promise<NeighbourRunning>;
   /** --fault-in names the neighbour: the fault hits its pods, not the deployed environment's. */
@@ -255,6 +262,16 @@ function argocdSyncHandler(state: RehearsalState): ActionHandler {
       teardown: state.teardown,
       log,
       interrupted: state.interrupted,
+      ...(state.scaleUp === undefined
+        ? {}
+        : {
+            extraEnv: {
+              REBALANCE_INTERVAL_MS: {
+                value: String(REHEARSAL_REBALANCE_INTERVAL_MS),
+                why: '--scale-up: the rebalancer on (off by default), every 3 s for a short load',
+              },
+            },
+          }),
     };
     state.syncAttempted = true;
     log(
@@ -312,6 +329,16 @@ function argocdSyncHandler(state: RehearsalState): ActionHandler {
       secrets,
       replicas: pods.replicas,
       redis: cluster.redis!,
+      addPod: async () => {
+        const pod = await cluster.addPod!();
+        await nginx.setUpstreams(pods.replicas.map((r) => r.port));
+        await monitoring.prometheus.setLabelledTargets(
+          [{ objects, replicas: pods.replicas }, ...(neighbour ? [neighbour] : [])].flatMap((e) =>
+            serviceMonitorTargets(e),
+          ),
+        );
+        return pod;
+      },
     };
     // The LOADTEST_TOKEN secret: a JWT signed with the environment's JWT_SECRET, join/publish room:*.
     state.loadTestToken = await new SignJWT({ sub: 'loadtest', join: ['room:*'], publish: ['room:*'] })
@@ -319,7 +346,7 @@ function argocdSyncHandler(state: RehearsalState): ActionHandler {
       .setIssuedAt()
       .setExpirationTime('2h')
       .sign(new TextEncoder().encode(secrets.JWT_SECRET ?? ''));
-    const env = describeEnv(pods.spec, pods.envOf(0));
+    const env = describeEnv(pods.spec, pods.envOf(0), opts.extraEnv);
     const summary: SummarySection[] = [
       syncSection,
       {
@@ -397,8 +424,19 @@ function loadTestHandler(state: RehearsalState): ActionHandler {
         );
       });
     }
-    const [outcome, record, other] = await Promise.all([running, injected, neighbourLoad]);
+    const scaled =
+      state.scaleUp && standIn
+        ? scaleUpDuringLoad({
+            addPod: standIn.addPod,
+            replicas: () => standIn.replicas,
+            loadStartedAt: Date.parse(startedAt),
+            ...state.scaleUp,
+            log,
+          })
+        : undefined;
+    const [outcome, record, other, scaleUp] = await Promise.all([running, injected, neighbourLoad, scaled]);
     state.neighbourLoad = other;
+    state.scaleUpRecord = scaleUp;
     const endedAt = new Date().toISOString();
     state.load = outcome;
     state.loadStartedAt = startedAt;

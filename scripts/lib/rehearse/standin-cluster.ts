@@ -73,6 +73,8 @@ export class StandInCluster implements SyncTarget {
   replicas: Replica[] = [];
   podSpec?: ContainerSpec;
   podEnvOf?: (i: number) => Record<string, string>;
+  /** Starts one more server pod (a scale-up) and resolves once it is ready; set with the pods. */
+  addPod?: () => Promise<Replica>;
   private readonly namespaces = new Set<string>();
   private readonly starting: Promise<unknown>[] = [];
   private readonly started = new Map<string, Promise<Health | undefined>>();

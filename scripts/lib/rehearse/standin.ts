@@ -49,6 +49,8 @@ export interface StandInOptions {
   log: (line: string) => void;
   /** Set when an interrupt asks teardown to be quick (short drain instead of the grace period). */
   interrupted: () => boolean;
+  /** Variables the rehearsal adds to every pod's environment, each with why (shown in the summary). */
+  extraEnv?: Record<string, { value: string; why: string }>;
 }
 
 /** Variables the stand-in sets itself, and why (the summary shows these reasons). */
@@ -66,9 +68,11 @@ function podEnv(
   services: Record<string, string>,
   port: number,
   metricsPort: number,
+  extraEnv: StandInOptions['extraEnv'] = {},
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(spec.env)) env[k] = mapServiceAddresses(v, services);
+  for (const [k, v] of Object.entries(extraEnv)) env[k] = v.value;
   delete env.OTEL_EXPORTER_OTLP_ENDPOINT;
   env.HOST = '127.0.0.1';
   env.PORT = String(port);
@@ -90,7 +94,8 @@ export async function startReplicas(opts: StandInOptions, cluster: StandInCluste
   const metricsPorts: number[] = [];
   // Resolved against what the sync has applied so far: a missing Secret or ConfigMap key throws.
   const specOf = (i: number) => cluster.deploymentSpec(`switchboard-${opts.runId}-${i}`);
-  const envOf = (i: number) => podEnv(specOf(i), cluster.services, ports[i]!, metricsPorts[i]!);
+  const envOf = (i: number) =>
+    podEnv(specOf(i), cluster.services, ports[i]!, metricsPorts[i]!, opts.extraEnv);
   cluster.podSpec = specOf(0);
   cluster.podEnvOf = envOf;
   const replicas = cluster.replicas;
@@ -114,8 +119,7 @@ export async function startReplicas(opts: StandInOptions, cluster: StandInCluste
       }
     }
   });
-  // One at a time, like a first rollout with maxSurge: each pod must be ready before the next.
-  for (let i = 0; i < opts.replicas; i++) {
+  const startPod = async (i: number): Promise<Replica> => {
     const name = `switchboard-${opts.runId}-${i}`;
     // A picked port can be taken (e.g. as an outgoing connection's local port) before the pod binds
     // it: then the pod exits with EADDRINUSE and gets other ports, like a rescheduled pod.
@@ -154,14 +158,22 @@ export async function startReplicas(opts: StandInOptions, cluster: StandInCluste
     );
     replicas.push(replica);
     opts.log(`${name} ready on 127.0.0.1:${ports[i]} (${replica.where()})`);
-  }
+    return replica;
+  };
+  // A scale-up (the HPA raising replicas): the next pod, from what is applied now.
+  cluster.addPod = () => startPod(replicas.length);
+  // One at a time, like a first rollout with maxSurge: each pod must be ready before the next.
+  for (let i = 0; i < opts.replicas; i++) await startPod(i);
 }
 
 /** The environment table for the summary: values of secrets and generated keys are hidden. */
 export function describeEnv(
   spec: ContainerSpec,
   env: Record<string, string>,
+  extraEnv: StandInOptions['extraEnv'] = {},
 ): { name: string; value: string; source: EnvSource | 'rehearsal' }[] {
+  const reasons: Record<string, string> = { ...overridden };
+  for (const [k, v] of Object.entries(extraEnv)) reasons[k] = v.why;
   const names = [...new Set([...Object.keys(spec.env), ...Object.keys(env)])].sort();
   return names.map((name) => {
     const source = spec.envSources[name];
@@ -174,12 +186,12 @@ export function describeEnv(
             ? env[name]!.replace(/:[^:@/]+@/, ':***@')
             : env[name]!
         : '(removed)';
-    const changed = env[name] !== spec.env[name] || name in overridden;
+    const changed = env[name] !== spec.env[name] || name in reasons;
     return {
       name,
-      value: changed && overridden[name] ? `${value} (${overridden[name]})` : value,
+      value: changed && reasons[name] ? `${value} (${reasons[name]})` : value,
       source:
-        changed && !secret && name !== 'DATABASE_URL' && overridden[name]
+        changed && !secret && name !== 'DATABASE_URL' && reasons[name]
           ? 'rehearsal'
           : (source ?? 'rehearsal'),
     };
