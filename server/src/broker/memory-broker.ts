@@ -23,6 +23,8 @@ export interface MemoryBrokerOptions {
 export class MemoryBroker implements Broker {
   readonly nodeId: string;
   private readonly bus: MemoryBus;
+  /** A private bus has no other broker to deliver to: its topics need no entry there. */
+  private readonly shared: boolean;
   private readonly topics = new Set<string>();
   private readonly listeners: ((pub: Publication) => void)[] = [];
   private readonly connectionListeners: ((connected: boolean) => void)[] = [];
@@ -31,6 +33,7 @@ export class MemoryBroker implements Broker {
   constructor(opts: MemoryBrokerOptions) {
     this.nodeId = opts.nodeId;
     this.bus = opts.bus ?? new MemoryBus();
+    this.shared = opts.bus !== undefined;
   }
 
   async start(): Promise<void> {
@@ -53,6 +56,8 @@ export class MemoryBroker implements Broker {
   async subscribe(topic: string): Promise<void> {
     if (this.topics.has(topic)) return;
     this.topics.add(topic);
+    // A Set per topic costs about 150 bytes; a single node's idle topics add up (issue 14).
+    if (!this.shared) return;
     let set = this.bus.subscriptions.get(topic);
     if (!set) this.bus.subscriptions.set(topic, (set = new Set()));
     set.add(this);

@@ -110,6 +110,7 @@ export class Hub {
       await entry.connecting;
     } catch (err) {
       entry.pending?.delete(sub);
+      this.dropEmptyPending(entry);
       if (entry.positioned?.delete(sub) && entry.positioned.size === 0) entry.positioned = null;
       this.forgetIntercept(entry, sub);
       this.release(topic, entry);
@@ -117,6 +118,12 @@ export class Hub {
     }
     // Not in `pending` any more means it unsubscribed while we waited.
     if (entry.pending?.delete(sub)) entry.subscribers.add(sub);
+    this.dropEmptyPending(entry);
+  }
+
+  /** An empty Set still holds its hash table (about 180 bytes); a topic lives on without it. */
+  private dropEmptyPending(entry: TopicEntry): void {
+    if (entry.pending?.size === 0) entry.pending = null;
   }
 
   /** Removes `sub` from `topic`; the last one out releases the broker subscription. Idempotent. */
@@ -124,6 +131,7 @@ export class Hub {
     const entry = this.topics.get(topic);
     if (!entry) return;
     if (!entry.subscribers.delete(sub) && !entry.pending?.delete(sub)) return;
+    this.dropEmptyPending(entry);
     if (entry.positioned?.delete(sub) && entry.positioned.size === 0) entry.positioned = null;
     this.forgetIntercept(entry, sub);
     this.release(topic, entry);

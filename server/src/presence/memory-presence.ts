@@ -36,6 +36,8 @@ export interface MemoryPresenceOptions {
 export class MemoryPresence implements PresenceTracker {
   readonly nodeId: string;
   private readonly bus: MemoryPresenceBus;
+  /** A private bus has no other tracker to tell: watched topics need no entry there. */
+  private readonly shared: boolean;
   private readonly listeners: ((topic: string, diff: PresenceDiff) => void)[] = [];
   private readonly watched = new Set<string>();
   private closed = false;
@@ -43,6 +45,7 @@ export class MemoryPresence implements PresenceTracker {
   constructor(opts: MemoryPresenceOptions) {
     this.nodeId = opts.nodeId;
     this.bus = opts.bus ?? new MemoryPresenceBus();
+    this.shared = opts.bus !== undefined;
   }
 
   async start(): Promise<void> {
@@ -89,6 +92,7 @@ export class MemoryPresence implements PresenceTracker {
   async watch(topic: string): Promise<void> {
     if (this.watched.has(topic)) return;
     this.watched.add(topic);
+    if (!this.shared) return;
     let set = this.bus.watchers.get(topic);
     if (!set) this.bus.watchers.set(topic, (set = new Set()));
     set.add(this);
@@ -114,6 +118,12 @@ export class MemoryPresence implements PresenceTracker {
   }
 
   private emit(topic: string, diff: PresenceDiff): void {
+    if (!this.shared) {
+      if (!this.watched.has(topic)) return;
+      const copy = structuredClone(diff);
+      queueMicrotask(() => this.deliver(topic, copy));
+      return;
+    }
     const watchers = this.bus.watchers.get(topic);
     if (!watchers) return;
     for (const tracker of watchers) {
