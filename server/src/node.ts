@@ -21,7 +21,7 @@ import { PresenceChurnLimiter } from './session/presence-churn.js';
 import type { SessionHost } from './session/session-host.js';
 import { Session } from './session/session.js';
 import type { RateLimit } from './session/token-bucket.js';
-import type { HistoryLayer } from './store/index.js';
+import type { HistoryAccess } from './store/index.js';
 import { isSequenced } from './store/sequencer.js';
 import type { Logger } from './telemetry/logger.js';
 import { metrics } from './telemetry/metrics.js';
@@ -37,7 +37,7 @@ export interface NodeOptions {
   broker: Broker;
   presence: PresenceTracker;
   /** Sequencer + durable store (store/index.ts `createHistory`); already started. */
-  history: HistoryLayer;
+  history: HistoryAccess;
   logger: Logger;
   router?: ChannelRouter;
   /** Decides who may connect, after the JWT (channels module `connect`); none: everyone with a valid token. */
@@ -70,7 +70,7 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
   readonly router: ChannelRouter;
   readonly presence: PresenceTracker;
   readonly presenceChurn: PresenceChurnLimiter;
-  readonly history: HistoryLayer;
+  readonly history: HistoryAccess;
   readonly logger: Logger;
   readonly verifyToken: TokenVerifier;
   /** Open sessions (heartbeat sweep and drain walk it). */

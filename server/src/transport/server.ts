@@ -20,6 +20,8 @@ export interface TransportOptions {
   node: SwitchboardNode;
   verify: TokenVerifier;
   logger: Logger;
+  /** False in a worker (WORKERS>1): the primary serves METRICS_PORT for the pod. Default true. */
+  opsPort?: boolean;
 }
 
 export interface Transport {
@@ -119,7 +121,7 @@ export function createTransport(opts: TransportOptions): Transport {
     opsServer,
     drainer,
     listen: async () => {
-      await listenOn(opsServer, config.metricsPort, config.host);
+      if (opts.opsPort !== false) await listenOn(opsServer, config.metricsPort, config.host);
       const address = await listenOn(server, config.port, config.host);
       rebalancer?.start();
       return address;

@@ -1,0 +1,122 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from '../telemetry/logger.js';
+import { IpcEndpoint, type IpcHandler } from './ipc.js';
+import type { WorkerPort } from './node-bus.js';
+
+/** Restarts a pod allows within a minute; one more and the primary exits 1 (Kubernetes restarts the pod). */
+export const MAX_RESTARTS_PER_MINUTE = 5;
+
+/** One live worker as the primary holds it. */
+export interface WorkerLink extends WorkerPort {
+  readonly worker: Worker;
+  readonly endpoint: IpcEndpoint;
+  /** Set once the worker listens on PORT. */
+  listening: boolean;
+}
+
+export interface WorkerPoolOptions {
+  size: number;
+  /** Environment every worker gets over the primary's (shared NODE_ID, generated secrets). */
+  env: Record<string, string>;
+  /** Request and note handlers for one worker (node services + pod-wide requests). */
+  handlersFor(port: WorkerPort): Map<string, IpcHandler>;
+  /** A worker exited: give back what it held. */
+  detach(port: WorkerPort): Promise<void>;
+  logger: Logger;
+  /** Restarts exceeded MAX_RESTARTS_PER_MINUTE: the pod must go. */
+  onGiveUp(): void;
+}
+
+/**
+ * The primary's workers: forks `size` of them, restarts one that exits while the pod runs (at most
+ * MAX_RESTARTS_PER_MINUTE, then gives up), and stops them all on shutdown.
+ */
+export class WorkerPool {
+  readonly links = new Map<number, WorkerLink>();
+  private readonly restarts: number[] = [];
+  private stopping = false;
+  private onListening: (() => void) | undefined;
+
+  constructor(private readonly opts: WorkerPoolOptions) {}
+
+  /** Forks every worker; resolves when all listen on PORT. */
+  start(): Promise<void> {
+    const all = new Promise<void>((resolve) => {
+      this.onListening = () => {
+        if ([...this.links.values()].filter((l) => l.listening).length === this.opts.size) resolve();
+      };
+    });
+    for (let i = 0; i < this.opts.size; i++) this.fork();
+    return all;
+  }
+
+  /** True when every worker listens. */
+  get complete(): boolean {
+    return this.links.size === this.opts.size && [...this.links.values()].every((l) => l.listening);
+  }
+
+  /** Asks every live worker `op`; a worker that fails or exits answers `fallback`. */
+  ask<T>(op: string, fallback: T, ...args: unknown[]): Promise<T[]> {
+    return Promise.all(
+      [...this.links.values()].map((l) => l.endpoint.request<T>(op, ...args).catch(() => fallback)),
+    );
+  }
+
+  /** Shutdown: no more restarts; tells every worker to exit and waits (at most `timeoutMs`), then kills. */
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    const exits = [...this.links.values()].map(
+      (l) =>
+        new Promise<void>((resolve) =>
+          l.worker.isDead() ? resolve() : l.worker.once('exit', () => resolve()),
+        ),
+    );
+    for (const l of this.links.values()) l.notify('exit');
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.all(exits), late]);
+    clearTimeout(timer);
+    for (const l of this.links.values()) if (!l.worker.isDead()) l.worker.process.kill('SIGKILL');
+  }
+
+  private fork(): void {
+    const worker = cluster.fork(this.opts.env);
+    const link: WorkerLink = {
+      id: worker.id,
+      worker,
+      listening: false,
+      endpoint: undefined as unknown as IpcEndpoint,
+      notify: (op, ...args) => link.endpoint.notify(op, ...args),
+    };
+    const handlers = this.opts.handlersFor(link);
+    handlers.set('listening', () => {
+      link.listening = true;
+      this.onListening?.();
+    });
+    (link as { endpoint: IpcEndpoint }).endpoint = new IpcEndpoint((m) => worker.send(m), handlers);
+    this.links.set(worker.id, link);
+    worker.on('message', (m) => link.endpoint.receive(m));
+    worker.on('exit', (code, signal) => void this.exited(link, code, signal));
+  }
+
+  private async exited(link: WorkerLink, code: number | null, signal: string | null): Promise<void> {
+    link.endpoint.close();
+    this.links.delete(link.id);
+    await this.opts.detach(link);
+    if (this.stopping) return;
+    const now = Date.now();
+    this.restarts.push(now);
+    while (this.restarts.length > 0 && this.restarts[0]! < now - 60_000) this.restarts.shift();
+    const pid = link.worker.process.pid;
+    if (this.restarts.length > MAX_RESTARTS_PER_MINUTE) {
+      this.opts.logger.fatal(
+        { worker: link.id, pid, code, signal, restarts: this.restarts.length },
+        `worker exited: more than ${MAX_RESTARTS_PER_MINUTE} restarts in a minute, the pod exits`,
+      );
+      this.stopping = true;
+      return this.opts.onGiveUp();
+    }
+    this.opts.logger.error({ worker: link.id, pid, code, signal }, 'worker exited: starting another');
+    this.fork();
+  }
+}
