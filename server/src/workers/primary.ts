@@ -75,7 +75,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   const shutdown = async () => {
     const deadline = Date.now() + config.drainWindowMs + SHUTDOWN_MARGIN_MS;
     // Every worker drains its own connections over the same window: the pod's are spread over it.
-    await pool.ask('drain', false, 0);
+    await pool.ask('drain', false, [0], Math.max(1000, deadline - Date.now() - 2000));
     await pool.stop(Math.max(1000, deadline - Date.now() - 2000));
     const budget = Math.max(1000, deadline - Date.now() - 500);
     logger.info({ budgetMs: budget }, 'draining: flushing history writes');
@@ -134,7 +134,7 @@ function workerEnv(config: Config): Record<string, string> {
 
 /** `POST /api/drain` on any worker: every worker closes the share of its own connections. */
 async function shareDrain(pool: WorkerPool, percent: unknown, windowMs: unknown): Promise<ShareAnswer> {
-  const answers = await pool.ask<ShareAnswer>('share', 'busy', percent, windowMs);
+  const answers = await pool.ask<ShareAnswer>('share', 'busy', [percent, windowMs]);
   const refusal = answers.find((a): a is ShareRefusal => typeof a === 'string');
   if (refusal && answers.every((a) => typeof a === 'string')) return refusal;
   let closing = 0;

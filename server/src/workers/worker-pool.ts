@@ -6,6 +6,9 @@ import type { WorkerPort } from './node-bus.js';
 /** Restarts a pod allows within a minute; one more and the primary exits 1 (Kubernetes restarts the pod). */
 export const MAX_RESTARTS_PER_MINUTE = 5;
 
+/** How long the primary waits for one worker's answer to a probe, scrape or share drain. */
+const ASK_TIMEOUT_MS = 3000;
+
 /** One live worker as the primary holds it. */
 export interface WorkerLink extends WorkerPort {
   readonly worker: Worker;
@@ -55,10 +58,14 @@ export class WorkerPool {
     return this.links.size === this.opts.size && [...this.links.values()].every((l) => l.listening);
   }
 
-  /** Asks every live worker `op`; a worker that fails or exits answers `fallback`. */
-  ask<T>(op: string, fallback: T, ...args: unknown[]): Promise<T[]> {
+  /**
+   * Asks every worker that listens `op`; one that fails, exits or takes over ASK_TIMEOUT_MS answers
+   * `fallback` (a scrape or a probe must not hang on a worker being replaced).
+   */
+  ask<T>(op: string, fallback: T, args: unknown[] = [], timeoutMs = ASK_TIMEOUT_MS): Promise<T[]> {
+    const live = [...this.links.values()].filter((l) => l.listening);
     return Promise.all(
-      [...this.links.values()].map((l) => l.endpoint.request<T>(op, ...args).catch(() => fallback)),
+      live.map((l) => withFallback(l.endpoint.request<T>(op, ...args), fallback, timeoutMs)),
     );
   }
 
@@ -119,4 +126,10 @@ export class WorkerPool {
     this.opts.logger.error({ worker: link.id, pid, code, signal }, 'worker exited: starting another');
     this.fork();
   }
+}
+
+function withFallback<T>(answer: Promise<T>, fallback: T, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), timeoutMs)));
+  return Promise.race([answer.catch(() => fallback), late]).finally(() => clearTimeout(timer));
 }
