@@ -14,6 +14,7 @@ import { createHistory, type HistoryAccess, type HistoryLayer } from './store/in
 import { recordBuildInfo } from './telemetry/build-info.js';
 import type { Logger } from './telemetry/logger.js';
 import { traceBroker, traceHistory } from './telemetry/traced-backends.js';
+import type { ShareDrainer } from './transport/api-drain.js';
 import { createTransport, type Transport } from './transport/server.js';
 
 /** Beyond the drain window: close handshakes (the drainer's grace) and the last history flush. */
@@ -49,6 +50,8 @@ export interface WorkerSeams {
   backends: Backends;
   /** The pod's history layer in the primary. */
   history: HistoryAccess;
+  /** `POST /api/drain` on this worker drains a share of every worker's connections. */
+  shareDrainer: ShareDrainer;
 }
 
 /** Starts a server from `config` with the given channel routes (tried before the built-in ones). */
@@ -79,6 +82,7 @@ export async function startServer(
     clientEvents,
     history: traceHistory(history),
     logger,
+    apiAwaitsSequencing: worker !== undefined,
   });
   try {
     await node.start();
@@ -91,7 +95,14 @@ export async function startServer(
   if (!worker) logHistorySetup(config, logger);
   logger.info(recordBuildInfo(config.revision), 'build');
   // A worker's METRICS_PORT is the primary's: the pod answers /metrics and the probes once.
-  const transport = createTransport({ config, node, verify, logger, opsPort: !worker });
+  const transport = createTransport({
+    config,
+    node,
+    verify,
+    logger,
+    opsPort: !worker,
+    shareDrainer: worker?.shareDrainer,
+  });
   let addr;
   try {
     addr = await transport.listen();

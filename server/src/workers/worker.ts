@@ -27,6 +27,7 @@ export async function runWorker(config: Config, logger: Logger, channels: Channe
   const server = await startServer(config, logger, channels, {
     backends,
     history: new IpcHistory(primary),
+    shareDrainer: { drainShare: (percent, windowMs) => primary.request('shareDrain', percent, windowMs) },
   });
   let stopped: Promise<boolean> | undefined;
   const stop = (budgetMs: number) => (stopped ??= server.stop(() => budgetMs));

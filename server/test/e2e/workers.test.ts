@@ -197,6 +197,36 @@ describe('WORKERS=2 (memory broker)', () => {
   });
 });
 
+describe('WORKERS=2 share drain', () => {
+  let sb: SwitchboardProcess;
+  before(async () => {
+    sb = await startPod();
+  });
+  after(() => sb?.kill());
+
+  test('POST /api/drain on one worker closes the share of every worker and the pod stays ready', async () => {
+    const token = await workerTestToken('sam');
+    const opened: RawClient[] = [];
+    const pids = new Set<number>();
+    for (let i = 0; i < 4; i++) {
+      const raw = await openRaw(sb.socketUrl, token);
+      opened.push(raw);
+      pids.add(await pidOfRaw(raw));
+    }
+    assert.equal(pids.size, 2, 'the four connections are spread over both workers');
+    const res = await fetch(`${sb.httpUrl}/api/drain`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ percent: 100, window_ms: 500 }),
+    });
+    assert.equal(res.status, 202);
+    assert.deepEqual(await res.json(), { status: 'draining', closing: 4, window_ms: 500 });
+    const codes = await Promise.all(opened.map((r) => within(20_000, 'close', r.closed)));
+    assert.deepEqual(new Set(codes.map((c) => c.code)), new Set([1012]));
+    assert.equal((await fetch(`${sb.metricsUrl}/readyz`)).status, 200);
+  });
+});
+
 describe('WORKERS=2 shutdown', () => {
   test('SIGTERM to the primary closes the connections of every worker with 1012 and exits 0', async () => {
     const sb = await startPod({ DRAIN_WINDOW_MS: '1000' });
