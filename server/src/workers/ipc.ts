@@ -55,6 +55,8 @@ export class IpcEndpoint {
   constructor(
     private readonly send: (m: IpcMessage) => void,
     private readonly handlers: ReadonlyMap<string, IpcHandler>,
+    /** Told when a note's handler throws (a note has no one to answer). */
+    private readonly onNoteError: (op: string, err: unknown) => void = () => undefined,
   ) {}
 
   /** Calls `op` on the peer; rejects with the peer's error, or IpcClosedError once the channel is gone. */
@@ -85,7 +87,11 @@ export class IpcEndpoint {
     }
     const handler = this.handlers.get(m.op);
     if (m.sb === 'note') {
-      handler?.(...m.args);
+      try {
+        handler?.(...m.args);
+      } catch (err) {
+        this.onNoteError(m.op, err);
+      }
       return;
     }
     const id = m.id;

@@ -100,7 +100,12 @@ export class WorkerPool {
       link.listening = true;
       this.onListening?.();
     });
-    (link as { endpoint: IpcEndpoint }).endpoint = new IpcEndpoint((m) => worker.send(m), handlers);
+    (link as { endpoint: IpcEndpoint }).endpoint = new IpcEndpoint(
+      (m) => worker.send(m),
+      handlers,
+      (op, err) =>
+        this.opts.logger.error({ err, op, worker: worker.id }, 'workers: a message from a worker failed'),
+    );
     this.links.set(worker.id, link);
     worker.on('message', (m) => link.endpoint.receive(m));
     worker.on('exit', (code, signal) => void this.exited(link, code, signal));

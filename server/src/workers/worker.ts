@@ -17,7 +17,11 @@ import type { WorkerStatus } from './primary-ops.js';
 /** Starts this worker's server and answers the primary's requests (metrics, status, drain). */
 export async function runWorker(config: Config, logger: Logger, channels: ChannelsModule): Promise<void> {
   const handlers = new Map<string, IpcHandler>();
-  const primary = new IpcEndpoint((m: IpcMessage) => process.send!(m), handlers);
+  const primary = new IpcEndpoint(
+    (m: IpcMessage) => process.send!(m),
+    handlers,
+    (op, err) => logger.error({ err, op }, 'workers: a message from the primary failed'),
+  );
   process.on('message', (m) => primary.receive(m));
   const backends = {
     broker: new IpcBroker(primary, handlers),
