@@ -4,7 +4,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startSwitchboard, testSecrets, type SwitchboardProcess } from '../../../testkit/src/index.js';
-import { eventually, Presence, within, type Channel, type Socket } from '../support/phoenix.js';
+import { LongPoll, type SocketConnectOption } from 'phoenix';
+import {
+  collect,
+  connect,
+  eventually,
+  join,
+  Presence,
+  presentUsers,
+  push,
+  within,
+  type Channel,
+  type Socket,
+} from '../support/phoenix.js';
 import { openRaw, type RawClient } from '../support/raw-client.js';
 import {
   clientsOnDistinctWorkers,
@@ -167,6 +179,36 @@ describe('WORKERS=2 (memory broker)', () => {
     assert.equal(buildInfo.length, 1, buildInfo.join('\n'));
     assert.match(buildInfo[0]!, /\} 1$/);
     for (const r of opened) r.ws.close();
+  });
+
+  test('LongPoll clients whose requests land on either worker join, push, receive and see presence', async () => {
+    const topic = `room:lp-${Math.random().toString(36).slice(2)}`;
+    const users = ['lea', 'leo', 'lou'];
+    const clients = await Promise.all(
+      users.map(async (sub) => {
+        const socket = await connect(sb.socketUrl, {
+          params: { token: await workerTestToken(sub) },
+          transport: LongPoll as unknown as SocketConnectOption['transport'],
+        });
+        sockets.push(socket);
+        return socket;
+      }),
+    );
+    const channels = clients.map((c) => c.channel(topic, {}));
+    const got = channels.map((c) => collect<{ from: string }>(c, 'msg'));
+    const presence = new Presence(channels[0]!);
+    for (const c of channels) assert.equal((await join(c)).status, 'ok');
+    await eventually('every user present', () => presentUsers(presence).join() === users.join());
+    for (const [i, c] of channels.entries())
+      assert.equal((await push(c, 'msg', { from: users[i]! })).status, 'ok');
+    await eventually('three messages at every client', () => got.every((g) => g.length >= 3), 20_000);
+    for (const g of got) assert.deepEqual(g.map((m) => m.from).sort(), users);
+    // Polls and posts of one session reached the worker that does not hold it: relayed there.
+    const text = await scrape(sb);
+    const relayed = [
+      ...text.matchAll(/^switchboard_longpoll_requests_total\{[^}]*route="relayed"[^}]*\} (\d+)/gm),
+    ];
+    assert.ok(relayed.reduce((n, m) => n + Number(m[1]), 0) > 0, 'some LongPoll requests were relayed');
   });
 
   test('a killed worker is replaced and the pod is ready again', async () => {
