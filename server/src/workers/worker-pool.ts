@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../telemetry/logger.js';
-import { IpcEndpoint, type IpcHandler } from './ipc.js';
+import { IpcEndpoint, type IpcHandler, type IpcMessage } from './ipc.js';
 import type { WorkerPort } from './node-bus.js';
 
 /** Restarts a pod allows within a minute; one more and the primary exits 1 (Kubernetes restarts the pod). */
@@ -8,6 +8,15 @@ export const MAX_RESTARTS_PER_MINUTE = 5;
 
 /** How long the primary waits for one worker's answer to a probe, scrape or share drain. */
 const ASK_TIMEOUT_MS = 3000;
+
+/**
+ * Publication bytes (counted as string length) the primary may have queued on one worker's IPC
+ * channel and not yet written. Beyond it, further publications to that worker are dropped
+ * (at-most-once, as the broker interface promises: its clients recover from history) instead of
+ * growing the primary's memory behind a worker that stopped reading. Other messages are small and
+ * never dropped.
+ */
+export const MAX_QUEUED_PUB_BYTES = 64 * 1024 * 1024;
 
 /** One live worker as the primary holds it. */
 export interface WorkerLink extends WorkerPort {
@@ -101,7 +110,7 @@ export class WorkerPool {
       this.onListening?.();
     });
     (link as { endpoint: IpcEndpoint }).endpoint = new IpcEndpoint(
-      (m) => worker.send(m),
+      this.boundedSender(worker),
       handlers,
       (op, err) =>
         this.opts.logger.error({ err, op, worker: worker.id }, 'workers: a message from a worker failed'),
@@ -109,6 +118,37 @@ export class WorkerPool {
     this.links.set(worker.id, link);
     worker.on('message', (m) => link.endpoint.receive(m));
     worker.on('exit', (code, signal) => void this.exited(link, code, signal));
+  }
+
+  /** Sends to `worker`, dropping publications while MAX_QUEUED_PUB_BYTES of them wait to be written. */
+  private boundedSender(worker: Worker): (m: IpcMessage) => void {
+    let queued = 0;
+    let droppedSinceLog = 0;
+    let lastLog = 0;
+    return (m) => {
+      const pub = m.sb === 'note' && m.op === 'pub' ? (m.args[0] as string) : undefined;
+      if (pub === undefined) {
+        worker.send(m);
+        return;
+      }
+      if (queued + pub.length > MAX_QUEUED_PUB_BYTES) {
+        droppedSinceLog++;
+        const now = Date.now();
+        if (now - lastLog > 10_000) {
+          lastLog = now;
+          this.opts.logger.warn(
+            { worker: worker.id, dropped: droppedSinceLog, queuedBytes: queued },
+            'workers: a worker is not reading its publications: dropped',
+          );
+          droppedSinceLog = 0;
+        }
+        return;
+      }
+      queued += pub.length;
+      worker.send(m, undefined, undefined, () => {
+        queued -= pub.length;
+      });
+    };
   }
 
   private async exited(link: WorkerLink, code: number | null, signal: string | null): Promise<void> {
