@@ -124,7 +124,8 @@ export async function startServer(
       await transport.close();
       // Sessions are closed and the API refuses work: nothing more is appended.
       const budget = flushBudgetMs();
-      logger.info({ budgetMs: budget }, 'draining: flushing history writes');
+      // A worker's history writes are the primary's, which flushes them once every worker drained.
+      if (!worker) logger.info({ budgetMs: budget }, 'draining: flushing history writes');
       const flushed = await history.flush(budget);
       await node.close();
       await history.close();
