@@ -2,6 +2,8 @@
  * Composition root: config -> logger -> broker/presence + history -> node -> transport, then signals.
  * SIGTERM/SIGINT drain the node (1012 in paced batches over DRAIN_WINDOW_MS), flush pending history
  * writes and exit 0 within the window plus SHUTDOWN_MARGIN_MS; a second signal exits at once with 1.
+ * WORKERS>1: this process becomes the node:cluster primary (workers/primary.ts) and each forked
+ * worker runs workers/worker.ts instead of the server above.
  */
 import cluster from 'node:cluster';
 import { loadChannelsModule, type ChannelsModule } from './channels/module.js';
@@ -10,7 +12,7 @@ import { SHUTDOWN_MARGIN_MS, StartError, startServer, type ServerParts } from '.
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { configuredSecrets } from './telemetry/redact.js';
 import { shutdownTracing, startTracing } from './telemetry/tracing.js';
-import { workerNodeId } from './workers/node-bus.js';
+import { workerNodeId } from './workers/config.js';
 
 function readConfig(): Config {
   try {

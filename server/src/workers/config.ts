@@ -21,3 +21,8 @@ export function parseWorkers(raw: string | undefined, problems: string[]): numbe
   }
   return n;
 }
+
+/** The node id a worker runs under: the pod's NODE_ID and the worker's cluster id (node-bus.ts relies on it). */
+export function workerNodeId(nodeId: string, workerId: number): string {
+  return `${nodeId}-w${workerId}`;
+}

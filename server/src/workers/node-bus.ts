@@ -79,8 +79,3 @@ export class NodeBus {
     }
   }
 }
-
-/** The node id a worker runs under: the pod's NODE_ID and the worker's cluster id. */
-export function workerNodeId(nodeId: string, workerId: number): string {
-  return `${nodeId}-w${workerId}`;
-}
