@@ -2,6 +2,7 @@
 // client on one worker gets what is published on the other, once and in order; recovery, presence,
 // /metrics, a killed worker and SIGTERM hold for the pod as for one process.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { startSwitchboard, testSecrets, type SwitchboardProcess } from '../../../testkit/src/index.js';
 import { LongPoll, type SocketConnectOption } from 'phoenix';
@@ -270,6 +271,34 @@ describe('WORKERS=2 share drain', () => {
 });
 
 describe('WORKERS=2 shutdown', () => {
+  test('workers that keep dying end the pod: more than 5 restarts in a minute and the primary exits 1', async () => {
+    const sb = await startPod();
+    try {
+      const primary = sb.proc.child.pid!;
+      const killed = new Set<number>();
+      // Kill every worker as soon as it exists, until the primary gives up.
+      await eventually(
+        'the primary exits',
+        () => {
+          if (sb.proc.child.exitCode !== null) return true;
+          for (const pid of childPids(primary)) {
+            if (killed.has(pid)) continue;
+            killed.add(pid);
+            process.kill(pid, 'SIGKILL');
+          }
+          return false;
+        },
+        120_000,
+      );
+      assert.equal(sb.proc.child.exitCode, 1);
+      assert.match(sb.output(), /more than 5 restarts in a minute, the pod exits/);
+      // Two at the start plus five replacements were killed; the sixth exit ended the pod.
+      assert.ok(killed.size >= 6 && killed.size <= 8, `killed ${killed.size} workers`);
+    } finally {
+      await sb.kill();
+    }
+  });
+
   test('SIGTERM to the primary closes the connections of every worker with 1012 and exits 0', async () => {
     const sb = await startPod({ DRAIN_WINDOW_MS: '1000' });
     const raws: RawClient[] = [];
@@ -292,6 +321,16 @@ describe('WORKERS=2 shutdown', () => {
     }
   });
 });
+
+/** The primary's child processes (its workers), from /proc. */
+function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+    if (text) children.push(...text.split(/\s+/).map(Number));
+  }
+  return children;
+}
 
 async function scrape(sb: SwitchboardProcess): Promise<string> {
   const res = await fetch(`${sb.metricsUrl}/metrics`);
