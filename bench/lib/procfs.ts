@@ -38,8 +38,44 @@ function schedSeconds(pid: number): number | null {
 
 let preciseCpu: boolean | undefined;
 
-/** CPU time (user + system) the process has used so far, in seconds. */
+/**
+ * CPU time (user + system) the process and its descendants have used so far, in seconds. A server
+ * with WORKERS>1 is a node:cluster primary whose workers are child processes: their CPU is the
+ * server's. A child that exited between two readings drops out of the sum (a restarted worker).
+ */
 export function cpuSeconds(pid: number): number {
+  let sum = ownCpuSeconds(pid);
+  for (const child of childPids(pid)) {
+    try {
+      sum += cpuSeconds(child);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return sum;
+}
+
+/** Direct children of `pid` (from every thread's /proc/<pid>/task/<tid>/children). */
+function childPids(pid: number): number[] {
+  const children: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return children;
+  }
+  for (const tid of tasks) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (text) children.push(...text.split(/\s+/).map(Number));
+    } catch {
+      /* thread ended meanwhile, or a kernel without CONFIG_PROC_CHILDREN */
+    }
+  }
+  return children;
+}
+
+function ownCpuSeconds(pid: number): number {
   preciseCpu ??= schedSeconds(process.pid) !== null;
   if (preciseCpu) {
     const s = schedSeconds(pid);

@@ -5,6 +5,7 @@ import { parseTrustedProxies } from './transport/client-address.js';
 import { parseHooksConfig, type HooksConfig } from './channels/hooks/config.js';
 import { parseWebhooksConfig, type WebhooksConfig } from './webhooks/config.js';
 import { parseHistoryConfig, type HistoryConfig } from './store/config.js';
+import { parseWorkers } from './workers/config.js';
 
 /**
  * The only module that reads `process.env`. Every variable is documented in docs/configuration.md;
@@ -65,6 +66,8 @@ export interface Config {
   host: string;
   /** Identifies this replica to the broker and presence (unique per process). */
   nodeId: string;
+  /** WORKERS: processes sharing PORT on this node (1: a single process; docs/operations.md). */
+  workers: number;
   /** SWITCHBOARD_REVISION: the build's source revision (the image sets it), a label of switchboard_build_info. */
   revision: string;
   jwt: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
@@ -252,6 +255,7 @@ export function loadConfig(env: Env = process.env): Config {
   const presenceTtlMs = int('PRESENCE_TTL_MS', 15_000, 300, 3_600_000, ' ms');
   const presenceTopics = parsePresenceTopics(read('PRESENCE_TOPICS'), problems);
   const drainWindowMs = int('DRAIN_WINDOW_MS', 30_000, 0, 600_000, ' ms');
+  const workers = parseWorkers(read('WORKERS'), problems);
   const rebalance = {
     intervalMs: int('REBALANCE_INTERVAL_MS', 0, 0, 3_600_000, ' ms'),
     tolerancePercent: int('REBALANCE_TOLERANCE_PERCENT', 10, 1, 100, ' %'),
@@ -336,6 +340,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPort,
     host,
     nodeId,
+    workers,
     revision,
     jwt: { secret: jwtSecret, jwksUrl, issuer: read('JWT_ISSUER'), audience: read('JWT_AUDIENCE') },
     apiToken: apiToken ?? '',

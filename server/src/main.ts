@@ -2,13 +2,17 @@
  * Composition root: config -> logger -> broker/presence + history -> node -> transport, then signals.
  * SIGTERM/SIGINT drain the node (1012 in paced batches over DRAIN_WINDOW_MS), flush pending history
  * writes and exit 0 within the window plus SHUTDOWN_MARGIN_MS; a second signal exits at once with 1.
+ * WORKERS>1: this process becomes the node:cluster primary (workers/primary.ts) and each forked
+ * worker runs workers/worker.ts instead of the server above.
  */
+import cluster from 'node:cluster';
 import { loadChannelsModule, type ChannelsModule } from './channels/module.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { StartError, startServer, type ServerParts } from './switchboard.js';
+import { SHUTDOWN_MARGIN_MS, StartError, startServer, type ServerParts } from './switchboard.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { configuredSecrets } from './telemetry/redact.js';
 import { shutdownTracing, startTracing } from './telemetry/tracing.js';
+import { workerNodeId } from './workers/config.js';
 
 function readConfig(): Config {
   try {
@@ -33,9 +37,6 @@ function announceDevSecrets(config: Config, logger: Logger): void {
         : ''),
   );
 }
-
-/** Beyond the drain window: close handshakes (the drainer's grace) and the last history flush. */
-const SHUTDOWN_MARGIN_MS = 8000;
 
 function installShutdown(server: ServerParts, config: Config, logger: Logger): void {
   let stopping = false;
@@ -73,7 +74,11 @@ function installShutdown(server: ServerParts, config: Config, logger: Logger): v
 }
 
 async function main(): Promise<void> {
-  const config = readConfig();
+  const loaded = readConfig();
+  // A worker (WORKERS>1) runs under the pod's NODE_ID plus its own number (primary.ts sets NODE_ID).
+  const config = cluster.isWorker
+    ? { ...loaded, nodeId: workerNodeId(loaded.nodeId, cluster.worker!.id) }
+    : loaded;
   const logger = createLogger({
     level: config.logLevel,
     nodeId: config.nodeId,
@@ -86,6 +91,10 @@ async function main(): Promise<void> {
   });
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection'));
   announceDevSecrets(config, logger);
+  if (cluster.isPrimary && config.workers > 1) {
+    const { runPrimary } = await import('./workers/primary.js');
+    return runPrimary(config, logger);
+  }
   const channels: ChannelsModule = config.channelsModule
     ? await loadChannelsModule(config.channelsModule).catch((err: unknown) => {
         logger.fatal({ err, module: config.channelsModule }, 'cannot load CHANNELS_MODULE');
@@ -97,6 +106,13 @@ async function main(): Promise<void> {
       { module: config.channelsModule, routes: channels.routes.length, connect: !!channels.connect },
       'channel routes loaded',
     );
+  }
+  if (cluster.isWorker) {
+    const { runWorker } = await import('./workers/worker.js');
+    return runWorker(config, logger, channels).catch((err: unknown) => {
+      logger.fatal({ err }, 'worker failed to start');
+      process.exit(1);
+    });
   }
   const server = await startServer(config, logger, channels).catch((err: unknown) => {
     if (err instanceof StartError && err.step === 'backends') {

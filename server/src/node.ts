@@ -21,7 +21,7 @@ import { PresenceChurnLimiter } from './session/presence-churn.js';
 import type { SessionHost } from './session/session-host.js';
 import { Session } from './session/session.js';
 import type { RateLimit } from './session/token-bucket.js';
-import type { HistoryLayer } from './store/index.js';
+import type { HistoryAccess } from './store/index.js';
 import { isSequenced } from './store/sequencer.js';
 import type { Logger } from './telemetry/logger.js';
 import { metrics } from './telemetry/metrics.js';
@@ -37,7 +37,7 @@ export interface NodeOptions {
   broker: Broker;
   presence: PresenceTracker;
   /** Sequencer + durable store (store/index.ts `createHistory`); already started. */
-  history: HistoryLayer;
+  history: HistoryAccess;
   logger: Logger;
   router?: ChannelRouter;
   /** Decides who may connect, after the JWT (channels module `connect`); none: everyone with a valid token. */
@@ -50,6 +50,12 @@ export interface NodeOptions {
   verifyToken?: TokenVerifier;
   /** Hello interval and census timeout of the control plane (cluster/control-plane.ts). */
   control?: { helloIntervalMs?: number; censusTimeoutMs?: number };
+  /**
+   * POST /api/broadcast is answered only once its publication is sequenced. A worker (WORKERS>1)
+   * sets it: two requests answered one after the other may reach different workers, and only the
+   * primary's sequencing orders them, so the second must not start before the first is sequenced.
+   */
+  apiAwaitsSequencing?: boolean;
 }
 
 /** Where a publication entered this node (the `source` label of switchboard_publishes_total). */
@@ -70,7 +76,7 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
   readonly router: ChannelRouter;
   readonly presence: PresenceTracker;
   readonly presenceChurn: PresenceChurnLimiter;
-  readonly history: HistoryLayer;
+  readonly history: HistoryAccess;
   readonly logger: Logger;
   readonly verifyToken: TokenVerifier;
   /** Open sessions (heartbeat sweep and drain walk it). */
@@ -82,6 +88,7 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
   private readonly broker: Broker;
   private readonly connectHandler: ConnectHandler | undefined;
   private readonly publishGate: PublishGate | undefined;
+  private readonly apiAwaitsSequencing: boolean;
   private readonly clientEvents: ClientEventSink | undefined;
   private readonly batcher: PresenceBatcher;
   private readonly presenceSent = metrics.messagesSent.labels('presence');
@@ -101,6 +108,7 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
     this.broker = opts.broker;
     this.connectHandler = opts.connect;
     this.publishGate = opts.publishGate;
+    this.apiAwaitsSequencing = opts.apiAwaitsSequencing ?? false;
     this.clientEvents = opts.clientEvents;
     this.presence = opts.presence;
     this.presenceChurn = new PresenceChurnLimiter(
@@ -221,7 +229,7 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
       throw new TypeError('broadcast payload is not JSON-encodable');
     }
     this.clientPublishes.inc();
-    this.publish(topic, message.event, payload, except);
+    void this.publish(topic, message.event, payload, except);
   }
 
   /**
@@ -246,15 +254,16 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
     const decision = this.publishGate ? await this.publishGate(pub) : { ok: true as const, publication: pub };
     if (decision.ok) {
       const { topic, event, payload } = decision.publication;
-      this.publishFromApi(topic, event, payload);
+      const sequenced = this.publishFromApi(topic, event, payload);
+      if (this.apiAwaitsSequencing) await sequenced;
     }
     return decision;
   }
 
-  /** A publication from the HTTP API (`POST /api/broadcast`). */
-  publishFromApi(topic: string, event: string, payload: unknown): void {
+  /** A publication from the HTTP API (`POST /api/broadcast`); resolves once sequenced (or failed to be). */
+  publishFromApi(topic: string, event: string, payload: unknown): Promise<void> {
     this.apiPublishes.inc();
-    this.publish(topic, event, { json: JSON.stringify(payload), value: payload });
+    return this.publish(topic, event, { json: JSON.stringify(payload), value: payload });
   }
 
   /**
@@ -266,8 +275,9 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
    * - Sequencer unreachable (Redis down): delivered locally at once without a position, counted as
    *   a broker publish error; local delivery goes on while cross-node delivery cannot.
    * Appends are issued in call order on one connection, so one publisher's messages stay in order.
+   * Resolves (never rejects) once the append settled.
    */
-  private publish(topic: string, event: string, payload: PublishPayload, except?: string): void {
+  private publish(topic: string, event: string, payload: PublishPayload, except?: string): Promise<void> {
     const publishedAt = Date.now();
     const binary = 'bytes' in payload;
     const pub: Publication = { topic, event, origin: this.nodeId, publishedAt };
@@ -280,7 +290,7 @@ export class SwitchboardNode implements SessionHost, ChannelActions, LocalContro
       pub.payloadJson = payload.json;
     }
     const started = performance.now();
-    this.history.append(pub).then(
+    return this.history.append(pub).then(
       (sequenced) => {
         if (this.history.deliversToNodes) {
           metrics.brokerPublishLatency.observe((performance.now() - started) / 1000);

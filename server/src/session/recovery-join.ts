@@ -2,7 +2,7 @@ import { payloadJsonOf } from '../broker/broker.js';
 import { binaryFrame, textFrame } from '../hub/ws-frame.js';
 import { positionRef } from '../hub/hub.js';
 import type { Serializer } from '../protocol/serializer.js';
-import type { HistoryLayer } from '../store/index.js';
+import type { HistoryAccess } from '../store/index.js';
 import type { SequencedPublication, StreamPosition } from '../store/sequencer.js';
 import type { Logger } from '../telemetry/logger.js';
 
@@ -59,7 +59,7 @@ const none = (): void => {};
  * missed). Never rejects: an unreachable sequencer is `recovered: false, reason: "unavailable"`.
  */
 export async function recoverForJoin(
-  history: Pick<HistoryLayer, 'recover' | 'position'>,
+  history: Pick<HistoryAccess, 'recover' | 'position'>,
   topic: string,
   req: RecoverRequest,
   logger: Logger,

@@ -4,7 +4,7 @@ import type { ChannelRouter } from '../channels/router.js';
 import type { Limits } from '../config.js';
 import type { Hub } from '../hub/hub.js';
 import type { PresenceTracker } from '../presence/presence.js';
-import type { HistoryLayer } from '../store/index.js';
+import type { HistoryAccess } from '../store/index.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { PresenceChurnLimiter } from './presence-churn.js';
 import type { RateLimit } from './token-bucket.js';
@@ -27,7 +27,7 @@ export interface SessionHost {
   /** Presence joins per topic on this node (PRESENCE_CHURN_PER_SECOND / PRESENCE_CHURN_BURST). */
   readonly presenceChurn: PresenceChurnLimiter;
   /** Recovery for joins that opt in (`recover` join param). */
-  readonly history: Pick<HistoryLayer, 'recover' | 'position'>;
+  readonly history: Pick<HistoryAccess, 'recover' | 'position'>;
   readonly logger: Logger;
   /** Verifies a token handed over on a live connection (`access_token`), as the upgrade does. */
   readonly verifyToken: TokenVerifier;

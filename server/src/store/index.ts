@@ -36,9 +36,16 @@ export interface HistoryLayerOptions {
  * The history layer as the server uses it: one sequencer (offsets at publish time) plus one durable
  * store (PostgreSQL when DATABASE_URL is set, else nothing beyond the sequencer's cache).
  */
-export interface HistoryLayer {
+export interface HistoryLayer extends HistoryAccess {
   readonly sequencer: Sequencer;
   readonly store: HistoryStore;
+}
+
+/**
+ * What the node uses of the history layer. A worker process (WORKERS>1) holds only this: its calls
+ * go to the node's one history layer in the primary process (workers/ipc-history.ts).
+ */
+export interface HistoryAccess {
   /**
    * True when `append` already delivered the publication to the other nodes (Redis): the caller then
    * skips `broker.publish` and only fans out locally. False (memory): the caller calls `broker.publish`.

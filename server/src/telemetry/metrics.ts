@@ -184,6 +184,7 @@ export const metrics = {
   draining: new client.Gauge({
     name: 'switchboard_draining',
     help: '1 while the node drains for shutdown',
+    aggregator: 'max',
     registers: [registry],
   }),
   drainClosed: new client.Counter({
@@ -200,6 +201,8 @@ export const metrics = {
     name: 'switchboard_build_info',
     help: 'Always 1; labels name the running build: version (server/package.json) and revision (SWITCHBOARD_REVISION, the git commit)',
     labelNames: ['version', 'revision'] as const,
+    // WORKERS>1: one series for the pod, not one per worker summed (workers/primary-ops.ts).
+    aggregator: 'first',
     registers: [registry],
   }),
   drainRemaining: new client.Gauge({

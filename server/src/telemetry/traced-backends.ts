@@ -1,5 +1,5 @@
 import type { Broker, Publication } from '../broker/broker.js';
-import type { HistoryLayer } from '../store/index.js';
+import type { HistoryAccess } from '../store/index.js';
 import type { SequencedPublication } from '../store/sequencer.js';
 import {
   contextOf,
@@ -27,7 +27,7 @@ export function traceBroker(broker: Broker): Broker {
 }
 
 /** `history` itself when tracing is off, else a tracing decorator of it. */
-export function traceHistory(history: HistoryLayer): HistoryLayer {
+export function traceHistory(history: HistoryAccess): HistoryAccess {
   return tracingEnabled() ? new TracedHistory(history) : history;
 }
 
@@ -78,17 +78,9 @@ export class TracedBroker implements Broker {
   }
 }
 
-/** Delegates every HistoryLayer member; `append` (the publish path) opens the publish trace. */
-export class TracedHistory implements HistoryLayer {
-  constructor(private readonly inner: HistoryLayer) {}
-
-  get sequencer(): HistoryLayer['sequencer'] {
-    return this.inner.sequencer;
-  }
-
-  get store(): HistoryLayer['store'] {
-    return this.inner.store;
-  }
+/** Delegates every HistoryAccess member; `append` (the publish path) opens the publish trace. */
+export class TracedHistory implements HistoryAccess {
+  constructor(private readonly inner: HistoryAccess) {}
 
   get deliversToNodes(): boolean {
     return this.inner.deliversToNodes;
@@ -123,15 +115,15 @@ export class TracedHistory implements HistoryLayer {
     }
   }
 
-  position(topic: string): ReturnType<HistoryLayer['position']> {
+  position(topic: string): ReturnType<HistoryAccess['position']> {
     return this.inner.position(topic);
   }
 
-  recover(req: Parameters<HistoryLayer['recover']>[0]): ReturnType<HistoryLayer['recover']> {
+  recover(req: Parameters<HistoryAccess['recover']>[0]): ReturnType<HistoryAccess['recover']> {
     return this.inner.recover(req);
   }
 
-  readSince(topic: string, since: number, limit: number): ReturnType<HistoryLayer['readSince']> {
+  readSince(topic: string, since: number, limit: number): ReturnType<HistoryAccess['readSince']> {
     return this.inner.readSince(topic, since, limit);
   }
 

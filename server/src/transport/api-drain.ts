@@ -1,11 +1,25 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isAuthorized } from './api-broadcast.js';
-import type { Drainer } from './drain.js';
+import type { ShareRefusal } from './drain.js';
 import { HttpError, readBody, sendJson } from './http-util.js';
 
 /** The longest window a share drain may be spread over (10 minutes). */
 export const MAX_SHARE_WINDOW_MS = 600_000;
 const MAX_BODY_BYTES = 1024;
+
+/**
+ * What `POST /api/drain` starts a share drain with: this process's Drainer, or with WORKERS>1 one
+ * that asks the primary to have every worker close its share (workers/worker.ts).
+ */
+export interface ShareDrainer {
+  drainShare(
+    percent: number,
+    windowMs: number,
+  ):
+    | { closing: number; windowMs: number }
+    | ShareRefusal
+    | Promise<{ closing: number; windowMs: number } | ShareRefusal>;
+}
 
 export interface ShareDrainRequest {
   percent: number;
@@ -22,7 +36,7 @@ export interface ShareDrainRequest {
 export async function handleApiDrain(
   req: IncomingMessage,
   res: ServerResponse,
-  deps: { apiToken: string; drainer: Drainer; defaultWindowMs: number },
+  deps: { apiToken: string; drainer: ShareDrainer; defaultWindowMs: number },
 ): Promise<void> {
   if (!isAuthorized(req.headers.authorization, deps.apiToken)) {
     throw new HttpError(401, 'missing or wrong bearer token: send "Authorization: Bearer <API_TOKEN>"');
@@ -35,7 +49,7 @@ export async function handleApiDrain(
     throw new HttpError(400, 'body is not valid JSON: send {"percent": 25, "window_ms": 30000}');
   }
   const { percent, windowMs } = parseShareDrain(parsed, deps.defaultWindowMs);
-  const started = deps.drainer.drainShare(percent, windowMs);
+  const started = await deps.drainer.drainShare(percent, windowMs);
   if (started === 'shutting_down')
     throw new HttpError(409, 'this pod is shutting down: it drains everything');
   if (started === 'busy') {

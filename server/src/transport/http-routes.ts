@@ -7,8 +7,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { metrics, registry } from '../telemetry/metrics.js';
 import { handleApiBroadcast } from './api-broadcast.js';
 import { handleApiControl, matchControlPath } from './api-control.js';
-import { handleApiDrain } from './api-drain.js';
-import type { Drainer } from './drain.js';
+import { handleApiDrain, type ShareDrainer } from './api-drain.js';
 import { handleApiHistory, matchHistoryPath } from './api-history.js';
 import { HttpError, lingerIfUnread, sendBody, sendJson, statusClass } from './http-util.js';
 import { parseRequestTarget } from './request-target.js';
@@ -22,7 +21,7 @@ export interface RouteDeps {
   /** The LongPoll transport (GET and POST on /socket/longpoll), when enabled. */
   longPoll?: LongPollSessions;
   /** This pod's drainer: `POST /api/drain` moves a share of its connections. */
-  drainer?: Drainer;
+  drainer?: ShareDrainer;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;

@@ -9,6 +9,7 @@ import { Drainer } from './drain.js';
 import { startHeartbeatSweep } from './heartbeat.js';
 import { ClientAddressResolver } from './client-address.js';
 import { ConnectionCounter } from './connection-caps.js';
+import type { ShareDrainer } from './api-drain.js';
 import { createOpsRequestHandler, createRequestHandler } from './http-routes.js';
 import { LongPollSessions } from './longpoll.js';
 import { Rebalancer } from './rebalancer.js';
@@ -20,6 +21,10 @@ export interface TransportOptions {
   node: SwitchboardNode;
   verify: TokenVerifier;
   logger: Logger;
+  /** False in a worker (WORKERS>1): the primary serves METRICS_PORT for the pod. Default true. */
+  opsPort?: boolean;
+  /** `POST /api/drain`'s drainer when not this process's own (WORKERS>1: every worker's). */
+  shareDrainer?: ShareDrainer;
 }
 
 export interface Transport {
@@ -93,7 +98,14 @@ export function createTransport(opts: TransportOptions): Transport {
       keepAliveTimeout: edge.keepAliveTimeoutMs,
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(edge.headersTimeoutMs / 4))),
     },
-    createRequestHandler({ config, node, assets: loadStaticAssets(), logger, longPoll, drainer }),
+    createRequestHandler({
+      config,
+      node,
+      assets: loadStaticAssets(),
+      logger,
+      longPoll,
+      drainer: opts.shareDrainer ?? drainer,
+    }),
   );
   server.on(
     'upgrade',
@@ -119,7 +131,7 @@ export function createTransport(opts: TransportOptions): Transport {
     opsServer,
     drainer,
     listen: async () => {
-      await listenOn(opsServer, config.metricsPort, config.host);
+      if (opts.opsPort !== false) await listenOn(opsServer, config.metricsPort, config.host);
       const address = await listenOn(server, config.port, config.host);
       rebalancer?.start();
       return address;

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
 import { describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
@@ -172,6 +173,17 @@ describe('loadConfig', () => {
     assert.ok(
       problems.some((p) => p.startsWith('LOG_LEVEL="loud" is invalid: set it to one of fatal, error')),
     );
+  });
+
+  test('WORKERS: 1 by default, a whole number up to 64, or auto (one per usable core)', () => {
+    assert.equal(loadConfig({}).workers, 1);
+    assert.equal(loadConfig({ WORKERS: '3' }).workers, 3);
+    assert.equal(loadConfig({ WORKERS: 'auto' }).workers, Math.min(64, availableParallelism()));
+    for (const bad of ['0', '65', '2.5', 'two', '-1']) {
+      assert.deepEqual(problemsOf({ WORKERS: bad }), [
+        `WORKERS=${JSON.stringify(bad)} is invalid: set a whole number from 1 to 64, or auto (one per core)`,
+      ]);
+    }
   });
 
   test('PRESENCE_TOPICS: every topic by default, none on request, bad patterns named', () => {
