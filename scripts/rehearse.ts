@@ -36,6 +36,7 @@ import { StepSummary } from './lib/rehearse/summary-text.js';
 import { judgeNeighbourOf, startNeighbourOf } from './lib/rehearse/neighbour-run.js';
 import { killDescendantsNow, removeContainersNow, Teardown } from './lib/rehearse/teardown.js';
 import { readWorkflow } from './lib/rehearse/workflow.js';
+import { rehearsalNames } from './lib/rehearse/adopter.js';
 import { rehearseOtherWorkflow } from './lib/rehearse/workflow-rehearsals.js';
 import { resolveWorkflow } from './lib/rehearse/workflow-kind.js';
 import { $, run, zxRunner } from './lib/zx.js';
@@ -255,6 +256,10 @@ async function main(): Promise<void> {
     return;
   }
 
+  // The stand-in GitHub's repository and the image names are switchboard.config.yaml's (adopter.ts);
+  // deploy.yml passes the manifests' image and the deploy branch to reusable-deploy.yml.
+  const names = rehearsalNames(root);
+  const callInput = (name: string) => workflow.jobs.find((j) => j.call)?.call?.with[name];
   const summary = new StepSummary(
     join(args.summaryDir, 'job-summary.md'),
     join(args.summaryDir, 'rehearsal.md'),
@@ -285,7 +290,7 @@ async function main(): Promise<void> {
     ...(args.faultAt ? { faultAt: args.faultAt } : {}),
     faultInNeighbour: args.faultInNeighbour,
     interrupted: () => interrupted,
-    manifestImage: workflow.env.MANIFEST_IMAGE ?? 'ghcr.io/switchboard/server',
+    manifestImage: String(callInput('manifest-image') ?? workflow.env.MANIFEST_IMAGE ?? names.manifestImage),
     substep: async (name, fn, detail) => {
       const t0 = Date.now();
       progress.log(`${name} ...`);
@@ -319,7 +324,7 @@ async function main(): Promise<void> {
         }
         state.repos = await prepareRepos(root, ['base', 'overlays'], sha);
         teardown.add('git repositories', async () => state.repos.remove());
-        const branch = workflow.env.DEPLOY_BRANCH ?? 'deploy';
+        const branch = String(callInput('deploy-branch') ?? workflow.env.DEPLOY_BRANCH ?? 'deploy');
         const seeded = await state.substep(
           `deploy branch "${branch}" with the committed renders`,
           () =>
@@ -341,7 +346,7 @@ async function main(): Promise<void> {
     );
 
     const vars: Record<string, string> = {
-      IMAGE: state.registry ? `${state.registry.host}/switchboard/server` : state.manifestImage,
+      IMAGE: state.registry ? `${state.registry.host}/${names.imagePath}` : state.manifestImage,
       NODE_BASE_IMAGE: state.baseImage ?? '',
       ARGOCD_SERVER: 'https://argocd.rehearsal.invalid',
       LOADTEST_SCENARIO: 'fanout',
@@ -357,7 +362,7 @@ async function main(): Promise<void> {
           ref_name: 'main',
           event_name: 'push',
           actor: 'rehearsal',
-          repository: 'switchboard/switchboard',
+          repository: names.repository,
           run_id: runId,
           workspace: root,
         },

@@ -205,8 +205,16 @@ describe('a copy configured for another team', () => {
       const text = readFileSync(join(dir, f), 'utf8');
       for (const s of shippedText) assert.ok(!text.includes(s), `${f} still says ${s}`);
     }
-    const deploy = parse(readFileSync(join(dir, 'deploy.yml'), 'utf8')) as { env: Record<string, string> };
-    assert.equal(deploy.env.MANIFEST_IMAGE, 'registry.acme.dev/chat/server');
+    // The callers pass the names to the reusable workflows, which carry none (docs/reusable-workflows.md).
+    const deploy = parse(readFileSync(join(dir, 'deploy.yml'), 'utf8')) as {
+      jobs: { deploy: { with: Record<string, string> } };
+    };
+    assert.equal(deploy.jobs.deploy.with['manifest-image'], 'registry.acme.dev/chat/server');
+    assert.equal(deploy.jobs.deploy.with['staging-namespace'], 'chat-stage');
+    const preview = parse(readFileSync(join(dir, 'preview.yml'), 'utf8')) as {
+      jobs: { preview: { with: Record<string, string> } };
+    };
+    assert.equal(preview.jobs.preview.with['repo-url'], 'ssh://git@git.acme.dev/platform/chat.git');
     // loadtest.yml finds the namespace of the chosen environment: evaluated as GitHub would.
     const loadtest = readFileSync(join(dir, 'loadtest.yml'), 'utf8');
     const expression = /namespace: (\$\{\{.*\}\})$/m.exec(loadtest)?.[1] ?? '';

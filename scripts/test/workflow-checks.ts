@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { checkCall, type CallingJob } from './workflow-call-checks.js';
 
 /** action.yml, the parts checked. */
 export interface ActionMetadata {
@@ -26,6 +27,9 @@ interface Step {
 
 interface Job {
   needs?: string | string[];
+  uses?: string;
+  with?: Record<string, unknown>;
+  secrets?: Record<string, unknown> | 'inherit';
   permissions?: unknown;
   environment?: unknown;
   concurrency?: unknown;
@@ -91,6 +95,7 @@ export function checkWorkflow(file: string, text: string, repoRoot: string): str
     }
     const needs = typeof job.needs === 'string' ? [job.needs] : (job.needs ?? []);
     for (const n of needs) if (!wf.jobs[n]) problems.push(`${where}: needs unknown job ${n}`);
+    if (job.uses !== undefined) problems.push(...checkCall(where, job as CallingJob, repoRoot));
     const stepOutputs = new Map<string, Set<string> | undefined>();
     const writes = tokenCanWrite(job.permissions);
     for (const [i, step] of (job.steps ?? []).entries()) {
