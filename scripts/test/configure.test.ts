@@ -19,7 +19,9 @@ import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { parseManifests, renderTargets, type K8sObject } from '../lib/validate/index.js';
 import { renderKustomization } from '../lib/validate/render.js';
-import { interpolate } from '../lib/rehearse/workflow.js';
+import { rehearsalNames } from '../lib/rehearse/adopter.js';
+import { callInputs } from '../lib/rehearse/workflow-call.js';
+import { interpolate, readWorkflow } from '../lib/rehearse/workflow.js';
 import { $, run, zxRunner } from '../lib/zx.js';
 import { repoRoot } from './validate-fixtures.js';
 
@@ -224,5 +226,37 @@ describe('a copy configured for another team', () => {
       ['production', 'chat-live'],
     ])
       assert.equal(interpolate(expression, { vars: {}, inputs: { environment: env } }), ns);
+  });
+
+  test("the rehearsal plays the copy under its own names: stand-in repository, images, the calls' inputs", () => {
+    const names = rehearsalNames(copy);
+    assert.equal(names.repository, 'platform/chat');
+    assert.equal(names.manifestImage, 'registry.acme.dev/chat/server');
+    assert.equal(names.imagePath, 'chat/server');
+    assert.equal(names.previewUrlTemplate, 'https://pr-{number}.preview.chat.acme.dev');
+    // What the reusable workflows' jobs see once the rehearsal expands the callers' calls.
+    const vars = { IMAGE: 'registry.acme.dev/chat/server' };
+    const staging = readWorkflow(join(copy, '.github/workflows/deploy.yml')).jobs.find(
+      (j) => j.id === 'staging',
+    )!;
+    const inputs = callInputs(staging.call!, { vars });
+    const gate = staging.steps.find((s) => s.uses === './actions/slo-gate')!;
+    assert.equal(interpolate(gate.with.selector!, { vars: {}, inputs }), 'namespace="chat-stage"');
+    const render = staging.steps.find((s) => s.uses === './actions/render-manifests')!;
+    assert.equal(interpolate(render.with.image!, { vars, inputs }), 'registry.acme.dev/chat/server');
+    const preview = readWorkflow(join(copy, '.github/workflows/preview.yml')).jobs.find(
+      (j) => j.id === 'preview',
+    )!;
+    const env = preview.steps.find((s) => s.uses === './actions/preview-env')!;
+    const previewInputs = callInputs(preview.call!, { vars });
+    assert.equal(
+      interpolate(env.with['repo-url']!, { inputs: previewInputs }),
+      'ssh://git@git.acme.dev/platform/chat.git',
+    );
+    assert.equal(interpolate(env.with.project!, { inputs: previewInputs }), 'chat');
+    for (const job of readWorkflow(join(copy, '.github/workflows/loadtest.yml')).jobs) {
+      const ns = callInputs(job.call!, { vars: {}, inputs: { environment: 'production' } }).namespace;
+      assert.equal(ns, 'chat-live');
+    }
   });
 });

@@ -167,7 +167,13 @@ describe('deploy.yml as the rehearsal plays it', () => {
     const k6 = staging.steps.find((s) => s.uses === './actions/k6-loadtest')!;
     const vars = { LOADTEST_VUS: '30' };
     const inputs = callInputs(staging.call!, { vars, secrets: {} });
-    assert.equal(inputs['loadtest-vus'], 100, 'a number input keeps its declared default');
+    assert.equal(inputs['loadtest-vus'], 0, 'a number input keeps its declared default: 0 means unset');
+    assert.equal(interpolate(k6.with.vus!, { vars: {}, inputs }), '100');
+    const given = callInputs(
+      { ...staging.call!, with: { ...staging.call!.with, 'loadtest-vus': 7 } },
+      { vars },
+    );
+    assert.equal(interpolate(k6.with.vus!, { vars, inputs: given }), '7', 'an input the caller passes wins');
     const ctx = { vars, inputs, secrets: {}, env: staging.call!.env, needs: {} };
     assert.equal(interpolate(k6.with.vus!, ctx), '30');
     assert.equal(interpolate(k6.with.duration!, ctx), '5m');

@@ -101,3 +101,10 @@ export function checkCall(where: string, job: CallingJob, repoRoot: string): str
   }
   return problems;
 }
+
+/** The outputs a calling job has: those the called workflow declares (none when it cannot be read). */
+export function calledOutputs(uses: string, repoRoot: string): string[] {
+  const m = /^\.\/(\.github\/workflows\/[^/]+\.ya?ml)$/.exec(uses);
+  const read = m ? readCallTrigger(join(repoRoot, m[1]!)) : 'not local';
+  return typeof read === 'string' ? [] : Object.keys(read.trigger.outputs ?? {});
+}

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { checkCall, type CallingJob } from './workflow-call-checks.js';
+import { calledOutputs, checkCall, type CallingJob } from './workflow-call-checks.js';
 
 /** action.yml, the parts checked. */
 export interface ActionMetadata {
@@ -76,6 +76,12 @@ function tokenExposure(label: string, step: Step, writes: boolean): string[] {
     );
   }
   return problems;
+}
+
+/** A job's outputs: its `outputs:`, or for a job that calls a workflow, that workflow's. */
+function outputsOf(job: Job | undefined, repoRoot: string): string[] {
+  if (job?.uses !== undefined) return calledOutputs(job.uses, repoRoot);
+  return Object.keys(job?.outputs ?? {});
 }
 
 /** Every problem found in one workflow, as readable lines. */
@@ -164,7 +170,7 @@ export function checkWorkflow(file: string, text: string, repoRoot: string): str
     for (const m of jobText.matchAll(/needs\.([\w-]+)\.(outputs\.([\w-]+)|result)/g)) {
       const [, other, , output] = m;
       if (!needs.includes(other!)) problems.push(`${where}: uses needs.${other} but does not need it`);
-      else if (output && !(output in (wf.jobs[other!]?.outputs ?? {}))) {
+      else if (output && !outputsOf(wf.jobs[other!], repoRoot).includes(output)) {
         problems.push(`${where}: job ${other} has no output "${output}"`);
       }
     }

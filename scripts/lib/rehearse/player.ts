@@ -135,19 +135,16 @@ export async function playWorkflow(
     Object.fromEntries(
       needed.map((n) => [n, { result: records.get(n)!.result, outputs: records.get(n)!.outputs }]),
     );
-  // A called workflow's inputs and secrets, evaluated once in the caller's contexts (workflow-call.ts).
-  const calls = new Map<WorkflowCall, { runs: boolean; contexts: Contexts }>();
+  // A called workflow's condition and inputs, evaluated once in the caller's contexts; its secrets
+  // per step, like every context here (the stand-in's token exists only after the sync step).
+  const calls = new Map<WorkflowCall, { runs: boolean; contexts: () => Contexts }>();
   const called = (call: WorkflowCall) => {
     let entry = calls.get(call);
     if (!entry) {
-      const callerContexts = { ...opts.contexts(), needs: needsOf(call.needs) };
-      const runs = condition(call.if, callerContexts, statusOf(call.needs));
-      entry = {
-        runs,
-        contexts: runs
-          ? { inputs: callInputs(call, callerContexts), secrets: callSecrets(call, callerContexts) }
-          : {},
-      };
+      const callerContexts = () => ({ ...opts.contexts(), needs: needsOf(call.needs) });
+      const runs = condition(call.if, callerContexts(), statusOf(call.needs));
+      const inputs = runs ? callInputs(call, callerContexts()) : {};
+      entry = { runs, contexts: () => ({ inputs, secrets: callSecrets(call, callerContexts()) }) };
       calls.set(call, entry);
     }
     return entry;
@@ -161,7 +158,9 @@ export async function playWorkflow(
     const job = { id: call.id, name: call.name, needs: call.needs, steps: [], outputs: {}, env: {} };
     const result = callResult(Object.values(inner).map((r) => r.result));
     const outputs =
-      result === 'skipped' ? {} : callOutputs(call, inner, { ...opts.contexts(), ...called(call).contexts });
+      result === 'skipped'
+        ? {}
+        : callOutputs(call, inner, { ...opts.contexts(), ...called(call).contexts() });
     records.set(call.id, { job, result, outputs, ms: 0, steps: [] });
   };
   for (const [i, job] of workflow.jobs.entries()) {
@@ -174,7 +173,7 @@ export async function playWorkflow(
     }
     const call = job.call ? called(job.call) : undefined;
     // In a called workflow: its own env, the inputs and secrets of the call (GitHub's rules).
-    const own = () => ({ ...opts.contexts(), ...call?.contexts });
+    const own = () => ({ ...opts.contexts(), ...call?.contexts() });
     const env = { ...(job.call ? job.call.env : workflow.env), ...job.env };
     const needs = needsOf(job.needs);
     const base = { ...own(), needs, env };
