@@ -442,7 +442,9 @@ async function main(): Promise<void> {
           job: { ...record.job, id: `${gateJob.id} (diagnostic)` },
         });
     }
-    for (const r of records.values()) {
+    // The called jobs are listed; deploy.yml's calling job is their sum.
+    const played = [...records.values()].filter((r) => !r.caller);
+    for (const r of played) {
       progress.timings.push({
         index: progress.timings.length + 1,
         name: `job ${r.job.id}`,
@@ -457,7 +459,7 @@ async function main(): Promise<void> {
     if (neighbour) print(`\n${await summary.write(neighbour.sections)}`);
     const decision = decide({
       promoted: records.get('production')?.result === 'success',
-      jobs: [...records.values()].map((r) => ({ id: r.job.id, result: r.result, failure: r.failure })),
+      jobs: played.map((r) => ({ id: r.job.id, result: r.result, failure: r.failure })),
       load: state.load?.combined,
       gate: state.gate?.report,
       gateDiagnostic,

@@ -62,6 +62,8 @@ export interface JobRecord {
   steps: { name: string; result: Result; ms: number; note?: string }[];
   /** Why it failed (the first failing step's message). */
   failure?: string;
+  /** A job that called a reusable workflow: its called jobs have their own records (not a job to list). */
+  caller?: boolean;
 }
 
 /** How the player reports and where run steps run. */
@@ -161,7 +163,7 @@ export async function playWorkflow(
       result === 'skipped'
         ? {}
         : callOutputs(call, inner, { ...opts.contexts(), ...called(call).contexts() });
-    records.set(call.id, { job, result, outputs, ms: 0, steps: [] });
+    records.set(call.id, { job, result, outputs, ms: 0, steps: [], caller: true });
   };
   for (const [i, job] of workflow.jobs.entries()) {
     if (earlier.has(job.id)) continue;

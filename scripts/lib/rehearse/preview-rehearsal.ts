@@ -214,7 +214,7 @@ export async function rehearsePreview(r: WorkflowRehearsal): Promise<number> {
     };
     const before = cluster.instances.get(`switchboard-pr-${NUMBER}`);
     const records = await playWorkflow(workflow, options);
-    for (const rec of records.values())
+    for (const rec of [...records.values()].filter((r) => !r.caller))
       jobs.push({
         event: input.action,
         job: rec.job.id,
