@@ -377,6 +377,11 @@ describe('what each workflow does', () => {
     });
 
     it('every job checks the order first: a commit older than what the environment runs is not deployed', () => {
+      // The script reads the branch from DEPLOY_BRANCH: the caller's deploy-branch, not always `deploy`.
+      assert.equal(
+        (deploy as { env?: Record<string, string> }).env?.DEPLOY_BRANCH,
+        '${{ inputs.deploy-branch }}',
+      );
       for (const id of ['dev', 'staging', 'production']) {
         const steps = deploy.jobs[id]!.steps ?? [];
         const order = steps.findIndex((s) => s.run === `bash scripts/deploy-order.sh ${id}`);
