@@ -47,9 +47,10 @@ describe('the callers and the reusable workflows', () => {
     }
   });
 
-  test('the call checks catch an undeclared or missing input, an undeclared secret and a missing grant', () => {
-    const call: CallingJob = {
+  test('the call checks catch an undeclared or missing input, an undeclared secret, a missing grant, a key GitHub refuses', () => {
+    const call: CallingJob & { environment: string } = {
       uses: './.github/workflows/reusable-deploy.yml',
+      environment: 'staging',
       permissions: { contents: 'read' },
       with: { image: 'x', 'staging-namespace': 'ns', 'loadtest-users': 5 },
       secrets: { ARGOCD_TOKEN: 'x', SLACK_TOKEN: 'y' },
@@ -61,6 +62,7 @@ describe('the callers and the reusable workflows', () => {
       /declares no secret "SLACK_TOKEN"/,
       /called job build asks for packages: write, which the calling job does not grant/,
       /called job staging asks for contents: write/,
+      /a job that calls a workflow cannot have "environment"/,
     ])
       assert.match(problems, expected);
     assert.match(

@@ -2,7 +2,7 @@
  * Checks of a job that calls a reusable workflow (`uses: ./.github/workflows/<file>`), as GitHub
  * applies them when the run starts: every `with:` key is a declared input, every required input
  * without a default is given, every `secrets:` key is a declared secret (unless `inherit`), every
- * required secret is given, and no called job asks for a permission the calling job does not grant
+ * required secret is given, the job has only the keys GitHub allows a calling job, and no called job asks for a permission the calling job does not grant
  * (the called workflow can only narrow the caller's GITHUB_TOKEN).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -30,6 +30,19 @@ interface CalledWorkflow {
 }
 
 const rank = { none: 0, read: 1, write: 2 } as const;
+
+/** The keys GitHub allows on a job that calls a reusable workflow ("Workflow syntax", jobs.<id>.uses). */
+const callingJobKeys = new Set([
+  'name',
+  'uses',
+  'with',
+  'secrets',
+  'needs',
+  'if',
+  'permissions',
+  'concurrency',
+  'strategy',
+]);
 
 /** Each scope's level in a permissions block (`read-all`/`write-all` as every scope named in `other`). */
 function levels(permissions: unknown, scopes: string[]): Map<string, number> {
@@ -62,6 +75,12 @@ export function checkCall(where: string, job: CallingJob, repoRoot: string): str
   if (typeof read === 'string') return [`${where}: ${read}`];
   const { trigger, doc } = read;
   const problems: string[] = [];
+  for (const key of Object.keys(job)) {
+    if (!callingJobKeys.has(key))
+      problems.push(
+        `${where}: a job that calls a workflow cannot have "${key}" (GitHub allows ${[...callingJobKeys].join(', ')})`,
+      );
+  }
   const inputs = trigger.inputs ?? {};
   const given = job.with ?? {};
   for (const key of Object.keys(given)) {
