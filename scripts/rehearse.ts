@@ -36,6 +36,7 @@ import { StepSummary } from './lib/rehearse/summary-text.js';
 import { judgeNeighbourOf, startNeighbourOf } from './lib/rehearse/neighbour-run.js';
 import { killDescendantsNow, removeContainersNow, Teardown } from './lib/rehearse/teardown.js';
 import { readWorkflow } from './lib/rehearse/workflow.js';
+import { rehearsalNames } from './lib/rehearse/adopter.js';
 import { rehearseOtherWorkflow } from './lib/rehearse/workflow-rehearsals.js';
 import { judgeScaleUp } from './lib/rehearse/scale-up.js';
 import { resolveWorkflow } from './lib/rehearse/workflow-kind.js';
@@ -270,6 +271,10 @@ async function main(): Promise<void> {
     return;
   }
 
+  // The stand-in GitHub's repository and the image names are switchboard.config.yaml's (adopter.ts);
+  // deploy.yml passes the manifests' image and the deploy branch to reusable-deploy.yml.
+  const names = rehearsalNames(root);
+  const callInput = (name: string) => workflow.jobs.find((j) => j.call)?.call?.with[name];
   const summary = new StepSummary(
     join(args.summaryDir, 'job-summary.md'),
     join(args.summaryDir, 'rehearsal.md'),
@@ -301,7 +306,7 @@ async function main(): Promise<void> {
     ...(args.scaleUp ? { scaleUp: args.scaleUp } : {}),
     faultInNeighbour: args.faultInNeighbour,
     interrupted: () => interrupted,
-    manifestImage: workflow.env.MANIFEST_IMAGE ?? 'ghcr.io/switchboard/server',
+    manifestImage: String(callInput('manifest-image') ?? workflow.env.MANIFEST_IMAGE ?? names.manifestImage),
     substep: async (name, fn, detail) => {
       const t0 = Date.now();
       progress.log(`${name} ...`);
@@ -335,7 +340,7 @@ async function main(): Promise<void> {
         }
         state.repos = await prepareRepos(root, ['base', 'overlays'], sha);
         teardown.add('git repositories', async () => state.repos.remove());
-        const branch = workflow.env.DEPLOY_BRANCH ?? 'deploy';
+        const branch = String(callInput('deploy-branch') ?? workflow.env.DEPLOY_BRANCH ?? 'deploy');
         const seeded = await state.substep(
           `deploy branch "${branch}" with the committed renders`,
           () =>
@@ -357,7 +362,7 @@ async function main(): Promise<void> {
     );
 
     const vars: Record<string, string> = {
-      IMAGE: state.registry ? `${state.registry.host}/switchboard/server` : state.manifestImage,
+      IMAGE: state.registry ? `${state.registry.host}/${names.imagePath}` : state.manifestImage,
       NODE_BASE_IMAGE: state.baseImage ?? '',
       ARGOCD_SERVER: 'https://argocd.rehearsal.invalid',
       // The rollout scenario counts every client's messages across the moves a scale-up makes.
@@ -374,7 +379,7 @@ async function main(): Promise<void> {
           ref_name: 'main',
           event_name: 'push',
           actor: 'rehearsal',
-          repository: 'switchboard/switchboard',
+          repository: names.repository,
           run_id: runId,
           workspace: root,
         },
@@ -454,7 +459,9 @@ async function main(): Promise<void> {
           job: { ...record.job, id: `${gateJob.id} (diagnostic)` },
         });
     }
-    for (const r of records.values()) {
+    // The called jobs are listed; deploy.yml's calling job is their sum.
+    const played = [...records.values()].filter((r) => !r.caller);
+    for (const r of played) {
       progress.timings.push({
         index: progress.timings.length + 1,
         name: `job ${r.job.id}`,
@@ -469,7 +476,7 @@ async function main(): Promise<void> {
     if (neighbour) print(`\n${await summary.write(neighbour.sections)}`);
     const decision = decide({
       promoted: records.get('production')?.result === 'success',
-      jobs: [...records.values()].map((r) => ({ id: r.job.id, result: r.result, failure: r.failure })),
+      jobs: played.map((r) => ({ id: r.job.id, result: r.result, failure: r.failure })),
       load: state.load?.combined,
       gate: state.gate?.report,
       gateDiagnostic,

@@ -19,7 +19,9 @@ import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { parseManifests, renderTargets, type K8sObject } from '../lib/validate/index.js';
 import { renderKustomization } from '../lib/validate/render.js';
-import { interpolate } from '../lib/rehearse/workflow.js';
+import { rehearsalNames } from '../lib/rehearse/adopter.js';
+import { callInputs } from '../lib/rehearse/workflow-call.js';
+import { interpolate, readWorkflow } from '../lib/rehearse/workflow.js';
 import { $, run, zxRunner } from '../lib/zx.js';
 import { repoRoot } from './validate-fixtures.js';
 
@@ -205,8 +207,16 @@ describe('a copy configured for another team', () => {
       const text = readFileSync(join(dir, f), 'utf8');
       for (const s of shippedText) assert.ok(!text.includes(s), `${f} still says ${s}`);
     }
-    const deploy = parse(readFileSync(join(dir, 'deploy.yml'), 'utf8')) as { env: Record<string, string> };
-    assert.equal(deploy.env.MANIFEST_IMAGE, 'registry.acme.dev/chat/server');
+    // The callers pass the names to the reusable workflows, which carry none (docs/reusable-workflows.md).
+    const deploy = parse(readFileSync(join(dir, 'deploy.yml'), 'utf8')) as {
+      jobs: { deploy: { with: Record<string, string> } };
+    };
+    assert.equal(deploy.jobs.deploy.with['manifest-image'], 'registry.acme.dev/chat/server');
+    assert.equal(deploy.jobs.deploy.with['staging-namespace'], 'chat-stage');
+    const preview = parse(readFileSync(join(dir, 'preview.yml'), 'utf8')) as {
+      jobs: { preview: { with: Record<string, string> } };
+    };
+    assert.equal(preview.jobs.preview.with['repo-url'], 'ssh://git@git.acme.dev/platform/chat.git');
     // loadtest.yml finds the namespace of the chosen environment: evaluated as GitHub would.
     const loadtest = readFileSync(join(dir, 'loadtest.yml'), 'utf8');
     const expression = /namespace: (\$\{\{.*\}\})$/m.exec(loadtest)?.[1] ?? '';
@@ -216,5 +226,37 @@ describe('a copy configured for another team', () => {
       ['production', 'chat-live'],
     ])
       assert.equal(interpolate(expression, { vars: {}, inputs: { environment: env } }), ns);
+  });
+
+  test("the rehearsal plays the copy under its own names: stand-in repository, images, the calls' inputs", () => {
+    const names = rehearsalNames(copy);
+    assert.equal(names.repository, 'platform/chat');
+    assert.equal(names.manifestImage, 'registry.acme.dev/chat/server');
+    assert.equal(names.imagePath, 'chat/server');
+    assert.equal(names.previewUrlTemplate, 'https://pr-{number}.preview.chat.acme.dev');
+    // What the reusable workflows' jobs see once the rehearsal expands the callers' calls.
+    const vars = { IMAGE: 'registry.acme.dev/chat/server' };
+    const staging = readWorkflow(join(copy, '.github/workflows/deploy.yml')).jobs.find(
+      (j) => j.id === 'staging',
+    )!;
+    const inputs = callInputs(staging.call!, { vars });
+    const gate = staging.steps.find((s) => s.uses === './actions/slo-gate')!;
+    assert.equal(interpolate(gate.with.selector!, { vars: {}, inputs }), 'namespace="chat-stage"');
+    const render = staging.steps.find((s) => s.uses === './actions/render-manifests')!;
+    assert.equal(interpolate(render.with.image!, { vars, inputs }), 'registry.acme.dev/chat/server');
+    const preview = readWorkflow(join(copy, '.github/workflows/preview.yml')).jobs.find(
+      (j) => j.id === 'preview',
+    )!;
+    const env = preview.steps.find((s) => s.uses === './actions/preview-env')!;
+    const previewInputs = callInputs(preview.call!, { vars });
+    assert.equal(
+      interpolate(env.with['repo-url']!, { inputs: previewInputs }),
+      'ssh://git@git.acme.dev/platform/chat.git',
+    );
+    assert.equal(interpolate(env.with.project!, { inputs: previewInputs }), 'chat');
+    for (const job of readWorkflow(join(copy, '.github/workflows/loadtest.yml')).jobs) {
+      const ns = callInputs(job.call!, { vars: {}, inputs: { environment: 'production' } }).namespace;
+      assert.equal(ns, 'chat-live');
+    }
   });
 });

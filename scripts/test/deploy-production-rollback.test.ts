@@ -15,6 +15,7 @@ import { run as argocdSync } from '../../actions/argocd-sync/src/main.js';
 import { runAction, startFakeArgoCd } from '../../actions/shared/src/testing/index.js';
 import { createGitFixture, git } from '../../actions/render-manifests/test/fixture.js';
 import { condition, interpolate, readWorkflow } from '../lib/rehearse/workflow.js';
+import { callInputs } from '../lib/rehearse/workflow-call.js';
 import { repoRoot } from './validate-fixtures.js';
 
 const digestA = `sha256:${'a'.repeat(64)}`;
@@ -28,6 +29,10 @@ describe("deploy.yml's production job, played from the workflow file", () => {
   it('a failed production sync restores the previous render on the deploy branch and syncs it', async () => {
     const workflow = readWorkflow(join(repoRoot, '.github/workflows/deploy.yml'));
     const production = workflow.jobs.find((j) => j.id === 'production')!;
+    // deploy.yml's job deploy calls reusable-deploy.yml: its inputs as the runner gives them.
+    const callInputsOf = (vars: Record<string, string>) =>
+      callInputs(production.call!, { vars, secrets: {} });
+    const manifestImage = String(callInputsOf({})['manifest-image']);
     const fixture = createGitFixture();
     const env = {
       GITHUB_WORKSPACE: fixture.checkout,
@@ -36,13 +41,13 @@ describe("deploy.yml's production job, played from the workflow file", () => {
       GITHUB_REPOSITORY: 'acme/switchboard',
       GITHUB_RUN_ID: '91',
     };
-    const deployBranch = String(workflow.env.DEPLOY_BRANCH);
+    const deployBranch = String(callInputsOf({})['deploy-branch']);
     const renderedDeployment = () =>
       git(fixture.remote, 'show', `${deployBranch}:rendered/production/deployment-switchboard.yaml`);
 
     // What production runs before this run: render A, published by an earlier run.
     const earlier = await runAction(renderManifests, {
-      inputs: { environment: 'production', image: String(workflow.env.MANIFEST_IMAGE), digest: digestA },
+      inputs: { environment: 'production', image: manifestImage, digest: digestA },
       env,
     });
     assert.equal(earlier.failed, false, earlier.errors.join('\n'));
@@ -57,9 +62,11 @@ describe("deploy.yml's production job, played from the workflow file", () => {
         phase: 'Failed',
         message: 'one or more objects failed to apply',
       });
+      const vars = { ARGOCD_SERVER: argo.url, IMAGE: manifestImage };
       const contexts = {
-        env: workflow.env,
-        vars: { ARGOCD_SERVER: argo.url, IMAGE: String(workflow.env.MANIFEST_IMAGE) },
+        env: production.call!.env,
+        vars,
+        inputs: callInputsOf(vars),
         secrets: { ARGOCD_TOKEN: 'test-token' },
         github: { token: '' },
         needs: { build: { outputs: { digest: digestB } } },

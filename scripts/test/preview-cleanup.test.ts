@@ -1,7 +1,8 @@
-// The scheduled preview clean-up in .github/workflows/preview.yml, run as the runner would (bash, curl,
-// jq) against fakes of Argo CD and GitHub that check every request and response against their API
-// descriptions (Argo CD's Swagger, GitHub's OpenAPI): open pull requests keep their preview, closed
-// ones lose the Application (cascade) and get their deployments marked inactive.
+// The scheduled preview clean-up in .github/workflows/reusable-preview.yml (preview.yml calls it),
+// run as the runner would (bash, curl, jq) against fakes of Argo CD and GitHub that check every
+// request and response against their API descriptions (Argo CD's Swagger, GitHub's OpenAPI): open
+// pull requests keep their preview, closed ones lose the Application (cascade) and get their
+// deployments marked inactive.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -23,7 +24,7 @@ interface Step {
   name?: string;
   run?: string;
 }
-const workflow = parse(readFileSync(join(repoRoot, '.github/workflows/preview.yml'), 'utf8')) as {
+const workflow = parse(readFileSync(join(repoRoot, '.github/workflows/reusable-preview.yml'), 'utf8')) as {
   jobs: { cleanup: { steps: Step[] } };
 };
 const script = workflow.jobs.cleanup.steps.find((s) => s.name === 'Sweep')?.run ?? '';

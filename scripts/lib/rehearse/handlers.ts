@@ -95,7 +95,7 @@ export interface RehearsalState {
   fault?: Fault;
   faultAt?: { atMs: number; holdMs: number };
   interrupted: () => boolean;
-  /** The image name the manifests use (deploy.yml's MANIFEST_IMAGE). */
+  /** The image name the manifests use (the manifest-image deploy.yml passes to reusable-deploy.yml). */
   manifestImage: string;
   registry?: RegistryServer;
   baseImage?: string;

@@ -22,9 +22,7 @@ import { StepSummary } from './summary-text.js';
 import { pinnedK6 } from '../validate/policies/k6.js';
 import type { WorkflowRehearsal } from './workflow-kind.js';
 import { interpolate, readWorkflow, type WorkflowJob } from './workflow.js';
-
-const REPOSITORY = 'switchboard/switchboard';
-const MANIFEST_IMAGE = 'ghcr.io/switchboard/server';
+import { rehearsalNames } from './adopter.js';
 
 /** Whether grafana/setup-k6-action in `job` installs the pinned k6 (its k6-version input). */
 export function setupK6Check(job: WorkflowJob, contexts: Record<string, unknown>): CheckResult {
@@ -47,6 +45,8 @@ export async function rehearseLoadtest(r: WorkflowRehearsal): Promise<number> {
   const { print, teardown } = r;
   const started = Date.now();
   const workflow = readWorkflow(r.workflowPath);
+  // The stand-in GitHub's repository and the manifests' image are the configured ones (adopter.ts).
+  const { repository: REPOSITORY, manifestImage: MANIFEST_IMAGE } = rehearsalNames(r.root);
   const summary = new StepSummary(join(r.summaryDir, 'job-summary.md'), join(r.summaryDir, 'rehearsal.md'));
   print(
     `rehearse: ${r.workflowPath.startsWith(r.root) ? relative(r.root, r.workflowPath) : r.workflowPath}: two dispatches (mode local, mode operator) against staging${r.fault ? ` with fault ${r.fault.name}` : ''}; ${r.vus} VUs for ${r.duration}, soak ${r.soakSeconds}s; summaries in ${r.summaryDir}`,
@@ -188,7 +188,7 @@ export async function rehearseLoadtest(r: WorkflowRehearsal): Promise<number> {
     };
     state.gate = undefined;
     const records = await playWorkflow(workflow, options);
-    for (const rec of records.values())
+    for (const rec of [...records.values()].filter((r) => !r.caller))
       jobs.push({
         mode,
         job: rec.job.id,

@@ -7,12 +7,14 @@ import { join } from 'node:path';
 import type { SummarySection } from '../../../actions/shared/src/summary/index.js';
 import { $, tail } from '../zx.js';
 import { formatDuration } from './progress.js';
+import { callInputs, callOutputs, callResult, callSecrets } from './workflow-call.js';
 import {
   condition,
   interpolate,
   stepName,
   type Contexts,
   type Workflow,
+  type WorkflowCall,
   type WorkflowJob,
   type WorkflowStep,
 } from './workflow.js';
@@ -60,6 +62,8 @@ export interface JobRecord {
   steps: { name: string; result: Result; ms: number; note?: string }[];
   /** Why it failed (the first failing step's message). */
   failure?: string;
+  /** A job that called a reusable workflow: its called jobs have their own records (not a job to list). */
+  caller?: boolean;
 }
 
 /** How the player reports and where run steps run. */
@@ -124,6 +128,43 @@ export async function playWorkflow(
     }
     return seen;
   };
+  const statusOf = (needed: string[]) => {
+    const up = [...new Set(needed.flatMap((n) => [n, ...ancestors(n)]))].map((a) => records.get(a)!.result);
+    // success() needs every ancestor to have succeeded (skipped ones too); failure() any to have failed.
+    return { success: up.every((r) => r === 'success'), failure: up.includes('failure') };
+  };
+  const needsOf = (needed: string[]) =>
+    Object.fromEntries(
+      needed.map((n) => [n, { result: records.get(n)!.result, outputs: records.get(n)!.outputs }]),
+    );
+  // A called workflow's condition and inputs, evaluated once in the caller's contexts; its secrets
+  // per step, like every context here (the stand-in's token exists only after the sync step).
+  const calls = new Map<WorkflowCall, { runs: boolean; contexts: () => Contexts }>();
+  const called = (call: WorkflowCall) => {
+    let entry = calls.get(call);
+    if (!entry) {
+      const callerContexts = () => ({ ...opts.contexts(), needs: needsOf(call.needs) });
+      const runs = condition(call.if, callerContexts(), statusOf(call.needs));
+      const inputs = runs ? callInputs(call, callerContexts()) : {};
+      entry = { runs, contexts: () => ({ inputs, secrets: callSecrets(call, callerContexts()) }) };
+      calls.set(call, entry);
+    }
+    return entry;
+  };
+  // The caller's job, once its called workflow's last job is played (unless a called job has its id).
+  const endCall = (call: WorkflowCall) => {
+    if (call.jobIds.includes(call.id)) return;
+    const inner = Object.fromEntries(
+      call.jobIds.map((id) => [id, { result: records.get(id)!.result, outputs: records.get(id)!.outputs }]),
+    );
+    const job = { id: call.id, name: call.name, needs: call.needs, steps: [], outputs: {}, env: {} };
+    const result = callResult(Object.values(inner).map((r) => r.result));
+    const outputs =
+      result === 'skipped'
+        ? {}
+        : callOutputs(call, inner, { ...opts.contexts(), ...called(call).contexts() });
+    records.set(call.id, { job, result, outputs, ms: 0, steps: [], caller: true });
+  };
   for (const [i, job] of workflow.jobs.entries()) {
     if (earlier.has(job.id)) continue;
     const n = opts.numbering;
@@ -132,19 +173,24 @@ export async function playWorkflow(
       if (!records.has(n))
         throw new Error(`${workflow.path}: job ${job.id} needs ${n}, which comes later in the file`);
     }
-    const up = [...ancestors(job.id)].map((a) => records.get(a)!.result);
-    const status = { failed: up.includes('failure'), succeeded: up.every((r) => r === 'success') };
-    const needs: Record<string, unknown> = {};
-    for (const n of job.needs)
-      needs[n] = { result: records.get(n)!.result, outputs: records.get(n)!.outputs };
-    const base = { ...opts.contexts(), needs, env: { ...workflow.env, ...job.env } };
-    // success() needs every ancestor to have succeeded (skipped ones too); failure() any to have failed.
-    const runs = condition(job.if, base, { success: status.succeeded, failure: status.failed });
+    const call = job.call ? called(job.call) : undefined;
+    // In a called workflow: its own env, the inputs and secrets of the call (GitHub's rules).
+    const own = () => ({ ...opts.contexts(), ...call?.contexts() });
+    const env = { ...(job.call ? job.call.env : workflow.env), ...job.env };
+    const needs = needsOf(job.needs);
+    const base = { ...own(), needs, env };
+    const jobStatus = statusOf(job.needs);
+    const runs = (call?.runs ?? true) && condition(job.if, base, jobStatus);
     if (!runs) {
-      opts.print(
-        `${label}: skipped (${job.if ? `if: ${job.if.replace(/\s+/g, ' ')}` : 'a needed job did not succeed'})`,
-      );
+      const why =
+        call && !call.runs
+          ? `if of ${job.call!.id}: ${job.call!.if ?? 'a needed job did not succeed'}`
+          : job.if
+            ? `if: ${job.if}`
+            : 'a needed job did not succeed';
+      opts.print(`${label}: skipped (${why.replace(/\s+/g, ' ')})`);
       records.set(job.id, { job, result: 'skipped', outputs: {}, ms: 0, steps: [] });
+      if (job.call && job.call.jobIds.at(-1) === job.id) endCall(job.call);
       continue;
     }
     opts.print(`${label} ...`);
@@ -157,7 +203,7 @@ export async function playWorkflow(
       const name = stepName(step);
       // Contexts again per step: the stand-in's URLs and token exist only after the sync step, while on
       // GitHub an environment's vars and secrets exist before the job (staging is one job now).
-      const ctx = { ...base, ...opts.contexts(), needs, steps, env: { ...workflow.env, ...job.env } };
+      const ctx = { ...base, ...own(), needs, steps, env };
       let go: boolean;
       try {
         go = condition(step.if, ctx, { success: !jobFailed, failure: jobFailed });
@@ -206,6 +252,7 @@ export async function playWorkflow(
     opts.print(
       `${label}: ${record.result === 'success' ? 'succeeded' : 'FAILED'} in ${formatDuration(record.ms)}`,
     );
+    if (job.call && job.call.jobIds.at(-1) === job.id) endCall(job.call);
   }
   return records;
 }

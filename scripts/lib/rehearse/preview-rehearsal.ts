@@ -26,10 +26,9 @@ import { formatDuration } from './progress.js';
 import { StepSummary } from './summary-text.js';
 import type { WorkflowRehearsal } from './workflow-kind.js';
 import { readWorkflow } from './workflow.js';
+import { rehearsalNames } from './adopter.js';
 
-const REPOSITORY = 'switchboard/switchboard';
 const NUMBER = 7;
-const URL_TEMPLATE = 'https://pr-{number}.preview.switchboard.example.com';
 
 async function git(cwd: string, args: string[]): Promise<string> {
   return (await run($({ cwd })`git ${args}`)).stdout.trim();
@@ -38,6 +37,10 @@ async function git(cwd: string, args: string[]): Promise<string> {
 /** Rehearses preview.yml; resolves with the exit status. */
 export async function rehearsePreview(r: WorkflowRehearsal): Promise<number> {
   const { print, teardown } = r;
+  // The stand-in GitHub's repository and the preview host are the configured ones (adopter.ts).
+  const names = rehearsalNames(r.root);
+  const REPOSITORY = names.repository;
+  const URL_TEMPLATE = names.previewUrlTemplate;
   const started = Date.now();
   const workflow = readWorkflow(r.workflowPath);
   const summary = new StepSummary(join(r.summaryDir, 'job-summary.md'), join(r.summaryDir, 'rehearsal.md'));
@@ -105,7 +108,7 @@ export async function rehearsePreview(r: WorkflowRehearsal): Promise<number> {
   });
   await argocd.start();
   teardown.add('stand-in Argo CD', () => argocd.stop());
-  const image = registry ? `${registry.host}/switchboard/server` : 'ghcr.io/switchboard/server';
+  const image = registry ? `${registry.host}/${names.imagePath}` : names.manifestImage;
 
   const events: PullRequestEventInput[] = [
     {
@@ -211,7 +214,7 @@ export async function rehearsePreview(r: WorkflowRehearsal): Promise<number> {
     };
     const before = cluster.instances.get(`switchboard-pr-${NUMBER}`);
     const records = await playWorkflow(workflow, options);
-    for (const rec of records.values())
+    for (const rec of [...records.values()].filter((r) => !r.caller))
       jobs.push({
         event: input.action,
         job: rec.job.id,

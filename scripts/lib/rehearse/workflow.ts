@@ -2,6 +2,7 @@
 // outputs) and evaluates its `${{ }}` expressions with @actions/expressions -- GitHub's own
 // expression library -- against contexts the rehearsal supplies (vars, secrets, needs, steps, ...).
 import { readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { Evaluator, Lexer, Parser, data } from '@actions/expressions';
 import { truthy } from '@actions/expressions/result';
 import { parse } from 'yaml';
@@ -28,6 +29,41 @@ export interface WorkflowJob {
   steps: WorkflowStep[];
   outputs: Record<string, string>;
   env: Record<string, string>;
+  /** Set on the jobs of a called workflow (`uses: ./.github/workflows/<file>`): the call they belong to. */
+  call?: WorkflowCall;
+}
+
+/** One declared input of `on.workflow_call.inputs`. */
+export interface CallInput {
+  type: 'string' | 'number' | 'boolean';
+  required: boolean;
+  default?: unknown;
+}
+
+/**
+ * A job of the caller that runs a reusable workflow. Its jobs are played in its place; later jobs of the
+ * caller see it in `needs` with the called workflow's outputs.
+ */
+export interface WorkflowCall {
+  /** The caller's job id, name, needs and condition. */
+  id: string;
+  name: string;
+  needs: string[];
+  if?: string;
+  /** The called workflow's file. */
+  path: string;
+  /** The caller's `with:` as written (numbers and booleans stay typed). */
+  with: Record<string, unknown>;
+  /** The caller's `secrets:` mapping, or `inherit`. */
+  secrets: Record<string, string> | 'inherit';
+  /** `on.workflow_call.inputs` of the called workflow. */
+  inputs: Record<string, CallInput>;
+  /** `on.workflow_call.outputs`: name -> value expression over `jobs`. */
+  outputs: Record<string, string>;
+  /** The called workflow's top-level env (the caller's is not propagated). */
+  env: Record<string, string>;
+  /** Ids of the called workflow's jobs, in file order. */
+  jobIds: string[];
 }
 
 /** A workflow: its name, top-level env and jobs in file order. */
@@ -46,45 +82,128 @@ function strings(value: unknown): Record<string, string> {
   return out;
 }
 
-/** Parses the workflow file; throws naming the file and what is missing. */
-export function readWorkflow(path: string): Workflow {
-  let doc: { name?: string; env?: unknown; jobs?: Record<string, Record<string, unknown>> };
+type JobDoc = Record<string, unknown>;
+interface WorkflowDoc {
+  name?: string;
+  on?: unknown;
+  env?: unknown;
+  jobs?: Record<string, JobDoc>;
+}
+
+function readDoc(path: string): WorkflowDoc {
+  let doc: WorkflowDoc;
   try {
-    doc = parse(readFileSync(path, 'utf8')) as typeof doc;
+    doc = parse(readFileSync(path, 'utf8')) as WorkflowDoc;
   } catch (err) {
     throw new Error(`cannot read the workflow ${path}: ${(err as Error).message}`, { cause: err });
   }
   if (!doc?.jobs || typeof doc.jobs !== 'object') throw new Error(`${path} has no jobs`);
-  const jobs = Object.entries(doc.jobs).map(([id, job]): WorkflowJob => {
-    const needs =
-      job.needs === undefined ? [] : Array.isArray(job.needs) ? job.needs.map(String) : [String(job.needs)];
-    const steps = ((job.steps as Record<string, unknown>[] | undefined) ?? []).map(
-      (s, index): WorkflowStep => ({
-        index,
-        ...(s.name !== undefined ? { name: String(s.name) } : {}),
-        ...(s.id !== undefined ? { id: String(s.id) } : {}),
-        ...(s.uses !== undefined ? { uses: String(s.uses) } : {}),
-        ...(s.run !== undefined ? { run: String(s.run) } : {}),
-        with: strings(s.with),
-        env: strings(s.env),
-        ...(s.if !== undefined ? { if: String(s.if) } : {}),
-      }),
+  return doc;
+}
+
+function readJob(id: string, job: JobDoc): WorkflowJob {
+  const needs =
+    job.needs === undefined ? [] : Array.isArray(job.needs) ? job.needs.map(String) : [String(job.needs)];
+  const steps = ((job.steps as Record<string, unknown>[] | undefined) ?? []).map(
+    (s, index): WorkflowStep => ({
+      index,
+      ...(s.name !== undefined ? { name: String(s.name) } : {}),
+      ...(s.id !== undefined ? { id: String(s.id) } : {}),
+      ...(s.uses !== undefined ? { uses: String(s.uses) } : {}),
+      ...(s.run !== undefined ? { run: String(s.run) } : {}),
+      with: strings(s.with),
+      env: strings(s.env),
+      ...(s.if !== undefined ? { if: String(s.if) } : {}),
+    }),
+  );
+  const environment =
+    typeof job.environment === 'string'
+      ? job.environment
+      : (job.environment as { name?: string } | undefined)?.name;
+  return {
+    id,
+    name: typeof job.name === 'string' ? job.name : id,
+    needs,
+    ...(job.if !== undefined ? { if: String(job.if) } : {}),
+    ...(environment ? { environment } : {}),
+    steps,
+    outputs: strings(job.outputs),
+    env: strings(job.env),
+  };
+}
+
+const LOCAL_WORKFLOW = /^\.\/\.github\/workflows\/[^/]+\.ya?ml$/;
+
+/**
+ * The jobs of the reusable workflow `job` calls, in its place. GitHub keeps workflows in
+ * .github/workflows without subfolders, so the called file lies beside its caller.
+ */
+function expandCall(callerPath: string, id: string, job: JobDoc): WorkflowJob[] {
+  const uses = String(job.uses);
+  if (!LOCAL_WORKFLOW.test(uses))
+    throw new Error(
+      `${callerPath}: job ${id} calls ${uses}; the rehearsal plays only ./.github/workflows/<file> calls`,
     );
-    const environment =
-      typeof job.environment === 'string'
-        ? job.environment
-        : (job.environment as { name?: string } | undefined)?.name;
-    return {
-      id,
-      name: typeof job.name === 'string' ? job.name : id,
-      needs,
-      ...(job.if !== undefined ? { if: String(job.if) } : {}),
-      ...(environment ? { environment } : {}),
-      steps,
-      outputs: strings(job.outputs),
-      env: strings(job.env),
-    };
+  const path = join(dirname(callerPath), basename(uses));
+  const doc = readDoc(path);
+  const on = (doc.on ?? (doc as Record<string, unknown>).true) as Record<string, unknown> | undefined;
+  const trigger = on && typeof on === 'object' && 'workflow_call' in on ? on.workflow_call : undefined;
+  if (trigger === undefined)
+    throw new Error(`${path} is called by ${callerPath} job ${id} but has no on.workflow_call`);
+  const declared = (trigger ?? {}) as {
+    inputs?: Record<string, { type?: string; required?: boolean; default?: unknown }>;
+    outputs?: Record<string, { value?: string }>;
+  };
+  const caller = readJob(id, job);
+  const secrets = job.secrets === 'inherit' ? 'inherit' : strings(job.secrets);
+  const call: WorkflowCall = {
+    id,
+    name: caller.name,
+    needs: caller.needs,
+    ...(caller.if !== undefined ? { if: caller.if } : {}),
+    path,
+    with: { ...((job.with as Record<string, unknown> | undefined) ?? {}) },
+    secrets,
+    inputs: Object.fromEntries(
+      Object.entries(declared.inputs ?? {}).map(([name, d]) => [
+        name,
+        {
+          type: d.type === 'number' || d.type === 'boolean' ? d.type : 'string',
+          required: d.required === true,
+          ...(d.default !== undefined ? { default: d.default } : {}),
+        },
+      ]),
+    ),
+    outputs: Object.fromEntries(
+      Object.entries(declared.outputs ?? {}).map(([name, o]) => [name, String(o.value ?? '')]),
+    ),
+    env: strings(doc.env),
+    jobIds: Object.keys(doc.jobs!),
+  };
+  return Object.entries(doc.jobs!).map(([innerId, inner]) => {
+    if ('uses' in inner)
+      throw new Error(`${path}: job ${innerId} calls another workflow; the rehearsal plays one level`);
+    const played = readJob(innerId, inner);
+    // The first jobs of the called workflow wait for what the caller's job needs.
+    return { ...played, needs: played.needs.length ? played.needs : caller.needs, call };
   });
+}
+
+/**
+ * Parses the workflow file; throws naming the file and what is missing. A job that calls a reusable
+ * workflow of the same repository is replaced by that workflow's jobs (WorkflowJob.call).
+ */
+export function readWorkflow(path: string): Workflow {
+  const doc = readDoc(path);
+  const jobs = Object.entries(doc.jobs!).flatMap(([id, job]): WorkflowJob[] =>
+    job.uses !== undefined ? expandCall(path, id, job) : [readJob(id, job)],
+  );
+  const ids = new Set<string>();
+  for (const job of jobs) {
+    if (ids.has(job.id))
+      throw new Error(`${path}: two jobs are called ${job.id} once the called workflows are expanded`);
+    ids.add(job.id);
+  }
   return { path, name: doc.name ?? path, env: strings(doc.env), jobs };
 }
 
@@ -113,6 +232,7 @@ const contextNames = [
   'vars',
   'secrets',
   'needs',
+  'jobs',
   'steps',
   'job',
   'runner',

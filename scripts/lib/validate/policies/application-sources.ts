@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { get } from '../workloads.js';
 import { problem, type K8sObject, type Problem } from '../types.js';
+import { inlineCalls } from '../workflow-calls.js';
 
 /** Where a workflow step writes on the deploy branch. */
 export interface RenderWrite {
@@ -34,7 +35,7 @@ function resolveEnv(value: string, env: Record<string, unknown>): string {
  */
 export function renderWrites(workflows: Map<string, string>): RenderWrite[] {
   const out: RenderWrite[] = [];
-  for (const [file, text] of workflows) {
+  for (const [file, text] of inlineCalls(workflows)) {
     const wf = (parse(text) ?? {}) as WorkflowDoc;
     for (const [jobId, job] of Object.entries(wf.jobs ?? {})) {
       const env = { ...(wf.env ?? {}), ...(job.env ?? {}) };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { get } from '../workloads.js';
 import type { K8sObject, Problem } from '../types.js';
+import { inlineCalls } from '../workflow-calls.js';
 
 interface StepDoc {
   uses?: string;
@@ -23,7 +24,7 @@ export function previewOverrides(
     : {};
   const fallback = action.inputs?.['manifest-image']?.default;
   const out: { where: string; image: string }[] = [];
-  for (const [file, text] of workflows) {
+  for (const [file, text] of inlineCalls(workflows)) {
     const wf = (parse(text) ?? {}) as { jobs?: Record<string, { steps?: StepDoc[] }> };
     for (const [job, j] of Object.entries(wf.jobs ?? {})) {
       for (const step of j.steps ?? []) {
