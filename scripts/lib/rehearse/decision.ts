@@ -1,7 +1,12 @@
 // The promotion decision: promote only when the load test's thresholds and the SLO gate both pass
 // (as the workflow does: a failed step stops the job before promotion). With a fault, it also says
 // whether the fault was caught by the objective it must break.
-import { formatValue, type ObjectiveResult, type Verdict } from '../../../actions/slo-gate/src/evaluate.js';
+import {
+  formatValue,
+  unmet,
+  type ObjectiveResult,
+  type Verdict,
+} from '../../../actions/slo-gate/src/evaluate.js';
 import { keyValueTable, table, type SummarySection } from '../../../actions/shared/src/summary/index.js';
 import type { CombinedResult } from '../../../actions/shared/src/k6/index.js';
 import type { Fault } from './faults.js';
@@ -42,7 +47,7 @@ export function decide(input: {
   /** The load test's VUs reconnected every session (--session): some faults then break other objectives. */
   sessions?: boolean;
 }): Decision {
-  const failedObjectives = (input.gate?.results ?? []).filter((r) => r.verdict !== 'pass').map((r) => r.name);
+  const failedObjectives = (input.gate?.results ?? []).filter(unmet).map((r) => r.name);
   const failedThresholds = (input.load?.thresholds ?? [])
     .filter((t) => !t.ok)
     .map((t) => `${t.metric} ${t.expression}`);
@@ -61,7 +66,7 @@ export function decide(input: {
     if (input.gate && input.gate.verdict !== 'pass') {
       why.push(
         `SLO gate${input.gateDiagnostic ? ' (diagnostic: deploy.yml stopped before it)' : ''} ${input.gate.verdict} on ${input.gate.results
-          .filter((r) => r.verdict !== 'pass')
+          .filter(unmet)
           .map((r) => `${r.name} (${r.value === undefined ? r.reason : formatValue(r.value, r.unit)})`)
           .join(', ')}`,
       );

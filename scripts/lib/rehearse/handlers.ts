@@ -43,6 +43,7 @@ import {
 } from './neighbour.js';
 import type { ActionHandler, StepOutcome } from './player.js';
 import { formatDuration } from './progress.js';
+import { unmet } from '../../../actions/slo-gate/src/evaluate.js';
 import type { Replica } from './replicas.js';
 import {
   describeEnv,
@@ -443,7 +444,7 @@ function sloGateHandler(state: RehearsalState): ActionHandler {
     state.gateInputs = scraped;
     const gate = await runSloGate(config, log);
     state.gate = gate;
-    const bad = gate.report.results.filter((r) => r.verdict !== 'pass');
+    const bad = gate.report.results.filter(unmet);
     return {
       outputs: {
         verdict: gate.report.verdict,
