@@ -344,7 +344,7 @@ async function main(): Promise<void> {
       IMAGE: state.registry ? `${state.registry.host}/switchboard/server` : state.manifestImage,
       NODE_BASE_IMAGE: state.baseImage ?? '',
       ARGOCD_SERVER: 'https://argocd.rehearsal.invalid',
-      LOADTEST_SCENARIO: 'fanout',
+      LOADTEST_SCENARIO: args.fault?.scenario ?? 'fanout',
       LOADTEST_VUS: String(args.vus),
       LOADTEST_DURATION: args.duration,
       SLO_SOAK_SECONDS: String(args.soakSeconds),
@@ -481,7 +481,7 @@ async function main(): Promise<void> {
     );
     // A fault that the pipeline would have promoted through, or that its objective missed, is a failed rehearsal too.
     // So is a gate that judged the wrong environment (neighbour-gate.ts).
-    const missed = args.fault && !args.faultInNeighbour && (decision.promote || !decision.faultCaught);
+    const missed = args.fault && !args.faultInNeighbour && !decision.faultAsExpected;
     exitCode = missed || (neighbour && !neighbour.ok) ? 3 : decision.promote ? 0 : 2;
   } finally {
     if (!interrupted) await teardown.run();

@@ -26,8 +26,13 @@ export interface Decision {
   failedThresholds: string[];
   /** Jobs that failed, with the first failing step. */
   failedJobs: string[];
-  /** With a fault: did the gate fail every objective the fault must break? */
+  /** With a fault: did the gate fail every objective the fault must break (and, if exclusive, no other)? */
   faultCaught?: boolean;
+  /**
+   * With a fault: did the run end as it must -- a fault caught and not promoted, or a disturbance
+   * the pipeline must ride through (no gateObjectives) promoted?
+   */
+  faultAsExpected?: boolean;
   /** One line per conclusion, printed last. */
   lines: string[];
 }
@@ -80,13 +85,26 @@ export function decide(input: {
     input.fault && input.sessions && input.fault.withSessions
       ? { ...input.fault, ...input.fault.withSessions }
       : input.fault;
-  if (fault) {
+  let faultAsExpected: boolean | undefined;
+  if (fault && fault.gateObjectives.length === 0) {
+    // A disturbance the pipeline must ride through: it must promote (nothing to catch).
+    faultAsExpected = promote;
+    lines.push(
+      promote
+        ? `${fault.name}: the deploy rode through it and promoted, as expected: ${fault.why}`
+        : `${fault.name}: the deploy must ride through it but did NOT promote (the gate failed ${failedObjectives.join(', ') || 'nothing'})`,
+    );
+  } else if (fault) {
     const missed = fault.gateObjectives.filter((o) => !failedObjectives.includes(o));
-    faultCaught = missed.length === 0;
+    const others = fault.exclusive ? failedObjectives.filter((o) => !fault.gateObjectives.includes(o)) : [];
+    faultCaught = missed.length === 0 && others.length === 0;
+    faultAsExpected = faultCaught && !promote;
     lines.push(
       faultCaught
-        ? `fault ${fault.name}: the SLO gate failed ${fault.gateObjectives.join(', ')}, as expected${input.gateDiagnostic ? ` (the workflow stopped earlier, at the load test: ${failedThresholds.join(', ')})` : ''}: ${fault.why}`
-        : `fault ${fault.name}: the gate did NOT fail ${missed.join(', ')} (it failed ${failedObjectives.join(', ') || 'nothing'})`,
+        ? `fault ${fault.name}: the SLO gate failed ${fault.gateObjectives.join(', ')}${fault.exclusive ? ' and nothing else' : ''}, as expected${input.gateDiagnostic ? ` (the workflow stopped earlier, at the load test: ${failedThresholds.join(', ')})` : ''}: ${fault.why}`
+        : missed.length > 0
+          ? `fault ${fault.name}: the gate did NOT fail ${missed.join(', ')} (it failed ${failedObjectives.join(', ') || 'nothing'})`
+          : `fault ${fault.name}: the gate failed ${others.join(', ')} too; the fault must fail ${fault.gateObjectives.join(', ')} only`,
     );
   }
   return {
@@ -98,6 +116,7 @@ export function decide(input: {
     failedThresholds,
     failedJobs,
     ...(faultCaught !== undefined ? { faultCaught } : {}),
+    ...(faultAsExpected !== undefined ? { faultAsExpected } : {}),
     lines,
   };
 }
@@ -134,6 +153,10 @@ export function decisionSummary(
         [
           'Fault caught',
           decision.faultCaught === undefined ? undefined : decision.faultCaught ? 'yes' : 'NO',
+        ],
+        [
+          'As expected',
+          decision.faultAsExpected === undefined ? undefined : decision.faultAsExpected ? 'yes' : 'NO',
         ],
         ['Rehearsal took', formatDuration(extra.totalMs)],
       ]),

@@ -46,6 +46,8 @@ export async function judgeNeighbour(input: {
       'start-time': load.startedAt,
       'end-time': load.endedAt,
       window: '',
+      // The deployed environment's load summary is not the neighbour's.
+      'summary-path': '',
     },
     input.root,
   );
