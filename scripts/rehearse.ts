@@ -63,6 +63,7 @@ REHEARSE_REPLICAS, REHEARSE_VUS, REHEARSE_DURATION, REHEARSE_SOAK, REHEARSE_SESS
 REHEARSE_SUMMARY_DIR (a flag wins over the environment).
 
 Exit status: 0 promote, 2 do not promote, 3 the --fault was not caught by the objective it must break
+(broken-recovery: by those and no other; rolling-drain, which must be ridden through: no promotion)
 or a gate judged the wrong environment (the fault failed the other one's gate, or the neighbour failed
 without a fault), 1 the rehearsal itself failed, 130 interrupted.`;
 
