@@ -68,6 +68,7 @@ REHEARSE_REPLICAS, REHEARSE_SCALE_UP=1, REHEARSE_VUS, REHEARSE_DURATION, REHEARS
 REHEARSE_SUMMARY_DIR (a flag wins over the environment).
 
 Exit status: 0 promote, 2 do not promote, 3 the --fault was not caught by the objective it must break
+(broken-recovery: by those and no other; rolling-drain, which must be ridden through: no promotion)
 or a gate judged the wrong environment (the fault failed the other one's gate, or the neighbour failed
 without a fault) or the --scale-up did not end even with nothing lost, 1 the rehearsal itself failed, 130 interrupted.`;
 
@@ -365,8 +366,9 @@ async function main(): Promise<void> {
       IMAGE: state.registry ? `${state.registry.host}/${names.imagePath}` : state.manifestImage,
       NODE_BASE_IMAGE: state.baseImage ?? '',
       ARGOCD_SERVER: 'https://argocd.rehearsal.invalid',
-      // The rollout scenario counts every client's messages across the moves a scale-up makes.
-      LOADTEST_SCENARIO: args.scaleUp ? 'rollout' : 'fanout',
+      // The rollout scenario counts every client's messages across the moves a scale-up or a
+      // continuity fault makes.
+      LOADTEST_SCENARIO: args.scaleUp ? 'rollout' : (args.fault?.scenario ?? 'fanout'),
       LOADTEST_VUS: String(args.vus),
       LOADTEST_DURATION: args.duration,
       SLO_SOAK_SECONDS: String(args.soakSeconds),
@@ -508,7 +510,7 @@ async function main(): Promise<void> {
     );
     // A fault that the pipeline would have promoted through, or that its objective missed, is a failed rehearsal too.
     // So is a gate that judged the wrong environment (neighbour-gate.ts).
-    const missed = args.fault && !args.faultInNeighbour && (decision.promote || !decision.faultCaught);
+    const missed = args.fault && !args.faultInNeighbour && !decision.faultAsExpected;
     exitCode =
       missed || (neighbour && !neighbour.ok) || (scaled && !scaled.ok) ? 3 : decision.promote ? 0 : 2;
   } finally {

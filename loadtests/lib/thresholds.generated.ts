@@ -6,13 +6,15 @@ export const thresholds: Record<string, string[]> = {
   phx_join_success: ['rate>=0.999'],
   phx_delivery_latency: ['p(99)<=250'],
   phx_errors: ['rate<=0.001'],
+  continuity_messages_lost: ['count<=0'],
+  continuity_reconnect_time: ['p(99)<=5000'],
 };
 
 /** The objectives behind the thresholds, for end-of-test summaries. */
 export const objectives: {
   name: string;
   description: string;
-  target: number;
+  target?: number;
   metric: string;
   threshold: string;
 }[] = [
@@ -44,5 +46,19 @@ export const objectives: {
     target: 0.999,
     metric: 'phx_errors',
     threshold: 'rate<=0.001',
+  },
+  {
+    name: 'messages-lost',
+    description:
+      'Messages a load-test client was owed (published to its room while it was a member) and never received, summed over the clients; none may be lost.',
+    metric: 'continuity_messages_lost',
+    threshold: 'count<=0',
+  },
+  {
+    name: 'reconnect-p99',
+    description:
+      "Time from the server closing a load-test client's socket to that client being joined again (after the close's reconnect hint), p99 over the reconnects (at most 5 s).",
+    metric: 'continuity_reconnect_time',
+    threshold: 'p(99)<=5000',
   },
 ];

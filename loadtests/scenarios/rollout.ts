@@ -62,7 +62,14 @@ export const rollout: Scenario = {
     DRAIN: '3s',
     GRACEFUL_STOP: '30s',
   },
-  sloMetrics: ['ws_connect_success', 'phx_join_success', 'phx_errors'],
+  // Plus the continuity objectives of slo/objectives.yaml's loadTestObjectives: none lost, reconnect p99.
+  sloMetrics: [
+    'ws_connect_success',
+    'phx_join_success',
+    'phx_errors',
+    continuityMetrics.lost,
+    continuityMetrics.reconnectTime,
+  ],
   init(engine, config) {
     const protocol = createProtocolMetrics(engine);
     const m = continuityMetrics;

@@ -78,12 +78,16 @@ describe('threshold grammar', () => {
 
   it('understands every threshold of the generated SLO module', () => {
     assert.deepEqual(Object.keys(thresholds).sort(), [
+      'continuity_messages_lost',
+      'continuity_reconnect_time',
       'phx_delivery_latency',
       'phx_errors',
       'phx_join_success',
       'ws_connect_success',
     ]);
-    const types: Record<string, 'rate' | 'trend'> = {
+    const types: Record<string, 'counter' | 'rate' | 'trend'> = {
+      continuity_messages_lost: 'counter',
+      continuity_reconnect_time: 'trend',
       ws_connect_success: 'rate',
       phx_join_success: 'rate',
       phx_errors: 'rate',

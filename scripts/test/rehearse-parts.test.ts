@@ -254,8 +254,9 @@ describe('summaries and the decision', () => {
   test("every fault's expected objectives exist in slo/generated/gate.json", () => {
     const gate = JSON.parse(readFileSync(join(repoRoot, 'slo/generated/gate.json'), 'utf8')) as {
       objectives: { name: string }[];
+      loadTestObjectives: { name: string }[];
     };
-    const names = gate.objectives.map((o) => o.name);
+    const names = [...gate.objectives, ...gate.loadTestObjectives].map((o) => o.name);
     for (const name of faultNames) {
       for (const o of [
         ...faults[name].gateObjectives,
@@ -264,5 +265,46 @@ describe('summaries and the decision', () => {
         assert.ok(names.includes(o), `${name} expects ${o}, not in gate.json`);
       }
     }
+  });
+
+  test('a ride-through must promote; an exclusive fault must fail its objectives and no other', () => {
+    const ride = faults['rolling-drain'];
+    const broken = faults['broken-recovery'];
+    const judged = (failed: string[]) => ({
+      verdict: (failed.length ? 'fail' : 'pass') as 'pass' | 'fail',
+      results: ['recovery-success', 'messages-lost', 'join-success'].map((name) => ({
+        name,
+        description: '',
+        query: '',
+        comparator: '>=' as const,
+        limit: 0.999,
+        unit: 'ratio',
+        value: failed.includes(name) ? 0.5 : 1,
+        verdict: (failed.includes(name) ? 'fail' : 'pass') as 'pass' | 'fail',
+        reason: '',
+      })),
+    });
+    const promoted = decide({ promoted: true, jobs: [], gate: judged([]), fault: ride });
+    assert.equal(promoted.faultAsExpected, true);
+    assert.equal(promoted.faultCaught, undefined);
+    assert.equal(
+      decide({ promoted: false, jobs: [], gate: judged(['join-success']), fault: ride }).faultAsExpected,
+      false,
+    );
+    const only = decide({
+      promoted: false,
+      jobs: [],
+      gate: judged(['recovery-success', 'messages-lost']),
+      fault: broken,
+    });
+    assert.deepEqual([only.faultCaught, only.faultAsExpected], [true, true]);
+    const more = decide({
+      promoted: false,
+      jobs: [],
+      gate: judged(['recovery-success', 'messages-lost', 'join-success']),
+      fault: broken,
+    });
+    assert.deepEqual([more.faultCaught, more.faultAsExpected], [false, false]);
+    assert.match(more.lines.at(-1) ?? '', /failed join-success too/);
   });
 });

@@ -5,7 +5,7 @@
 // Usage: npm run slo:generate [-- --objectives FILE] [-- --out DIR]
 import { join } from 'node:path';
 import { parseArgs as parseNodeArgs } from 'node:util';
-import { loadObjectives } from './objectives.js';
+import { loadSloSource } from './objectives.js';
 import { generatedFiles, repoRoot } from './outputs/index.js';
 import { writeTree } from './tree.js';
 
@@ -35,7 +35,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     console.log(usage());
     return;
   }
-  const files = await generatedFiles(loadObjectives(args.objectives));
+  const files = await generatedFiles(loadSloSource(args.objectives));
   const removed = writeTree(args.out, files);
   for (const f of files) console.log(`wrote   ${f.path}`);
   for (const p of removed) console.log(`removed ${p} (no longer generated)`);

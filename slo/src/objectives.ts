@@ -39,6 +39,40 @@ export interface Objective {
   sli: RatioSli | LatencySli | AvailabilitySli;
   /** Absent when the load test's clients cannot observe the SLI (a server restart, a broker error). */
   k6?: { metric: string };
+  /** A window without events of this kind is "not exercised" at the gate, not "inconclusive". */
+  optional?: boolean;
+}
+
+/**
+ * An objective only the load test's clients can measure (messages lost, reconnect time): no
+ * Prometheus series, so no rules or dashboards. It becomes a k6 threshold, and the gate judges it
+ * from the load test's summary JSON: `k6.aggregation` of `k6.metric` must be <= `max`.
+ */
+export interface LoadTestObjective {
+  name: string;
+  description: string;
+  k6: { metric: string; aggregation: string };
+  max: number;
+  unit: 'count' | 'ratio' | 'ms';
+  /** No samples in the summary is "not exercised" (e.g. no client reconnected), not "inconclusive". */
+  optional: boolean;
+}
+
+/** Everything slo/objectives.yaml states. */
+export interface SloSource {
+  /** Objectives with a Prometheus SLI: rules, dashboards, k6 thresholds and gate queries. */
+  objectives: Objective[];
+  /** Objectives of the load test's clients: k6 thresholds and gate checks of the summary. */
+  loadTest: LoadTestObjective[];
+}
+
+interface RawLoadTestObjective {
+  name: string;
+  description: string;
+  k6: { metric: string; aggregation: string };
+  max: number;
+  unit?: LoadTestObjective['unit'];
+  optional?: boolean;
 }
 
 interface RawObjective {
@@ -46,6 +80,7 @@ interface RawObjective {
   description: string;
   target: number;
   window: '30d';
+  optional?: boolean;
   sli: {
     ratio?: { good?: string[]; bad?: string[]; total: string[] };
     latency?: { histogram: string; threshold: number };
@@ -70,11 +105,13 @@ const validate = new Ajv({ allErrors: true, verbose: true }).compile(objectivesS
 /** "objectives[2] (delivery-latency) sli.latency.threshold" from an instance path. */
 function describeField(path: string, doc: unknown): string {
   const parts = path.split('/').slice(1);
-  if (parts[0] !== 'objectives' || parts[1] === undefined) return parts.join('.') || '(top level)';
+  const list = parts[0];
+  if ((list !== 'objectives' && list !== 'loadTestObjectives') || parts[1] === undefined)
+    return parts.join('.') || '(top level)';
   const index = Number(parts[1]);
-  const objectives = (doc as { objectives?: unknown[] }).objectives;
+  const objectives = (doc as Record<string, unknown[] | undefined>)[list];
   const name = (objectives?.[index] as { name?: unknown } | undefined)?.name;
-  const where = `objectives[${index}]${typeof name === 'string' ? ` (${name})` : ''}`;
+  const where = `${list}[${index}]${typeof name === 'string' ? ` (${name})` : ''}`;
   const rest = parts.slice(2);
   return rest.length > 0 ? `${where} field "${rest.join('.')}"` : where;
 }
@@ -102,24 +139,45 @@ function describeSchemaError(err: ErrorObject, doc: unknown): string {
   return `${describeField(path, doc)}: ${message}${hint ? `; expected ${hint}` : ''}`;
 }
 
-/** Checks what a schema cannot: unique names, PromQL selectors that parse. */
-function semanticProblems(objectives: RawObjective[]): string[] {
+/** Names and k6 metrics seen so far, each with where it was first used (`objectives[2]`). */
+interface Seen {
+  name: Map<string, string>;
+  metric: Map<string, string>;
+}
+
+/** Names and k6 metrics are unique over both lists: one `slo` label, one threshold per metric. */
+function uniqueness(
+  where: string,
+  at: string,
+  o: { name: string; k6?: { metric: string } },
+  seen: Seen,
+): string[] {
   const problems: string[] = [];
-  const seen = { name: new Map<string, number>(), metric: new Map<string, number>() };
+  const first = seen.name.get(o.name);
+  if (first !== undefined) problems.push(`${where} field "name": duplicates ${first}; names must be unique`);
+  else seen.name.set(o.name, at);
+  if (o.k6) {
+    const firstMetric = seen.metric.get(o.k6.metric);
+    if (firstMetric !== undefined) {
+      problems.push(
+        `${where} field "k6.metric": already used by ${firstMetric}; give each objective its own`,
+      );
+    } else seen.metric.set(o.k6.metric, at);
+  }
+  return problems;
+}
+
+/** Checks what a schema cannot: unique names, PromQL selectors that parse. */
+function semanticProblems(objectives: RawObjective[], loadTest: RawLoadTestObjective[]): string[] {
+  const problems: string[] = [];
+  const seen: Seen = { name: new Map(), metric: new Map() };
   objectives.forEach((o, i) => {
     const where = `objectives[${i}] (${o.name})`;
-    const first = seen.name.get(o.name);
-    if (first !== undefined)
-      problems.push(`${where} field "name": duplicates objectives[${first}]; names must be unique`);
-    seen.name.set(o.name, i);
-    if (o.k6) {
-      const firstMetric = seen.metric.get(o.k6.metric);
-      if (firstMetric !== undefined) {
-        problems.push(
-          `${where} field "k6.metric": already used by objectives[${firstMetric}]; give each objective its own`,
-        );
-      }
-      seen.metric.set(o.k6.metric, i);
+    problems.push(...uniqueness(where, `objectives[${i}]`, o, seen));
+    if (o.optional && o.sli.availability) {
+      problems.push(
+        `${where} field "optional": an availability SLI always has scrapes to judge; leave optional out`,
+      );
     }
     const up = o.sli.availability?.up;
     if (up !== undefined && !isSeriesSelector(up)) {
@@ -138,6 +196,10 @@ function semanticProblems(objectives: RawObjective[]): string[] {
         }
       });
     }
+  });
+  loadTest.forEach((o, i) => {
+    const at = `loadTestObjectives[${i}]`;
+    problems.push(...uniqueness(`${at} (${o.name})`, at, o, seen));
   });
   return problems;
 }
@@ -159,11 +221,23 @@ function normalise(raw: RawObjective): Objective {
     sli,
   };
   if (raw.k6) objective.k6 = raw.k6;
+  if (raw.optional) objective.optional = true;
   return objective;
 }
 
+function normaliseLoadTest(raw: RawLoadTestObjective): LoadTestObjective {
+  return {
+    name: raw.name,
+    description: raw.description,
+    k6: { metric: raw.k6.metric, aggregation: raw.k6.aggregation },
+    max: raw.max,
+    unit: raw.unit ?? 'count',
+    optional: raw.optional === true,
+  };
+}
+
 /** Parses and validates the YAML text of an objectives file; throws ObjectivesError naming every problem. */
-export function parseObjectives(text: string, file = 'slo/objectives.yaml'): Objective[] {
+export function parseSloSource(text: string, file = 'slo/objectives.yaml'): SloSource {
   const document = parseDocument(text, { prettyErrors: true });
   if (document.errors.length > 0) {
     throw new ObjectivesError(
@@ -176,13 +250,24 @@ export function parseObjectives(text: string, file = 'slo/objectives.yaml'): Obj
     const problems = (validate.errors ?? []).map((e) => describeSchemaError(e, doc));
     throw new ObjectivesError(file, [...new Set(problems)]);
   }
-  const raw = (doc as unknown as { objectives: RawObjective[] }).objectives;
-  const problems = semanticProblems(raw);
+  const raw = doc as unknown as { objectives: RawObjective[]; loadTestObjectives?: RawLoadTestObjective[] };
+  const loadTest = raw.loadTestObjectives ?? [];
+  const problems = semanticProblems(raw.objectives, loadTest);
   if (problems.length > 0) throw new ObjectivesError(file, problems);
-  return raw.map(normalise);
+  return { objectives: raw.objectives.map(normalise), loadTest: loadTest.map(normaliseLoadTest) };
+}
+
+/** The objectives with a Prometheus SLI of an objectives file's text (see parseSloSource). */
+export function parseObjectives(text: string, file = 'slo/objectives.yaml'): Objective[] {
+  return parseSloSource(text, file).objectives;
 }
 
 /** Reads and validates an objectives file (default slo/objectives.yaml). */
+export function loadSloSource(file: string): SloSource {
+  return parseSloSource(readFileSync(file, 'utf8'), file);
+}
+
+/** The objectives with a Prometheus SLI of an objectives file. */
 export function loadObjectives(file: string): Objective[] {
-  return parseObjectives(readFileSync(file, 'utf8'), file);
+  return loadSloSource(file).objectives;
 }

@@ -2,12 +2,77 @@
  * JSON Schema of slo/objectives.yaml. Every `description` doubles as the fix shown to whoever
  * wrote a bad value (see objectives.ts), so write it as advice.
  */
+const nameSchema = {
+  type: 'string',
+  pattern: '^[a-z][a-z0-9-]{0,62}$',
+  description: 'a lower-case slug such as join-success; it becomes the `slo` label',
+} as const;
+
+const descriptionSchema = {
+  type: 'string',
+  minLength: 10,
+  description: 'one sentence a person reading an alert or a dashboard understands',
+} as const;
+
+const k6MetricSchema = {
+  type: 'string',
+  pattern: '^[a-z][a-z0-9_]*$',
+  description: 'a k6 custom metric name in snake_case, e.g. phx_join_success',
+} as const;
+
+const optionalSchema = {
+  type: 'boolean',
+  description:
+    'true when a window may hold no events of this kind (e.g. no client had to recover): the gate then says "not exercised" instead of "inconclusive"',
+} as const;
+
 export const objectivesSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['version', 'objectives'],
   properties: {
     version: { const: 1, description: 'the file format version; only 1 exists' },
+    loadTestObjectives: {
+      type: 'array',
+      description:
+        "objectives only the load test's clients can measure (no Prometheus series): each with name, description, k6 {metric, aggregation} and max",
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'description', 'k6', 'max'],
+        properties: {
+          name: nameSchema,
+          description: descriptionSchema,
+          k6: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['metric', 'aggregation'],
+            description:
+              'the k6 metric the scenario records and the statistic judged: { metric, aggregation }',
+            properties: {
+              metric: k6MetricSchema,
+              aggregation: {
+                type: 'string',
+                pattern: '^(count|rate|value|avg|min|max|med|p\\(\\d{1,2}(\\.\\d+)?\\))$',
+                description:
+                  'the k6 statistic compared with max, as the k6 threshold names it: count (Counter), rate (Rate), or avg/min/max/med/p(N) (Trend, in ms)',
+              },
+            },
+          },
+          max: {
+            type: 'number',
+            minimum: 0,
+            description:
+              "the largest value that passes, in the metric's unit (a count, a ratio, or ms for time Trends)",
+          },
+          unit: {
+            enum: ['count', 'ratio', 'ms'],
+            description: 'how values are shown: count (default), ratio or ms',
+          },
+          optional: optionalSchema,
+        },
+      },
+    },
     objectives: {
       type: 'array',
       minItems: 1,
@@ -17,16 +82,9 @@ export const objectivesSchema = {
         additionalProperties: false,
         required: ['name', 'description', 'target', 'window', 'sli'],
         properties: {
-          name: {
-            type: 'string',
-            pattern: '^[a-z][a-z0-9-]{0,62}$',
-            description: 'a lower-case slug such as join-success; it becomes the `slo` label',
-          },
-          description: {
-            type: 'string',
-            minLength: 10,
-            description: 'one sentence a person reading an alert or a dashboard understands',
-          },
+          name: nameSchema,
+          description: descriptionSchema,
+          optional: optionalSchema,
           target: {
             type: 'number',
             exclusiveMinimum: 0,
@@ -101,11 +159,7 @@ export const objectivesSchema = {
             description:
               'the k6 mapping: { metric: <k6 custom metric name> }; leave k6 out when load-test clients cannot observe the SLI',
             properties: {
-              metric: {
-                type: 'string',
-                pattern: '^[a-z][a-z0-9_]*$',
-                description: 'a k6 custom metric name in snake_case, e.g. phx_join_success',
-              },
+              metric: k6MetricSchema,
             },
           },
         },

@@ -1,4 +1,4 @@
-import type { LatencySli, Objective, RatioSli } from './objectives.js';
+import type { LatencySli, LoadTestObjective, Objective, RatioSli } from './objectives.js';
 
 /**
  * PromQL for each objective's SLI. One builder serves the recording rules (fixed windows, one series
@@ -155,11 +155,25 @@ export interface GateObjective {
   comparator: '>=' | '<=';
   limit: number;
   unit: 'ratio' | 'seconds';
+  /** No events in the window is "not exercised" rather than "inconclusive" (see `exercised`). */
+  optional?: true;
+  /**
+   * Optional objectives only: the rate of all events over the window (0 when the counters exist but
+   * did not move). With no value from `query`, 0 here means "not exercised"; no sample means the
+   * series are not scraped (inconclusive).
+   */
+  exercised?: string;
 }
 
 /** The gate form of an objective: success ratio >= target, error ratio <= budget, or quantile <= threshold. */
 export function gateObjective(o: Objective): GateObjective {
-  const base = { name: o.name, description: o.description };
+  const base = {
+    name: o.name,
+    description: o.description,
+    ...(o.optional && o.sli.kind !== 'availability'
+      ? { optional: true as const, exercised: eventRates(o.sli, '$window', 'gate').total }
+      : {}),
+  };
   if (o.sli.kind === 'latency') {
     return {
       ...base,
@@ -190,4 +204,38 @@ export function k6Threshold(o: Objective): string {
     return `p(${tidy(o.target * 100)})<=${tidy(o.sli.threshold * 1000)}`;
   }
   return o.sli.kind === 'ratio' && o.sli.counts === 'bad' ? `rate<=${errorBudget(o)}` : `rate>=${o.target}`;
+}
+
+/**
+ * What the promotion gate checks of a load-test objective in the load test's summary JSON: the
+ * statistic `aggregation` of `metric` <= `limit`.
+ */
+export interface GateLoadTestObjective {
+  name: string;
+  description: string;
+  metric: string;
+  aggregation: string;
+  comparator: '<=';
+  limit: number;
+  unit: LoadTestObjective['unit'];
+  /** No samples of the metric is "not exercised", not "inconclusive". */
+  optional: boolean;
+}
+
+export function gateLoadTestObjective(o: LoadTestObjective): GateLoadTestObjective {
+  return {
+    name: o.name,
+    description: o.description,
+    metric: o.k6.metric,
+    aggregation: o.k6.aggregation,
+    comparator: '<=',
+    limit: o.max,
+    unit: o.unit,
+    optional: o.optional,
+  };
+}
+
+/** The k6 threshold of a load-test objective, e.g. `count<=0`, `p(99)<=5000`. */
+export function loadTestThreshold(o: LoadTestObjective): string {
+  return `${o.k6.aggregation}<=${o.max}`;
 }

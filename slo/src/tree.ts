@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { loadObjectives } from './objectives.js';
+import { loadSloSource } from './objectives.js';
 import { generatedDirs, generatedFiles, type GeneratedFile } from './outputs/index.js';
 
 function listFiles(dir: string): string[] {
@@ -46,7 +46,7 @@ function read(path: string): string | undefined {
 export async function staleFiles(root: string): Promise<string[]> {
   const fresh = mkdtempSync(join(tmpdir(), 'slo-check-'));
   try {
-    const files = await generatedFiles(loadObjectives(join(root, 'slo/objectives.yaml')));
+    const files = await generatedFiles(loadSloSource(join(root, 'slo/objectives.yaml')));
     writeTree(fresh, files);
     const problems: string[] = [];
     for (const f of files) {

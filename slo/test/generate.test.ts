@@ -119,6 +119,8 @@ test('the k6 thresholds module has the shape the load tests import, and no impor
     phx_join_success: ['rate>=0.999'],
     phx_delivery_latency: ['p(99)<=250'],
     phx_errors: ['rate<=0.001'],
+    continuity_messages_lost: ['count<=0'],
+    continuity_reconnect_time: ['p(99)<=5000'],
   });
   assert.deepEqual(
     mod.objectives.map((o) => [o.name, o.target, typeof o.description]),
@@ -127,6 +129,8 @@ test('the k6 thresholds module has the shape the load tests import, and no impor
       ['join-success', 0.999, 'string'],
       ['delivery-latency', 0.99, 'string'],
       ['server-errors', 0.999, 'string'],
+      ['messages-lost', undefined, 'string'],
+      ['reconnect-p99', undefined, 'string'],
     ],
   );
 });
@@ -136,9 +140,36 @@ test('gate.json has exactly the shape the slo-gate action reads, with parseable 
   const validate = new Ajv({ allErrors: true }).compile({
     type: 'object',
     additionalProperties: false,
-    required: ['version', 'objectives'],
+    required: ['version', 'objectives', 'loadTestObjectives'],
     properties: {
       version: { const: 1 },
+      loadTestObjectives: {
+        type: 'array',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: [
+            'name',
+            'description',
+            'metric',
+            'aggregation',
+            'comparator',
+            'limit',
+            'unit',
+            'optional',
+          ],
+          properties: {
+            name: { type: 'string', minLength: 1 },
+            description: { type: 'string', minLength: 1 },
+            metric: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' },
+            aggregation: { type: 'string', minLength: 1 },
+            comparator: { const: '<=' },
+            limit: { type: 'number' },
+            unit: { enum: ['count', 'ratio', 'ms'] },
+            optional: { type: 'boolean' },
+          },
+        },
+      },
       objectives: {
         type: 'array',
         minItems: 1,
@@ -153,6 +184,8 @@ test('gate.json has exactly the shape the slo-gate action reads, with parseable 
             comparator: { enum: ['>=', '<='] },
             limit: { type: 'number' },
             unit: { enum: ['ratio', 'seconds'] },
+            optional: { const: true },
+            exercised: { type: 'string', pattern: '\\[\\$window\\]' },
           },
         },
       },
@@ -180,7 +213,13 @@ test('gate.json has exactly the shape the slo-gate action reads, with parseable 
       ['server-availability', '>=', 0.999],
       ['cross-node-delivery', '<=', 0.001],
       ['slow-consumer-closes', '<=', 0.001],
+      ['recovery-success', '>=', 0.999],
     ],
+  );
+  // Optional: no rejoin in the window is "not exercised", told apart from unscraped series by `exercised`.
+  assert.equal(
+    (objectives[7] as { exercised?: string }).exercised,
+    'sum(rate(switchboard_recoveries_total{$selector}[$window]))',
   );
   assert.equal(objectives[4]!.query, 'avg(avg_over_time(up{job="switchboard",$selector}[$window]))');
   assert.match(

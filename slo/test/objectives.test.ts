@@ -1,13 +1,14 @@
 // objectives.yaml is validated with a schema (ajv) plus PromQL checks; every problem names the
 // objective, the field and the fix.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadObjectives, parseObjectives } from '../src/objectives.js';
+import { loadObjectives, parseObjectives, parseSloSource } from '../src/objectives.js';
 import { repoRoot } from '../src/outputs/index.js';
 import { problems, validObjectives as valid } from './support/objectives-text.js';
 
-test('the committed objectives are valid: seven objectives, four with k6 metrics', () => {
+test('the committed objectives are valid: eight objectives, four with k6 metrics, two of the load test only', () => {
   const objectives = loadObjectives(join(repoRoot, 'slo/objectives.yaml'));
   assert.deepEqual(
     objectives.map((o) => [o.name, o.target, o.sli.kind, o.k6?.metric]),
@@ -19,6 +20,19 @@ test('the committed objectives are valid: seven objectives, four with k6 metrics
       ['server-availability', 0.999, 'availability', undefined],
       ['cross-node-delivery', 0.999, 'ratio', undefined],
       ['slow-consumer-closes', 0.999, 'ratio', undefined],
+      ['recovery-success', 0.999, 'ratio', undefined],
+    ],
+  );
+  assert.deepEqual(
+    parseSloSource(readFileSync(join(repoRoot, 'slo/objectives.yaml'), 'utf8')).loadTest.map((o) => [
+      o.name,
+      o.k6.metric,
+      `${o.k6.aggregation}<=${o.max}`,
+      o.optional,
+    ]),
+    [
+      ['messages-lost', 'continuity_messages_lost', 'count<=0', false],
+      ['reconnect-p99', 'continuity_reconnect_time', 'p(99)<=5000', true],
     ],
   );
 });
@@ -107,4 +121,67 @@ test('duplicate names and duplicate k6 metrics are rejected', () => {
 test('broken YAML is reported with its line, not thrown as a crash', () => {
   const found = problems('version: 1\nobjectives: [\n');
   assert.match(found[0] ?? '', /^YAML syntax: .*line 3/s);
+});
+
+const withLoadTest = `${valid}loadTestObjectives:
+  - name: messages-lost
+    description: Messages a client was owed and never received.
+    k6: { metric: continuity_messages_lost, aggregation: count }
+    max: 0
+  - name: reconnect-p99
+    description: Time from a close to the rejoin, p99.
+    k6: { metric: continuity_reconnect_time, aggregation: p(99) }
+    max: 5000
+    unit: ms
+    optional: true
+`;
+
+test('load-test objectives: a k6 statistic and its bound, count by default, required unless optional', () => {
+  const source = parseSloSource(withLoadTest);
+  assert.equal(source.objectives.length, 1);
+  assert.deepEqual(source.loadTest, [
+    {
+      name: 'messages-lost',
+      description: 'Messages a client was owed and never received.',
+      k6: { metric: 'continuity_messages_lost', aggregation: 'count' },
+      max: 0,
+      unit: 'count',
+      optional: false,
+    },
+    {
+      name: 'reconnect-p99',
+      description: 'Time from a close to the rejoin, p99.',
+      k6: { metric: 'continuity_reconnect_time', aggregation: 'p(99)' },
+      max: 5000,
+      unit: 'ms',
+      optional: true,
+    },
+  ]);
+});
+
+test('a load-test objective shares names and k6 metrics with no other objective, and says what is wrong', () => {
+  const clash = withLoadTest
+    .replace('name: messages-lost', 'name: join-success')
+    .replace('metric: continuity_reconnect_time', 'metric: phx_join_success');
+  assert.deepEqual(problems(clash), [
+    'loadTestObjectives[0] (join-success) field "name": duplicates objectives[0]; names must be unique',
+    'loadTestObjectives[1] (reconnect-p99) field "k6.metric": already used by objectives[0]; give each objective its own',
+  ]);
+  assert.deepEqual(problems(withLoadTest.replace('aggregation: count', 'aggregation: total')), [
+    'loadTestObjectives[0] (messages-lost) field "k6.aggregation": must match pattern "^(count|rate|value|avg|min|max|med|p\\(\\d{1,2}(\\.\\d+)?\\))$"; expected the k6 statistic compared with max, as the k6 threshold names it: count (Counter), rate (Rate), or avg/min/max/med/p(N) (Trend, in ms)',
+  ]);
+  assert.deepEqual(problems(withLoadTest.replace('    max: 0\n', '')), [
+    'loadTestObjectives[0] (messages-lost) field "max": is missing; expected the largest value that passes, in the metric\'s unit (a count, a ratio, or ms for time Trends)',
+  ]);
+});
+
+test('optional: an event SLI may be optional (no events: not exercised); an availability SLI may not', () => {
+  const [o] = parseObjectives(valid.replace('    window: 30d\n', '    window: 30d\n    optional: true\n'));
+  assert.equal(o?.optional, true);
+  const availability = valid
+    .replace(/ratio:\n.*\n.*\n/, 'availability: { up: \'up{job="switchboard"}\' }\n')
+    .replace('    window: 30d\n', '    window: 30d\n    optional: true\n');
+  assert.deepEqual(problems(availability), [
+    'objectives[0] (join-success) field "optional": an availability SLI always has scrapes to judge; leave optional out',
+  ]);
 });

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { transformSync } from 'esbuild';
 import { parseAllDocuments } from 'yaml';
 import { dashboards } from '../src/dashboards/index.js';
-import { loadObjectives } from '../src/objectives.js';
+import { loadSloSource } from '../src/objectives.js';
 import { renderGate } from '../src/outputs/gate.js';
 import { dashboardFiles, renderDashboardConfigMaps } from '../src/outputs/grafana.js';
 import { repoRoot } from '../src/outputs/index.js';
@@ -21,7 +21,8 @@ import {
 import { ruleGroups } from '../src/rules.js';
 import { datastoreRules } from '../src/datastores.js';
 
-const objectives = loadObjectives(join(repoRoot, 'slo/objectives.yaml'));
+const source = loadSloSource(join(repoRoot, 'slo/objectives.yaml'));
+const objectives = source.objectives;
 const committed = (path: string) => readFileSync(join(repoRoot, path), 'utf8');
 const yaml = (text: string) => parseAllDocuments(text).map((d) => d.toJS() as unknown);
 
@@ -39,7 +40,7 @@ test('Prometheus rules: the rules file and the PrometheusRule object', () => {
 });
 
 test('the gate file', () => {
-  assert.deepEqual(JSON.parse(renderGate(objectives)), JSON.parse(committed('slo/generated/gate.json')));
+  assert.deepEqual(JSON.parse(renderGate(source)), JSON.parse(committed('slo/generated/gate.json')));
 });
 
 test('every dashboard, as JSON and as ConfigMaps', () => {
@@ -64,7 +65,7 @@ test('the k6 thresholds module exports what the committed one does', async () =>
     (await import(
       `data:text/javascript,${encodeURIComponent(transformSync(ts, { loader: 'ts', format: 'esm' }).code)}`
     )) as Record<string, unknown>;
-  const fresh = await load(renderK6Thresholds(objectives));
+  const fresh = await load(renderK6Thresholds(source));
   const old = await load(committed('loadtests/lib/thresholds.generated.ts'));
   assert.deepEqual({ ...fresh }, { ...old });
   assert.ok(Object.keys(fresh['thresholds'] as object).length > 0);

@@ -28,7 +28,7 @@ test('the error names the file and lists every problem', () => {
 
 test('top level: the version, the objectives list, no other field', () => {
   assert.deepEqual(problems(`${valid}extra: 1\n`), [
-    'extra: is not a known field (check its spelling); expected one of version, objectives',
+    'extra: is not a known field (check its spelling); expected one of version, loadTestObjectives, objectives',
   ]);
   assert.deepEqual(problems('version: 1\n'), [
     'objectives: is missing; expected a list of objectives, each with name, description, target, window, sli and (optional) k6',
@@ -72,7 +72,7 @@ test('an objective: name, description, target, window and no unknown field', () 
     [
       '    k6:',
       '    owner: me\n    k6:',
-      `${at} "owner": is not a known field (check its spelling); expected one of name, description, target, window, sli, k6`,
+      `${at} "owner": is not a known field (check its spelling); expected one of name, description, optional, target, window, sli, k6`,
     ],
     [
       'metric: phx_join_success',

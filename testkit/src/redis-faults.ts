@@ -14,6 +14,12 @@ export interface RedisNodeFaults {
   restart(): Promise<void>;
   /** Stops the instance restart() started (no-op otherwise). */
   stop(): Promise<void>;
+  /**
+   * Drops every key (FLUSHALL), as a failover to an empty replica or a restart without persistence
+   * loses them; a cluster replica refuses writes, so only a master (or a standalone server) flushes.
+   * Says whether it flushed.
+   */
+  flush(): Promise<boolean>;
 }
 
 async function cli(port: number, password: string | undefined, ...args: string[]): Promise<string> {
@@ -51,6 +57,12 @@ export function redisNodeFaults(node: { port: number; password?: string }): Redi
   let args: string[] | undefined;
   let cluster = false;
   return {
+    async flush() {
+      const role = (await cli(node.port, password, 'role')).split('\n')[0]?.trim();
+      if (role !== 'master') return false;
+      await cli(node.port, password, 'flushall');
+      return true;
+    },
     async kill() {
       const info = await cli(node.port, password, 'info', 'server');
       const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);

@@ -19950,15 +19950,23 @@ function parseGate(raw, source = "gate file") {
       problems.push(`${where}.comparator must be ">=" or "<="`);
     if (typeof o.limit !== "number" || !Number.isFinite(o.limit))
       problems.push(`${where}.limit must be a number`);
+    if (o.exercised !== void 0 && (typeof o.exercised !== "string" || !o.exercised.trim()))
+      problems.push(`${where}.exercised must be PromQL`);
     objectives.push({
       name: String(o.name ?? ""),
       description: typeof o.description === "string" ? o.description : "",
       query: String(o.query ?? ""),
       comparator: o.comparator,
       limit: Number(o.limit),
-      unit: typeof o.unit === "string" ? o.unit : "ratio"
+      unit: typeof o.unit === "string" ? o.unit : "ratio",
+      ...typeof o.exercised === "string" ? { exercised: o.exercised } : {}
     });
   }
+  const loadTestObjectives = parseLoadTestObjectives(
+    raw.loadTestObjectives,
+    seen,
+    problems
+  );
   if (problems.length > 0) {
     throw new Error(
       `${source} is not a valid gate file:
@@ -19966,7 +19974,38 @@ function parseGate(raw, source = "gate file") {
 Regenerate it with \`npm run slo:generate\`.`
     );
   }
-  return { version: 1, objectives };
+  return { version: 1, objectives, loadTestObjectives };
+}
+function parseLoadTestObjectives(list, seen, problems) {
+  if (list === void 0) return [];
+  if (!Array.isArray(list)) {
+    problems.push("loadTestObjectives must be an array");
+    return [];
+  }
+  return list.map((entry, i) => {
+    const o = entry ?? {};
+    const where = `loadTestObjectives[${i}]${typeof o.name === "string" ? ` (${o.name})` : ""}`;
+    if (typeof o.name !== "string" || !o.name) problems.push(`${where}.name must be a non-empty string`);
+    else if (seen.has(o.name)) problems.push(`${where}.name is used twice`);
+    else seen.add(o.name);
+    if (typeof o.metric !== "string" || !/^[a-z][a-z0-9_]*$/.test(o.metric))
+      problems.push(`${where}.metric must be a k6 metric name`);
+    if (typeof o.aggregation !== "string" || !o.aggregation)
+      problems.push(`${where}.aggregation must be a k6 statistic such as count or p(99)`);
+    if (o.comparator !== "<=") problems.push(`${where}.comparator must be "<="`);
+    if (typeof o.limit !== "number" || !Number.isFinite(o.limit))
+      problems.push(`${where}.limit must be a number`);
+    return {
+      name: String(o.name ?? ""),
+      description: typeof o.description === "string" ? o.description : "",
+      metric: String(o.metric ?? ""),
+      aggregation: String(o.aggregation ?? ""),
+      comparator: "<=",
+      limit: Number(o.limit),
+      unit: typeof o.unit === "string" ? o.unit : "count",
+      optional: o.optional === true
+    };
+  });
 }
 var PROMETHEUS_DURATION = /^(\d+(ms|s|m|h|d|w|y))+$/;
 var UNIT_SECONDS = /* @__PURE__ */ new Map([
@@ -20014,14 +20053,17 @@ function substituteSelector(query, selector) {
   const matchers = checkSelector(selector);
   return query.replace(/\$selector\b/g, () => matchers);
 }
-function selectObjectives(gate, names) {
-  if (names.length === 0) return gate.objectives;
-  const known = gate.objectives.map((o) => o.name);
+function selectAll(gate, names) {
+  if (names.length === 0) return { objectives: gate.objectives, loadTest: gate.loadTestObjectives };
+  const known = [...gate.objectives, ...gate.loadTestObjectives].map((o) => o.name);
   const unknown = names.filter((n) => !known.includes(n));
   if (unknown.length > 0) {
     throw new Error(`objectives: unknown ${unknown.join(", ")}; the gate file has ${known.join(", ")}`);
   }
-  return gate.objectives.filter((o) => names.includes(o.name));
+  return {
+    objectives: gate.objectives.filter((o) => names.includes(o.name)),
+    loadTest: gate.loadTestObjectives.filter((o) => names.includes(o.name))
+  };
 }
 
 // actions/slo-gate/src/config.ts
@@ -20064,6 +20106,7 @@ function readGateConfig(input, workspace) {
     throw new Error(`window: "${window}" is not a Prometheus duration such as 600s, 10m or 1h`);
   }
   const gateFile = input("gate-file").trim() || "slo/generated/gate.json";
+  const summaryPath = input("summary-path").trim();
   const baselineSelector = input("baseline-selector").trim();
   const baselineOffsetSeconds = seconds(input, "baseline-offset-seconds", 0, true);
   const maxRegression = ratio(input, "max-regression", 0.1);
@@ -20081,6 +20124,7 @@ function readGateConfig(input, workspace) {
     prometheusUrl,
     headers,
     gateFile: isAbsolute(gateFile) ? gateFile : resolve(workspace, gateFile),
+    summaryPath: !summaryPath || isAbsolute(summaryPath) ? summaryPath : resolve(workspace, summaryPath),
     soakMs: soakSeconds * 1e3,
     window,
     selector,
@@ -20180,6 +20224,17 @@ async function evaluateObjective(client, objective, window, selector, time) {
     limit: objective.limit,
     unit: objective.unit
   };
+  const noEvents = async (reason) => {
+    if (objective.exercised === void 0) return { ...base, verdict: "inconclusive", reason };
+    return notExercised(
+      client,
+      { ...base, verdict: "inconclusive", reason },
+      objective.exercised,
+      window,
+      selector,
+      time
+    );
+  };
   const inconclusive = (reason) => ({ ...base, verdict: "inconclusive", reason });
   let samples;
   try {
@@ -20189,7 +20244,7 @@ async function evaluateObjective(client, objective, window, selector, time) {
     throw error2;
   }
   if (samples.length === 0) {
-    return inconclusive(
+    return noEvents(
       `no data: the query returned no series over ${window} (no traffic, a metric that is not scraped, or a window shorter than two scrapes)`
     );
   }
@@ -20197,7 +20252,7 @@ async function evaluateObjective(client, objective, window, selector, time) {
     return inconclusive(`the query returned ${samples.length} series; a gate query must aggregate to one`);
   }
   const value = samples[0].value;
-  if (Number.isNaN(value)) return inconclusive("the value is NaN (e.g. 0/0: no events in the window)");
+  if (Number.isNaN(value)) return noEvents("the value is NaN (e.g. 0/0: no events in the window)");
   if (!Number.isFinite(value))
     return inconclusive(`the value is ${value} (e.g. a quantile above the highest bucket)`);
   const ok = meets(value, objective.comparator, objective.limit);
@@ -20208,14 +20263,40 @@ async function evaluateObjective(client, objective, window, selector, time) {
     reason: ok ? "" : `${formatValue(value, objective.unit)} is not ${objective.comparator} ${formatValue(objective.limit, objective.unit)}`
   };
 }
+async function notExercised(client, noValue, exercised, window, selector, time) {
+  const query = substituteSelector(substituteWindow(exercised, window), selector);
+  let samples;
+  try {
+    samples = (await client.query(query, time)).samples;
+  } catch (error2) {
+    if (isPrometheusError(error2)) return { ...noValue, reason: `${noValue.reason}; ${error2.message}` };
+    throw error2;
+  }
+  if (samples.length === 1 && samples[0].value === 0) {
+    return {
+      ...noValue,
+      verdict: "not-exercised",
+      reason: `not exercised: none of its events over ${window} (${query} is 0)`
+    };
+  }
+  return {
+    ...noValue,
+    reason: `${noValue.reason}; its events' query ${samples.length === 0 ? "has no series either (not scraped?)" : `reads ${samples.map((x) => x.value).join(", ")}`}`
+  };
+}
+function unmet(r) {
+  return r.verdict === "fail" || r.verdict === "inconclusive";
+}
 function overallVerdict(results) {
   if (results.some((r) => r.verdict === "fail")) return "fail";
-  if (results.length > 0 && results.every((r) => r.verdict === "pass")) return "pass";
+  const judged = results.filter((r) => r.verdict !== "not-exercised");
+  if (judged.length > 0 && judged.every((r) => r.verdict === "pass")) return "pass";
   return "inconclusive";
 }
 function formatValue(value, unit) {
   if (!Number.isFinite(value)) return String(value);
   if (unit === "seconds") return `${Number((value * 1e3).toPrecision(4))} ms`;
+  if (unit === "ms") return `${Number(value.toPrecision(4))} ms`;
   return String(Number(value.toPrecision(5)));
 }
 async function runGate(client, options, runtime) {
@@ -20269,6 +20350,97 @@ async function runGate(client, options, runtime) {
     queriedAt,
     polls
   };
+}
+
+// actions/slo-gate/src/load-test.ts
+import { readFileSync as readFileSync2, statSync } from "node:fs";
+var MAX_SUMMARY_BYTES = 16 * 1024 * 1024;
+function readSummaryMetrics(path) {
+  let text;
+  try {
+    const size = statSync(path).size;
+    if (size > MAX_SUMMARY_BYTES) {
+      throw new Error(`it has ${size} bytes, over the ${MAX_SUMMARY_BYTES} a load-test summary can have`);
+    }
+    text = readFileSync2(path, "utf8");
+  } catch (error2) {
+    throw new Error(`summary-path: cannot read ${path}: ${error2.message}`, { cause: error2 });
+  }
+  let raw;
+  try {
+    raw = JSON.parse(text);
+  } catch (error2) {
+    throw new Error(`summary-path: ${path} is not JSON: ${error2.message}`, { cause: error2 });
+  }
+  return parseSummaryMetrics(raw, path);
+}
+function parseSummaryMetrics(raw, source = "summary") {
+  const doc = raw;
+  if (typeof doc !== "object" || doc === null || doc.version !== 1) {
+    throw new Error(`summary-path: ${source} is not a load-test summary (expected "version": 1)`);
+  }
+  if (typeof doc.metrics !== "object" || doc.metrics === null || Array.isArray(doc.metrics)) {
+    throw new Error(`summary-path: ${source} has no "metrics" object`);
+  }
+  const metrics = /* @__PURE__ */ new Map();
+  for (const [name, entry] of Object.entries(doc.metrics)) {
+    const m = entry;
+    if (typeof m !== "object" || m === null || typeof m.values !== "object" || m.values === null) continue;
+    const values = /* @__PURE__ */ new Map();
+    for (const [stat2, value] of Object.entries(m.values)) {
+      if (typeof value === "number") values.set(stat2, value);
+    }
+    metrics.set(name, { type: typeof m.type === "string" ? m.type : "", values });
+  }
+  return metrics;
+}
+function sampleCount(m) {
+  if (m.type === "trend") return m.values.get("count") ?? 0;
+  if (m.type === "rate") return (m.values.get("passes") ?? 0) + (m.values.get("fails") ?? 0);
+  return 1;
+}
+function judgeLoadTestObjective(o, metrics) {
+  const base = {
+    name: o.name,
+    description: o.description,
+    query: `${o.metric} ${o.aggregation} (load-test summary)`,
+    comparator: o.comparator,
+    limit: o.limit,
+    unit: o.unit
+  };
+  const m = metrics.get(o.metric);
+  if (!m || sampleCount(m) === 0) {
+    const what = m ? `${o.metric} has no samples` : `the summary has no ${o.metric}`;
+    return o.optional ? { ...base, verdict: "not-exercised", reason: `not exercised: ${what}` } : {
+      ...base,
+      verdict: "inconclusive",
+      reason: `${what}: run a scenario that records it (the rollout scenario counts continuity)`
+    };
+  }
+  const value = m.values.get(o.aggregation);
+  if (value === void 0 || !Number.isFinite(value)) {
+    return {
+      ...base,
+      verdict: "inconclusive",
+      reason: `${o.metric} has no finite ${o.aggregation} in the summary (its statistics: ${[...m.values.keys()].join(", ")})`
+    };
+  }
+  const ok = meets(value, o.comparator, o.limit);
+  return {
+    ...base,
+    value,
+    verdict: ok ? "pass" : "fail",
+    reason: ok ? "" : `${formatValue(value, o.unit)} is not ${o.comparator} ${formatValue(o.limit, o.unit)}`
+  };
+}
+function withLoadTestResults(report, results) {
+  const all = [...report.results, ...results];
+  return { ...report, results: all, verdict: overallVerdict(all) };
+}
+function loadTestResults(objectives, metrics, summaryPath) {
+  if (objectives.length === 0) return { results: [], source: {} };
+  if (!metrics) return { results: [], source: { skipped: objectives.map((o) => o.name) } };
+  return { results: objectives.map((o) => judgeLoadTestObjective(o, metrics)), source: { summaryPath } };
 }
 
 // actions/slo-gate/src/series.ts
@@ -20369,9 +20541,10 @@ function objectiveChart(series) {
 var verdictText = {
   pass: "pass",
   fail: "FAIL",
-  inconclusive: "inconclusive"
+  inconclusive: "inconclusive",
+  "not-exercised": "not exercised"
 };
-function gateSummary(report, prometheusUrl, series = []) {
+function gateSummary(report, prometheusUrl, series = [], loadTest = {}) {
   const baselined = report.results.some((r) => r.baseline);
   const sections = [
     {
@@ -20382,7 +20555,11 @@ function gateSummary(report, prometheusUrl, series = []) {
         ["Window", code(report.window)],
         ["Soaked", `${Math.round((report.evaluatedAt - report.startedAt) / 1e3)}s`],
         ["Evaluated at", new Date(report.queriedAt).toISOString()],
-        ["Prometheus", code(prometheusUrl)]
+        ["Prometheus", code(prometheusUrl)],
+        [
+          "Load-test summary",
+          loadTest.summaryPath ? code(loadTest.summaryPath) : loadTest.skipped?.length ? `none given: ${loadTest.skipped.join(", ")} not judged (give summary-path)` : void 0
+        ]
       ]),
       text: report.verdict === "pass" ? [] : [
         report.verdict === "fail" ? "At least one objective is outside its limit." : "The gate could not judge every objective (no data, NaN or an error) and fails closed."
@@ -20455,7 +20632,14 @@ async function run() {
       const credential = /^\S+\s+(\S+)$/.exec(value)?.[1];
       if (credential) setSecret(credential);
     }
-    const objectives = selectObjectives(readGateFile(config.gateFile), config.objectives);
+    const { objectives, loadTest } = selectAll(readGateFile(config.gateFile), config.objectives);
+    const summaryMetrics = config.summaryPath ? readSummaryMetrics(config.summaryPath) : void 0;
+    const judged = loadTestResults(loadTest, summaryMetrics, config.summaryPath);
+    if (judged.source.skipped) {
+      warning(
+        `no summary-path: the load-test objectives ${judged.source.skipped.join(", ")} are not judged; pass k6-loadtest's summary-path output`
+      );
+    }
     const client = new GatePrometheusClient({
       url: config.prometheusUrl,
       headers: config.headers,
@@ -20464,7 +20648,7 @@ async function run() {
     info(
       `evaluating ${objectives.length} objective(s) of {${config.selector}} over ${config.window}` + (config.evaluateAtMs !== void 0 ? ` ending at ${new Date(config.evaluateAtMs).toISOString()} (load test end + ${config.soakMs / 1e3}s soak)` : config.soakMs > 0 ? ` after a ${config.soakMs / 1e3}s soak` : "")
     );
-    const report = await runGate(
+    const measured = await runGate(
       client,
       {
         objectives,
@@ -20482,6 +20666,8 @@ async function run() {
         log: (message) => info(message)
       }
     );
+    for (const r of judged.results) info(`${r.name}: ${r.verdict}${r.reason ? `: ${r.reason}` : ""}`);
+    const report = withLoadTestResults(measured, judged.results);
     setOutput("verdict", report.verdict);
     setOutput("window", report.window);
     setOutput("evaluated-at", new Date(report.queriedAt).toISOString());
@@ -20520,9 +20706,9 @@ async function run() {
     } catch (error2) {
       warning(`no charts in the summary: ${error2 instanceof Error ? error2.message : String(error2)}`);
     }
-    await writeJobSummary(summary, gateSummary(report, client.url, series));
+    await writeJobSummary(summary, gateSummary(report, client.url, series, judged.source));
     if (report.verdict !== "pass") {
-      const bad = report.results.filter((r) => r.verdict !== "pass");
+      const bad = report.results.filter(unmet);
       setFailed(
         `SLO gate ${report.verdict}: ${bad.map((r) => `${r.name} ${r.verdict}${r.reason ? ` (${r.reason})` : ""}`).join("; ")}`
       );

@@ -28,6 +28,11 @@ export interface GateConfig {
   /** Prometheus' scrape interval for the server: the charts' shortest window is 4 of them. */
   scrapeIntervalSeconds: number;
   objectives: string[];
+  /**
+   * The load test's summary JSON (k6-loadtest's summary-path), absolute; '' when not given: the
+   * load-test objectives are then not judged.
+   */
+  summaryPath: string;
   /** baseline-selector / baseline-offset-seconds / max-regression; absent when neither is given. */
   baseline?: BaselineOptions;
 }
@@ -78,6 +83,7 @@ export function readGateConfig(input: InputReader, workspace: string): GateConfi
     throw new Error(`window: "${window}" is not a Prometheus duration such as 600s, 10m or 1h`);
   }
   const gateFile = input('gate-file').trim() || 'slo/generated/gate.json';
+  const summaryPath = input('summary-path').trim();
   const baselineSelector = input('baseline-selector').trim();
   const baselineOffsetSeconds = seconds(input, 'baseline-offset-seconds', 0, true);
   const maxRegression = ratio(input, 'max-regression', 0.1);
@@ -98,6 +104,7 @@ export function readGateConfig(input: InputReader, workspace: string): GateConfi
     prometheusUrl,
     headers,
     gateFile: isAbsolute(gateFile) ? gateFile : resolve(workspace, gateFile),
+    summaryPath: !summaryPath || isAbsolute(summaryPath) ? summaryPath : resolve(workspace, summaryPath),
     soakMs: soakSeconds * 1000,
     window,
     selector,

@@ -8,6 +8,12 @@ import { substituteSelector, substituteWindow, type GateObjective } from './gate
  */
 export type Verdict = 'pass' | 'fail' | 'inconclusive';
 
+/**
+ * One objective's answer: a verdict, or `not-exercised` -- an optional objective whose window held
+ * none of its events (no client had to recover), shown as such and neither a pass nor a failure.
+ */
+export type ObjectiveVerdict = Verdict | 'not-exercised';
+
 /** One objective's outcome. */
 export interface ObjectiveResult {
   name: string;
@@ -17,9 +23,9 @@ export interface ObjectiveResult {
   comparator: GateObjective['comparator'];
   limit: number;
   unit: string;
-  /** The measured value; absent when inconclusive. */
+  /** The measured value; absent when inconclusive or not exercised. */
   value?: number;
-  verdict: Verdict;
+  verdict: ObjectiveVerdict;
   /** Why it is inconclusive or failed, in a sentence. */
   reason: string;
   /** With a baseline: its value and the worst value allowed given it. */
@@ -58,6 +64,17 @@ export async function evaluateObjective(
     limit: objective.limit,
     unit: objective.unit,
   };
+  const noEvents = async (reason: string): Promise<ObjectiveResult> => {
+    if (objective.exercised === undefined) return { ...base, verdict: 'inconclusive', reason };
+    return notExercised(
+      client,
+      { ...base, verdict: 'inconclusive', reason },
+      objective.exercised,
+      window,
+      selector,
+      time,
+    );
+  };
   const inconclusive = (reason: string): ObjectiveResult => ({ ...base, verdict: 'inconclusive', reason });
   let samples;
   try {
@@ -67,7 +84,7 @@ export async function evaluateObjective(
     throw error;
   }
   if (samples.length === 0) {
-    return inconclusive(
+    return noEvents(
       `no data: the query returned no series over ${window} (no traffic, a metric that is not scraped, or a window shorter than two scrapes)`,
     );
   }
@@ -75,7 +92,7 @@ export async function evaluateObjective(
     return inconclusive(`the query returned ${samples.length} series; a gate query must aggregate to one`);
   }
   const value = samples[0]!.value;
-  if (Number.isNaN(value)) return inconclusive('the value is NaN (e.g. 0/0: no events in the window)');
+  if (Number.isNaN(value)) return noEvents('the value is NaN (e.g. 0/0: no events in the window)');
   if (!Number.isFinite(value))
     return inconclusive(`the value is ${value} (e.g. a quantile above the highest bucket)`);
   const ok = meets(value, objective.comparator, objective.limit);
@@ -90,19 +107,61 @@ export async function evaluateObjective(
 }
 
 /**
- * The overall verdict, failing closed: `pass` only when there are objectives and every one passes;
- * `fail` when any fails (a definite failure outranks missing data); `inconclusive` otherwise.
+ * An optional objective without a value: `not-exercised` only when its events' rate over the window
+ * is exactly 0 (the counters exist and did not move); otherwise `noValue` (inconclusive) stands, with
+ * what the events' query said.
+ */
+async function notExercised(
+  client: PrometheusClient,
+  noValue: ObjectiveResult,
+  exercised: string,
+  window: string,
+  selector: string,
+  time?: Date,
+): Promise<ObjectiveResult> {
+  const query = substituteSelector(substituteWindow(exercised, window), selector);
+  let samples;
+  try {
+    samples = (await client.query(query, time)).samples;
+  } catch (error) {
+    if (isPrometheusError(error)) return { ...noValue, reason: `${noValue.reason}; ${error.message}` };
+    throw error;
+  }
+  if (samples.length === 1 && samples[0]!.value === 0) {
+    return {
+      ...noValue,
+      verdict: 'not-exercised',
+      reason: `not exercised: none of its events over ${window} (${query} is 0)`,
+    };
+  }
+  return {
+    ...noValue,
+    reason: `${noValue.reason}; its events' query ${samples.length === 0 ? 'has no series either (not scraped?)' : `reads ${samples.map((x) => x.value).join(', ')}`}`,
+  };
+}
+
+/** An objective that failed or could not be judged (not one that passed or was not exercised). */
+export function unmet(r: Pick<ObjectiveResult, 'verdict'>): boolean {
+  return r.verdict === 'fail' || r.verdict === 'inconclusive';
+}
+
+/**
+ * The overall verdict, failing closed: `pass` only when every objective passes or was not exercised
+ * and at least one passed; `fail` when any fails (a definite failure outranks missing data);
+ * `inconclusive` otherwise.
  */
 export function overallVerdict(results: Pick<ObjectiveResult, 'verdict'>[]): Verdict {
   if (results.some((r) => r.verdict === 'fail')) return 'fail';
-  if (results.length > 0 && results.every((r) => r.verdict === 'pass')) return 'pass';
+  const judged = results.filter((r) => r.verdict !== 'not-exercised');
+  if (judged.length > 0 && judged.every((r) => r.verdict === 'pass')) return 'pass';
   return 'inconclusive';
 }
 
-/** A value as people read it: ratios with 5 significant digits, seconds in ms. */
+/** A value as people read it: ratios and counts with 5 significant digits, seconds and ms in ms. */
 export function formatValue(value: number, unit: string): string {
   if (!Number.isFinite(value)) return String(value);
   if (unit === 'seconds') return `${Number((value * 1000).toPrecision(4))} ms`;
+  if (unit === 'ms') return `${Number(value.toPrecision(4))} ms`;
   return String(Number(value.toPrecision(5)));
 }
 

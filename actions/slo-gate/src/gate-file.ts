@@ -13,12 +13,36 @@ export interface GateObjective {
   limit: number;
   /** `ratio` (0..1) or `seconds`; only changes how values are shown. */
   unit: string;
+  /**
+   * Optional objectives: the rate of all their events over `$window`. When `query` has no value and
+   * this reads 0, nothing happened to judge ("not exercised"); no sample here stays inconclusive.
+   */
+  exercised?: string;
+}
+
+/**
+ * An objective only the load test's clients measure (slo/objectives.yaml's loadTestObjectives):
+ * judged from the load test's summary JSON, `aggregation` of `metric` <= `limit`.
+ */
+export interface GateLoadTestObjective {
+  name: string;
+  description: string;
+  metric: string;
+  /** A k6 statistic as the summary's `values` name it: `count`, `rate`, `p(99)`, ... */
+  aggregation: string;
+  comparator: Comparator;
+  limit: number;
+  unit: string;
+  /** No samples is "not exercised" rather than "inconclusive". */
+  optional: boolean;
 }
 
 /** slo/generated/gate.json. */
 export interface GateFile {
   version: 1;
   objectives: GateObjective[];
+  /** Absent in gate files generated before load-test objectives existed: none. */
+  loadTestObjectives: GateLoadTestObjective[];
 }
 
 /**
@@ -62,6 +86,8 @@ export function parseGate(raw: unknown, source = 'gate file'): GateFile {
       problems.push(`${where}.comparator must be ">=" or "<="`);
     if (typeof o.limit !== 'number' || !Number.isFinite(o.limit))
       problems.push(`${where}.limit must be a number`);
+    if (o.exercised !== undefined && (typeof o.exercised !== 'string' || !o.exercised.trim()))
+      problems.push(`${where}.exercised must be PromQL`);
     objectives.push({
       name: String(o.name ?? ''),
       description: typeof o.description === 'string' ? o.description : '',
@@ -69,14 +95,57 @@ export function parseGate(raw: unknown, source = 'gate file'): GateFile {
       comparator: o.comparator as Comparator,
       limit: Number(o.limit),
       unit: typeof o.unit === 'string' ? o.unit : 'ratio',
+      ...(typeof o.exercised === 'string' ? { exercised: o.exercised } : {}),
     });
   }
+  const loadTestObjectives = parseLoadTestObjectives(
+    (raw as { loadTestObjectives?: unknown }).loadTestObjectives,
+    seen,
+    problems,
+  );
   if (problems.length > 0) {
     throw new Error(
       `${source} is not a valid gate file:\n  ${problems.join('\n  ')}\nRegenerate it with \`npm run slo:generate\`.`,
     );
   }
-  return { version: 1, objectives };
+  return { version: 1, objectives, loadTestObjectives };
+}
+
+/** gate.json's loadTestObjectives (absent: none); adds what is wrong to `problems`. */
+function parseLoadTestObjectives(
+  list: unknown,
+  seen: Set<string>,
+  problems: string[],
+): GateLoadTestObjective[] {
+  if (list === undefined) return [];
+  if (!Array.isArray(list)) {
+    problems.push('loadTestObjectives must be an array');
+    return [];
+  }
+  return list.map((entry: unknown, i) => {
+    const o = (entry ?? {}) as Record<string, unknown>;
+    const where = `loadTestObjectives[${i}]${typeof o.name === 'string' ? ` (${o.name})` : ''}`;
+    if (typeof o.name !== 'string' || !o.name) problems.push(`${where}.name must be a non-empty string`);
+    else if (seen.has(o.name)) problems.push(`${where}.name is used twice`);
+    else seen.add(o.name);
+    if (typeof o.metric !== 'string' || !/^[a-z][a-z0-9_]*$/.test(o.metric))
+      problems.push(`${where}.metric must be a k6 metric name`);
+    if (typeof o.aggregation !== 'string' || !o.aggregation)
+      problems.push(`${where}.aggregation must be a k6 statistic such as count or p(99)`);
+    if (o.comparator !== '<=') problems.push(`${where}.comparator must be "<="`);
+    if (typeof o.limit !== 'number' || !Number.isFinite(o.limit))
+      problems.push(`${where}.limit must be a number`);
+    return {
+      name: String(o.name ?? ''),
+      description: typeof o.description === 'string' ? o.description : '',
+      metric: String(o.metric ?? ''),
+      aggregation: String(o.aggregation ?? ''),
+      comparator: '<=',
+      limit: Number(o.limit),
+      unit: typeof o.unit === 'string' ? o.unit : 'count',
+      optional: o.optional === true,
+    };
+  });
 }
 
 /** A Prometheus duration such as `90s`, `5m`, `1h30m`. */
@@ -144,13 +213,24 @@ export function substituteSelector(query: string, selector: string): string {
   return query.replace(/\$selector\b/g, () => matchers);
 }
 
-/** Keeps the objectives named in `names` (all when empty); an unknown name is an error listing the known ones. */
+/** Keeps the Prometheus objectives named in `names` (all when empty); an unknown name is an error listing the known ones. */
 export function selectObjectives(gate: GateFile, names: string[]): GateObjective[] {
-  if (names.length === 0) return gate.objectives;
-  const known = gate.objectives.map((o) => o.name);
+  return selectAll(gate, names).objectives;
+}
+
+/** Both kinds of objectives, kept as selectObjectives keeps them. */
+export function selectAll(
+  gate: GateFile,
+  names: string[],
+): { objectives: GateObjective[]; loadTest: GateLoadTestObjective[] } {
+  if (names.length === 0) return { objectives: gate.objectives, loadTest: gate.loadTestObjectives };
+  const known = [...gate.objectives, ...gate.loadTestObjectives].map((o) => o.name);
   const unknown = names.filter((n) => !known.includes(n));
   if (unknown.length > 0) {
     throw new Error(`objectives: unknown ${unknown.join(', ')}; the gate file has ${known.join(', ')}`);
   }
-  return gate.objectives.filter((o) => names.includes(o.name));
+  return {
+    objectives: gate.objectives.filter((o) => names.includes(o.name)),
+    loadTest: gate.loadTestObjectives.filter((o) => names.includes(o.name)),
+  };
 }

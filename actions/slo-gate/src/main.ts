@@ -2,8 +2,9 @@ import * as core from '@actions/core';
 import { GatePrometheusClient } from './warnings.js';
 import { writeJobSummary } from '../../shared/src/summary/index.js';
 import { readGateConfig } from './config.js';
-import { runGate } from './evaluate.js';
-import { readGateFile, selectObjectives } from './gate-file.js';
+import { runGate, unmet } from './evaluate.js';
+import { readGateFile, selectAll } from './gate-file.js';
+import { loadTestResults, readSummaryMetrics, withLoadTestResults } from './load-test.js';
 import { judgedSpan, objectiveSeries, type ObjectiveSeries } from './series.js';
 import { gateSummary } from './summary.js';
 
@@ -20,7 +21,15 @@ export async function run(): Promise<void> {
       const credential = /^\S+\s+(\S+)$/.exec(value)?.[1];
       if (credential) core.setSecret(credential);
     }
-    const objectives = selectObjectives(readGateFile(config.gateFile), config.objectives);
+    const { objectives, loadTest } = selectAll(readGateFile(config.gateFile), config.objectives);
+    // Read now: a bad summary-path fails before the soak, not after it.
+    const summaryMetrics = config.summaryPath ? readSummaryMetrics(config.summaryPath) : undefined;
+    const judged = loadTestResults(loadTest, summaryMetrics, config.summaryPath);
+    if (judged.source.skipped) {
+      core.warning(
+        `no summary-path: the load-test objectives ${judged.source.skipped.join(', ')} are not judged; pass k6-loadtest's summary-path output`,
+      );
+    }
     const client = new GatePrometheusClient({
       url: config.prometheusUrl,
       headers: config.headers,
@@ -34,7 +43,7 @@ export async function run(): Promise<void> {
             ? ` after a ${config.soakMs / 1000}s soak`
             : ''),
     );
-    const report = await runGate(
+    const measured = await runGate(
       client,
       {
         objectives,
@@ -52,6 +61,8 @@ export async function run(): Promise<void> {
         log: (message) => core.info(message),
       },
     );
+    for (const r of judged.results) core.info(`${r.name}: ${r.verdict}${r.reason ? `: ${r.reason}` : ''}`);
+    const report = withLoadTestResults(measured, judged.results);
     core.setOutput('verdict', report.verdict);
     core.setOutput('window', report.window);
     core.setOutput('evaluated-at', new Date(report.queriedAt).toISOString());
@@ -93,9 +104,9 @@ export async function run(): Promise<void> {
       // The charts illustrate the verdict; without them the verdict stands.
       core.warning(`no charts in the summary: ${error instanceof Error ? error.message : String(error)}`);
     }
-    await writeJobSummary(core.summary, gateSummary(report, client.url, series));
+    await writeJobSummary(core.summary, gateSummary(report, client.url, series, judged.source));
     if (report.verdict !== 'pass') {
-      const bad = report.results.filter((r) => r.verdict !== 'pass');
+      const bad = report.results.filter(unmet);
       core.setFailed(
         `SLO gate ${report.verdict}: ${bad.map((r) => `${r.name} ${r.verdict}${r.reason ? ` (${r.reason})` : ''}`).join('; ')}`,
       );

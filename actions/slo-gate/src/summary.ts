@@ -1,12 +1,13 @@
 import { code, keyValueTable, table, type SummarySection } from '../../shared/src/summary/index.js';
 import { CHART_COLORS, objectiveChart } from './chart.js';
-import { formatValue, type GateReport, type Verdict } from './evaluate.js';
+import { formatValue, type GateReport, type ObjectiveVerdict } from './evaluate.js';
 import type { ObjectiveSeries } from './series.js';
 
-const verdictText: Record<Verdict, string> = {
+const verdictText: Record<ObjectiveVerdict, string> = {
   pass: 'pass',
   fail: 'FAIL',
   inconclusive: 'inconclusive',
+  'not-exercised': 'not exercised',
 };
 
 /**
@@ -17,6 +18,7 @@ export function gateSummary(
   report: GateReport,
   prometheusUrl: string,
   series: ObjectiveSeries[] = [],
+  loadTest: LoadTestSource = {},
 ): SummarySection[] {
   const baselined = report.results.some((r) => r.baseline);
   const sections: SummarySection[] = [
@@ -29,6 +31,14 @@ export function gateSummary(
         ['Soaked', `${Math.round((report.evaluatedAt - report.startedAt) / 1000)}s`],
         ['Evaluated at', new Date(report.queriedAt).toISOString()],
         ['Prometheus', code(prometheusUrl)],
+        [
+          'Load-test summary',
+          loadTest.summaryPath
+            ? code(loadTest.summaryPath)
+            : loadTest.skipped?.length
+              ? `none given: ${loadTest.skipped.join(', ')} not judged (give summary-path)`
+              : undefined,
+        ],
       ]),
       text:
         report.verdict === 'pass'
@@ -72,6 +82,13 @@ export function gateSummary(
   ];
   if (series.length > 0) sections.push(chartsSection(series));
   return sections;
+}
+
+/** Where the load-test objectives were judged from, or which ones were not. */
+export interface LoadTestSource {
+  summaryPath?: string;
+  /** Load-test objectives left out because no summary-path was given. */
+  skipped?: string[];
 }
 
 function shown(value: number | undefined, unit: string): string {

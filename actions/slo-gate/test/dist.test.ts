@@ -20,9 +20,9 @@ it('the committed bundle runs with plain `node dist/index.js`, reads the gate fi
   });
   assert.equal(result.exitCode, 1, result.stderr);
   assert.equal(result.outputs.verdict, 'inconclusive');
-  assert.equal((JSON.parse(result.outputs.objectives!) as unknown[]).length, 7);
+  assert.equal((JSON.parse(result.outputs.objectives!) as unknown[]).length, 8);
   assert.match(result.errors[0] ?? '', /unreachable/);
-  assert.equal(parseSummaryTables(result.summary)[1]?.length, 8);
+  assert.equal(parseSummaryTables(result.summary)[1]?.length, 9);
   assert.match(result.log, /^::add-mask::dist-test-secret$/m, 'the token is masked');
   assert.doesNotMatch(result.log.replace(/^::add-mask::.*$/gm, ''), /dist-test-secret/);
 });

@@ -153,12 +153,12 @@ describe('slo-gate fails closed when Prometheus does not answer or a proxy answe
     assert.equal(result.failed, true);
     assert.equal(result.outputs.verdict, 'inconclusive');
     const all = [...objectives(result.outputs).values()];
-    assert.equal(all.length, 7);
+    assert.equal(all.length, 8);
     for (const o of all) {
       assert.equal(o.verdict, 'inconclusive', o.name);
       assert.match(o.reason, /is unreachable: no answer within 1000 ms/, o.name);
     }
-    assert.ok(requests >= 7, `${requests} request(s) reached the server`);
+    assert.ok(requests >= 8, `${requests} request(s) reached the server`);
   });
 
   it('is inconclusive when the answer starts and the body stalls past the timeout', async () => {

@@ -120,12 +120,14 @@ describe('slo-gate against a real Prometheus scraping a real server', () => {
       'server-availability': 'pass',
       'cross-node-delivery': 'inconclusive',
       'slow-consumer-closes': 'inconclusive',
+      // Optional: its counters exist (exported at 0) and did not move: nobody had to recover.
+      'recovery-success': 'not-exercised',
     });
     assert.match(result.errors[0] ?? '', /SLO gate inconclusive: ws-connect-success inconclusive \(no data/);
     const [overview, objectives] = parseSummaryTables(result.summary);
     assert.deepEqual(overview?.[1], ['Verdict', 'inconclusive']);
     assert.deepEqual(objectives?.[0], ['Objective', 'Query', 'Value', 'Limit', 'Verdict', 'Detail']);
-    assert.equal(objectives?.length, 8);
+    assert.equal(objectives?.length, 9);
   });
 
   it('passes after a short load that meets every objective, soaking and substituting $window', async () => {
@@ -141,9 +143,14 @@ describe('slo-gate against a real Prometheus scraping a real server', () => {
       query: string;
       verdict: string;
     }[];
-    assert.equal(objectives.length, 7);
+    assert.equal(objectives.length, 8);
     for (const o of objectives) {
-      assert.equal(o.verdict, 'pass', `${o.name}: ${o.value}`);
+      // No client of this load rejoined with recovery: not exercised, and the gate passes.
+      assert.equal(
+        o.verdict,
+        o.name === 'recovery-success' ? 'not-exercised' : 'pass',
+        `${o.name}: ${o.value}`,
+      );
       assert.ok(!o.query.includes('$window') && o.query.includes('[60s]'), o.query);
     }
     assert.equal(objectives.find((o) => o.name === 'ws-connect-success')?.value, 1);
@@ -244,7 +251,14 @@ describe('slo-gate against a real Prometheus scraping a real server', () => {
     assert.equal(result.outputs.verdict, 'pass', result.log);
     assert.match(result.summary, /<h3>Objectives over the load test<\/h3>/);
     const byName = charts(result.summary);
-    assert.deepEqual([...byName.keys()], Object.keys(verdicts(result.outputs)), 'one chart per objective');
+    // recovery-success was not exercised (nobody rejoined): no point has a value, so no chart.
+    const exercised = Object.entries(verdicts(result.outputs)).filter(([, v]) => v !== 'not-exercised');
+    assert.deepEqual(
+      [...byName.keys()],
+      exercised.map(([name]) => name),
+      'one chart per exercised objective',
+    );
+    assert.match(result.summary, /recovery-success: no chart: /);
     for (const [name, c] of byName) {
       const objective = (
         JSON.parse(result.outputs.objectives!) as { name: string; limit: number; unit: string }[]

@@ -153,7 +153,9 @@ var thresholds = {
   ws_connect_success: ["rate>=0.999"],
   phx_join_success: ["rate>=0.999"],
   phx_delivery_latency: ["p(99)<=250"],
-  phx_errors: ["rate<=0.001"]
+  phx_errors: ["rate<=0.001"],
+  continuity_messages_lost: ["count<=0"],
+  continuity_reconnect_time: ["p(99)<=5000"]
 };
 
 // loadtests/lib/scenario.ts
@@ -784,7 +786,14 @@ var rollout = {
     DRAIN: "3s",
     GRACEFUL_STOP: "30s"
   },
-  sloMetrics: ["ws_connect_success", "phx_join_success", "phx_errors"],
+  // Plus the continuity objectives of slo/objectives.yaml's loadTestObjectives: none lost, reconnect p99.
+  sloMetrics: [
+    "ws_connect_success",
+    "phx_join_success",
+    "phx_errors",
+    continuityMetrics.lost,
+    continuityMetrics.reconnectTime
+  ],
   init(engine, config) {
     const protocol = createProtocolMetrics(engine);
     const m = continuityMetrics;

@@ -13,7 +13,12 @@ import { runWithNode } from '../../../actions/k6-loadtest/src/local.js';
 import { loadTestSummary } from '../../../actions/k6-loadtest/src/summary.js';
 import { readGateConfig, type GateConfig } from '../../../actions/slo-gate/src/config.js';
 import { runGate, type GateReport } from '../../../actions/slo-gate/src/evaluate.js';
-import { readGateFile, selectObjectives } from '../../../actions/slo-gate/src/gate-file.js';
+import { readGateFile, selectAll } from '../../../actions/slo-gate/src/gate-file.js';
+import {
+  loadTestResults,
+  readSummaryMetrics,
+  withLoadTestResults,
+} from '../../../actions/slo-gate/src/load-test.js';
 import { judgedSpan, objectiveSeries } from '../../../actions/slo-gate/src/series.js';
 import { gateSummary } from '../../../actions/slo-gate/src/summary.js';
 
@@ -63,13 +68,15 @@ export function gateConfig(inputs: Inputs, workspace: string): GateConfig {
 
 /** Soaks, evaluates every objective of the gate file against Prometheus, and charts each over the span. */
 export async function runSloGate(config: GateConfig, log: (line: string) => void): Promise<GateOutcome> {
-  const objectives = selectObjectives(readGateFile(config.gateFile), config.objectives);
+  const { objectives, loadTest } = selectAll(readGateFile(config.gateFile), config.objectives);
+  const summaryMetrics = config.summaryPath ? readSummaryMetrics(config.summaryPath) : undefined;
+  const judged = loadTestResults(loadTest, summaryMetrics, config.summaryPath);
   const client = new PrometheusClient({
     url: config.prometheusUrl,
     headers: config.headers,
     timeoutMs: config.queryTimeoutMs,
   });
-  const report = await runGate(
+  const measured = await runGate(
     client,
     {
       objectives,
@@ -86,11 +93,13 @@ export async function runSloGate(config: GateConfig, log: (line: string) => void
       log,
     },
   );
+  const report = withLoadTestResults(measured, judged.results);
+  for (const r of judged.results) log(`${r.name}: ${r.verdict}${r.reason ? `: ${r.reason}` : ''}`);
   const series = await objectiveSeries(client, {
     objectives,
     selector: config.selector,
     ...judgedSpan(report),
     scrapeIntervalSeconds: config.scrapeIntervalSeconds,
   });
-  return { config, report, sections: gateSummary(report, client.url, series) };
+  return { config, report, sections: gateSummary(report, client.url, series, judged.source) };
 }

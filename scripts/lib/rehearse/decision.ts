@@ -1,7 +1,12 @@
 // The promotion decision: promote only when the load test's thresholds and the SLO gate both pass
 // (as the workflow does: a failed step stops the job before promotion). With a fault, it also says
 // whether the fault was caught by the objective it must break.
-import { formatValue, type ObjectiveResult, type Verdict } from '../../../actions/slo-gate/src/evaluate.js';
+import {
+  formatValue,
+  unmet,
+  type ObjectiveResult,
+  type Verdict,
+} from '../../../actions/slo-gate/src/evaluate.js';
 import { keyValueTable, table, type SummarySection } from '../../../actions/shared/src/summary/index.js';
 import type { CombinedResult } from '../../../actions/shared/src/k6/index.js';
 import type { Fault } from './faults.js';
@@ -21,8 +26,13 @@ export interface Decision {
   failedThresholds: string[];
   /** Jobs that failed, with the first failing step. */
   failedJobs: string[];
-  /** With a fault: did the gate fail every objective the fault must break? */
+  /** With a fault: did the gate fail every objective the fault must break (and, if exclusive, no other)? */
   faultCaught?: boolean;
+  /**
+   * With a fault: did the run end as it must -- a fault caught and not promoted, or a disturbance
+   * the pipeline must ride through (no gateObjectives) promoted?
+   */
+  faultAsExpected?: boolean;
   /** One line per conclusion, printed last. */
   lines: string[];
 }
@@ -42,7 +52,7 @@ export function decide(input: {
   /** The load test's VUs reconnected every session (--session): some faults then break other objectives. */
   sessions?: boolean;
 }): Decision {
-  const failedObjectives = (input.gate?.results ?? []).filter((r) => r.verdict !== 'pass').map((r) => r.name);
+  const failedObjectives = (input.gate?.results ?? []).filter(unmet).map((r) => r.name);
   const failedThresholds = (input.load?.thresholds ?? [])
     .filter((t) => !t.ok)
     .map((t) => `${t.metric} ${t.expression}`);
@@ -61,7 +71,7 @@ export function decide(input: {
     if (input.gate && input.gate.verdict !== 'pass') {
       why.push(
         `SLO gate${input.gateDiagnostic ? ' (diagnostic: deploy.yml stopped before it)' : ''} ${input.gate.verdict} on ${input.gate.results
-          .filter((r) => r.verdict !== 'pass')
+          .filter(unmet)
           .map((r) => `${r.name} (${r.value === undefined ? r.reason : formatValue(r.value, r.unit)})`)
           .join(', ')}`,
       );
@@ -75,13 +85,26 @@ export function decide(input: {
     input.fault && input.sessions && input.fault.withSessions
       ? { ...input.fault, ...input.fault.withSessions }
       : input.fault;
-  if (fault) {
+  let faultAsExpected: boolean | undefined;
+  if (fault && fault.gateObjectives.length === 0) {
+    // A disturbance the pipeline must ride through: it must promote (nothing to catch).
+    faultAsExpected = promote;
+    lines.push(
+      promote
+        ? `${fault.name}: the deploy rode through it and promoted, as expected: ${fault.why}`
+        : `${fault.name}: the deploy must ride through it but did NOT promote (the gate failed ${failedObjectives.join(', ') || 'nothing'})`,
+    );
+  } else if (fault) {
     const missed = fault.gateObjectives.filter((o) => !failedObjectives.includes(o));
-    faultCaught = missed.length === 0;
+    const others = fault.exclusive ? failedObjectives.filter((o) => !fault.gateObjectives.includes(o)) : [];
+    faultCaught = missed.length === 0 && others.length === 0;
+    faultAsExpected = faultCaught && !promote;
     lines.push(
       faultCaught
-        ? `fault ${fault.name}: the SLO gate failed ${fault.gateObjectives.join(', ')}, as expected${input.gateDiagnostic ? ` (the workflow stopped earlier, at the load test: ${failedThresholds.join(', ')})` : ''}: ${fault.why}`
-        : `fault ${fault.name}: the gate did NOT fail ${missed.join(', ')} (it failed ${failedObjectives.join(', ') || 'nothing'})`,
+        ? `fault ${fault.name}: the SLO gate failed ${fault.gateObjectives.join(', ')}${fault.exclusive ? ' and nothing else' : ''}, as expected${input.gateDiagnostic ? ` (the workflow stopped earlier, at the load test: ${failedThresholds.join(', ')})` : ''}: ${fault.why}`
+        : missed.length > 0
+          ? `fault ${fault.name}: the gate did NOT fail ${missed.join(', ')} (it failed ${failedObjectives.join(', ') || 'nothing'})`
+          : `fault ${fault.name}: the gate failed ${others.join(', ')} too; the fault must fail ${fault.gateObjectives.join(', ')} only`,
     );
   }
   return {
@@ -93,6 +116,7 @@ export function decide(input: {
     failedThresholds,
     failedJobs,
     ...(faultCaught !== undefined ? { faultCaught } : {}),
+    ...(faultAsExpected !== undefined ? { faultAsExpected } : {}),
     lines,
   };
 }
@@ -129,6 +153,10 @@ export function decisionSummary(
         [
           'Fault caught',
           decision.faultCaught === undefined ? undefined : decision.faultCaught ? 'yes' : 'NO',
+        ],
+        [
+          'As expected',
+          decision.faultAsExpected === undefined ? undefined : decision.faultAsExpected ? 'yes' : 'NO',
         ],
         ['Rehearsal took', formatDuration(extra.totalMs)],
       ]),

@@ -2,10 +2,18 @@
 // slo/generated/gate.json it must break.
 import { WebSocket } from 'ws';
 import { SignJWT } from 'jose';
+import { brokenRecoveryFault, rollingDrainFault } from './continuity-faults.js';
 import type { Replica } from './replicas.js';
 
 /** The faults `--fault` accepts. */
-export const faultNames = ['latency', 'kill-node', 'redis-down', 'slow-consumer'] as const;
+export const faultNames = [
+  'latency',
+  'kill-node',
+  'redis-down',
+  'slow-consumer',
+  'broken-recovery',
+  'rolling-drain',
+] as const;
 export type FaultName = (typeof faultNames)[number];
 
 /** What the redis-down fault kills and restarts: the standalone Redis, or every Redis Cluster node. */
@@ -13,6 +21,8 @@ export interface RedisTarget {
   describe: string;
   kill(): Promise<void>;
   restart(): Promise<void>;
+  /** Drops every key on every master (history, sequences, presence); resolves with how many flushed. */
+  flush(): Promise<number>;
 }
 
 /** What a fault touches. */
@@ -41,8 +51,15 @@ export interface FaultRecord {
 export interface Fault {
   name: FaultName;
   description: string;
-  /** gate.json objectives that must fail. */
-  gateObjectives: [string, ...string[]];
+  /**
+   * gate.json objectives that must fail. None: a disturbance the pipeline must ride through (the
+   * deploy must promote, every objective passing or not exercised).
+   */
+  gateObjectives: string[];
+  /** The gate must fail these objectives and no other. */
+  exclusive?: boolean;
+  /** The load-test scenario it needs (vars.LOADTEST_SCENARIO); default the workflow's. */
+  scenario?: string;
   /** Why the objective fails. */
   why: string;
   /** Different expectations when the load test's VUs reconnect every session (--session). */
@@ -285,6 +302,8 @@ export const faults: Record<FaultName, Fault> = {
   'kill-node': killNode,
   'redis-down': redisDown,
   'slow-consumer': slowConsumer,
+  'broken-recovery': brokenRecoveryFault,
+  'rolling-drain': rollingDrainFault,
 };
 
 /** Resolves `--fault`; the error lists the choices. */

@@ -43,6 +43,7 @@ import {
 } from './neighbour.js';
 import type { ActionHandler, StepOutcome } from './player.js';
 import { formatDuration } from './progress.js';
+import { unmet } from '../../../actions/slo-gate/src/evaluate.js';
 import type { Replica } from './replicas.js';
 import { REHEARSAL_REBALANCE_INTERVAL_MS, scaleUpDuringLoad, type ScaleUpRecord } from './scale-up.js';
 import { serviceMonitorTargets } from './scrape-targets.js';
@@ -476,12 +477,24 @@ function sloGateHandler(state: RehearsalState): ActionHandler {
   return async ({ inputs, log }) => {
     // The stand-in's Prometheus scrapes every scrapeIntervalMs, not the cluster's 15s: the window's
     // lead before the load and the charts' resolution follow it (the neighbour's gate reuses these inputs).
-    const scraped = { ...inputs, 'scrape-interval-seconds': String(state.scrapeIntervalMs / 1000) };
+    const scraped: Record<string, string> = {
+      ...inputs,
+      'scrape-interval-seconds': String(state.scrapeIntervalMs / 1000),
+    };
+    // A continuity fault's clients count what they lost: the gate judges it from their summary, as
+    // deploy.yml will once it passes k6-loadtest's summary-path (docs/pipeline.md); until then the
+    // rehearsal passes it.
+    if (!scraped['summary-path'] && state.fault?.scenario === 'rollout' && state.load) {
+      scraped['summary-path'] = state.load.config.summaryPath;
+      log(
+        `rehearsal sets summary-path: ${state.load.config.summaryPath} (the load test's summary; deploy.yml does not pass it yet)`,
+      );
+    }
     const config = gateConfig(scraped, state.root);
     state.gateInputs = scraped;
     const gate = await runSloGate(config, log);
     state.gate = gate;
-    const bad = gate.report.results.filter((r) => r.verdict !== 'pass');
+    const bad = gate.report.results.filter(unmet);
     return {
       outputs: {
         verdict: gate.report.verdict,

@@ -10,6 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { GateOutcome } from './actions.js';
+import { unmet } from '../../../actions/slo-gate/src/evaluate.js';
 import { prepareRepos, seedDeployBranch } from './checkout.js';
 import { workflowDispatchEvent } from './events.js';
 import { actionHandlers, type RehearsalState } from './handlers.js';
@@ -210,9 +211,7 @@ export async function rehearseLoadtest(r: WorkflowRehearsal): Promise<number> {
     }
     // Set by the slo-gate handler during playWorkflow (reset above).
     const gate = state.gate as GateOutcome | undefined;
-    const failedObjectives = (gate?.report.results ?? [])
-      .filter((o) => o.verdict !== 'pass')
-      .map((o) => o.name);
+    const failedObjectives = (gate?.report.results ?? []).filter(unmet).map((o) => o.name);
     if (r.fault) {
       const missed = r.fault.gateObjectives.filter((o) => !failedObjectives.includes(o));
       results.push({

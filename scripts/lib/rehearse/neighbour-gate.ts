@@ -2,7 +2,7 @@
 // neighbour's selector, over the neighbour's own load span. Not a deploy.yml step -- it shows that
 // each environment's gate judges its own series: a fault fails only the gate of the environment it
 // was injected into, and the environment without it passes.
-import { formatValue, type Verdict } from '../../../actions/slo-gate/src/evaluate.js';
+import { formatValue, unmet, type Verdict } from '../../../actions/slo-gate/src/evaluate.js';
 import { keyValueTable, type SummarySection } from '../../../actions/shared/src/summary/index.js';
 import { gateConfig, runSloGate, type Inputs } from './actions.js';
 import type { Fault } from './faults.js';
@@ -46,11 +46,13 @@ export async function judgeNeighbour(input: {
       'start-time': load.startedAt,
       'end-time': load.endedAt,
       window: '',
+      // The deployed environment's load summary is not the neighbour's.
+      'summary-path': '',
     },
     input.root,
   );
   const gate = await runSloGate(config, input.log);
-  const failed = gate.report.results.filter((r) => r.verdict !== 'pass');
+  const failed = gate.report.results.filter(unmet);
   const failedObjectives = failed.map((r) => r.name);
   const faultHere = input.faultHere && input.fault !== undefined;
   const lines: string[] = [];

@@ -232,7 +232,7 @@ export class StandInCluster implements SyncTarget {
         const redis = await startRedis([], auth);
         this.opts.teardown.add('redis', () => redis.stop());
         this.services[name] = `127.0.0.1:${redis.port}`;
-        this.redis = standaloneTarget(redis);
+        this.redis = standaloneTarget(redis, redisNodeFaults({ port: redis.port, ...auth }));
         return { status: 'Healthy', message: `Redis on ${redis.url}` };
       }
       if (name === 'redis-cluster') {
@@ -338,8 +338,13 @@ async function createRoleAndDatabase(postgres: PostgresServer, env: Record<strin
   }
 }
 
-function standaloneTarget(redis: RedisServer): RedisTarget {
-  return { describe: `Redis ${redis.url}`, kill: () => redis.kill(), restart: () => redis.restart() };
+function standaloneTarget(redis: RedisServer, node: ReturnType<typeof redisNodeFaults>): RedisTarget {
+  return {
+    describe: `Redis ${redis.url}`,
+    kill: () => redis.kill(),
+    restart: () => redis.restart(),
+    flush: async () => Number(await node.flush()),
+  };
 }
 
 function clusterTarget(nodes: { port: number }[], faults: ReturnType<typeof redisNodeFaults>[]): RedisTarget {
@@ -352,5 +357,6 @@ function clusterTarget(nodes: { port: number }[], faults: ReturnType<typeof redi
     restart: async () => {
       await Promise.all(faults.map((f) => f.restart()));
     },
+    flush: async () => (await Promise.all(faults.map((f) => f.flush()))).filter(Boolean).length,
   };
 }

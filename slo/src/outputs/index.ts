@@ -1,6 +1,6 @@
 import { dashboards } from '../dashboards/index.js';
 import { datastoreRules } from '../datastores.js';
-import type { Objective } from '../objectives.js';
+import type { SloSource } from '../objectives.js';
 import { ruleGroups } from '../rules.js';
 import { formatAs, generatedHeader, type GeneratedFile } from './format.js';
 import { renderGate } from './gate.js';
@@ -20,7 +20,7 @@ ${generatedHeader}
 | file | what | read by |
 | --- | --- | --- |
 | rules.yaml | Prometheus recording and alerting rules (\`groups:\`) | promtool, a local Prometheus, slo/test |
-| gate.json | one PromQL query and limit per objective, \`$window\` = window, \`$selector\` = environment | the slo-gate action |
+| gate.json | one PromQL query and limit per objective, \`$window\` = window, \`$selector\` = environment; the load-test objectives' metric, statistic and bound in the summary JSON | the slo-gate action |
 | dashboards/*.json | Grafana dashboards (also in base/monitoring/generated/grafana-dashboards.yaml) | Grafana import |
 
 The Kubernetes forms are in base/monitoring/generated/; the k6 thresholds in loadtests/lib/thresholds.generated.ts.
@@ -28,7 +28,8 @@ See docs/slo.md.
 `;
 
 /** Every generated file, sorted by path, each formatted as prettier formats it in this repository. */
-export async function generatedFiles(objectives: Objective[]): Promise<GeneratedFile[]> {
+export async function generatedFiles(source: SloSource): Promise<GeneratedFile[]> {
+  const objectives = source.objectives;
   // The objectives' groups, then the data stores' alerts (slo/src/datastores.ts).
   const groups = [...ruleGroups(objectives), datastoreRules()];
   const boards = dashboards(objectives);
@@ -36,10 +37,10 @@ export async function generatedFiles(objectives: Objective[]): Promise<Generated
     { path: 'base/monitoring/generated/prometheus-rule.yaml', content: renderPrometheusRule(groups) },
     { path: 'base/monitoring/generated/grafana-dashboards.yaml', content: renderDashboardConfigMaps(boards) },
     { path: 'base/monitoring/generated/kustomization.yaml', content: renderKustomization() },
-    { path: 'loadtests/lib/thresholds.generated.ts', content: renderK6Thresholds(objectives) },
+    { path: 'loadtests/lib/thresholds.generated.ts', content: renderK6Thresholds(source) },
     { path: 'slo/generated/README.md', content: readme },
     { path: 'slo/generated/rules.yaml', content: renderRulesFile(groups) },
-    { path: 'slo/generated/gate.json', content: renderGate(objectives) },
+    { path: 'slo/generated/gate.json', content: renderGate(source) },
     ...dashboardFiles(boards).map((f) => ({ path: `slo/generated/dashboards/${f.name}`, content: f.json })),
   ];
   const files = await Promise.all(

@@ -1,22 +1,35 @@
-import type { Objective } from '../objectives.js';
-import { k6Threshold } from '../sli.js';
+import type { SloSource } from '../objectives.js';
+import { k6Threshold, loadTestThreshold } from '../sli.js';
 import { generatedHeader } from './format.js';
 
 /**
  * loadtests/lib/thresholds.generated.ts: k6 `options.thresholds` keyed by k6 metric name, and the
  * objectives for summaries. No imports, so k6 loads it as it is. Objectives without `k6` are left out.
  */
-export function renderK6Thresholds(all: Objective[]): string {
+export function renderK6Thresholds(source: SloSource): string {
   // Objectives without a k6 metric are measured on the server only (restarts, broker errors).
-  const objectives = all.flatMap((o) => (o.k6 ? [{ ...o, k6: o.k6 }] : []));
-  const thresholds = Object.fromEntries(objectives.map((o) => [o.k6.metric, [k6Threshold(o)]]));
-  const summary = objectives.map((o) => ({
+  const measured = source.objectives.flatMap((o) =>
+    o.k6
+      ? [
+          {
+            name: o.name,
+            description: o.description,
+            target: o.target,
+            metric: o.k6.metric,
+            threshold: k6Threshold(o),
+          },
+        ]
+      : [],
+  );
+  // Load-test objectives state a bound, not a share of good events: no target.
+  const bounds = source.loadTest.map((o) => ({
     name: o.name,
     description: o.description,
-    target: o.target,
     metric: o.k6.metric,
-    threshold: k6Threshold(o),
+    threshold: loadTestThreshold(o),
   }));
+  const summary = [...measured, ...bounds];
+  const thresholds = Object.fromEntries(summary.map((o) => [o.metric, [o.threshold]]));
   return [
     `// ${generatedHeader}`,
     '',
@@ -24,7 +37,7 @@ export function renderK6Thresholds(all: Objective[]): string {
     `export const thresholds: Record<string, string[]> = ${JSON.stringify(thresholds, null, 2)};`,
     '',
     '/** The objectives behind the thresholds, for end-of-test summaries. */',
-    'export const objectives: { name: string; description: string; target: number; metric: string; threshold: string }[] =',
+    'export const objectives: { name: string; description: string; target?: number; metric: string; threshold: string }[] =',
     `  ${JSON.stringify(summary, null, 2)};`,
     '',
   ].join('\n');
