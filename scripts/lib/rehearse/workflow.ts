@@ -1,5 +1,6 @@
 // Reads a GitHub Actions workflow (jobs in file order, their needs, conditions, steps, inputs and
-// outputs) and evaluates its `${{ }}` expressions with @actions/expressions -- GitHub's own
+// outputs; a job that calls a reusable workflow of the repository replaced by that workflow's jobs,
+// which workflow-call.ts gives their inputs and secrets) and evaluates its `${{ }}` expressions with @actions/expressions -- GitHub's own
 // expression library -- against contexts the rehearsal supplies (vars, secrets, needs, steps, ...).
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
