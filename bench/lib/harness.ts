@@ -73,6 +73,8 @@ export interface BenchResult {
     samplers: number;
     workloads: Workload[];
     targets: TargetName[];
+    /** Switchboard's WORKERS env when --workers was given. */
+    workers?: number;
     idleCounts: number[];
     /** Versions of what was measured, from the installed packages. */
     versions: Record<string, string>;
@@ -136,6 +138,7 @@ async function measure(o: BenchOptions, cpus: CpuPlan, log: (line: string) => vo
       samplers: o.samplers,
       workloads: o.workloads,
       targets: o.targets,
+      workers: o.workers,
       idleCounts: o.idle ? o.idleCounts : [],
       versions: Object.fromEntries(
         ['switchboard', 'socket.io', 'ws', 'phoenix', 'socket.io-client'].map((p) => [p, versionOf(p)]),

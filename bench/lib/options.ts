@@ -41,6 +41,11 @@ export interface BenchOptions {
   connectDeadlineMs: number;
   /** Directory for V8 CPU profiles of the server processes (off when undefined). */
   cpuProfileDir?: string;
+  /**
+   * Switchboard worker processes (env WORKERS=N; undefined: the server's default). Only passed on:
+   * the server decides what it means.
+   */
+  workers?: number;
   /** Extra env per server. */
   serverEnv: Partial<Record<TargetName, Record<string, string>>>;
   /** A different program for a target (tests: a deliberately faulty server). */
@@ -121,6 +126,7 @@ separate CPUs, and writes docs/benchmarks.md and the raw results docs/benchmarks
   --connect-deadline-s N    give up opening a workload's connections after N s (default 60)
   --cpu-prof DIR            write V8 CPU profiles of the server processes to DIR
   --switchboard-env K=V     extra env for Switchboard nodes (repeatable)
+  --workers N               start Switchboard with WORKERS=N (its multi-process mode; default: unset)
   --out FILE                markdown report path (default docs/benchmarks.md); --no-out to skip
   --json FILE               raw results path (default docs/benchmarks.json); --no-json to skip
   -h, --help                this text`;
@@ -173,6 +179,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       'connect-deadline-s': { type: 'string' },
       'cpu-prof': { type: 'string' },
       'switchboard-env': { type: 'string', multiple: true },
+      workers: { type: 'string' },
       out: { type: 'string' },
       'no-out': { type: 'boolean' },
       json: { type: 'string' },
@@ -220,6 +227,10 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     const at = kv.indexOf('=');
     if (at <= 0) throw new Error(`--switchboard-env must look like KEY=VALUE, got "${kv}"`);
     sbEnv.set(kv.slice(0, at), kv.slice(at + 1));
+  }
+  if (values.workers) {
+    o.workers = positiveInt('--workers', values.workers, 256);
+    sbEnv.set('WORKERS', String(o.workers));
   }
   o.serverEnv = { switchboard: Object.fromEntries(sbEnv) };
   if (values.out) o.outFile = values.out;

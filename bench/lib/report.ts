@@ -250,7 +250,7 @@ ${table(IDLE_HEAD, idleRows(r))}
   \`ws\` servers). The CPU of each is measured per step: a step in which one of them, or the generator
   CPUs on average, went above ${s.generatorCpuMax}% of a core is flagged and not counted, because the
   generator rather than the server may have been the limit.
-- Switchboard runs with its defaults except \`LOG_LEVEL=warn\`, the per-connection publish rate limit and
+- Switchboard runs${s.workers ? ` with \`WORKERS=${s.workers}\` (its worker processes' CPU and memory are counted with the node's) and` : ''} with its defaults except \`LOG_LEVEL=warn\`, the per-connection publish rate limit and
   the connection caps lifted (one publisher connection per room sends all its room's publications, and
   every client comes from one address) and \`PRESENCE_TOPICS=room:*\`: the benchmark's \`feed:\` rooms are
   broadcast-only, without presence. The \`ws\` baselines close a subscriber that falls too far behind

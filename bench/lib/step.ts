@@ -7,7 +7,7 @@
  * counted either way.
  */
 import type { DeliveryAccount, SampleReport } from '../loadgen/messages.js';
-import { cpuSeconds, CpuMeter, ForeignCpuMeter } from './procfs.js';
+import { CpuMeter, ForeignCpuMeter, processTree, treeCpuSeconds } from './procfs.js';
 import type { GeneratorPool } from './pool.js';
 
 export interface StepResult extends DeliveryAccount {
@@ -87,11 +87,12 @@ export async function runStep(ctx: StepContext, o: StepOptions, ratePerTopic: nu
   const offered = ratePerTopic * (subscribers || 1);
   await ctx.pool.record(step, Math.min(1, o.samplesPerSecond / Math.max(1, offered)));
 
-  const cpu0 = ctx.serverPids.map(cpuSeconds);
-  const serverMeters = ctx.serverPids.map((pid) => new CpuMeter(pid));
+  // Server CPU counts each node's worker processes too (WORKERS=N), should it have any.
+  const cpu0 = ctx.serverPids.map(treeCpuSeconds);
+  const serverMeters = ctx.serverPids.map((pid) => new CpuMeter(pid, treeCpuSeconds));
   const genMeters = ctx.pool.all.map((g) => new CpuMeter(g.pid));
   const foreign = new ForeignCpuMeter([
-    ...ctx.serverPids,
+    ...ctx.serverPids.flatMap(processTree),
     ...ctx.helperPids,
     ...ctx.pool.all.map((g) => g.pid),
   ]);
@@ -110,7 +111,7 @@ export async function runStep(ctx: StepContext, o: StepOptions, ratePerTopic: nu
     await sleep(50);
     counts = await ctx.pool.counts();
   }
-  const cpuUsed = ctx.serverPids.reduce((s, pid, i) => s + cpuSeconds(pid) - cpu0[i]!, 0);
+  const cpuUsed = ctx.serverPids.reduce((s, pid, i) => s + treeCpuSeconds(pid) - cpu0[i]!, 0);
   const r = await ctx.pool.report(pub.perTopic);
   const sample = await ctx.pool.sampleReport(pub.perTopic);
   const windowS = (pub.endUs - pub.startUs) / 1e6 + 1 / (ratePerTopic * pub.topics);
