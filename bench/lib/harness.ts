@@ -12,7 +12,9 @@ import { finishMachineFacts, machineFacts, type MachineFacts } from './machine.j
 import type { BenchOptions } from './options.js';
 import { orderSeed, shuffled, spread, type Spread } from './order.js';
 import { GeneratorPool } from './pool.js';
+import { describeStorm, runStorm, type StormResult } from './reconnect-storm.js';
 import { searchRate } from './search.js';
+import { summariseStorms, type StormSummary } from './storm-report.js';
 import { describeStep, runStep, type StepContext, type StepOptions, type StepResult } from './step.js';
 import { startTarget, TARGET_LABELS, type Target, type TargetName } from './targets.js';
 import type { Workload, WorkloadName } from './workloads.js';
@@ -29,6 +31,8 @@ export interface WorkloadRun {
   result: StepResult | null;
   /** Every reported step (the warm-up is not). */
   steps: StepResult[];
+  /** Workload D: the storm. */
+  storm?: StormResult;
   /** search: stopped below a step whose generator was too busy (the server may do more). */
   generatorLimited: boolean;
   /** Enters the summary: a passing, unflagged step. */
@@ -73,6 +77,8 @@ export interface BenchResult {
     samplers: number;
     workloads: Workload[];
     targets: TargetName[];
+    /** Workload D's timings. */
+    storm: BenchOptions['storm'];
     /** Switchboard's WORKERS env when --workers was given. */
     workers?: number;
     idleCounts: number[];
@@ -83,6 +89,8 @@ export interface BenchResult {
   orders: { run: number; workload: WorkloadName; targets: TargetName[] }[];
   runs: WorkloadRun[];
   summary: Summary[];
+  /** Workload D: median and range per server. */
+  stormSummary: StormSummary[];
   idle: IdleTargetResult[];
 }
 
@@ -138,6 +146,7 @@ async function measure(o: BenchOptions, cpus: CpuPlan, log: (line: string) => vo
       samplers: o.samplers,
       workloads: o.workloads,
       targets: o.targets,
+      storm: o.storm,
       workers: o.workers,
       idleCounts: o.idle ? o.idleCounts : [],
       versions: Object.fromEntries(
@@ -147,6 +156,7 @@ async function measure(o: BenchOptions, cpus: CpuPlan, log: (line: string) => vo
     orders: [],
     runs: [],
     summary: [],
+    stormSummary: [],
     idle: [],
   };
   log(
@@ -163,6 +173,7 @@ async function measure(o: BenchOptions, cpus: CpuPlan, log: (line: string) => vo
     }
   }
   result.summary = summarise(result.runs, o);
+  result.stormSummary = summariseStorms(result.runs, o.workloads, o.targets);
   if (o.idle) {
     for (const name of o.targets) result.idle.push(await idleScenario(name, o, cpus, log));
   }
@@ -192,14 +203,15 @@ async function runWorkload(
     generatorLimited: false,
     counted: false,
   };
-  const target = await startServer(name, o, cpus);
+  const storm = w.mode === 'storm';
+  const target = await startServer(name, o, cpus, storm);
   const pool = GeneratorPool.start({
     shards,
     cpus: cpus.pinned ? cpus.generator : undefined,
     cpuProfileDir: o.cpuProfileDir,
   });
   try {
-    const endpoint = target.endpoint(0);
+    const endpoint = storm ? target.stormEndpoint(0) : target.endpoint(0);
     const topics = Array.from({ length: w.rooms }, (_, r) => target.topic(w.name, r));
     await pool.publishers(endpoint, topics);
     const c = await pool.subscribe(endpoint, topics, entry.subscribers, {
@@ -232,7 +244,13 @@ async function runWorkload(
       log(
         `  warm-up:${describeStep(await runStep(ctx, { ...so, stepMs: o.warmupMs }, w.ratePerRoom)).slice(1)}`,
       );
-    if (w.mode === 'fixed') {
+    if (storm) {
+      const r = await runStorm(ctx, target, { ...so, ...o.storm }, w.ratePerRoom);
+      log(describeStorm(r));
+      entry.storm = r;
+      // A server without recovery is measured all the same; its loss is what the table shows.
+      entry.counted = !r.generatorSaturated && r.back === r.cut && r.cut === r.subscribers;
+    } else if (w.mode === 'fixed') {
       const r = await runStep(ctx, so, w.ratePerRoom);
       log(describeStep(r));
       entry.steps = [r];
@@ -255,10 +273,11 @@ async function runWorkload(
   return entry;
 }
 
-/** One node of `name`, pinned to the server CPUs. */
-function startServer(name: TargetName, o: BenchOptions, cpus: CpuPlan): Promise<Target> {
+/** One node of `name`, pinned to the server CPUs (`recovery`: with the server's recovery option on). */
+function startServer(name: TargetName, o: BenchOptions, cpus: CpuPlan, recovery = false): Promise<Target> {
   return startTarget(name, {
     nodes: 1,
+    recovery,
     cpus: cpus.pinned ? cpus.server : undefined,
     cpuProfileDir: o.cpuProfileDir,
     env: o.serverEnv[name],
@@ -268,7 +287,7 @@ function startServer(name: TargetName, o: BenchOptions, cpus: CpuPlan): Promise<
 
 function summarise(runs: WorkloadRun[], o: BenchOptions): Summary[] {
   const out: Summary[] = [];
-  for (const w of o.workloads) {
+  for (const w of o.workloads.filter((x) => x.mode !== 'storm')) {
     for (const t of o.targets) {
       const mine = runs.filter((r) => r.workload === w.name && r.target === t);
       const counted = mine.filter((r) => r.counted && r.result).map((r) => r.result!);

@@ -50,6 +50,8 @@ export interface BenchOptions {
   serverEnv: Partial<Record<TargetName, Record<string, string>>>;
   /** A different program for a target (tests: a deliberately faulty server). */
   serverScripts: Partial<Record<TargetName, string>>;
+  /** Workload D (reconnect-storm.ts): publishing before the cut and in all, and the bound on coming back. */
+  storm: { preCutMs: number; publishMs: number; deadlineMs: number };
   /** Where to write the markdown report (undefined: do not write). */
   outFile?: string;
   /** Where to write the raw results as JSON (undefined: do not write). */
@@ -78,6 +80,7 @@ export const defaultOptions: BenchOptions = {
   connectDeadlineMs: 60_000,
   serverEnv: {},
   serverScripts: {},
+  storm: { preCutMs: 3_000, publishMs: 20_000, deadlineMs: 60_000 },
   outFile: 'docs/benchmarks.md',
   jsonFile: 'docs/benchmarks.json',
 };
@@ -109,7 +112,7 @@ separate CPUs, and writes docs/benchmarks.md and the raw results docs/benchmarks
 
   --quick                   smoke run: a tenth of the connections, one run, 1 s steps, writes nothing unless asked
   --targets LIST            comma list of ${TARGET_NAMES.join(',')} (default: all)
-  --workloads LIST          comma list of ${WORKLOAD_NAMES.join(',')} (default: all)
+  --workloads LIST          comma list of ${WORKLOAD_NAMES.join(',')} (default: all); D is the reconnect storm
   --no-idle                 skip the idle-memory measurement
   --idle LIST               idle connection counts (default 10000,19000)
   --runs N                  repetitions (default 3); the report gives median and range
@@ -124,6 +127,8 @@ separate CPUs, and writes docs/benchmarks.md and the raw results docs/benchmarks
   --no-pin                  do not pin (servers and generator share CPUs: the report says so)
   --source-addresses N      spread client connections over 127.0.0.2..N+1 (default 0: kernel's choice)
   --connect-deadline-s N    give up opening a workload's connections after N s (default 60)
+  --storm-s N               workload D: publish for N s in all, the cut after the first 3 (default 20)
+  --storm-deadline-s N      workload D: subscribers not back N s after the cut count as not back (default 60)
   --cpu-prof DIR            write V8 CPU profiles of the server processes to DIR
   --switchboard-env K=V     extra env for Switchboard nodes (repeatable)
   --workers N               start Switchboard with WORKERS=N (its multi-process mode; default: unset)
@@ -177,6 +182,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       'no-pin': { type: 'boolean' },
       'source-addresses': { type: 'string' },
       'connect-deadline-s': { type: 'string' },
+      'storm-s': { type: 'string' },
+      'storm-deadline-s': { type: 'string' },
       'cpu-prof': { type: 'string' },
       'switchboard-env': { type: 'string', multiple: true },
       workers: { type: 'string' },
@@ -220,6 +227,17 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
   }
   if (values['connect-deadline-s']) {
     o.connectDeadlineMs = positiveInt('--connect-deadline-s', values['connect-deadline-s']) * 1000;
+  }
+  if (values['storm-s']) {
+    const publishMs = positiveInt('--storm-s', values['storm-s'], 600) * 1000;
+    if (publishMs <= o.storm.preCutMs) throw new Error(`--storm-s must be above ${o.storm.preCutMs / 1000}`);
+    o.storm = { ...o.storm, publishMs };
+  }
+  if (values['storm-deadline-s']) {
+    o.storm = {
+      ...o.storm,
+      deadlineMs: positiveInt('--storm-deadline-s', values['storm-deadline-s'], 600) * 1000,
+    };
   }
   if (values['cpu-prof']) o.cpuProfileDir = values['cpu-prof'];
   const sbEnv = new Map<string, string>();

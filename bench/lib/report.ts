@@ -6,6 +6,7 @@
 import type { BenchResult, WorkloadRun } from './harness.js';
 import type { Spread } from './order.js';
 import { fmt, type StepResult } from './step.js';
+import { STORM_HEAD, STORM_RUN_HEAD, stormRunRows, stormSummaryRows } from './storm-report.js';
 import { TARGET_LABELS } from './targets.js';
 import { describeWorkload } from './workloads.js';
 
@@ -56,22 +57,26 @@ function verdict(run: WorkloadRun): string {
   return s.pass ? 'pass' : `fail: ${s.reason}`;
 }
 
+const isStorm = (run: WorkloadRun) => run.workload === 'D';
+
 function runRows(r: BenchResult): string[][] {
-  return r.runs.map((run) => {
-    const s = run.result;
-    return [
-      String(run.run),
-      run.workload,
-      TARGET_LABELS[run.target],
-      s ? fmt(s.ratePerTopic) : '-',
-      s ? fmt(s.deliveriesPerSec) : '-',
-      s ? us(s.serverCpuUsPerDelivery) : '-',
-      s ? `${ms(s.p50Ms)} / ${ms(s.p99Ms)}` : '-',
-      s ? s.generatorCpu.map(pct).join(' ') : '-',
-      s ? `${s.sample.exact} of ${s.sample.clients}` : '-',
-      verdict(run),
-    ];
-  });
+  return r.runs
+    .filter((run) => !isStorm(run))
+    .map((run) => {
+      const s = run.result;
+      return [
+        String(run.run),
+        run.workload,
+        TARGET_LABELS[run.target],
+        s ? fmt(s.ratePerTopic) : '-',
+        s ? fmt(s.deliveriesPerSec) : '-',
+        s ? us(s.serverCpuUsPerDelivery) : '-',
+        s ? `${ms(s.p50Ms)} / ${ms(s.p99Ms)}` : '-',
+        s ? s.generatorCpu.map(pct).join(' ') : '-',
+        s ? `${s.sample.exact} of ${s.sample.clients}` : '-',
+        verdict(run),
+      ];
+    });
 }
 
 function stepRow(s: StepResult): string[] {
@@ -141,9 +146,41 @@ const IDLE_HEAD = ['Server', 'Connections', 'RSS growth', 'RSS per connection', 
 
 /** Plain-text summary for the terminal. */
 export function consoleReport(r: BenchResult): string {
-  return ['', table(FIXED_HEAD, summaryRows(r, true)), '', table(SEARCH_HEAD, summaryRows(r, false)), '']
+  return [
+    '',
+    table(FIXED_HEAD, summaryRows(r, true)),
+    '',
+    table(SEARCH_HEAD, summaryRows(r, false)),
+    '',
+    ...(r.stormSummary.length ? [table(STORM_HEAD, stormSummaryRows(r.stormSummary)), ''] : []),
+  ]
     .join('\n')
     .replaceAll('**', '');
+}
+
+/** Workload D's section: what it does, the summary and every run (empty when D did not run). */
+function stormSection(r: BenchResult): string {
+  const storms = r.settings.workloads.filter((w) => w.mode === 'storm');
+  if (storms.length === 0) return '';
+  const t = r.settings.storm;
+  return `
+## Reconnect storm (a deploy)
+
+${storms.map((w) => `- ${describeWorkload(w)}`).join('\n')}
+
+Publications flow for ${t.preCutMs} ms, then the server closes every subscriber connection at once and keeps
+publishing for the rest of ${t.publishMs} ms. Each subscriber reconnects and rejoins at once, with its last position where the
+server has recovery. **All back**: the last subscriber joined again. **All recovered**: the last subscriber had
+every publication due before it was back, and none of its room's publications of the step was missing, repeated
+or out of order (only when every subscriber recovered). **Peak rejoins/s**: the most rejoins completing in one
+tenth of a second, times ten. Server CPU is counted from the cut until every subscriber was back. A run counts
+when every subscriber came back within ${t.deadlineMs} ms and the generator stayed within its limit; a server without
+recovery counts too, with its loss.
+
+${table(STORM_HEAD, stormSummaryRows(r.stormSummary))}
+
+${table(STORM_RUN_HEAD, stormRunRows(r.runs.filter(isStorm)))}
+`;
 }
 
 function orderLines(r: BenchResult): string {
@@ -156,6 +193,7 @@ function orderLines(r: BenchResult): string {
 
 function stepsSection(r: BenchResult): string {
   return r.runs
+    .filter((run) => !isStorm(run))
     .map((run: WorkloadRun) =>
       [
         `**Run ${run.run}, workload ${run.workload}, ${TARGET_LABELS[run.target]}** (${run.subscribers.toLocaleString('en')} subscribers, connected in ${run.connectMs} ms)`,
@@ -173,6 +211,23 @@ function cpuLine(r: BenchResult): string {
     ? `Servers ran on CPU ${c.server} and the load generator on CPU ${c.generator} (\`taskset\`).`
     : `**Not pinned**: servers and load generator shared CPUs ${c.server}, so each took CPU from the other. Not a fair run.`;
 }
+
+/** How workload D cuts and recovers on each server (Method bullets; no figures). */
+const stormMethod = `- Reconnect storm (D), the cut on each server. Switchboard: \`POST /api/drain\` of every connection
+  over a window of zero, so every WebSocket is closed (code service restart) in one batch while the node stays up with its
+  history, as one pod of a rolling deploy whose clients come back to a pod that shares the history (Redis in
+  production); its subscribers join with \`recover\` and their last position (docs/recovery.md), and its
+  publishers publish through \`POST /api/broadcast\`, as a backend does, which a drain does not close.
+  Socket.IO: connection state recovery turned on (only for this workload), and the server closes each
+  subscriber's connection (the engine's close, a reason its recovery covers); its sessions live in the
+  process, which survives the cut: Socket.IO's best case, since a restarted process loses them and
+  \`@socket.io/redis-adapter\` does not keep sessions at all. Plain and tuned \`ws\`: the server closes every
+  subscriber with the same close code (\`POST /drain\`, bench/baselines/drain.ts); they have no recovery, so their clients
+  reconnect and rejoin and what they missed is counted as lost. The baselines' publishers stay connected.
+  Lean subscribers reconnect at once, without backoff; the official clients reconnect their own way (\`phoenix\`
+  with Switchboard's recovery helper, \`socket.io-client\` with its reconnection delay, \`ws\` reopened by the
+  application) and are checked like every other step.
+`;
 
 /** docs/benchmarks.md */
 export function markdownReport(r: BenchResult, command: string, jsonFile?: string): string {
@@ -215,6 +270,7 @@ ${s.workloads
 
 ${table(SEARCH_HEAD, summaryRows(r, false))}
 
+${stormSection(r)}
 ## Every run
 
 Servers ran in this order (seed ${s.seed}):
@@ -266,7 +322,7 @@ ${table(IDLE_HEAD, idleRows(r))}
   publishes for ${s.stepMs} ms and then waits (bounded) for the stragglers. The rate search starts at the
   workload's rate, doubles while steps pass, then bisects until the failing rate is within a ratio of
   ${s.precision} of the passing one (at most ${s.maxSteps} steps).
-- Runs: ${s.runs}. In each run and workload the servers run in an order drawn from seed ${s.seed} (listed
+${s.workloads.some((w) => w.mode === 'storm') ? stormMethod : ''}- Runs: ${s.runs}. In each run and workload the servers run in an order drawn from seed ${s.seed} (listed
   above). Summary tables give the median of the counted runs and the range.
 
 ## Running it

@@ -8,7 +8,7 @@
  */
 import type { DeliveryAccount, SampleReport } from '../loadgen/messages.js';
 import { CpuMeter, ForeignCpuMeter, processTree, treeCpuSeconds } from './procfs.js';
-import type { GeneratorPool } from './pool.js';
+import { deliveryAccount, type GeneratorPool } from './pool.js';
 
 export interface StepResult extends DeliveryAccount {
   /** Publications per second asked for on each topic. */
@@ -71,10 +71,12 @@ export interface StepContext {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let nextStep = 1;
+/** A step number no other step of this process has (publications carry it). */
+export const takeStepNumber = (): number => nextStep++;
 
 /** Runs one step at `ratePerTopic` publications/s on each topic. */
 export async function runStep(ctx: StepContext, o: StepOptions, ratePerTopic: number): Promise<StepResult> {
-  const step = nextStep++;
+  const step = takeStepNumber();
   let before = await ctx.pool.counts();
   if (before.ready < ctx.subscribers) {
     ctx.log(
@@ -154,14 +156,7 @@ export async function runStep(ctx: StepContext, o: StepOptions, ratePerTopic: nu
     expected,
     received: r.received,
     deliveriesPerSec: distinct / windowS,
-    lost: r.lost,
-    duplicates: r.duplicates,
-    reordered: r.reordered,
-    subscribersWithLoss: r.subscribersWithLoss,
-    subscribersWithDuplicates: r.subscribersWithDuplicates,
-    subscribersReordered: r.subscribersReordered,
-    stale: r.stale,
-    problems: r.problems,
+    ...deliveryAccount(r),
     sample,
     p50Ms: r.histogram.getValueAtPercentile(50) / 1000,
     p99Ms,

@@ -14,11 +14,20 @@
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import * as hdr from 'hdr-histogram-js';
+import { ApiPublisher } from './api-publisher.js';
 import { LeanSocket } from './lean-socket.js';
 import { OfficialClient } from './official-clients.js';
 import { formatPublication, readStamp } from './payload.js';
-import { protocolFor, type DeliverySink, type Endpoint, type Protocol, type Role } from './protocols.js';
+import {
+  protocolFor,
+  type DeliverySink,
+  type Endpoint,
+  type Protocol,
+  type ResumeState,
+  type Role,
+} from './protocols.js';
 import { SequenceTracker } from './sequence.js';
+import { newStormMark, noteStormDelivery, stormShardReport, type StormMark } from './storm.js';
 import type {
   Command,
   ConnectResult,
@@ -29,6 +38,7 @@ import type {
   Request,
   Response,
   SampleReport,
+  StormCounts,
   SubscribeCommand,
   SubscriberProblem,
 } from './messages.js';
@@ -59,11 +69,18 @@ interface Slot {
   endpoint: Endpoint;
   proto: Protocol;
   tracker: SequenceTracker;
+  /** Set when the subscriber opted in to recovery (endpoint.recover). */
+  resume?: ResumeState;
+  storm: StormMark;
+  /** Request target, made once (a Phoenix token is signed per subscriber, not per reconnect). */
+  path?: string;
 }
 
 interface PublisherSlot {
   topic: string;
-  sock: LeanSocket;
+  /** null when it publishes through the HTTP API (`api`). */
+  sock: LeanSocket | null;
+  api?: ApiPublisher;
   endpoint: Endpoint;
   proto: Protocol;
   /** Close code of the last close by the server, until the next publish reports it. */
@@ -83,6 +100,9 @@ const state = {
   closedTotal: new Map<string, number>(),
   sampleProbability: 1,
   hist: newHistogram(),
+  /** Workload D: reconnect what the server closes until this time (performance.now() ms); 0 = off. */
+  stormUntil: 0,
+  stormErrors: new Map<string, number>(),
 };
 
 const protocols = new Map<string, Protocol>();
@@ -110,6 +130,7 @@ function sinkFor(slot: Slot): DeliverySink {
       }
       state.received++;
       slot.tracker.see(stamp.seq);
+      if (slot.storm.cutAtUs > 0) noteStormDelivery(slot.storm, stamp.intendedUs, nowUs());
       if (state.sampleProbability < 1 && Math.random() >= state.sampleProbability) return;
       state.hist.recordValue(Math.min(MAX_LATENCY_US, Math.max(1, nowUs() - stamp.intendedUs)));
     },
@@ -129,8 +150,10 @@ function open(
   sink: DeliverySink,
   onClosed: (code: number) => void,
   localAddress?: string,
+  resume?: ResumeState,
+  knownPath?: string,
 ): Promise<LeanSocket> {
-  return proto.path(index, role).then(
+  return (knownPath !== undefined ? Promise.resolve(knownPath) : proto.path(index, role)).then(
     (path) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(
@@ -142,7 +165,7 @@ function open(
           port: ep.port,
           path,
           localAddress,
-          handler: proto.handler(role, sink),
+          handler: proto.handler(role, sink, resume),
           onSettled(err) {
             clearTimeout(timer);
             if (err) reject(err);
@@ -154,7 +177,8 @@ function open(
   );
 }
 
-function openSubscriber(slot: Slot, localAddress?: string): Promise<LeanSocket> {
+async function openSubscriber(slot: Slot, localAddress?: string): Promise<LeanSocket> {
+  slot.path ??= await slot.proto.path(slot.index, 'subscriber');
   return open(
     slot.endpoint,
     slot.proto,
@@ -164,9 +188,45 @@ function openSubscriber(slot: Slot, localAddress?: string): Promise<LeanSocket> 
     (code) => {
       bump(state.closedCodes, String(code));
       bump(state.closedTotal, String(code));
+      if (performance.now() < state.stormUntil) {
+        slot.storm.cutAtUs ||= nowUs();
+        void rejoin(slot, localAddress);
+      }
     },
     localAddress,
+    slot.resume,
+    slot.path,
   );
+}
+
+/** Workload D: reconnects and rejoins a subscriber the server closed, at once, retrying until the deadline. */
+async function rejoin(slot: Slot, localAddress?: string): Promise<void> {
+  for (;;) {
+    slot.storm.attempts++;
+    try {
+      slot.sock = await openSubscriber(slot, localAddress);
+      slot.storm.backAtUs = nowUs();
+      return;
+    } catch (err) {
+      if (performance.now() >= state.stormUntil) {
+        bump(state.stormErrors, (err as Error).message);
+        return;
+      }
+      bump(state.stormErrors, `retried: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
+    }
+  }
+}
+
+function stormCounts(): StormCounts {
+  let cut = 0;
+  let back = 0;
+  for (const s of state.subscribers) {
+    if (s.storm.cutAtUs === 0) continue;
+    cut++;
+    if (s.storm.backAtUs > 0 && s.sock?.state === 'ready') back++;
+  }
+  return { cut, back };
 }
 
 async function subscribe(c: SubscribeCommand): Promise<ConnectResult> {
@@ -186,7 +246,8 @@ async function subscribe(c: SubscribeCommand): Promise<ConnectResult> {
       }
       const index = c.firstIndex + next++;
       const topic = c.topicPerConnection ? `${c.topics[0]}-${index}` : c.topics[index % c.topics.length]!;
-      const endpoint = { ...c.endpoint, topic };
+      const node = c.nodes?.[index % c.nodes.length];
+      const endpoint = { ...c.endpoint, ...node, topic };
       const slot: Slot = {
         index,
         topic,
@@ -194,6 +255,8 @@ async function subscribe(c: SubscribeCommand): Promise<ConnectResult> {
         endpoint,
         proto: protocolOf(endpoint),
         tracker: new SequenceTracker(),
+        resume: endpoint.recover ? { recovered: null } : undefined,
+        storm: newStormMark(),
       };
       const local = c.localAddresses.length ? c.localAddresses[index % c.localAddresses.length] : undefined;
       try {
@@ -238,7 +301,7 @@ async function topUp(): Promise<ConnectResult> {
 
 const publisherSink: DeliverySink = { delivery() {}, other() {} };
 
-async function openPublisher(p: Omit<PublisherSlot, 'sock'>): Promise<LeanSocket> {
+async function openPublisher(p: Omit<PublisherSlot, 'sock' | 'api'>): Promise<LeanSocket> {
   return open(p.endpoint, p.proto, 'publisher', 1_000_000, publisherSink, (code) => {
     const slot = state.publishers.find((x) => x.topic === p.topic);
     if (slot) slot.closedWith = code;
@@ -253,7 +316,7 @@ async function publish(c: PublishCommand): Promise<PublishResult> {
   // An overloaded step can make the server close a publisher: publishing into it measures nothing.
   let reopenedAfter: number | undefined;
   for (const p of pubs) {
-    if (p.sock.state === 'ready') continue;
+    if (!p.sock || p.sock.state === 'ready') continue;
     reopenedAfter = p.closedWith ?? 0;
     p.closedWith = null;
     p.sock = await openPublisher(p);
@@ -271,17 +334,17 @@ async function publish(c: PublishCommand): Promise<PublishResult> {
   return new Promise((resolve) => {
     const tick = () => {
       const now = nowUs();
-      for (const p of pubs) p.sock.cork();
+      for (const p of pubs) p.sock?.cork();
       for (; n < total; n++) {
         const intended = due(n);
         if (intended > now) break;
         maxLagUs = Math.max(maxLagUs, now - intended);
         const p = pubs[n % topics]!;
-        p.sock.sendText(
-          p.proto.publish(p.sock, formatPublication(c.step, Math.floor(n / topics), intended, filler)),
-        );
+        const json = formatPublication(c.step, Math.floor(n / topics), intended, filler);
+        if (p.api) p.api.send(json);
+        else p.sock?.sendText(p.proto.publish(p.sock, json));
       }
-      for (const p of pubs) p.sock.uncork();
+      for (const p of pubs) p.sock?.uncork();
       if (n >= total) {
         resolve({
           perTopic,
@@ -362,7 +425,10 @@ async function handle(c: Command): Promise<unknown> {
       for (const topic of c.topics) {
         const endpoint = { ...c.endpoint, topic };
         const slot = { topic, endpoint, proto: protocolOf(endpoint), closedWith: null };
-        state.publishers.push({ ...slot, sock: await openPublisher(slot) });
+        if (endpoint.apiToken) {
+          const api = new ApiPublisher(endpoint.host, endpoint.port, endpoint.apiToken, topic);
+          state.publishers.push({ ...slot, sock: null, api });
+        } else state.publishers.push({ ...slot, sock: await openPublisher(slot) });
       }
       return { ok: true };
     case 'samplers':
@@ -393,9 +459,27 @@ async function handle(c: Command): Promise<unknown> {
       return sampleReport(c.published);
     case 'top-up':
       return topUp();
+    case 'storm-arm':
+      state.stormUntil = performance.now() + c.deadlineMs;
+      state.stormErrors = new Map();
+      for (const s of state.subscribers) s.storm = newStormMark();
+      return { ok: true };
+    case 'storm-counts':
+      return stormCounts();
+    case 'storm-report':
+      state.stormUntil = 0;
+      return stormShardReport(
+        state.subscribers.map((s) => ({
+          mark: s.storm,
+          verdict: s.tracker.verdict(c.published),
+          recovered: s.resume?.recovered ?? null,
+        })),
+        state.stormErrors,
+      );
     case 'close':
       for (const s of state.subscribers) s.sock?.close();
-      for (const p of state.publishers) p.sock.close();
+      for (const p of state.publishers) p.sock?.close();
+      for (const p of state.publishers) p.api?.close();
       for (const s of state.samplers) s.close();
       state.subscribers = [];
       state.publishers = [];
