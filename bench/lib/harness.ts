@@ -17,6 +17,7 @@ import { searchRate } from './search.js';
 import { summariseStorms, type StormSummary } from './storm-report.js';
 import { describeStep, runStep, type StepContext, type StepOptions, type StepResult } from './step.js';
 import { startTarget, TARGET_LABELS, type Target, type TargetName } from './targets.js';
+import { nodeAddresses, startTwoNodes, TWO_NODE_TARGETS } from './two-node.js';
 import type { Workload, WorkloadName } from './workloads.js';
 
 /** One workload on one server in one run. */
@@ -24,6 +25,8 @@ export interface WorkloadRun {
   run: number;
   workload: WorkloadName;
   target: TargetName;
+  /** 2: the two-node variant (two server processes sharing one Redis). */
+  nodes: 1 | 2;
   startedAt: string;
   subscribers: number;
   connectMs: number;
@@ -44,6 +47,9 @@ export interface WorkloadRun {
 export interface Summary {
   workload: WorkloadName;
   target: TargetName;
+  nodes: 1 | 2;
+  /** Two-node variants: the shared Redis's CPU per delivery. */
+  redisCpuUsPerDelivery: Spread | null;
   runs: number;
   counted: number;
   cpuUsPerDelivery: Spread | null;
@@ -85,8 +91,8 @@ export interface BenchResult {
     /** Versions of what was measured, from the installed packages. */
     versions: Record<string, string>;
   };
-  /** The order the servers ran in, per run and workload. */
-  orders: { run: number; workload: WorkloadName; targets: TargetName[] }[];
+  /** The order the servers ran in, per run, workload and variant. */
+  orders: { run: number; workload: WorkloadName; nodes: 1 | 2; targets: TargetName[] }[];
   runs: WorkloadRun[];
   summary: Summary[];
   /** Workload D: median and range per server. */
@@ -164,11 +170,15 @@ async function measure(o: BenchOptions, cpus: CpuPlan, log: (line: string) => vo
   );
   for (let run = 1; run <= o.runs; run++) {
     for (const [wi, w] of o.workloads.entries()) {
-      const order = shuffled(o.targets, orderSeed(o.seed, run, wi));
-      result.orders.push({ run, workload: w.name, targets: order });
-      for (const name of order) {
-        log(`run ${run}/${o.runs}, workload ${w.name}, ${TARGET_LABELS[name]}`);
-        result.runs.push(await runWorkload(name, w, run, o, cpus, shards, log));
+      for (const nodes of variantsOf(w, o)) {
+        const targets = nodes === 1 ? o.targets : o.targets.filter((t) => TWO_NODE_TARGETS.includes(t));
+        if (targets.length === 0) continue;
+        const order = shuffled(targets, orderSeed(o.seed, run, wi) + nodes - 1);
+        result.orders.push({ run, workload: w.name, nodes, targets: order });
+        for (const name of order) {
+          log(`run ${run}/${o.runs}, workload ${w.name}, ${labelOf(name, nodes)}`);
+          result.runs.push(await runWorkload(name, w, run, o, cpus, shards, log, nodes));
+        }
       }
     }
   }
@@ -182,6 +192,19 @@ async function measure(o: BenchOptions, cpus: CpuPlan, log: (line: string) => vo
   return result;
 }
 
+/** The variants a workload runs in: one node always where asked, two nodes for the fixed-load ones. */
+function variantsOf(w: Workload, o: BenchOptions): (1 | 2)[] {
+  const out: (1 | 2)[] = [];
+  if (o.variants.includes('one-node')) out.push(1);
+  if (o.variants.includes('two-node') && w.mode === 'fixed') out.push(2);
+  return out;
+}
+
+/** A server's name in logs and tables, with its variant. */
+export function labelOf(name: TargetName, nodes: 1 | 2): string {
+  return nodes === 2 ? `${TARGET_LABELS[name]}, two nodes + Redis` : TARGET_LABELS[name];
+}
+
 async function runWorkload(
   name: TargetName,
   w: Workload,
@@ -190,11 +213,13 @@ async function runWorkload(
   cpus: CpuPlan,
   shards: number,
   log: (l: string) => void,
+  nodes: 1 | 2 = 1,
 ): Promise<WorkloadRun> {
   const entry: WorkloadRun = {
     run,
     workload: w.name,
     target: name,
+    nodes,
     startedAt: new Date().toISOString(),
     subscribers: w.rooms * w.subscribersPerRoom,
     connectMs: 0,
@@ -204,7 +229,11 @@ async function runWorkload(
     counted: false,
   };
   const storm = w.mode === 'storm';
-  const target = await startServer(name, o, cpus, storm);
+  const two =
+    nodes === 2
+      ? await startTwoNodes(name, cpus, { cpuProfileDir: o.cpuProfileDir, env: o.serverEnv[name] })
+      : null;
+  const target = two?.target ?? (await startServer(name, o, cpus, storm));
   const pool = GeneratorPool.start({
     shards,
     cpus: cpus.pinned ? cpus.generator : undefined,
@@ -218,16 +247,20 @@ async function runWorkload(
       concurrency: 100,
       localAddresses: Array.from({ length: o.sourceAddresses }, (_, i) => `127.0.0.${i + 2}`),
       deadlineMs: o.connectDeadlineMs,
+      // Two nodes: subscribers alternate between them; the publishers stay on node 0.
+      nodes: two ? nodeAddresses(target) : undefined,
     });
     entry.connectMs = c.ms;
     if (c.failed > 0) throw new Error(`${c.failed} subscribers failed to connect: ${c.errors.join('; ')}`);
-    await pool.samplers(endpoint, topics, o.samplers);
+    // Two nodes: the official clients sit on the node without publishers, so they check the Redis path.
+    await pool.samplers(two ? target.endpoint(1) : endpoint, topics, o.samplers);
     log(`  ${entry.subscribers} subscribers in ${w.rooms} rooms connected in ${c.ms} ms`);
     const ctx: StepContext = {
       pool,
       subscribers: entry.subscribers,
       topics: w.rooms,
       serverPids: target.nodes.map((n) => n.pid),
+      redisPid: two?.redisPid,
       helperPids: [process.pid],
       generatorCores: cpus.generatorCores,
       log,
@@ -268,7 +301,7 @@ async function runWorkload(
     log(`  error: ${entry.error}`);
   } finally {
     await pool.stop();
-    await target.stop();
+    await (two ?? target).stop();
   }
   return entry;
 }
@@ -288,12 +321,18 @@ function startServer(name: TargetName, o: BenchOptions, cpus: CpuPlan, recovery 
 function summarise(runs: WorkloadRun[], o: BenchOptions): Summary[] {
   const out: Summary[] = [];
   for (const w of o.workloads.filter((x) => x.mode !== 'storm')) {
-    for (const t of o.targets) {
-      const mine = runs.filter((r) => r.workload === w.name && r.target === t);
+    for (const [t, nodes] of o.targets.flatMap((t) => ([1, 2] as const).map((n) => [t, n] as const))) {
+      const mine = runs.filter((r) => r.workload === w.name && r.target === t && r.nodes === nodes);
+      // The one-node row is there even when nothing ran (it says 0 of 0); a variant only when it ran.
+      if (mine.length === 0 && nodes === 2) continue;
       const counted = mine.filter((r) => r.counted && r.result).map((r) => r.result!);
       out.push({
         workload: w.name,
         target: t,
+        nodes,
+        redisCpuUsPerDelivery: spread(
+          counted.map((s) => s.redisCpuUsPerDelivery).filter((v): v is number => v !== undefined),
+        ),
         runs: mine.length,
         counted: counted.length,
         cpuUsPerDelivery: spread(counted.map((s) => s.serverCpuUsPerDelivery)),

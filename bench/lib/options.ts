@@ -3,6 +3,9 @@ import { parseArgs } from 'node:util';
 import { TARGET_NAMES, type TargetName } from './targets.js';
 import { WORKLOAD_NAMES, WORKLOADS, type Workload, type WorkloadName } from './workloads.js';
 
+export type Variant = 'one-node' | 'two-node';
+export const VARIANTS: readonly Variant[] = ['one-node', 'two-node'];
+
 export interface BenchOptions {
   /** Servers to measure; each run shuffles them (see `seed`). */
   targets: TargetName[];
@@ -50,6 +53,11 @@ export interface BenchOptions {
   serverEnv: Partial<Record<TargetName, Record<string, string>>>;
   /** A different program for a target (tests: a deliberately faulty server). */
   serverScripts: Partial<Record<TargetName, string>>;
+  /**
+   * one-node: every workload on one server process; two-node: the fixed-load workloads also on two
+   * server processes sharing one Redis (Switchboard and Socket.IO; two-node.ts).
+   */
+  variants: Variant[];
   /** Workload D (reconnect-storm.ts): publishing before the cut and in all, and the bound on coming back. */
   storm: { preCutMs: number; publishMs: number; deadlineMs: number };
   /** Where to write the markdown report (undefined: do not write). */
@@ -80,6 +88,7 @@ export const defaultOptions: BenchOptions = {
   connectDeadlineMs: 60_000,
   serverEnv: {},
   serverScripts: {},
+  variants: [...VARIANTS],
   storm: { preCutMs: 3_000, publishMs: 20_000, deadlineMs: 60_000 },
   outFile: 'docs/benchmarks.md',
   jsonFile: 'docs/benchmarks.json',
@@ -113,6 +122,8 @@ separate CPUs, and writes docs/benchmarks.md and the raw results docs/benchmarks
   --quick                   smoke run: a tenth of the connections, one run, 1 s steps, writes nothing unless asked
   --targets LIST            comma list of ${TARGET_NAMES.join(',')} (default: all)
   --workloads LIST          comma list of ${WORKLOAD_NAMES.join(',')} (default: all); D is the reconnect storm
+  --variants LIST           comma list of ${VARIANTS.join(',')} (default: both); two-node runs the fixed-load
+                            workloads on two server processes sharing one Redis (Switchboard, Socket.IO)
   --no-idle                 skip the idle-memory measurement
   --idle LIST               idle connection counts (default 10000,19000)
   --runs N                  repetitions (default 3); the report gives median and range
@@ -168,6 +179,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       quick: { type: 'boolean' },
       targets: { type: 'string' },
       workloads: { type: 'string' },
+      variants: { type: 'string' },
       'no-idle': { type: 'boolean' },
       idle: { type: 'string' },
       runs: { type: 'string' },
@@ -203,6 +215,11 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       list('--workloads', values.workloads).map((w) => oneOf('--workloads', w.toUpperCase(), WORKLOAD_NAMES)),
     );
     o.workloads = o.workloads.filter((w) => names.has(w.name));
+  }
+  if (values.variants) {
+    o.variants = [
+      ...new Set(list('--variants', values.variants).map((v) => oneOf('--variants', v, VARIANTS))),
+    ];
   }
   if (values['no-idle']) o.idle = false;
   if (values.idle) o.idleCounts = list('--idle', values.idle).map((v) => positiveInt('--idle', v));

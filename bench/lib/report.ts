@@ -3,7 +3,7 @@
  * value of the result (the raw JSON), at most rounded or shown in k/M: the text around the tables
  * carries no number of its own (bench/test/report.test.ts checks it).
  */
-import type { BenchResult, WorkloadRun } from './harness.js';
+import { labelOf, type BenchResult, type WorkloadRun } from './harness.js';
 import type { Spread } from './order.js';
 import { fmt, type StepResult } from './step.js';
 import { STORM_HEAD, STORM_RUN_HEAD, stormRunRows, stormSummaryRows } from './storm-report.js';
@@ -30,7 +30,7 @@ const pct = (n: number) => `${n.toFixed(0)}%`;
 function summaryRows(r: BenchResult, fixed: boolean): string[][] {
   const rows: string[][] = [];
   for (const w of r.settings.workloads.filter((x) => (x.mode === 'fixed') === fixed)) {
-    for (const s of r.summary.filter((x) => x.workload === w.name)) {
+    for (const s of r.summary.filter((x) => x.workload === w.name && x.nodes === 1)) {
       const counted = `${s.counted} of ${s.runs}`;
       const common = [w.name, TARGET_LABELS[s.target]];
       if (fixed) rows.push([...common, range(s.cpuUsPerDelivery, us), range(s.p99Ms, ms), counted]);
@@ -48,6 +48,28 @@ function summaryRows(r: BenchResult, fixed: boolean): string[][] {
   }
   return rows;
 }
+
+/** The two-node variants: server CPU summed over both nodes, and the shared Redis's apart. */
+function twoNodeRows(r: BenchResult): string[][] {
+  return r.summary
+    .filter((s) => s.nodes === 2)
+    .map((s) => [
+      s.workload,
+      TARGET_LABELS[s.target],
+      range(s.cpuUsPerDelivery, us),
+      range(s.redisCpuUsPerDelivery, us),
+      range(s.p99Ms, ms),
+      `${s.counted} of ${s.runs}`,
+    ]);
+}
+const TWO_NODE_HEAD = [
+  'Workload',
+  'Server',
+  'Server CPU-µs per delivery, both nodes',
+  'Redis CPU-µs per delivery',
+  'p99 ms',
+  'Runs counted',
+];
 
 function verdict(run: WorkloadRun): string {
   if (run.error) return `error: ${run.error}`;
@@ -87,7 +109,7 @@ function stepRow(s: StepResult): string[] {
     `${ms(s.p50Ms)} / ${ms(s.p99Ms)} / ${ms(s.maxMs)}`,
     ms(s.publisherMaxLagMs),
     us(s.serverCpuUsPerDelivery),
-    s.serverCpu.map(pct).join(' + '),
+    s.serverCpu.map(pct).join(' + ') + (s.redisCpu === undefined ? '' : `, Redis ${pct(s.redisCpu)}`),
     s.generatorCpu.map(pct).join(' '),
     pct(s.foreignCpu),
     s.generatorSaturated ? `flagged: ${s.reason}` : s.pass ? 'pass' : `fail: ${s.reason}`,
@@ -186,7 +208,8 @@ ${table(STORM_RUN_HEAD, stormRunRows(r.runs.filter(isStorm)))}
 function orderLines(r: BenchResult): string {
   return r.orders
     .map(
-      (o) => `- run ${o.run}, workload ${o.workload}: ${o.targets.map((t) => TARGET_LABELS[t]).join(', ')}`,
+      (o) =>
+        `- run ${o.run}, workload ${o.workload}${o.nodes === 2 ? ', two nodes + Redis' : ''}: ${o.targets.map((t) => TARGET_LABELS[t]).join(', ')}`,
     )
     .join('\n');
 }
@@ -196,7 +219,7 @@ function stepsSection(r: BenchResult): string {
     .filter((run) => !isStorm(run))
     .map((run: WorkloadRun) =>
       [
-        `**Run ${run.run}, workload ${run.workload}, ${TARGET_LABELS[run.target]}** (${run.subscribers.toLocaleString('en')} subscribers, connected in ${run.connectMs} ms)`,
+        `**Run ${run.run}, workload ${run.workload}, ${labelOf(run.target, run.nodes)}** (${run.subscribers.toLocaleString('en')} subscribers, connected in ${run.connectMs} ms)`,
         '',
         table(STEP_HEAD, run.steps.map(stepRow)),
         '',
@@ -261,6 +284,21 @@ divided by the deliveries. Median of the counted runs, range in brackets.
 
 ${table(FIXED_HEAD, summaryRows(r, true))}
 
+${
+  r.summary.some((x) => x.nodes === 2)
+    ? `
+## Fixed load on two nodes sharing one Redis
+
+The same workloads on two server processes of each server that can fan out across nodes (Switchboard with its
+Redis broker, Socket.IO with \`@socket.io/redis-adapter\`), sharing one \`redis-server\`; both nodes and Redis
+are pinned to the server CPUs. Subscribers alternate between the nodes, the publishers are on the first node,
+the official clients on the second. Server CPU is summed over both node processes; Redis's CPU is read from
+its own process and given apart, per delivery as well.
+
+${table(TWO_NODE_HEAD, twoNodeRows(r))}
+`
+    : ''
+}
 ## Highest sustained rate
 
 ${s.workloads
