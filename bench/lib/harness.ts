@@ -243,6 +243,7 @@ async function runWorkload(
     const endpoint = storm ? target.stormEndpoint(0) : target.endpoint(0);
     const topics = Array.from({ length: w.rooms }, (_, r) => target.topic(w.name, r));
     await pool.publishers(endpoint, topics);
+    checkOpenFiles(entry.subscribers, shards);
     const c = await pool.subscribe(endpoint, topics, entry.subscribers, {
       concurrency: 100,
       localAddresses: Array.from({ length: o.sourceAddresses }, (_, i) => `127.0.0.${i + 2}`),
@@ -304,6 +305,21 @@ async function runWorkload(
     await (two ?? target).stop();
   }
   return entry;
+}
+
+/**
+ * Every subscriber is a socket in a generator shard and one in the server: with the soft open-files
+ * limit (inherited by both) too low, connections would fail half-way with EMFILE. Say so first.
+ */
+function checkOpenFiles(subscribers: number, shards: number): void {
+  const limit = Number($.sync`ulimit -n`.stdout.trim());
+  if (!Number.isFinite(limit)) return; // "unlimited"
+  const need = subscribers + 1000; // the server holds them all, plus its own files and the publishers
+  if (limit < need) {
+    throw new Error(
+      `open-files limit ${limit} is below the ${need} this workload needs (${Math.ceil(subscribers / shards)} per generator shard, all of them in the server): raise it (ulimit -n ${need}) or use fewer connections`,
+    );
+  }
 }
 
 /** One node of `name`, pinned to the server CPUs (`recovery`: with the server's recovery option on). */

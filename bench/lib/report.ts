@@ -368,6 +368,9 @@ ${s.workloads.some((w) => w.mode === 'storm') ? stormMethod : ''}- Runs: ${s.run
 - On a quiet machine (nothing else running: the load average and CPU pressure above say how quiet it was),
   \`npm run bench\` rewrites this file and the raw results; \`npm run bench -- --quick\` is a smoke run at a
   tenth of the connections that writes nothing; \`npm run bench -- --help\` lists the flags.
+- One piece alone, written elsewhere so this file keeps the last quiet run: e.g. the reconnect storm
+  \`npm run bench -- --workloads D --targets switchboard,socketio --runs 1 --out /tmp/d.md --json /tmp/d.json\`,
+  or only the two-node variants \`npm run bench -- --workloads A,B --variants two-node --no-idle --out ...\`.
 - Profiling: \`npm run bench -- --targets switchboard --workloads C --cpu-prof /tmp/prof\`, then
   \`node --import tsx bench/profile-summary.ts /tmp/prof/CPU.*.cpuprofile\` lists the functions with the most
   self time (generator profiles land in \`/tmp/prof/generators/\`).
