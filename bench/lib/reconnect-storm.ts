@@ -8,6 +8,7 @@
  * reconnects and rejoins the same way and its loss is counted, not hidden.
  */
 import { performance } from 'node:perf_hooks';
+import { nowUs } from '../loadgen/connect.js';
 import type { DeliveryAccount, SampleReport, StormShardReport } from '../loadgen/messages.js';
 import { deliveryAccount } from './pool.js';
 import { CpuMeter, ForeignCpuMeter, processTree, treeCpuSeconds } from './procfs.js';
@@ -65,7 +66,6 @@ export interface StormResult extends DeliveryAccount {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const nowUs = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
 
 export async function runStorm(
   ctx: StepContext,

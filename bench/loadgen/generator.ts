@@ -14,26 +14,18 @@
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import * as hdr from 'hdr-histogram-js';
-import { ApiPublisher } from './api-publisher.js';
-import { LeanSocket } from './lean-socket.js';
+import { nowUs, open, protocolOf } from './connect.js';
+import type { LeanSocket } from './lean-socket.js';
 import { OfficialClient } from './official-clients.js';
-import { formatPublication, readStamp } from './payload.js';
-import {
-  protocolFor,
-  type DeliverySink,
-  type Endpoint,
-  type Protocol,
-  type ResumeState,
-  type Role,
-} from './protocols.js';
+import { readStamp } from './payload.js';
+import { addPublishers, closePublishers, publish, publishers } from './publisher.js';
+import { type DeliverySink, type Endpoint, type Protocol, type ResumeState } from './protocols.js';
 import { SequenceTracker } from './sequence.js';
 import { newStormMark, noteStormDelivery, stormShardReport, type StormMark } from './storm.js';
 import type {
   Command,
   ConnectResult,
   Counts,
-  PublishCommand,
-  PublishResult,
   RecordReport,
   Request,
   Response,
@@ -44,15 +36,7 @@ import type {
 } from './messages.js';
 
 const MAX_LATENCY_US = 600_000_000;
-const SETUP_TIMEOUT_MS = 30_000;
-/** First publication is due this long after the publish command arrives, so the schedule starts clean. */
-const LEAD_US = 5_000;
 const MAX_PROBLEMS = 5;
-
-/** Wall clock in µs since the epoch, sub-millisecond and monotonic within the process. */
-export function nowUs(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000);
-}
 
 function newHistogram(): hdr.Histogram {
   return hdr.build({
@@ -76,20 +60,8 @@ interface Slot {
   path?: string;
 }
 
-interface PublisherSlot {
-  topic: string;
-  /** null when it publishes through the HTTP API (`api`). */
-  sock: LeanSocket | null;
-  api?: ApiPublisher;
-  endpoint: Endpoint;
-  proto: Protocol;
-  /** Close code of the last close by the server, until the next publish reports it. */
-  closedWith: number | null;
-}
-
 const state = {
   subscribers: [] as Slot[],
-  publishers: [] as PublisherSlot[],
   samplers: [] as OfficialClient[],
   step: -1,
   received: 0,
@@ -104,17 +76,6 @@ const state = {
   stormUntil: 0,
   stormErrors: new Map<string, number>(),
 };
-
-const protocols = new Map<string, Protocol>();
-function protocolOf(ep: Endpoint): Protocol {
-  const key = JSON.stringify(ep);
-  let p = protocols.get(key);
-  if (!p) {
-    p = protocolFor(ep);
-    protocols.set(key, p);
-  }
-  return p;
-}
 
 function sinkFor(slot: Slot): DeliverySink {
   return {
@@ -141,41 +102,6 @@ function sinkFor(slot: Slot): DeliverySink {
 }
 
 const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
-
-function open(
-  ep: Endpoint,
-  proto: Protocol,
-  role: Role,
-  index: number,
-  sink: DeliverySink,
-  onClosed: (code: number) => void,
-  localAddress?: string,
-  resume?: ResumeState,
-  knownPath?: string,
-): Promise<LeanSocket> {
-  return (knownPath !== undefined ? Promise.resolve(knownPath) : proto.path(index, role)).then(
-    (path) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => sock.fail(new Error(`setup took over ${SETUP_TIMEOUT_MS} ms`)),
-          SETUP_TIMEOUT_MS,
-        );
-        const sock: LeanSocket = new LeanSocket({
-          host: ep.host,
-          port: ep.port,
-          path,
-          localAddress,
-          handler: proto.handler(role, sink, resume),
-          onSettled(err) {
-            clearTimeout(timer);
-            if (err) reject(err);
-            else resolve(sock);
-          },
-          onClosed: (_s, code) => onClosed(code),
-        });
-      }),
-  );
-}
 
 async function openSubscriber(slot: Slot, localAddress?: string): Promise<LeanSocket> {
   slot.path ??= await slot.proto.path(slot.index, 'subscriber');
@@ -299,67 +225,6 @@ async function topUp(): Promise<ConnectResult> {
   return { connected, failed: dead.length - connected, errors, ms: Math.round(performance.now() - started) };
 }
 
-const publisherSink: DeliverySink = { delivery() {}, other() {} };
-
-async function openPublisher(p: Omit<PublisherSlot, 'sock' | 'api'>): Promise<LeanSocket> {
-  return open(p.endpoint, p.proto, 'publisher', 1_000_000, publisherSink, (code) => {
-    const slot = state.publishers.find((x) => x.topic === p.topic);
-    if (slot) slot.closedWith = code;
-  });
-}
-
-async function publish(c: PublishCommand): Promise<PublishResult> {
-  if (!(c.ratePerTopic > 0) || !(c.durationMs > 0))
-    throw new Error('publish.ratePerTopic and publish.durationMs must be > 0');
-  const pubs = state.publishers;
-  if (pubs.length === 0) throw new Error('publish before publishers: send the publishers command first');
-  // An overloaded step can make the server close a publisher: publishing into it measures nothing.
-  let reopenedAfter: number | undefined;
-  for (const p of pubs) {
-    if (!p.sock || p.sock.state === 'ready') continue;
-    reopenedAfter = p.closedWith ?? 0;
-    p.closedWith = null;
-    p.sock = await openPublisher(p);
-  }
-  const filler = 'x'.repeat(c.bodyBytes);
-  const topics = pubs.length;
-  const perTopic = Math.max(1, Math.round((c.ratePerTopic * c.durationMs) / 1000));
-  const total = perTopic * topics;
-  // Publication n goes to topic n % topics: each topic at ratePerTopic, the topics evenly staggered.
-  const gapUs = 1e6 / (c.ratePerTopic * topics);
-  const startUs = nowUs() + LEAD_US;
-  const due = (n: number) => Math.round(startUs + n * gapUs);
-  let n = 0;
-  let maxLagUs = 0;
-  return new Promise((resolve) => {
-    const tick = () => {
-      const now = nowUs();
-      for (const p of pubs) p.sock?.cork();
-      for (; n < total; n++) {
-        const intended = due(n);
-        if (intended > now) break;
-        maxLagUs = Math.max(maxLagUs, now - intended);
-        const p = pubs[n % topics]!;
-        const json = formatPublication(c.step, Math.floor(n / topics), intended, filler);
-        if (p.api) p.api.send(json);
-        else p.sock?.sendText(p.proto.publish(p.sock, json));
-      }
-      for (const p of pubs) p.sock?.uncork();
-      if (n >= total) {
-        resolve({
-          perTopic,
-          topics,
-          startUs,
-          endUs: due(total - 1),
-          maxLagMs: maxLagUs / 1000,
-          reopenedAfter,
-        });
-      } else setTimeout(tick, Math.max(0, Math.min(1, (due(n) - nowUs()) / 1000)));
-    };
-    setTimeout(tick, LEAD_US / 1000);
-  });
-}
-
 function counts(): Counts {
   let ready = 0;
   for (const s of state.subscribers) if (s.sock?.state === 'ready') ready++;
@@ -422,14 +287,7 @@ async function handle(c: Command): Promise<unknown> {
     case 'subscribe':
       return subscribe(c);
     case 'publishers':
-      for (const topic of c.topics) {
-        const endpoint = { ...c.endpoint, topic };
-        const slot = { topic, endpoint, proto: protocolOf(endpoint), closedWith: null };
-        if (endpoint.apiToken) {
-          const api = new ApiPublisher(endpoint.host, endpoint.port, endpoint.apiToken, topic);
-          state.publishers.push({ ...slot, sock: null, api });
-        } else state.publishers.push({ ...slot, sock: await openPublisher(slot) });
-      }
+      await addPublishers(c);
       return { ok: true };
     case 'samplers':
       for (let i = 0; i < c.count; i++) {
@@ -478,11 +336,9 @@ async function handle(c: Command): Promise<unknown> {
       );
     case 'close':
       for (const s of state.subscribers) s.sock?.close();
-      for (const p of state.publishers) p.sock?.close();
-      for (const p of state.publishers) p.api?.close();
+      closePublishers();
       for (const s of state.samplers) s.close();
       state.subscribers = [];
-      state.publishers = [];
       state.samplers = [];
       return { ok: true };
   }
@@ -495,7 +351,7 @@ let heartbeatTick = 0;
 setInterval(() => {
   const socks = [
     ...state.subscribers.map((s) => ({ sock: s.sock, proto: s.proto })),
-    ...state.publishers.map((p) => ({ sock: p.sock, proto: p.proto })),
+    ...publishers.map((p) => ({ sock: p.sock, proto: p.proto })),
   ];
   for (let i = heartbeatTick % HEARTBEAT_TICKS; i < socks.length; i += HEARTBEAT_TICKS) {
     const { sock, proto } = socks[i]!;
