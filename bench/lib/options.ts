@@ -139,6 +139,7 @@ separate CPUs, and writes docs/benchmarks.md and the raw results docs/benchmarks
   --source-addresses N      spread client connections over 127.0.0.2..N+1 (default 0: kernel's choice)
   --connect-deadline-s N    give up opening a workload's connections after N s (default 60)
   --storm-s N               workload D: publish for N s in all, the cut after the first 3 (default 20)
+  --storm-subscribers N     workload D: this many subscribers over its rooms (default 10000)
   --storm-deadline-s N      workload D: subscribers not back N s after the cut count as not back (default 60)
   --cpu-prof DIR            write V8 CPU profiles of the server processes to DIR
   --switchboard-env K=V     extra env for Switchboard nodes (repeatable)
@@ -196,6 +197,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       'connect-deadline-s': { type: 'string' },
       'storm-s': { type: 'string' },
       'storm-deadline-s': { type: 'string' },
+      'storm-subscribers': { type: 'string' },
       'cpu-prof': { type: 'string' },
       'switchboard-env': { type: 'string', multiple: true },
       workers: { type: 'string' },
@@ -249,6 +251,12 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     const publishMs = positiveInt('--storm-s', values['storm-s'], 600) * 1000;
     if (publishMs <= o.storm.preCutMs) throw new Error(`--storm-s must be above ${o.storm.preCutMs / 1000}`);
     o.storm = { ...o.storm, publishMs };
+  }
+  if (values['storm-subscribers']) {
+    const n = positiveInt('--storm-subscribers', values['storm-subscribers'], 100_000);
+    o.workloads = o.workloads.map((w) =>
+      w.mode === 'storm' ? { ...w, subscribersPerRoom: Math.max(1, Math.round(n / w.rooms)) } : w,
+    );
   }
   if (values['storm-deadline-s']) {
     o.storm = {

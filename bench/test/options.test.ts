@@ -22,6 +22,8 @@ test('--storm-s and --storm-deadline-s set D; --quick shrinks it like the others
   assert.equal(o.storm.publishMs, 12_000);
   assert.equal(o.storm.deadlineMs, 30_000);
   assert.throws(() => parse(['--storm-s', '2']), /--storm-s must be above/);
+  const small = parse(['--storm-subscribers', '1000']).workloads.find((w) => w.name === 'D')!;
+  assert.equal(small.rooms * small.subscribersPerRoom, 1000);
   const d = parse(['--quick']).workloads.find((w) => w.name === 'D')!;
   assert.equal(d.rooms * d.subscribersPerRoom, 100);
 });
