@@ -168,16 +168,13 @@ const IDLE_HEAD = ['Server', 'Connections', 'RSS growth', 'RSS per connection', 
 
 /** Plain-text summary for the terminal. */
 export function consoleReport(r: BenchResult): string {
-  return [
-    '',
+  // Only the tables of workloads that ran (e.g. --workloads D prints D's alone).
+  const tables = [
     table(FIXED_HEAD, summaryRows(r, true)),
-    '',
     table(SEARCH_HEAD, summaryRows(r, false)),
-    '',
-    ...(r.stormSummary.length ? [table(STORM_HEAD, stormSummaryRows(r.stormSummary)), ''] : []),
-  ]
-    .join('\n')
-    .replaceAll('**', '');
+    table(STORM_HEAD, stormSummaryRows(r.stormSummary)),
+  ].filter((t) => t.split('\n').length > 2);
+  return ['', ...tables.flatMap((t) => [t, ''])].join('\n').replaceAll('**', '');
 }
 
 /** Workload D's section: what it does, the summary and every run (empty when D did not run). */
@@ -190,8 +187,7 @@ function stormSection(r: BenchResult): string {
 
 ${storms.map((w) => `- ${describeWorkload(w)}`).join('\n')}
 
-Publications flow for ${t.preCutMs} ms, then the server closes every subscriber connection at once and keeps
-publishing for the rest of ${t.publishMs} ms. Each subscriber reconnects and rejoins at once, with its last position where the
+Publishing lasts ${t.publishMs} ms in all; ${t.preCutMs} ms in, the server closes every subscriber connection at once. Each subscriber reconnects and rejoins at once, with its last position where the
 server has recovery. **All back**: the last subscriber joined again. **All recovered**: the last subscriber had
 every publication due before it was back, and none of its room's publications of the step was missing, repeated
 or out of order (only when every subscriber recovered). **Peak rejoins/s**: the most rejoins completing in one
