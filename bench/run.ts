@@ -5,7 +5,8 @@
  *
  * Steps:
  *   1. pin this process to the generator CPUs (servers get the others);
- *   2. `--runs` times: each workload (A, B fixed load; C rate search) on each server, in seeded random order;
+ *   2. `--runs` times: each workload (A, B fixed load; C rate search; D reconnect storm) on each server,
+ *      in seeded random order; A and B also on two nodes sharing one Redis (`--variants`);
  *   3. for each server: idle connections (RSS per connection);
  *   4. print the summary, write docs/benchmarks.md and the raw docs/benchmarks.json, exit 0.
  */

@@ -6,11 +6,12 @@
  * `ws` still does the handshake and reads client frames; writes go to the TCP socket directly,
  * whole frames only, so they never interleave with ws's own control frames.
  *
- * Connect to `/?room=<name>&role=sub|pub`. Env: PORT (required), HOST (127.0.0.1).
+ * Connect to `/?room=<name>&role=sub|pub`; `POST /drain` closes every subscriber (drain.ts). Env: PORT (required), HOST (127.0.0.1).
  */
 import { createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData } from 'ws';
+import { handleDrain, SERVICE_RESTART } from './drain.js';
 import { listenAddress, MAX_QUEUED_BYTES, readRoomsRequest, Rooms } from './rooms-request.js';
 
 interface Subscriber {
@@ -18,12 +19,18 @@ interface Subscriber {
   /** Frames waiting for the end of the turn; bounded by MAX_QUEUED_BYTES with what the kernel holds. */
   pending: Buffer[];
   pendingBytes: number;
-  close(code: number): void;
+  close(code: number, reason: string): void;
 }
 
 const { port, host } = listenAddress();
 const rooms = new Rooms<Subscriber>();
 const dirty = new Set<Subscriber>();
+const subscribers = new Set<Subscriber>();
+const closeSubscribers = () => {
+  const n = subscribers.size;
+  for (const s of subscribers) s.close(SERVICE_RESTART, 'service restart');
+  return n;
+};
 let flushScheduled = false;
 
 /** One unmasked text frame (RFC 6455 5.2) for `payload`. */
@@ -58,7 +65,7 @@ function broadcast(room: string, data: RawData): void {
   const f = frame(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer));
   for (const s of rooms.members(room)) {
     if (s.pendingBytes + s.socket.writableLength > MAX_QUEUED_BYTES) {
-      s.close(4008);
+      s.close(4008, 'slow consumer');
       continue;
     }
     s.pending.push(f);
@@ -71,7 +78,9 @@ function broadcast(room: string, data: RawData): void {
   }
 }
 
-const http = createServer((_req, res) => res.writeHead(426).end('websocket only\n'));
+const http = createServer((req, res) => {
+  if (!handleDrain(req, res, closeSubscribers)) res.writeHead(426).end('websocket only\n');
+});
 const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
 http.on('upgrade', (req, socket, head) => {
   const r = readRoomsRequest(req);
@@ -81,17 +90,20 @@ http.on('upgrade', (req, socket, head) => {
       socket,
       pending: [],
       pendingBytes: 0,
-      close: (code) => {
+      close: (code, reason) => {
         rooms.leave(r.room, sub);
         dirty.delete(sub);
-        ws.close(code, 'slow consumer');
+        subscribers.delete(sub);
+        ws.close(code, reason);
       },
     };
     if (r.subscriber && !rooms.join(r.room, sub)) return ws.close(4429, 'too many rooms');
+    if (r.subscriber) subscribers.add(sub);
     ws.on('message', (data) => broadcast(r.room, data));
     ws.on('close', () => {
       rooms.leave(r.room, sub);
       dirty.delete(sub);
+      subscribers.delete(sub);
     });
     ws.on('error', () => ws.terminate());
   });

@@ -12,9 +12,12 @@ import { finishMachineFacts, machineFacts, type MachineFacts } from './machine.j
 import type { BenchOptions } from './options.js';
 import { orderSeed, shuffled, spread, type Spread } from './order.js';
 import { GeneratorPool } from './pool.js';
+import { describeStorm, runStorm, type StormResult } from './reconnect-storm.js';
 import { searchRate } from './search.js';
+import { summariseStorms, type StormSummary } from './storm-report.js';
 import { describeStep, runStep, type StepContext, type StepOptions, type StepResult } from './step.js';
 import { startTarget, TARGET_LABELS, type Target, type TargetName } from './targets.js';
+import { nodeAddresses, startTwoNodes, TWO_NODE_TARGETS } from './two-node.js';
 import type { Workload, WorkloadName } from './workloads.js';
 
 /** One workload on one server in one run. */
@@ -22,6 +25,8 @@ export interface WorkloadRun {
   run: number;
   workload: WorkloadName;
   target: TargetName;
+  /** 2: the two-node variant (two server processes sharing one Redis). */
+  nodes: 1 | 2;
   startedAt: string;
   subscribers: number;
   connectMs: number;
@@ -29,6 +34,8 @@ export interface WorkloadRun {
   result: StepResult | null;
   /** Every reported step (the warm-up is not). */
   steps: StepResult[];
+  /** Workload D: the storm. */
+  storm?: StormResult;
   /** search: stopped below a step whose generator was too busy (the server may do more). */
   generatorLimited: boolean;
   /** Enters the summary: a passing, unflagged step. */
@@ -40,6 +47,9 @@ export interface WorkloadRun {
 export interface Summary {
   workload: WorkloadName;
   target: TargetName;
+  nodes: 1 | 2;
+  /** Two-node variants: the shared Redis's CPU per delivery. */
+  redisCpuUsPerDelivery: Spread | null;
   runs: number;
   counted: number;
   cpuUsPerDelivery: Spread | null;
@@ -73,14 +83,20 @@ export interface BenchResult {
     samplers: number;
     workloads: Workload[];
     targets: TargetName[];
+    /** Workload D's timings. */
+    storm: BenchOptions['storm'];
+    /** Switchboard's WORKERS env when --workers was given. */
+    workers?: number;
     idleCounts: number[];
     /** Versions of what was measured, from the installed packages. */
     versions: Record<string, string>;
   };
-  /** The order the servers ran in, per run and workload. */
-  orders: { run: number; workload: WorkloadName; targets: TargetName[] }[];
+  /** The order the servers ran in, per run, workload and variant. */
+  orders: { run: number; workload: WorkloadName; nodes: 1 | 2; targets: TargetName[] }[];
   runs: WorkloadRun[];
   summary: Summary[];
+  /** Workload D: median and range per server. */
+  stormSummary: StormSummary[];
   idle: IdleTargetResult[];
 }
 
@@ -136,6 +152,8 @@ async function measure(o: BenchOptions, cpus: CpuPlan, log: (line: string) => vo
       samplers: o.samplers,
       workloads: o.workloads,
       targets: o.targets,
+      storm: o.storm,
+      workers: o.workers,
       idleCounts: o.idle ? o.idleCounts : [],
       versions: Object.fromEntries(
         ['switchboard', 'socket.io', 'ws', 'phoenix', 'socket.io-client'].map((p) => [p, versionOf(p)]),
@@ -144,6 +162,7 @@ async function measure(o: BenchOptions, cpus: CpuPlan, log: (line: string) => vo
     orders: [],
     runs: [],
     summary: [],
+    stormSummary: [],
     idle: [],
   };
   log(
@@ -151,21 +170,39 @@ async function measure(o: BenchOptions, cpus: CpuPlan, log: (line: string) => vo
   );
   for (let run = 1; run <= o.runs; run++) {
     for (const [wi, w] of o.workloads.entries()) {
-      const order = shuffled(o.targets, orderSeed(o.seed, run, wi));
-      result.orders.push({ run, workload: w.name, targets: order });
-      for (const name of order) {
-        log(`run ${run}/${o.runs}, workload ${w.name}, ${TARGET_LABELS[name]}`);
-        result.runs.push(await runWorkload(name, w, run, o, cpus, shards, log));
+      for (const nodes of variantsOf(w, o)) {
+        const targets = nodes === 1 ? o.targets : o.targets.filter((t) => TWO_NODE_TARGETS.includes(t));
+        if (targets.length === 0) continue;
+        const order = shuffled(targets, orderSeed(o.seed, run, wi) + nodes - 1);
+        result.orders.push({ run, workload: w.name, nodes, targets: order });
+        for (const name of order) {
+          log(`run ${run}/${o.runs}, workload ${w.name}, ${labelOf(name, nodes)}`);
+          result.runs.push(await runWorkload(name, w, run, o, cpus, shards, log, nodes));
+        }
       }
     }
   }
   result.summary = summarise(result.runs, o);
+  result.stormSummary = summariseStorms(result.runs, o.workloads, o.targets);
   if (o.idle) {
     for (const name of o.targets) result.idle.push(await idleScenario(name, o, cpus, log));
   }
   result.durationS = Math.round((Date.now() - started) / 1000);
   finishMachineFacts(result.machine);
   return result;
+}
+
+/** The variants a workload runs in: one node always where asked, two nodes for the fixed-load ones. */
+function variantsOf(w: Workload, o: BenchOptions): (1 | 2)[] {
+  const out: (1 | 2)[] = [];
+  if (o.variants.includes('one-node')) out.push(1);
+  if (o.variants.includes('two-node') && w.mode === 'fixed') out.push(2);
+  return out;
+}
+
+/** A server's name in logs and tables, with its variant. */
+export function labelOf(name: TargetName, nodes: 1 | 2): string {
+  return nodes === 2 ? `${TARGET_LABELS[name]}, two nodes + Redis` : TARGET_LABELS[name];
 }
 
 async function runWorkload(
@@ -176,11 +213,13 @@ async function runWorkload(
   cpus: CpuPlan,
   shards: number,
   log: (l: string) => void,
+  nodes: 1 | 2 = 1,
 ): Promise<WorkloadRun> {
   const entry: WorkloadRun = {
     run,
     workload: w.name,
     target: name,
+    nodes,
     startedAt: new Date().toISOString(),
     subscribers: w.rooms * w.subscribersPerRoom,
     connectMs: 0,
@@ -189,30 +228,40 @@ async function runWorkload(
     generatorLimited: false,
     counted: false,
   };
-  const target = await startServer(name, o, cpus);
+  const storm = w.mode === 'storm';
+  const two =
+    nodes === 2
+      ? await startTwoNodes(name, cpus, { cpuProfileDir: o.cpuProfileDir, env: o.serverEnv[name] })
+      : null;
+  const target = two?.target ?? (await startServer(name, o, cpus, storm));
   const pool = GeneratorPool.start({
     shards,
     cpus: cpus.pinned ? cpus.generator : undefined,
     cpuProfileDir: o.cpuProfileDir,
   });
   try {
-    const endpoint = target.endpoint(0);
+    const endpoint = storm ? target.stormEndpoint(0) : target.endpoint(0);
     const topics = Array.from({ length: w.rooms }, (_, r) => target.topic(w.name, r));
     await pool.publishers(endpoint, topics);
+    checkOpenFiles(entry.subscribers, shards);
     const c = await pool.subscribe(endpoint, topics, entry.subscribers, {
       concurrency: 100,
       localAddresses: Array.from({ length: o.sourceAddresses }, (_, i) => `127.0.0.${i + 2}`),
       deadlineMs: o.connectDeadlineMs,
+      // Two nodes: subscribers alternate between them; the publishers stay on node 0.
+      nodes: two ? nodeAddresses(target) : undefined,
     });
     entry.connectMs = c.ms;
     if (c.failed > 0) throw new Error(`${c.failed} subscribers failed to connect: ${c.errors.join('; ')}`);
-    await pool.samplers(endpoint, topics, o.samplers);
+    // Two nodes: the official clients sit on the node without publishers, so they check the Redis path.
+    await pool.samplers(two ? target.endpoint(1) : endpoint, topics, o.samplers);
     log(`  ${entry.subscribers} subscribers in ${w.rooms} rooms connected in ${c.ms} ms`);
     const ctx: StepContext = {
       pool,
       subscribers: entry.subscribers,
       topics: w.rooms,
       serverPids: target.nodes.map((n) => n.pid),
+      redisPid: two?.redisPid,
       helperPids: [process.pid],
       generatorCores: cpus.generatorCores,
       log,
@@ -229,7 +278,13 @@ async function runWorkload(
       log(
         `  warm-up:${describeStep(await runStep(ctx, { ...so, stepMs: o.warmupMs }, w.ratePerRoom)).slice(1)}`,
       );
-    if (w.mode === 'fixed') {
+    if (storm) {
+      const r = await runStorm(ctx, target, { ...so, ...o.storm }, w.ratePerRoom);
+      log(describeStorm(r));
+      entry.storm = r;
+      // A server without recovery is measured all the same; its loss is what the table shows.
+      entry.counted = !r.generatorSaturated && r.back === r.cut && r.cut === r.subscribers;
+    } else if (w.mode === 'fixed') {
       const r = await runStep(ctx, so, w.ratePerRoom);
       log(describeStep(r));
       entry.steps = [r];
@@ -247,15 +302,31 @@ async function runWorkload(
     log(`  error: ${entry.error}`);
   } finally {
     await pool.stop();
-    await target.stop();
+    await (two ?? target).stop();
   }
   return entry;
 }
 
-/** One node of `name`, pinned to the server CPUs. */
-function startServer(name: TargetName, o: BenchOptions, cpus: CpuPlan): Promise<Target> {
+/**
+ * Every subscriber is a socket in a generator shard and one in the server: with the soft open-files
+ * limit (inherited by both) too low, connections would fail half-way with EMFILE. Say so first.
+ */
+function checkOpenFiles(subscribers: number, shards: number): void {
+  const limit = Number($.sync`ulimit -n`.stdout.trim());
+  if (!Number.isFinite(limit)) return; // "unlimited"
+  const need = subscribers + 1000; // the server holds them all, plus its own files and the publishers
+  if (limit < need) {
+    throw new Error(
+      `open-files limit ${limit} is below the ${need} this workload needs (${Math.ceil(subscribers / shards)} per generator shard, all of them in the server): raise it (ulimit -n ${need}) or use fewer connections`,
+    );
+  }
+}
+
+/** One node of `name`, pinned to the server CPUs (`recovery`: with the server's recovery option on). */
+function startServer(name: TargetName, o: BenchOptions, cpus: CpuPlan, recovery = false): Promise<Target> {
   return startTarget(name, {
     nodes: 1,
+    recovery,
     cpus: cpus.pinned ? cpus.server : undefined,
     cpuProfileDir: o.cpuProfileDir,
     env: o.serverEnv[name],
@@ -265,13 +336,19 @@ function startServer(name: TargetName, o: BenchOptions, cpus: CpuPlan): Promise<
 
 function summarise(runs: WorkloadRun[], o: BenchOptions): Summary[] {
   const out: Summary[] = [];
-  for (const w of o.workloads) {
-    for (const t of o.targets) {
-      const mine = runs.filter((r) => r.workload === w.name && r.target === t);
+  for (const w of o.workloads.filter((x) => x.mode !== 'storm')) {
+    for (const [t, nodes] of o.targets.flatMap((t) => ([1, 2] as const).map((n) => [t, n] as const))) {
+      const mine = runs.filter((r) => r.workload === w.name && r.target === t && r.nodes === nodes);
+      // The one-node row is there even when nothing ran (it says 0 of 0); a variant only when it ran.
+      if (mine.length === 0 && nodes === 2) continue;
       const counted = mine.filter((r) => r.counted && r.result).map((r) => r.result!);
       out.push({
         workload: w.name,
         target: t,
+        nodes,
+        redisCpuUsPerDelivery: spread(
+          counted.map((s) => s.redisCpuUsPerDelivery).filter((v): v is number => v !== undefined),
+        ),
         runs: mine.length,
         counted: counted.length,
         cpuUsPerDelivery: spread(counted.map((s) => s.serverCpuUsPerDelivery)),

@@ -6,7 +6,7 @@
  */
 import type { ConnectResult, Counts } from '../loadgen/messages.js';
 import { GeneratorProcess } from './generator-client.js';
-import { rssBytes } from './procfs.js';
+import { treeRssBytes } from './procfs.js';
 import type { Target } from './targets.js';
 
 export interface IdlePoint {
@@ -50,7 +50,7 @@ async function settledRss(target: Target): Promise<number> {
   for (let i = 0; i < 3; i++) {
     target.gc(0);
     await sleep(400);
-    min = Math.min(min, rssBytes(target.nodes[0]!.pid));
+    min = Math.min(min, treeRssBytes(target.nodes[0]!.pid));
   }
   return min;
 }

@@ -3,6 +3,9 @@ import { parseArgs } from 'node:util';
 import { TARGET_NAMES, type TargetName } from './targets.js';
 import { WORKLOAD_NAMES, WORKLOADS, type Workload, type WorkloadName } from './workloads.js';
 
+export type Variant = 'one-node' | 'two-node';
+export const VARIANTS: readonly Variant[] = ['one-node', 'two-node'];
+
 export interface BenchOptions {
   /** Servers to measure; each run shuffles them (see `seed`). */
   targets: TargetName[];
@@ -41,10 +44,22 @@ export interface BenchOptions {
   connectDeadlineMs: number;
   /** Directory for V8 CPU profiles of the server processes (off when undefined). */
   cpuProfileDir?: string;
+  /**
+   * Switchboard worker processes (env WORKERS=N; undefined: the server's default). Only passed on:
+   * the server decides what it means.
+   */
+  workers?: number;
   /** Extra env per server. */
   serverEnv: Partial<Record<TargetName, Record<string, string>>>;
   /** A different program for a target (tests: a deliberately faulty server). */
   serverScripts: Partial<Record<TargetName, string>>;
+  /**
+   * one-node: every workload on one server process; two-node: the fixed-load workloads also on two
+   * server processes sharing one Redis (Switchboard and Socket.IO; two-node.ts).
+   */
+  variants: Variant[];
+  /** Workload D (reconnect-storm.ts): publishing before the cut and in all, and the bound on coming back. */
+  storm: { preCutMs: number; publishMs: number; deadlineMs: number };
   /** Where to write the markdown report (undefined: do not write). */
   outFile?: string;
   /** Where to write the raw results as JSON (undefined: do not write). */
@@ -73,6 +88,8 @@ export const defaultOptions: BenchOptions = {
   connectDeadlineMs: 60_000,
   serverEnv: {},
   serverScripts: {},
+  variants: [...VARIANTS],
+  storm: { preCutMs: 3_000, publishMs: 20_000, deadlineMs: 60_000 },
   outFile: 'docs/benchmarks.md',
   jsonFile: 'docs/benchmarks.json',
 };
@@ -104,7 +121,9 @@ separate CPUs, and writes docs/benchmarks.md and the raw results docs/benchmarks
 
   --quick                   smoke run: a tenth of the connections, one run, 1 s steps, writes nothing unless asked
   --targets LIST            comma list of ${TARGET_NAMES.join(',')} (default: all)
-  --workloads LIST          comma list of ${WORKLOAD_NAMES.join(',')} (default: all)
+  --workloads LIST          comma list of ${WORKLOAD_NAMES.join(',')} (default: all); D is the reconnect storm
+  --variants LIST           comma list of ${VARIANTS.join(',')} (default: both); two-node runs the fixed-load
+                            workloads on two server processes sharing one Redis (Switchboard, Socket.IO)
   --no-idle                 skip the idle-memory measurement
   --idle LIST               idle connection counts (default 10000,19000)
   --runs N                  repetitions (default 3); the report gives median and range
@@ -119,8 +138,12 @@ separate CPUs, and writes docs/benchmarks.md and the raw results docs/benchmarks
   --no-pin                  do not pin (servers and generator share CPUs: the report says so)
   --source-addresses N      spread client connections over 127.0.0.2..N+1 (default 0: kernel's choice)
   --connect-deadline-s N    give up opening a workload's connections after N s (default 60)
+  --storm-s N               workload D: publish for N s in all, the cut after the first 3 (default 20)
+  --storm-subscribers N     workload D: this many subscribers over its rooms (default 10000)
+  --storm-deadline-s N      workload D: subscribers not back N s after the cut count as not back (default 60)
   --cpu-prof DIR            write V8 CPU profiles of the server processes to DIR
   --switchboard-env K=V     extra env for Switchboard nodes (repeatable)
+  --workers N               start Switchboard with WORKERS=N (its multi-process mode; default: unset)
   --out FILE                markdown report path (default docs/benchmarks.md); --no-out to skip
   --json FILE               raw results path (default docs/benchmarks.json); --no-json to skip
   -h, --help                this text`;
@@ -157,6 +180,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       quick: { type: 'boolean' },
       targets: { type: 'string' },
       workloads: { type: 'string' },
+      variants: { type: 'string' },
       'no-idle': { type: 'boolean' },
       idle: { type: 'string' },
       runs: { type: 'string' },
@@ -171,8 +195,12 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       'no-pin': { type: 'boolean' },
       'source-addresses': { type: 'string' },
       'connect-deadline-s': { type: 'string' },
+      'storm-s': { type: 'string' },
+      'storm-deadline-s': { type: 'string' },
+      'storm-subscribers': { type: 'string' },
       'cpu-prof': { type: 'string' },
       'switchboard-env': { type: 'string', multiple: true },
+      workers: { type: 'string' },
       out: { type: 'string' },
       'no-out': { type: 'boolean' },
       json: { type: 'string' },
@@ -189,6 +217,11 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       list('--workloads', values.workloads).map((w) => oneOf('--workloads', w.toUpperCase(), WORKLOAD_NAMES)),
     );
     o.workloads = o.workloads.filter((w) => names.has(w.name));
+  }
+  if (values.variants) {
+    o.variants = [
+      ...new Set(list('--variants', values.variants).map((v) => oneOf('--variants', v, VARIANTS))),
+    ];
   }
   if (values['no-idle']) o.idle = false;
   if (values.idle) o.idleCounts = list('--idle', values.idle).map((v) => positiveInt('--idle', v));
@@ -214,12 +247,33 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
   if (values['connect-deadline-s']) {
     o.connectDeadlineMs = positiveInt('--connect-deadline-s', values['connect-deadline-s']) * 1000;
   }
+  if (values['storm-s']) {
+    const publishMs = positiveInt('--storm-s', values['storm-s'], 600) * 1000;
+    if (publishMs <= o.storm.preCutMs) throw new Error(`--storm-s must be above ${o.storm.preCutMs / 1000}`);
+    o.storm = { ...o.storm, publishMs };
+  }
+  if (values['storm-subscribers']) {
+    const n = positiveInt('--storm-subscribers', values['storm-subscribers'], 100_000);
+    o.workloads = o.workloads.map((w) =>
+      w.mode === 'storm' ? { ...w, subscribersPerRoom: Math.max(1, Math.round(n / w.rooms)) } : w,
+    );
+  }
+  if (values['storm-deadline-s']) {
+    o.storm = {
+      ...o.storm,
+      deadlineMs: positiveInt('--storm-deadline-s', values['storm-deadline-s'], 600) * 1000,
+    };
+  }
   if (values['cpu-prof']) o.cpuProfileDir = values['cpu-prof'];
   const sbEnv = new Map<string, string>();
   for (const kv of values['switchboard-env'] ?? []) {
     const at = kv.indexOf('=');
     if (at <= 0) throw new Error(`--switchboard-env must look like KEY=VALUE, got "${kv}"`);
     sbEnv.set(kv.slice(0, at), kv.slice(at + 1));
+  }
+  if (values.workers) {
+    o.workers = positiveInt('--workers', values.workers, 256);
+    sbEnv.set('WORKERS', String(o.workers));
   }
   o.serverEnv = { switchboard: Object.fromEntries(sbEnv) };
   if (values.out) o.outFile = values.out;

@@ -6,11 +6,14 @@
 import * as hdr from 'hdr-histogram-js';
 import type {
   ConnectResult,
+  DeliveryAccount,
   Counts,
   PublishCommand,
   PublishResult,
   RecordReport,
   SampleReport,
+  StormCounts,
+  StormShardReport,
 } from '../loadgen/messages.js';
 import type { Endpoint } from '../loadgen/protocols.js';
 import { GeneratorProcess } from './generator-client.js';
@@ -25,12 +28,28 @@ export interface SubscribeOptions {
   localAddresses: string[];
   deadlineMs: number;
   topicPerConnection?: boolean;
+  /** Subscriber i connects to nodes[i % nodes.length] (two-node variants). */
+  nodes?: { host: string; port: number }[];
 }
 
 function sumCodes(maps: Record<string, number>[]): Record<string, number> {
   const out = new Map<string, number>();
   for (const m of maps) for (const [k, v] of Object.entries(m)) out.set(k, (out.get(k) ?? 0) + v);
   return Object.fromEntries(out);
+}
+
+/** The per-subscriber delivery account of a report (what steps and storms pass or fail on). */
+export function deliveryAccount(r: PoolReport): DeliveryAccount {
+  return {
+    lost: r.lost,
+    duplicates: r.duplicates,
+    reordered: r.reordered,
+    subscribersWithLoss: r.subscribersWithLoss,
+    subscribersWithDuplicates: r.subscribersWithDuplicates,
+    subscribersReordered: r.subscribersReordered,
+    stale: r.stale,
+    problems: r.problems,
+  };
 }
 
 export class GeneratorPool {
@@ -141,6 +160,20 @@ export class GeneratorPool {
 
   async topUp(): Promise<void> {
     await Promise.all(this.shards.map((g) => g.call({ cmd: 'top-up' }, 300_000)));
+  }
+
+  /** Workload D: subscribers the server closes reconnect at once, until `deadlineMs` from now. */
+  async stormArm(deadlineMs: number): Promise<void> {
+    await Promise.all(this.shards.map((g) => g.call({ cmd: 'storm-arm', deadlineMs })));
+  }
+
+  async stormCounts(): Promise<StormCounts> {
+    const all = await Promise.all(this.shards.map((g) => g.call<StormCounts>({ cmd: 'storm-counts' })));
+    return { cut: all.reduce((s, c) => s + c.cut, 0), back: all.reduce((s, c) => s + c.back, 0) };
+  }
+
+  stormReports(published: number): Promise<StormShardReport[]> {
+    return Promise.all(this.shards.map((g) => g.call<StormShardReport>({ cmd: 'storm-report', published })));
   }
 
   async stop(): Promise<void> {

@@ -91,6 +91,52 @@ function tickSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
 }
 
+/**
+ * `pid` and every process below it (children, their children...), from /proc/<pid>/task/<tid>/children:
+ * a server that forks workers (Switchboard with WORKERS=N) is measured as the whole tree.
+ */
+export function processTree(pid: number): number[] {
+  const out: number[] = [];
+  const visit = (p: number) => {
+    out.push(p);
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      return; // exited meanwhile
+    }
+    for (const tid of tasks) {
+      try {
+        const text = readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8').trim();
+        for (const c of text ? text.split(' ') : []) visit(Number(c));
+      } catch {
+        /* thread ended meanwhile, or a kernel without the children file */
+      }
+    }
+  };
+  visit(pid);
+  return out;
+}
+
+/** `read` summed over `pid` and its descendants (see processTree); a process that exited drops out. */
+function sumOverTree(pid: number, read: (pid: number) => number): number {
+  let sum = 0;
+  for (const p of processTree(pid)) {
+    try {
+      sum += read(p);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return sum;
+}
+
+/** CPU seconds of `pid` and its descendants. */
+export const treeCpuSeconds = (pid: number): number => sumOverTree(pid, cpuSeconds);
+
+/** Resident set size (VmRSS) in bytes of `pid` and its descendants. */
+export const treeRssBytes = (pid: number): number => sumOverTree(pid, rssBytes);
+
 /** Resident set size (VmRSS) in bytes. */
 export function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -103,13 +149,17 @@ export function rssBytes(pid: number): number {
 export class CpuMeter {
   private cpu0: number;
   private wall0 = performance.now();
-  constructor(private readonly pid: number) {
-    this.cpu0 = cpuSeconds(pid);
+  /** `read`: treeCpuSeconds to count the process's descendants too (a server with worker processes). */
+  constructor(
+    private readonly pid: number,
+    private readonly read: (pid: number) => number = cpuSeconds,
+  ) {
+    this.cpu0 = read(pid);
   }
   /** % of one core since construction. */
   percent(): number {
     const wall = (performance.now() - this.wall0) / 1000;
-    return wall > 0 ? ((cpuSeconds(this.pid) - this.cpu0) / wall) * 100 : 0;
+    return wall > 0 ? ((this.read(this.pid) - this.cpu0) / wall) * 100 : 0;
   }
 }
 

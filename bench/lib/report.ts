@@ -3,9 +3,10 @@
  * value of the result (the raw JSON), at most rounded or shown in k/M: the text around the tables
  * carries no number of its own (bench/test/report.test.ts checks it).
  */
-import type { BenchResult, WorkloadRun } from './harness.js';
+import { labelOf, type BenchResult, type WorkloadRun } from './harness.js';
 import type { Spread } from './order.js';
 import { fmt, type StepResult } from './step.js';
+import { STORM_HEAD, STORM_RUN_HEAD, stormRunRows, stormSummaryRows } from './storm-report.js';
 import { TARGET_LABELS } from './targets.js';
 import { describeWorkload } from './workloads.js';
 
@@ -29,7 +30,7 @@ const pct = (n: number) => `${n.toFixed(0)}%`;
 function summaryRows(r: BenchResult, fixed: boolean): string[][] {
   const rows: string[][] = [];
   for (const w of r.settings.workloads.filter((x) => (x.mode === 'fixed') === fixed)) {
-    for (const s of r.summary.filter((x) => x.workload === w.name)) {
+    for (const s of r.summary.filter((x) => x.workload === w.name && x.nodes === 1)) {
       const counted = `${s.counted} of ${s.runs}`;
       const common = [w.name, TARGET_LABELS[s.target]];
       if (fixed) rows.push([...common, range(s.cpuUsPerDelivery, us), range(s.p99Ms, ms), counted]);
@@ -48,6 +49,28 @@ function summaryRows(r: BenchResult, fixed: boolean): string[][] {
   return rows;
 }
 
+/** The two-node variants: server CPU summed over both nodes, and the shared Redis's apart. */
+function twoNodeRows(r: BenchResult): string[][] {
+  return r.summary
+    .filter((s) => s.nodes === 2)
+    .map((s) => [
+      s.workload,
+      TARGET_LABELS[s.target],
+      range(s.cpuUsPerDelivery, us),
+      range(s.redisCpuUsPerDelivery, us),
+      range(s.p99Ms, ms),
+      `${s.counted} of ${s.runs}`,
+    ]);
+}
+const TWO_NODE_HEAD = [
+  'Workload',
+  'Server',
+  'Server CPU-µs per delivery, both nodes',
+  'Redis CPU-µs per delivery',
+  'p99 ms',
+  'Runs counted',
+];
+
 function verdict(run: WorkloadRun): string {
   if (run.error) return `error: ${run.error}`;
   const s = run.result;
@@ -56,22 +79,26 @@ function verdict(run: WorkloadRun): string {
   return s.pass ? 'pass' : `fail: ${s.reason}`;
 }
 
+const isStorm = (run: WorkloadRun) => run.workload === 'D';
+
 function runRows(r: BenchResult): string[][] {
-  return r.runs.map((run) => {
-    const s = run.result;
-    return [
-      String(run.run),
-      run.workload,
-      TARGET_LABELS[run.target],
-      s ? fmt(s.ratePerTopic) : '-',
-      s ? fmt(s.deliveriesPerSec) : '-',
-      s ? us(s.serverCpuUsPerDelivery) : '-',
-      s ? `${ms(s.p50Ms)} / ${ms(s.p99Ms)}` : '-',
-      s ? s.generatorCpu.map(pct).join(' ') : '-',
-      s ? `${s.sample.exact} of ${s.sample.clients}` : '-',
-      verdict(run),
-    ];
-  });
+  return r.runs
+    .filter((run) => !isStorm(run))
+    .map((run) => {
+      const s = run.result;
+      return [
+        String(run.run),
+        run.workload,
+        TARGET_LABELS[run.target],
+        s ? fmt(s.ratePerTopic) : '-',
+        s ? fmt(s.deliveriesPerSec) : '-',
+        s ? us(s.serverCpuUsPerDelivery) : '-',
+        s ? `${ms(s.p50Ms)} / ${ms(s.p99Ms)}` : '-',
+        s ? s.generatorCpu.map(pct).join(' ') : '-',
+        s ? `${s.sample.exact} of ${s.sample.clients}` : '-',
+        verdict(run),
+      ];
+    });
 }
 
 function stepRow(s: StepResult): string[] {
@@ -82,7 +109,7 @@ function stepRow(s: StepResult): string[] {
     `${ms(s.p50Ms)} / ${ms(s.p99Ms)} / ${ms(s.maxMs)}`,
     ms(s.publisherMaxLagMs),
     us(s.serverCpuUsPerDelivery),
-    s.serverCpu.map(pct).join(' + '),
+    s.serverCpu.map(pct).join(' + ') + (s.redisCpu === undefined ? '' : `, Redis ${pct(s.redisCpu)}`),
     s.generatorCpu.map(pct).join(' '),
     pct(s.foreignCpu),
     s.generatorSaturated ? `flagged: ${s.reason}` : s.pass ? 'pass' : `fail: ${s.reason}`,
@@ -141,24 +168,54 @@ const IDLE_HEAD = ['Server', 'Connections', 'RSS growth', 'RSS per connection', 
 
 /** Plain-text summary for the terminal. */
 export function consoleReport(r: BenchResult): string {
-  return ['', table(FIXED_HEAD, summaryRows(r, true)), '', table(SEARCH_HEAD, summaryRows(r, false)), '']
-    .join('\n')
-    .replaceAll('**', '');
+  // Only the tables of workloads that ran (e.g. --workloads D prints D's alone).
+  const tables = [
+    table(FIXED_HEAD, summaryRows(r, true)),
+    table(SEARCH_HEAD, summaryRows(r, false)),
+    table(STORM_HEAD, stormSummaryRows(r.stormSummary)),
+  ].filter((t) => t.split('\n').length > 2);
+  return ['', ...tables.flatMap((t) => [t, ''])].join('\n').replaceAll('**', '');
+}
+
+/** Workload D's section: what it does, the summary and every run (empty when D did not run). */
+function stormSection(r: BenchResult): string {
+  const storms = r.settings.workloads.filter((w) => w.mode === 'storm');
+  if (storms.length === 0) return '';
+  const t = r.settings.storm;
+  return `
+## Reconnect storm (a deploy)
+
+${storms.map((w) => `- ${describeWorkload(w)}`).join('\n')}
+
+Publishing lasts ${t.publishMs} ms in all; ${t.preCutMs} ms in, the server closes every subscriber connection at once. Each subscriber reconnects and rejoins at once, with its last position where the
+server has recovery. **All back**: the last subscriber joined again. **All recovered**: the last subscriber had
+every publication due before it was back, and none of its room's publications of the step was missing, repeated
+or out of order (only when every subscriber recovered). **Peak rejoins/s**: the most rejoins completing in one
+tenth of a second, times ten. Server CPU is counted from the cut until every subscriber was back. A run counts
+when every subscriber came back within ${t.deadlineMs} ms and the generator stayed within its limit; a server without
+recovery counts too, with its loss.
+
+${table(STORM_HEAD, stormSummaryRows(r.stormSummary))}
+
+${table(STORM_RUN_HEAD, stormRunRows(r.runs.filter(isStorm)))}
+`;
 }
 
 function orderLines(r: BenchResult): string {
   return r.orders
     .map(
-      (o) => `- run ${o.run}, workload ${o.workload}: ${o.targets.map((t) => TARGET_LABELS[t]).join(', ')}`,
+      (o) =>
+        `- run ${o.run}, workload ${o.workload}${o.nodes === 2 ? ', two nodes + Redis' : ''}: ${o.targets.map((t) => TARGET_LABELS[t]).join(', ')}`,
     )
     .join('\n');
 }
 
 function stepsSection(r: BenchResult): string {
   return r.runs
+    .filter((run) => !isStorm(run))
     .map((run: WorkloadRun) =>
       [
-        `**Run ${run.run}, workload ${run.workload}, ${TARGET_LABELS[run.target]}** (${run.subscribers.toLocaleString('en')} subscribers, connected in ${run.connectMs} ms)`,
+        `**Run ${run.run}, workload ${run.workload}, ${labelOf(run.target, run.nodes)}** (${run.subscribers.toLocaleString('en')} subscribers, connected in ${run.connectMs} ms)`,
         '',
         table(STEP_HEAD, run.steps.map(stepRow)),
         '',
@@ -173,6 +230,23 @@ function cpuLine(r: BenchResult): string {
     ? `Servers ran on CPU ${c.server} and the load generator on CPU ${c.generator} (\`taskset\`).`
     : `**Not pinned**: servers and load generator shared CPUs ${c.server}, so each took CPU from the other. Not a fair run.`;
 }
+
+/** How workload D cuts and recovers on each server (Method bullets; no figures). */
+const stormMethod = `- Reconnect storm (D), the cut on each server. Switchboard: \`POST /api/drain\` of every connection
+  over a window of zero, so every WebSocket is closed (code service restart) in one batch while the node stays up with its
+  history, as one pod of a rolling deploy whose clients come back to a pod that shares the history (Redis in
+  production); its subscribers join with \`recover\` and their last position (docs/recovery.md), and its
+  publishers publish through \`POST /api/broadcast\`, as a backend does, which a drain does not close.
+  Socket.IO: connection state recovery turned on (only for this workload), and the server closes each
+  subscriber's connection (the engine's close, a reason its recovery covers); its sessions live in the
+  process, which survives the cut: Socket.IO's best case, since a restarted process loses them and
+  \`@socket.io/redis-adapter\` does not keep sessions at all. Plain and tuned \`ws\`: the server closes every
+  subscriber with the same close code (\`POST /drain\`, bench/baselines/drain.ts); they have no recovery, so their clients
+  reconnect and rejoin and what they missed is counted as lost. The baselines' publishers stay connected.
+  Lean subscribers reconnect at once, without backoff; the official clients reconnect their own way (\`phoenix\`
+  with Switchboard's recovery helper, \`socket.io-client\` with its reconnection delay, \`ws\` reopened by the
+  application) and are checked like every other step.
+`;
 
 /** docs/benchmarks.md */
 export function markdownReport(r: BenchResult, command: string, jsonFile?: string): string {
@@ -206,6 +280,21 @@ divided by the deliveries. Median of the counted runs, range in brackets.
 
 ${table(FIXED_HEAD, summaryRows(r, true))}
 
+${
+  r.summary.some((x) => x.nodes === 2)
+    ? `
+## Fixed load on two nodes sharing one Redis
+
+The same workloads on two server processes of each server that can fan out across nodes (Switchboard with its
+Redis broker, Socket.IO with \`@socket.io/redis-adapter\`), sharing one \`redis-server\`; both nodes and Redis
+are pinned to the server CPUs. Subscribers alternate between the nodes, the publishers are on the first node,
+the official clients on the second. Server CPU is summed over both node processes; Redis's CPU is read from
+its own process and given apart, per delivery as well.
+
+${table(TWO_NODE_HEAD, twoNodeRows(r))}
+`
+    : ''
+}
 ## Highest sustained rate
 
 ${s.workloads
@@ -215,6 +304,7 @@ ${s.workloads
 
 ${table(SEARCH_HEAD, summaryRows(r, false))}
 
+${stormSection(r)}
 ## Every run
 
 Servers ran in this order (seed ${s.seed}):
@@ -250,7 +340,7 @@ ${table(IDLE_HEAD, idleRows(r))}
   \`ws\` servers). The CPU of each is measured per step: a step in which one of them, or the generator
   CPUs on average, went above ${s.generatorCpuMax}% of a core is flagged and not counted, because the
   generator rather than the server may have been the limit.
-- Switchboard runs with its defaults except \`LOG_LEVEL=warn\`, the per-connection publish rate limit and
+- Switchboard runs${s.workers ? ` with \`WORKERS=${s.workers}\` (its worker processes' CPU and memory are counted with the node's) and` : ''} with its defaults except \`LOG_LEVEL=warn\`, the per-connection publish rate limit and
   the connection caps lifted (one publisher connection per room sends all its room's publications, and
   every client comes from one address) and \`PRESENCE_TOPICS=room:*\`: the benchmark's \`feed:\` rooms are
   broadcast-only, without presence. The \`ws\` baselines close a subscriber that falls too far behind
@@ -266,7 +356,7 @@ ${table(IDLE_HEAD, idleRows(r))}
   publishes for ${s.stepMs} ms and then waits (bounded) for the stragglers. The rate search starts at the
   workload's rate, doubles while steps pass, then bisects until the failing rate is within a ratio of
   ${s.precision} of the passing one (at most ${s.maxSteps} steps).
-- Runs: ${s.runs}. In each run and workload the servers run in an order drawn from seed ${s.seed} (listed
+${s.workloads.some((w) => w.mode === 'storm') ? stormMethod : ''}- Runs: ${s.runs}. In each run and workload the servers run in an order drawn from seed ${s.seed} (listed
   above). Summary tables give the median of the counted runs and the range.
 
 ## Running it
@@ -274,6 +364,9 @@ ${table(IDLE_HEAD, idleRows(r))}
 - On a quiet machine (nothing else running: the load average and CPU pressure above say how quiet it was),
   \`npm run bench\` rewrites this file and the raw results; \`npm run bench -- --quick\` is a smoke run at a
   tenth of the connections that writes nothing; \`npm run bench -- --help\` lists the flags.
+- One piece alone, written elsewhere so this file keeps the last quiet run: e.g. the reconnect storm
+  \`npm run bench -- --workloads D --targets switchboard,socketio --runs 1 --out /tmp/d.md --json /tmp/d.json\`,
+  or only the two-node variants \`npm run bench -- --workloads A,B --variants two-node --no-idle --out ...\`.
 - Profiling: \`npm run bench -- --targets switchboard --workloads C --cpu-prof /tmp/prof\`, then
   \`node --import tsx bench/profile-summary.ts /tmp/prof/CPU.*.cpuprofile\` lists the functions with the most
   self time (generator profiles land in \`/tmp/prof/generators/\`).

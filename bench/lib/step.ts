@@ -7,8 +7,8 @@
  * counted either way.
  */
 import type { DeliveryAccount, SampleReport } from '../loadgen/messages.js';
-import { cpuSeconds, CpuMeter, ForeignCpuMeter } from './procfs.js';
-import type { GeneratorPool } from './pool.js';
+import { cpuSeconds, CpuMeter, ForeignCpuMeter, processTree, treeCpuSeconds } from './procfs.js';
+import { deliveryAccount, type GeneratorPool } from './pool.js';
 
 export interface StepResult extends DeliveryAccount {
   /** Publications per second asked for on each topic. */
@@ -35,6 +35,9 @@ export interface StepResult extends DeliveryAccount {
   serverCpu: number[];
   /** Server CPU time (all nodes, publishing window plus drain) per distinct delivery, µs. */
   serverCpuUsPerDelivery: number;
+  /** Two-node variants: the shared redis-server's CPU, % of one core and µs per distinct delivery. */
+  redisCpu?: number;
+  redisCpuUsPerDelivery?: number;
   /** CPU of each generator process over the publishing window, % of one core (shards, publisher, sampler). */
   generatorCpu: number[];
   /** Total generator CPU as % of the generator cores. */
@@ -63,6 +66,8 @@ export interface StepContext {
   subscribers: number;
   topics: number;
   serverPids: number[];
+  /** The redis-server the nodes share (two-node variants), measured on its own. */
+  redisPid?: number;
   /** Other processes of the benchmark (not counted as foreign load). */
   helperPids: number[];
   generatorCores: number;
@@ -71,10 +76,12 @@ export interface StepContext {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let nextStep = 1;
+/** A step number no other step of this process has (publications carry it). */
+export const takeStepNumber = (): number => nextStep++;
 
 /** Runs one step at `ratePerTopic` publications/s on each topic. */
 export async function runStep(ctx: StepContext, o: StepOptions, ratePerTopic: number): Promise<StepResult> {
-  const step = nextStep++;
+  const step = takeStepNumber();
   let before = await ctx.pool.counts();
   if (before.ready < ctx.subscribers) {
     ctx.log(
@@ -87,16 +94,21 @@ export async function runStep(ctx: StepContext, o: StepOptions, ratePerTopic: nu
   const offered = ratePerTopic * (subscribers || 1);
   await ctx.pool.record(step, Math.min(1, o.samplesPerSecond / Math.max(1, offered)));
 
-  const cpu0 = ctx.serverPids.map(cpuSeconds);
-  const serverMeters = ctx.serverPids.map((pid) => new CpuMeter(pid));
+  // Server CPU counts each node's worker processes too (WORKERS=N), should it have any.
+  const cpu0 = ctx.serverPids.map(treeCpuSeconds);
+  const serverMeters = ctx.serverPids.map((pid) => new CpuMeter(pid, treeCpuSeconds));
+  const redis0 = ctx.redisPid === undefined ? 0 : cpuSeconds(ctx.redisPid);
+  const redisMeter = ctx.redisPid === undefined ? undefined : new CpuMeter(ctx.redisPid);
   const genMeters = ctx.pool.all.map((g) => new CpuMeter(g.pid));
   const foreign = new ForeignCpuMeter([
-    ...ctx.serverPids,
+    ...ctx.serverPids.flatMap(processTree),
     ...ctx.helperPids,
+    ...(ctx.redisPid === undefined ? [] : [ctx.redisPid]),
     ...ctx.pool.all.map((g) => g.pid),
   ]);
   const pub = await ctx.pool.publish({ step, ratePerTopic, durationMs: o.stepMs, bodyBytes: o.bodyBytes });
   const serverCpu = serverMeters.map((m) => m.percent());
+  const redisCpu = redisMeter?.percent();
   const generatorCpu = genMeters.map((m) => m.percent());
   const foreignCpu = foreign.percent();
   if (pub.reopenedAfter !== undefined) {
@@ -110,7 +122,8 @@ export async function runStep(ctx: StepContext, o: StepOptions, ratePerTopic: nu
     await sleep(50);
     counts = await ctx.pool.counts();
   }
-  const cpuUsed = ctx.serverPids.reduce((s, pid, i) => s + cpuSeconds(pid) - cpu0[i]!, 0);
+  const cpuUsed = ctx.serverPids.reduce((s, pid, i) => s + treeCpuSeconds(pid) - cpu0[i]!, 0);
+  const redisUsed = ctx.redisPid === undefined ? 0 : cpuSeconds(ctx.redisPid) - redis0;
   const r = await ctx.pool.report(pub.perTopic);
   const sample = await ctx.pool.sampleReport(pub.perTopic);
   const windowS = (pub.endUs - pub.startUs) / 1e6 + 1 / (ratePerTopic * pub.topics);
@@ -153,14 +166,7 @@ export async function runStep(ctx: StepContext, o: StepOptions, ratePerTopic: nu
     expected,
     received: r.received,
     deliveriesPerSec: distinct / windowS,
-    lost: r.lost,
-    duplicates: r.duplicates,
-    reordered: r.reordered,
-    subscribersWithLoss: r.subscribersWithLoss,
-    subscribersWithDuplicates: r.subscribersWithDuplicates,
-    subscribersReordered: r.subscribersReordered,
-    stale: r.stale,
-    problems: r.problems,
+    ...deliveryAccount(r),
     sample,
     p50Ms: r.histogram.getValueAtPercentile(50) / 1000,
     p99Ms,
@@ -169,6 +175,9 @@ export async function runStep(ctx: StepContext, o: StepOptions, ratePerTopic: nu
     publisherMaxLagMs: pub.maxLagMs,
     serverCpu,
     serverCpuUsPerDelivery: distinct > 0 ? (cpuUsed * 1e6) / distinct : 0,
+    ...(redisCpu === undefined
+      ? {}
+      : { redisCpu, redisCpuUsPerDelivery: distinct > 0 ? (redisUsed * 1e6) / distinct : 0 }),
     generatorCpu,
     generatorLoad,
     foreignCpu,

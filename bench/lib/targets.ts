@@ -50,6 +50,18 @@ export interface Target {
   topic(w: string, r: number): string;
   /** Where idle connections connect to on node `i`; each joins `<topic>-<index>`, its own topic. */
   idleEndpoint(i: number): Endpoint;
+  /**
+   * Workload D: where subscribers opting in to recovery connect on node `i` (Switchboard's
+   * publishers then publish through `POST /api/broadcast`, which a drain does not close).
+   */
+  stormEndpoint(i: number): Endpoint;
+  /**
+   * Workload D's cut: node `i` closes every subscriber connection at once, as a deploy does.
+   * Switchboard: `POST /api/drain` of 100 % over a window of 0 ms (every socket closed with 1012
+   * in one batch, the node stays up with its history); baselines: their `POST /drain`.
+   * Resolves with the number of connections the server said it closes.
+   */
+  cut(i: number): Promise<number>;
   /** Asks node `i` for a full GC (SIGUSR2 hook). */
   gc(i: number): void;
   stop(): Promise<void>;
@@ -69,6 +81,8 @@ export interface TargetOptions {
   cpus?: string;
   /** Extra `node` flags for every server process (e.g. `--heapsnapshot-signal=SIGUSR1`). */
   nodeArgs?: string[];
+  /** Turn on the server's recovery where it is a server option (Socket.IO's connection state recovery). */
+  recovery?: boolean;
 }
 
 /** Starts `name` with `opts.nodes` nodes and waits until each accepts connections. */
@@ -114,6 +128,7 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
             PRESENCE_TOPICS: 'room:*',
           });
         }
+        if (name === 'socketio' && opts.recovery) env.CONNECTION_STATE_RECOVERY = '1';
         Object.assign(env, opts.env);
         const args = ['--expose-gc', '--import', 'tsx', '--import', gcHook];
         if (opts.cpuProfileDir) args.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`);
@@ -153,6 +168,24 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
     },
     idleEndpoint(i) {
       return endpointOf(i, name === 'switchboard' ? 'room:idle' : 'idle');
+    },
+    stormEndpoint(i) {
+      return { ...endpointOf(i, ''), recover: true, ...(name === 'switchboard' ? { apiToken } : {}) };
+    },
+    async cut(i) {
+      const node = nodes[i];
+      if (!node) throw new Error(`target ${name} has no node ${i}`);
+      const sb = name === 'switchboard';
+      const res = await fetch(`http://${HOST}:${node.port}${sb ? '/api/drain' : '/drain'}`, {
+        method: 'POST',
+        headers: sb ? { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' } : {},
+        body: sb ? JSON.stringify({ percent: 100, window_ms: 0 }) : undefined,
+      });
+      const body = (await res.json().catch(() => ({}))) as { closing?: number; closed?: number };
+      if (res.status !== (sb ? 202 : 200)) {
+        throw new Error(`${name}: the cut (drain) answered ${res.status} ${JSON.stringify(body)}`);
+      }
+      return body.closing ?? body.closed ?? 0;
     },
     gc(i) {
       nodes[i]?.proc.child.kill('SIGUSR2');

@@ -14,35 +14,29 @@
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import * as hdr from 'hdr-histogram-js';
-import { LeanSocket } from './lean-socket.js';
+import { nowUs, open, protocolOf } from './connect.js';
+import type { LeanSocket } from './lean-socket.js';
 import { OfficialClient } from './official-clients.js';
-import { formatPublication, readStamp } from './payload.js';
-import { protocolFor, type DeliverySink, type Endpoint, type Protocol, type Role } from './protocols.js';
+import { readStamp } from './payload.js';
+import { addPublishers, closePublishers, publish, publishers } from './publisher.js';
+import { type DeliverySink, type Endpoint, type Protocol, type ResumeState } from './protocols.js';
 import { SequenceTracker } from './sequence.js';
+import { newStormMark, noteStormDelivery, stormShardReport, type StormMark } from './storm.js';
 import type {
   Command,
   ConnectResult,
   Counts,
-  PublishCommand,
-  PublishResult,
   RecordReport,
   Request,
   Response,
   SampleReport,
+  StormCounts,
   SubscribeCommand,
   SubscriberProblem,
 } from './messages.js';
 
 const MAX_LATENCY_US = 600_000_000;
-const SETUP_TIMEOUT_MS = 30_000;
-/** First publication is due this long after the publish command arrives, so the schedule starts clean. */
-const LEAD_US = 5_000;
 const MAX_PROBLEMS = 5;
-
-/** Wall clock in µs since the epoch, sub-millisecond and monotonic within the process. */
-export function nowUs(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000);
-}
 
 function newHistogram(): hdr.Histogram {
   return hdr.build({
@@ -59,20 +53,15 @@ interface Slot {
   endpoint: Endpoint;
   proto: Protocol;
   tracker: SequenceTracker;
-}
-
-interface PublisherSlot {
-  topic: string;
-  sock: LeanSocket;
-  endpoint: Endpoint;
-  proto: Protocol;
-  /** Close code of the last close by the server, until the next publish reports it. */
-  closedWith: number | null;
+  /** Set when the subscriber opted in to recovery (endpoint.recover). */
+  resume?: ResumeState;
+  storm: StormMark;
+  /** Request target, made once (a Phoenix token is signed per subscriber, not per reconnect). */
+  path?: string;
 }
 
 const state = {
   subscribers: [] as Slot[],
-  publishers: [] as PublisherSlot[],
   samplers: [] as OfficialClient[],
   step: -1,
   received: 0,
@@ -83,18 +72,10 @@ const state = {
   closedTotal: new Map<string, number>(),
   sampleProbability: 1,
   hist: newHistogram(),
+  /** Workload D: reconnect what the server closes until this time (performance.now() ms); 0 = off. */
+  stormUntil: 0,
+  stormErrors: new Map<string, number>(),
 };
-
-const protocols = new Map<string, Protocol>();
-function protocolOf(ep: Endpoint): Protocol {
-  const key = JSON.stringify(ep);
-  let p = protocols.get(key);
-  if (!p) {
-    p = protocolFor(ep);
-    protocols.set(key, p);
-  }
-  return p;
-}
 
 function sinkFor(slot: Slot): DeliverySink {
   return {
@@ -110,6 +91,7 @@ function sinkFor(slot: Slot): DeliverySink {
       }
       state.received++;
       slot.tracker.see(stamp.seq);
+      if (slot.storm.cutAtUs > 0) noteStormDelivery(slot.storm, stamp.intendedUs, nowUs());
       if (state.sampleProbability < 1 && Math.random() >= state.sampleProbability) return;
       state.hist.recordValue(Math.min(MAX_LATENCY_US, Math.max(1, nowUs() - stamp.intendedUs)));
     },
@@ -121,40 +103,8 @@ function sinkFor(slot: Slot): DeliverySink {
 
 const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
 
-function open(
-  ep: Endpoint,
-  proto: Protocol,
-  role: Role,
-  index: number,
-  sink: DeliverySink,
-  onClosed: (code: number) => void,
-  localAddress?: string,
-): Promise<LeanSocket> {
-  return proto.path(index, role).then(
-    (path) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => sock.fail(new Error(`setup took over ${SETUP_TIMEOUT_MS} ms`)),
-          SETUP_TIMEOUT_MS,
-        );
-        const sock: LeanSocket = new LeanSocket({
-          host: ep.host,
-          port: ep.port,
-          path,
-          localAddress,
-          handler: proto.handler(role, sink),
-          onSettled(err) {
-            clearTimeout(timer);
-            if (err) reject(err);
-            else resolve(sock);
-          },
-          onClosed: (_s, code) => onClosed(code),
-        });
-      }),
-  );
-}
-
-function openSubscriber(slot: Slot, localAddress?: string): Promise<LeanSocket> {
+async function openSubscriber(slot: Slot, localAddress?: string): Promise<LeanSocket> {
+  slot.path ??= await slot.proto.path(slot.index, 'subscriber');
   return open(
     slot.endpoint,
     slot.proto,
@@ -164,9 +114,45 @@ function openSubscriber(slot: Slot, localAddress?: string): Promise<LeanSocket> 
     (code) => {
       bump(state.closedCodes, String(code));
       bump(state.closedTotal, String(code));
+      if (performance.now() < state.stormUntil) {
+        slot.storm.cutAtUs ||= nowUs();
+        void rejoin(slot, localAddress);
+      }
     },
     localAddress,
+    slot.resume,
+    slot.path,
   );
+}
+
+/** Workload D: reconnects and rejoins a subscriber the server closed, at once, retrying until the deadline. */
+async function rejoin(slot: Slot, localAddress?: string): Promise<void> {
+  for (;;) {
+    slot.storm.attempts++;
+    try {
+      slot.sock = await openSubscriber(slot, localAddress);
+      slot.storm.backAtUs = nowUs();
+      return;
+    } catch (err) {
+      if (performance.now() >= state.stormUntil) {
+        bump(state.stormErrors, (err as Error).message);
+        return;
+      }
+      bump(state.stormErrors, `retried: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
+    }
+  }
+}
+
+function stormCounts(): StormCounts {
+  let cut = 0;
+  let back = 0;
+  for (const s of state.subscribers) {
+    if (s.storm.cutAtUs === 0) continue;
+    cut++;
+    if (s.storm.backAtUs > 0 && s.sock?.state === 'ready') back++;
+  }
+  return { cut, back };
 }
 
 async function subscribe(c: SubscribeCommand): Promise<ConnectResult> {
@@ -186,7 +172,8 @@ async function subscribe(c: SubscribeCommand): Promise<ConnectResult> {
       }
       const index = c.firstIndex + next++;
       const topic = c.topicPerConnection ? `${c.topics[0]}-${index}` : c.topics[index % c.topics.length]!;
-      const endpoint = { ...c.endpoint, topic };
+      const node = c.nodes?.[index % c.nodes.length];
+      const endpoint = { ...c.endpoint, ...node, topic };
       const slot: Slot = {
         index,
         topic,
@@ -194,6 +181,8 @@ async function subscribe(c: SubscribeCommand): Promise<ConnectResult> {
         endpoint,
         proto: protocolOf(endpoint),
         tracker: new SequenceTracker(),
+        resume: endpoint.recover ? { recovered: null } : undefined,
+        storm: newStormMark(),
       };
       const local = c.localAddresses.length ? c.localAddresses[index % c.localAddresses.length] : undefined;
       try {
@@ -234,67 +223,6 @@ async function topUp(): Promise<ConnectResult> {
     );
   }
   return { connected, failed: dead.length - connected, errors, ms: Math.round(performance.now() - started) };
-}
-
-const publisherSink: DeliverySink = { delivery() {}, other() {} };
-
-async function openPublisher(p: Omit<PublisherSlot, 'sock'>): Promise<LeanSocket> {
-  return open(p.endpoint, p.proto, 'publisher', 1_000_000, publisherSink, (code) => {
-    const slot = state.publishers.find((x) => x.topic === p.topic);
-    if (slot) slot.closedWith = code;
-  });
-}
-
-async function publish(c: PublishCommand): Promise<PublishResult> {
-  if (!(c.ratePerTopic > 0) || !(c.durationMs > 0))
-    throw new Error('publish.ratePerTopic and publish.durationMs must be > 0');
-  const pubs = state.publishers;
-  if (pubs.length === 0) throw new Error('publish before publishers: send the publishers command first');
-  // An overloaded step can make the server close a publisher: publishing into it measures nothing.
-  let reopenedAfter: number | undefined;
-  for (const p of pubs) {
-    if (p.sock.state === 'ready') continue;
-    reopenedAfter = p.closedWith ?? 0;
-    p.closedWith = null;
-    p.sock = await openPublisher(p);
-  }
-  const filler = 'x'.repeat(c.bodyBytes);
-  const topics = pubs.length;
-  const perTopic = Math.max(1, Math.round((c.ratePerTopic * c.durationMs) / 1000));
-  const total = perTopic * topics;
-  // Publication n goes to topic n % topics: each topic at ratePerTopic, the topics evenly staggered.
-  const gapUs = 1e6 / (c.ratePerTopic * topics);
-  const startUs = nowUs() + LEAD_US;
-  const due = (n: number) => Math.round(startUs + n * gapUs);
-  let n = 0;
-  let maxLagUs = 0;
-  return new Promise((resolve) => {
-    const tick = () => {
-      const now = nowUs();
-      for (const p of pubs) p.sock.cork();
-      for (; n < total; n++) {
-        const intended = due(n);
-        if (intended > now) break;
-        maxLagUs = Math.max(maxLagUs, now - intended);
-        const p = pubs[n % topics]!;
-        p.sock.sendText(
-          p.proto.publish(p.sock, formatPublication(c.step, Math.floor(n / topics), intended, filler)),
-        );
-      }
-      for (const p of pubs) p.sock.uncork();
-      if (n >= total) {
-        resolve({
-          perTopic,
-          topics,
-          startUs,
-          endUs: due(total - 1),
-          maxLagMs: maxLagUs / 1000,
-          reopenedAfter,
-        });
-      } else setTimeout(tick, Math.max(0, Math.min(1, (due(n) - nowUs()) / 1000)));
-    };
-    setTimeout(tick, LEAD_US / 1000);
-  });
 }
 
 function counts(): Counts {
@@ -359,11 +287,7 @@ async function handle(c: Command): Promise<unknown> {
     case 'subscribe':
       return subscribe(c);
     case 'publishers':
-      for (const topic of c.topics) {
-        const endpoint = { ...c.endpoint, topic };
-        const slot = { topic, endpoint, proto: protocolOf(endpoint), closedWith: null };
-        state.publishers.push({ ...slot, sock: await openPublisher(slot) });
-      }
+      await addPublishers(c);
       return { ok: true };
     case 'samplers':
       for (let i = 0; i < c.count; i++) {
@@ -393,12 +317,28 @@ async function handle(c: Command): Promise<unknown> {
       return sampleReport(c.published);
     case 'top-up':
       return topUp();
+    case 'storm-arm':
+      state.stormUntil = performance.now() + c.deadlineMs;
+      state.stormErrors = new Map();
+      for (const s of state.subscribers) s.storm = newStormMark();
+      return { ok: true };
+    case 'storm-counts':
+      return stormCounts();
+    case 'storm-report':
+      state.stormUntil = 0;
+      return stormShardReport(
+        state.subscribers.map((s) => ({
+          mark: s.storm,
+          verdict: s.tracker.verdict(c.published),
+          recovered: s.resume?.recovered ?? null,
+        })),
+        state.stormErrors,
+      );
     case 'close':
       for (const s of state.subscribers) s.sock?.close();
-      for (const p of state.publishers) p.sock.close();
+      closePublishers();
       for (const s of state.samplers) s.close();
       state.subscribers = [];
-      state.publishers = [];
       state.samplers = [];
       return { ok: true };
   }
@@ -411,7 +351,7 @@ let heartbeatTick = 0;
 setInterval(() => {
   const socks = [
     ...state.subscribers.map((s) => ({ sock: s.sock, proto: s.proto })),
-    ...state.publishers.map((p) => ({ sock: p.sock, proto: p.proto })),
+    ...publishers.map((p) => ({ sock: p.sock, proto: p.proto })),
   ];
   for (let i = heartbeatTick % HEARTBEAT_TICKS; i < socks.length; i += HEARTBEAT_TICKS) {
     const { sock, proto } = socks[i]!;

@@ -1,5 +1,6 @@
 /** Commands the orchestrator sends a load-generator process (one JSON line each on its stdin), and their results (one JSON line each on its stdout). */
 import type { Endpoint } from './protocols.js';
+import type { StormShardReport } from './storm.js';
 
 /** Opens lean subscribers: subscriber `i` joins `topics[i % topics.length]`. */
 export interface SubscribeCommand {
@@ -19,6 +20,8 @@ export interface SubscribeCommand {
   deadlineMs: number;
   /** Each subscriber joins `<topics[0]>-<index>` (like a per-user topic): the idle scenario. */
   topicPerConnection?: boolean;
+  /** Subscriber `i` connects to `nodes[i % nodes.length]` (host and port) instead of the endpoint's. */
+  nodes?: { host: string; port: number }[];
 }
 export interface ConnectResult {
   connected: number;
@@ -141,6 +144,28 @@ export interface TopUpCommand {
   cmd: 'top-up';
 }
 
+/**
+ * Workload D: from now on a subscriber the server closes reconnects at once and rejoins (with its
+ * position when it opted in to recovery), retrying until `deadlineMs` from now.
+ */
+export interface StormArmCommand {
+  cmd: 'storm-arm';
+  deadlineMs: number;
+}
+export interface StormCountsCommand {
+  cmd: 'storm-counts';
+}
+export interface StormCounts {
+  /** Subscribers closed by the server since the arm, and those of them joined again. */
+  cut: number;
+  back: number;
+}
+export interface StormReportCommand {
+  cmd: 'storm-report';
+  published: number;
+}
+export type { StormShardReport };
+
 export interface CloseCommand {
   cmd: 'close';
 }
@@ -155,6 +180,9 @@ export type Command =
   | ReportCommand
   | SampleReportCommand
   | TopUpCommand
+  | StormArmCommand
+  | StormCountsCommand
+  | StormReportCommand
   | CloseCommand;
 
 export interface Request {

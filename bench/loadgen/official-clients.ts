@@ -3,10 +3,16 @@
  * official `phoenix` client for Switchboard, `socket.io-client` for Socket.IO, `ws` for the `ws`
  * baselines), so the lean subscribers are not the only witnesses. Each records the sequence numbers
  * of the current step in arrival order; the step expects exactly 0 .. published-1.
+ *
+ * With `endpoint.recover` (workload D) each also comes back after the server closes it, the way its
+ * library does: phoenix with Switchboard's documented helper (server/public/recovery.js), socket.io-client
+ * with connection state recovery (joining again when the server did not recover the session), `ws`
+ * by opening a new connection (no recovery: what it missed is lost).
  */
 import { Socket, type SocketConnectOption } from 'phoenix';
 import { io, type Socket as IoSocket } from 'socket.io-client';
 import { WebSocket } from 'ws';
+import { recoverableChannel } from '../../server/public/recovery.js';
 import { signToken } from '../../testkit/src/index.js';
 import type { Endpoint } from './protocols.js';
 
@@ -23,6 +29,8 @@ export class OfficialClient {
   private step = -1;
   private seqs: number[] = [];
   private overflow = false;
+  /** Joined once: a later connect is a reconnect. */
+  joined = false;
 
   constructor(
     readonly library: string,
@@ -96,9 +104,12 @@ async function openPhoenix(ep: Endpoint, index: number): Promise<OfficialClient>
     params: { token },
   });
   socket.connect();
-  const channel = socket.channel(ep.topic, {});
   const client = new OfficialClient('phoenix', ep.topic, () => socket.disconnect());
-  channel.on('bench', (payload: unknown) => client.deliver(payload));
+  const deliver = (event: string, payload: unknown) => event === 'bench' && client.deliver(payload);
+  const channel = ep.recover
+    ? recoverableChannel(socket, ep.topic, { onMessage: deliver }).channel
+    : socket.channel(ep.topic, {});
+  if (!ep.recover) channel.on('bench', (payload: unknown) => client.deliver(payload));
   await new Promise<void>((resolve, reject) => {
     channel
       .join()
@@ -112,6 +123,11 @@ async function openSocketIo(ep: Endpoint): Promise<OfficialClient> {
   const socket: IoSocket = io(`http://${ep.host}:${ep.port}`, { transports: ['websocket'] });
   const client = new OfficialClient('socket.io-client', ep.topic, () => socket.close());
   socket.on('msg', (payload: unknown) => client.deliver(payload));
+  // After a reconnect the rooms come back only with a recovered session.
+  socket.on('connect', () => {
+    if (socket.recovered) return;
+    if (client.joined) socket.emit('join', ep.topic, () => undefined);
+  });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect_error', reject);
     socket.once('connect', () => {
@@ -120,19 +136,37 @@ async function openSocketIo(ep: Endpoint): Promise<OfficialClient> {
       );
     });
   });
+  client.joined = true;
   return client;
 }
 
 async function openWs(ep: Endpoint): Promise<OfficialClient> {
-  const ws = new WebSocket(`ws://${ep.host}:${ep.port}/?room=${encodeURIComponent(ep.topic)}&role=sub`);
-  const client = new OfficialClient('ws', ep.topic, () => ws.close());
-  ws.on('message', (data) => {
-    try {
-      client.deliver(JSON.parse(String(data)));
-    } catch {
-      /* not a publication */
-    }
+  const url = `ws://${ep.host}:${ep.port}/?room=${encodeURIComponent(ep.topic)}&role=sub`;
+  let ws = new WebSocket(url);
+  let closing = false;
+  const client = new OfficialClient('ws', ep.topic, () => {
+    closing = true;
+    ws.close();
   });
+  const attach = (sock: WebSocket) => {
+    sock.on('message', (data) => {
+      try {
+        client.deliver(JSON.parse(String(data)));
+      } catch {
+        /* not a publication */
+      }
+    });
+    sock.on('error', () => undefined);
+    // Workload D: the plain ws client has no reconnect of its own; the application opens a new one.
+    sock.on('close', () => {
+      if (!ep.recover || closing) return;
+      setTimeout(() => {
+        ws = new WebSocket(url);
+        attach(ws);
+      }, 50);
+    });
+  };
+  attach(ws);
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);

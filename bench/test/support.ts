@@ -24,6 +24,7 @@ export function tinyOptions(o: Partial<BenchOptions> = {}): BenchOptions {
     ...defaultOptions,
     targets: ['ws'],
     workloads: [TINY],
+    variants: ['one-node'],
     idle: false,
     runs: 1,
     stepMs: 1000,
