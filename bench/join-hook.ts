@@ -21,7 +21,7 @@ import { parseIntFlags } from './lib/int-flags.js';
 import { formatSpread, orderSeed, shuffled, spread } from './lib/order.js';
 import { pin } from './lib/cpus.js';
 import { runSideBench } from './lib/side-bench.js';
-import { cpuSeconds } from './lib/procfs.js';
+import { cpuSeconds, treeCpuSeconds } from './lib/procfs.js';
 import { joinFor, openSockets } from './join-hook/joiner.js';
 
 const SECRET = `bench-${Math.random().toString(36).slice(2)}-0123456789abcdefghij`;
@@ -104,12 +104,12 @@ async function measure(
     const token = await signToken({ sub: 'bench', join: ['game:*'] });
     const sockets = await openSockets(sb.socketUrl, token, opts.connections);
     await joinFor(sockets, opts.window, 1000); // warm-up: JIT, connection pools
-    const cpu0 = cpuSeconds(pid);
+    const cpu0 = treeCpuSeconds(pid);
     const gen0 = cpuSeconds(process.pid);
     const t0 = performance.now();
     const counts = await joinFor(sockets, opts.window, opts.seconds * 1000);
     const wall = (performance.now() - t0) / 1000;
-    const serverCpu = cpuSeconds(pid) - cpu0;
+    const serverCpu = treeCpuSeconds(pid) - cpu0;
     const genCpu = cpuSeconds(process.pid) - gen0;
     for (const ws of sockets) ws.close();
     const lat = counts.latenciesMs.sort((a, b) => a - b);

@@ -24,7 +24,7 @@ import { parseIntFlags } from './lib/int-flags.js';
 import { formatSpread, orderSeed, shuffled, spread } from './lib/order.js';
 import { pin } from './lib/cpus.js';
 import { runSideBench } from './lib/side-bench.js';
-import { cpuSeconds, rssBytes } from './lib/procfs.js';
+import { rssBytes, treeCpuSeconds } from './lib/procfs.js';
 
 interface Options {
   runs: number;
@@ -102,7 +102,7 @@ async function opens(transport: Transport, o: Options, cpus: string, jwt: string
     };
     const warm = performance.now() + 1000;
     await Promise.all(Array.from({ length: o.window }, () => loop(warm, false)));
-    const cpu0 = cpuSeconds(pid);
+    const cpu0 = treeCpuSeconds(pid);
     const t0 = performance.now();
     await Promise.all(Array.from({ length: o.window }, () => loop(t0 + o.seconds * 1000, true)));
     const wall = (performance.now() - t0) / 1000;
@@ -110,7 +110,7 @@ async function opens(transport: Transport, o: Options, cpus: string, jwt: string
       opened,
       failed,
       sessionsPerSecond: opened / wall,
-      serverCpuUsPerSession: ((cpuSeconds(pid) - cpu0) * 1e6) / Math.max(1, opened),
+      serverCpuUsPerSession: ((treeCpuSeconds(pid) - cpu0) * 1e6) / Math.max(1, opened),
     };
   } finally {
     agent.destroy();

@@ -39,40 +39,12 @@ function schedSeconds(pid: number): number | null {
 let preciseCpu: boolean | undefined;
 
 /**
- * CPU time (user + system) the process and its descendants have used so far, in seconds. A server
- * with WORKERS>1 is a node:cluster primary whose workers are child processes: their CPU is the
- * server's. A child that exited between two readings drops out of the sum (a restarted worker).
+ * CPU time (user + system) this one process has used so far, in seconds; a server that forks workers
+ * (WORKERS=N) is read with treeCpuSeconds. Not recursive: the bench's own process has the servers it
+ * started as children.
  */
 export function cpuSeconds(pid: number): number {
-  let sum = ownCpuSeconds(pid);
-  for (const child of childPids(pid)) {
-    try {
-      sum += cpuSeconds(child);
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return sum;
-}
-
-/** Direct children of `pid` (from every thread's /proc/<pid>/task/<tid>/children). */
-function childPids(pid: number): number[] {
-  const children: number[] = [];
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return children;
-  }
-  for (const tid of tasks) {
-    try {
-      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
-      if (text) children.push(...text.split(/\s+/).map(Number));
-    } catch {
-      /* thread ended meanwhile, or a kernel without CONFIG_PROC_CHILDREN */
-    }
-  }
-  return children;
+  return ownCpuSeconds(pid);
 }
 
 function ownCpuSeconds(pid: number): number {
