@@ -169,7 +169,11 @@ describe('action bundles from a copy of the repository without node_modules, scr
       );
       assert.doesNotMatch(result.stderr, MISSING_CODE);
       assert.equal(result.outputs.verdict, 'inconclusive', `${result.errors.join('\n')}\n${result.stderr}`);
-      assert.equal((JSON.parse(result.outputs.objectives!) as unknown[]).length, 7);
+      // One result per objective of the gate file the action's default gate-file input names.
+      const gate = JSON.parse(readFileSync(join(copy, 'slo/generated/gate.json'), 'utf8')) as {
+        objectives: unknown[];
+      };
+      assert.equal((JSON.parse(result.outputs.objectives!) as unknown[]).length, gate.objectives.length);
       assert.doesNotMatch(result.errors.join('\n'), /unreachable/, 'Prometheus answered');
     });
 
