@@ -5,7 +5,7 @@
 #   final  node + server/dist + production node_modules, as uid 1000: `node server/dist/main.js`
 # BASE_IMAGE is any image with node and npm on PATH, like the official node images: by default Node 24
 # (the LTS line platform/versions.yaml pins); the server also runs on Node 20. CI pins it by digest,
-# and the image test builds one from the host's node (scripts/lib/image/base.ts).
+# and the image test builds one from the host's node (pipeline/src/image/base.ts).
 ARG BASE_IMAGE=docker.io/library/node:24-bookworm-slim
 
 FROM ${BASE_IMAGE} AS build

@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 // Bundles every GitHub Action under actions/ into the dist/index.js that action.yml runs:
 //   1. finds the actions: folders actions/<name>/ with both action.yml and src/index.ts, sorted
-//      (actions/shared is a library bundled into each action, not an action)
+//      (pipeline/ is the library bundled into each action, not an action)
 //   2. bundles src/index.ts with esbuild into one ESM file for Node 20+: every dependency inlined
 //      (a runner has no node_modules), no source maps, module paths relative to the repository root,
 //      so the bytes depend only on the sources and the lockfile, not on the machine
@@ -105,13 +105,13 @@ const PACKAGE_ASSETS = new Map<string, string[]>([['node_modules/re2-wasm/build/
 /**
  * Packages no action bundle may contain: package -> why, and what to do instead. zx is how scripts run
  * programs; on a runner an action runs them through @actions/exec (the toolkit's convention), so a
- * module both import takes a Runner (scripts/lib/runner.ts) and never imports scripts/lib/zx.ts.
+ * module both import takes a Runner (pipeline/src/runner.ts) and never imports scripts/lib/zx.ts.
  */
 const FORBIDDEN_PACKAGES = new Map<string, string>([
   [
     'zx',
     'scripts run programs with zx, actions with @actions/exec: make the module take a Runner ' +
-      '(scripts/lib/runner.ts) and pass actionsExecRunner from the action instead of importing scripts/lib/zx.ts',
+      '(pipeline/src/runner.ts) and pass actionsExecRunner from the action instead of importing scripts/lib/zx.ts',
   ],
 ]);
 
@@ -123,7 +123,7 @@ function packageOf(input: string): string | undefined {
 
 /**
  * For each forbidden package the bundle of `entry` contains, the shortest import chain from the entry
- * to it, e.g. `actions/a/src/index.ts -> scripts/lib/image/exec.ts -> scripts/lib/zx.ts -> node_modules/zx/...`.
+ * to it, e.g. `actions/a/src/index.ts -> pipeline/src/image/exec.ts -> scripts/lib/zx.ts -> node_modules/zx/...`.
  */
 export function forbiddenImports(metafile: Metafile, entry: string): { pkg: string; chain: string[] }[] {
   const found: { pkg: string; chain: string[] }[] = [];

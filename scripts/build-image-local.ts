@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs as parseNodeArgs } from 'node:util';
-import { buildBase, buildImage, push } from './lib/image/index.js';
+import { buildBase, buildImage, push } from '../pipeline/src/image/index.js';
 import { $, run, zxRunner } from './lib/zx.js';
 
 const usage = `Usage: npm run image:build -- [--tag <name>] [--base <image>] [--push <registry/name:tag>] [--insecure]

@@ -1,6 +1,6 @@
 #!/usr/bin/env -S npx tsx
 // Installs the pinned platform (platform/versions.yaml) on the cluster of kubectl's current context:
-//   1. reads platform/versions.yaml and builds the install (scripts/lib/platform/bootstrap.ts)
+//   1. reads platform/versions.yaml and builds the install (pipeline/src/platform/bootstrap.ts)
 //   2. --dry-run: prints it as a shell script and stops; nothing else runs
 //   3. otherwise: checks kubectl and helm are on PATH and names the current context, then runs each
 //      command in order (server-side apply / helm upgrade --install: running it again converges)
@@ -13,8 +13,8 @@ import {
   commandText,
   planText,
   type BootstrapCommand,
-} from './lib/platform/bootstrap.js';
-import { loadPlatform } from './lib/platform/versions.js';
+} from '../pipeline/src/platform/bootstrap.js';
+import { loadPlatform } from '../pipeline/src/platform/versions.js';
 import { $, tail } from './lib/zx.js';
 
 const usage = `Usage: npm run cluster:bootstrap -- [--dry-run] [--skip <component>[,<component>...]]

@@ -6,8 +6,8 @@
 import { parseArgs as parseNodeArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
-import { configFile, loadAdopterConfig } from './lib/configure/config.js';
-import { planConfigure, writePlan } from './lib/configure/apply.js';
+import { configFile, loadAdopterConfig } from '../pipeline/src/configure/config.js';
+import { planConfigure, writePlan } from '../pipeline/src/configure/apply.js';
 
 const usage = `Usage: npm run configure [-- --check] [--config <file>] [--root <dir>]
 

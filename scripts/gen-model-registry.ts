@@ -1,5 +1,5 @@
 #!/usr/bin/env -S npx tsx
-// Writes scripts/lib/validate/models.generated.ts: apiVersion/kind -> a static import() of its model class,
+// Writes pipeline/src/validate/models.generated.ts: apiVersion/kind -> a static import() of its model class,
 // for every kind of the installed model packages. Static imports let esbuild bundle the schemas into an
 // action (render-manifests validates with no node_modules); `npm run validate` loads the same modules.
 //   1. reads each package's package.json "exports" and lists the "<group>/<version>/*" folders
@@ -19,7 +19,7 @@ export const MODEL_PACKAGES = [
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-export const REGISTRY_FILE = join(root, 'scripts/lib/validate/models.generated.ts');
+export const REGISTRY_FILE = join(root, 'pipeline/src/validate/models.generated.ts');
 
 /** [apiVersion/kind, module specifier] for every kind of the installed packages, sorted by key. */
 export function listModels(nodeModules = join(root, 'node_modules')): Array<[string, string]> {
@@ -104,7 +104,7 @@ function main(): void {
       `${REGISTRY_FILE.slice(root.length)} does not match the installed model packages: run \`npm run validate:models\` and commit it`,
     );
     process.exitCode = 1;
-  } else console.log('ok  scripts/lib/validate/models.generated.ts');
+  } else console.log('ok  pipeline/src/validate/models.generated.ts');
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) main();

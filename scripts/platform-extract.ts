@@ -21,9 +21,10 @@ import {
   mergeServed,
   type SchemaFile,
   type ServedApisFile,
-} from './lib/platform/extract.js';
-import type { Platform } from './lib/platform/versions.js';
-import { loadPlatform } from './lib/platform/versions.js';
+} from '../pipeline/src/platform/extract.js';
+import type { Platform } from '../pipeline/src/platform/versions.js';
+import { loadPlatform } from '../pipeline/src/platform/versions.js';
+import { zxRunner } from './lib/zx.js';
 
 const usage = `Usage: npm run platform:extract [-- --mirror <dir>] [--component <name>] [--check]
 
@@ -73,7 +74,7 @@ interface Outputs {
 }
 
 async function allOutputs(platform: Platform, mirror: string, existing: string[]): Promise<Outputs> {
-  const out = await extractPlatform(platform, mirror);
+  const out = await extractPlatform(platform, mirror, zxRunner);
   const files = new Map<string, string>([
     ['platform/served-apis.json', json(out.served)],
     ['platform/k6-modules.json', json(out.k6Modules)],
@@ -95,7 +96,7 @@ async function componentOutputs(
     const names = platform.components.map((x) => x.name).join(', ');
     throw new Error(`--component ${name}: not a component of platform/versions.yaml (${names})`);
   }
-  const one = await extractComponent(c, mirror);
+  const one = await extractComponent(c, mirror, zxRunner);
   const servedPath = join(root, 'platform/served-apis.json');
   const current = JSON.parse(readFileSync(servedPath, 'utf8')) as ServedApisFile;
   const files = new Map([

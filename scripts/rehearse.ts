@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs as parseNodeArgs } from 'node:util';
 import { startRegistry } from '../testkit/src/index.js';
-import { buildBase, removeImages } from './lib/image/index.js';
+import { buildBase, removeImages } from '../pipeline/src/image/index.js';
 import { prepareRepos, seedDeployBranch } from './lib/rehearse/checkout.js';
 import { decide, decisionSummary } from './lib/rehearse/decision.js';
 import { faultNames, findFault, type Fault } from './lib/rehearse/faults.js';

@@ -19,6 +19,7 @@ const roots = [
   'server/test',
   'slo',
   'loadtests',
+  'pipeline',
   'scripts',
   'actions',
   'base',

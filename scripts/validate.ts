@@ -4,15 +4,20 @@
 //   2. renders each target with `kubectl kustomize` (overlays/*, base/loadtest in staging, argocd)
 //   3. validates every object against its schema (kubernetes-models, @kubernetes-models/*, the k6
 //      TestRun CRD) and reports fields the schema does not declare
-//   4. applies the review policies (scripts/lib/validate/policies) and the Argo CD least-privilege check
+//   4. applies the review policies (pipeline/src/validate/policies) and the Argo CD least-privilege check
 //      and compares the files and the renders with switchboard.config.yaml (docs/adopting.md)
 //   5. prints one line per problem (target, object, field, what to do) and exits 1 if there is any
 import { parseArgs as parseNodeArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { formatProblem, policies, renderTargets, validateRepository } from './lib/validate/index.js';
-// Not part of lib/validate, whose policies the render-manifests action bundles: the action validates
+import {
+  formatProblem,
+  policies,
+  renderTargets,
+  validateRepository,
+} from '../pipeline/src/validate/index.js';
+// Not part of pipeline/src/validate, whose policies the render-manifests action bundles: the action validates
 // a render, this compares the whole checkout with switchboard.config.yaml.
-import { checkAdopterConfig } from './lib/configure/agreement.js';
+import { checkAdopterConfig } from '../pipeline/src/configure/agreement.js';
 import { zxRunner } from './lib/zx.js';
 
 const usage = `Usage: npm run validate [-- --target <name>]... [--list]

@@ -7,13 +7,13 @@
 // the exit code) into a CommandError that names the command, its exit code and the tail of its
 // output; zx does the spawning, quoting, timeouts and killing.
 import { $, ProcessOutput, type ProcessPromise } from 'zx';
-import { CommandError, type RunOptions, type RunResult, type Runner } from './runner.js';
+import { CommandError, type RunOptions, type RunResult, type Runner } from '../../pipeline/src/runner.js';
 
 $.quiet = true;
 $.verbose = false;
 
 export { $, cd, retry, spinner, within, ProcessOutput, ProcessPromise } from 'zx';
-export { CommandError, tail } from './runner.js';
+export { CommandError, tail } from '../../pipeline/src/runner.js';
 
 /** The command line of a zx process as a person would type it. */
 export function commandLine(p: ProcessPromise): string {

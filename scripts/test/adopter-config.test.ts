@@ -9,12 +9,12 @@ import {
   configFile,
   loadAdopterConfig,
   parseAdopterConfig,
-} from '../lib/configure/config.js';
-import { planConfigure } from '../lib/configure/apply.js';
-import { namespaceExpression, placements } from '../lib/configure/placements.js';
-import { adopterConfigSchema } from '../lib/configure/schema.js';
-import { applyEdits, EditError } from '../lib/configure/yaml-edit.js';
-import { checkAdopterConfig } from '../lib/configure/agreement.js';
+} from '../../pipeline/src/configure/config.js';
+import { planConfigure } from '../../pipeline/src/configure/apply.js';
+import { namespaceExpression, placements } from '../../pipeline/src/configure/placements.js';
+import { adopterConfigSchema } from '../../pipeline/src/configure/schema.js';
+import { applyEdits, EditError } from '../../pipeline/src/configure/yaml-edit.js';
+import { checkAdopterConfig } from '../../pipeline/src/configure/agreement.js';
 import { find, rendered, repoRoot, type Loose } from './validate-fixtures.js';
 
 const shipped = readFileSync(join(repoRoot, configFile), 'utf8');

@@ -1,9 +1,15 @@
-// Argo CD's sync phases and waves against what each object needs (scripts/lib/validate/argocd-sync.ts):
+// Argo CD's sync phases and waves against what each object needs (pipeline/src/validate/argocd-sync.ts):
 // broken fixtures for each rule, their fixed forms, and the real overlays.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkSyncOrder, placement, policies, renderTargets, type K8sObject } from '../lib/validate/index.js';
-import { hostsIn } from '../lib/validate/dependencies.js';
+import {
+  checkSyncOrder,
+  placement,
+  policies,
+  renderTargets,
+  type K8sObject,
+} from '../../pipeline/src/validate/index.js';
+import { hostsIn } from '../../pipeline/src/validate/dependencies.js';
 import { ctx, rendered } from './validate-fixtures.js';
 
 const ns = 'switchboard-staging';

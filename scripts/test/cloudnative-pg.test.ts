@@ -9,8 +9,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
-import { crdValidator } from '../lib/validate/schema.js';
-import { checkArgoCd, checkServedApis, validateObjects, type K8sObject } from '../lib/validate/index.js';
+import { crdValidator } from '../../pipeline/src/validate/schema.js';
+import {
+  checkArgoCd,
+  checkServedApis,
+  validateObjects,
+  type K8sObject,
+} from '../../pipeline/src/validate/index.js';
 import { ctx, find, scratchOverlays, rendered, repoRoot, where, type Loose } from './validate-fixtures.js';
 
 const scratch = scratchOverlays('sb-cnpg-');

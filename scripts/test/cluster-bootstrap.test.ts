@@ -7,8 +7,8 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { bootstrapPlan, commandText, planText } from '../lib/platform/bootstrap.js';
-import { loadPlatform, parsePlatform } from '../lib/platform/versions.js';
+import { bootstrapPlan, commandText, planText } from '../../pipeline/src/platform/bootstrap.js';
+import { loadPlatform, parsePlatform } from '../../pipeline/src/platform/versions.js';
 import { $ } from '../lib/zx.js';
 import { repoRoot } from './validate-fixtures.js';
 

@@ -17,8 +17,8 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
-import { parseManifests, renderTargets, type K8sObject } from '../lib/validate/index.js';
-import { renderKustomization } from '../lib/validate/render.js';
+import { parseManifests, renderTargets, type K8sObject } from '../../pipeline/src/validate/index.js';
+import { renderKustomization } from '../../pipeline/src/validate/render.js';
 import { rehearsalNames } from '../lib/rehearse/adopter.js';
 import { callInputs } from '../lib/rehearse/workflow-call.js';
 import { interpolate, readWorkflow } from '../lib/rehearse/workflow.js';

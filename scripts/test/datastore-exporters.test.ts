@@ -4,8 +4,8 @@
 // NetworkPolicies that admit Prometheus -- and nothing else -- on the exporter port.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { labelSelectorMatches, podTemplates } from '../lib/validate/workloads.js';
-import type { K8sObject } from '../lib/validate/index.js';
+import { labelSelectorMatches, podTemplates } from '../../pipeline/src/validate/workloads.js';
+import type { K8sObject } from '../../pipeline/src/validate/index.js';
 import { container, find, rendered, type Loose } from './validate-fixtures.js';
 
 const prometheusPeer = {

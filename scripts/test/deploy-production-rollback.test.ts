@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { run as renderManifests } from '../../actions/render-manifests/src/main.js';
 import { run as argocdSync } from '../../actions/argocd-sync/src/main.js';
-import { runAction, startFakeArgoCd } from '../../actions/shared/src/testing/index.js';
+import { runAction, startFakeArgoCd } from '../../pipeline/src/testing/index.js';
 import { createGitFixture, git } from '../../actions/render-manifests/test/fixture.js';
 import { condition, interpolate, readWorkflow } from '../lib/rehearse/workflow.js';
 import { callInputs } from '../lib/rehearse/workflow-call.js';

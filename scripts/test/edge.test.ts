@@ -9,7 +9,7 @@ import {
   gatewayRoutesPolicy,
   validateSchemas,
   type K8sObject,
-} from '../lib/validate/index.js';
+} from '../../pipeline/src/validate/index.js';
 import { ctx, find, rendered, type Loose } from './validate-fixtures.js';
 
 const gatewayOverlays = ['overlays/dev', 'overlays/staging', 'overlays/production'];

@@ -6,8 +6,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { pinnedVersion, versionMentions } from '../lib/platform/mentions.js';
-import { loadPlatform } from '../lib/platform/versions.js';
+import { pinnedVersion, versionMentions } from '../../pipeline/src/platform/mentions.js';
+import { loadPlatform } from '../../pipeline/src/platform/versions.js';
 import { $, run } from '../lib/zx.js';
 import { rendered, repoRoot, type Loose } from './validate-fixtures.js';
 

@@ -24,7 +24,7 @@ import {
   push,
   removeImages,
   runTool,
-} from '../lib/image/index.js';
+} from '../../pipeline/src/image/index.js';
 import { $, zxRunner } from '../lib/zx.js';
 import { repoRoot } from './validate-fixtures.js';
 

@@ -10,16 +10,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
-import { configFile, loadAdopterConfig } from '../lib/configure/config.js';
-import { crdValidator } from '../lib/validate/schema.js';
+import { configFile, loadAdopterConfig } from '../../pipeline/src/configure/config.js';
+import { crdValidator } from '../../pipeline/src/validate/schema.js';
 import {
   checkArgoCd,
   checkServedApis,
   replicaCeiling,
   validateObjects,
   type K8sObject,
-} from '../lib/validate/index.js';
-import { podTemplates } from '../lib/validate/workloads.js';
+} from '../../pipeline/src/validate/index.js';
+import { podTemplates } from '../../pipeline/src/validate/workloads.js';
 import { ctx, find, scratchOverlays, rendered, repoRoot, where, type Loose } from './validate-fixtures.js';
 
 const scratch = scratchOverlays('sb-keda-');

@@ -6,9 +6,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { DEFAULT_K6_IMAGE } from '../../actions/shared/src/k6/testrun.js';
-import { pinnedVersion, staleMentions, versionMentions } from '../lib/platform/mentions.js';
-import { loadPlatform } from '../lib/platform/versions.js';
+import { DEFAULT_K6_IMAGE } from '../../pipeline/src/k6/testrun.js';
+import { pinnedVersion, staleMentions, versionMentions } from '../../pipeline/src/platform/mentions.js';
+import { loadPlatform } from '../../pipeline/src/platform/versions.js';
 import { $, run } from '../lib/zx.js';
 import { repoRoot } from './validate-fixtures.js';
 

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { parseCrds, servedKind, stripDocs } from '../lib/platform/crd.js';
-import { bundleImports, checkBundleImports, parseK6Modules } from '../lib/platform/k6-modules.js';
-import { loadPlatform } from '../lib/platform/versions.js';
-import { mergeServed, type ServedApisFile } from '../lib/platform/extract.js';
+import { parseCrds, servedKind, stripDocs } from '../../pipeline/src/platform/crd.js';
+import { bundleImports, checkBundleImports, parseK6Modules } from '../../pipeline/src/platform/k6-modules.js';
+import { loadPlatform } from '../../pipeline/src/platform/versions.js';
+import { mergeServed, type ServedApisFile } from '../../pipeline/src/platform/extract.js';
 import {
   checkBundleDir,
   checkServedApis,
@@ -15,7 +15,7 @@ import {
   pinnedK6,
   servedApis,
   validateRepository,
-} from '../lib/validate/index.js';
+} from '../../pipeline/src/validate/index.js';
 import { zxRunner } from '../lib/zx.js';
 import { ctx, find, rendered, repoRoot } from './validate-fixtures.js';
 
@@ -180,7 +180,7 @@ describe('served API versions (issue 13 item 1)', () => {
   test('the ExternalSecret is validated with the pinned ESO schema (a wrong field type is a schema error)', async () => {
     const objects = await rendered('overlays/production');
     find(objects, 'ExternalSecret', 'switchboard-secrets').spec.target.creationPolicy = 'Sometimes';
-    const { validateSchemas } = await import('../lib/validate/index.js');
+    const { validateSchemas } = await import('../../pipeline/src/validate/index.js');
     const problems = await validateSchemas(ctx(objects));
     assert.deepEqual(
       problems.map((p) => `${p.object} ${p.field}`),

@@ -16,7 +16,7 @@ import {
   ValidatingHttpFake,
   type FakeRequest,
   type FakeResponse,
-} from '../../actions/shared/src/testing/index.js';
+} from '../../pipeline/src/testing/index.js';
 import { $, run } from '../lib/zx.js';
 import { repoRoot } from './validate-fixtures.js';
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import type { LoadSummary } from '../../actions/shared/src/k6/index.js';
+import type { LoadSummary } from '../../pipeline/src/k6/index.js';
 import { assertNothingLeft, decisionOf, rehearse, runIdOf, type Run } from './rehearse-child.js';
 
 /** The staging load test's summary JSON (the rollout scenario's continuity counts). */

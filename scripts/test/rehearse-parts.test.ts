@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ingressNginxConfig } from '../../testkit/src/nginx.js';
-import { code, keyValueTable, table } from '../../actions/shared/src/summary/index.js';
+import { code, keyValueTable, table } from '../../pipeline/src/summary/index.js';
 import { decide } from '../lib/rehearse/decision.js';
 import { faultNames, faults, findFault } from '../lib/rehearse/faults.js';
 import {
@@ -23,7 +23,7 @@ import { describeEnv } from '../lib/rehearse/standin.js';
 import { htmlToMarkdown, sectionsToMarkdown } from '../lib/rehearse/summary-text.js';
 import { condition, interpolate, readWorkflow } from '../lib/rehearse/workflow.js';
 import { callInputs } from '../lib/rehearse/workflow-call.js';
-import { renderObjects } from '../lib/validate/index.js';
+import { renderObjects } from '../../pipeline/src/validate/index.js';
 import { zxRunner } from '../lib/zx.js';
 import { repoRoot } from './validate-fixtures.js';
 

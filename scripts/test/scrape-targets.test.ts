@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import type { Replica } from '../lib/rehearse/replicas.js';
 import { environmentSelector, ruleFileName, serviceMonitorTargets } from '../lib/rehearse/scrape-targets.js';
 import { ManifestError } from '../lib/rehearse/manifests.js';
-import { renderObjects } from '../lib/validate/index.js';
+import { renderObjects } from '../../pipeline/src/validate/index.js';
 import { zxRunner } from '../lib/zx.js';
 import { repoRoot } from './validate-fixtures.js';
 

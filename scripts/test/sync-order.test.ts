@@ -4,8 +4,8 @@
 // readiness needs a migrated database and a formed Redis Cluster, an HPA needs its Deployment.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { K8sObject } from '../lib/validate/index.js';
-import { renderObjects } from '../lib/validate/index.js';
+import type { K8sObject } from '../../pipeline/src/validate/index.js';
+import { renderObjects } from '../../pipeline/src/validate/index.js';
 import { syncSteps, syncTasks, taskName, type SyncTask } from '../lib/rehearse/sync-order.js';
 import { runSync, type Health, type SyncTarget } from '../lib/rehearse/sync-run.js';
 import { zxRunner } from '../lib/zx.js';

@@ -2,7 +2,7 @@
 // target does, and the check catches them back in an overlay, a missing uid and a shared uid.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkDashboards, dashboardsTarget, type K8sObject } from '../lib/validate/index.js';
+import { checkDashboards, dashboardsTarget, type K8sObject } from '../../pipeline/src/validate/index.js';
 import { rendered } from './validate-fixtures.js';
 
 const overlays = ['overlays/dev', 'overlays/preview', 'overlays/staging', 'overlays/production'];

@@ -14,7 +14,7 @@ import {
   readWorkflows,
   renderWrites,
   type K8sObject,
-} from '../lib/validate/index.js';
+} from '../../pipeline/src/validate/index.js';
 import { find, rendered, repoRoot } from './validate-fixtures.js';
 
 describe('application-sources (item 8)', () => {

@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { renderObjects, type K8sObject, type Problem, type TargetContext } from '../lib/validate/index.js';
+import {
+  renderObjects,
+  type K8sObject,
+  type Problem,
+  type TargetContext,
+} from '../../pipeline/src/validate/index.js';
 import { zxRunner } from '../lib/zx.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));

@@ -12,7 +12,7 @@ import {
   renderTargets,
   validateRepository,
   type K8sObject,
-} from '../lib/validate/index.js';
+} from '../../pipeline/src/validate/index.js';
 import { zxRunner } from '../lib/zx.js';
 import { ctx, find, rendered, repoRoot, where } from './validate-fixtures.js';
 import type { Loose } from './validate-fixtures.js';

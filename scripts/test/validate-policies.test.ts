@@ -17,7 +17,7 @@ import {
   serviceSelectorsPolicy,
   targetsPolicy,
   type K8sObject,
-} from '../lib/validate/index.js';
+} from '../../pipeline/src/validate/index.js';
 import { container, ctx, find, rendered, where } from './validate-fixtures.js';
 import type { Loose } from './validate-fixtures.js';
 

@@ -10,8 +10,8 @@ import {
   validateObjectSchema,
   validateSchemas,
   type K8sObject,
-} from '../lib/validate/index.js';
-import { crdValidator } from '../lib/validate/schema.js';
+} from '../../pipeline/src/validate/index.js';
+import { crdValidator } from '../../pipeline/src/validate/schema.js';
 import { ctx, find, rendered, where } from './validate-fixtures.js';
 
 describe('schema validation', () => {

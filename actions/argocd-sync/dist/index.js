@@ -20475,7 +20475,7 @@ function getIDToken(aud) {
   });
 }
 
-// actions/shared/src/argocd/errors.ts
+// pipeline/src/argocd/errors.ts
 var ArgoCdError = class extends Error {
   constructor(code2, message, details = {}, options) {
     super(message, options);
@@ -20535,7 +20535,7 @@ function isArgoCdError(error2, ...codes) {
   return error2 instanceof ArgoCdError && (codes.length === 0 || codes.includes(error2.code));
 }
 
-// actions/shared/src/argocd/client.ts
+// pipeline/src/argocd/client.ts
 function normalizeServerUrl(server) {
   const trimmed = server.trim().replace(/\/+$/, "");
   if (!trimmed)
@@ -20676,7 +20676,7 @@ function parseJson(text) {
   }
 }
 
-// actions/shared/src/argocd/dex.ts
+// pipeline/src/argocd/dex.ts
 var TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
 var ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token";
 var ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
@@ -20734,7 +20734,7 @@ async function exchangeIdTokenWithDex(options) {
   };
 }
 
-// actions/shared/src/argocd/auth.ts
+// pipeline/src/argocd/auth.ts
 function readArgoCdAuthInputs(input) {
   const oidc = parseBooleanInput("oidc", input("oidc"), false);
   const token = input("token");
@@ -20791,7 +20791,7 @@ function parseBooleanInput(name, raw, fallback) {
   throw new Error(`${name}: "${raw}" is not a boolean; use true or false`);
 }
 
-// actions/shared/src/argocd/app-state.ts
+// pipeline/src/argocd/app-state.ts
 function isOperationInProgress(app) {
   if (app.operation) return true;
   const state = app.status?.operationState;
@@ -20904,7 +20904,7 @@ function findRollbackTarget(history, deployedRevision) {
   return entries.find((entry) => !sameRevision(entry.revision ?? "", deployedRevision));
 }
 
-// actions/shared/src/summary/table.ts
+// pipeline/src/summary/table.ts
 function escapeHtml(text) {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -20929,7 +20929,7 @@ function keyValueTable(entries, headers = ["Field", "Value"]) {
   );
 }
 
-// actions/shared/src/summary/write.ts
+// pipeline/src/summary/write.ts
 function mermaidBlock(diagram) {
   return `
 \`\`\`mermaid

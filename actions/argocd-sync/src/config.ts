@@ -3,7 +3,7 @@ import {
   readArgoCdAuthInputs,
   type ArgoCdAuth,
   type InputReader,
-} from '../../shared/src/argocd/index.js';
+} from '../../../pipeline/src/argocd/index.js';
 
 /** Everything the action needs, validated. */
 export interface SyncConfig {

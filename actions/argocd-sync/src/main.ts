@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
-import { ArgoCdClient, resolveArgoCdToken } from '../../shared/src/argocd/index.js';
-import { writeJobSummary } from '../../shared/src/summary/index.js';
+import { ArgoCdClient, resolveArgoCdToken } from '../../../pipeline/src/argocd/index.js';
+import { writeJobSummary } from '../../../pipeline/src/summary/index.js';
 import { readSyncConfig } from './config.js';
 import { syncSummary } from './summary.js';
 import { syncToRevision } from './sync-app.js';

@@ -1,4 +1,4 @@
-import { code, keyValueTable, table, type SummarySection } from '../../shared/src/summary/index.js';
+import { code, keyValueTable, table, type SummarySection } from '../../../pipeline/src/summary/index.js';
 import type { SyncReport } from './sync-app.js';
 
 /** The job summary for one run: result table, unhealthy resources, and what was still awaited. */

@@ -12,7 +12,7 @@ import {
   type ArgoCdClient,
   type RolloutAssessment,
   type UnhealthyResource,
-} from '../../shared/src/argocd/index.js';
+} from '../../../pipeline/src/argocd/index.js';
 import { describeAssessment, waitForRollout, type Runtime } from './wait.js';
 
 /** Why a sync did not end Synced + Healthy at the revision. Stable: workflows and tests branch on these. */

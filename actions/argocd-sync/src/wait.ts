@@ -4,7 +4,7 @@ import {
   type Application,
   type ArgoCdClient,
   type RolloutAssessment,
-} from '../../shared/src/argocd/index.js';
+} from '../../../pipeline/src/argocd/index.js';
 
 /** Time and logging, injected so tests and scripts control them. */
 export interface Runtime {

@@ -8,7 +8,7 @@ import {
   summaryTableToRecord,
   type ActionInputs,
   type FakeArgoCd,
-} from '../../shared/src/testing/index.js';
+} from '../../../pipeline/src/testing/index.js';
 import { run } from '../src/main.js';
 
 const OLD = 'a1'.repeat(20);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, it } from 'node:test';
-import { runActionProcess, startFakeArgoCd, type FakeArgoCd } from '../../shared/src/testing/index.js';
+import { runActionProcess, startFakeArgoCd, type FakeArgoCd } from '../../../pipeline/src/testing/index.js';
 
 const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 let argo: FakeArgoCd;

@@ -20395,7 +20395,7 @@ function info(message) {
   process.stdout.write(message + os5.EOL);
 }
 
-// scripts/lib/runner.ts
+// pipeline/src/runner.ts
 var TAIL_LINES = 15;
 function tail(text, lines = TAIL_LINES) {
   return text.trimEnd().split("\n").slice(-lines).join("\n");
@@ -20435,8 +20435,25 @@ async function runChecked(runner, cmd, args, opts = {}) {
     result.stderr
   );
 }
+var actionsExecRunner = {
+  name: "@actions/exec",
+  async run(cmd, args, opts = {}) {
+    try {
+      const out = await getExecOutput(cmd, [...args], {
+        cwd: opts.cwd,
+        env: opts.env,
+        input: opts.input === void 0 ? void 0 : Buffer.from(opts.input),
+        silent: true,
+        ignoreReturnCode: true
+      });
+      return { exitCode: out.exitCode, signal: null, stdout: out.stdout, stderr: out.stderr };
+    } catch (error2) {
+      return { exitCode: 127, signal: null, stdout: "", stderr: error2.message };
+    }
+  }
+};
 
-// scripts/lib/image/exec.ts
+// pipeline/src/image/exec.ts
 var ImageToolError = class extends CommandError {
   code = "ERR_IMAGE_TOOL";
   constructor(err) {
@@ -20458,7 +20475,7 @@ async function runTool(cmd, args, opts) {
   }
 }
 
-// scripts/lib/image/build.ts
+// pipeline/src/image/build.ts
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join as join3 } from "node:path";
@@ -20530,31 +20547,10 @@ async function removeImages(images, runner) {
   }
 }
 
-// actions/shared/src/image/engines.ts
+// pipeline/src/image/engines.ts
 import { mkdtempSync as mkdtempSync2, readFileSync as readFileSync2, rmSync as rmSync2 } from "node:fs";
 import { tmpdir as tmpdir2 } from "node:os";
 import { join as join4 } from "node:path";
-
-// actions/shared/src/runner.ts
-var actionsExecRunner = {
-  name: "@actions/exec",
-  async run(cmd, args, opts = {}) {
-    try {
-      const out = await getExecOutput(cmd, [...args], {
-        cwd: opts.cwd,
-        env: opts.env,
-        input: opts.input === void 0 ? void 0 : Buffer.from(opts.input),
-        silent: true,
-        ignoreReturnCode: true
-      });
-      return { exitCode: out.exitCode, signal: null, stdout: out.stdout, stderr: out.stderr };
-    } catch (error2) {
-      return { exitCode: 127, signal: null, stdout: "", stderr: error2.message };
-    }
-  }
-};
-
-// actions/shared/src/image/engines.ts
 var exec2 = (cmd, args, input) => actionsExecRunner.run(cmd, args, { input });
 function failed(what, result) {
   const text = (result.stderr || result.stdout).trim().split("\n").slice(-15).join("\n");
@@ -20713,7 +20709,7 @@ async function login(engine, registry, credentials, options) {
   if (result.exitCode !== 0) throw failed(`${cmd} login ${registry}`, result);
 }
 
-// actions/shared/src/image/tags.ts
+// pipeline/src/image/tags.ts
 var IMAGE_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
 function checkImageName(name, inputName = "image") {
   if (/@|:[^/]*$/.test(name.split("/").at(-1) ?? "") && !/^[^/]+:\d+$/.test(name)) {
@@ -20771,7 +20767,7 @@ function creationTime(sourceDateEpoch, now = /* @__PURE__ */ new Date()) {
   return now.toISOString();
 }
 
-// actions/shared/src/summary/table.ts
+// pipeline/src/summary/table.ts
 function escapeHtml(text) {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -20796,7 +20792,7 @@ function keyValueTable(entries, headers = ["Field", "Value"]) {
   );
 }
 
-// actions/shared/src/summary/write.ts
+// pipeline/src/summary/write.ts
 function mermaidBlock(diagram) {
   return `
 \`\`\`mermaid
@@ -20885,7 +20881,7 @@ function buildSummary(config, built) {
 import { existsSync as existsSync2, readFileSync as readFileSync3 } from "node:fs";
 import { isAbsolute, join as join5, resolve as resolve2 } from "node:path";
 
-// actions/shared/src/argocd/auth.ts
+// pipeline/src/argocd/auth.ts
 function parseBooleanInput(name, raw, fallback) {
   const value = raw.trim();
   if (value === "") return fallback;

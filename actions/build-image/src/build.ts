@@ -3,8 +3,8 @@ import {
   detectEngine,
   type BuiltAndPushed,
   type EngineName,
-} from '../../shared/src/image/index.js';
-import { code, keyValueTable, table, type SummarySection } from '../../shared/src/summary/index.js';
+} from '../../../pipeline/src/image/index.js';
+import { code, keyValueTable, table, type SummarySection } from '../../../pipeline/src/summary/index.js';
 import type { BuildImageConfig } from './config.js';
 
 /** What build-image produced: the engine's result, the tagged references and the digest-pinned image. */

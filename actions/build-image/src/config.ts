@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { parseBooleanInput } from '../../shared/src/argocd/index.js';
+import { parseBooleanInput } from '../../../pipeline/src/argocd/index.js';
 import {
   checkImageName,
   creationTime,
@@ -8,7 +8,7 @@ import {
   ociLabels,
   type BuildContext,
   type EngineName,
-} from '../../shared/src/image/index.js';
+} from '../../../pipeline/src/image/index.js';
 
 /** Reads one input by name (the action passes `core.getInput`). */
 export type InputReader = (name: string) => string;

@@ -2,8 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as core from '@actions/core';
-import { login, registryOf } from '../../shared/src/image/index.js';
-import { writeJobSummary } from '../../shared/src/summary/index.js';
+import { login, registryOf } from '../../../pipeline/src/image/index.js';
+import { writeJobSummary } from '../../../pipeline/src/summary/index.js';
 import { buildConfiguredImage, buildOutputs, buildSummary, resolveEngine } from './build.js';
 import { readBuildImageConfig } from './config.js';
 

@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { startRegistry, type RegistryServer } from '../../../testkit/src/index.js';
-import { buildBase, podmanRunLimits, removeImages, runTool } from '../../shared/src/image/index.js';
-import { actionsExecRunner } from '../../shared/src/runner.js';
+import { buildBase, podmanRunLimits, removeImages, runTool } from '../../../pipeline/src/image/index.js';
+import { actionsExecRunner } from '../../../pipeline/src/runner.js';
 import {
   parseSummaryTables,
   runAction,
   summaryTableToRecord,
   type ActionInputs,
-} from '../../shared/src/testing/index.js';
+} from '../../../pipeline/src/testing/index.js';
 import { run } from '../src/main.js';
 
 const fakeDocker = fileURLToPath(new URL('./support/fake-docker.sh', import.meta.url));

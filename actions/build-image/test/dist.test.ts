@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, it } from 'node:test';
 import { startRegistry, type RegistryServer } from '../../../testkit/src/index.js';
-import { buildBase, removeImages } from '../../shared/src/image/index.js';
-import { actionsExecRunner } from '../../shared/src/runner.js';
-import { runActionProcess } from '../../shared/src/testing/index.js';
+import { buildBase, removeImages } from '../../../pipeline/src/image/index.js';
+import { actionsExecRunner } from '../../../pipeline/src/runner.js';
+import { runActionProcess } from '../../../pipeline/src/testing/index.js';
 
 const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const base = `localhost/node-base:build-image-dist-${process.pid}`;

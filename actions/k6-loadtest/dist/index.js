@@ -38942,7 +38942,7 @@ function info(message2) {
   process.stdout.write(message2 + os5.EOL);
 }
 
-// actions/shared/src/k6/summary.ts
+// pipeline/src/k6/summary.ts
 import { readFileSync } from "node:fs";
 function parseLoadSummary(raw, source) {
   const s = raw;
@@ -39048,7 +39048,7 @@ function combineSummaries(summaries) {
   };
 }
 
-// actions/shared/src/k6/testrun.ts
+// pipeline/src/k6/testrun.ts
 var DEFAULT_K6_IMAGE = "grafana/k6:2.2.0@sha256:9bd01d6941fca969cb61bb57d2da5ee9b385fe2aa8881df3798c196564d6ace6";
 function runnerPodSelector(name) {
   return `k6_cr=${name},runner=true`;
@@ -39142,7 +39142,7 @@ function buildTestRunObjects(options) {
   return objects;
 }
 
-// actions/shared/src/k6/kubectl.ts
+// pipeline/src/k6/kubectl.ts
 var import_yaml = __toESM(require_dist(), 1);
 var KubectlError = class extends Error {
   constructor(args, exitCode, stderr) {
@@ -39212,7 +39212,7 @@ ${(0, import_yaml.stringify)(o)}`).join("");
   }
 };
 
-// actions/shared/src/summary/table.ts
+// pipeline/src/summary/table.ts
 function escapeHtml(text) {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -39237,7 +39237,7 @@ function keyValueTable(entries, headers = ["Field", "Value"]) {
   );
 }
 
-// actions/shared/src/summary/write.ts
+// pipeline/src/summary/write.ts
 function mermaidBlock(diagram) {
   return `
 \`\`\`mermaid
@@ -39261,7 +39261,7 @@ import { existsSync as existsSync2 } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join as join3, resolve as resolve2 } from "node:path";
 
-// actions/shared/src/argocd/auth.ts
+// pipeline/src/argocd/auth.ts
 function parseBooleanInput(name, raw, fallback) {
   const value = raw.trim();
   if (value === "") return fallback;

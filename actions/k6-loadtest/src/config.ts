@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { parseBooleanInput } from '../../shared/src/argocd/index.js';
-import { DEFAULT_K6_IMAGE, testRunName } from '../../shared/src/k6/index.js';
+import { parseBooleanInput } from '../../../pipeline/src/argocd/index.js';
+import { DEFAULT_K6_IMAGE, testRunName } from '../../../pipeline/src/k6/index.js';
 
 /** Reads one input by name (the action passes `core.getInput`). */
 export type InputReader = (name: string) => string;

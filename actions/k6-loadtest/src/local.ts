@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { exec } from '@actions/exec';
 import { runScenario } from '../../../loadtests/src/runner.js';
-import { readLoadSummary, type LoadSummary } from '../../shared/src/k6/index.js';
+import { readLoadSummary, type LoadSummary } from '../../../pipeline/src/k6/index.js';
 import type { LoadTestConfig } from './config.js';
 
 /** k6's exit code when a threshold failed (the Node runner uses the same). */

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
-import { combineSummaries, type LoadSummary } from '../../shared/src/k6/index.js';
-import { writeJobSummary } from '../../shared/src/summary/index.js';
+import { combineSummaries, type LoadSummary } from '../../../pipeline/src/k6/index.js';
+import { writeJobSummary } from '../../../pipeline/src/summary/index.js';
 import { readLoadTestConfig } from './config.js';
 import { runWithK6, runWithNode } from './local.js';
 import { runWithOperator } from './operator.js';

@@ -6,7 +6,7 @@ import {
   runnerPodSelector,
   type LoadSummary,
   type ManifestObject,
-} from '../../shared/src/k6/index.js';
+} from '../../../pipeline/src/k6/index.js';
 import type { LoadTestConfig, OperatorConfig } from './config.js';
 
 /** Time and logging, injected so tests control them. */

@@ -1,6 +1,6 @@
 import { formatValues } from '../../../loadtests/lib/summary.js';
-import type { CombinedResult, LoadSummary } from '../../shared/src/k6/index.js';
-import { code, keyValueTable, table, type SummarySection } from '../../shared/src/summary/index.js';
+import type { CombinedResult, LoadSummary } from '../../../pipeline/src/k6/index.js';
+import { code, keyValueTable, table, type SummarySection } from '../../../pipeline/src/summary/index.js';
 import type { LoadTestConfig } from './config.js';
 
 function formatNumber(value: number | undefined): string {

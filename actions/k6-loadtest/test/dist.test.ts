@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, it } from 'node:test';
 import { signToken, startSwitchboard, type SwitchboardProcess } from '../../../testkit/src/index.js';
-import { runActionProcess } from '../../shared/src/testing/index.js';
+import { runActionProcess } from '../../../pipeline/src/testing/index.js';
 
 const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const repo = fileURLToPath(new URL('../../../', import.meta.url));

@@ -10,13 +10,13 @@ import {
   testSecrets,
   type SwitchboardProcess,
 } from '../../../testkit/src/index.js';
-import type { LoadSummary } from '../../shared/src/k6/index.js';
+import type { LoadSummary } from '../../../pipeline/src/k6/index.js';
 import {
   parseSummaryTables,
   runAction,
   summaryTableToRecord,
   type ActionInputs,
-} from '../../shared/src/testing/index.js';
+} from '../../../pipeline/src/testing/index.js';
 import { run } from '../src/main.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));

@@ -11,16 +11,16 @@ import {
   findUnknownFields,
   formatPath,
   type ObjectSchema,
-} from '../../../scripts/lib/validate/unknown-fields.js';
-import { validateObjectSchema, type K8sObject } from '../../../scripts/lib/validate/index.js';
+} from '../../../pipeline/src/validate/unknown-fields.js';
+import { validateObjectSchema, type K8sObject } from '../../../pipeline/src/validate/index.js';
 import {
   signToken,
   startSwitchboard,
   testSecrets,
   type SwitchboardProcess,
 } from '../../../testkit/src/index.js';
-import type { LoadSummary } from '../../shared/src/k6/index.js';
-import { parseSummaryTables, runAction, type ActionInputs } from '../../shared/src/testing/index.js';
+import type { LoadSummary } from '../../../pipeline/src/k6/index.js';
+import { parseSummaryTables, runAction, type ActionInputs } from '../../../pipeline/src/testing/index.js';
 import { run } from '../src/main.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));

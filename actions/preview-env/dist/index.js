@@ -20475,7 +20475,7 @@ function getIDToken(aud) {
   });
 }
 
-// actions/shared/src/argocd/errors.ts
+// pipeline/src/argocd/errors.ts
 var ArgoCdError = class extends Error {
   constructor(code2, message, details = {}, options) {
     super(message, options);
@@ -20535,7 +20535,7 @@ function isArgoCdError(error2, ...codes) {
   return error2 instanceof ArgoCdError && (codes.length === 0 || codes.includes(error2.code));
 }
 
-// actions/shared/src/argocd/client.ts
+// pipeline/src/argocd/client.ts
 function normalizeServerUrl(server) {
   const trimmed = server.trim().replace(/\/+$/, "");
   if (!trimmed)
@@ -20676,7 +20676,7 @@ function parseJson(text) {
   }
 }
 
-// actions/shared/src/argocd/dex.ts
+// pipeline/src/argocd/dex.ts
 var TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
 var ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token";
 var ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
@@ -20734,7 +20734,7 @@ async function exchangeIdTokenWithDex(options) {
   };
 }
 
-// actions/shared/src/argocd/auth.ts
+// pipeline/src/argocd/auth.ts
 function readArgoCdAuthInputs(input) {
   const oidc = parseBooleanInput("oidc", input("oidc"), false);
   const token = input("token");
@@ -20791,7 +20791,7 @@ function parseBooleanInput(name, raw, fallback) {
   throw new Error(`${name}: "${raw}" is not a boolean; use true or false`);
 }
 
-// actions/shared/src/argocd/app-state.ts
+// pipeline/src/argocd/app-state.ts
 function isOperationInProgress(app) {
   if (app.operation) return true;
   const state = app.status?.operationState;
@@ -24903,7 +24903,7 @@ var Octokit2 = Octokit.plugin(requestLog, legacyRestEndpointMethods, paginateRes
   }
 );
 
-// actions/shared/src/github/octokit.ts
+// pipeline/src/github/octokit.ts
 function createOctokit(options) {
   if (!options.token)
     throw new Error("github-token is empty: pass `${{ github.token }}` or a token with the needed scopes");
@@ -24926,7 +24926,7 @@ function createOctokit(options) {
   });
 }
 
-// actions/shared/src/github/comments.ts
+// pipeline/src/github/comments.ts
 async function findMarkedComment(octokit, ref, marker) {
   const pages = octokit.paginate.iterator(octokit.rest.issues.listComments, {
     owner: ref.owner,
@@ -24963,7 +24963,7 @@ ${body}`;
   return { id: data.id, url: data.html_url, body: data.body ?? text, created: true };
 }
 
-// actions/shared/src/github/deployments.ts
+// pipeline/src/github/deployments.ts
 async function recordDeployment(octokit, options) {
   const created = await octokit.rest.repos.createDeployment({
     owner: options.owner,
@@ -25024,7 +25024,7 @@ function truncate(text, max) {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-// actions/shared/src/github/event.ts
+// pipeline/src/github/event.ts
 import { readFileSync } from "node:fs";
 function readPullRequestEvent(eventPath, repository) {
   if (!eventPath)
@@ -25069,7 +25069,7 @@ function workflowRunUrl(env) {
   return server && repository && runId ? `${server}/${repository}/actions/runs/${runId}` : void 0;
 }
 
-// actions/shared/src/summary/table.ts
+// pipeline/src/summary/table.ts
 function escapeHtml(text) {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -25098,7 +25098,7 @@ function keyValueTable(entries, headers = ["Field", "Value"]) {
   );
 }
 
-// actions/shared/src/summary/markdown.ts
+// pipeline/src/summary/markdown.ts
 function markdownCell(value) {
   if (value === void 0 || value === null) return "";
   return String(value).replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\r?\n/g, "<br>");
@@ -25112,7 +25112,7 @@ function markdownCode(value) {
   return `${fence}${value}${fence}`;
 }
 
-// actions/shared/src/summary/write.ts
+// pipeline/src/summary/write.ts
 function mermaidBlock(diagram) {
   return `
 \`\`\`mermaid

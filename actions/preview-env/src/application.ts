@@ -1,5 +1,5 @@
-import type { Application } from '../../shared/src/argocd/index.js';
-import type { PullRequestEvent } from '../../shared/src/github/index.js';
+import type { Application } from '../../../pipeline/src/argocd/index.js';
+import type { PullRequestEvent } from '../../../pipeline/src/github/index.js';
 import { applicationName, renderTemplate, type PreviewConfig } from './config.js';
 
 /** Everything that names one preview environment. */

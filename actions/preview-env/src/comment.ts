@@ -1,4 +1,4 @@
-import { markdownCode, markdownTable } from '../../shared/src/summary/index.js';
+import { markdownCode, markdownTable } from '../../../pipeline/src/summary/index.js';
 import type { PreviewNames } from './application.js';
 
 /** Hidden marker that identifies the one comment this action keeps up to date. */

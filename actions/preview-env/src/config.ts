@@ -1,4 +1,8 @@
-import { readArgoCdAuthInputs, type ArgoCdAuth, type InputReader } from '../../shared/src/argocd/index.js';
+import {
+  readArgoCdAuthInputs,
+  type ArgoCdAuth,
+  type InputReader,
+} from '../../../pipeline/src/argocd/index.js';
 
 /**
  * The AppProject of argocd/project.yaml: one source repository, the pr-* namespaces, the kinds the

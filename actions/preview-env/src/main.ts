@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
-import { ArgoCdClient, resolveArgoCdToken } from '../../shared/src/argocd/index.js';
-import { createOctokit, readPullRequestEvent, workflowRunUrl } from '../../shared/src/github/index.js';
-import { writeJobSummary } from '../../shared/src/summary/index.js';
+import { ArgoCdClient, resolveArgoCdToken } from '../../../pipeline/src/argocd/index.js';
+import { createOctokit, readPullRequestEvent, workflowRunUrl } from '../../../pipeline/src/github/index.js';
+import { writeJobSummary } from '../../../pipeline/src/summary/index.js';
 import { readPreviewConfig } from './config.js';
 import { runPreview } from './preview.js';
 import { previewSummary } from './summary.js';

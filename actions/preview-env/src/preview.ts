@@ -1,11 +1,11 @@
-import { isArgoCdError, normalizeServerUrl, type ArgoCdClient } from '../../shared/src/argocd/index.js';
+import { isArgoCdError, normalizeServerUrl, type ArgoCdClient } from '../../../pipeline/src/argocd/index.js';
 import {
   deactivateEnvironment,
   recordDeployment,
   upsertMarkedComment,
   type Octokit,
   type PullRequestEvent,
-} from '../../shared/src/github/index.js';
+} from '../../../pipeline/src/github/index.js';
 import { buildPreviewApplication, previewNames, type PreviewNames } from './application.js';
 import { PREVIEW_COMMENT_MARKER, renderPreviewComment } from './comment.js';
 import type { PreviewConfig } from './config.js';

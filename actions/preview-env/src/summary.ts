@@ -1,4 +1,4 @@
-import { code, keyValueTable, link, type SummarySection } from '../../shared/src/summary/index.js';
+import { code, keyValueTable, link, type SummarySection } from '../../../pipeline/src/summary/index.js';
 import type { PreviewResult } from './preview.js';
 
 const OUTCOME_TEXT: Record<PreviewResult['outcome'], string> = {

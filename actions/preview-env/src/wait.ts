@@ -3,7 +3,7 @@ import {
   expectedRevision,
   isArgoCdError,
   type ArgoCdClient,
-} from '../../shared/src/argocd/index.js';
+} from '../../../pipeline/src/argocd/index.js';
 
 /** Time, injected so tests control it. */
 export interface WaitRuntime {

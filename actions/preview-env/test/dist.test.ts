@@ -10,7 +10,7 @@ import {
   startFakeGitHub,
   type FakeArgoCd,
   type FakeGitHub,
-} from '../../shared/src/testing/index.js';
+} from '../../../pipeline/src/testing/index.js';
 
 const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 let argo: FakeArgoCd;

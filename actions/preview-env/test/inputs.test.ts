@@ -14,7 +14,7 @@ import {
   type ActionInputs,
   type FakeArgoCd,
   type FakeGitHub,
-} from '../../shared/src/testing/index.js';
+} from '../../../pipeline/src/testing/index.js';
 import { run } from '../src/main.js';
 
 const SHA = 'c'.repeat(40);

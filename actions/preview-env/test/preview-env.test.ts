@@ -14,7 +14,7 @@ import {
   type ActionInputs,
   type FakeArgoCd,
   type FakeGitHub,
-} from '../../shared/src/testing/index.js';
+} from '../../../pipeline/src/testing/index.js';
 import { run } from '../src/main.js';
 import { PREVIEW_COMMENT_MARKER } from '../src/comment.js';
 import { hostPatch } from '../src/application.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import type { Application } from '../../shared/src/argocd/index.js';
+import type { Application } from '../../../pipeline/src/argocd/index.js';
 import { buildPreviewApplication, previewNames } from '../src/application.js';
 import { readPreviewConfig } from '../src/config.js';
 

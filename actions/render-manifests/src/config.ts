@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
-import { parseBooleanInput } from '../../shared/src/argocd/index.js';
-import { GITHUB_ACTIONS_BOT, tokenAuthEnv, type GitIdentity } from '../../shared/src/git/index.js';
-import { DIGEST_PATTERN, type KustomizeTool } from '../../shared/src/kustomize/index.js';
+import { parseBooleanInput } from '../../../pipeline/src/argocd/index.js';
+import { GITHUB_ACTIONS_BOT, tokenAuthEnv, type GitIdentity } from '../../../pipeline/src/git/index.js';
+import { DIGEST_PATTERN, type KustomizeTool } from '../../../pipeline/src/kustomize/index.js';
 
 /** Reads one input by name (the action passes `core.getInput`). */
 export type InputReader = (name: string) => string;

@@ -9,8 +9,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Git, type GitIdentity } from '../../shared/src/git/index.js';
-import { parseObjects, type RenderedObject } from '../../shared/src/kustomize/index.js';
+import { Git, type GitIdentity } from '../../../pipeline/src/git/index.js';
+import { parseObjects, type RenderedObject } from '../../../pipeline/src/kustomize/index.js';
 
 /** What to put at `path` on the deploy branch: freshly rendered files, or an earlier commit's directory. */
 export type DeployContent = { files: Map<string, string> } | { restoreFrom: string };

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { escapeHtml, writeJobSummary } from '../../shared/src/summary/index.js';
+import { escapeHtml, writeJobSummary } from '../../../pipeline/src/summary/index.js';
 import { readRenderConfig } from './config.js';
 import type { PublishResult } from './deploy-branch.js';
 import { renderAndPublish, renderOutputs } from './render-and-publish.js';

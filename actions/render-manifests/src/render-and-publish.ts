@@ -1,4 +1,4 @@
-import { diffObjects, objectFiles, type ObjectDiff } from '../../shared/src/kustomize/index.js';
+import { diffObjects, objectFiles, type ObjectDiff } from '../../../pipeline/src/kustomize/index.js';
 import type { RenderConfig } from './config.js';
 import { publishToDeployBranch, type PublishResult } from './deploy-branch.js';
 import { renderPinnedOverlay } from './render.js';

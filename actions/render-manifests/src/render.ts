@@ -9,8 +9,8 @@ import {
   type KustomizeTool,
   type PinResult,
   type RenderedObject,
-} from '../../shared/src/kustomize/index.js';
-import { actionsExecRunner } from '../../shared/src/runner.js';
+} from '../../../pipeline/src/kustomize/index.js';
+import { actionsExecRunner } from '../../../pipeline/src/runner.js';
 
 /** One overlay, pinned and rendered. */
 export interface RenderedOverlay {

@@ -1,4 +1,4 @@
-import type { ObjectDiff } from '../../shared/src/kustomize/index.js';
+import type { ObjectDiff } from '../../../pipeline/src/kustomize/index.js';
 import {
   code,
   keyValueTable,
@@ -6,7 +6,7 @@ import {
   table,
   type CellValue,
   type SummarySection,
-} from '../../shared/src/summary/index.js';
+} from '../../../pipeline/src/summary/index.js';
 import type { RenderConfig } from './config.js';
 import type { PublishResult } from './deploy-branch.js';
 import type { ValidationProblem } from './validate.js';

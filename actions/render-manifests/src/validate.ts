@@ -1,6 +1,6 @@
-import { parseManifests, validateObjects, type K8sObject } from '../../../scripts/lib/validate/index.js';
+import { parseManifests, validateObjects, type K8sObject } from '../../../pipeline/src/validate/index.js';
 
-/** One problem the validation found (scripts/lib/validate's Problem). */
+/** One problem the validation found (pipeline/src/validate's Problem). */
 export interface ValidationProblem {
   target: string;
   object: string;
@@ -10,7 +10,7 @@ export interface ValidationProblem {
 }
 
 /**
- * Runs the project's validation (scripts/lib/validate, the library `npm run validate` uses: schemas,
+ * Runs the project's validation (pipeline/src/validate, the library `npm run validate` uses: schemas,
  * unknown fields, review policies) on the rendered files (one YAML per object) and returns its problems.
  * It is bundled into dist/ with the model schemas it needs, so it runs from any repository's workflow.
  */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
-import { runActionProcess } from '../../shared/src/testing/index.js';
+import { runActionProcess } from '../../../pipeline/src/testing/index.js';
 import { createGitFixture, git } from './fixture.js';
 
 const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));

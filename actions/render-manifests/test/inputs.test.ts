@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runAction, type ActionInputs } from '../../shared/src/testing/index.js';
+import { runAction, type ActionInputs } from '../../../pipeline/src/testing/index.js';
 import { run } from '../src/main.js';
 import { createGitFixture, git, type GitFixture } from './fixture.js';
 

@@ -8,9 +8,9 @@ import {
   runAction,
   summaryTableToRecord,
   type ActionInputs,
-} from '../../shared/src/testing/index.js';
+} from '../../../pipeline/src/testing/index.js';
 import { publishToDeployBranch } from '../src/deploy-branch.js';
-import { tokenAuthEnv } from '../../shared/src/git/index.js';
+import { tokenAuthEnv } from '../../../pipeline/src/git/index.js';
 import { run } from '../src/main.js';
 import { createGitFixture, freshCheckout, git, secondClone, type GitFixture } from './fixture.js';
 

@@ -19652,7 +19652,7 @@ function info(message) {
   process.stdout.write(message + os4.EOL);
 }
 
-// actions/shared/src/prometheus/client.ts
+// pipeline/src/prometheus/client.ts
 var PrometheusError = class extends Error {
   constructor(code2, message, details = {}, options) {
     super(message, options);
@@ -19830,7 +19830,7 @@ var PrometheusClient = class {
   }
 };
 
-// actions/shared/src/prometheus/headers.ts
+// pipeline/src/prometheus/headers.ts
 function parseHeaderLines(input, inputName = "headers") {
   const headers = {};
   for (const [index, raw] of input.split(/\r?\n/).entries()) {
@@ -19867,7 +19867,7 @@ function warningsError(warnings) {
   );
 }
 
-// actions/shared/src/summary/table.ts
+// pipeline/src/summary/table.ts
 function escapeHtml(text) {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -19892,7 +19892,7 @@ function keyValueTable(entries, headers = ["Field", "Value"]) {
   );
 }
 
-// actions/shared/src/summary/write.ts
+// pipeline/src/summary/write.ts
 function mermaidBlock(diagram) {
   return `
 \`\`\`mermaid

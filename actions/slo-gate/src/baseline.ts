@@ -1,4 +1,4 @@
-import type { PrometheusClient } from '../../shared/src/prometheus/index.js';
+import type { PrometheusClient } from '../../../pipeline/src/prometheus/index.js';
 import type { GateObjective } from './gate-file.js';
 import { evaluateObjective, formatValue, type ObjectiveResult } from './evaluate.js';
 

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { parseHeaderLines } from '../../shared/src/prometheus/index.js';
+import { parseHeaderLines } from '../../../pipeline/src/prometheus/index.js';
 import type { BaselineOptions } from './baseline.js';
 import { checkSelector, PROMETHEUS_DURATION } from './gate-file.js';
 

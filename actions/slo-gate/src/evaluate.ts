@@ -1,4 +1,4 @@
-import { isPrometheusError, type PrometheusClient } from '../../shared/src/prometheus/index.js';
+import { isPrometheusError, type PrometheusClient } from '../../../pipeline/src/prometheus/index.js';
 import { withBaseline, type BaselineOptions, type BaselineResult } from './baseline.js';
 import { substituteSelector, substituteWindow, type GateObjective } from './gate-file.js';
 

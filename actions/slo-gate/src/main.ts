@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { GatePrometheusClient } from './warnings.js';
-import { writeJobSummary } from '../../shared/src/summary/index.js';
+import { writeJobSummary } from '../../../pipeline/src/summary/index.js';
 import { readGateConfig } from './config.js';
 import { runGate, unmet } from './evaluate.js';
 import { readGateFile, selectAll } from './gate-file.js';

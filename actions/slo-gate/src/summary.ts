@@ -1,4 +1,4 @@
-import { code, keyValueTable, table, type SummarySection } from '../../shared/src/summary/index.js';
+import { code, keyValueTable, table, type SummarySection } from '../../../pipeline/src/summary/index.js';
 import { CHART_COLORS, objectiveChart } from './chart.js';
 import { formatValue, type GateReport, type ObjectiveVerdict } from './evaluate.js';
 import type { ObjectiveSeries } from './series.js';

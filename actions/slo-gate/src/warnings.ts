@@ -2,7 +2,7 @@ import {
   PrometheusClient,
   PrometheusError,
   type InstantQueryResult,
-} from '../../shared/src/prometheus/index.js';
+} from '../../../pipeline/src/prometheus/index.js';
 
 /** At most this many warnings, each cut to this many characters, go into a reason (Prometheus sends up to 10). */
 const maxWarnings = 3;

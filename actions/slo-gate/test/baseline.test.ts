@@ -13,7 +13,7 @@ import {
   type PrometheusServer,
   type SwitchboardProcess,
 } from '../../../testkit/src/index.js';
-import { runAction, type ActionInputs } from '../../shared/src/testing/index.js';
+import { runAction, type ActionInputs } from '../../../pipeline/src/testing/index.js';
 import { badness, compareWithBaseline, noiseFloor } from '../src/baseline.js';
 import { run } from '../src/main.js';
 

@@ -19,7 +19,7 @@ import {
   type PrometheusServer,
   type SwitchboardProcess,
 } from '../../../testkit/src/index.js';
-import { parseSummaryTables, runAction, type ActionInputs } from '../../shared/src/testing/index.js';
+import { parseSummaryTables, runAction, type ActionInputs } from '../../../pipeline/src/testing/index.js';
 import { readGateFile } from '../src/gate-file.js';
 import { judgeLoadTestObjective, parseSummaryMetrics } from '../src/load-test.js';
 import { run } from '../src/main.js';

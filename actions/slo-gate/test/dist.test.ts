@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
 import { refusedPort } from '../../../testkit/src/index.js';
-import { parseSummaryTables, runActionProcess } from '../../shared/src/testing/index.js';
+import { parseSummaryTables, runActionProcess } from '../../../pipeline/src/testing/index.js';
 
 const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const repo = fileURLToPath(new URL('../../../', import.meta.url));

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { startPrometheus, type PrometheusServer } from '../../../testkit/src/index.js';
-import { runAction, type ActionInputs } from '../../shared/src/testing/index.js';
+import { runAction, type ActionInputs } from '../../../pipeline/src/testing/index.js';
 import { run } from '../src/main.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));

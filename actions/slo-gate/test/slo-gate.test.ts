@@ -14,7 +14,7 @@ import {
   type PrometheusServer,
   type SwitchboardProcess,
 } from '../../../testkit/src/index.js';
-import { parseSummaryTables, runAction, type ActionInputs } from '../../shared/src/testing/index.js';
+import { parseSummaryTables, runAction, type ActionInputs } from '../../../pipeline/src/testing/index.js';
 import { run } from '../src/main.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));

@@ -69,23 +69,23 @@ export const mutationFolders: readonly MutationFolder[] = [
     ],
   },
   {
-    name: 'actions/shared/src (prometheus, summary, kustomize)',
+    name: 'pipeline/src (prometheus, summary, kustomize)',
     mutate: [
-      'actions/shared/src/prometheus/**/*.ts',
-      'actions/shared/src/summary/**/*.ts',
-      'actions/shared/src/kustomize/**/*.ts',
+      'pipeline/src/prometheus/**/*.ts',
+      'pipeline/src/summary/**/*.ts',
+      'pipeline/src/kustomize/**/*.ts',
     ],
     testFiles: [
-      'actions/shared/test/unit-prometheus-client.test.ts',
-      'actions/shared/test/unit-summary.test.ts',
-      'actions/shared/test/unit-kustomize.test.ts',
+      'pipeline/test/unit-prometheus-client.test.ts',
+      'pipeline/test/unit-summary.test.ts',
+      'pipeline/test/unit-kustomize.test.ts',
     ],
     excluded: [],
   },
   {
-    name: 'actions/shared/src/argocd',
-    mutate: ['actions/shared/src/argocd/**/*.ts'],
-    testFiles: ['actions/shared/test/argocd-client.test.ts', 'actions/shared/test/unit-argocd-*.test.ts'],
+    name: 'pipeline/src/argocd',
+    mutate: ['pipeline/src/argocd/**/*.ts'],
+    testFiles: ['pipeline/test/argocd-client.test.ts', 'pipeline/test/unit-argocd-*.test.ts'],
     excluded: [],
   },
   {

@@ -1,13 +1,9 @@
 // The workflow's load-test and SLO-gate steps, run with the actions' own domain code (the modules
 // their main.ts calls; not main.ts itself, which talks to the runner): the same input parsing, the
 // same Node runner, the same gate evaluation and the same job-summary sections.
-import {
-  combineSummaries,
-  type CombinedResult,
-  type LoadSummary,
-} from '../../../actions/shared/src/k6/index.js';
-import { PrometheusClient } from '../../../actions/shared/src/prometheus/index.js';
-import type { SummarySection } from '../../../actions/shared/src/summary/index.js';
+import { combineSummaries, type CombinedResult, type LoadSummary } from '../../../pipeline/src/k6/index.js';
+import { PrometheusClient } from '../../../pipeline/src/prometheus/index.js';
+import type { SummarySection } from '../../../pipeline/src/summary/index.js';
 import { readLoadTestConfig, type LoadTestConfig } from '../../../actions/k6-loadtest/src/config.js';
 import { runWithNode } from '../../../actions/k6-loadtest/src/local.js';
 import { loadTestSummary } from '../../../actions/k6-loadtest/src/summary.js';

@@ -1,7 +1,7 @@
 // The names the rehearsal's stand-ins use for GitHub and the registry, from switchboard.config.yaml:
 // a copy configured for another team rehearses under its own repository and image, not this one's.
 import { join } from 'node:path';
-import { configFile, loadAdopterConfig } from '../configure/config.js';
+import { configFile, loadAdopterConfig } from '../../../pipeline/src/configure/config.js';
 
 /** What the stand-in GitHub and registry call things. */
 export interface RehearsalNames {

@@ -7,12 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import type { Application } from '../../../actions/shared/src/argocd/index.js';
-import {
-  kustomizeBuild,
-  parseObjects,
-  type RenderedObject,
-} from '../../../actions/shared/src/kustomize/index.js';
+import type { Application } from '../../../pipeline/src/argocd/index.js';
+import { kustomizeBuild, parseObjects, type RenderedObject } from '../../../pipeline/src/kustomize/index.js';
 import { $, run, zxRunner } from '../zx.js';
 
 /** Argo CD's `[old=]new[:tag][@digest]` override as the images entry `kustomize edit set image` writes. */

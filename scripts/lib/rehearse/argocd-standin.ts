@@ -4,14 +4,14 @@
 // changed, a sync renders the source at its revision (argocd-source.ts) and deploys it on the stand-in
 // cluster, status reports the operation, the revision and the health the stand-in measured, and a
 // cascade delete removes what was deployed before the Application goes.
-import type { Application, SyncRequest } from '../../../actions/shared/src/argocd/index.js';
+import type { Application, SyncRequest } from '../../../pipeline/src/argocd/index.js';
 import {
   ValidatingHttpFake,
   type FakeRequest,
   type FakeResponse,
-} from '../../../actions/shared/src/testing/http-fake.js';
-import { Swagger2Validator } from '../../../actions/shared/src/testing/swagger2.js';
-import type { RenderedObject } from '../../../actions/shared/src/kustomize/index.js';
+} from '../../../pipeline/src/testing/http-fake.js';
+import { Swagger2Validator } from '../../../pipeline/src/testing/swagger2.js';
+import type { RenderedObject } from '../../../pipeline/src/kustomize/index.js';
 import { renderApplicationSource } from './argocd-source.js';
 
 /** What deploying a render did, in Argo CD's terms. */

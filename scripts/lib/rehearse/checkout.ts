@@ -7,12 +7,8 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import {
-  objectFiles,
-  parseObjects,
-  type RenderedObject,
-} from '../../../actions/shared/src/kustomize/index.js';
-import { GITHUB_ACTIONS_BOT } from '../../../actions/shared/src/git/index.js';
+import { objectFiles, parseObjects, type RenderedObject } from '../../../pipeline/src/kustomize/index.js';
+import { GITHUB_ACTIONS_BOT } from '../../../pipeline/src/git/index.js';
 import { publishToDeployBranch } from '../../../actions/render-manifests/src/deploy-branch.js';
 import { renderPinnedOverlay } from '../../../actions/render-manifests/src/render.js';
 import { $, run } from '../zx.js';

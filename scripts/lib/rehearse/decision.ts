@@ -7,8 +7,8 @@ import {
   type ObjectiveResult,
   type Verdict,
 } from '../../../actions/slo-gate/src/evaluate.js';
-import { keyValueTable, table, type SummarySection } from '../../../actions/shared/src/summary/index.js';
-import type { CombinedResult } from '../../../actions/shared/src/k6/index.js';
+import { keyValueTable, table, type SummarySection } from '../../../pipeline/src/summary/index.js';
+import type { CombinedResult } from '../../../pipeline/src/k6/index.js';
 import type { Fault } from './faults.js';
 import type { StepTiming } from './progress.js';
 import { formatDuration } from './progress.js';

@@ -3,7 +3,7 @@
 // Gateway's BackendTrafficPolicy. nginx plays Envoy's part; the settings are Envoy Gateway v1.9.0's
 // (internal/xds/translator/route.go: a route's idle timeout is the policy's streamIdleTimeout; with
 // none and the request timeout disabled, the idle timeout is disabled too).
-import type { K8sObject } from '../validate/index.js';
+import type { K8sObject } from '../../../pipeline/src/validate/index.js';
 import { ingressSettings, ManifestError, type IngressSettings } from './manifests.js';
 
 /** Seconds of a Gateway API Duration (`1h`, `3600s`, `1m30s`, `500ms`). */

@@ -4,7 +4,7 @@
 // so a workflow condition or an action never reads a field a real event does not have.
 import { readFileSync } from 'node:fs';
 import type { Ajv } from 'ajv';
-import { createAjv, describeAjvErrors } from '../../../actions/shared/src/testing/ajv.js';
+import { createAjv, describeAjvErrors } from '../../../pipeline/src/testing/ajv.js';
 
 const dir = new URL('./webhooks/', import.meta.url);
 type Json = Record<string, unknown>;

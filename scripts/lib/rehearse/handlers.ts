@@ -15,16 +15,11 @@ import { readBuildImageConfig } from '../../../actions/build-image/src/config.js
 import { readRenderConfig } from '../../../actions/render-manifests/src/config.js';
 import { renderAndPublish, renderOutputs } from '../../../actions/render-manifests/src/render-and-publish.js';
 import { describeDiff, renderSummary } from '../../../actions/render-manifests/src/summary.js';
-import {
-  code,
-  keyValueTable,
-  table,
-  type SummarySection,
-} from '../../../actions/shared/src/summary/index.js';
+import { code, keyValueTable, table, type SummarySection } from '../../../pipeline/src/summary/index.js';
 import type { RegistryServer } from '../../../testkit/src/index.js';
-import { removeImages } from '../image/index.js';
+import { removeImages } from '../../../pipeline/src/image/index.js';
 import { zxRunner } from '../zx.js';
-import type { K8sObject } from '../validate/index.js';
+import type { K8sObject } from '../../../pipeline/src/validate/index.js';
 import {
   gateConfig,
   loadTestConfig,

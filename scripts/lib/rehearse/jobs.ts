@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { K8sObject } from '../validate/index.js';
+import type { K8sObject } from '../../../pipeline/src/validate/index.js';
 import type { ContainerSpec } from './manifests.js';
 import { runJobContainer } from './replicas.js';
 import { $, run } from '../zx.js';

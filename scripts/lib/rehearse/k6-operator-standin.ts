@@ -15,9 +15,9 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { runScenario } from '../../../loadtests/src/runner.js';
 import { renderSummaryTable } from '../../../loadtests/lib/summary.js';
-import { checkTestRuns } from '../validate/policies/k6.js';
-import { validateObjectSchema } from '../validate/schema.js';
-import type { K8sObject, Problem } from '../validate/index.js';
+import { checkTestRuns } from '../../../pipeline/src/validate/policies/k6.js';
+import { validateObjectSchema } from '../../../pipeline/src/validate/schema.js';
+import type { K8sObject, Problem } from '../../../pipeline/src/validate/index.js';
 
 /** What the stand-in saw of one TestRun. */
 export interface TestRunRecord {

@@ -10,9 +10,9 @@ import { readLoadTestConfig } from '../../../actions/k6-loadtest/src/config.js';
 import { runWithNode } from '../../../actions/k6-loadtest/src/local.js';
 import { runWithOperator } from '../../../actions/k6-loadtest/src/operator.js';
 import { loadTestSummary } from '../../../actions/k6-loadtest/src/summary.js';
-import { combineSummaries, type LoadSummary } from '../../../actions/shared/src/k6/index.js';
-import { checkBundleImports } from '../platform/k6-modules.js';
-import { pinnedK6 } from '../validate/policies/k6.js';
+import { combineSummaries, type LoadSummary } from '../../../pipeline/src/k6/index.js';
+import { checkBundleImports } from '../../../pipeline/src/platform/k6-modules.js';
+import { pinnedK6 } from '../../../pipeline/src/validate/policies/k6.js';
 import type { Fault, FaultContext, FaultRecord } from './faults.js';
 import type { ActionHandler, StepOutcome } from './player.js';
 

@@ -20,7 +20,7 @@ import { playWorkflow, type PlayerOptions } from './player.js';
 import type { CheckResult } from './preview-checks.js';
 import { formatDuration } from './progress.js';
 import { StepSummary } from './summary-text.js';
-import { pinnedK6 } from '../validate/policies/k6.js';
+import { pinnedK6 } from '../../../pipeline/src/validate/policies/k6.js';
 import type { WorkflowRehearsal } from './workflow-kind.js';
 import { interpolate, readWorkflow, type WorkflowJob } from './workflow.js';
 import { rehearsalNames } from './adopter.js';

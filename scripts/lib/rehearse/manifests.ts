@@ -2,7 +2,7 @@
 // would: the Ingress's ingress-nginx annotations, a workload's container (image, environment with
 // ConfigMap/Secret/fieldRef references and $(VAR) expansion, security context, memory limit), the
 // PrometheusRule's rule groups and the ServiceMonitor's scrape path. Pure functions: no I/O.
-import type { K8sObject } from '../validate/index.js';
+import type { K8sObject } from '../../../pipeline/src/validate/index.js';
 import type { NginxProxyOptions } from '../../../testkit/src/nginx.js';
 
 /** A problem in the rendered manifests that stops the rehearsal; the message names object and field. */

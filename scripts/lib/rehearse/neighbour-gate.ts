@@ -3,7 +3,7 @@
 // each environment's gate judges its own series: a fault fails only the gate of the environment it
 // was injected into, and the environment without it passes.
 import { formatValue, unmet, type Verdict } from '../../../actions/slo-gate/src/evaluate.js';
-import { keyValueTable, type SummarySection } from '../../../actions/shared/src/summary/index.js';
+import { keyValueTable, type SummarySection } from '../../../pipeline/src/summary/index.js';
 import { gateConfig, runSloGate, type Inputs } from './actions.js';
 import type { Fault } from './faults.js';
 import type { NeighbourLoad, NeighbourRunning } from './neighbour.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import type { LoadTestConfig } from '../../../actions/k6-loadtest/src/config.js';
 import { runWithNode } from '../../../actions/k6-loadtest/src/local.js';
-import type { K8sObject } from '../validate/index.js';
+import type { K8sObject } from '../../../pipeline/src/validate/index.js';
 import { readRenderedObjects, type RehearsalRepos } from './checkout.js';
 import type { FaultContext, RedisTarget } from './faults.js';
 import type { Replica } from './replicas.js';

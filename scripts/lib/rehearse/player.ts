@@ -4,7 +4,7 @@
 // that calls that action's domain code, third-party setup actions are skipped with the reason.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SummarySection } from '../../../actions/shared/src/summary/index.js';
+import type { SummarySection } from '../../../pipeline/src/summary/index.js';
 import { $, tail } from '../zx.js';
 import { formatDuration } from './progress.js';
 import { callInputs, callOutputs, callResult, callSecrets } from './workflow-call.js';

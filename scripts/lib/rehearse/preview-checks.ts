@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { parseAllDocuments } from 'yaml';
-import type { FakeGitHub } from '../../../actions/shared/src/testing/fake-github.js';
-import type { K8sObject } from '../validate/index.js';
+import type { FakeGitHub } from '../../../pipeline/src/testing/fake-github.js';
+import type { K8sObject } from '../../../pipeline/src/validate/index.js';
 import type { StandInArgoCd } from './argocd-standin.js';
 import type { PreviewCluster, PreviewInstance } from './preview-cluster.js';
 

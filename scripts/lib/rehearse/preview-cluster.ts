@@ -4,10 +4,10 @@
 // must be one the workflow's image job produced for this rehearsal -- anything else is what the
 // kubelet would answer: ImagePullBackOff. A cascade delete stops all of it.
 import { join } from 'node:path';
-import type { Application } from '../../../actions/shared/src/argocd/index.js';
-import type { RenderedObject } from '../../../actions/shared/src/kustomize/index.js';
+import type { Application } from '../../../pipeline/src/argocd/index.js';
+import type { RenderedObject } from '../../../pipeline/src/kustomize/index.js';
 import type { NginxProxy } from '../../../testkit/src/nginx.js';
-import type { K8sObject } from '../validate/index.js';
+import type { K8sObject } from '../../../pipeline/src/validate/index.js';
 import type { ApplicationDeployer, DeployOutcome } from './argocd-standin.js';
 import type { Replica } from './replicas.js';
 import { pullImage, startIngress, startReplicas, type StandInOptions } from './standin.js';

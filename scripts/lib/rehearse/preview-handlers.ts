@@ -15,14 +15,10 @@ import { readBuildImageConfig } from '../../../actions/build-image/src/config.js
 import { readPreviewConfig } from '../../../actions/preview-env/src/config.js';
 import { runPreview } from '../../../actions/preview-env/src/preview.js';
 import { previewSummary } from '../../../actions/preview-env/src/summary.js';
-import { ArgoCdClient, resolveArgoCdToken } from '../../../actions/shared/src/argocd/index.js';
-import {
-  createOctokit,
-  readPullRequestEvent,
-  workflowRunUrl,
-} from '../../../actions/shared/src/github/index.js';
+import { ArgoCdClient, resolveArgoCdToken } from '../../../pipeline/src/argocd/index.js';
+import { createOctokit, readPullRequestEvent, workflowRunUrl } from '../../../pipeline/src/github/index.js';
 import type { RegistryServer } from '../../../testkit/src/index.js';
-import { removeImages } from '../image/index.js';
+import { removeImages } from '../../../pipeline/src/image/index.js';
 import { zxRunner } from '../zx.js';
 import type { ActionHandler } from './player.js';
 import type { Teardown } from './teardown.js';

@@ -6,9 +6,9 @@
 // failed.
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { startFakeGitHub } from '../../../actions/shared/src/testing/fake-github.js';
+import { startFakeGitHub } from '../../../pipeline/src/testing/fake-github.js';
 import { startRegistry } from '../../../testkit/src/index.js';
-import { buildBase, removeImages } from '../image/index.js';
+import { buildBase, removeImages } from '../../../pipeline/src/image/index.js';
 import { $, run, zxRunner } from '../zx.js';
 import { prepareRepos } from './checkout.js';
 import { StandInArgoCd } from './argocd-standin.js';

@@ -4,7 +4,7 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { podmanRunLimits, runTool } from '../image/index.js';
+import { podmanRunLimits, runTool } from '../../../pipeline/src/image/index.js';
 import { zxRunner } from '../zx.js';
 import {
   listeningPorts,

@@ -2,7 +2,7 @@
 // (REBALANCE_INTERVAL_MS). The new pod joins the Ingress's upstreams and Prometheus's targets as its
 // Endpoints would; then every pod's connections are read until each holds within 20 % of an even
 // share. Judged with the load test's own count of messages lost (the rollout scenario).
-import { keyValueTable, table, type SummarySection } from '../../../actions/shared/src/summary/index.js';
+import { keyValueTable, table, type SummarySection } from '../../../pipeline/src/summary/index.js';
 import type { MetricSummary } from '../../../loadtests/lib/summary.js';
 import { formatDuration } from './progress.js';
 import type { Replica } from './replicas.js';

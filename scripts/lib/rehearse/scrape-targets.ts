@@ -6,7 +6,7 @@
 // from the Kubernetes metadata, job from the Service's name and endpoint from the endpoint's port
 // name; pkg/operator/rules.go names each rule file <namespace>-<name>-<uid>.yaml and, without
 // enforcedNamespaceLabel, leaves the rules as written.
-import type { K8sObject } from '../validate/index.js';
+import type { K8sObject } from '../../../pipeline/src/validate/index.js';
 import { ManifestError } from './manifests.js';
 import type { Replica } from './replicas.js';
 

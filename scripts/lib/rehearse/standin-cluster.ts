@@ -23,7 +23,7 @@ import {
   type PostgresServer,
   type RedisServer,
 } from '../../../testkit/src/index.js';
-import type { K8sObject } from '../validate/index.js';
+import type { K8sObject } from '../../../pipeline/src/validate/index.js';
 import type { RedisTarget } from './faults.js';
 import {
   containerSpec,

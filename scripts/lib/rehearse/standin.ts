@@ -13,9 +13,9 @@ import {
   type PrometheusServer,
 } from '../../../testkit/src/index.js';
 import { startNginx, type NginxProxy } from '../../../testkit/src/nginx.js';
-import { runTool } from '../image/index.js';
+import { runTool } from '../../../pipeline/src/image/index.js';
 import { zxRunner } from '../zx.js';
-import type { K8sObject } from '../validate/index.js';
+import type { K8sObject } from '../../../pipeline/src/validate/index.js';
 import {
   mapServiceAddresses,
   prometheusRuleGroups,

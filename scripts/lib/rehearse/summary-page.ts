@@ -10,7 +10,7 @@ import {
   escapeHtml,
   type SummaryRow,
   type SummarySection,
-} from '../../../actions/shared/src/summary/index.js';
+} from '../../../pipeline/src/summary/index.js';
 
 /** The vendored mermaid bundle (vendor/mermaid/SOURCE.md says which release). */
 export const mermaidScript = fileURLToPath(

@@ -9,7 +9,7 @@ import {
   writeJobSummary,
   type CellValue,
   type SummarySection,
-} from '../../../actions/shared/src/summary/index.js';
+} from '../../../pipeline/src/summary/index.js';
 import { writeSummaryPage, type PageBlock } from './summary-page.js';
 
 const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };

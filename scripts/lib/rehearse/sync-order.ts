@@ -10,7 +10,7 @@
 //   - one step = one (phase, wave); the next step starts only when every object of this one is
 //     Healthy (or has no health) and every hook has completed (gitops-engine's "multi-step" sync)
 // Helm hook annotations (`helm.sh/hook`) are not read: this project renders no Helm charts.
-import type { K8sObject } from '../validate/index.js';
+import type { K8sObject } from '../../../pipeline/src/validate/index.js';
 
 /** A sync phase that runs during a sync (PreDelete/PostDelete run on deletion only). */
 export type SyncPhase = 'PreSync' | 'Sync' | 'PostSync' | 'SyncFail';

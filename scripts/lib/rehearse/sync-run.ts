@@ -9,7 +9,7 @@
 //     SyncFail hooks run, and later steps -- PostSync hooks included -- never run
 // Argo CD waits for a Progressing object without a limit of its own (a Deployment turns Degraded
 // after progressDeadlineSeconds); the target's settle() decides how long the rehearsal waits.
-import type { K8sObject } from '../validate/index.js';
+import type { K8sObject } from '../../../pipeline/src/validate/index.js';
 import {
   syncFailTasks,
   syncSteps,

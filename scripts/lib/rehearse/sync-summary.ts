@@ -1,6 +1,6 @@
 // The job-summary table of one Argo CD sync as the stand-in played it: every task of every step it
 // reached with its result, then one row per step it never reached.
-import { table, type SummarySection } from '../../../actions/shared/src/summary/index.js';
+import { table, type SummarySection } from '../../../pipeline/src/summary/index.js';
 import { formatDuration } from './progress.js';
 import type { SyncResult } from './sync-run.js';
 

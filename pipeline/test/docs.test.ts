@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
 import { parse } from 'yaml';
 
-const repo = fileURLToPath(new URL('../../../', import.meta.url));
+const repo = fileURLToPath(new URL('../../', import.meta.url));
 const docs = readFileSync(`${repo}docs/actions.md`, 'utf8');
 
 /** The `## <name>` section of docs/actions.md. */

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
-const repo = fileURLToPath(new URL('../../../', import.meta.url));
+const repo = fileURLToPath(new URL('../../', import.meta.url));
 const script = join(repo, 'scripts', 'build-actions.ts');
 
 /** Runs the build script as CI does: `node --import tsx scripts/build-actions.ts ...`. */
@@ -33,19 +33,19 @@ describe('scripts/build-actions.ts on a fixture repository', () => {
   before(() => {
     root = mkdtempSync(join(tmpdir(), 'build-actions-'));
     mkdirSync(join(root, 'actions', 'hello', 'src'), { recursive: true });
-    mkdirSync(join(root, 'actions', 'shared', 'src'), { recursive: true });
+    mkdirSync(join(root, 'pipeline', 'src'), { recursive: true });
     writeFileSync(
       join(root, 'actions', 'hello', 'action.yml'),
       'name: hello\nruns:\n  using: node24\n  main: dist/index.js\n',
     );
     writeFileSync(join(root, 'actions', 'hello', 'package.json'), '{"type":"module"}\n');
     writeFileSync(
-      join(root, 'actions', 'shared', 'src', 'greet.ts'),
+      join(root, 'pipeline', 'src', 'greet.ts'),
       'export const greet = (who: string): string => `hello ${who}`;\n',
     );
     writeFileSync(
       join(root, 'actions', 'hello', 'src', 'index.ts'),
-      "import { greet } from '../../shared/src/greet.js';\nconsole.log(greet('runner'));\n",
+      "import { greet } from '../../../pipeline/src/greet.js';\nconsole.log(greet('runner'));\n",
     );
   });
   after(() => rmSync(root, { recursive: true, force: true }));
@@ -72,7 +72,7 @@ describe('scripts/build-actions.ts on a fixture repository', () => {
 
   it('--check fails naming the stale dist when a source changed, including shared code', () => {
     writeFileSync(
-      join(root, 'actions', 'shared', 'src', 'greet.ts'),
+      join(root, 'pipeline', 'src', 'greet.ts'),
       'export const greet = (who: string): string => `hi ${who}`;\n',
     );
     const check = buildActions('--root', root, '--check');
@@ -82,10 +82,10 @@ describe('scripts/build-actions.ts on a fixture repository', () => {
   });
 
   it("copies a data file a bundled module reads with new URL('./...', import.meta.url) beside the bundle, and checks it", () => {
-    mkdirSync(join(root, 'actions', 'shared', 'src', 'data'), { recursive: true });
-    writeFileSync(join(root, 'actions', 'shared', 'src', 'data', 'word.txt'), 'runner');
+    mkdirSync(join(root, 'pipeline', 'src', 'data'), { recursive: true });
+    writeFileSync(join(root, 'pipeline', 'src', 'data', 'word.txt'), 'runner');
     writeFileSync(
-      join(root, 'actions', 'shared', 'src', 'greet.ts'),
+      join(root, 'pipeline', 'src', 'greet.ts'),
       "import { readFileSync } from 'node:fs';\n" +
         "const word = readFileSync(new URL('./data/word.txt', import.meta.url), 'utf8');\n" +
         'export const greet = (who: string): string => `hello ${who} ${word}`;\n',
@@ -95,7 +95,7 @@ describe('scripts/build-actions.ts on a fixture repository', () => {
     assert.match(built.out, /built actions\/hello\/dist\/data\/word\.txt/);
     const ran = spawnSync(process.execPath, [dist()], { encoding: 'utf8' });
     assert.equal(ran.stdout.trim(), 'hello runner runner', ran.stderr);
-    writeFileSync(join(root, 'actions', 'shared', 'src', 'data', 'word.txt'), 'changed');
+    writeFileSync(join(root, 'pipeline', 'src', 'data', 'word.txt'), 'changed');
     writeFileSync(join(root, 'actions', 'hello', 'dist', 'left-over.txt'), 'old');
     const check = buildActions('--root', root, '--check');
     assert.equal(check.status, 1);
@@ -116,10 +116,10 @@ describe('scripts/build-actions.ts on a fixture repository', () => {
     const files: [string, string][] = [
       ['node_modules/zx/package.json', '{"name":"zx","type":"module","main":"index.js"}\n'],
       ['node_modules/zx/index.js', 'export const $ = () => "zx";\n'],
-      ['actions/shared/src/tool.ts', "import { $ } from 'zx';\nexport const tool = (): string => $();\n"],
+      ['pipeline/src/tool.ts', "import { $ } from 'zx';\nexport const tool = (): string => $();\n"],
       [
         'actions/hello/src/index.ts',
-        "import { tool } from '../../shared/src/tool.js';\nconsole.log(tool());\n",
+        "import { tool } from '../../../pipeline/src/tool.js';\nconsole.log(tool());\n",
       ],
     ];
     for (const [path, text] of files) {
@@ -128,7 +128,7 @@ describe('scripts/build-actions.ts on a fixture repository', () => {
     }
     const before = readFileSync(dist());
     const chain =
-      /actions\/hello bundles zx through actions\/hello\/src\/index\.ts -> actions\/shared\/src\/tool\.ts -> node_modules\/zx\/index\.js\n.*take a Runner/;
+      /actions\/hello bundles zx through actions\/hello\/src\/index\.ts -> pipeline\/src\/tool\.ts -> node_modules\/zx\/index\.js\n.*take a Runner/;
     const built = buildActions('--root', root);
     assert.equal(built.status, 1, built.out);
     assert.match(built.out, chain);

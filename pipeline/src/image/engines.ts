@@ -1,12 +1,12 @@
 /**
  * Builds and pushes an image with whichever engine the runner has: `docker buildx` (GitHub's hosted
  * runners; layer cache in the Actions cache, type=gha), else buildah (the repository's image library,
- * scripts/lib/image), else podman. Each returns the digest the registry serves.
+ * pipeline/src/image/build.ts), else podman. Each returns the digest the registry serves.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildImage, hardNofileLimit, push, removeImages } from '../../../../scripts/lib/image/index.js';
+import { buildImage, hardNofileLimit, push, removeImages } from './build.js';
 import { actionsExecRunner, type RunResult } from '../runner.js';
 
 /** Which program builds. */

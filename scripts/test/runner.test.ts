@@ -5,12 +5,12 @@ import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { hardNofileLimit, sharedLibraries } from '../../../scripts/lib/image/index.js';
-import { CommandError, runChecked } from '../../../scripts/lib/runner.js';
-import { RenderError, renderObjects } from '../../../scripts/lib/validate/index.js';
-import { zxRunner } from '../../../scripts/lib/zx.js';
-import { kustomizeBuild } from '../src/kustomize/index.js';
-import { actionsExecRunner, type Runner } from '../src/runner.js';
+import { hardNofileLimit, sharedLibraries } from '../../pipeline/src/image/index.js';
+import { CommandError, runChecked } from '../../pipeline/src/runner.js';
+import { RenderError, renderObjects } from '../../pipeline/src/validate/index.js';
+import { zxRunner } from '../lib/zx.js';
+import { kustomizeBuild } from '../../pipeline/src/kustomize/index.js';
+import { actionsExecRunner, type Runner } from '../../pipeline/src/runner.js';
 
 const runners: Runner[] = [zxRunner, actionsExecRunner];
 

@@ -1,6 +1,6 @@
 // Runs every action's committed bundle from a copy of the repository the way a runner gets it for
 // `uses: OWNER/switchboard/actions/NAME@v1`: the tracked files only (git ls-files), no node_modules, and --
-// to prove a bundle reaches into neither -- without scripts/, actions/shared/ or any action's src/.
+// to prove a bundle reaches into neither -- without scripts/, pipeline/ or any action's src/.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
@@ -21,16 +21,16 @@ import {
   startPrometheus,
   startSwitchboard,
   type PrometheusServer,
-} from '../../../testkit/src/index.js';
-import { createGitFixture, git } from '../../render-manifests/test/fixture.js';
+} from '../../testkit/src/index.js';
+import { createGitFixture, git } from '../../actions/render-manifests/test/fixture.js';
 import {
   runActionProcess,
   startFakeArgoCd,
   startFakeGitHub,
   type ActionInputs,
-} from '../src/testing/index.js';
+} from '../../pipeline/src/testing/index.js';
 
-const repo = fileURLToPath(new URL('../../../', import.meta.url));
+const repo = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The tracked (and new, not ignored) files of the repository, copied to a temp dir; returns its path. */
 function copyRepository(): string {
@@ -78,7 +78,7 @@ describe('action bundles from a copy of the repository without node_modules, scr
     copy = copyRepository();
     assert.ok(!existsSync(join(copy, 'node_modules')), 'the copy has node_modules');
     rmSync(join(copy, 'scripts'), { recursive: true, force: true });
-    rmSync(join(copy, 'actions', 'shared'), { recursive: true, force: true });
+    rmSync(join(copy, 'pipeline'), { recursive: true, force: true });
     for (const name of actionsIn(copy))
       rmSync(join(copy, 'actions', name, 'src'), { recursive: true, force: true });
   });
@@ -169,7 +169,11 @@ describe('action bundles from a copy of the repository without node_modules, scr
       );
       assert.doesNotMatch(result.stderr, MISSING_CODE);
       assert.equal(result.outputs.verdict, 'inconclusive', `${result.errors.join('\n')}\n${result.stderr}`);
-      assert.equal((JSON.parse(result.outputs.objectives!) as unknown[]).length, 7);
+      // One result per objective of the gate file the action's default gate-file input names.
+      const gate = JSON.parse(readFileSync(join(copy, 'slo/generated/gate.json'), 'utf8')) as {
+        objectives: unknown[];
+      };
+      assert.equal((JSON.parse(result.outputs.objectives!) as unknown[]).length, gate.objectives.length);
       assert.doesNotMatch(result.errors.join('\n'), /unreachable/, 'Prometheus answered');
     });
 

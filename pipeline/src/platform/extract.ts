@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { kindSchemas, parseCrds, servedKind, type ServedKind } from './crd.js';
 import { parseK6Modules, type K6ModulesFile } from './k6-modules.js';
 import type { Platform, PlatformComponent } from './versions.js';
-import { $, run } from '../zx.js';
+import { runChecked, type Runner } from '../runner.js';
 
 /** Where an extracted fact came from. */
 export interface Source {
@@ -58,6 +58,7 @@ export class Snapshot {
   constructor(
     mirror: string,
     readonly repository: string,
+    private readonly runner: Runner,
   ) {
     this.gitDir = join(mirror, repository.replace('/', '+'), 'repo');
     if (!existsSync(this.gitDir)) {
@@ -66,7 +67,7 @@ export class Snapshot {
   }
 
   private async git(args: string[]): Promise<string> {
-    return (await run($`git --git-dir=${this.gitDir} ${args}`)).stdout;
+    return (await runChecked(this.runner, 'git', [`--git-dir=${this.gitDir}`, ...args])).stdout;
   }
 
   /** The commit a tag points to. */
@@ -90,12 +91,19 @@ export interface ComponentExtracts {
   schemas: Map<string, SchemaFile>;
 }
 
-/** The served kinds and wanted schemas of one pinned component, from its snapshot under `mirror`. */
-export async function extractComponent(c: PlatformComponent, mirror: string): Promise<ComponentExtracts> {
+/**
+ * The served kinds and wanted schemas of one pinned component, from its snapshot under `mirror`;
+ * `runner` runs git.
+ */
+export async function extractComponent(
+  c: PlatformComponent,
+  mirror: string,
+  runner: Runner,
+): Promise<ComponentExtracts> {
   const kinds: ServedApisFile['kinds'] = {};
   const schemas = new Map<string, SchemaFile>();
   if (c.crds.length === 0) return { kinds, schemas };
-  const snap = new Snapshot(mirror, c.repository);
+  const snap = new Snapshot(mirror, c.repository, runner);
   const commit = await snap.commit(c.tag);
   const wanted = new Set(c.schemas);
   for (const path of c.crds) {
@@ -136,25 +144,25 @@ export function mergeServed(
   return { generatedBy, kinds: Object.fromEntries(entries) };
 }
 
-/** Every extract, from snapshots under `mirror`. */
-export async function extractPlatform(platform: Platform, mirror: string): Promise<Extracts> {
+/** Every extract, from snapshots under `mirror`; `runner` runs git. */
+export async function extractPlatform(platform: Platform, mirror: string, runner: Runner): Promise<Extracts> {
   const served: ServedApisFile = { generatedBy, kinds: {} };
   const schemas = new Map<string, SchemaFile>();
   for (const c of platform.components) {
-    const one = await extractComponent(c, mirror);
+    const one = await extractComponent(c, mirror, runner);
     Object.assign(served.kinds, one.kinds);
     for (const [name, schema] of one.schemas) schemas.set(name, schema);
   }
   const k6 = platform.k6;
-  const k6Snap = new Snapshot(mirror, k6.repository);
+  const k6Snap = new Snapshot(mirror, k6.repository, runner);
   const k6Commit = await k6Snap.commit(k6.tag);
   const k6Modules: K6ModulesFile = {
     source: { repository: k6.repository, tag: k6.tag, commit: k6Commit, path: k6.modules },
     ...parseK6Modules(await k6Snap.show(k6Commit, k6.modules)),
   };
-  await checkActions(platform, mirror);
+  await checkActions(platform, mirror, runner);
   const node = platform.node;
-  const nodeSnap = new Snapshot(mirror, node.repository);
+  const nodeSnap = new Snapshot(mirror, node.repository, runner);
   const nodeCommit = await nodeSnap.commit(node.ref);
   const schedule = JSON.parse(await nodeSnap.show(nodeCommit, node.schedule)) as NodeScheduleFile['lines'];
   const lines: NodeScheduleFile['lines'] = {};
@@ -170,9 +178,9 @@ export async function extractPlatform(platform: Platform, mirror: string): Promi
 }
 
 /** Each pinned action's tag is its commit, and its action.yml runs on the recorded runtime. */
-export async function checkActions(platform: Platform, mirror: string): Promise<void> {
+export async function checkActions(platform: Platform, mirror: string, runner: Runner): Promise<void> {
   for (const a of platform.actions) {
-    const snap = new Snapshot(mirror, a.name);
+    const snap = new Snapshot(mirror, a.name, runner);
     const commit = await snap.commit(a.tag);
     if (commit !== a.commit)
       throw new Error(`${a.name}: tag ${a.tag} is ${commit}, versions.yaml says ${a.commit}`);

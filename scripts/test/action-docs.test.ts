@@ -9,16 +9,10 @@ import { describe, it } from 'node:test';
 import { NoOperationTraceWriter } from '@actions/workflow-parser';
 import { parseAction } from '@actions/workflow-parser/actions/action-parser';
 import { parse } from 'yaml';
-import { findActions } from '../../../scripts/build-actions.js';
-import {
-  MAJOR_TAG,
-  readmeFor,
-  staleReadmes,
-  USES_PREFIX,
-  type ActionMetadata,
-} from '../../../scripts/gen-action-docs.js';
+import { findActions } from '../build-actions.js';
+import { MAJOR_TAG, readmeFor, staleReadmes, USES_PREFIX, type ActionMetadata } from '../gen-action-docs.js';
 
-const repo = fileURLToPath(new URL('../../../', import.meta.url));
+const repo = fileURLToPath(new URL('../../', import.meta.url));
 const actions = findActions(repo);
 
 /** Errors of GitHub's action.yml parser (@actions/workflow-parser: schema, allowed branding values). */

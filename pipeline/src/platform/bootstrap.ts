@@ -241,7 +241,7 @@ export function bootstrapPlan(platform: Platform, skip: string[] = []): Bootstra
   const missing = [...pinned.keys()].filter((n) => !recipes.has(n));
   if (missing.length > 0) {
     throw new Error(
-      `${versionsFile}: no install for ${missing.join(', ')} (add it to scripts/lib/platform/bootstrap.ts)`,
+      `${versionsFile}: no install for ${missing.join(', ')} (add it to pipeline/src/platform/bootstrap.ts)`,
     );
   }
   const steps: BootstrapStep[] = [];
@@ -249,7 +249,7 @@ export function bootstrapPlan(platform: Platform, skip: string[] = []): Bootstra
     const c = pinned.get(name);
     if (!c)
       throw new Error(
-        `${versionsFile}: cluster.${name} is missing (scripts/lib/platform/bootstrap.ts installs it)`,
+        `${versionsFile}: cluster.${name} is missing (pipeline/src/platform/bootstrap.ts installs it)`,
       );
     if (skip.includes(name)) continue;
     steps.push({ component: name, version: c.version, ...recipe(c) });

@@ -1,5 +1,8 @@
-// Image building for Switchboard: a local Node base image, Dockerfile builds with buildah, pushes.
-// Used by scripts/test/image.test.ts and meant for the build-image action (import from here).
+/**
+ * Image building shared by the build-image action and scripts: the buildah library (a local Node
+ * base image, Dockerfile builds with buildah, pushes), engine selection with docker buildx and
+ * podman, tags and OCI labels.
+ */
 export {
   buildBase,
   layoutBaseRootfs,
@@ -21,3 +24,5 @@ export {
   type PushOptions,
 } from './build.js';
 export { ImageToolError, runTool, type ToolOptions } from './exec.js';
+export * from './engines.js';
+export * from './tags.js';

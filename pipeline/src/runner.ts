@@ -1,9 +1,9 @@
 // The one seam through which the pipeline library runs other programs (buildah, podman, ldd,
 // kubectl...). Its two callers run programs differently: scripts through zx (`zxRunner`,
 // scripts/lib/zx.ts), actions through `@actions/exec`, the toolkit's convention on runners
-// (`actionsExecRunner`, actions/shared/src/runner.ts). Domain code takes a `Runner` and imports
-// neither; this module imports no process library either, so an action's bundle need not carry zx
-// for the code it shares with scripts.
+// (`actionsExecRunner`, below). Domain code takes a `Runner` and never picks one; nothing in the
+// library imports zx, so an action's bundle need not carry zx for the code it shares with scripts.
+import { getExecOutput } from '@actions/exec';
 
 /** How one program is run. */
 export interface RunOptions {
@@ -93,3 +93,26 @@ export async function runChecked(
     result.stderr,
   );
 }
+
+/**
+ * `@actions/exec`'s getExecOutput, silent (a step prints its own lines) and resolving whatever the
+ * exit code. It throws before spawning when the program is not on PATH; that becomes exit 127, as
+ * a shell reports it. It has no timeout: the step's `timeout-minutes` bounds the program.
+ */
+export const actionsExecRunner: Runner = {
+  name: '@actions/exec',
+  async run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+    try {
+      const out = await getExecOutput(cmd, [...args], {
+        cwd: opts.cwd,
+        env: opts.env as Record<string, string> | undefined,
+        input: opts.input === undefined ? undefined : Buffer.from(opts.input),
+        silent: true,
+        ignoreReturnCode: true,
+      });
+      return { exitCode: out.exitCode, signal: null, stdout: out.stdout, stderr: out.stderr };
+    } catch (error) {
+      return { exitCode: 127, signal: null, stdout: '', stderr: (error as Error).message };
+    }
+  },
+};

@@ -143,7 +143,7 @@ export async function validateObjectSchema(ctx: TargetContext, obj: K8sObject): 
         'schema',
         obj,
         'apiVersion',
-        `no schema known for ${key}: fix the apiVersion/kind, or add its model package or CRD to scripts/lib/validate/schema.ts`,
+        `no schema known for ${key}: fix the apiVersion/kind, or add its model package or CRD to pipeline/src/validate/schema.ts`,
       ),
     ];
   }

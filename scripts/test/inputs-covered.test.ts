@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import ts from 'typescript';
 import { parse } from 'yaml';
-import { findActions } from '../../../scripts/build-actions.js';
+import { findActions } from '../build-actions.js';
 
-const repo = fileURLToPath(new URL('../../../', import.meta.url));
+const repo = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Declared input names of one action.yml, in file order. */
 function declaredInputs(action: string): string[] {

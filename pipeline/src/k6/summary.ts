@@ -4,7 +4,7 @@
  * where handleSummary printed it to stderr. Several runners' summaries combine into one verdict.
  */
 import { readFileSync } from 'node:fs';
-import type { LoadSummary, ThresholdResult } from '../../../../loadtests/lib/summary.js';
+import type { LoadSummary, ThresholdResult } from '../../../loadtests/lib/summary.js';
 
 export type { LoadSummary, ThresholdResult };
 

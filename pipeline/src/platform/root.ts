@@ -1,4 +1,4 @@
-// Where platform/ is: three levels up from this module (scripts/lib/platform/) and, once bundled, from
+// Where platform/ is: three levels up from this module (pipeline/src/platform/) and, once bundled, from
 // actions/<name>/dist/index.js too. A workflow that `uses:` an action gets the whole repository, so a
 // bundled action reads the same pinned extracts as `npm run validate`.
 import { fileURLToPath } from 'node:url';

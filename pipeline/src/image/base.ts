@@ -146,7 +146,7 @@ export async function buildBase(opts: BaseImageOptions): Promise<BuiltBase> {
         '--cmd',
         'node',
         '--label',
-        `org.opencontainers.image.description=Node.js ${process.version} from the build host (scripts/lib/image/base.ts)`,
+        `org.opencontainers.image.description=Node.js ${process.version} from the build host (pipeline/src/image/base.ts)`,
         container,
       ],
       { timeoutMs, runner },

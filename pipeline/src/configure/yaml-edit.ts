@@ -27,7 +27,7 @@ export interface Change {
 export class EditError extends Error {
   readonly code = 'ERR_CONFIGURE_EDIT';
   constructor(file: string, field: string, why: string) {
-    super(`${file}: ${field}: ${why}; put the field back or change scripts/lib/configure/placements.ts`);
+    super(`${file}: ${field}: ${why}; put the field back or change pipeline/src/configure/placements.ts`);
     this.name = 'EditError';
   }
 }
