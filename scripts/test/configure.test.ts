@@ -6,6 +6,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -259,4 +260,30 @@ describe('a copy configured for another team', () => {
       assert.equal(ns, 'chat-live');
     }
   });
+
+  test(
+    'the configured copy rehearses deploy.yml under its own names and promotes',
+    { timeout: 900_000 },
+    async () => {
+      // The rehearsal deploys the checkout's HEAD: the copy becomes a repository of its own.
+      const dev = join(repoRoot, 'base/server/secrets/dev.env');
+      if (existsSync(dev)) copyFileSync(dev, join(copy, 'base/server/secrets/dev.env'));
+      await run($({ cwd: copy })`git init -q`);
+      await run($({ cwd: copy })`git add -A`);
+      await run(
+        $({ cwd: copy })`git -c user.name=rehearsal -c user.email=rehearsal@invalid commit -qm configured`,
+      );
+      const out = await $({
+        cwd: copy,
+        timeout: 800_000,
+        nothrow: true,
+      })`npm run --silent rehearse -- --short --skip-image`;
+      const text = out.stdout + out.stderr;
+      assert.equal(out.exitCode, 0, text.slice(-6000));
+      assert.match(text, /^PROMOTE:/m);
+      assert.match(text, /namespace="chat-stage"/);
+      assert.match(text, /production \(namespace="chat-live"\) passed its gate/);
+      for (const s of shippedText) assert.ok(!text.includes(s), `the rehearsal's output still says ${s}`);
+    },
+  );
 });
