@@ -83,6 +83,7 @@ function testFolders(root: string): string[] {
     'slo/test',
     'loadtests/test',
     'scripts/test',
+    'pipeline/test',
     'bench/test',
     'examples',
     ...actions,
