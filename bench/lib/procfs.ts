@@ -44,10 +44,6 @@ let preciseCpu: boolean | undefined;
  * started as children.
  */
 export function cpuSeconds(pid: number): number {
-  return ownCpuSeconds(pid);
-}
-
-function ownCpuSeconds(pid: number): number {
   preciseCpu ??= schedSeconds(process.pid) !== null;
   if (preciseCpu) {
     const s = schedSeconds(pid);
