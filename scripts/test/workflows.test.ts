@@ -376,6 +376,20 @@ describe('what each workflow does', () => {
       assert.ok(order.indexOf('./actions/k6-loadtest') < order.indexOf('./actions/slo-gate'));
     });
 
+    it("staging's sync runs inside the load window: load started, sync, load awaited, gate on its summary", () => {
+      const steps = deploy.jobs.staging!.steps ?? [];
+      const at = (match: (s: (typeof steps)[number]) => boolean) => steps.findIndex(match);
+      const start = at((s) => s.uses === './actions/k6-loadtest' && s.with?.phase === 'start');
+      const sync = at((s) => s.uses === './actions/argocd-sync');
+      const wait = at((s) => s.uses === './actions/k6-loadtest' && s.with?.phase === 'wait');
+      const gate = at((s) => s.uses === './actions/slo-gate');
+      assert.ok(start >= 0 && start < sync && sync < wait && wait < gate, `${start} ${sync} ${wait} ${gate}`);
+      assert.equal(steps[wait]!.with?.handle, `\${{ steps.${steps[start]!.id}.outputs.handle }}`);
+      assert.equal(steps[wait]!.id, 'k6');
+      assert.equal(steps[gate]!.with?.['summary-path'], '${{ steps.k6.outputs.summary-path }}');
+      assert.match(String(steps[start]!.with?.scenario), /\|\| 'rollout' \}\}$/);
+    });
+
     it('every job checks the order first: a commit older than what the environment runs is not deployed', () => {
       // The script reads the branch from DEPLOY_BRANCH: the caller's deploy-branch, not always `deploy`.
       assert.equal(
