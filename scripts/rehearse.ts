@@ -29,6 +29,10 @@ import { prepareRepos, seedDeployBranch } from './lib/rehearse/checkout.js';
 import { decide, decisionSummary } from './lib/rehearse/decision.js';
 import { faultNames, findFault, type Fault } from './lib/rehearse/faults.js';
 import { actionHandlers, type RehearsalState } from './lib/rehearse/handlers.js';
+import { deferred } from './lib/rehearse/deploy-load.js';
+import { releaseEnv, startPreviousRelease } from './lib/rehearse/previous-release.js';
+import { REHEARSAL_REBALANCE_INTERVAL_MS } from './lib/rehearse/scale-up.js';
+import { rolloutFigures, rolloutLine, rolloutSection } from './lib/rehearse/rollout-report.js';
 import { playWorkflow, type PlayerOptions } from './lib/rehearse/player.js';
 import { Progress, formatDuration } from './lib/rehearse/progress.js';
 import { workDir } from './lib/rehearse/replicas.js';
@@ -306,6 +310,22 @@ async function main(): Promise<void> {
     ...(args.faultAt ? { faultAt: args.faultAt } : {}),
     ...(args.scaleUp ? { scaleUp: args.scaleUp } : {}),
     faultInNeighbour: args.faultInNeighbour,
+    rolled: deferred(),
+    podEnv: (release) =>
+      releaseEnv(release, {
+        sha,
+        loadMs: args.durationMs,
+        ...(args.scaleUp
+          ? {
+              extra: {
+                REBALANCE_INTERVAL_MS: {
+                  value: String(REHEARSAL_REBALANCE_INTERVAL_MS),
+                  why: '--scale-up: the rebalancer on (off by default), every 3 s for a short load',
+                },
+              },
+            }
+          : {}),
+      }),
     interrupted: () => interrupted,
     manifestImage: String(callInput('manifest-image') ?? workflow.env.MANIFEST_IMAGE ?? names.manifestImage),
     substep: async (name, fn, detail) => {
@@ -357,6 +377,15 @@ async function main(): Promise<void> {
         // Production as committed, next to staging in the same Prometheus; it starts meanwhile.
         const neighbour = startNeighbourOf(workflow, { state, branch, log: (l) => progress.log(l) });
         if (neighbour) done.push(`neighbour ${neighbour} starting`);
+        // Staging runs its previous release when the deploy starts: the deploy's sync replaces its pods.
+        if (neighbour) {
+          const previous = await state.substep(
+            'staging: the previous release (the committed render)',
+            () => startPreviousRelease(state, { branch, log: (l) => progress.log(l) }),
+            (p) => p,
+          );
+          done.push(`staging runs ${previous}`);
+        }
         return done;
       },
       (d) => d.join(', '),
@@ -366,9 +395,9 @@ async function main(): Promise<void> {
       IMAGE: state.registry ? `${state.registry.host}/${names.imagePath}` : state.manifestImage,
       NODE_BASE_IMAGE: state.baseImage ?? '',
       ARGOCD_SERVER: 'https://argocd.rehearsal.invalid',
-      // The rollout scenario counts every client's messages across the moves a scale-up or a
-      // continuity fault makes.
-      LOADTEST_SCENARIO: args.scaleUp ? 'rollout' : (args.fault?.scenario ?? 'fanout'),
+      // Unset: the workflow's default, the rollout scenario, whose clients count every message across
+      // the deploy's rolling update; a fault may need another.
+      ...(args.fault?.scenario ? { LOADTEST_SCENARIO: args.fault.scenario } : {}),
       LOADTEST_VUS: String(args.vus),
       LOADTEST_DURATION: args.duration,
       SLO_SOAK_SECONDS: String(args.soakSeconds),
@@ -445,6 +474,7 @@ async function main(): Promise<void> {
               ...gateStep.with,
               'start-time': state.loadStartedAt ?? '',
               'end-time': state.loadEndedAt ?? '',
+              'summary-path': state.load?.config.summaryPath ?? '',
             },
           },
         ],
@@ -488,6 +518,16 @@ async function main(): Promise<void> {
     });
     const scaled = args.scaleUp ? judgeScaleUp(state.scaleUpRecord, state.load?.summary.metrics) : undefined;
     if (scaled) print(`\n${await summary.write(scaled.sections)}`);
+    const roll = state.standIn?.cluster.lastRoll;
+    const rollout =
+      roll && state.loadStartedAt && state.loadEndedAt
+        ? rolloutFigures(
+            roll,
+            { startedAt: state.loadStartedAt, endedAt: state.loadEndedAt },
+            state.load?.summary.metrics,
+          )
+        : undefined;
+    if (rollout) print(`\n${await summary.write([rolloutSection(rollout)])}`);
     progress.continueAt(total);
     await progress.step('stop everything', 'cleanup', () => teardown.run());
     print(
@@ -501,9 +541,14 @@ async function main(): Promise<void> {
     );
     writeFileSync(
       join(args.summaryDir, 'decision.json'),
-      `${JSON.stringify({ ...decision, fault: args.fault?.name ?? null, faultIn: args.fault ? (args.faultInNeighbour ? 'production' : 'staging') : null, neighbour: neighbour ? { environment: neighbour.environment, selector: neighbour.selector, verdict: neighbour.verdict, failedObjectives: neighbour.failedObjectives, ok: neighbour.ok } : null, scaleUp: scaled ? { ok: scaled.ok, line: scaled.line, ...state.scaleUpRecord } : null, timings: progress.timings, totalMs: progress.elapsedMs }, null, 2)}\n`,
+      `${JSON.stringify({ ...decision, fault: args.fault?.name ?? null, faultIn: args.fault ? (args.faultInNeighbour ? 'production' : 'staging') : null, neighbour: neighbour ? { environment: neighbour.environment, selector: neighbour.selector, verdict: neighbour.verdict, failedObjectives: neighbour.failedObjectives, ok: neighbour.ok } : null, scaleUp: scaled ? { ok: scaled.ok, line: scaled.line, ...state.scaleUpRecord } : null, rollout: rollout ? { ...rollout, events: roll?.events ?? [] } : null, timings: progress.timings, totalMs: progress.elapsedMs }, null, 2)}\n`,
     );
-    for (const line of [...decision.lines, ...(neighbour?.lines ?? []), ...(scaled ? [scaled.line] : [])])
+    for (const line of [
+      ...decision.lines,
+      ...(neighbour?.lines ?? []),
+      ...(scaled ? [scaled.line] : []),
+      ...(rollout ? [rolloutLine(rollout)] : []),
+    ])
       print(line);
     print(
       `\nrehearse: job summary ${summary.htmlPath}, markdown ${summary.markdownPath}, page with charts ${summary.pagePath} (${formatDuration(progress.elapsedMs)})`,

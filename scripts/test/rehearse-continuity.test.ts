@@ -10,7 +10,7 @@ import { assertNothingLeft, decisionOf, rehearse, runIdOf, type Run } from './re
 
 /** The staging load test's summary JSON (the rollout scenario's continuity counts). */
 function loadSummaryOf(run: Run): LoadSummary {
-  const path = /rehearsal sets summary-path: (\S+)/.exec(run.out)?.[1];
+  const path = /the gate reads the load test's summary: (\S+)/.exec(run.out)?.[1];
   assert.ok(path, `the gate was not given the load test's summary:\n${run.out.slice(-4000)}`);
   return JSON.parse(readFileSync(path, 'utf8')) as LoadSummary;
 }

@@ -39,7 +39,8 @@ describe('npm run rehearse (short mode)', { timeout: 2_400_000 }, () => {
     const md = readFileSync(join(run.summaryDir, 'rehearsal.md'), 'utf8');
     // The edge's WebSocket timeout: the HTTPRoute's policy (Envoy Gateway) or the Ingress annotation.
     assert.match(md, /streamIdleTimeout=3600s|proxy-read-timeout=3600/);
-    assert.match(md, /\| DRAIN_WINDOW_MS \| 30000 \| configmap switchboard-config \|/);
+    // The rehearsal's drain window fits the rolling update into the 40 s load (the ConfigMap says 30 s).
+    assert.match(md, /\| DRAIN_WINDOW_MS \| 4000 \(a tenth of the load's duration[^|]*\| rehearsal \|/);
     assert.match(md, /## SLO gate: pass/);
     assert.match(md, /## Promotion decision: promote/);
     // Argo CD's sync of the empty namespace, wave by wave: the Jobs that form the Redis Cluster and
@@ -52,7 +53,7 @@ describe('npm run rehearse (short mode)', { timeout: 2_400_000 }, () => {
     // The job summary file holds what the actions write (HTML tables via @actions/core).
     const html = readFileSync(join(run.summaryDir, 'job-summary.md'), 'utf8');
     assert.match(html, /<h2>SLO gate: pass<\/h2>/);
-    assert.match(html, /<h2>Load test fanout: passed<\/h2>/);
+    assert.match(html, /<h2>Load test rollout: passed<\/h2>/);
     assert.match(html, /## Deployment of [0-9a-f]{12}/);
     await assertNothingLeft(run, runIdOf(run.out));
     console.log(`healthy rehearsal with the image build: ${Math.round(decision.totalMs / 1000)} s`);
@@ -102,7 +103,7 @@ describe('npm run rehearse (short mode)', { timeout: 2_400_000 }, () => {
 
   test('Ctrl-C while the load test runs: exit 130, no process, port or container left', async () => {
     const run = await rehearse(['--short', '--skip-image'], 600_000, (line) =>
-      /fanout 6s\/40s/.test(line) ? 'interrupt' : undefined,
+      /rollout 6s\/40s/.test(line) ? 'interrupt' : undefined,
     );
     assert.equal(run.code, 130, run.out.slice(-6000));
     assert.match(run.out, /SIGINT: stopping everything it started/);

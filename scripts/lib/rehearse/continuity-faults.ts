@@ -96,3 +96,29 @@ export const brokenRecoveryFault: Fault = {
   timing,
   inject: (ctx) => rollingDrain(ctx, 'broken-recovery', (signal) => loseHistory(ctx, signal)),
 };
+
+export const rolloutBrokenRecoveryFault: Fault = {
+  name: 'rollout-broken-recovery',
+  description:
+    "the deploy's own rolling update while history is unavailable to recovery: Redis loses every key " +
+    '(history, sequences) every 200 ms from the start of the sync until it is done',
+  gateObjectives: ['recovery-success', 'messages-lost'],
+  exclusive: true,
+  scenario: 'rollout',
+  duringSync: true,
+  why:
+    "each old pod's clients rejoin a new pod while the stream's epoch keeps changing, so recovery is refused " +
+    '(recovery-success) and what was published while they were away never reaches them (messages-lost)',
+  timing,
+  inject: async (ctx) => {
+    const startedAt = Date.now();
+    const signal = ctx.signal ?? AbortSignal.timeout(ctx.holdMs);
+    const flushed = await loseHistory(ctx, signal);
+    return {
+      name: 'rollout-broken-recovery',
+      startedAt,
+      endedAt: Date.now(),
+      actions: [`during the sync: ${flushed}`],
+    };
+  },
+};

@@ -2,7 +2,7 @@
 // slo/generated/gate.json it must break.
 import { WebSocket } from 'ws';
 import { SignJWT } from 'jose';
-import { brokenRecoveryFault, rollingDrainFault } from './continuity-faults.js';
+import { brokenRecoveryFault, rollingDrainFault, rolloutBrokenRecoveryFault } from './continuity-faults.js';
 import type { Replica } from './replicas.js';
 
 /** The faults `--fault` accepts. */
@@ -13,6 +13,7 @@ export const faultNames = [
   'slow-consumer',
   'broken-recovery',
   'rolling-drain',
+  'rollout-broken-recovery',
 ] as const;
 export type FaultName = (typeof faultNames)[number];
 
@@ -36,6 +37,8 @@ export interface FaultContext {
   /** How long the fault lasts (pause, outage, back-off). */
   holdMs: number;
   log: (line: string) => void;
+  /** A fault played during the deploy's sync ends when this aborts (the sync is done). */
+  signal?: AbortSignal;
 }
 
 /** What happened, for the summary. */
@@ -62,6 +65,8 @@ export interface Fault {
   scenario?: string;
   /** Why the objective fails. */
   why: string;
+  /** Played while the deploy's sync rolls the pods (from its start until `signal`), not at `timing`'s atMs. */
+  duringSync?: boolean;
   /** Different expectations when the load test's VUs reconnect every session (--session). */
   withSessions?: Pick<Fault, 'gateObjectives' | 'why'>;
   /**
@@ -304,6 +309,7 @@ export const faults: Record<FaultName, Fault> = {
   'slow-consumer': slowConsumer,
   'broken-recovery': brokenRecoveryFault,
   'rolling-drain': rollingDrainFault,
+  'rollout-broken-recovery': rolloutBrokenRecoveryFault,
 };
 
 /** Resolves `--fault`; the error lists the choices. */

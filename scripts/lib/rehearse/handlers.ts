@@ -3,7 +3,6 @@
 // the step's note), and calls the action's domain modules -- the code its main.ts calls.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SignJWT } from 'jose';
 import { parseAllDocuments } from 'yaml';
 import {
   buildConfiguredImage,
@@ -15,45 +14,22 @@ import { readBuildImageConfig } from '../../../actions/build-image/src/config.js
 import { readRenderConfig } from '../../../actions/render-manifests/src/config.js';
 import { renderAndPublish, renderOutputs } from '../../../actions/render-manifests/src/render-and-publish.js';
 import { describeDiff, renderSummary } from '../../../actions/render-manifests/src/summary.js';
-import { code, keyValueTable, table, type SummarySection } from '../../../pipeline/src/summary/index.js';
 import type { RegistryServer } from '../../../testkit/src/index.js';
 import { removeImages } from '../../../pipeline/src/image/index.js';
 import { zxRunner } from '../zx.js';
 import type { K8sObject } from '../../../pipeline/src/validate/index.js';
-import {
-  gateConfig,
-  loadTestConfig,
-  runLoadTest,
-  runSloGate,
-  type GateOutcome,
-  type LoadTestOutcome,
-} from './actions.js';
+import { gateConfig, runSloGate, type GateOutcome, type LoadTestOutcome } from './actions.js';
 import { committedDigest, readRenderedObjects, type RehearsalRepos } from './checkout.js';
+import { faultDuringSync, loadTestHandler, type Deferred, type RunningLoad } from './deploy-load.js';
 import type { Fault, FaultRecord, RedisTarget } from './faults.js';
-import {
-  neighbourFaultContext,
-  runNeighbourLoad,
-  type NeighbourLoad,
-  type NeighbourRunning,
-} from './neighbour.js';
+import type { NeighbourLoad, NeighbourRunning } from './neighbour.js';
 import type { ActionHandler, StepOutcome } from './player.js';
-import { formatDuration } from './progress.js';
 import { unmet } from '../../../actions/slo-gate/src/evaluate.js';
 import type { Replica } from './replicas.js';
-import { REHEARSAL_REBALANCE_INTERVAL_MS, scaleUpDuringLoad, type ScaleUpRecord } from './scale-up.js';
-import { serviceMonitorTargets } from './scrape-targets.js';
-import {
-  describeEnv,
-  pullImage,
-  startIngress,
-  startMonitoring,
-  startReplicas,
-  type StandInOptions,
-} from './standin.js';
-import { StandInCluster } from './standin-cluster.js';
-import { syncSteps } from './sync-order.js';
-import { runSync } from './sync-run.js';
-import { syncSummarySection } from './sync-summary.js';
+import type { ScaleUpRecord } from './scale-up.js';
+import type { ReplicaMode, StandInOptions } from './standin.js';
+import type { StandInCluster } from './standin-cluster.js';
+import { resyncStandIn, startStandIn } from './standin-sync.js';
 import type { Teardown } from './teardown.js';
 
 /** The running stand-in for the staging cluster. */
@@ -68,6 +44,8 @@ export interface StandInState {
   secrets: Record<string, string>;
   replicas: Replica[];
   redis: RedisTarget;
+  /** The stand-in cluster: a later sync of it rolls the pods (standin-sync.ts). */
+  cluster: StandInCluster;
   /** A scale-up: one more pod, in the Ingress's upstreams and Prometheus's targets once ready. */
   addPod: () => Promise<Replica>;
 }
@@ -117,6 +95,16 @@ export interface RehearsalState {
   /** --fault-in names the neighbour: the fault hits its pods, not the deployed environment's. */
   faultInNeighbour?: boolean;
   neighbourLoad?: NeighbourLoad;
+  /** What the rehearsal adds to the server pods of the previous release and of the deploy (part of their template). */
+  podEnv: (release: 'previous' | 'deploy') => StandInOptions['extraEnv'];
+  /** The deploy's sync of staging has run (a later one, the restore's, does not roll back). */
+  deploySynced?: boolean;
+  /** Resolved once the deploy's sync is done (the pods rolled): faults and scale-ups wait for it. */
+  rolled: Deferred;
+  /** The load test phase start left running. */
+  running?: RunningLoad;
+  /** A fault played while the deploy's sync rolls the pods. */
+  faultDuringSync?: Promise<FaultRecord>;
 }
 
 const reader = (inputs: Record<string, string>) => (name: string) => inputs[name] ?? '';
@@ -229,6 +217,36 @@ function argocdSyncHandler(state: RehearsalState): ActionHandler {
         note: `not rehearsed: ${state.neighbour ? 'its stand-in keeps the committed render (the neighbour)' : `no stand-in for ${inputs.application}`}; Argo CD would sync ${app.path} at ${commit.slice(0, 12)} (${objects.length} objects, ${image})`,
       };
     }
+    const sync = {
+      application: inputs.application ?? '',
+      revision,
+      commit,
+      path: app.path,
+      objects,
+      image,
+      mode: (state.skipImage ? 'process' : 'container') as ReplicaMode,
+      extraEnv: state.podEnv('deploy'),
+      log,
+    };
+    // The deploy's sync of the running previous release: the pods roll while the load test runs.
+    if (state.standIn && !state.deploySynced) {
+      state.deploySynced = true;
+      const during = faultDuringSync(state, log);
+      try {
+        const r = await resyncStandIn(state, sync);
+        if (r.sync.phase !== 'Succeeded') {
+          return {
+            outputs: { ...outputs, 'sync-status': 'OutOfSync', 'health-status': 'Degraded' },
+            summary: r.sections,
+            failed: `Argo CD sync of ${inputs.application} failed: ${r.sync.message}`,
+          };
+        }
+        return { outputs, note: r.note, summary: r.sections };
+      } finally {
+        during.stop();
+        state.rolled.resolve();
+      }
+    }
     if (
       !state.standIn &&
       (state.syncAttempted || (state.registry && !image.startsWith(`${state.registry.host}/`)))
@@ -243,231 +261,19 @@ function argocdSyncHandler(state: RehearsalState): ActionHandler {
         outputs: { ...outputs, revision: state.standIn.commit },
         note:
           image === state.standIn.image
-            ? `the stand-in already runs ${image}`
+            ? `stand-in not re-synced: it runs the deploy's pods; the restored render (${commit.slice(0, 12)}) is the previous release's, which the rehearsal does not roll back to`
             : `stand-in not re-synced: ${app.path} at ${commit.slice(0, 12)} runs ${image}, which the loopback registry does not have (a cluster would pull it)`,
       };
     }
-    const opts: StandInOptions = {
-      objects,
-      replicas: state.replicas,
-      mode: state.skipImage ? 'process' : 'container',
-      scrapeIntervalMs: state.scrapeIntervalMs,
-      runId: state.runId,
-      dir: state.dir,
-      logDir: join(state.summaryDir, 'pods'),
-      teardown: state.teardown,
-      log,
-      interrupted: state.interrupted,
-      ...(state.scaleUp === undefined
-        ? {}
-        : {
-            extraEnv: {
-              REBALANCE_INTERVAL_MS: {
-                value: String(REHEARSAL_REBALANCE_INTERVAL_MS),
-                why: '--scale-up: the rebalancer on (off by default), every 3 s for a short load',
-              },
-            },
-          }),
-    };
-    state.syncAttempted = true;
-    log(
-      `stand-in for ${inputs.application}: ${app.path} at ${commit.slice(0, 12)} (${objects.length} objects)`,
-    );
-    const cluster = new StandInCluster(opts, image, (c) => startReplicas(opts, c));
-    if (!state.skipImage) {
-      await state.substep(
-        `pull ${image}`,
-        () => pullImage(image),
-        () => 'as the kubelet does before the first pod of it starts',
-      );
-    }
-    const sync = await state.substep(
-      `Argo CD sync: ${syncSteps(objects).length} steps (phase, wave)`,
-      () => runSync(objects, cluster, log),
-      (r) => `${r.phase}: ${r.message}`,
-    );
-    const syncSection = syncSummarySection(inputs.application ?? '', sync);
-    if (sync.phase !== 'Succeeded') {
+    const r = await startStandIn(state, sync);
+    if (r.sync.phase !== 'Succeeded') {
       return {
         outputs: { ...outputs, 'sync-status': 'OutOfSync', 'health-status': 'Degraded' },
-        summary: [syncSection],
-        failed: `Argo CD sync of ${inputs.application} failed: ${sync.message}`,
+        summary: r.sections,
+        failed: `Argo CD sync of ${inputs.application} failed: ${r.sync.message}`,
       };
     }
-    const pods = { replicas: cluster.replicas, spec: cluster.podSpec!, envOf: cluster.podEnvOf! };
-    const migration = cluster.notes.join('; ') || 'no Job in the sync';
-    const { nginx, ingress } = await state.substep(
-      'Ingress (nginx from its annotations)',
-      () => startIngress(opts, pods.replicas),
-      (i) => `${i.nginx.httpUrl}, paths ${i.ingress.nginx.paths?.join(' ')}`,
-    );
-    const neighbour = state.neighbour
-      ? await state.substep(
-          'the neighbour environment (the same Prometheus scrapes it)',
-          () => state.neighbour!,
-          (n) => `${n.application} at ${n.commit.slice(0, 12)}: ${n.replicas.length} pods, ${n.selector}`,
-        )
-      : undefined;
-    const monitoring = await state.substep(
-      'ServiceMonitor and PrometheusRule (Prometheus)',
-      () => startMonitoring(opts, pods.replicas, neighbour ? [neighbour] : []),
-      (m) => `${m.prometheus.url}, ${m.groups} rule groups, every pod scraped`,
-    );
-    const secrets = cluster.secrets['switchboard-secrets'] ?? Object.values(cluster.secrets)[0] ?? {};
-    state.standIn = {
-      application: inputs.application ?? '',
-      commit,
-      objects,
-      image,
-      socketUrl: nginx.socketUrl,
-      ingressUrl: nginx.httpUrl,
-      prometheusUrl: monitoring.prometheus.url,
-      secrets,
-      replicas: pods.replicas,
-      redis: cluster.redis!,
-      addPod: async () => {
-        const pod = await cluster.addPod!();
-        await cluster.onEndpoints!(pods.replicas);
-        return pod;
-      },
-    };
-    // The Service's endpoints: nginx's upstreams and Prometheus's targets follow the serving pods.
-    cluster.onEndpoints = async (serving) => {
-      await nginx.setUpstreams(serving.map((r) => r.port));
-      await monitoring.prometheus.setLabelledTargets(
-        [{ objects: state.standIn?.objects ?? objects, replicas: serving }, ...(neighbour ? [neighbour] : [])].flatMap(
-          (e) => serviceMonitorTargets(e),
-        ),
-      );
-    };
-    // The LOADTEST_TOKEN secret: a JWT signed with the environment's JWT_SECRET, join/publish room:*.
-    state.loadTestToken = await new SignJWT({ sub: 'loadtest', join: ['room:*'], publish: ['room:*'] })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setIssuedAt()
-      .setExpirationTime('2h')
-      .sign(new TextEncoder().encode(secrets.JWT_SECRET ?? ''));
-    const env = describeEnv(pods.spec, pods.envOf(0), opts.extraEnv);
-    const summary: SummarySection[] = [
-      syncSection,
-      {
-        heading: `Synced ${inputs.application} to the stand-in`,
-        level: 2,
-        table: keyValueTable([
-          ['Revision', code(`${revision} = ${commit.slice(0, 12)}`)],
-          ['Path', code(app.path)],
-          ['Image', code(image)],
-          ['Pods', pods.replicas.map((r) => `${r.name} on 127.0.0.1:${r.port} (${r.where()})`).join('; ')],
-          ['Jobs', migration],
-          ['Ingress', `${nginx.httpUrl}: ${ingress.nginx.paths?.join(', ')}`],
-          [
-            'Ingress annotations',
-            Object.entries(ingress.annotations)
-              .map(([k, v]) => `${k}=${v}`)
-              .join(', '),
-          ],
-          ['Prometheus', code(monitoring.prometheus.url)],
-        ]),
-      },
-      {
-        heading: 'Server environment (pod 0)',
-        table: table(
-          ['Variable', 'Value', 'From'],
-          env.map((e) => [e.name, e.value, e.source]),
-        ),
-      },
-    ];
-    return {
-      outputs,
-      note: `stand-in synced to ${commit.slice(0, 12)}: ${state.replicas} pods of ${image}`,
-      summary,
-    };
-  };
-}
-
-/** k6-loadtest: the Node runner (engine: node) through the Ingress stand-in, with the fault. */
-function loadTestHandler(state: RehearsalState): ActionHandler {
-  return async ({ inputs, log }) => {
-    const overrides: Record<string, string> = { engine: 'node' };
-    if (state.session) {
-      overrides.env = [inputs.env ?? '', `SESSION=${state.session}`].filter(Boolean).join('\n');
-    }
-    const config = loadTestConfig({ ...inputs, ...overrides }, state.root, state.summaryDir);
-    let lines = 0;
-    // What k6-loadtest outputs as started-at/ended-at: the span the SLO gate judges.
-    const startedAt = new Date().toISOString();
-    const running = runLoadTest(config, (line) => {
-      if (lines++ % 5 === 0) log(line);
-    });
-    // The neighbour's own traffic over the same span.
-    const neighbour = state.neighbour ? await state.neighbour : undefined;
-    const neighbourLoad = neighbour ? runNeighbourLoad(neighbour, config, state.summaryDir) : undefined;
-    let injected: Promise<FaultRecord> | undefined;
-    const fault = state.fault;
-    const standIn = state.standIn;
-    if (fault && state.faultAt && standIn) {
-      const at = state.faultAt;
-      injected = new Promise<void>((r) => setTimeout(r, at.atMs)).then(() => {
-        const into = state.faultInNeighbour && neighbour ? ` into ${neighbour.environment}` : '';
-        log(`injecting fault ${fault.name}${into}: ${fault.description}`);
-        return fault.inject(
-          state.faultInNeighbour && neighbour
-            ? neighbourFaultContext(neighbour, at.holdMs, log)
-            : {
-                replicas: standIn.replicas,
-                redis: standIn.redis,
-                ingressUrl: standIn.ingressUrl,
-                apiToken: standIn.secrets.API_TOKEN ?? '',
-                jwtSecret: standIn.secrets.JWT_SECRET ?? '',
-                holdMs: at.holdMs,
-                log,
-              },
-        );
-      });
-    }
-    const scaled =
-      state.scaleUp && standIn
-        ? scaleUpDuringLoad({
-            addPod: standIn.addPod,
-            replicas: () => standIn.replicas,
-            loadStartedAt: Date.parse(startedAt),
-            ...state.scaleUp,
-            log,
-          })
-        : undefined;
-    const [outcome, record, other, scaleUp] = await Promise.all([running, injected, neighbourLoad, scaled]);
-    state.neighbourLoad = other;
-    state.scaleUpRecord = scaleUp;
-    const endedAt = new Date().toISOString();
-    state.load = outcome;
-    state.loadStartedAt = startedAt;
-    state.loadEndedAt = endedAt;
-    state.faultRecord = record;
-    const failed = outcome.combined.thresholds.filter((t) => !t.ok);
-    const result: StepOutcome = {
-      outputs: {
-        passed: String(outcome.combined.passed),
-        thresholds: JSON.stringify(
-          outcome.combined.thresholds.map((t) => ({
-            metric: t.metric,
-            expression: t.expression,
-            ok: t.ok,
-            value: t.value ?? null,
-          })),
-        ),
-        'summary-path': config.summaryPath,
-        'duration-seconds': String(Math.ceil(outcome.combined.testRunDurationMs / 1000)),
-        'started-at': startedAt,
-        'ended-at': endedAt,
-      },
-      note: `${outcome.combined.passed ? 'passed' : 'FAILED'} ${outcome.combined.thresholds.filter((t) => t.ok).length}/${outcome.combined.thresholds.length} thresholds in ${formatDuration(outcome.combined.testRunDurationMs)} (${changes(Object.keys(overrides))}${record ? `; fault: ${record.actions.join(', ')}` : ''})`,
-      summary: outcome.sections,
-    };
-    if (!outcome.combined.passed && config.failOnThresholds) {
-      result.failed = `load test ${config.scenario} failed ${failed.length} threshold(s): ${failed
-        .map((t) => `${t.metric} ${t.expression} (value ${t.value ?? 'n/a'})`)
-        .join(', ')}`;
-    }
-    return result;
+    return { outputs, note: r.note, summary: r.sections };
   };
 }
 
@@ -480,15 +286,7 @@ function sloGateHandler(state: RehearsalState): ActionHandler {
       ...inputs,
       'scrape-interval-seconds': String(state.scrapeIntervalMs / 1000),
     };
-    // A continuity fault's clients count what they lost: the gate judges it from their summary, as
-    // deploy.yml will once it passes k6-loadtest's summary-path (docs/pipeline.md); until then the
-    // rehearsal passes it.
-    if (!scraped['summary-path'] && state.fault?.scenario === 'rollout' && state.load) {
-      scraped['summary-path'] = state.load.config.summaryPath;
-      log(
-        `rehearsal sets summary-path: ${state.load.config.summaryPath} (the load test's summary; deploy.yml does not pass it yet)`,
-      );
-    }
+    if (scraped['summary-path']) log(`the gate reads the load test's summary: ${scraped['summary-path']}`);
     const config = gateConfig(scraped, state.root);
     state.gateInputs = scraped;
     const gate = await runSloGate(config, log);

@@ -13,6 +13,7 @@ import type { GateOutcome } from './actions.js';
 import { unmet } from '../../../actions/slo-gate/src/evaluate.js';
 import { prepareRepos, seedDeployBranch } from './checkout.js';
 import { workflowDispatchEvent } from './events.js';
+import { deferred } from './deploy-load.js';
 import { actionHandlers, type RehearsalState } from './handlers.js';
 import { StandInK6Operator } from './k6-operator-standin.js';
 import { loadTestModesHandler, withFault, type LoadTestHandlerState } from './loadtest-handlers.js';
@@ -75,6 +76,9 @@ export async function rehearseLoadtest(r: WorkflowRehearsal): Promise<number> {
     scrapeIntervalMs: 1000,
     interrupted: r.interrupted,
     manifestImage: MANIFEST_IMAGE,
+    // One sync, no deploy: the pods run the render as it is.
+    podEnv: () => undefined,
+    rolled: deferred(),
     substep: async (name, fn, detail) => {
       const value = await fn();
       print(`  ${name}: done${detail ? ` -- ${detail(value)}` : ''}`);
