@@ -64,8 +64,11 @@ export function rollingStrategy(deployment: K8sObject, replicas: number): Rollin
 /** Polls the pod's readiness until it is no longer 200 (or `gone` resolves), bounded by `timeoutMs`. */
 async function notReady(replica: Replica, gone: Promise<unknown>, timeoutMs: number): Promise<void> {
   let exited = false;
-  void gone.finally(() => (exited = true));
-  for (const deadline = Date.now() + timeoutMs; !exited && Date.now() < deadline; ) {
+  gone.then(
+    () => (exited = true),
+    () => (exited = true),
+  );
+  for (const deadline = Date.now() + timeoutMs; !exited && Date.now() < deadline;) {
     const ready = await fetch(`http://127.0.0.1:${replica.metricsPort}/readyz`, {
       signal: AbortSignal.timeout(1000),
     }).then(
@@ -112,11 +115,15 @@ export async function rollingUpdate(opts: {
   const terminate = async (pod: Replica): Promise<void> => {
     note(`${pod.name} terminating (SIGTERM: drains its sockets with 1012 and a reconnect hint)`);
     const gone = pod.stop(opts.graceSeconds);
+    // Never rejects: a pod that fails to stop is noted, and the roll goes on (Kubernetes kills it).
     exits.push(
-      gone.then(() => {
-        opts.retired.push(pod);
-        note(`${pod.name} exited`);
-      }),
+      gone.then(
+        () => {
+          opts.retired.push(pod);
+          note(`${pod.name} exited`);
+        },
+        (err: Error) => note(`${pod.name} did not stop cleanly: ${err.message}`),
+      ),
     );
     await notReady(pod, gone, 10_000);
     opts.pods.splice(opts.pods.indexOf(pod), 1);

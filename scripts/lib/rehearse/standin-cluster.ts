@@ -113,6 +113,7 @@ export class StandInCluster implements SyncTarget {
     pods: { extraEnv?: StandInOptions['extraEnv']; mode?: ReplicaMode; serverImage?: string } = {},
   ): void {
     this.applied.length = 0;
+    this.notes.length = 0;
     for (const key of [...this.started.keys()]) if (!key.startsWith('StatefulSet/')) this.started.delete(key);
     if (pods.extraEnv) this.extraEnv = pods.extraEnv;
     if (pods.mode) this.mode = pods.mode;
