@@ -72,7 +72,7 @@ REHEARSE_REPLICAS, REHEARSE_SCALE_UP=1, REHEARSE_VUS, REHEARSE_DURATION, REHEARS
 REHEARSE_SUMMARY_DIR (a flag wins over the environment).
 
 Exit status: 0 promote, 2 do not promote, 3 the --fault was not caught by the objective it must break
-(broken-recovery: by those and no other; rolling-drain, which must be ridden through: no promotion)
+(broken-recovery, rollout-broken-recovery: by those and no other; rolling-drain, which must be ridden through: no promotion)
 or a gate judged the wrong environment (the fault failed the other one's gate, or the neighbour failed
 without a fault) or the --scale-up did not end even with nothing lost, 1 the rehearsal itself failed, 130 interrupted.`;
 

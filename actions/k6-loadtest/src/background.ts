@@ -60,6 +60,19 @@ function entryPoint(): string {
   return join(dirname(here), here.endsWith('.ts') ? 'index.ts' : 'index.js');
 }
 
+/** The module loaders this process runs with (tsx under the tests); no other flag of ours is the worker's. */
+function loaderArgs(execArgv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i]!;
+    if (/^--(import|require|loader|experimental-loader)=/.test(a)) out.push(a);
+    else if (/^(--import|--require|-r|--loader|--experimental-loader)$/.test(a) && i + 1 < execArgv.length) {
+      out.push(a, execArgv[++i]!);
+    }
+  }
+  return out;
+}
+
 /** Writes `file` whole or not at all (a reader polling for it never sees half of it). */
 function writeAtomically(file: string, text: string): void {
   writeFileSync(`${file}.tmp`, text, { mode: 0o600 });
@@ -84,12 +97,11 @@ export function startInBackground(
   if (extra.worker === false) return { handle, startedAt };
   const log = openSync(logPath(handle), 'a', 0o600);
   try {
-    // The test runner's own flags (node --test) are not the worker's; a loader (tsx) is.
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--test'));
-    const child = spawn(process.execPath, [...execArgv, entryPoint()], {
+    const { NODE_TEST_CONTEXT: _testRunner, ...env } = process.env;
+    const child = spawn(process.execPath, [...loaderArgs(process.execArgv), entryPoint()], {
       detached: true,
       stdio: ['ignore', log, log],
-      env: { ...process.env, [WORKER_ENV]: handle, [TOKEN_ENV]: token, [JWT_SECRET_ENV]: jwtSecret },
+      env: { ...env, [WORKER_ENV]: handle, [TOKEN_ENV]: token, [JWT_SECRET_ENV]: jwtSecret },
     });
     child.unref();
     writeAtomically(statePath(handle), `${JSON.stringify({ ...state, pid: child.pid }, null, 2)}\n`);
