@@ -170,6 +170,9 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
     fail(`--fault-in: "${faultIn.slice(0, 40)}" is not staging or production`);
   }
   if (faultIn === 'production' && !fault) fail('--fault-in production needs a --fault');
+  if (faultIn === 'production' && fault?.duringSync) {
+    fail(`--fault ${fault.name} plays during staging's sync; production is not synced in the rehearsal`);
+  }
   const scaleUp = flag(values['scale-up'], env.REHEARSE_SCALE_UP);
   // A quarter in: every client has joined; the rest of the load (minus the rollout scenario's last
   // seconds without publishing) is the time the rebalancer gets.
