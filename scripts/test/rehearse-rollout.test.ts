@@ -1,9 +1,10 @@
-// deploy.yml's staging job for real (`npm run rehearse --short --skip-image`): staging runs its previous
-// release, the load test starts (phase start), the sync rolls every pod as the Deployment's
-// RollingUpdate does while the rollout scenario's clients count what they miss, then the load is
-// awaited (phase wait) and the gate judges messages-lost and reconnect-p99 from its summary. Healthy:
-// 0 lost, 0 duplicated, promote. With history lost while the pods roll: the gate fails
-// recovery-success and messages-lost and nothing else, exit 2.
+// deploy.yml's staging job for real (`npm run rehearse --short --skip-image --duration 60s`: 60 s leave
+// room for 3 pods to roll on a busy machine): staging runs its previous release, the load test starts
+// (phase start), the sync rolls every pod as the Deployment's RollingUpdate does while the rollout
+// scenario's clients count what they miss, then the load is awaited (phase wait) and the gate judges
+// messages-lost and reconnect-p99 from its summary. Healthy: 0 lost, 0 duplicated, promote. With
+// history lost while the pods roll: the gate fails recovery-success and messages-lost and nothing
+// else, exit 2.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
@@ -52,7 +53,7 @@ describe(
   { timeout: 1_300_000 },
   () => {
     test('healthy: every pod replaced while the rollout scenario runs, 0 lost, 0 duplicated, the gate passes on the summary, promote', async () => {
-      const run = await rehearse(['--short', '--skip-image'], 600_000);
+      const run = await rehearse(['--short', '--skip-image', '--duration', '60s'], 600_000);
       assert.equal(run.code, 0, run.out.slice(-8000));
       const decision = decisionOf(run);
       assert.equal(decision.promote, true);
@@ -95,7 +96,10 @@ describe(
     });
 
     test('rollout-broken-recovery: history lost while the pods roll fails recovery-success and messages-lost only, do not promote, exit 2', async () => {
-      const run = await rehearse(['--short', '--skip-image', '--fault', 'rollout-broken-recovery'], 600_000);
+      const run = await rehearse(
+        ['--short', '--skip-image', '--duration', '60s', '--fault', 'rollout-broken-recovery'],
+        600_000,
+      );
       assert.equal(run.code, 2, run.out.slice(-8000));
       const decision = decisionOf(run);
       assert.equal(decision.promote, false);
