@@ -9,23 +9,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import type { LoadSummary } from '../../pipeline/src/k6/index.js';
+import type { RolloutFigures } from '../lib/rehearse/rollout-report.js';
 import { assertNothingLeft, decisionOf, rehearse, runIdOf, type Run } from './rehearse-child.js';
 
-interface Rollout {
-  replaced: number;
-  startedAtMs: number;
-  endedAtMs: number;
-  loadMs: number;
-  insideLoad: boolean;
-  lost?: number;
-  duplicated?: number;
-  reordered?: number;
-  reconnects?: number;
-  reconnectP99Ms?: number;
-  connectsPeak1s?: number;
-  connectsPeak100ms?: number;
-  events: string[];
-}
+/** decision.json's `rollout`: the figures and the roll's steps. */
+type Rollout = RolloutFigures & { events: string[] };
 
 function rolloutOf(run: Run): Rollout {
   const rollout = (decisionOf(run) as unknown as { rollout: Rollout | null }).rollout;

@@ -15,17 +15,20 @@ before(async () => {
 });
 after(() => server?.stop());
 
+/** A short fanout run on the Node runner against the test server. */
+const fanout = async () => ({
+  scenario: 'fanout',
+  engine: 'node',
+  url: server.socketUrl,
+  token: await signToken({ sub: 'dist', join: ['room:*'], publish: ['room:*'] }),
+  vus: 2,
+  duration: '2s',
+  env: 'ROOMS=1\nGRACEFUL_STOP=2s',
+});
+
 it('the committed bundle runs with plain `node dist/index.js` (engine node, bundled runner) and reports thresholds', async () => {
   const result = await runActionProcess(dist, {
-    inputs: {
-      scenario: 'fanout',
-      engine: 'node',
-      url: server.socketUrl,
-      token: await signToken({ sub: 'dist', join: ['room:*'], publish: ['room:*'] }),
-      vus: 2,
-      duration: '2s',
-      env: 'ROOMS=1\nGRACEFUL_STOP=2s',
-    },
+    inputs: await fanout(),
     env: { GITHUB_WORKSPACE: repo, RUNNER_TEMP: mkdtempSync(join(tmpdir(), 'k6-dist-')) },
   });
   assert.equal(result.exitCode, 0, `${result.errors.join('\n')}\n${result.stderr}`);
@@ -35,15 +38,7 @@ it('the committed bundle runs with plain `node dist/index.js` (engine node, bund
 });
 
 it('the bundle as phase start and phase wait: the detached worker outlives the start step and wait reports it', async () => {
-  const inputs = {
-    scenario: 'fanout',
-    engine: 'node',
-    url: server.socketUrl,
-    token: await signToken({ sub: 'dist', join: ['room:*'], publish: ['room:*'] }),
-    vus: 2,
-    duration: '2s',
-    env: 'ROOMS=1\nGRACEFUL_STOP=2s',
-  };
+  const inputs = await fanout();
   const env = { GITHUB_WORKSPACE: repo, RUNNER_TEMP: mkdtempSync(join(tmpdir(), 'k6-dist-phases-')) };
   const started = await runActionProcess(dist, { inputs: { ...inputs, phase: 'start' }, env });
   assert.equal(started.exitCode, 0, `${started.errors.join('\n')}\n${started.stderr}`);

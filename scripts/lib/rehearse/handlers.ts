@@ -29,7 +29,7 @@ import type { Replica } from './replicas.js';
 import type { ScaleUpRecord } from './scale-up.js';
 import type { ReplicaMode, StandInOptions } from './standin.js';
 import type { StandInCluster } from './standin-cluster.js';
-import { resyncStandIn, startStandIn } from './standin-sync.js';
+import { resyncStandIn, startStandIn, type StandInSyncResult } from './standin-sync.js';
 import type { Teardown } from './teardown.js';
 
 /** The running stand-in for the staging cluster. */
@@ -228,20 +228,20 @@ function argocdSyncHandler(state: RehearsalState): ActionHandler {
       extraEnv: state.podEnv('deploy'),
       log,
     };
+    const synced = (r: StandInSyncResult): StepOutcome =>
+      r.sync.phase === 'Succeeded'
+        ? { outputs, note: r.note, summary: r.sections }
+        : {
+            outputs: { ...outputs, 'sync-status': 'OutOfSync', 'health-status': 'Degraded' },
+            summary: r.sections,
+            failed: `Argo CD sync of ${inputs.application} failed: ${r.sync.message}`,
+          };
     // The deploy's sync of the running previous release: the pods roll while the load test runs.
     if (state.standIn && !state.deploySynced) {
       state.deploySynced = true;
       const during = faultDuringSync(state, log);
       try {
-        const r = await resyncStandIn(state, sync);
-        if (r.sync.phase !== 'Succeeded') {
-          return {
-            outputs: { ...outputs, 'sync-status': 'OutOfSync', 'health-status': 'Degraded' },
-            summary: r.sections,
-            failed: `Argo CD sync of ${inputs.application} failed: ${r.sync.message}`,
-          };
-        }
-        return { outputs, note: r.note, summary: r.sections };
+        return synced(await resyncStandIn(state, sync));
       } finally {
         during.stop();
         state.rolled.resolve();
@@ -265,15 +265,7 @@ function argocdSyncHandler(state: RehearsalState): ActionHandler {
             : `stand-in not re-synced: ${app.path} at ${commit.slice(0, 12)} runs ${image}, which the loopback registry does not have (a cluster would pull it)`,
       };
     }
-    const r = await startStandIn(state, sync);
-    if (r.sync.phase !== 'Succeeded') {
-      return {
-        outputs: { ...outputs, 'sync-status': 'OutOfSync', 'health-status': 'Degraded' },
-        summary: r.sections,
-        failed: `Argo CD sync of ${inputs.application} failed: ${r.sync.message}`,
-      };
-    }
-    return { outputs, note: r.note, summary: r.sections };
+    return synced(await startStandIn(state, sync));
   };
 }
 

@@ -5,7 +5,13 @@
 // pods to the new template (standin-cluster.ts, rolling-update.ts) while the load test runs.
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { code, keyValueTable, table, type SummarySection } from '../../../pipeline/src/summary/index.js';
+import {
+  code,
+  keyValueTable,
+  table,
+  type CellValue,
+  type SummarySection,
+} from '../../../pipeline/src/summary/index.js';
 import type { K8sObject } from '../../../pipeline/src/validate/index.js';
 import type { RehearsalState } from './handlers.js';
 import type { Replica } from './replicas.js';
@@ -44,6 +50,17 @@ export interface StandInSyncResult {
   sync: SyncResult;
   sections: SummarySection[];
   note: string;
+}
+
+/** The summary rows every sync of the stand-in shows: what was synced, and the pods running it. */
+function syncedRows(s: StandInSync, pods: Replica[], jobs: string): [string, CellValue][] {
+  return [
+    ['Revision', code(`${s.revision} = ${s.commit.slice(0, 12)}`)],
+    ['Path', code(s.path)],
+    ['Image', code(s.image)],
+    ['Pods', pods.map((r) => `${r.name} on 127.0.0.1:${r.port} (${r.where()})`).join('; ')],
+    ['Jobs', jobs],
+  ];
 }
 
 /** The first sync: starts the stand-in cluster, the Ingress and Prometheus, and sets `state.standIn`. */
@@ -139,11 +156,7 @@ export async function startStandIn(state: RehearsalState, s: StandInSync): Promi
       heading: `Synced ${s.application} to the stand-in`,
       level: 2,
       table: keyValueTable([
-        ['Revision', code(`${s.revision} = ${s.commit.slice(0, 12)}`)],
-        ['Path', code(s.path)],
-        ['Image', code(s.image)],
-        ['Pods', pods.replicas.map((r) => `${r.name} on 127.0.0.1:${r.port} (${r.where()})`).join('; ')],
-        ['Jobs', migration],
+        ...syncedRows(s, pods.replicas, migration),
         ['Ingress', `${nginx.httpUrl}: ${ingress.nginx.paths?.join(', ')}`],
         [
           'Ingress annotations',
@@ -204,13 +217,9 @@ export async function resyncStandIn(state: RehearsalState, s: StandInSync): Prom
       {
         heading: `Synced ${s.application} to the stand-in`,
         level: 2,
-        table: keyValueTable([
-          ['Revision', code(`${s.revision} = ${s.commit.slice(0, 12)}`)],
-          ['Path', code(s.path)],
-          ['Image', code(s.image)],
-          ['Pods', standIn.replicas.map((r) => `${r.name} on 127.0.0.1:${r.port} (${r.where()})`).join('; ')],
-          ['Jobs', cluster.notes.join('; ') || 'no Job in the sync'],
-        ]),
+        table: keyValueTable(
+          syncedRows(s, standIn.replicas, cluster.notes.join('; ') || 'no Job in the sync'),
+        ),
       },
       {
         heading: `Server environment (${first.name})`,
