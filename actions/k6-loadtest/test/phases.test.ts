@@ -198,6 +198,9 @@ describe('k6-loadtest, phase start and wait', () => {
     assert.match(calls(), /"get"/);
     assert.equal(waited.outputs.passed, 'true', waited.errors.join('\n'));
     assert.equal(waited.outputs['started-at'], started.outputs['started-at']);
-    assert.match(summaryTableToRecord(parseSummaryTables(waited.summary)[0]!).Engine, /k6-operator TestRun/);
+    assert.match(
+      summaryTableToRecord(parseSummaryTables(waited.summary)[0]!).Engine ?? '',
+      /k6-operator TestRun/,
+    );
   });
 });
