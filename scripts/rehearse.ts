@@ -523,11 +523,11 @@ async function main(): Promise<void> {
     if (scaled) print(`\n${await summary.write(scaled.sections)}`);
     const roll = state.standIn?.cluster.lastRoll;
     const rollout =
-      roll && state.loadStartedAt && state.loadEndedAt
+      roll && state.loadStartedAt && state.load
         ? rolloutFigures(
             roll,
-            { startedAt: state.loadStartedAt, endedAt: state.loadEndedAt },
-            state.load?.summary.metrics,
+            { startedAt: state.loadStartedAt, durationMs: state.load.combined.testRunDurationMs },
+            state.load.summary.metrics,
           )
         : undefined;
     if (rollout) print(`\n${await summary.write([rolloutSection(rollout)])}`);

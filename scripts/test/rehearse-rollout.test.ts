@@ -32,7 +32,8 @@ function figures(label: string, r: Rollout, totalMs: number): string {
     `${label} (${Math.round(totalMs / 1000)} s): ${r.replaced} pods rolled ${(r.startedAtMs / 1000).toFixed(1)}-` +
     `${(r.endedAtMs / 1000).toFixed(1)} s into the ${(r.loadMs / 1000).toFixed(1)} s load; lost ${r.lost}, duplicated ` +
     `${r.duplicated}, reordered ${r.reordered}; reconnect p99 ${r.reconnectP99Ms?.toFixed(0)} ms (${r.reconnects} ` +
-    `reconnects); connects peak ${r.connectsPeak1s}/s, ${r.connectsPeak100ms} in 100 ms`
+    `reconnects); connects peak ${r.connectsPeak1s}/s, ${r.connectsPeak100ms} in 100 ms; reconnects peak ` +
+    `${r.reconnectsPeak1s}/s, ${r.reconnectsPeak100ms} in 100 ms`
   );
 }
 
@@ -76,9 +77,9 @@ describe(
       const summary = loadSummaryOf(run);
       assert.equal(summary.scenario, 'rollout');
       // The gate judged the clients' own counts, and the server saw recoveries.
-      assert.match(run.out, /messages-lost: [^\n]+ -> pass/);
-      assert.match(run.out, /reconnect-p99: [^\n]+ -> pass/);
-      assert.match(run.out, /recovery-success: [^\n]+ -> pass/);
+      assert.match(run.out, /\| messages-lost \| [^\n]+ \| 0 \| <= 0 \| pass \|/);
+      assert.match(run.out, /\| reconnect-p99 \| [^\n]+ \| \d+ ms \| <= 5000 ms \| pass \|/);
+      assert.match(run.out, /recovery-success: 1 \(>= 0\.999\) -> pass/);
       await assertNothingLeft(run, runIdOf(run.out));
       console.log(figures('healthy rollout', rollout, decision.totalMs));
     });

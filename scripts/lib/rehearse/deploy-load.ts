@@ -55,20 +55,31 @@ const stagingContext = (
 });
 
 /**
- * Starts a `duringSync` fault as the deploy's sync starts; `stop()` ends it when the sync is done.
+ * Starts a `duringSync` fault as the deploy's sync begins to roll the pods; `stop()` ends it when the
+ * sync is done.
  * Other faults (and none) give a no-op.
  */
 export function faultDuringSync(state: RehearsalState, log: (line: string) => void): { stop: () => void } {
   const fault = state.fault;
-  if (!fault?.duringSync || !state.standIn || state.faultInNeighbour) return { stop: () => undefined };
+  const standIn = state.standIn;
+  if (!fault?.duringSync || !standIn || state.faultInNeighbour) return { stop: () => undefined };
   const stop = new AbortController();
-  log(`injecting fault ${fault.name} while the pods roll: ${fault.description}`);
-  state.faultDuringSync = fault.inject({
-    ...stagingContext(state.standIn, state.faultAt?.holdMs ?? 0, log),
-    signal: stop.signal,
-  });
-  state.faultDuringSync.catch(() => undefined);
-  return { stop: () => stop.abort() };
+  // From the first pod replaced, not the sync's start: its hooks (the migration) are not the target.
+  standIn.cluster.onRollStart = () => {
+    standIn.cluster.onRollStart = undefined;
+    log(`injecting fault ${fault.name} while the pods roll: ${fault.description}`);
+    state.faultDuringSync = fault.inject({
+      ...stagingContext(standIn, state.faultAt?.holdMs ?? 0, log),
+      signal: stop.signal,
+    });
+    state.faultDuringSync.catch(() => undefined);
+  };
+  return {
+    stop: () => {
+      standIn.cluster.onRollStart = undefined;
+      stop.abort();
+    },
+  };
 }
 
 /** Starts the load test and what runs beside it (the neighbour's traffic, a fault, a scale-up). */

@@ -22,17 +22,21 @@ export interface RolloutFigures {
   reconnectP99Ms?: number;
   connectsPeak1s?: number;
   connectsPeak100ms?: number;
+  /** The reconnect herd alone (connects after a server close). */
+  reconnectsPeak1s?: number;
+  reconnectsPeak100ms?: number;
   recoveryRate?: number;
 }
 
 /** The roll against the load test's span and its clients' counts. */
 export function rolloutFigures(
   roll: RollRecord,
-  load: { startedAt: string; endedAt: string },
+  load: { startedAt: string; durationMs: number },
   metrics: Record<string, MetricSummary> | undefined,
 ): RolloutFigures {
+  // The load's own end (its clients' last second), not when a later step noticed it.
   const start = Date.parse(load.startedAt);
-  const end = Date.parse(load.endedAt);
+  const end = start + load.durationMs;
   const v = (metric: string, key: string) => metrics?.[metric]?.values[key];
   const figures: RolloutFigures = {
     replaced: roll.from.length,
@@ -52,6 +56,8 @@ export function rolloutFigures(
   set('reconnectP99Ms', v('continuity_reconnect_time', 'p(99)'));
   set('connectsPeak1s', v('continuity_connects', 'peak_1s'));
   set('connectsPeak100ms', v('continuity_connects', 'peak_100ms'));
+  set('reconnectsPeak1s', v('continuity_reconnects', 'peak_1s'));
+  set('reconnectsPeak100ms', v('continuity_reconnects', 'peak_100ms'));
   set('recoveryRate', v('continuity_recovery_success', 'rate'));
   return figures;
 }
@@ -65,7 +71,8 @@ export function rolloutLine(f: RolloutFigures): string {
     `rolling update: ${f.replaced} pods replaced ${s(f.startedAtMs)}-${s(f.endedAtMs)} into the ${s(f.loadMs)} load ` +
     `(${f.insideLoad ? 'inside' : 'NOT inside'} the load window); per client: messages lost ${n(f.lost)}, ` +
     `duplicated ${n(f.duplicated)}, reordered ${n(f.reordered)}; reconnect p99 ${n(f.reconnectP99Ms, ' ms')} ` +
-    `(${n(f.reconnects)} reconnects); connects peak ${n(f.connectsPeak1s, '/s')} (${n(f.connectsPeak100ms)} in 100 ms)`
+    `(${n(f.reconnects)} reconnects); connects peak ${n(f.connectsPeak1s, '/s')} (${n(f.connectsPeak100ms)} in 100 ms), ` +
+    `reconnects alone ${n(f.reconnectsPeak1s, '/s')} (${n(f.reconnectsPeak100ms)} in 100 ms)`
   );
 }
 
@@ -87,6 +94,10 @@ export function rolloutSection(f: RolloutFigures): SummarySection {
       [
         'Connects peak',
         `${n(f.connectsPeak1s, '/s')} (1 s buckets), ${n(f.connectsPeak100ms)} in any 100 ms`,
+      ],
+      [
+        'Reconnects peak (the herd alone)',
+        `${n(f.reconnectsPeak1s, '/s')} (1 s buckets), ${n(f.reconnectsPeak100ms)} in any 100 ms`,
       ],
       [
         'Rejoins recovered',

@@ -82,6 +82,8 @@ export class StandInCluster implements SyncTarget {
   onEndpoints?: (serving: Replica[]) => Promise<void>;
   /** Pods a rolling update replaced, stopped (their logs are saved with the others'). */
   readonly retired: Replica[] = [];
+  /** Called as a rolling update begins (after the sync's earlier waves), e.g. to disturb it. */
+  onRollStart?: () => void;
   /** The last rolling update, when a sync rolled the pods. */
   lastRoll?: RollRecord;
   /** What the rehearsal adds to the pods' environment, and how they run: part of their template. */
@@ -363,6 +365,7 @@ export class StandInCluster implements SyncTarget {
       } else {
         const replicas = this.replicas.length;
         const strategy = rollingStrategy(this.deployment(), replicas);
+        this.onRollStart?.();
         this.lastRoll = await rollingUpdate({
           pods: this.replicas,
           replicas,

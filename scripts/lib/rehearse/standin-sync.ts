@@ -116,14 +116,17 @@ export async function startStandIn(state: RehearsalState, s: StandInSync): Promi
   );
   const secrets = cluster.secrets['switchboard-secrets'] ?? Object.values(cluster.secrets)[0] ?? {};
   // The Service's endpoints: nginx's upstreams and Prometheus's targets follow the serving pods.
+  // Both at once, as the Ingress controller and the Prometheus Operator each watch the Endpoints.
   cluster.onEndpoints = async (serving: Replica[]) => {
-    await nginx.setUpstreams(serving.map((r) => r.port));
-    await monitoring.prometheus.setLabelledTargets(
-      [
-        { objects: state.standIn?.objects ?? s.objects, replicas: serving },
-        ...(neighbour ? [neighbour] : []),
-      ].flatMap((e) => serviceMonitorTargets(e)),
-    );
+    await Promise.all([
+      nginx.setUpstreams(serving.map((r) => r.port)),
+      monitoring.prometheus.setLabelledTargets(
+        [
+          { objects: state.standIn?.objects ?? s.objects, replicas: serving },
+          ...(neighbour ? [neighbour] : []),
+        ].flatMap((e) => serviceMonitorTargets(e)),
+      ),
+    ]);
   };
   state.standIn = {
     application: s.application,
