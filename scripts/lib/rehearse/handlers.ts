@@ -327,14 +327,18 @@ function argocdSyncHandler(state: RehearsalState): ActionHandler {
       redis: cluster.redis!,
       addPod: async () => {
         const pod = await cluster.addPod!();
-        await nginx.setUpstreams(pods.replicas.map((r) => r.port));
-        await monitoring.prometheus.setLabelledTargets(
-          [{ objects, replicas: pods.replicas }, ...(neighbour ? [neighbour] : [])].flatMap((e) =>
-            serviceMonitorTargets(e),
-          ),
-        );
+        await cluster.onEndpoints!(pods.replicas);
         return pod;
       },
+    };
+    // The Service's endpoints: nginx's upstreams and Prometheus's targets follow the serving pods.
+    cluster.onEndpoints = async (serving) => {
+      await nginx.setUpstreams(serving.map((r) => r.port));
+      await monitoring.prometheus.setLabelledTargets(
+        [{ objects: state.standIn?.objects ?? objects, replicas: serving }, ...(neighbour ? [neighbour] : [])].flatMap(
+          (e) => serviceMonitorTargets(e),
+        ),
+      );
     };
     // The LOADTEST_TOKEN secret: a JWT signed with the environment's JWT_SECRET, join/publish room:*.
     state.loadTestToken = await new SignJWT({ sub: 'loadtest', join: ['room:*'], publish: ['room:*'] })

@@ -9,7 +9,9 @@
 //   Job             runs to completion (hook or not): the server image's Jobs as podman containers (or
 //                   the working tree's module with --skip-image), others on this machine with the
 //                   ConfigMap volumes they mount (the create-cluster script with this machine's redis-cli)
-//   Deployment      switchboard: the pods, each ready on /readyz before the next
+//   Deployment      switchboard: the pods, each ready on /readyz before the next; a later sync
+//                   (beginSync) whose pod template differs from the running pods' rolls them as the
+//                   Deployment's RollingUpdate strategy says (rolling-update.ts)
 //   others          recorded, with gitops-engine's health rule (HPA without its Deployment: Degraded)
 // A pod that lacks a Secret or ConfigMap key does not start (CreateContainerConfigError): its Job or
 // Deployment never completes; the target reports that instead of waiting out Kubernetes' deadlines.
@@ -34,7 +36,8 @@ import {
 } from './manifests.js';
 import { podSpec, runJobOnThisMachine, runServerImageJob } from './jobs.js';
 import type { Replica } from './replicas.js';
-import type { StandInOptions } from './standin.js';
+import { rollingStrategy, rollingUpdate, type RollRecord } from './rolling-update.js';
+import type { ReplicaMode, StandInOptions } from './standin.js';
 import type { Health, SyncTarget } from './sync-run.js';
 import type { SyncTask } from './sync-order.js';
 
@@ -75,6 +78,17 @@ export class StandInCluster implements SyncTarget {
   podEnvOf?: (i: number) => Record<string, string>;
   /** Starts one more server pod (a scale-up) and resolves once it is ready; set with the pods. */
   addPod?: () => Promise<Replica>;
+  /** Told the serving pods whenever they change (the Service's endpoints: the Ingress and Prometheus follow). */
+  onEndpoints?: (serving: Replica[]) => Promise<void>;
+  /** Pods a rolling update replaced, stopped (their logs are saved with the others'). */
+  readonly retired: Replica[] = [];
+  /** The last rolling update, when a sync rolled the pods. */
+  lastRoll?: RollRecord;
+  /** What the rehearsal adds to the pods' environment, and how they run: part of their template. */
+  extraEnv: StandInOptions['extraEnv'];
+  mode: ReplicaMode;
+  /** The template the running pods were started from. */
+  private runningTemplate?: string;
   private readonly namespaces = new Set<string>();
   private readonly starting: Promise<unknown>[] = [];
   private readonly started = new Map<string, Promise<Health | undefined>>();
@@ -85,7 +99,22 @@ export class StandInCluster implements SyncTarget {
     private readonly serverImage: string,
     /** Starts the Deployment's pods from the applied objects; throws when one is never ready. */
     private readonly startPods: (cluster: StandInCluster) => Promise<void>,
-  ) {}
+  ) {
+    this.extraEnv = opts.extraEnv;
+    this.mode = opts.mode;
+  }
+
+  /**
+   * Starts a later sync of the same cluster: what exists stays (namespaces, Secrets, running
+   * StatefulSets); hooks and the Deployment are settled again. `pods` changes what the rehearsal
+   * adds to the pods, so a template that differs from the running pods' rolls them.
+   */
+  beginSync(pods: { extraEnv?: StandInOptions['extraEnv']; mode?: ReplicaMode } = {}): void {
+    this.applied.length = 0;
+    for (const key of [...this.started.keys()]) if (!key.startsWith('StatefulSet/')) this.started.delete(key);
+    if (pods.extraEnv) this.extraEnv = pods.extraEnv;
+    if (pods.mode) this.mode = pods.mode;
+  }
 
   async apply(task: SyncTask): Promise<void> {
     const o = task.object;
@@ -163,6 +192,8 @@ export class StandInCluster implements SyncTarget {
 
   private createSecret(es: K8sObject): void {
     const name = (es.spec as { target?: { name?: string } } | undefined)?.target?.name ?? es.metadata.name;
+    // The store's values do not change between syncs: the Secret the pods run with stays.
+    if (this.secrets[name]) return;
     const data: Record<string, string> = Object.create(null) as Record<string, string>;
     // Letters and digits only, as docs/kubernetes.md asks of the store's values.
     for (const key of this.referencedKeys(name)) data[key] = randomBytes(24).toString('hex');
@@ -201,6 +232,8 @@ export class StandInCluster implements SyncTarget {
 
   private startStatefulSet(sts: K8sObject): void {
     const key = `StatefulSet/${sts.metadata.name}`;
+    // Already running from an earlier sync: nothing here changes a StatefulSet's pods.
+    if (this.started.has(key)) return;
     const replicas = (sts.spec as { replicas?: number } | undefined)?.replicas ?? 1;
     const start = async (): Promise<Health> => {
       const name = sts.metadata.name;
@@ -298,17 +331,51 @@ export class StandInCluster implements SyncTarget {
     }
   }
 
-  /** The server Deployment's container as pod `podName` would get it from what is applied now. */
-  deploymentSpec(podName: string): ContainerSpec {
+  private deployment(): K8sObject {
     const deployment = this.applied.find((a) => a.kind === 'Deployment' && a.metadata.name === 'switchboard');
     if (!deployment) throw new ManifestError('Deployment/switchboard has not been applied');
-    return this.specOf('Deployment', deployment, podName);
+    return deployment;
+  }
+
+  /** The server Deployment's container as pod `podName` would get it from what is applied now. */
+  deploymentSpec(podName: string): ContainerSpec {
+    return this.specOf('Deployment', this.deployment(), podName);
+  }
+
+  /** The pod template as the pods get it: the rendered one and what the rehearsal adds. */
+  private template(): string {
+    const spec = this.deployment().spec as { template?: unknown } | undefined;
+    return JSON.stringify([spec?.template, this.extraEnv ?? {}, this.mode]);
   }
 
   private async rollOut(): Promise<Health> {
     await Promise.all(this.starting);
     try {
-      await this.startPods(this);
+      const template = this.template();
+      if (this.replicas.length === 0) {
+        await this.startPods(this);
+      } else if (template === this.runningTemplate) {
+        return { status: 'Healthy', message: `${this.replicas.length} pods, template unchanged` };
+      } else {
+        const replicas = this.replicas.length;
+        const strategy = rollingStrategy(this.deployment(), replicas);
+        this.lastRoll = await rollingUpdate({
+          pods: this.replicas,
+          replicas,
+          strategy,
+          startPod: () => this.addPod!(),
+          endpoints: (serving) => this.onEndpoints?.(serving) ?? Promise.resolve(),
+          graceSeconds: this.opts.interrupted() ? 2 : Math.min(this.deploymentSpec('roll').terminationGraceSeconds, 60),
+          retired: this.retired,
+          log: this.opts.log,
+        });
+        this.runningTemplate = template;
+        return {
+          status: 'Healthy',
+          message: `rolled ${replicas} pods (maxSurge ${strategy.maxSurge}, maxUnavailable ${strategy.maxUnavailable}) in ${((this.lastRoll.endedAt - this.lastRoll.startedAt) / 1000).toFixed(1)} s`,
+        };
+      }
+      this.runningTemplate = template;
       return { status: 'Healthy', message: `${this.replicas.length} pods ready on /readyz` };
     } catch (err) {
       if (err instanceof ManifestError) return notStarted(err);

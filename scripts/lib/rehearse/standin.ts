@@ -95,7 +95,7 @@ export async function startReplicas(opts: StandInOptions, cluster: StandInCluste
   // Resolved against what the sync has applied so far: a missing Secret or ConfigMap key throws.
   const specOf = (i: number) => cluster.deploymentSpec(`switchboard-${opts.runId}-${i}`);
   const envOf = (i: number) =>
-    podEnv(specOf(i), cluster.services, ports[i]!, metricsPorts[i]!, opts.extraEnv);
+    podEnv(specOf(i), cluster.services, ports[i]!, metricsPorts[i]!, cluster.extraEnv);
   cluster.podSpec = specOf(0);
   cluster.podEnvOf = envOf;
   const replicas = cluster.replicas;
@@ -104,8 +104,9 @@ export async function startReplicas(opts: StandInOptions, cluster: StandInCluste
     const grace = opts.interrupted() ? 2 : Math.min(specOf(0).terminationGraceSeconds, 60);
     await Promise.all(replicas.map((r) => r.stop(grace)));
     mkdirSync(opts.logDir, { recursive: true });
-    for (const r of replicas) writeFileSync(join(opts.logDir, `${r.name}.log`), await r.fullLogs());
-    if (opts.mode === 'container') {
+    for (const r of [...cluster.retired, ...replicas])
+      writeFileSync(join(opts.logDir, `${r.name}.log`), await r.fullLogs());
+    if (cluster.mode === 'container' || opts.mode === 'container') {
       // Anything of this run still there (e.g. a pod that failed to become ready).
       const { stdout } = await runTool(
         'podman',
@@ -129,7 +130,7 @@ export async function startReplicas(opts: StandInOptions, cluster: StandInCluste
         ports[i] = port!;
         metricsPorts[i] = metricsPort!;
         try {
-          return opts.mode === 'container'
+          return cluster.mode === 'container'
             ? await startContainerReplica(specOf(i), envOf(i), {
                 name,
                 port: port!,
@@ -147,7 +148,7 @@ export async function startReplicas(opts: StandInOptions, cluster: StandInCluste
         } catch (err) {
           if (!/EADDRINUSE/.test((err as Error).message)) throw err;
           opts.log(`${name}: port ${port} or ${metricsPort} was taken before the pod bound it; other ports`);
-          if (opts.mode === 'container')
+          if (cluster.mode === 'container')
             await runTool('podman', ['rm', '--force', '--time', '0', name], { runner: zxRunner }).catch(
               () => undefined,
             );
@@ -160,10 +161,12 @@ export async function startReplicas(opts: StandInOptions, cluster: StandInCluste
     opts.log(`${name} ready on 127.0.0.1:${ports[i]} (${replica.where()})`);
     return replica;
   };
-  // A scale-up (the HPA raising replicas): the next pod, from what is applied now.
-  cluster.addPod = () => startPod(replicas.length);
+  // Pod names and ports by ordinal; pods a rolling update replaced keep theirs.
+  let next = 0;
+  // A scale-up (the HPA raising replicas) or a rolling update's new pod, from what is applied now.
+  cluster.addPod = () => startPod(next++);
   // One at a time, like a first rollout with maxSurge: each pod must be ready before the next.
-  for (let i = 0; i < opts.replicas; i++) await startPod(i);
+  for (let i = 0; i < opts.replicas; i++) await startPod(next++);
 }
 
 /** The environment table for the summary: values of secrets and generated keys are hidden. */
