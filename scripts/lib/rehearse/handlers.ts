@@ -32,11 +32,16 @@ import { committedDigest, readRenderedObjects, type RehearsalRepos } from './che
 import type { Fault, FaultRecord, RedisTarget } from './faults.js';
 import {
   neighbourFaultContext,
+  neighbourVus,
   runNeighbourLoad,
   type NeighbourLoad,
   type NeighbourRunning,
 } from './neighbour.js';
+import { startProductionTraffic, type ProductionTraffic } from './production-traffic.js';
+import { syncProduction, type ProductionSync } from './production-sync.js';
+import { deploymentImage } from './manifests.js';
 import type { ActionHandler, StepOutcome } from './player.js';
+import type { WorkflowJob } from './workflow.js';
 import { formatDuration } from './progress.js';
 import { unmet } from '../../../actions/slo-gate/src/evaluate.js';
 import type { Replica } from './replicas.js';
@@ -70,6 +75,8 @@ export interface StandInState {
   redis: RedisTarget;
   /** A scale-up: one more pod, in the Ingress's upstreams and Prometheus's targets once ready. */
   addPod: () => Promise<Replica>;
+  /** Prometheus's targets again from every environment's serving pods (after a neighbour's roll). */
+  retarget: () => Promise<void>;
 }
 
 /** What the handlers share. */
@@ -117,6 +124,15 @@ export interface RehearsalState {
   /** --fault-in names the neighbour: the fault hits its pods, not the deployed environment's. */
   faultInNeighbour?: boolean;
   neighbourLoad?: NeighbourLoad;
+  /** The workflow verifies production after its sync: production's clients run from staging's load on. */
+  verifiesProduction?: boolean;
+  productionTraffic?: ProductionTraffic;
+  /** Production's syncs in this run (the promotion's, then the rollback's), in order. */
+  productionSyncs?: ProductionSync[];
+  /** The image production ran before this run synced it. */
+  productionImageBefore?: string;
+  /** Production's verification after its sync (the slo-gate step of the job that syncs production). */
+  verification?: { gate: GateOutcome; inputs: Record<string, string> };
 }
 
 const reader = (inputs: Record<string, string>) => (name: string) => inputs[name] ?? '';
@@ -201,14 +217,6 @@ export function findApplication(
   throw new Error(`application: no Argo CD Application named ${name} in argocd/`);
 }
 
-function deploymentImage(objects: K8sObject[]): string {
-  const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'switchboard');
-  return (
-    (d?.spec as { template?: { spec?: { containers?: { image?: string }[] } } } | undefined)?.template?.spec
-      ?.containers?.[0]?.image ?? ''
-  );
-}
-
 /** argocd-sync: the stand-in cluster syncs the Application's path at the revision, like Argo CD. */
 function argocdSyncHandler(state: RehearsalState): ActionHandler {
   return async ({ inputs, log }) => {
@@ -223,6 +231,32 @@ function argocdSyncHandler(state: RehearsalState): ActionHandler {
       revision: commit,
       'rolled-back': 'false',
     };
+    // Production (the neighbour) runs in the stand-in: its own job's sync rolls it (production-sync.ts).
+    const running = app.environment !== 'staging' && state.neighbour ? await state.neighbour : undefined;
+    if (running && app.environment === running.environment && state.standIn) {
+      state.productionImageBefore ??= running.image;
+      const neighbour = running;
+      const synced = await syncProduction({
+        neighbour,
+        application: inputs.application ?? '',
+        objects,
+        commit,
+        imageBefore: state.productionImageBefore,
+        ...(state.fault ? { fault: state.fault } : {}),
+        dir: join(state.dir, neighbour.environment),
+        retarget: state.standIn.retarget,
+        log,
+      });
+      (state.productionSyncs ??= []).push(synced);
+      return {
+        outputs: synced.ok
+          ? outputs
+          : { ...outputs, 'sync-status': 'OutOfSync', 'health-status': 'Degraded' },
+        note: `${synced.ok ? 'synced' : 'FAILED'} ${app.path} at ${commit.slice(0, 12)} into the stand-in's ${neighbour.environment}: ${synced.from.join() === synced.to.join() ? 'pods unchanged' : `pods ${synced.from.join(', ')} -> ${synced.to.join(', ')}`} (${image})${synced.badRelease ? '; the new pods carry the bad release' : ''}`,
+        summary: synced.summary,
+        ...(synced.ok ? {} : { failed: `Argo CD sync of ${inputs.application} failed: ${synced.message}` }),
+      };
+    }
     if (app.environment !== 'staging') {
       return {
         outputs,
@@ -314,6 +348,14 @@ function argocdSyncHandler(state: RehearsalState): ActionHandler {
       (m) => `${m.prometheus.url}, ${m.groups} rule groups, every pod scraped`,
     );
     const secrets = cluster.secrets['switchboard-secrets'] ?? Object.values(cluster.secrets)[0] ?? {};
+    // Every environment's serving pods (a neighbour's rolling update changes its own in place).
+    const retarget = async () => {
+      await monitoring.prometheus.setLabelledTargets(
+        [{ objects, replicas: pods.replicas }, ...(neighbour ? [neighbour] : [])].flatMap((e) =>
+          serviceMonitorTargets(e),
+        ),
+      );
+    };
     state.standIn = {
       application: inputs.application ?? '',
       commit,
@@ -330,14 +372,16 @@ function argocdSyncHandler(state: RehearsalState): ActionHandler {
         await cluster.onEndpoints!(pods.replicas);
         return pod;
       },
+      retarget,
     };
     // The Service's endpoints: nginx's upstreams and Prometheus's targets follow the serving pods.
     cluster.onEndpoints = async (serving) => {
       await nginx.setUpstreams(serving.map((r) => r.port));
       await monitoring.prometheus.setLabelledTargets(
-        [{ objects: state.standIn?.objects ?? objects, replicas: serving }, ...(neighbour ? [neighbour] : [])].flatMap(
-          (e) => serviceMonitorTargets(e),
-        ),
+        [
+          { objects: state.standIn?.objects ?? objects, replicas: serving },
+          ...(neighbour ? [neighbour] : []),
+        ].flatMap((e) => serviceMonitorTargets(e)),
       );
     };
     // The LOADTEST_TOKEN secret: a JWT signed with the environment's JWT_SECRET, join/publish room:*.
@@ -435,6 +479,19 @@ function loadTestHandler(state: RehearsalState): ActionHandler {
           })
         : undefined;
     const [outcome, record, other, scaleUp] = await Promise.all([running, injected, neighbourLoad, scaled]);
+    // Production's clients from here on: its verification judges them after its sync, against the
+    // window before it (production-traffic.ts). Only when production can follow (the load passed).
+    if (neighbour && state.verifiesProduction && outcome.combined.passed && !state.productionTraffic) {
+      const traffic = startProductionTraffic(neighbour, {
+        scenario: 'fanout',
+        vus: neighbourVus(config.vus ?? 100),
+        log,
+      });
+      state.productionTraffic = traffic;
+      state.teardown.add(`${neighbour.environment}'s clients`, async () => {
+        await traffic.stop();
+      });
+    }
     state.neighbourLoad = other;
     state.scaleUpRecord = scaleUp;
     const endedAt = new Date().toISOString();
@@ -471,9 +528,25 @@ function loadTestHandler(state: RehearsalState): ActionHandler {
   };
 }
 
+/** The job syncs the environment the rehearsal runs next to staging (production). */
+async function syncsNeighbour(state: RehearsalState, job: WorkflowJob): Promise<boolean> {
+  if (!state.neighbour) return false;
+  const { environment } = await state.neighbour;
+  return job.steps.some((s) => {
+    if (s.uses !== './actions/argocd-sync' || !s.with.application) return false;
+    try {
+      return findApplication(state.root, s.with.application).environment === environment;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** slo-gate: the gate file against the stand-in's Prometheus. */
 function sloGateHandler(state: RehearsalState): ActionHandler {
-  return async ({ inputs, log }) => {
+  return async ({ inputs, log, job }) => {
+    // Production's verification after its sync is not staging's gate: kept apart for the decision.
+    const verifying = await syncsNeighbour(state, job);
     // The stand-in's Prometheus scrapes every scrapeIntervalMs, not the cluster's 15s: the window's
     // lead before the load and the charts' resolution follow it (the neighbour's gate reuses these inputs).
     const scraped: Record<string, string> = {
@@ -483,26 +556,32 @@ function sloGateHandler(state: RehearsalState): ActionHandler {
     // A continuity fault's clients count what they lost: the gate judges it from their summary, as
     // deploy.yml will once it passes k6-loadtest's summary-path (docs/pipeline.md); until then the
     // rehearsal passes it.
-    if (!scraped['summary-path'] && state.fault?.scenario === 'rollout' && state.load) {
+    if (!verifying && !scraped['summary-path'] && state.fault?.scenario === 'rollout' && state.load) {
       scraped['summary-path'] = state.load.config.summaryPath;
       log(
         `rehearsal sets summary-path: ${state.load.config.summaryPath} (the load test's summary; deploy.yml does not pass it yet)`,
       );
     }
     const config = gateConfig(scraped, state.root);
-    state.gateInputs = scraped;
+    if (!verifying) state.gateInputs = scraped;
     const gate = await runSloGate(config, log);
-    state.gate = gate;
+    if (verifying) state.verification = { gate, inputs: scraped };
+    else state.gate = gate;
     const bad = gate.report.results.filter(unmet);
     return {
       outputs: {
         verdict: gate.report.verdict,
         window: gate.report.window,
         objectives: JSON.stringify(
-          gate.report.results.map((r) => ({ name: r.name, verdict: r.verdict, value: r.value ?? null })),
+          gate.report.results.map((r) => ({
+            name: r.name,
+            verdict: r.verdict,
+            value: r.value ?? null,
+            reason: r.reason,
+          })),
         ),
       },
-      note: `${gate.report.verdict} over ${gate.report.window} after a ${config.soakMs / 1000}s soak`,
+      note: `${gate.report.verdict} over ${gate.report.window} after a ${config.soakMs / 1000}s soak${config.baseline ? `, against the same window ${config.baseline.offsetMs / 1000}s earlier` : ''}`,
       summary: gate.sections,
       ...(gate.report.verdict !== 'pass'
         ? {
