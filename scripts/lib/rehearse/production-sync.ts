@@ -72,8 +72,10 @@ export async function syncProduction(input: {
     await neighbour.nginx.setUpstreams(serving.map((r) => r.port));
     await input.retarget();
   };
+  // The render's Jobs of the new image (the migration) run as its pods do.
   neighbour.cluster.beginSync({
     extraEnv: { ...revisionEnv(image), ...(badRelease ? badReleaseEnv(input.dir) : {}) },
+    serverImage: image,
   });
   const sync = await runSync(objects, neighbour.cluster, input.log);
   neighbour.objects = objects;

@@ -1,11 +1,11 @@
 // A Deployment's RollingUpdate, as the Deployment controller plays it when a later sync changes the
 // pod template: new pods start (at most maxSurge above `replicas`), and each one, once ready, joins
 // the Service's endpoints (the stand-in's nginx upstreams and Prometheus targets); then old pods are
-// deleted while at least `replicas - maxUnavailable` stay available. A deleted pod gets SIGTERM: the
-// server's readiness goes 503 at once, so it leaves the endpoints, and it drains its sockets with
-// 1012 and a reconnect hint before it exits. Terminating pods do not count (as in Kubernetes), so the
-// next new pod starts while an old one still drains. The preStop hook's sleep is not played: the
-// stand-in updates the endpoints itself, without the propagation delay the sleep covers.
+// deleted while at least `replicas - maxUnavailable` stay available. A deleted pod leaves the
+// endpoints at once (terminating: not ready in its EndpointSlice), and once the proxies have that --
+// what the rendered preStop sleep waits for on a cluster; here the endpoints update itself is awaited
+// -- it gets SIGTERM: readiness 503, its sockets drained with 1012 and a reconnect hint, exit.
+// Terminating pods do not count (as in Kubernetes), so the next new pod starts while one drains.
 import type { K8sObject } from '../../../pipeline/src/validate/index.js';
 import type { Replica } from './replicas.js';
 
@@ -64,8 +64,11 @@ export function rollingStrategy(deployment: K8sObject, replicas: number): Rollin
 /** Polls the pod's readiness until it is no longer 200 (or `gone` resolves), bounded by `timeoutMs`. */
 async function notReady(replica: Replica, gone: Promise<unknown>, timeoutMs: number): Promise<void> {
   let exited = false;
-  void gone.finally(() => (exited = true));
-  for (const deadline = Date.now() + timeoutMs; !exited && Date.now() < deadline; ) {
+  gone.then(
+    () => (exited = true),
+    () => (exited = true),
+  );
+  for (const deadline = Date.now() + timeoutMs; !exited && Date.now() < deadline;) {
     const ready = await fetch(`http://127.0.0.1:${replica.metricsPort}/readyz`, {
       signal: AbortSignal.timeout(1000),
     }).then(
@@ -108,20 +111,26 @@ export async function rollingUpdate(opts: {
   // One endpoints update at a time, each with the pods serving at that moment.
   let chain = Promise.resolve();
   const publish = () => (chain = chain.then(() => opts.endpoints([...opts.pods])));
-  // Resolves once the pod is out of the endpoints; its exit is pushed to `exits`.
+  // Resolves once the pod is out of the endpoints and draining; its exit is pushed to `exits`.
   const terminate = async (pod: Replica): Promise<void> => {
-    note(`${pod.name} terminating (SIGTERM: drains its sockets with 1012 and a reconnect hint)`);
-    const gone = pod.stop(opts.graceSeconds);
-    exits.push(
-      gone.then(() => {
-        opts.retired.push(pod);
-        note(`${pod.name} exited`);
-      }),
-    );
-    await notReady(pod, gone, 10_000);
+    // A deleted pod is not ready in its EndpointSlice at once; the preStop sleep holds SIGTERM back
+    // until the proxies have that, so no new connection reaches a pod that refuses it (503 draining).
     opts.pods.splice(opts.pods.indexOf(pod), 1);
     await publish();
-    note(`${pod.name} not ready: out of the endpoints`);
+    note(`${pod.name} deleted: out of the endpoints`);
+    const gone = pod.stop(opts.graceSeconds);
+    // Never rejects: a pod that fails to stop is noted, and the roll goes on (Kubernetes kills it).
+    exits.push(
+      gone.then(
+        () => {
+          opts.retired.push(pod);
+          note(`${pod.name} exited`);
+        },
+        (err: Error) => note(`${pod.name} did not stop cleanly: ${err.message}`),
+      ),
+    );
+    await notReady(pod, gone, 10_000);
+    note(`${pod.name} SIGTERM: not ready, draining its sockets with 1012 and a reconnect hint`);
   };
   while (old.length > 0 || fresh.length < opts.replicas) {
     const room = opts.replicas + opts.strategy.maxSurge - old.length - fresh.length;

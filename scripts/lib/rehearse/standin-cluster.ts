@@ -96,7 +96,7 @@ export class StandInCluster implements SyncTarget {
   constructor(
     private readonly opts: StandInOptions,
     /** The server image the Deployment runs (Jobs of this image run as its containers). */
-    private readonly serverImage: string,
+    private serverImage: string,
     /** Starts the Deployment's pods from the applied objects; throws when one is never ready. */
     private readonly startPods: (cluster: StandInCluster) => Promise<void>,
   ) {
@@ -109,11 +109,15 @@ export class StandInCluster implements SyncTarget {
    * StatefulSets); hooks and the Deployment are settled again. `pods` changes what the rehearsal
    * adds to the pods, so a template that differs from the running pods' rolls them.
    */
-  beginSync(pods: { extraEnv?: StandInOptions['extraEnv']; mode?: ReplicaMode } = {}): void {
+  beginSync(
+    pods: { extraEnv?: StandInOptions['extraEnv']; mode?: ReplicaMode; serverImage?: string } = {},
+  ): void {
     this.applied.length = 0;
+    this.notes.length = 0;
     for (const key of [...this.started.keys()]) if (!key.startsWith('StatefulSet/')) this.started.delete(key);
     if (pods.extraEnv) this.extraEnv = pods.extraEnv;
     if (pods.mode) this.mode = pods.mode;
+    if (pods.serverImage) this.serverImage = pods.serverImage;
   }
 
   async apply(task: SyncTask): Promise<void> {
@@ -311,7 +315,7 @@ export class StandInCluster implements SyncTarget {
         spec.image === this.serverImage
           ? await runServerImageJob(spec, env, {
               name,
-              mode: this.opts.mode,
+              mode: this.mode,
               runId: this.opts.runId,
               dir: this.opts.dir,
               timeoutMs,
@@ -365,7 +369,9 @@ export class StandInCluster implements SyncTarget {
           strategy,
           startPod: () => this.addPod!(),
           endpoints: (serving) => this.onEndpoints?.(serving) ?? Promise.resolve(),
-          graceSeconds: this.opts.interrupted() ? 2 : Math.min(this.deploymentSpec('roll').terminationGraceSeconds, 60),
+          graceSeconds: this.opts.interrupted()
+            ? 2
+            : Math.min(this.deploymentSpec('roll').terminationGraceSeconds, 60),
           retired: this.retired,
           log: this.opts.log,
         });

@@ -101,7 +101,15 @@ export async function startReplicas(opts: StandInOptions, cluster: StandInCluste
   const replicas = cluster.replicas;
   opts.teardown.add('server pods', async () => {
     // Kubernetes' stop: SIGTERM, drain within the grace period; quick when interrupted.
-    const grace = opts.interrupted() ? 2 : Math.min(specOf(0).terminationGraceSeconds, 60);
+    // The Deployment may be between two applies of a later sync (an interrupt): then the default 30 s.
+    const rendered = (() => {
+      try {
+        return specOf(0).terminationGraceSeconds;
+      } catch {
+        return 30;
+      }
+    })();
+    const grace = opts.interrupted() ? 2 : Math.min(rendered, 60);
     await Promise.all(replicas.map((r) => r.stop(grace)));
     mkdirSync(opts.logDir, { recursive: true });
     for (const r of [...cluster.retired, ...replicas])
