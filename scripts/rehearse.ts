@@ -12,12 +12,15 @@
 //      Prometheus with the PrometheusRule),
 //      loadtest-staging (k6-loadtest on the Node runner, --fault injected meanwhile), gate-staging (its
 //      Window step in bash, then slo-gate against the stand-in's Prometheus), rollback-staging when
-//      something failed, production (render-manifests for production), summary (its bash step)
+//      something failed, production (render-manifests for production, argocd-sync rolls the stand-in's
+//      production, its verification soak: slo-gate on production's own clients against the window
+//      before the sync, and the rollback when it does not pass), summary (its bash step)
 //   3. print the promotion decision and the job-summary tables (also written to files, and to
 //      summary.html with the SLO gate's charts drawn)
 //   4. stop everything it started -- also on Ctrl-C
-// Exit: 0 promote, 2 do not promote, 3 a --fault went unnoticed (the pipeline would have promoted),
-// 1 the rehearsal itself failed, 130 interrupted.
+// Exit: 0 promote, 2 do not promote, 4 rolled back (production's verification failed after the
+// promotion), 3 a --fault went unnoticed (the pipeline would have promoted), 1 the rehearsal itself
+// failed, 130 interrupted.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,7 +40,8 @@ import { playWorkflow, type PlayerOptions } from './lib/rehearse/player.js';
 import { Progress, formatDuration } from './lib/rehearse/progress.js';
 import { workDir } from './lib/rehearse/replicas.js';
 import { StepSummary } from './lib/rehearse/summary-text.js';
-import { judgeNeighbourOf, startNeighbourOf } from './lib/rehearse/neighbour-run.js';
+import { judgeNeighbourOf, neighbourVerifyingJob, startNeighbourOf } from './lib/rehearse/neighbour-run.js';
+import { productionOutcome } from './lib/rehearse/verification.js';
 import { killDescendantsNow, removeContainersNow, Teardown } from './lib/rehearse/teardown.js';
 import { readWorkflow } from './lib/rehearse/workflow.js';
 import { rehearsalNames } from './lib/rehearse/adopter.js';
@@ -52,6 +56,8 @@ const usage = `Usage: npm run rehearse -- [options]
   --fault <name>      inject a fault during the load test (deploy, loadtest): ${faultNames.join(', ')}
   --fault-in <env>    where the fault goes: staging (deployed, default) or production (the neighbour
                       environment the same Prometheus scrapes; staging's gate must still pass; deploy only)
+                      bad-release is production's after its promotion: staging's gate passes, production's
+                      verification must fail join-success only and the workflow roll back (deploy only)
   --skip-image        do not build the image; the pods run the working tree as processes
   --replicas <n>      server pods (default 3; --scale-up 2)
   --scale-up          deploy: a pod more a quarter into the load test (the HPA scaling up), with the
@@ -71,8 +77,12 @@ Every option can also come from the environment: REHEARSE_FAULT, REHEARSE_FAULT_
 REHEARSE_REPLICAS, REHEARSE_SCALE_UP=1, REHEARSE_VUS, REHEARSE_DURATION, REHEARSE_SOAK, REHEARSE_SESSION, REHEARSE_WORKFLOW,
 REHEARSE_SUMMARY_DIR (a flag wins over the environment).
 
-Exit status: 0 promote, 2 do not promote, 3 the --fault was not caught by the objective it must break
-(broken-recovery, rollout-broken-recovery: by those and no other; rolling-drain, which must be ridden through: no promotion)
+Exit status: 0 promote (production verified after its sync), 2 do not promote, 4 rolled back (promoted,
+but production's verification failed and the previous render was restored and synced; production ends
+on the previous release), 3 the --fault was not caught by the objective it must break
+(broken-recovery, rollout-broken-recovery: by those and no other; rolling-drain, which must be ridden
+through: no promotion; bad-release: production's verification by join-success only, then rolled back to
+the previous release)
 or a gate judged the wrong environment (the fault failed the other one's gate, or the neighbour failed
 without a fault) or the --scale-up did not end even with nothing lost, 1 the rehearsal itself failed, 130 interrupted.`;
 
@@ -157,7 +167,8 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
   const ms = durationMs('--duration', duration);
   const session = values.session ?? env.REHEARSE_SESSION;
   const sessionMs = session ? durationMs('--session', session) : undefined;
-  const faultAt = fault?.timing(ms, sessionMs);
+  // A bad release is not injected during the load: production's sync carries it (bad-release.ts).
+  const faultAt = fault?.afterPromotion ? undefined : fault?.timing(ms, sessionMs);
   // Leave time after the fault to see the recovery (kill-node's pod needs its start-up too).
   if (faultAt && ms < faultAt.atMs + faultAt.holdMs + 10_000) {
     fail(
@@ -171,7 +182,14 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
   }
   if (faultIn === 'production' && !fault) fail('--fault-in production needs a --fault');
   if (faultIn === 'production' && fault?.duringSync) {
-    fail(`--fault ${fault.name} plays during staging's sync; production is not synced in the rehearsal`);
+    fail(
+      `--fault ${fault.name} plays during staging's sync, under staging's load test; production's sync comes after it`,
+    );
+  }
+  if (faultIn === 'production' && fault?.afterPromotion) {
+    fail(
+      `--fault-in production: ${fault.name} is production's already (it comes with the promotion); leave --fault-in out`,
+    );
   }
   const scaleUp = flag(values['scale-up'], env.REHEARSE_SCALE_UP);
   // A quarter in: every client has joined; the rest of the load (minus the rollout scenario's last
@@ -212,6 +230,11 @@ async function git(root: string, args: string[]): Promise<string> {
 /** Set by the first SIGINT/SIGTERM; the signal handler then owns the exit. */
 let interrupted = false;
 
+/** vars.VERIFY_SOAK_SECONDS: production's verification soak (reusable-deploy.yml's default is 300). */
+function verifySoakSeconds(short: boolean): number {
+  return short ? 20 : 60;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), process.env);
   const root = fileURLToPath(new URL('..', import.meta.url));
@@ -220,6 +243,11 @@ async function main(): Promise<void> {
   if (target.kind !== 'deploy' && args.faultInNeighbour) {
     fail(
       `--fault-in production: only deploy.yml's rehearsal runs production; ${target.kind} faults go into staging`,
+    );
+  }
+  if (target.kind !== 'deploy' && args.fault?.afterPromotion) {
+    fail(
+      `--fault ${args.fault.name}: only deploy.yml's rehearsal promotes to production (not ${target.kind})`,
     );
   }
   if (target.kind === 'preview' && args.fault) {
@@ -329,6 +357,9 @@ async function main(): Promise<void> {
             }
           : {}),
       }),
+    verifiesProduction: neighbourVerifyingJob(workflow) !== undefined,
+    // The verification's baseline (as long as its soak, ending at the sync's start) and two scrapes.
+    productionHistoryMs: verifySoakSeconds(args.short) * 1000 + 2 * args.scrapeIntervalMs,
     interrupted: () => interrupted,
     manifestImage: String(callInput('manifest-image') ?? workflow.env.MANIFEST_IMAGE ?? names.manifestImage),
     substep: async (name, fn, detail) => {
@@ -341,6 +372,7 @@ async function main(): Promise<void> {
     },
   };
 
+  const branch = String(callInput('deploy-branch') ?? workflow.env.DEPLOY_BRANCH ?? 'deploy');
   let exitCode: number;
   try {
     await progress.step(
@@ -364,7 +396,6 @@ async function main(): Promise<void> {
         }
         state.repos = await prepareRepos(root, ['base', 'overlays'], sha);
         teardown.add('git repositories', async () => state.repos.remove());
-        const branch = String(callInput('deploy-branch') ?? workflow.env.DEPLOY_BRANCH ?? 'deploy');
         const seeded = await state.substep(
           `deploy branch "${branch}" with the committed renders`,
           () =>
@@ -404,6 +435,8 @@ async function main(): Promise<void> {
       LOADTEST_VUS: String(args.vus),
       LOADTEST_DURATION: args.duration,
       SLO_SOAK_SECONDS: String(args.soakSeconds),
+      // Production's verification: a soak of ten (--short) or thirty scrapes (every 2 s here, 15 s on a cluster).
+      VERIFY_SOAK_SECONDS: String(verifySoakSeconds(args.short)),
     };
     const playerOptions: PlayerOptions = {
       contexts: () => ({
@@ -507,6 +540,14 @@ async function main(): Promise<void> {
       });
     }
 
+    // Production's clients ran through its job; what production runs now is read back from the stand-in.
+    const traffic = await state.productionTraffic?.stop();
+    if (traffic) progress.log(`production's clients: ${traffic.rounds} rounds until ${traffic.endedAt}`);
+    const verifyingJob = neighbourVerifyingJob(workflow);
+    const production = interrupted
+      ? undefined
+      : await productionOutcome(state, verifyingJob ? records.get(verifyingJob) : undefined, branch);
+    if (production) print(`\n${await summary.write(production.sections)}`);
     const neighbour = await judgeNeighbourOf(state, args.fault, (l) => progress.log(l));
     if (neighbour) print(`\n${await summary.write(neighbour.sections)}`);
     const decision = decide({
@@ -518,6 +559,8 @@ async function main(): Promise<void> {
       sessions: args.session !== undefined,
       // A fault in the neighbour is judged there (neighbour-gate.ts); staging has none.
       fault: args.faultInNeighbour ? undefined : args.fault,
+      ...(state.verification ? { verification: state.verification.gate.report } : {}),
+      rolledBack: production?.rolledBack === true,
     });
     const scaled = args.scaleUp ? judgeScaleUp(state.scaleUpRecord, state.load?.summary.metrics) : undefined;
     if (scaled) print(`\n${await summary.write(scaled.sections)}`);
@@ -544,10 +587,11 @@ async function main(): Promise<void> {
     );
     writeFileSync(
       join(args.summaryDir, 'decision.json'),
-      `${JSON.stringify({ ...decision, fault: args.fault?.name ?? null, faultIn: args.fault ? (args.faultInNeighbour ? 'production' : 'staging') : null, neighbour: neighbour ? { environment: neighbour.environment, selector: neighbour.selector, verdict: neighbour.verdict, failedObjectives: neighbour.failedObjectives, ok: neighbour.ok } : null, scaleUp: scaled ? { ok: scaled.ok, line: scaled.line, ...state.scaleUpRecord } : null, rollout: rollout ? { ...rollout, events: roll?.events ?? [] } : null, timings: progress.timings, totalMs: progress.elapsedMs }, null, 2)}\n`,
+      `${JSON.stringify({ ...decision, fault: args.fault?.name ?? null, faultIn: args.fault ? (args.faultInNeighbour ? 'production' : 'staging') : null, neighbour: neighbour ? { environment: neighbour.environment, selector: neighbour.selector, verdict: neighbour.verdict, failedObjectives: neighbour.failedObjectives, ok: neighbour.ok } : null, production: production ? { verdict: production.verdict ?? null, failedObjectives: production.failedObjectives, rolledBack: production.rolledBack, previousImage: production.previousImage, promotedImage: production.promotedImage, deployBranchImage: production.deployBranchImage, revisions: Object.fromEntries(production.revisions), endsOn: production.endsOn } : null, scaleUp: scaled ? { ok: scaled.ok, line: scaled.line, ...state.scaleUpRecord } : null, rollout: rollout ? { ...rollout, events: roll?.events ?? [] } : null, timings: progress.timings, totalMs: progress.elapsedMs }, null, 2)}\n`,
     );
     for (const line of [
       ...decision.lines,
+      ...(production?.lines ?? []),
       ...(neighbour?.lines ?? []),
       ...(scaled ? [scaled.line] : []),
       ...(rollout ? [rolloutLine(rollout)] : []),
@@ -559,8 +603,22 @@ async function main(): Promise<void> {
     // A fault that the pipeline would have promoted through, or that its objective missed, is a failed rehearsal too.
     // So is a gate that judged the wrong environment (neighbour-gate.ts).
     const missed = args.fault && !args.faultInNeighbour && !decision.faultAsExpected;
+    // A rollback must leave production on the previous release, a promotion on the promoted one.
+    const misplaced =
+      production !== undefined &&
+      (decision.rolledBack
+        ? production.endsOn !== 'previous'
+        : decision.promote && production.endsOn !== 'promoted');
+    if (misplaced)
+      print(`rehearse: production ends on the ${production?.endsOn} release, not the one the decision says`);
     exitCode =
-      missed || (neighbour && !neighbour.ok) || (scaled && !scaled.ok) ? 3 : decision.promote ? 0 : 2;
+      missed || misplaced || (neighbour && !neighbour.ok) || (scaled && !scaled.ok)
+        ? 3
+        : decision.rolledBack
+          ? 4
+          : decision.promote
+            ? 0
+            : 2;
   } finally {
     if (!interrupted) await teardown.run();
   }

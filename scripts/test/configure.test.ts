@@ -214,6 +214,7 @@ describe('a copy configured for another team', () => {
     };
     assert.equal(deploy.jobs.deploy.with['manifest-image'], 'registry.acme.dev/chat/server');
     assert.equal(deploy.jobs.deploy.with['staging-namespace'], 'chat-stage');
+    assert.equal(deploy.jobs.deploy.with['production-namespace'], 'chat-live');
     const preview = parse(readFileSync(join(dir, 'preview.yml'), 'utf8')) as {
       jobs: { preview: { with: Record<string, string> } };
     };
@@ -243,6 +244,12 @@ describe('a copy configured for another team', () => {
     const inputs = callInputs(staging.call!, { vars });
     const gate = staging.steps.find((s) => s.uses === './actions/slo-gate')!;
     assert.equal(interpolate(gate.with.selector!, { vars: {}, inputs }), 'namespace="chat-stage"');
+    // Production's verification after its sync judges production's namespace.
+    const production = readWorkflow(join(copy, '.github/workflows/deploy.yml')).jobs.find(
+      (j) => j.id === 'production',
+    )!;
+    const verify = production.steps.find((s) => s.uses === './actions/slo-gate')!;
+    assert.equal(interpolate(verify.with.selector!, { vars: {}, inputs }), 'namespace="chat-live"');
     const render = staging.steps.find((s) => s.uses === './actions/render-manifests')!;
     assert.equal(interpolate(render.with.image!, { vars, inputs }), 'registry.acme.dev/chat/server');
     const preview = readWorkflow(join(copy, '.github/workflows/preview.yml')).jobs.find(

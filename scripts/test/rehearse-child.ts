@@ -169,6 +169,22 @@ export function runIdOf(out: string): string {
 
 export interface DecisionFile {
   promote: boolean;
+  /** Production's verification failed after the promotion and the previous render was restored. */
+  rolledBack: boolean;
+  verificationVerdict?: string;
+  verificationFailed: string[];
+  faultAsExpected?: boolean;
+  /** Production after the workflow: what it was verified on and which release it ends on. */
+  production: {
+    verdict: string | null;
+    failedObjectives: string[];
+    rolledBack: boolean;
+    previousImage: string;
+    promotedImage: string;
+    deployBranchImage: string;
+    revisions: Record<string, string>;
+    endsOn: 'previous' | 'promoted' | 'mixed';
+  } | null;
   gateVerdict?: string;
   gateDiagnostic: boolean;
   loadTestPassed?: boolean;

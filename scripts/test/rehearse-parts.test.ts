@@ -307,4 +307,57 @@ describe('summaries and the decision', () => {
     assert.deepEqual([more.faultCaught, more.faultAsExpected], [false, false]);
     assert.match(more.lines.at(-1) ?? '', /failed join-success too/);
   });
+
+  test("a bad release is caught only by production's verification failing join-success alone, then a rollback", () => {
+    const bad = faults['bad-release'];
+    const judged = (failed: string[]) => ({
+      verdict: (failed.length ? 'fail' : 'pass') as 'pass' | 'fail',
+      results: ['join-success', 'delivery-latency'].map((name) => ({
+        name,
+        description: '',
+        query: '',
+        comparator: '>=' as const,
+        limit: 0.999,
+        unit: 'ratio',
+        value: failed.includes(name) ? 0.3 : 1,
+        verdict: (failed.includes(name) ? 'fail' : 'pass') as 'pass' | 'fail',
+        reason: '',
+      })),
+    });
+    // Staging's gate passes (it cannot see the release); production's verification decides.
+    const rolled = decide({
+      promoted: false,
+      jobs: [],
+      gate: judged([]),
+      fault: bad,
+      verification: judged(['join-success']),
+      rolledBack: true,
+    });
+    assert.deepEqual([rolled.rolledBack, rolled.faultCaught, rolled.faultAsExpected], [true, true, true]);
+    assert.match(
+      rolled.lines[0] ?? '',
+      /^ROLLED BACK: .*verification after the sync fail on join-success \(0\.3\)/,
+    );
+    const kept = decide({
+      promoted: true,
+      jobs: [],
+      gate: judged([]),
+      fault: bad,
+      verification: judged(['join-success']),
+      rolledBack: false,
+    });
+    assert.deepEqual([kept.faultCaught, kept.faultAsExpected], [true, false]);
+    const more = decide({
+      promoted: false,
+      jobs: [],
+      gate: judged([]),
+      fault: bad,
+      verification: judged(['join-success', 'delivery-latency']),
+      rolledBack: true,
+    });
+    assert.equal(more.faultAsExpected, false);
+    const never = decide({ promoted: false, jobs: [], gate: judged(['delivery-latency']), fault: bad });
+    assert.equal(never.faultAsExpected, false);
+    assert.match(never.lines.at(-1) ?? '', /verification never ran/);
+  });
 });

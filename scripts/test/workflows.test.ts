@@ -426,6 +426,29 @@ describe('what each workflow does', () => {
       }
     });
 
+    it('production is verified after its sync on its own series, against the window before the sync, and rolled back unless it passes', () => {
+      const steps = deploy.jobs.production!.steps ?? [];
+      const at = (pred: (s: (typeof steps)[number]) => boolean) => steps.findIndex(pred);
+      const before = at((s) => s.id === 'before-sync');
+      const sync = at((s) => s.uses === './actions/argocd-sync' && !/failure\(\)/.test(s.if ?? ''));
+      const window = at((s) => s.id === 'window');
+      const verify = at((s) => s.uses === './actions/slo-gate');
+      const restore = at((s) => s.id === 'restore');
+      assert.ok(before >= 0 && before < sync && sync < window && window < verify && verify < restore);
+      const gate = steps[verify]!;
+      assert.equal(gate.id, 'verify');
+      assert.match(String(gate.with?.selector), /inputs\.production-namespace/);
+      // No load test in production: the soak after the sync is the window, the baseline an equal one before it.
+      assert.equal(gate.with?.['start-time'], undefined);
+      assert.equal(gate.with?.['soak-seconds'], '${{ steps.window.outputs.soak }}');
+      assert.equal(gate.with?.['baseline-offset-seconds'], '${{ steps.window.outputs.baseline-offset }}');
+      assert.ok(!steps.some((s) => s.uses === './actions/k6-loadtest'));
+      // A verdict other than pass fails the step (slo-gate fails closed), so the restore's failure() holds.
+      assert.match(String(steps[restore]!.if), /failure\(\) \|\| cancelled\(\)/);
+      const outputs = deploy.jobs.production!.outputs ?? {};
+      assert.equal(outputs['rolled-back'], "${{ steps.restore.outcome == 'success' }}");
+    });
+
     it("the gates judge the load test's own span, on their environment's series", () => {
       const gates = [...(deploy.jobs.staging!.steps ?? []), ...(lt.jobs.loadtest!.steps ?? [])].filter(
         (s) => s.uses === './actions/slo-gate',

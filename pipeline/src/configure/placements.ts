@@ -218,6 +218,11 @@ function workflows(c: AdopterConfig): Edit[] {
       value: c.environments.staging.namespace,
     },
     {
+      file: `${wf}/deploy.yml`,
+      path: [...deploy, 'production-namespace'],
+      value: c.environments.production.namespace,
+    },
+    {
       file: `${wf}/ci.yml`,
       path: ['jobs', 'render-preview', 'steps', step('./actions/render-manifests'), 'with', 'image'],
       value: c.image,

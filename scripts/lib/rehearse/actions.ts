@@ -82,6 +82,8 @@ export async function runSloGate(config: GateConfig, log: (line: string) => void
       evaluateAtMs: config.evaluateAtMs,
       settleMs: config.settleMs,
       pollIntervalMs: config.pollIntervalMs,
+      // The action passes these too: without them a baseline-offset-seconds input was read and ignored.
+      baseline: config.baseline,
     },
     {
       now: () => Date.now(),

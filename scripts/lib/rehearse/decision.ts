@@ -16,6 +16,12 @@ import { formatDuration } from './progress.js';
 /** What the rehearsal concludes. */
 export interface Decision {
   promote: boolean;
+  /** Production was promoted, its verification did not pass and the previous render was restored. */
+  rolledBack: boolean;
+  /** Production's verification after its sync, when it ran. */
+  verificationVerdict?: Verdict;
+  /** Objectives production's verification did not pass. */
+  verificationFailed: string[];
   loadTestPassed?: boolean;
   gateVerdict?: Verdict;
   /** The gate was evaluated only as a diagnostic, after deploy.yml had stopped before it. */
@@ -51,7 +57,12 @@ export function decide(input: {
   fault?: Fault;
   /** The load test's VUs reconnected every session (--session): some faults then break other objectives. */
   sessions?: boolean;
+  /** Production's verification after its sync, and whether the workflow restored the previous render. */
+  verification?: { verdict: Verdict; results: ObjectiveResult[] };
+  rolledBack?: boolean;
 }): Decision {
+  const verificationFailed = (input.verification?.results ?? []).filter(unmet).map((r) => r.name);
+  const rolledBack = input.rolledBack === true;
   const failedObjectives = (input.gate?.results ?? []).filter(unmet).map((r) => r.name);
   const failedThresholds = (input.load?.thresholds ?? [])
     .filter((t) => !t.ok)
@@ -61,19 +72,20 @@ export function decide(input: {
     .map((j) => `${j.id}${j.failure ? ` (${j.failure})` : ''}`);
   const promote = input.promoted;
   const lines: string[] = [];
-  if (promote) {
+  if (rolledBack) {
     lines.push(
-      'PROMOTE: the load test and the SLO gate passed; the production job rendered and committed the same digest',
+      `ROLLED BACK: staging's gate passed and production was promoted, but its verification after the sync ${input.verification?.verdict ?? 'did not run (the sync failed)'}${verificationFailed.length ? ` on ${describeUnmet(input.verification!.results)}` : ''}; the previous render was restored and synced`,
+    );
+  } else if (promote) {
+    lines.push(
+      `PROMOTE: the load test and the SLO gate passed; the production job rendered and committed the same digest${input.verification ? ` and production's verification after its sync ${input.verification.verdict === 'pass' ? 'passed' : input.verification.verdict}` : ''}`,
     );
   } else {
     const why: string[] = [];
     if (failedThresholds.length > 0) why.push(`load test failed ${failedThresholds.join(', ')}`);
     if (input.gate && input.gate.verdict !== 'pass') {
       why.push(
-        `SLO gate${input.gateDiagnostic ? ' (diagnostic: deploy.yml stopped before it)' : ''} ${input.gate.verdict} on ${input.gate.results
-          .filter(unmet)
-          .map((r) => `${r.name} (${r.value === undefined ? r.reason : formatValue(r.value, r.unit)})`)
-          .join(', ')}`,
+        `SLO gate${input.gateDiagnostic ? ' (diagnostic: deploy.yml stopped before it)' : ''} ${input.gate.verdict} on ${describeUnmet(input.gate.results)}`,
       );
     }
     if (why.length === 0)
@@ -94,6 +106,21 @@ export function decide(input: {
         ? `${fault.name}: the deploy rode through it and promoted, as expected: ${fault.why}`
         : `${fault.name}: the deploy must ride through it but did NOT promote (the gate failed ${failedObjectives.join(', ') || 'nothing'})`,
     );
+  } else if (fault?.afterPromotion) {
+    // Staging cannot see it: production's verification must fail it and the workflow roll back.
+    const missed = fault.gateObjectives.filter((o) => !verificationFailed.includes(o));
+    const others = fault.exclusive ? verificationFailed.filter((o) => !fault.gateObjectives.includes(o)) : [];
+    faultCaught = input.verification !== undefined && missed.length === 0 && others.length === 0;
+    faultAsExpected = faultCaught && rolledBack;
+    lines.push(
+      !input.verification
+        ? `fault ${fault.name}: production's verification never ran (${failedObjectives.length ? `staging's gate failed ${failedObjectives.join(', ')}` : 'production was not synced'})`
+        : faultCaught
+          ? `fault ${fault.name}: production's verification failed ${fault.gateObjectives.join(', ')}${fault.exclusive ? ' and nothing else' : ''}, ${rolledBack ? 'and the workflow rolled back' : 'but the workflow did NOT roll back'}: ${fault.why}`
+          : missed.length > 0
+            ? `fault ${fault.name}: production's verification did NOT fail ${missed.join(', ')} (it failed ${verificationFailed.join(', ') || 'nothing'})`
+            : `fault ${fault.name}: production's verification failed ${others.join(', ')} too; the fault must fail ${fault.gateObjectives.join(', ')} only`,
+    );
   } else if (fault) {
     const missed = fault.gateObjectives.filter((o) => !failedObjectives.includes(o));
     const others = fault.exclusive ? failedObjectives.filter((o) => !fault.gateObjectives.includes(o)) : [];
@@ -109,6 +136,9 @@ export function decide(input: {
   }
   return {
     promote,
+    rolledBack,
+    ...(input.verification ? { verificationVerdict: input.verification.verdict } : {}),
+    verificationFailed,
     ...(input.load ? { loadTestPassed: input.load.passed } : {}),
     ...(input.gate ? { gateVerdict: input.gate.verdict } : {}),
     gateDiagnostic: input.gateDiagnostic === true,
@@ -121,6 +151,13 @@ export function decide(input: {
   };
 }
 
+function describeUnmet(results: ObjectiveResult[]): string {
+  return results
+    .filter(unmet)
+    .map((r) => `${r.name} (${r.value === undefined ? r.reason : formatValue(r.value, r.unit)})`)
+    .join(', ');
+}
+
 /** The decision and the run's step timings as job-summary sections. */
 export function decisionSummary(
   decision: Decision,
@@ -129,10 +166,10 @@ export function decisionSummary(
 ): SummarySection[] {
   const sections: SummarySection[] = [
     {
-      heading: `Promotion decision: ${decision.promote ? 'promote' : 'do not promote'}`,
+      heading: `Promotion decision: ${decision.rolledBack ? 'rolled back' : decision.promote ? 'promote' : 'do not promote'}`,
       level: 2,
       table: keyValueTable([
-        ['Decision', decision.promote ? 'promote' : 'DO NOT PROMOTE'],
+        ['Decision', decision.rolledBack ? 'ROLLED BACK' : decision.promote ? 'promote' : 'DO NOT PROMOTE'],
         [
           'Load test',
           decision.loadTestPassed === undefined
@@ -146,6 +183,12 @@ export function decisionSummary(
           decision.gateVerdict === undefined
             ? 'did not run'
             : `${decision.gateVerdict === 'pass' ? 'pass' : `${decision.gateVerdict}: ${decision.failedObjectives.join(', ')}`}${decision.gateDiagnostic ? ' (diagnostic: deploy.yml stopped before the gate)' : ''}`,
+        ],
+        [
+          'Production verification',
+          decision.verificationVerdict === undefined
+            ? undefined
+            : `${decision.verificationVerdict}${decision.verificationFailed.length ? `: ${decision.verificationFailed.join(', ')}` : ''}${decision.rolledBack ? '; rolled back' : ''}`,
         ],
         ['Failed jobs', decision.failedJobs.length ? decision.failedJobs.join('; ') : 'none'],
         ['Fault', extra.fault ? `${extra.fault.name}: ${extra.fault.description}` : 'none'],

@@ -2,6 +2,7 @@
 // slo/generated/gate.json it must break.
 import { WebSocket } from 'ws';
 import { SignJWT } from 'jose';
+import { badReleaseFault } from './bad-release.js';
 import { brokenRecoveryFault, rollingDrainFault, rolloutBrokenRecoveryFault } from './continuity-faults.js';
 import type { Replica } from './replicas.js';
 
@@ -14,6 +15,7 @@ export const faultNames = [
   'broken-recovery',
   'rolling-drain',
   'rollout-broken-recovery',
+  'bad-release',
 ] as const;
 export type FaultName = (typeof faultNames)[number];
 
@@ -61,6 +63,11 @@ export interface Fault {
   gateObjectives: string[];
   /** The gate must fail these objectives and no other. */
   exclusive?: boolean;
+  /**
+   * Not injected during the load test: a bad release that staging's gate passes and production's
+   * verification after its sync must fail (bad-release.ts); `gateObjectives` are then production's.
+   */
+  afterPromotion?: boolean;
   /** The load-test scenario it needs (vars.LOADTEST_SCENARIO); default the workflow's. */
   scenario?: string;
   /** Why the objective fails. */
@@ -310,6 +317,7 @@ export const faults: Record<FaultName, Fault> = {
   'broken-recovery': brokenRecoveryFault,
   'rolling-drain': rollingDrainFault,
   'rollout-broken-recovery': rolloutBrokenRecoveryFault,
+  'bad-release': badReleaseFault,
 };
 
 /** Resolves `--fault`; the error lists the choices. */

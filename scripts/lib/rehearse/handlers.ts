@@ -22,8 +22,12 @@ import { gateConfig, runSloGate, type GateOutcome, type LoadTestOutcome } from '
 import { committedDigest, readRenderedObjects, type RehearsalRepos } from './checkout.js';
 import { faultDuringSync, loadTestHandler, type Deferred, type RunningLoad } from './deploy-load.js';
 import type { Fault, FaultRecord, RedisTarget } from './faults.js';
-import type { NeighbourLoad, NeighbourRunning } from './neighbour.js';
+import { neighbourVus, type NeighbourLoad, type NeighbourRunning } from './neighbour.js';
+import { startProductionTraffic, type ProductionTraffic } from './production-traffic.js';
+import { syncProduction, type ProductionSync } from './production-sync.js';
+import { deploymentImage } from './manifests.js';
 import type { ActionHandler, StepOutcome } from './player.js';
+import type { WorkflowJob } from './workflow.js';
 import { unmet } from '../../../actions/slo-gate/src/evaluate.js';
 import type { Replica } from './replicas.js';
 import type { ScaleUpRecord } from './scale-up.js';
@@ -48,6 +52,8 @@ export interface StandInState {
   cluster: StandInCluster;
   /** A scale-up: one more pod, in the Ingress's upstreams and Prometheus's targets once ready. */
   addPod: () => Promise<Replica>;
+  /** Prometheus's targets again from every environment's serving pods (after a neighbour's roll). */
+  retarget: () => Promise<void>;
 }
 
 /** What the handlers share. */
@@ -105,6 +111,23 @@ export interface RehearsalState {
   running?: RunningLoad;
   /** A fault played while the deploy's sync rolls the pods. */
   faultDuringSync?: Promise<FaultRecord>;
+  /**
+   * The workflow verifies production after its sync: production's clients run from the end of the
+   * window staging's gate (and the neighbour's, judged with its inputs) reads until the workflow ends.
+   */
+  verifiesProduction?: boolean;
+  /**
+   * How long production's clients must have run before its sync: the verification's baseline (the
+   * window as long as its soak that ends when the sync starts) and a margin of scrapes.
+   */
+  productionHistoryMs?: number;
+  productionTraffic?: ProductionTraffic;
+  /** Production's syncs in this run (the promotion's, then the rollback's), in order. */
+  productionSyncs?: ProductionSync[];
+  /** The image production ran before this run synced it. */
+  productionImageBefore?: string;
+  /** Production's verification after its sync (the slo-gate step of the job that syncs production). */
+  verification?: { gate: GateOutcome; inputs: Record<string, string> };
 }
 
 const reader = (inputs: Record<string, string>) => (name: string) => inputs[name] ?? '';
@@ -151,6 +174,7 @@ function renderManifestsHandler(state: RehearsalState): ActionHandler {
   return async ({ inputs, log }) => {
     const env = { GITHUB_WORKSPACE: state.repos.checkout, GITHUB_SHA: state.sha };
     const config = readRenderConfig(reader(inputs), env);
+    if (!config.restoreRevision) await productionHistory(state, config.environment, log);
     const outcome = await renderAndPublish(config, env, log);
     if ('failed' in outcome) {
       const { validation, objects } = outcome;
@@ -163,6 +187,61 @@ function renderManifestsHandler(state: RehearsalState): ActionHandler {
       summary: renderSummary(config, { publish, diff, validation, objects }, env),
     };
   };
+}
+
+/**
+ * Before production's promotion is rendered (and so before its sync): its clients have run as long as
+ * the verification's baseline reads. A cluster's production always has its traffic; the rehearsal's
+ * starts after staging's gate window (startProductionClients), so the first seconds are waited for here.
+ */
+async function productionHistory(
+  state: RehearsalState,
+  environment: string,
+  log: (line: string) => void,
+): Promise<void> {
+  const traffic = state.productionTraffic;
+  if (!traffic || !state.neighbour || !state.productionHistoryMs) return;
+  if ((await state.neighbour).environment !== environment) return;
+  const waitMs = Date.parse(traffic.startedAt) + state.productionHistoryMs - Date.now();
+  if (waitMs <= 0) return;
+  log(
+    `${environment}'s clients started ${((Date.now() - Date.parse(traffic.startedAt)) / 1000).toFixed(1)} s ago: waiting ${(waitMs / 1000).toFixed(1)} s more, so the verification's baseline before the sync has traffic (a cluster's production always has)`,
+  );
+  await new Promise((r) => setTimeout(r, waitMs));
+}
+
+/**
+ * Production's own clients for its verification: from the end of the window staging's gate judges,
+ * and of the neighbour's window judged with the same inputs after the workflow (neighbour-gate.ts:
+ * its load's span plus the soak), so they weigh on neither; one scrape later, as a sample taken at
+ * the window's end is still in it.
+ */
+async function startProductionClients(
+  state: RehearsalState,
+  soakMs: number,
+  log: (line: string) => void,
+): Promise<void> {
+  if (!state.verifiesProduction || !state.neighbour || state.productionTraffic) return;
+  const neighbour = await state.neighbour;
+  const ends = [state.loadEndedAt, state.neighbourLoad?.endedAt]
+    .filter((t): t is string => t !== undefined)
+    .map((t) => Date.parse(t) + soakMs + state.scrapeIntervalMs);
+  const waitMs = Math.max(0, ...ends) - Date.now();
+  if (waitMs > 0) {
+    log(
+      `${neighbour.environment}'s clients start in ${(waitMs / 1000).toFixed(1)} s, after the window the gates before the promotion judge`,
+    );
+    await new Promise((r) => setTimeout(r, waitMs));
+  }
+  const traffic = startProductionTraffic(neighbour, {
+    scenario: 'fanout',
+    vus: neighbourVus(state.load?.config.vus ?? 100),
+    log,
+  });
+  state.productionTraffic = traffic;
+  state.teardown.add(`${neighbour.environment}'s clients`, async () => {
+    await traffic.stop();
+  });
 }
 
 /** The Application named `name` in argocd/: where it reads from. */
@@ -189,14 +268,6 @@ export function findApplication(
   throw new Error(`application: no Argo CD Application named ${name} in argocd/`);
 }
 
-function deploymentImage(objects: K8sObject[]): string {
-  const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'switchboard');
-  return (
-    (d?.spec as { template?: { spec?: { containers?: { image?: string }[] } } } | undefined)?.template?.spec
-      ?.containers?.[0]?.image ?? ''
-  );
-}
-
 /** argocd-sync: the stand-in cluster syncs the Application's path at the revision, like Argo CD. */
 function argocdSyncHandler(state: RehearsalState): ActionHandler {
   return async ({ inputs, log }) => {
@@ -211,6 +282,32 @@ function argocdSyncHandler(state: RehearsalState): ActionHandler {
       revision: commit,
       'rolled-back': 'false',
     };
+    // Production (the neighbour) runs in the stand-in: its own job's sync rolls it (production-sync.ts).
+    const running = app.environment !== 'staging' && state.neighbour ? await state.neighbour : undefined;
+    if (running && app.environment === running.environment && state.standIn) {
+      state.productionImageBefore ??= running.image;
+      const neighbour = running;
+      const synced = await syncProduction({
+        neighbour,
+        application: inputs.application ?? '',
+        objects,
+        commit,
+        imageBefore: state.productionImageBefore,
+        ...(state.fault ? { fault: state.fault } : {}),
+        dir: join(state.dir, neighbour.environment),
+        retarget: state.standIn.retarget,
+        log,
+      });
+      (state.productionSyncs ??= []).push(synced);
+      return {
+        outputs: synced.ok
+          ? outputs
+          : { ...outputs, 'sync-status': 'OutOfSync', 'health-status': 'Degraded' },
+        note: `${synced.ok ? 'synced' : 'FAILED'} ${app.path} at ${commit.slice(0, 12)} into the stand-in's ${neighbour.environment}: ${synced.from.join() === synced.to.join() ? 'pods unchanged' : `pods ${synced.from.join(', ')} -> ${synced.to.join(', ')}`} (${image})${synced.badRelease ? '; the new pods carry the bad release' : ''}`,
+        summary: synced.summary,
+        ...(synced.ok ? {} : { failed: `Argo CD sync of ${inputs.application} failed: ${synced.message}` }),
+      };
+    }
     if (app.environment !== 'staging') {
       return {
         outputs,
@@ -269,9 +366,25 @@ function argocdSyncHandler(state: RehearsalState): ActionHandler {
   };
 }
 
+/** The job syncs the environment the rehearsal runs next to staging (production). */
+async function syncsNeighbour(state: RehearsalState, job: WorkflowJob): Promise<boolean> {
+  if (!state.neighbour) return false;
+  const { environment } = await state.neighbour;
+  return job.steps.some((s) => {
+    if (s.uses !== './actions/argocd-sync' || !s.with.application) return false;
+    try {
+      return findApplication(state.root, s.with.application).environment === environment;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** slo-gate: the gate file against the stand-in's Prometheus. */
 function sloGateHandler(state: RehearsalState): ActionHandler {
-  return async ({ inputs, log }) => {
+  return async ({ inputs, log, job }) => {
+    // Production's verification after its sync is not staging's gate: kept apart for the decision.
+    const verifying = await syncsNeighbour(state, job);
     // The stand-in's Prometheus scrapes every scrapeIntervalMs, not the cluster's 15s: the window's
     // lead before the load and the charts' resolution follow it (the neighbour's gate reuses these inputs).
     const scraped: Record<string, string> = {
@@ -280,19 +393,37 @@ function sloGateHandler(state: RehearsalState): ActionHandler {
     };
     if (scraped['summary-path']) log(`the gate reads the load test's summary: ${scraped['summary-path']}`);
     const config = gateConfig(scraped, state.root);
-    state.gateInputs = scraped;
+    if (!verifying) state.gateInputs = scraped;
+    // Production's clients start while this gate settles (once its window is over), when the load
+    // test passed; they stop again when the gate fails, as production is then not promoted.
+    const clients =
+      !verifying && state.load?.combined.passed
+        ? startProductionClients(state, config.soakMs, log)
+        : undefined;
     const gate = await runSloGate(config, log);
-    state.gate = gate;
+    await clients;
+    if (verifying) state.verification = { gate, inputs: scraped };
+    else state.gate = gate;
+    if (clients && gate.report.verdict !== 'pass') {
+      const traffic = state.productionTraffic;
+      state.productionTraffic = undefined;
+      await traffic?.stop();
+    }
     const bad = gate.report.results.filter(unmet);
     return {
       outputs: {
         verdict: gate.report.verdict,
         window: gate.report.window,
         objectives: JSON.stringify(
-          gate.report.results.map((r) => ({ name: r.name, verdict: r.verdict, value: r.value ?? null })),
+          gate.report.results.map((r) => ({
+            name: r.name,
+            verdict: r.verdict,
+            value: r.value ?? null,
+            reason: r.reason,
+          })),
         ),
       },
-      note: `${gate.report.verdict} over ${gate.report.window} after a ${config.soakMs / 1000}s soak`,
+      note: `${gate.report.verdict} over ${gate.report.window} after a ${config.soakMs / 1000}s soak${config.baseline ? `, against the same window ${config.baseline.offsetMs / 1000}s earlier` : ''}`,
       summary: gate.sections,
       ...(gate.report.verdict !== 'pass'
         ? {

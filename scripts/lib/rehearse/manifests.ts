@@ -336,3 +336,12 @@ export function scrapeEndpoint(objects: K8sObject[]): { path: string; interval?:
   const ep = (sm.spec as { endpoints?: { path?: string; interval?: string }[] } | undefined)?.endpoints?.[0];
   return { path: ep?.path ?? '/metrics', ...(ep?.interval ? { interval: ep.interval } : {}) };
 }
+
+/** The server Deployment's image in `objects` ('' when there is none). */
+export function deploymentImage(objects: K8sObject[]): string {
+  const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'switchboard');
+  return (
+    (d?.spec as { template?: { spec?: { containers?: { image?: string }[] } } } | undefined)?.template?.spec
+      ?.containers?.[0]?.image ?? ''
+  );
+}

@@ -51,6 +51,19 @@ export function startNeighbourOf(
   return `${neighbourApplication} (${app.path})`;
 }
 
+/**
+ * The job that syncs the neighbour (production) and judges it afterwards with slo-gate: its
+ * verification; undefined when the workflow has none.
+ */
+export function neighbourVerifyingJob(workflow: Workflow): string | undefined {
+  return workflow.jobs.find(
+    (j) =>
+      j.steps.some(
+        (s) => s.uses === './actions/argocd-sync' && s.with.application === neighbourApplication,
+      ) && j.steps.some((s) => s.uses === './actions/slo-gate'),
+  )?.id;
+}
+
 /** Judges the neighbour after the workflow, when both its traffic and the deploy's gate ran. */
 export async function judgeNeighbourOf(
   state: RehearsalState,

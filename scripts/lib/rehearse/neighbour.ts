@@ -18,7 +18,9 @@ import { environmentSelector } from './scrape-targets.js';
 import { startIngress, startReplicas, type StandInOptions } from './standin.js';
 import { StandInCluster } from './standin-cluster.js';
 import { runSync } from './sync-run.js';
+import { deploymentImage } from './manifests.js';
 import type { Teardown } from './teardown.js';
+import type { NginxProxy } from '../../../testkit/src/nginx.js';
 
 /** Server pods of the neighbour: two, so that cross-node delivery is measured there too. */
 export const neighbourReplicas = 2;
@@ -29,12 +31,39 @@ export const neighbourReplicas = 2;
  */
 const vuShare = 1 / 5;
 
+/** The neighbour's VUs for the deployed environment's `vus`. */
+export function neighbourVus(vus: number): number {
+  return Math.max(6, Math.round(vus * vuShare));
+}
+
+/**
+ * What the neighbour's pods get in place of the image's SWITCHBOARD_REVISION: they run the working
+ * tree, so switchboard_build_info's revision names the digest (or tag) of the image they stand for.
+ */
+export function revisionEnv(image: string): Record<string, { value: string; why: string }> {
+  const digest = /@sha256:([0-9a-f]{12})/.exec(image)?.[1];
+  const tag = /:([\w.+-]{1,50})$/.exec(image)?.[1];
+  return {
+    SWITCHBOARD_REVISION: {
+      value: digest ? `digest-${digest}` : (tag ?? 'unknown'),
+      why: 'the image this pod stands for (its pods run the working tree)',
+    },
+  };
+}
+
 /** The neighbour environment, synced and serving. */
 export interface NeighbourRunning {
   environment: string;
   application: string;
   commit: string;
   objects: K8sObject[];
+  /** The Deployment's image as last synced. */
+  image: string;
+  /** The cluster its syncs play against (a later sync rolls the pods: production-sync.ts). */
+  cluster: StandInCluster;
+  /** Its edge: the upstreams follow the serving pods. */
+  nginx: NginxProxy;
+  /** The serving pods (the cluster's, changed in place by a rolling update). */
   replicas: Replica[];
   redis: RedisTarget;
   secrets: Record<string, string>;
@@ -81,9 +110,11 @@ export async function startNeighbour(opts: NeighbourOptions): Promise<NeighbourR
   const objects = rendered as unknown as K8sObject[];
   // Its own folder: its Jobs write files under the same names as the deployed environment's.
   mkdirSync(opts.dir, { recursive: true });
+  const image = deploymentImage(objects);
   const standIn: StandInOptions = {
     objects,
     replicas: neighbourReplicas,
+    extraEnv: revisionEnv(image),
     mode: 'process',
     scrapeIntervalMs: opts.scrapeIntervalMs,
     runId: `${opts.runId}-${opts.environment}`,
@@ -93,10 +124,6 @@ export async function startNeighbour(opts: NeighbourOptions): Promise<NeighbourR
     log: opts.log,
     interrupted: opts.interrupted,
   };
-  const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'switchboard');
-  const image =
-    (deployment?.spec as { template?: { spec?: { containers?: { image?: string }[] } } } | undefined)
-      ?.template?.spec?.containers?.[0]?.image ?? '';
   const cluster = new StandInCluster(standIn, image, (c) => startReplicas(standIn, c));
   const sync = await runSync(objects, cluster, opts.log);
   if (sync.phase !== 'Succeeded') {
@@ -114,6 +141,9 @@ export async function startNeighbour(opts: NeighbourOptions): Promise<NeighbourR
     application: opts.application,
     commit,
     objects,
+    image,
+    cluster,
+    nginx,
     replicas: cluster.replicas,
     redis: cluster.redis!,
     secrets,
@@ -134,7 +164,7 @@ export async function runNeighbourLoad(
   deployLoad: LoadTestConfig,
   summaryDir: string,
 ): Promise<NeighbourLoad> {
-  const vus = Math.max(6, Math.round((deployLoad.vus ?? 100) * vuShare));
+  const vus = neighbourVus(deployLoad.vus ?? 100);
   const summaryPath = join(summaryDir, `${neighbour.environment}-${deployLoad.scenario}-summary.json`);
   const startedAt = new Date().toISOString();
   const summary = await runWithNode(

@@ -115,18 +115,21 @@ export async function startStandIn(state: RehearsalState, s: StandInSync): Promi
     (m) => `${m.prometheus.url}, ${m.groups} rule groups, every pod scraped`,
   );
   const secrets = cluster.secrets['switchboard-secrets'] ?? Object.values(cluster.secrets)[0] ?? {};
+  // Prometheus's targets: every environment's serving pods (a neighbour's rolling update changes its
+  // own replicas in place, and calls this after).
+  const targets = (serving: Replica[]) =>
+    monitoring.prometheus.setLabelledTargets(
+      [
+        { objects: state.standIn?.objects ?? s.objects, replicas: serving },
+        ...(neighbour ? [neighbour] : []),
+      ].flatMap((e) => serviceMonitorTargets(e)),
+    );
   // The Service's endpoints: nginx's upstreams and Prometheus's targets follow the serving pods.
   // Both at once, as the Ingress controller and the Prometheus Operator each watch the Endpoints.
+  let endpoints: Replica[] = pods.replicas;
   cluster.onEndpoints = async (serving: Replica[]) => {
-    await Promise.all([
-      nginx.setUpstreams(serving.map((r) => r.port)),
-      monitoring.prometheus.setLabelledTargets(
-        [
-          { objects: state.standIn?.objects ?? s.objects, replicas: serving },
-          ...(neighbour ? [neighbour] : []),
-        ].flatMap((e) => serviceMonitorTargets(e)),
-      ),
-    ]);
+    endpoints = serving;
+    await Promise.all([nginx.setUpstreams(serving.map((r) => r.port)), targets(serving)]);
   };
   state.standIn = {
     application: s.application,
@@ -145,6 +148,7 @@ export async function startStandIn(state: RehearsalState, s: StandInSync): Promi
       await cluster.onEndpoints!(pods.replicas);
       return pod;
     },
+    retarget: () => targets(endpoints),
   };
   // The LOADTEST_TOKEN secret: a JWT signed with the environment's JWT_SECRET, join/publish room:*.
   state.loadTestToken = await new SignJWT({ sub: 'loadtest', join: ['room:*'], publish: ['room:*'] })
