@@ -10,6 +10,17 @@ import type { ContainerSpec } from './manifests.js';
 import { runJobContainer } from './replicas.js';
 import { $, run } from '../zx.js';
 
+/**
+ * How a Job's command is spawned on this machine. zx runs it through `bash -c`, and Node gives a child
+ * its stdin as a socket pair: bash takes a socket on stdin at shell level 1 (no SHLVL in the Job's own
+ * environment) for a remote shell's and sources ~/.bashrc, as it would under rshd. On a machine whose
+ * ~/.bashrc runs `pyenv init -`, every Job then waited on `pyenv rehash`'s lock (up to its 60 s
+ * timeout while another shell held it: "/root/.pyenv/shims/.pyenv-shim: cannot overwrite existing
+ * file"), so a sync's wave of Jobs took over a minute. A pod's container has no stdin unless it asks
+ * for one (`stdin: true`): the Job gets none here either, and its shell reads no startup file.
+ */
+export const jobSpawn = { stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'] };
+
 /** The parts of a pod template the stand-in reads. */
 export interface PodSpecLike {
   containers?: {
@@ -54,6 +65,7 @@ export async function runServerImageJob(
     $({
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
       timeout: opts.timeoutMs,
+      ...jobSpawn,
     })`${process.execPath} --import tsx ${module}`,
   );
   return stdout + stderr;
@@ -94,7 +106,7 @@ export async function runJobOnThisMachine(
   });
   if (command.length === 0) throw new Error(`Job/${job.metadata.name} has no command to run on this machine`);
   const { stdout, stderr } = await run(
-    $({ env: { PATH: process.env.PATH ?? '', ...env }, timeout: opts.timeoutMs })`${command}`,
+    $({ env: { PATH: process.env.PATH ?? '', ...env }, timeout: opts.timeoutMs, ...jobSpawn })`${command}`,
   );
   return stdout + stderr;
 }
