@@ -204,7 +204,7 @@ ${table(STORM_RUN_HEAD, stormRunRows(r.runs.filter(isStorm)))}
 
 /** Switchboard with workers against one process (empty unless both ran a workload and counted). */
 function workersSection(r: BenchResult): string {
-  const rows = workersRows(r);
+  const rows = workersRows(r.workersCost);
   if (rows.length === 0) return '';
   return `
 ## Spreading a node over worker processes
