@@ -107,7 +107,7 @@ async function main() {
     // node's default reporter (spec on a terminal, tap otherwise), then each file's wall time.
     `--test-reporter=${process.stdout.isTTY ? 'spec' : 'tap'}`,
     '--test-reporter-destination=stdout',
-    `--test-reporter=${join(root, 'scripts/test-timings.mjs')}`,
+    `--test-reporter=${join(root, 'scripts/lib/test-timings.mjs')}`,
     '--test-reporter-destination=stdout',
     ...slowestFirst(files),
   ];
