@@ -188,7 +188,7 @@ async function measure(o: BenchOptions, cpus: CpuPlan, log: (line: string) => vo
   }
   result.summary = summarise(result.runs, o);
   result.stormSummary = summariseStorms(result.runs, o.workloads, o.targets);
-  result.workersCost = workersCost(result.summary, o.workloads);
+  result.workersCost = workersCost(result.runs, o.workloads);
   if (o.idle) {
     // The GC hook reaches the primary only: a worker's uncollected garbage would read as memory.
     for (const name of o.targets.filter((t) => t !== 'switchboard-workers')) {

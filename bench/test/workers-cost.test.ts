@@ -42,13 +42,17 @@ test(
     assert.equal(result.workersCost.length, 1);
     const c = result.workersCost[0]!;
     assert.equal(c.workload, 'A');
-    assert.ok(Math.abs(c.ratio - c.workers / c.oneProcess) < 1e-9);
+    assert.equal(c.runs, 1);
+    const step = (t: string) => result.runs.find((r) => r.target === t)!.steps[0]!;
+    assert.equal(c.oneProcess, step('switchboard').serverCpuUsPerDelivery);
+    assert.equal(c.workers, step('switchboard-workers').serverCpuUsPerDelivery);
+    assert.equal(c.ratio, c.workers / c.oneProcess);
     const md = markdownReport(result, 'npm run bench', 'benchmarks.json');
     assert.match(md, /## Spreading a node over worker processes/);
     assert.match(
       md,
       new RegExp(
-        `\\| A \\| ${c.oneProcess.toFixed(2)} \\| ${c.workers.toFixed(2)} \\| ${c.ratio.toFixed(2)}x \\|`,
+        `\\| A \\| ${c.ratePerRoom.toFixed(1)} \\| ${c.oneProcess.toFixed(2)} \\| ${c.workers.toFixed(2)} \\| ${c.ratio.toFixed(2)}x \\| 1 \\|`,
       ),
     );
     assert.deepEqual(figuresNotIn(md, JSON.parse(JSON.stringify(result))), []);
