@@ -58,5 +58,8 @@ io.on('connection', (socket) => {
   });
 });
 
-http.listen(port, host, () => console.log(`socket.io server listening on ${host}:${port}`));
+// The accept backlog Switchboard listens with by default (LISTEN_BACKLOG): same care for every server.
+http.listen({ port, host, backlog: 4096 }, () =>
+  console.log(`socket.io server listening on ${host}:${port}`),
+);
 process.on('SIGTERM', () => process.exit(0));

@@ -41,5 +41,8 @@ wss.on('connection', (ws, req) => {
   });
   ws.on('error', () => ws.terminate());
 });
-http.listen(port, host, () => console.log(`plain ws rooms server listening on ${host}:${port}`));
+// The accept backlog Switchboard listens with by default (LISTEN_BACKLOG): same care for every server.
+http.listen({ port, host, backlog: 4096 }, () =>
+  console.log(`plain ws rooms server listening on ${host}:${port}`),
+);
 process.on('SIGTERM', () => process.exit(0));

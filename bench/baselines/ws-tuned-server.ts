@@ -108,5 +108,8 @@ http.on('upgrade', (req, socket, head) => {
     ws.on('error', () => ws.terminate());
   });
 });
-http.listen(port, host, () => console.log(`tuned ws rooms server listening on ${host}:${port}`));
+// The accept backlog Switchboard listens with by default (LISTEN_BACKLOG): same care for every server.
+http.listen({ port, host, backlog: 4096 }, () =>
+  console.log(`tuned ws rooms server listening on ${host}:${port}`),
+);
 process.on('SIGTERM', () => process.exit(0));

@@ -8,6 +8,7 @@ import { $ } from 'zx';
 import { readFileSync } from 'node:fs';
 import { allowedCpus, checkTaskset, pin, planCpus, unpinnedPlan, type CpuPlan } from './cpus.js';
 import { measureIdle, type IdleResult } from './idle.js';
+import { workersCost, type WorkersCost } from './workers-report.js';
 import { finishMachineFacts, machineFacts, type MachineFacts } from './machine.js';
 import type { BenchOptions } from './options.js';
 import { orderSeed, shuffled, spread, type Spread } from './order.js';
@@ -97,6 +98,8 @@ export interface BenchResult {
   summary: Summary[];
   /** Workload D: median and range per server. */
   stormSummary: StormSummary[];
+  /** Switchboard with workers against one process, per workload (when both ran). */
+  workersCost: WorkersCost[];
   idle: IdleTargetResult[];
 }
 
@@ -163,6 +166,7 @@ async function measure(o: BenchOptions, cpus: CpuPlan, log: (line: string) => vo
     runs: [],
     summary: [],
     stormSummary: [],
+    workersCost: [],
     idle: [],
   };
   log(
@@ -184,8 +188,12 @@ async function measure(o: BenchOptions, cpus: CpuPlan, log: (line: string) => vo
   }
   result.summary = summarise(result.runs, o);
   result.stormSummary = summariseStorms(result.runs, o.workloads, o.targets);
+  result.workersCost = workersCost(result.runs, o.workloads);
   if (o.idle) {
-    for (const name of o.targets) result.idle.push(await idleScenario(name, o, cpus, log));
+    // The GC hook reaches the primary only: a worker's uncollected garbage would read as memory.
+    for (const name of o.targets.filter((t) => t !== 'switchboard-workers')) {
+      result.idle.push(await idleScenario(name, o, cpus, log));
+    }
   }
   result.durationS = Math.round((Date.now() - started) / 1000);
   finishMachineFacts(result.machine);

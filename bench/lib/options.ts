@@ -124,6 +124,7 @@ separate CPUs, and writes docs/benchmarks.md and the raw results docs/benchmarks
   --workloads LIST          comma list of ${WORKLOAD_NAMES.join(',')} (default: all); D is the reconnect storm
   --variants LIST           comma list of ${VARIANTS.join(',')} (default: both); two-node runs the fixed-load
                             workloads on two server processes sharing one Redis (Switchboard, Socket.IO)
+  --no-workloads            no workload: only the idle-memory measurement
   --no-idle                 skip the idle-memory measurement
   --idle LIST               idle connection counts (default 10000,19000)
   --runs N                  repetitions (default 3); the report gives median and range
@@ -181,6 +182,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       targets: { type: 'string' },
       workloads: { type: 'string' },
       variants: { type: 'string' },
+      'no-workloads': { type: 'boolean' },
       'no-idle': { type: 'boolean' },
       idle: { type: 'string' },
       runs: { type: 'string' },
@@ -222,6 +224,10 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     o.variants = [
       ...new Set(list('--variants', values.variants).map((v) => oneOf('--variants', v, VARIANTS))),
     ];
+  }
+  if (values['no-workloads']) {
+    if (values.workloads) throw new Error('--no-workloads and --workloads exclude each other');
+    o.workloads = [];
   }
   if (values['no-idle']) o.idle = false;
   if (values.idle) o.idleCounts = list('--idle', values.idle).map((v) => positiveInt('--idle', v));

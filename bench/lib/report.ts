@@ -9,6 +9,7 @@ import { fmt, type StepResult } from './step.js';
 import { STORM_HEAD, STORM_RUN_HEAD, stormRunRows, stormSummaryRows } from './storm-report.js';
 import { TARGET_LABELS } from './targets.js';
 import { describeWorkload } from './workloads.js';
+import { WORKERS_HEAD, workersRows } from './workers-report.js';
 
 function table(head: string[], rows: string[][]): string {
   return [
@@ -201,6 +202,22 @@ ${table(STORM_RUN_HEAD, stormRunRows(r.runs.filter(isStorm)))}
 `;
 }
 
+/** Switchboard with workers against one process (empty unless both ran a workload and counted). */
+function workersSection(r: BenchResult): string {
+  const rows = workersRows(r.workersCost);
+  if (rows.length === 0) return '';
+  return `
+## Spreading a node over worker processes
+
+Switchboard started with \`WORKERS\` (a node:cluster primary holding the broker, presence and history, and
+workers sharing the port; docs/operations.md) against one process, pinned to the same server CPUs at the same
+offered load. Server CPU is the whole process tree's. Ratio: the workers' median CPU-µs per delivery over the
+single process's; above 1 is what spreading costs (IPC to the primary and back, a second event loop).
+
+${table(WORKERS_HEAD, rows)}
+`;
+}
+
 function orderLines(r: BenchResult): string {
   return r.orders
     .map(
@@ -304,7 +321,7 @@ ${s.workloads
 
 ${table(SEARCH_HEAD, summaryRows(r, false))}
 
-${stormSection(r)}
+${workersSection(r)}${stormSection(r)}
 ## Every run
 
 Servers ran in this order (seed ${s.seed}):

@@ -14,12 +14,26 @@ import {
 } from '../../testkit/src/index.js';
 import type { Endpoint } from '../loadgen/protocols.js';
 
-export type TargetName = 'switchboard' | 'socketio' | 'ws' | 'ws-tuned';
-export const TARGET_NAMES: readonly TargetName[] = ['switchboard', 'socketio', 'ws', 'ws-tuned'];
+export type TargetName = 'switchboard' | 'switchboard-workers' | 'socketio' | 'ws' | 'ws-tuned';
+export const TARGET_NAMES: readonly TargetName[] = [
+  'switchboard',
+  'switchboard-workers',
+  'socketio',
+  'ws',
+  'ws-tuned',
+];
+
+/** Switchboard started with `WORKERS=2`: the cost of spreading a node over processes, on the same CPUs. */
+export const WORKERS_TARGET_COUNT = 2;
+
+/** Both Switchboard targets: one process, and the node:cluster primary with its workers. */
+export const isSwitchboard = (name: TargetName): boolean =>
+  name === 'switchboard' || name === 'switchboard-workers';
 
 /** How each target appears in tables. */
 export const TARGET_LABELS: Record<TargetName, string> = {
   switchboard: 'Switchboard',
+  'switchboard-workers': `Switchboard, ${WORKERS_TARGET_COUNT} workers`,
   socketio: 'Socket.IO',
   ws: 'plain ws',
   'ws-tuned': 'tuned ws',
@@ -29,6 +43,7 @@ const HOST = '127.0.0.1';
 const file = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
 const scripts: Record<TargetName, string> = {
   switchboard: file('../../server/src/main.ts'),
+  'switchboard-workers': file('../../server/src/main.ts'),
   socketio: file('../baselines/socketio-server.ts'),
   ws: file('../baselines/ws-rooms-server.ts'),
   'ws-tuned': file('../baselines/ws-tuned-server.ts'),
@@ -108,7 +123,7 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
           METRICS_PORT: String(metricsPort),
           ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
         };
-        if (name === 'switchboard') {
+        if (isSwitchboard(name)) {
           Object.assign(env, {
             NODE_ENV: 'production',
             NODE_ID: `bench-${i + 1}`,
@@ -127,6 +142,7 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
             // topic feed:bench: a 10,000-member presence_state per join is quadratic in members.
             PRESENCE_TOPICS: 'room:*',
           });
+          if (name === 'switchboard-workers') env.WORKERS = String(WORKERS_TARGET_COUNT);
         }
         if (name === 'socketio' && opts.recovery) env.CONNECTION_STATE_RECOVERY = '1';
         Object.assign(env, opts.env);
@@ -154,7 +170,7 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
   const endpointOf = (i: number, topic: string): Endpoint => {
     const node = nodes[i];
     if (!node) throw new Error(`target ${name} has no node ${i}`);
-    if (name === 'switchboard') return { protocol: 'phoenix', host: HOST, port: node.port, topic, jwtSecret };
+    if (isSwitchboard(name)) return { protocol: 'phoenix', host: HOST, port: node.port, topic, jwtSecret };
     return { protocol: name === 'socketio' ? 'socketio' : 'raw', host: HOST, port: node.port, topic };
   };
   return {
@@ -164,18 +180,18 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
       return endpointOf(i, '');
     },
     topic(w, r) {
-      return `${name === 'switchboard' ? 'feed:' : ''}bench-${w}-${r}`;
+      return `${isSwitchboard(name) ? 'feed:' : ''}bench-${w}-${r}`;
     },
     idleEndpoint(i) {
-      return endpointOf(i, name === 'switchboard' ? 'room:idle' : 'idle');
+      return endpointOf(i, isSwitchboard(name) ? 'room:idle' : 'idle');
     },
     stormEndpoint(i) {
-      return { ...endpointOf(i, ''), recover: true, ...(name === 'switchboard' ? { apiToken } : {}) };
+      return { ...endpointOf(i, ''), recover: true, ...(isSwitchboard(name) ? { apiToken } : {}) };
     },
     async cut(i) {
       const node = nodes[i];
       if (!node) throw new Error(`target ${name} has no node ${i}`);
-      const sb = name === 'switchboard';
+      const sb = isSwitchboard(name);
       const res = await fetch(`http://${HOST}:${node.port}${sb ? '/api/drain' : '/drain'}`, {
         method: 'POST',
         headers: sb ? { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' } : {},
@@ -198,7 +214,7 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
 async function waitReady(name: TargetName, port: number, metricsPort: number, proc: Managed): Promise<void> {
   const deadline = Date.now() + 30_000;
   await waitForListener(proc, {
-    ports: name === 'switchboard' ? [port, metricsPort] : [port],
+    ports: isSwitchboard(name) ? [port, metricsPort] : [port],
     what: name,
     addrInUse: /EADDRINUSE/,
     timeoutMs: 30_000,
@@ -208,7 +224,7 @@ async function waitReady(name: TargetName, port: number, metricsPort: number, pr
       throw new Error(`${name} exited with ${proc.child.exitCode} during start-up:\n${proc.output()}`);
     }
     const ok =
-      name !== 'switchboard' ||
+      !isSwitchboard(name) ||
       (await fetch(`http://${HOST}:${metricsPort}/healthz`).then(
         (r) => r.ok,
         () => false,

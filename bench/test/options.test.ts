@@ -17,6 +17,14 @@ test('--workloads D runs the reconnect storm alone; --variants picks one-node or
   assert.throws(() => parse(['--variants', 'three-node']), /--variants: unknown "three-node"/);
 });
 
+test('--no-workloads leaves only the idle-memory measurement', () => {
+  const o = parse(['--no-workloads', '--idle', '1000']);
+  assert.deepEqual(o.workloads, []);
+  assert.equal(o.idle, true);
+  assert.deepEqual(o.idleCounts, [1000]);
+  assert.throws(() => parse(['--no-workloads', '--workloads', 'A']), /exclude each other/);
+});
+
 test('--storm-s and --storm-deadline-s set D; --quick shrinks it like the others', () => {
   const o = parse(['--storm-s', '12', '--storm-deadline-s', '30']);
   assert.equal(o.storm.publishMs, 12_000);

@@ -64,6 +64,12 @@ export interface Config {
   /** Port of /metrics, /healthz and /readyz (never routed by the Ingress). */
   metricsPort: number;
   host: string;
+  /**
+   * LISTEN_BACKLOG: connections the kernel may hold for PORT before they are accepted (capped by
+   * net.core.somaxconn). Node's own default, 511, overflows when thousands reconnect at once after a
+   * drain, and the overflow waits out TCP's SYN retries (1 s, 3 s, 7 s...).
+   */
+  listenBacklog: number;
   /** Identifies this replica to the broker and presence (unique per process). */
   nodeId: string;
   /** WORKERS: processes sharing PORT on this node (1: a single process; docs/operations.md). */
@@ -177,6 +183,7 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`METRICS_PORT (${metricsPort}) equals PORT: give /metrics and the probes their own port`);
   }
   const host = read('HOST') ?? '0.0.0.0';
+  const listenBacklog = int('LISTEN_BACKLOG', 4096, 1, 65535);
   const nodeId = read('NODE_ID') ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   if (!/^[\w.:-]{1,128}$/.test(nodeId)) {
     problems.push(
@@ -339,6 +346,7 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     metricsPort,
     host,
+    listenBacklog,
     nodeId,
     workers,
     revision,

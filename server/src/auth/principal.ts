@@ -13,3 +13,12 @@ export interface Principal {
   /** What the channels module's `connect` returned for this connection (docs/channels.md). */
   readonly assigns?: Readonly<Record<string, unknown>>;
 }
+
+/**
+ * The principal with the connect handler's `assigns`. Built as a literal: a spread followed by a
+ * property (`{ ...p, assigns }`) gives each object a hidden class of its own in V8 (about 190
+ * bytes per connection, issue 14), a literal shares one.
+ */
+export function withAssigns(p: Principal, assigns: Readonly<Record<string, unknown>>): Principal {
+  return { sub: p.sub, join: p.join, publish: p.publish, expiresAt: p.expiresAt, assigns };
+}

@@ -1,4 +1,4 @@
-import type { Principal } from '../auth/principal.js';
+import { withAssigns, type Principal } from '../auth/principal.js';
 import type { Logger } from '../telemetry/logger.js';
 import { metrics } from '../telemetry/metrics.js';
 
@@ -51,7 +51,7 @@ export async function admit(
     const result = await connect({ params: connectParams(query), principal });
     if (result?.ok === true) {
       return {
-        principal: result.assigns === undefined ? principal : { ...principal, assigns: result.assigns },
+        principal: result.assigns === undefined ? principal : withAssigns(principal, result.assigns),
       };
     }
     if (result?.ok === false && typeof result.reason === 'string')

@@ -227,13 +227,17 @@ export class Hub {
     let sent = 0;
     let skipped = 0;
     for (const group of entry.subscribers.groups) {
-      if (group === undefined || group.members.size === 0) continue;
+      if (group === undefined || group.size === 0) continue;
       const frame = frames.frameFor(group.serializer, false);
       if (positioned === null && intercepting === null && except === undefined) {
         // Counted first: an enqueue may close a slow consumer, which leaves the group meanwhile.
-        if (frame === null) skipped += group.members.size;
-        else sent += group.members.size;
-        if (frame !== null) for (const sub of group.members) sub.enqueue(frame);
+        if (frame === null) skipped += group.size;
+        else sent += group.size;
+        if (frame === null) continue;
+        // Two loops, so the big rooms' loop only ever sees a Set.
+        const members = group.members;
+        if (members instanceof Set) for (const sub of members) sub.enqueue(frame);
+        else for (const sub of members) sub.enqueue(frame);
         continue;
       }
       for (const sub of group.members) {

@@ -8,8 +8,27 @@ import {
 } from './presence.js';
 
 interface Entry {
+  /** The presence key, so that a topic with one key needs no Map (see TopicKeys). */
+  key: string;
   meta: PresenceMeta;
   owner: MemoryPresence;
+}
+
+/**
+ * A topic's keys and their entries (one per phx_ref, in join order): the entries of its one key as
+ * they are, or a Map by key from the second key. An idle per-user topic has one key, and a Map's
+ * table costs about 250 bytes (issue 14, idle memory).
+ */
+type TopicKeys = Entry[] | Map<string, Entry[]>;
+
+function entriesOf(keys: TopicKeys, key: string): Entry[] | undefined {
+  if (keys instanceof Map) return keys.get(key);
+  return keys[0]?.key === key ? keys : undefined;
+}
+
+/** Each key's entries, a snapshot (callers untrack while going through it). */
+function keyEntries(keys: TopicKeys): Entry[][] {
+  return keys instanceof Map ? [...keys.values()] : [keys];
 }
 
 /**
@@ -18,10 +37,10 @@ interface Entry {
  */
 export class MemoryPresenceBus {
   /**
-   * topic -> key -> entries (one per phx_ref, in join order). An array, not a Map: a key has one or a
-   * few entries, and a Map's table costs about 230 bytes more per member (issue 14, idle memory).
+   * topic -> key -> entries (TopicKeys). A key's entries are an array, not a Map: a key has one or
+   * a few entries, and a Map's table costs about 230 bytes more per member (issue 14, idle memory).
    */
-  readonly topics = new Map<string, Map<string, Entry[]>>();
+  readonly topics = new Map<string, TopicKeys>();
   /** topic -> trackers watching it */
   readonly watchers = new Map<string, Set<MemoryPresence>>();
 }
@@ -56,13 +75,22 @@ export class MemoryPresence implements PresenceTracker {
   }
 
   async track(topic: string, key: string, meta: PresenceMeta): Promise<void> {
-    let keys = this.bus.topics.get(topic);
-    if (!keys) this.bus.topics.set(topic, (keys = new Map()));
-    const entry = { meta: { ...meta }, owner: this };
-    const entries = keys.get(key);
+    const keys = this.bus.topics.get(topic);
+    const entry: Entry = { key, meta: { ...meta }, owner: this };
+    const entries = keys && entriesOf(keys, key);
     // A literal of one: push() onto [] would reserve room for 17 (about 130 bytes more).
-    if (!entries) keys.set(key, [entry]);
-    else {
+    if (!keys) this.bus.topics.set(topic, [entry]);
+    else if (!entries) {
+      if (keys instanceof Map) keys.set(key, [entry]);
+      else
+        this.bus.topics.set(
+          topic,
+          new Map([
+            [keys[0]!.key, keys],
+            [key, [entry]],
+          ]),
+        );
+    } else {
       const at = entries.findIndex((e) => e.meta.phx_ref === meta.phx_ref);
       if (at >= 0) entries[at] = entry;
       else entries.push(entry);
@@ -72,12 +100,17 @@ export class MemoryPresence implements PresenceTracker {
 
   async untrack(topic: string, key: string, phxRef: string): Promise<void> {
     const keys = this.bus.topics.get(topic);
-    const entries = keys?.get(key);
+    const entries = keys && entriesOf(keys, key);
     const at = entries?.findIndex((e) => e.meta.phx_ref === phxRef) ?? -1;
     if (!keys || !entries || at < 0) return;
     const [entry] = entries.splice(at, 1) as [Entry];
-    if (entries.length === 0) keys.delete(key);
-    if (keys.size === 0) this.bus.topics.delete(topic);
+    if (keys instanceof Map) {
+      if (entries.length === 0) keys.delete(key);
+      // Back to the entries of the one key left.
+      const [rest, more] = keys.values();
+      if (rest === undefined) this.bus.topics.delete(topic);
+      else if (more === undefined) this.bus.topics.set(topic, rest);
+    } else if (entries.length === 0) this.bus.topics.delete(topic);
     this.emit(topic, { joins: emptyPresenceState(), leaves: single(key, entry.meta) });
   }
 
@@ -85,10 +118,10 @@ export class MemoryPresence implements PresenceTracker {
     const state = emptyPresenceState();
     const keys = this.bus.topics.get(topic);
     if (!keys) return state;
-    for (const [key, entries] of keys)
+    for (const entries of keyEntries(keys))
       addMetas(
         state,
-        key,
+        entries[0]!.key,
         entries.map((e) => ({ ...e.meta })),
       );
     return state;
@@ -118,9 +151,9 @@ export class MemoryPresence implements PresenceTracker {
   async close(): Promise<void> {
     if (this.closed) return;
     for (const [topic, keys] of [...this.bus.topics]) {
-      for (const [key, entries] of [...keys]) {
+      for (const entries of keyEntries(keys)) {
         for (const entry of [...entries])
-          if (entry.owner === this) await this.untrack(topic, key, entry.meta.phx_ref);
+          if (entry.owner === this) await this.untrack(topic, entry.key, entry.meta.phx_ref);
       }
     }
     for (const topic of [...this.watched]) await this.unwatch(topic);

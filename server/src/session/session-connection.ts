@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import type { Principal } from '../auth/principal.js';
+import { withAssigns, type Principal } from '../auth/principal.js';
 import { scheduleFlush, type Flushable } from '../hub/flush-scheduler.js';
 import { AuthError } from '../auth/verifier.js';
 import { pongFrame, textFrame } from '../hub/ws-frame.js';
@@ -93,9 +93,7 @@ export abstract class SessionConnection implements Flushable {
           return this.replyError(joinRef, ref, topic, 'token is for another user');
         }
         // The connect handler's assigns belong to the connection, not to the token.
-        this.principal = this.principal.assigns
-          ? { ...principal, assigns: this.principal.assigns }
-          : principal;
+        this.principal = this.principal.assigns ? withAssigns(principal, this.principal.assigns) : principal;
         const expiresAt = Math.floor(principal.expiresAt / 1000);
         this.send(encodeReplyWith(this.serializer, joinRef, ref, topic, 'ok', `{"expires_at":${expiresAt}}`));
         sm.txReply.inc();

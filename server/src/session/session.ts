@@ -1,13 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Principal } from '../auth/principal.js';
-import type {
-  ChannelAssigns,
-  ChannelHandler,
-  JoinResult,
-  PushActions,
-  TerminateReason,
-} from '../channels/channel.js';
+import type { ChannelHandler, JoinResult, PushActions, TerminateReason } from '../channels/channel.js';
 import { interceptSet, invokeHandler, runHandleOut } from '../channels/invoke.js';
 import type { Subscriber } from '../hub/hub.js';
 import { CloseCode } from '../protocol/close-codes.js';
@@ -24,27 +18,20 @@ import {
   parseRecoverParam,
   recoverForJoin,
   recoveredFrame,
-  type HeldFrame,
   type RecoverRequest,
 } from './recovery-join.js';
 import type { SessionHost } from './session-host.js';
+import {
+  channelCount,
+  channelList,
+  channelOf,
+  withChannel,
+  withoutChannel,
+  type JoinedChannel,
+  type JoinedChannels,
+} from './joined-channels.js';
 import { sessionMetrics as sm } from './session-metrics.js';
 import type { RateVerdict } from './token-bucket.js';
-
-/** One joined topic of a connection. */
-interface JoinedChannel {
-  joinRef: string | null;
-  handler: ChannelHandler;
-  assigns: ChannelAssigns;
-  presenceKey: string | null;
-  presenceRef: string | null;
-  /** Opted in to recovery: broadcasts carry their position (see recovery-join.ts). */
-  positions: boolean;
-  /** Live broadcasts held back until the recovered ones are sent; null when not recovering. */
-  held: HeldFrame[] | null;
-  /** Bytes in `held`; bound: OUTBOUND_QUEUE_MAX_BYTES (beyond it the client is a slow consumer). */
-  heldBytes: number;
-}
 
 /** Per-process counter behind socket ids (`<nodeId>#<n>`). */
 let socketSeq = 0;
@@ -61,11 +48,11 @@ type SessionSocket = WebSocket & { [kSession]?: Session };
  * joins and pushes; the connection itself (outbound queue, closing, pings, token refresh,
  * transport errors) is SessionConnection's (session-connection.ts).
  *
- * Memory: no per-connection timers or closures (listeners are shared functions), the channel map
- * is allocated on first join.
+ * Memory: no per-connection timers or closures (listeners are shared functions); one channel is
+ * held inline, a Map only from the second (joined-channels.ts).
  */
 export class Session extends SessionConnection implements Subscriber {
-  private channels: Map<string, JoinedChannel> | null = null;
+  private channels: JoinedChannels = null;
   /** This connection's id over the cluster: broadcast_from leaves it out on every node. */
   readonly socketId: string;
 
@@ -88,7 +75,7 @@ export class Session extends SessionConnection implements Subscriber {
 
   /** Joined topics (for tests and introspection). */
   get topicCount(): number {
-    return this.channels?.size ?? 0;
+    return channelCount(this.channels);
   }
 
   handleFrame(data: Buffer, isBinary: boolean): void {
@@ -189,7 +176,10 @@ export class Session extends SessionConnection implements Subscriber {
 
   private overTopicLimit(topic: string): boolean {
     const channels = this.channels;
-    if (!channels || channels.has(topic) || channels.size < this.host.limits.maxTopicsPerConnection) {
+    if (
+      channelOf(channels, topic) !== undefined ||
+      channelCount(channels) < this.host.limits.maxTopicsPerConnection
+    ) {
       return false;
     }
     sm.joinLimit.inc();
@@ -206,8 +196,7 @@ export class Session extends SessionConnection implements Subscriber {
     span: SpanHandle,
   ): void {
     const { joinRef, ref, topic } = msg;
-    const channels = (this.channels ??= new Map());
-    const previous = channels.get(topic);
+    const previous = channelOf(this.channels, topic);
     const recovery = parseRecoverParam(params.recover);
     // The churn limit is checked before a duplicate join closes the old channel: a refused rejoin
     // leaves the client its current channel instead of none.
@@ -235,6 +224,7 @@ export class Session extends SessionConnection implements Subscriber {
       return this.replyError(joinRef, ref, topic, recovery);
     }
     const ch: JoinedChannel = {
+      topic,
       joinRef,
       handler,
       assigns: result.assigns,
@@ -244,7 +234,7 @@ export class Session extends SessionConnection implements Subscriber {
       held: recovery !== undefined ? [] : null,
       heldBytes: 0,
     };
-    channels.set(topic, ch);
+    this.channels = withChannel(this.channels, ch);
     const response = result.response === undefined ? null : responseJson(result.response);
     if (response === null && result.response !== undefined) {
       metrics.channelHandlerErrors.labels('join').inc();
@@ -267,7 +257,7 @@ export class Session extends SessionConnection implements Subscriber {
         },
         (err: unknown) => {
           if (this.current(topic) !== ch) return span.end('abandoned');
-          this.channels?.delete(topic);
+          this.channels = withoutChannel(this.channels, topic);
           sm.joinError.inc();
           span.end('error', err);
           this.replyError(joinRef, ref, topic, 'join failed');
@@ -322,7 +312,7 @@ export class Session extends SessionConnection implements Subscriber {
 
   /** Hub: a broadcast for a topic joined with recovery; held back while that join recovers. */
   enqueuePositioned(topic: string, frame: Buffer, epoch?: string, offset?: number): void {
-    const ch = this.channels?.get(topic);
+    const ch = channelOf(this.channels, topic);
     if (!ch?.held) return this.enqueue(frame);
     ch.heldBytes += frame.length;
     if (ch.heldBytes > this.host.limits.outboundQueueMaxBytes) return this.slowConsumer(ch.heldBytes);
@@ -358,7 +348,7 @@ export class Session extends SessionConnection implements Subscriber {
   private leave(msg: InboundMessage): void {
     sm.rxLeave.inc();
     const { joinRef, ref, topic } = msg;
-    const ch = this.channels?.get(topic);
+    const ch = channelOf(this.channels, topic);
     this.reply(joinRef, ref, topic);
     if (ch && (joinRef === null || joinRef === ch.joinRef)) this.closeChannel(topic, ch, true, 'leave');
   }
@@ -366,7 +356,7 @@ export class Session extends SessionConnection implements Subscriber {
   private push(msg: InboundMessage): void {
     sm.rxPush.inc();
     const { joinRef, ref, topic } = msg;
-    const ch = this.channels?.get(topic);
+    const ch = channelOf(this.channels, topic);
     if (!ch || (joinRef !== null && joinRef !== ch.joinRef)) {
       return this.replyError(joinRef, ref, topic, 'unmatched topic');
     }
@@ -439,7 +429,7 @@ export class Session extends SessionConnection implements Subscriber {
   }
 
   private current(topic: string): JoinedChannel | undefined {
-    return this.closing ? undefined : this.channels?.get(topic);
+    return this.closing ? undefined : channelOf(this.channels, topic);
   }
 
   /** Hub: an intercepted broadcast on `topic`, through the channel's handleOut (see hub.ts). */
@@ -461,7 +451,7 @@ export class Session extends SessionConnection implements Subscriber {
   }
 
   private closeChannel(topic: string, ch: JoinedChannel, notify: boolean, reason: TerminateReason): void {
-    this.channels?.delete(topic);
+    this.channels = withoutChannel(this.channels, topic);
     this.host.hub.unsubscribe(topic, this);
     if (ch.presenceRef !== null && ch.presenceKey !== null) {
       this.host.presence
@@ -502,9 +492,10 @@ export class Session extends SessionConnection implements Subscriber {
    * Returns how many channels were told.
    */
   resyncRecoveryChannels(): number {
-    if (this.closing || !this.channels) return 0;
+    if (this.closing) return 0;
     let n = 0;
-    for (const [topic, ch] of [...this.channels]) {
+    for (const ch of channelList(this.channels)) {
+      const topic = ch.topic;
       if (!ch.positions) continue;
       this.closeChannel(topic, ch, false, 'resync');
       this.send(this.serializer.encode(ch.joinRef, ch.joinRef, topic, ChannelEvent.error, '{}'));
@@ -515,10 +506,9 @@ export class Session extends SessionConnection implements Subscriber {
   }
 
   protected releaseChannels(): void {
-    const channels = this.channels;
-    if (!channels) return;
+    const channels = channelList(this.channels);
     this.channels = null;
-    for (const [topic, ch] of channels) this.closeChannel(topic, ch, false, 'closed');
+    for (const ch of channels) this.closeChannel(ch.topic, ch, false, 'closed');
   }
 
   handleClosed(code: number): void {

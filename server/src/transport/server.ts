@@ -132,7 +132,7 @@ export function createTransport(opts: TransportOptions): Transport {
     drainer,
     listen: async () => {
       if (opts.opsPort !== false) await listenOn(opsServer, config.metricsPort, config.host);
-      const address = await listenOn(server, config.port, config.host);
+      const address = await listenOn(server, config.port, config.host, config.listenBacklog);
       rebalancer?.start();
       return address;
     },
@@ -145,10 +145,11 @@ export function createTransport(opts: TransportOptions): Transport {
   };
 }
 
-function listenOn(server: Server, port: number, host: string): Promise<AddressInfo> {
+/** `backlog` 511 is Node's own default (the ops port sees a scrape and probes, never a storm). */
+function listenOn(server: Server, port: number, host: string, backlog = 511): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog }, () => {
       server.off('error', reject);
       resolve(server.address() as AddressInfo);
     });

@@ -50,10 +50,23 @@ function versionHint(message: string): Record<string, string> | undefined {
   return message.includes('Sec-WebSocket-Version') ? { 'Sec-WebSocket-Version': '13, 8' } : undefined;
 }
 
-/** Gives the slot back when the TCP socket closes (at once if it already has: no 'close' will come). */
-function holdUntilClosed(socket: Duplex, counter: ConnectionCounter, key: string): void {
-  if (socket.destroyed) counter.release(key);
-  else socket.once('close', () => counter.release(key));
+const kAddressSlot = Symbol('switchboard.addressSlot');
+const kUserSlot = Symbol('switchboard.userSlot');
+/** A socket holding slots: their keys are kept on it until it closes. */
+type SlotSocket = Duplex & { [kAddressSlot]?: string; [kUserSlot]?: string };
+
+/**
+ * Gives the slots of a closed socket back. Shared by every socket of a server, with the keys on
+ * the socket: a `once` closure per slot cost about 200 bytes per connection (issue 14).
+ */
+function slotReleaser(perAddress: ConnectionCounter, perUser: ConnectionCounter) {
+  return function releaseSlots(this: SlotSocket): void {
+    const address = this[kAddressSlot];
+    const user = this[kUserSlot];
+    this[kAddressSlot] = this[kUserSlot] = undefined;
+    if (address !== undefined) perAddress.release(address);
+    if (user !== undefined) perUser.release(user);
+  };
 }
 
 function ignoreSocketError(): void {
@@ -73,6 +86,7 @@ function ignoreSocketError(): void {
  */
 export function createUpgradeHandler(deps: UpgradeDeps) {
   const { node, wss, verify, allowedOrigins, logger, perUser, perAddress } = deps;
+  const releaseSlots = slotReleaser(perAddress, perUser);
   // ws checks the handshake headers synchronously inside handleUpgrade; with a listener here it
   // leaves the answer to us (its own answer closes at once, without lingering).
   let refuseHandshake: ((message: string) => void) | undefined;
@@ -127,7 +141,12 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
         `too many connections from this address (MAX_CONNECTIONS_PER_ADDRESS=${perAddress.cap})`,
       );
     }
-    holdUntilClosed(socket, perAddress, address);
+    // Given back when the TCP socket closes, at once if it already has (no 'close' will come).
+    if (socket.destroyed) perAddress.release(address);
+    else {
+      (socket as SlotSocket)[kAddressSlot] = address;
+      socket.on('close', releaseSlots);
+    }
     if (!isOriginAllowed(req.headers.origin, allowedOrigins)) {
       logger.info({ origin: req.headers.origin }, 'upgrade refused: origin not allowed');
       return refuse('origin_rejected', 403, 'Forbidden', 'origin not allowed (ALLOWED_ORIGINS)');
@@ -156,7 +175,9 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
             `too many connections for this user (MAX_CONNECTIONS_PER_USER=${perUser.cap})`,
           );
         }
-        holdUntilClosed(socket, perUser, principal.sub);
+        // The socket was open when the address slot was taken: releaseSlots listens already.
+        if (socket.destroyed) perUser.release(principal.sub);
+        else (socket as SlotSocket)[kUserSlot] = principal.sub;
         refuseHandshake = (message) =>
           refuse('bad_request', 400, 'Bad Request', message, undefined, versionHint(message));
         try {

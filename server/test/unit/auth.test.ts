@@ -3,12 +3,20 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { signDevToken } from '../../src/auth/dev-token.js';
 import { isOriginAllowed } from '../../src/auth/origin.js';
+import { withAssigns } from '../../src/auth/principal.js';
 import { AUTH_PROTOCOL_PREFIX, extractToken } from '../../src/auth/token-source.js';
 import { TopicMatcher, isValidTopicPattern, matchTopicPattern } from '../../src/auth/topic-pattern.js';
 import { AuthError, createTokenVerifier, type AuthErrorCode } from '../../src/auth/verifier.js';
+
+/** `%HaveSameMap` (V8's hidden class check), compiled with natives syntax switched on. */
+function hiddenClassProbe(): (a: unknown, b: unknown) => boolean {
+  setFlagsFromString('--allow-natives-syntax');
+  return new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: unknown, b: unknown) => boolean;
+}
 
 const secret = 'unit-test-secret-that-is-long-enough-0123456789';
 const key = new TextEncoder().encode(secret);
@@ -111,6 +119,22 @@ describe('HS256 verification', () => {
     const a = await verify(await hs256({ sub: 'a', join: ['room:*'] }));
     const b = await verify(await hs256({ sub: 'b', join: ['room:*'] }));
     assert.equal(a.join, b.join);
+  });
+
+  test('principals share one hidden class, with or without assigns (issue 14: 190 bytes each)', async () => {
+    const sameMap = hiddenClassProbe();
+    // V8 gave a spread's copies one class each only once the code was warm: a few dozen.
+    const subs = Array.from({ length: 40 }, (_, i) => `user-${i}`);
+    const ps = await Promise.all(subs.map(async (sub) => verify(await hs256({ sub, join: ['room:*'] }))));
+    assert.ok(
+      ps.every((p) => sameMap(p, ps[0])),
+      'principals',
+    );
+    const withA = ps.map((p, i) => withAssigns(p, { i }));
+    assert.ok(
+      withA.every((p) => sameMap(p, withA[0])),
+      'principals with assigns',
+    );
   });
 
   test('refusals carry a code', async () => {
