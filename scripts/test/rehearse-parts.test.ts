@@ -3,7 +3,8 @@
 // deploy.yml's jobs and expressions, the job-summary text, the promotion decision and the faults'
 // expected objectives against the generated gate file.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ingressNginxConfig } from '../../testkit/src/nginx.js';
@@ -18,6 +19,7 @@ import {
   mapServiceAddresses,
   parseMemoryQuantity,
 } from '../lib/rehearse/manifests.js';
+import { runJobOnThisMachine } from '../lib/rehearse/jobs.js';
 import { podmanSecurityArgs } from '../lib/rehearse/replicas.js';
 import { describeEnv } from '../lib/rehearse/standin.js';
 import { htmlToMarkdown, sectionsToMarkdown } from '../lib/rehearse/summary-text.js';
@@ -40,6 +42,43 @@ const secrets = {
 };
 
 describe('the stand-in reads the rendered staging overlay', () => {
+  test("a Job run on this machine reads no shell startup file (its stdin is not a socket bash takes for rshd's)", async () => {
+    // With a socket pair as stdin and no SHLVL, `bash -c` sources ~/.bashrc: this machine's runs
+    // pyenv init, whose rehash waited a minute on its lock. The Job's HOME has a .bashrc that says so.
+    const home = mkdtempSync(join(tmpdir(), 'job-home-'));
+    try {
+      writeFileSync(join(home, '.bashrc'), 'echo "bashrc was read" >&2\n');
+      const job = {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: { name: 'startup-files' },
+        spec: { template: { spec: { containers: [{ name: 'job', image: 'busybox' }] } } },
+      };
+      const out = await runJobOnThisMachine(
+        job,
+        {
+          workload: 'Job/startup-files',
+          container: 'job',
+          image: 'busybox',
+          command: ['bash', '-c', 'echo "the Job ran at level $SHLVL"'],
+          env: {},
+          envSources: {},
+          readOnlyRootFilesystem: false,
+          noNewPrivileges: true,
+          dropCapabilities: [],
+          tmpfs: [],
+          terminationGraceSeconds: 30,
+        },
+        { HOME: home },
+        { configMaps: [], dir: home, timeoutMs: 20_000 },
+      );
+      assert.match(out, /the Job ran/);
+      assert.doesNotMatch(out, /bashrc was read/);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   test('nginx gets the Ingress annotations: WebSocket timeouts, HTTP/1.1, no buffering, only its paths', () => {
     const ingress = ingressSettings(preview);
     assert.deepEqual(ingress.nginx, {
