@@ -6,11 +6,27 @@
 // `run()` only turns zx's failure (a ProcessOutput, whose message names neither the command nor
 // the exit code) into a CommandError that names the command, its exit code and the tail of its
 // output; zx does the spawning, quoting, timeouts and killing.
+import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
 import { $, ProcessOutput, type ProcessPromise } from 'zx';
 import { CommandError, type RunOptions, type RunResult, type Runner } from '../../pipeline/src/runner.js';
 
 $.quiet = true;
 $.verbose = false;
+
+/**
+ * zx runs each command through bash with its stdin a socket (node's pipes are socket pairs). Debian's
+ * bash takes that for a remote shell and reads ~/.bashrc when SHLVL is unset, as it is in every
+ * environment given as an object: a user's .bashrc then runs (pyenv's init waits up to a minute on
+ * its lock). With SHLVL set, bash counts itself nested and reads nothing.
+ */
+function nested<T extends SpawnOptions | undefined>(opts: T): T {
+  const env = opts?.env ?? process.env;
+  return (env.SHLVL ? opts : { ...opts, env: { ...env, SHLVL: '1' } }) as T;
+}
+$.spawn = ((cmd: string, args: readonly string[], opts?: SpawnOptions) =>
+  spawn(cmd, args, nested(opts ?? {}))) as typeof spawn;
+$.spawnSync = ((cmd: string, args: readonly string[], opts?: SpawnOptions) =>
+  spawnSync(cmd, args, nested(opts ?? {}))) as typeof spawnSync;
 
 export { $, cd, retry, spinner, within, ProcessOutput, ProcessPromise } from 'zx';
 export { CommandError, tail } from '../../pipeline/src/runner.js';
