@@ -2164,9 +2164,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve3, reject) => {
+          return new Promise((resolve4, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve3(data);
+              return err ? reject(err) : resolve4(data);
             });
           });
         }
@@ -2204,12 +2204,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve3, reject) => {
+          return new Promise((resolve4, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve3(data);
+              ) : resolve4(data);
             });
           });
         }
@@ -4476,8 +4476,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve3, reject) => {
-        res = resolve3;
+      const promise = new Promise((resolve4, reject) => {
+        res = resolve4;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -6728,12 +6728,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve3, reject) => {
+      const waitForDrain = () => new Promise((resolve4, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve3;
+          callback = resolve4;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -7403,12 +7403,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve3, reject) => {
+      const waitForDrain = () => new Promise((resolve4, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve3;
+          callback = resolve4;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -7887,16 +7887,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve3) => {
+        return new Promise((resolve4) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve3;
+            this[kClosedResolve] = resolve4;
           } else {
-            resolve3(null);
+            resolve4(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve3) => {
+        return new Promise((resolve4) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request = requests[i];
@@ -7907,7 +7907,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve3(null);
+            resolve4(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -7958,7 +7958,7 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve3, reject) => {
+        const socket = await new Promise((resolve4, reject) => {
           client[kConnector]({
             host,
             hostname,
@@ -7970,7 +7970,7 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve3(socket2);
+              resolve4(socket2);
             }
           });
         });
@@ -8306,8 +8306,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c) => c.close()));
         } else {
-          await new Promise((resolve3) => {
-            this[kClosedResolve] = resolve3;
+          await new Promise((resolve4) => {
+            this[kClosedResolve] = resolve4;
           });
         }
       }
@@ -9576,7 +9576,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve3, reject) => {
+        return await new Promise((resolve4, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError());
           }
@@ -9589,7 +9589,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError());
             } else {
-              resolve3(null);
+              resolve4(null);
             }
           }).on("error", noop).on("data", function(chunk) {
             limit -= chunk.length;
@@ -9608,7 +9608,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type) {
       assert(!stream[kConsume]);
-      return new Promise((resolve3, reject) => {
+      return new Promise((resolve4, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -9625,7 +9625,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve3,
+              resolve: resolve4,
               reject,
               length: 0,
               body: []
@@ -9695,18 +9695,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type, body, resolve: resolve3, stream, length } = consume2;
+      const { type, body, resolve: resolve4, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve3(chunksDecode(body, length));
+          resolve4(chunksDecode(body, length));
         } else if (type === "json") {
-          resolve3(JSON.parse(chunksDecode(body, length)));
+          resolve4(JSON.parse(chunksDecode(body, length)));
         } else if (type === "arrayBuffer") {
-          resolve3(chunksConcat(body, length).buffer);
+          resolve4(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve3(new Blob(body, { type: stream[kContentType] }));
+          resolve4(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve3(chunksConcat(body, length));
+          resolve4(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -9963,9 +9963,9 @@ var require_api_request = __commonJS({
     };
     function request(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve3, reject) => {
+        return new Promise((resolve4, reject) => {
           request.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve3(data);
+            return err ? reject(err) : resolve4(data);
           });
         });
       }
@@ -10188,9 +10188,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve3, reject) => {
+        return new Promise((resolve4, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve3(data);
+            return err ? reject(err) : resolve4(data);
           });
         });
       }
@@ -10475,9 +10475,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve3, reject) => {
+        return new Promise((resolve4, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve3(data);
+            return err ? reject(err) : resolve4(data);
           });
         });
       }
@@ -10569,9 +10569,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve3, reject) => {
+        return new Promise((resolve4, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve3(data);
+            return err ? reject(err) : resolve4(data);
           });
         });
       }
@@ -14434,7 +14434,7 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url = requestCurrentURL(request);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve3, reject) => agent.dispatch(
+        return new Promise((resolve4, reject) => agent.dispatch(
           {
             path: url.pathname + url.search,
             origin: url.origin,
@@ -14510,7 +14510,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable({ read: resume });
               const onError = this.onError.bind(this);
-              resolve3({
+              resolve4({
                 status,
                 statusText,
                 headersList,
@@ -14553,7 +14553,7 @@ var require_fetch = __commonJS({
               for (let i = 0; i < rawHeaders.length; i += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
               }
-              resolve3({
+              resolve4({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -18294,8 +18294,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay(ms) {
-      return new Promise((resolve3) => {
-        setTimeout(resolve3, ms).unref();
+      return new Promise((resolve4) => {
+        setTimeout(resolve4, ms).unref();
       });
     }
     module2.exports = {
@@ -19435,8 +19435,8 @@ var require_directives = __commonJS({
               if (parts.length < 2)
                 return false;
             }
-            const [handle, prefix] = parts;
-            this.tags[handle] = prefix;
+            const [handle2, prefix] = parts;
+            this.tags[handle2] = prefix;
             return true;
           }
           case "%YAML": {
@@ -19483,10 +19483,10 @@ var require_directives = __commonJS({
             onError("Verbatim tags must end with a >");
           return verbatim;
         }
-        const [, handle, suffix] = source.match(/^(.*!)([^!]*)$/s);
+        const [, handle2, suffix] = source.match(/^(.*!)([^!]*)$/s);
         if (!suffix)
           onError(`The ${source} tag has no suffix`);
-        const prefix = this.tags[handle];
+        const prefix = this.tags[handle2];
         if (prefix) {
           try {
             return prefix + decodeURIComponent(suffix);
@@ -19495,7 +19495,7 @@ var require_directives = __commonJS({
             return null;
           }
         }
-        if (handle === "!")
+        if (handle2 === "!")
           return source;
         onError(`Could not resolve tag: ${source}`);
         return null;
@@ -19505,9 +19505,9 @@ var require_directives = __commonJS({
        * taking into account current tag prefixes and defaults.
        */
       tagString(tag2) {
-        for (const [handle, prefix] of Object.entries(this.tags)) {
+        for (const [handle2, prefix] of Object.entries(this.tags)) {
           if (tag2.startsWith(prefix))
-            return handle + escapeTagName(tag2.substring(prefix.length));
+            return handle2 + escapeTagName(tag2.substring(prefix.length));
         }
         return tag2[0] === "!" ? tag2 : `!<${tag2}>`;
       }
@@ -19524,11 +19524,11 @@ var require_directives = __commonJS({
           tagNames = Object.keys(tags);
         } else
           tagNames = [];
-        for (const [handle, prefix] of tagEntries) {
-          if (handle === "!!" && prefix === "tag:yaml.org,2002:")
+        for (const [handle2, prefix] of tagEntries) {
+          if (handle2 === "!!" && prefix === "tag:yaml.org,2002:")
             continue;
           if (!doc || tagNames.some((tn) => tn.startsWith(prefix)))
-            lines.push(`%TAG ${handle} ${prefix}`);
+            lines.push(`%TAG ${handle2} ${prefix}`);
         }
         return lines.join("\n");
       }
@@ -23116,10 +23116,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep2, value } = collItem;
+        const { start, key, sep: sep3, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep2?.[0],
+          next: key ?? sep3?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -23133,7 +23133,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep2) {
+          if (!keyProps.anchor && !keyProps.tag && !sep3) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map.comment)
@@ -23157,7 +23157,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep2 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep3 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -23173,7 +23173,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep2, null, valueProps, onError);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep3, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
           offset = valueNode.range[2];
@@ -23264,7 +23264,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep2 = "";
+        let sep3 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -23278,13 +23278,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep2 + cb;
-              sep2 = "";
+                comment += sep3 + cb;
+              sep3 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep2 += source;
+                sep3 += source;
               hasSpace = true;
               break;
             default:
@@ -23327,18 +23327,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep: sep2, value } = collItem;
+        const { start, key, sep: sep3, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep2?.[0],
+          next: key ?? sep3?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep2 && !value) {
+          if (!props.anchor && !props.tag && !sep3 && !value) {
             if (i === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i < fc.items.length - 1)
@@ -23392,8 +23392,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap && !sep2 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep2, null, props, onError);
+        if (!isMap && !sep3 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep3, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -23405,7 +23405,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep2 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep3 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -23416,8 +23416,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap && !props.found && ctx.options.strict) {
-              if (sep2)
-                for (const st of sep2) {
+              if (sep3)
+                for (const st of sep3) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -23434,7 +23434,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep2, null, valueProps, onError) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep3, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -23614,7 +23614,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i + 1;
       }
       let value = "";
-      let sep2 = "";
+      let sep3 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
         value += lines[i][0].slice(trimIndent) + "\n";
@@ -23631,24 +23631,24 @@ var require_resolve_block_scalar = __commonJS({
           indent = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep2 + indent.slice(trimIndent) + content;
-          sep2 = "\n";
+          value += sep3 + indent.slice(trimIndent) + content;
+          sep3 = "\n";
         } else if (indent.length > trimIndent || content[0] === "	") {
-          if (sep2 === " ")
-            sep2 = "\n";
-          else if (!prevMoreIndented && sep2 === "\n")
-            sep2 = "\n\n";
-          value += sep2 + indent.slice(trimIndent) + content;
-          sep2 = "\n";
+          if (sep3 === " ")
+            sep3 = "\n";
+          else if (!prevMoreIndented && sep3 === "\n")
+            sep3 = "\n\n";
+          value += sep3 + indent.slice(trimIndent) + content;
+          sep3 = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
-          if (sep2 === "\n")
+          if (sep3 === "\n")
             value += "\n";
           else
-            sep2 = "\n";
+            sep3 = "\n";
         } else {
-          value += sep2 + content;
-          sep2 = " ";
+          value += sep3 + content;
+          sep3 = " ";
           prevMoreIndented = false;
         }
       }
@@ -23831,25 +23831,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep2 = " ";
+      let sep3 = " ";
       let pos = line.lastIndex;
       while (match = line.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep2 === "\n")
-            res += sep2;
+          if (sep3 === "\n")
+            res += sep3;
           else
-            sep2 = "\n";
+            sep3 = "\n";
         } else {
-          res += sep2 + lm;
-          sep2 = " ";
+          res += sep3 + lm;
+          sep3 = " ";
         }
         pos = line.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos;
       match = last.exec(source);
-      return res + sep2 + (match?.[1] ?? "");
+      return res + sep3 + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -24659,14 +24659,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep2, value }) {
+    function stringifyItem({ start, key, sep: sep3, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep2)
-        for (const st of sep2)
+      if (sep3)
+        for (const st of sep3)
           res += st.source;
       if (value)
         res += stringifyToken(value);
@@ -25833,18 +25833,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep2;
+          let sep3;
           if (scalar.end) {
-            sep2 = scalar.end;
-            sep2.push(this.sourceToken);
+            sep3 = scalar.end;
+            sep3.push(this.sourceToken);
             delete scalar.end;
           } else
-            sep2 = [this.sourceToken];
+            sep3 = [this.sourceToken];
           const map = {
             type: "block-map",
             offset: scalar.offset,
             indent: scalar.indent,
-            items: [{ start, key: scalar, sep: sep2 }]
+            items: [{ start, key: scalar, sep: sep3 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map;
@@ -25997,15 +25997,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep2 = it.sep;
-                  sep2.push(this.sourceToken);
+                  const sep3 = it.sep;
+                  sep3.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep2 }]
+                    items: [{ start: start2, key, sep: sep3 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -26199,13 +26199,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep2 = fc.end.splice(1, fc.end.length);
-            sep2.push(this.sourceToken);
+            const sep3 = fc.end.splice(1, fc.end.length);
+            sep3.push(this.sourceToken);
             const map = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep2 }]
+              items: [{ start, key: fc, sep: sep3 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map;
@@ -32282,11 +32282,11 @@ var require_wasm = __commonJS({
     "use strict";
     var __awaiter6 = exports2 && exports2.__awaiter || function(thisArg, _arguments, P, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve3) {
-          resolve3(value);
+        return value instanceof P ? value : new P(function(resolve4) {
+          resolve4(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve3, reject) {
+      return new (P || (P = Promise))(function(resolve4, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -32302,7 +32302,7 @@ var require_wasm = __commonJS({
           }
         }
         function step(result) {
-          result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -37702,6 +37702,135 @@ var require_websocket_server = __commonJS({
   }
 });
 
+// actions/k6-loadtest/src/background.ts
+import { spawn } from "node:child_process";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  writeFileSync
+} from "node:fs";
+import { dirname, join, relative, resolve, isAbsolute, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+var WORKER_ENV = "SWITCHBOARD_K6_LOADTEST_WORKER";
+var TOKEN_ENV = "SWITCHBOARD_K6_LOADTEST_TOKEN";
+var JWT_SECRET_ENV = "SWITCHBOARD_K6_LOADTEST_JWT_SECRET";
+var statePath = (handle2) => join(handle2, "state.json");
+var resultPath = (handle2) => join(handle2, "result.json");
+var logPath = (handle2) => join(handle2, "log.txt");
+function entryPoint() {
+  const here = fileURLToPath(import.meta.url);
+  return join(dirname(here), here.endsWith(".ts") ? "index.ts" : "index.js");
+}
+function loaderArgs(execArgv) {
+  const out = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i];
+    if (/^--(import|require|loader|experimental-loader)=/.test(a)) out.push(a);
+    else if (/^(--import|--require|-r|--loader|--experimental-loader)$/.test(a) && i + 1 < execArgv.length) {
+      out.push(a, execArgv[++i]);
+    }
+  }
+  return out;
+}
+function writeAtomically(file, text) {
+  writeFileSync(`${file}.tmp`, text, { mode: 384 });
+  renameSync(`${file}.tmp`, file);
+}
+function startInBackground(config, tempDir, extra = {}) {
+  mkdirSync(tempDir, { recursive: true });
+  const handle2 = mkdtempSync(join(tempDir, `k6-loadtest-${config.scenario}-`));
+  const { token, jwtSecret, ...rest } = config;
+  const startedAt = (extra.startedAt ?? /* @__PURE__ */ new Date()).toISOString();
+  const state = { config: rest, startedAt };
+  writeAtomically(statePath(handle2), `${JSON.stringify(state, null, 2)}
+`);
+  if (extra.worker === false) return { handle: handle2, startedAt };
+  const log = openSync(logPath(handle2), "a", 384);
+  try {
+    const { NODE_TEST_CONTEXT: _testRunner, ...env } = process.env;
+    const child2 = spawn(process.execPath, [...loaderArgs(process.execArgv), entryPoint()], {
+      detached: true,
+      stdio: ["ignore", log, log],
+      env: { ...env, [WORKER_ENV]: handle2, [TOKEN_ENV]: token, [JWT_SECRET_ENV]: jwtSecret }
+    });
+    child2.unref();
+    writeAtomically(statePath(handle2), `${JSON.stringify({ ...state, pid: child2.pid }, null, 2)}
+`);
+  } finally {
+    closeSync(log);
+  }
+  return { handle: handle2, startedAt };
+}
+function workerConfig(handle2, env = process.env) {
+  const state = JSON.parse(readFileSync(statePath(handle2), "utf8"));
+  return { ...state.config, token: env[TOKEN_ENV] ?? "", jwtSecret: env[JWT_SECRET_ENV] ?? "" };
+}
+function writeWorkerResult(handle2, result) {
+  writeAtomically(resultPath(handle2), `${JSON.stringify(result)}
+`);
+}
+function checkHandle(handle2, tempDir) {
+  if (!tempDir) throw new Error("handle: RUNNER_TEMP is not set; phase wait finds its load test there");
+  if (!handle2) {
+    throw new Error(
+      "handle is required in phase wait: the handle output of the phase start step, e.g. ${{ steps.load.outputs.handle }}"
+    );
+  }
+  if (!isAbsolute(handle2)) throw new Error(`handle: "${handle2}" is not an absolute path`);
+  const root = realpathSync(tempDir);
+  const real = existsSync(handle2) ? realpathSync(handle2) : resolve(handle2);
+  const rel = relative(root, real);
+  if (!rel || rel.startsWith("..") || isAbsolute(rel) || rel.includes(sep)) {
+    throw new Error(
+      `handle: "${handle2}" is not a state folder of phase start in RUNNER_TEMP (${tempDir}); pass the start step's handle output unchanged`
+    );
+  }
+  if (!/^k6-loadtest-[a-z0-9-]+-[A-Za-z0-9]{6}$/.test(rel) || !existsSync(statePath(real))) {
+    throw new Error(`handle: "${handle2}" holds no load test started by phase start (no state.json)`);
+  }
+  return real;
+}
+function readStarted(handle2) {
+  const state = JSON.parse(readFileSync(statePath(handle2), "utf8"));
+  return { ...state, config: { ...state.config, token: "", jwtSecret: "" } };
+}
+async function waitForBackground(handle2, opts) {
+  const state = readStarted(handle2);
+  const readLog = () => existsSync(logPath(handle2)) ? readFileSync(logPath(handle2), "utf8") : "";
+  const deadline = Date.now() + opts.timeoutMs;
+  while (!existsSync(resultPath(handle2))) {
+    if (state.pid !== void 0 && !alive(state.pid) && !existsSync(resultPath(handle2))) {
+      throw new Error(
+        `the load test's worker (pid ${state.pid}) exited without a result:
+${readLog().slice(-2e3)}`
+      );
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `the load test started at ${state.startedAt} did not end within ${opts.timeoutMs / 1e3}s; raise timeout-seconds above its duration plus start-up:
+${readLog().slice(-2e3)}`
+      );
+    }
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+  }
+  const result = JSON.parse(readFileSync(resultPath(handle2), "utf8"));
+  return { config: state.config, startedAt: state.startedAt, result, log: readLog() };
+}
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === "EPERM";
+  }
+}
+
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
 
@@ -37864,11 +37993,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -37884,7 +38013,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -38164,11 +38293,11 @@ import * as fs2 from "fs";
 import * as path from "path";
 var __awaiter2 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -38184,7 +38313,7 @@ var __awaiter2 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -38288,11 +38417,11 @@ function isUnixExecutable(stats) {
 // node_modules/@actions/io/lib/io.js
 var __awaiter3 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -38308,7 +38437,7 @@ var __awaiter3 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -38382,11 +38511,11 @@ function findInPath(tool) {
 import { setTimeout as setTimeout2 } from "timers";
 var __awaiter4 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -38402,7 +38531,7 @@ var __awaiter4 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -38621,7 +38750,7 @@ var ToolRunner = class extends events.EventEmitter {
         this.toolPath = path3.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
       }
       this.toolPath = yield which(this.toolPath, true);
-      return new Promise((resolve3, reject) => __awaiter4(this, void 0, void 0, function* () {
+      return new Promise((resolve4, reject) => __awaiter4(this, void 0, void 0, function* () {
         this._debug(`exec tool: ${this.toolPath}`);
         this._debug("arguments:");
         for (const arg of this.args) {
@@ -38704,7 +38833,7 @@ var ToolRunner = class extends events.EventEmitter {
           if (error2) {
             reject(error2);
           } else {
-            resolve3(exitCode);
+            resolve4(exitCode);
           }
         });
         if (this.options.input) {
@@ -38827,11 +38956,11 @@ var ExecState = class _ExecState extends events.EventEmitter {
 // node_modules/@actions/exec/lib/exec.js
 var __awaiter5 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -38847,7 +38976,7 @@ var __awaiter5 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -38943,7 +39072,7 @@ function info(message2) {
 }
 
 // pipeline/src/k6/summary.ts
-import { readFileSync } from "node:fs";
+import { readFileSync as readFileSync2 } from "node:fs";
 function parseLoadSummary(raw, source) {
   const s = raw;
   const problems = [];
@@ -38971,7 +39100,7 @@ function parseLoadSummary(raw, source) {
 function readLoadSummary(path4) {
   let text;
   try {
-    text = readFileSync(path4, "utf8");
+    text = readFileSync2(path4, "utf8");
   } catch (error2) {
     throw new Error(`no load-test summary at ${path4}: ${error2.message}`, { cause: error2 });
   }
@@ -39257,9 +39386,9 @@ async function writeJobSummary(sink, sections) {
 }
 
 // actions/k6-loadtest/src/config.ts
-import { existsSync as existsSync2 } from "node:fs";
+import { existsSync as existsSync3 } from "node:fs";
 import { tmpdir } from "node:os";
-import { isAbsolute, join as join3, resolve as resolve2 } from "node:path";
+import { isAbsolute as isAbsolute2, join as join4, resolve as resolve3 } from "node:path";
 
 // pipeline/src/argocd/auth.ts
 function parseBooleanInput(name, raw, fallback) {
@@ -39271,6 +39400,9 @@ function parseBooleanInput(name, raw, fallback) {
 }
 
 // actions/k6-loadtest/src/config.ts
+function readPhase(input) {
+  return oneOf(input, "phase", ["run", "start", "wait"], "run");
+}
 var K6_DURATION = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
 function parseEnvLines(text, inputName = "env") {
   const env = {};
@@ -39293,9 +39425,14 @@ function parseEnvLines(text, inputName = "env") {
 }
 function readLoadTestConfig(input, context) {
   const scenario = input("scenario").trim();
+  if (!scenario) {
+    throw new Error(
+      "scenario is required in phases run and start, e.g. fanout or rollout (loadtests/scenarios)"
+    );
+  }
   if (!/^[a-z0-9][a-z0-9-]*$/.test(scenario)) {
     throw new Error(
-      `scenario: "${scenario}" is not a scenario name; use connect-storm, fanout, presence-churn or soak (loadtests/scenarios)`
+      `scenario: "${scenario}" is not a scenario name; use connect-storm, fanout, presence-churn, rollout or soak (loadtests/scenarios)`
     );
   }
   const mode = oneOf(input, "mode", ["local", "operator"], "local");
@@ -39304,8 +39441,8 @@ function readLoadTestConfig(input, context) {
     throw new Error("engine: node runs only in mode local; k6-operator runs k6");
   }
   const bundleDir = input("bundle-dir").trim() || "base/loadtest/generated";
-  const bundle = resolve2(context.workspace, bundleDir, `${scenario}.js`);
-  if (engine === "k6" && !existsSync2(bundle)) {
+  const bundle = resolve3(context.workspace, bundleDir, `${scenario}.js`);
+  if (engine === "k6" && !existsSync3(bundle)) {
     throw new Error(
       `scenario: no k6 bundle ${bundle}; the bundles are written by \`npm run loadtests:bundle\` (check out the repository first)`
     );
@@ -39339,7 +39476,7 @@ function readLoadTestConfig(input, context) {
     throw new Error(`duration: "${duration}" is not a k6 duration such as 30s, 2m or 1m30s`);
   }
   const summaryInput = input("summary-path").trim();
-  const summaryPath = summaryInput ? isAbsolute(summaryInput) ? summaryInput : resolve2(context.workspace, summaryInput) : join3(context.tempDir ?? tmpdir(), `k6-${scenario}-summary.json`);
+  const summaryPath = summaryInput ? isAbsolute2(summaryInput) ? summaryInput : resolve3(context.workspace, summaryInput) : join4(context.tempDir ?? tmpdir(), `k6-${scenario}-summary.json`);
   const config = {
     scenario,
     mode,
@@ -39399,12 +39536,12 @@ function positiveSeconds(input, name, fallback) {
 }
 
 // actions/k6-loadtest/src/local.ts
-import { mkdirSync as mkdirSync2 } from "node:fs";
-import { dirname as dirname4 } from "node:path";
+import { mkdirSync as mkdirSync3 } from "node:fs";
+import { dirname as dirname5 } from "node:path";
 
 // loadtests/src/runner.ts
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname as dirname3 } from "node:path";
+import { mkdirSync as mkdirSync2, writeFileSync as writeFileSync2 } from "node:fs";
+import { dirname as dirname4 } from "node:path";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 
 // node_modules/jose/dist/webapi/lib/buffer_utils.js
@@ -40208,12 +40345,12 @@ function formatValues(m) {
 // loadtests/lib/engine.ts
 var ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 };
 function sleep(engine, ms) {
-  return new Promise((resolve3) => {
+  return new Promise((resolve4) => {
     if (ms <= 0) {
-      resolve3();
+      resolve4();
       return;
     }
-    engine.setTimeout(resolve3, ms);
+    engine.setTimeout(resolve4, ms);
   });
 }
 
@@ -40275,7 +40412,7 @@ var PhoenixSocket = class _PhoenixSocket {
   drained;
   /** Opens a socket; resolves once it is open, rejects (and records the failure) otherwise. */
   static open(engine, metrics, opts) {
-    return new Promise((resolve3, reject) => {
+    return new Promise((resolve4, reject) => {
       const ws = new engine.WebSocket(socketUrl(opts.url, opts.token));
       const sock = new _PhoenixSocket(engine, metrics, ws, opts);
       let settled = false;
@@ -40300,7 +40437,7 @@ var PhoenixSocket = class _PhoenixSocket {
         metrics.connectSuccess.add(true);
         metrics.errors.add(false);
         sock.heartbeat = engine.setInterval(() => sock.sendHeartbeat(), opts.heartbeatMs);
-        resolve3(sock);
+        resolve4(sock);
       };
       ws.onerror = (ev) => fail(String(ev?.error ?? ev?.message ?? "error"));
       ws.onmessage = (ev) => sock.receive(ev.data);
@@ -40366,7 +40503,7 @@ var PhoenixSocket = class _PhoenixSocket {
   /** Resolves when the socket has closed (by either side). */
   closed() {
     if (this.closeEvent) return Promise.resolve(this.closeEvent);
-    return new Promise((resolve3) => this.closeWaiters.push(resolve3));
+    return new Promise((resolve4) => this.closeWaiters.push(resolve4));
   }
   /**
    * Closes gracefully: waits (at most the timeout) for the replies still owed, e.g. to a heartbeat
@@ -40379,7 +40516,7 @@ var PhoenixSocket = class _PhoenixSocket {
     if (this.pending.size > 0 && this.isOpen) {
       let timer2;
       await Promise.race([
-        new Promise((resolve3) => this.drained = resolve3),
+        new Promise((resolve4) => this.drained = resolve4),
         this.closed(),
         new Promise((r) => timer2 = this.engine.setTimeout(r, this.opts.timeoutMs))
       ]);
@@ -40410,7 +40547,7 @@ var PhoenixSocket = class _PhoenixSocket {
   }
   request(kind, frame) {
     const ref = frame[1] ?? "";
-    return new Promise((resolve3, reject) => {
+    return new Promise((resolve4, reject) => {
       if (!this.isOpen) {
         reject(new PhoenixError("closed", `cannot send ${kind} on ${frame[2]}: the socket is closed`));
         return;
@@ -40423,7 +40560,7 @@ var PhoenixSocket = class _PhoenixSocket {
           new PhoenixError("timeout", `no reply to ${kind} on ${frame[2]} within ${this.opts.timeoutMs} ms`)
         );
       }, this.opts.timeoutMs);
-      this.pending.set(ref, { kind, timer, resolve: resolve3, reject });
+      this.pending.set(ref, { kind, timer, resolve: resolve4, reject });
       this.ws.send(JSON.stringify(frame));
       this.countSent(kind);
     });
@@ -40512,8 +40649,8 @@ function backOff(engine, vu) {
 }
 async function holdOpen(engine, socket, ms) {
   let timer;
-  const elapsed = new Promise((resolve3) => {
-    timer = engine.setTimeout(() => resolve3(true), Math.max(0, ms));
+  const elapsed = new Promise((resolve4) => {
+    timer = engine.setTimeout(() => resolve4(true), Math.max(0, ms));
   });
   const result = await Promise.race([elapsed, socket.closed().then(() => false)]);
   engine.clearTimeout(timer);
@@ -40642,7 +40779,7 @@ var presenceChurn = {
         for (let cycle = 0; cycle < config.cycles && vu.remainingMs() > config.holdMs; cycle++) {
           const started = engine.now();
           let synced;
-          const gotState = new Promise((resolve3) => synced = resolve3);
+          const gotState = new Promise((resolve4) => synced = resolve4);
           const off = socket.on(topic, "presence_state", () => synced?.());
           const reply = await socket.join(topic);
           if (reply.status !== "ok") {
@@ -40654,7 +40791,7 @@ var presenceChurn = {
           const inTime = await Promise.race([
             gotState.then(() => true),
             new Promise(
-              (resolve3) => timer = engine.setTimeout(() => resolve3(false), config.timeoutMs)
+              (resolve4) => timer = engine.setTimeout(() => resolve4(false), config.timeoutMs)
             )
           ]);
           engine.clearTimeout(timer);
@@ -40914,9 +41051,9 @@ var rollout = {
               const current = socket;
               let timer;
               await Promise.race([
-                new Promise((resolve3) => caughtUp = resolve3),
+                new Promise((resolve4) => caughtUp = resolve4),
                 current.closed(),
-                new Promise((resolve3) => timer = engine.setTimeout(resolve3, config.timeoutMs))
+                new Promise((resolve4) => timer = engine.setTimeout(resolve4, config.timeoutMs))
               ]);
               engine.clearTimeout(timer);
               caughtUp = void 0;
@@ -41280,9 +41417,9 @@ function createNodeEngine(registry, env) {
       return { name, add: (v) => sink.add(v) };
     },
     setTimeout: (fn, ms) => setTimeout(fn, ms),
-    clearTimeout: (handle) => clearTimeout(handle),
+    clearTimeout: (handle2) => clearTimeout(handle2),
     setInterval: (fn, ms) => setInterval(fn, ms),
-    clearInterval: (handle) => clearInterval(handle),
+    clearInterval: (handle2) => clearInterval(handle2),
     now: () => Date.now()
   };
 }
@@ -41406,8 +41543,8 @@ async function runScenario(opts) {
   }
   const summary2 = toLoadSummary(scenario.name, "node", config, data);
   if (opts.summaryPath) {
-    mkdirSync(dirname3(opts.summaryPath), { recursive: true });
-    writeFileSync(opts.summaryPath, `${JSON.stringify(summary2, null, 2)}
+    mkdirSync2(dirname4(opts.summaryPath), { recursive: true });
+    writeFileSync2(opts.summaryPath, `${JSON.stringify(summary2, null, 2)}
 `);
   }
   return summary2;
@@ -41431,7 +41568,7 @@ function k6RunArgs(config) {
   ];
 }
 async function runWithK6(config, log) {
-  mkdirSync2(dirname4(config.summaryPath), { recursive: true });
+  mkdirSync3(dirname5(config.summaryPath), { recursive: true });
   const args = k6RunArgs(config);
   log(`${config.k6} ${args.join(" ")}`);
   let exitCode;
@@ -41472,14 +41609,14 @@ async function runWithNode(config, log) {
 }
 
 // actions/k6-loadtest/src/operator.ts
-import { readFileSync as readFileSync2, writeFileSync as writeFileSync2 } from "node:fs";
+import { readFileSync as readFileSync3, writeFileSync as writeFileSync3 } from "node:fs";
 function operatorObjects(config) {
   const op = config.operator;
   return buildTestRunObjects({
     name: op.name,
     namespace: op.namespace,
     scenario: config.scenario,
-    script: readFileSync2(config.bundle, "utf8"),
+    script: readFileSync3(config.bundle, "utf8"),
     parallelism: op.parallelism,
     image: op.image,
     env: {
@@ -41491,18 +41628,28 @@ function operatorObjects(config) {
     token: config.token
   });
 }
-async function runWithOperator(config, runtime) {
+function createdObjects(config, objects) {
+  const op = config.operator;
+  const others = objects ? objects.filter((o) => o.kind !== "TestRun").map((o) => `${o.kind.toLowerCase()}/${o.metadata.name}`) : [`configmap/${op.name}-script`, `secret/${op.name}-token`];
+  return [`testrun/${op.name}`, ...others];
+}
+async function startOperatorRun(config, runtime) {
   const op = config.operator;
   const kubectl = new Kubectl({ binary: op.kubectl, namespace: op.namespace, context: op.context });
   const objects = operatorObjects(config);
-  const testRun = `testrun/${op.name}`;
-  const created = [
-    testRun,
-    ...objects.filter((o) => o.kind !== "TestRun").map((o) => `${o.kind.toLowerCase()}/${o.metadata.name}`)
-  ];
-  await kubectl.delete([testRun], true);
+  await kubectl.delete([`testrun/${op.name}`], true);
+  const created = createdObjects(config, objects);
   runtime.log(`applying ${created.join(", ")} in namespace ${op.namespace}`);
   await kubectl.apply(objects);
+  return created;
+}
+async function runWithOperator(config, runtime) {
+  return awaitOperatorRun(config, runtime, await startOperatorRun(config, runtime));
+}
+async function awaitOperatorRun(config, runtime, created = createdObjects(config)) {
+  const op = config.operator;
+  const kubectl = new Kubectl({ binary: op.kubectl, namespace: op.namespace, context: op.context });
+  const testRun = `testrun/${op.name}`;
   try {
     const deadline = runtime.now() + op.timeoutMs;
     let stage = "";
@@ -41543,7 +41690,7 @@ async function runWithOperator(config, runtime) {
     if (summaries.length < op.parallelism) {
       runtime.warn(`only ${summaries.length} of ${op.parallelism} runners reported a summary`);
     }
-    writeFileSync2(config.summaryPath, `${JSON.stringify(summaries, null, 2)}
+    writeFileSync3(config.summaryPath, `${JSON.stringify(summaries, null, 2)}
 `);
     return { testRun: op.name, stage, pods, summaries };
   } finally {
@@ -41614,8 +41761,75 @@ function loadTestSummary(config, combined, summaries, extra = {}) {
 }
 
 // actions/k6-loadtest/src/main.ts
+var operatorRuntime = (log) => ({
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve4) => setTimeout(resolve4, ms)),
+  log,
+  warn: (message2) => warning(message2)
+});
+async function runLocally(config, log) {
+  return config.engine === "k6" ? runWithK6(config, log) : runWithNode(config, log);
+}
+async function report(config, summaries, span) {
+  setOutput("started-at", span.startedAt);
+  setOutput("ended-at", span.endedAt);
+  const combined = combineSummaries(summaries);
+  setOutput("passed", String(combined.passed));
+  setOutput(
+    "thresholds",
+    JSON.stringify(
+      combined.thresholds.map((t) => ({
+        metric: t.metric,
+        expression: t.expression,
+        ok: t.ok,
+        value: t.value ?? null
+      }))
+    )
+  );
+  setOutput("summary-path", config.summaryPath);
+  setOutput("duration-seconds", String(Math.ceil(combined.testRunDurationMs / 1e3)));
+  await writeJobSummary(
+    summary,
+    loadTestSummary(config, combined, summaries, { testRun: span.testRun })
+  );
+  const failed = combined.thresholds.filter((t) => !t.ok);
+  if (!combined.passed) {
+    const message2 = `load test ${config.scenario} failed ${failed.length} threshold(s): ${failed.map((t) => `${t.metric} ${t.expression} (value ${t.value ?? "n/a"})`).join(", ")}`;
+    if (config.failOnThresholds) setFailed(message2);
+    else warning(`${message2} (fail-on-thresholds is false)`);
+  }
+}
+async function waitPhase(log) {
+  const input = (name) => getInput(name);
+  const handle2 = checkHandle(input("handle").trim(), process.env.RUNNER_TEMP);
+  const timeoutMs = positiveSeconds(input, "timeout-seconds", 3600) * 1e3;
+  const started = readStarted(handle2);
+  const { config } = started;
+  if (config.operator) {
+    const result = await awaitOperatorRun(
+      { ...config, operator: { ...config.operator, timeoutMs } },
+      operatorRuntime(log)
+    );
+    await report(config, result.summaries, {
+      startedAt: started.startedAt,
+      endedAt: (/* @__PURE__ */ new Date()).toISOString(),
+      testRun: result.testRun
+    });
+    return;
+  }
+  const waited = await waitForBackground(handle2, { timeoutMs });
+  log(waited.log.trimEnd());
+  if (waited.result.error) throw new Error(waited.result.error);
+  await report(config, [readLoadSummary(config.summaryPath)], {
+    startedAt: waited.startedAt,
+    endedAt: waited.result.endedAt
+  });
+}
 async function run() {
   try {
+    const log = (line) => info(line);
+    const phase = readPhase((name) => getInput(name));
+    if (phase === "wait") return await waitPhase(log);
     const config = readLoadTestConfig((name) => getInput(name), {
       workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
       tempDir: process.env.RUNNER_TEMP,
@@ -41623,58 +41837,56 @@ async function run() {
     });
     if (config.token) setSecret(config.token);
     if (config.jwtSecret) setSecret(config.jwtSecret);
-    const log = (line) => info(line);
+    const startedAt = /* @__PURE__ */ new Date();
+    if (phase === "start") {
+      const tempDir = process.env.RUNNER_TEMP;
+      if (!tempDir) throw new Error("phase start needs RUNNER_TEMP: the handle is a folder in it");
+      if (config.operator)
+        await startOperatorRun({ ...config, operator: config.operator }, operatorRuntime(log));
+      const started = startInBackground(config, tempDir, { startedAt, worker: !config.operator });
+      setOutput("handle", started.handle);
+      setOutput("started-at", started.startedAt);
+      log(
+        config.operator ? `TestRun ${config.operator.name} created; wait for it with phase: wait and handle ${started.handle}` : `load test ${config.scenario} started in the background; its output goes to ${logPath(started.handle)}`
+      );
+      return;
+    }
     let summaries;
     let testRun;
-    const startedAt = /* @__PURE__ */ new Date();
     if (config.operator) {
-      const result = await runWithOperator(
-        { ...config, operator: config.operator },
-        {
-          now: () => Date.now(),
-          sleep: (ms) => new Promise((resolve3) => setTimeout(resolve3, ms)),
-          log,
-          warn: (message2) => warning(message2)
-        }
-      );
+      const result = await runWithOperator({ ...config, operator: config.operator }, operatorRuntime(log));
       summaries = result.summaries;
       testRun = result.testRun;
     } else {
-      summaries = [config.engine === "k6" ? await runWithK6(config, log) : await runWithNode(config, log)];
+      summaries = [await runLocally(config, log)];
     }
-    const endedAt = /* @__PURE__ */ new Date();
-    setOutput("started-at", startedAt.toISOString());
-    setOutput("ended-at", endedAt.toISOString());
-    const combined = combineSummaries(summaries);
-    setOutput("passed", String(combined.passed));
-    setOutput(
-      "thresholds",
-      JSON.stringify(
-        combined.thresholds.map((t) => ({
-          metric: t.metric,
-          expression: t.expression,
-          ok: t.ok,
-          value: t.value ?? null
-        }))
-      )
-    );
-    setOutput("summary-path", config.summaryPath);
-    setOutput("duration-seconds", String(Math.ceil(combined.testRunDurationMs / 1e3)));
-    await writeJobSummary(summary, loadTestSummary(config, combined, summaries, { testRun }));
-    const failed = combined.thresholds.filter((t) => !t.ok);
-    if (!combined.passed) {
-      const message2 = `load test ${config.scenario} failed ${failed.length} threshold(s): ${failed.map((t) => `${t.metric} ${t.expression} (value ${t.value ?? "n/a"})`).join(", ")}`;
-      if (config.failOnThresholds) setFailed(message2);
-      else warning(`${message2} (fail-on-thresholds is false)`);
-    }
+    await report(config, summaries, {
+      startedAt: startedAt.toISOString(),
+      endedAt: (/* @__PURE__ */ new Date()).toISOString(),
+      testRun
+    });
   } catch (error2) {
     setOutput("passed", "false");
     setFailed(error2 instanceof Error ? error2.message : String(error2));
   }
 }
+async function runWorker(handle2) {
+  const log = (line) => console.log(line);
+  try {
+    const config = workerConfig(handle2);
+    await runLocally(config, log);
+    writeWorkerResult(handle2, { endedAt: (/* @__PURE__ */ new Date()).toISOString() });
+  } catch (error2) {
+    writeWorkerResult(handle2, {
+      endedAt: (/* @__PURE__ */ new Date()).toISOString(),
+      error: error2 instanceof Error ? error2.message : String(error2)
+    });
+  }
+}
 
 // actions/k6-loadtest/src/index.ts
-void run();
+var handle = process.env[WORKER_ENV];
+void (handle ? runWorker(handle) : run());
 /*! Bundled license information:
 
 undici/lib/web/fetch/body.js:

@@ -9,6 +9,14 @@ export type InputReader = (name: string) => string;
 
 /** Where the test runs. */
 export type Mode = 'local' | 'operator';
+/** `run` runs the test to its end; `start` starts it in the background; `wait` waits for a started one. */
+export type Phase = 'run' | 'start' | 'wait';
+
+/** Reads the `phase` input. */
+export function readPhase(input: InputReader): Phase {
+  return oneOf(input, 'phase', ['run', 'start', 'wait'], 'run');
+}
+
 /** What runs the scenario in local mode: the k6 binary or the Node runner (`npm run loadtest`). */
 export type Engine = 'k6' | 'node';
 
@@ -76,9 +84,14 @@ export function readLoadTestConfig(
   context: { workspace: string; tempDir?: string; runId?: string },
 ): LoadTestConfig {
   const scenario = input('scenario').trim();
+  if (!scenario) {
+    throw new Error(
+      'scenario is required in phases run and start, e.g. fanout or rollout (loadtests/scenarios)',
+    );
+  }
   if (!/^[a-z0-9][a-z0-9-]*$/.test(scenario)) {
     throw new Error(
-      `scenario: "${scenario}" is not a scenario name; use connect-storm, fanout, presence-churn or soak (loadtests/scenarios)`,
+      `scenario: "${scenario}" is not a scenario name; use connect-storm, fanout, presence-churn, rollout or soak (loadtests/scenarios)`,
     );
   }
   const mode = oneOf(input, 'mode', ['local', 'operator'], 'local');
@@ -180,7 +193,8 @@ function oneOf<T extends string>(input: InputReader, name: string, choices: T[],
   return value as T;
 }
 
-function positiveSeconds(input: InputReader, name: string, fallback: number): number {
+/** A positive number of seconds from input `name`, or `fallback` when it is empty. */
+export function positiveSeconds(input: InputReader, name: string, fallback: number): number {
   const raw = input(name).trim();
   if (!raw) return fallback;
   const value = Number(raw);

@@ -1,3 +1,6 @@
-import { run } from './main.js';
+import { WORKER_ENV } from './background.js';
+import { run, runWorker } from './main.js';
 
-void run();
+// phase: start runs this entry point again, detached, as the load test's worker.
+const handle = process.env[WORKER_ENV];
+void (handle ? runWorker(handle) : run());

@@ -52,6 +52,36 @@ interface TestRunStatus {
   };
 }
 
+/** The TestRun's objects, as `kubectl` addresses them (the TestRun first: deleting it stops its pods). */
+function createdObjects(
+  config: LoadTestConfig & { operator: OperatorConfig },
+  objects?: ManifestObject[],
+): string[] {
+  const op = config.operator;
+  const others = objects
+    ? objects.filter((o) => o.kind !== 'TestRun').map((o) => `${o.kind.toLowerCase()}/${o.metadata.name}`)
+    : [`configmap/${op.name}-script`, `secret/${op.name}-token`];
+  return [`testrun/${op.name}`, ...others];
+}
+
+/**
+ * Replaces a TestRun of the same name and applies ConfigMap, Secret and TestRun; returns at once with
+ * what it created (for the cleanup).
+ */
+export async function startOperatorRun(
+  config: LoadTestConfig & { operator: OperatorConfig },
+  runtime: OperatorRuntime,
+): Promise<string[]> {
+  const op = config.operator;
+  const kubectl = new Kubectl({ binary: op.kubectl, namespace: op.namespace, context: op.context });
+  const objects = operatorObjects(config);
+  await kubectl.delete([`testrun/${op.name}`], true);
+  const created = createdObjects(config, objects);
+  runtime.log(`applying ${created.join(', ')} in namespace ${op.namespace}`);
+  await kubectl.apply(objects);
+  return created;
+}
+
 /**
  * Runs the scenario as a k6-operator TestRun: replaces a TestRun of the same name, applies ConfigMap,
  * Secret and TestRun, waits for stage `finished` or `error`, reads every runner pod's log for the summary
@@ -61,18 +91,22 @@ export async function runWithOperator(
   config: LoadTestConfig & { operator: OperatorConfig },
   runtime: OperatorRuntime,
 ): Promise<OperatorResult> {
+  return awaitOperatorRun(config, runtime, await startOperatorRun(config, runtime));
+}
+
+/**
+ * Waits for the TestRun `startOperatorRun` applied to reach stage `finished` or `error` (at most
+ * timeout-seconds), reads every runner pod's log for the summary JSON, and (cleanup) deletes it all.
+ */
+export async function awaitOperatorRun(
+  config: LoadTestConfig & { operator: OperatorConfig },
+  runtime: OperatorRuntime,
+  // Without the list (phase wait): every object start may have created; deleting is --ignore-not-found.
+  created: string[] = createdObjects(config),
+): Promise<OperatorResult> {
   const op = config.operator;
   const kubectl = new Kubectl({ binary: op.kubectl, namespace: op.namespace, context: op.context });
-  const objects = operatorObjects(config);
   const testRun = `testrun/${op.name}`;
-  // The TestRun first: deleting it stops and removes its jobs and pods before their script and token go.
-  const created = [
-    testRun,
-    ...objects.filter((o) => o.kind !== 'TestRun').map((o) => `${o.kind.toLowerCase()}/${o.metadata.name}`),
-  ];
-  await kubectl.delete([testRun], true);
-  runtime.log(`applying ${created.join(', ')} in namespace ${op.namespace}`);
-  await kubectl.apply(objects);
   try {
     const deadline = runtime.now() + op.timeoutMs;
     let stage = '';
