@@ -6,7 +6,6 @@
 // `run()` only turns zx's failure (a ProcessOutput, whose message names neither the command nor
 // the exit code) into a CommandError that names the command, its exit code and the tail of its
 // output; zx does the spawning, quoting, timeouts and killing.
-import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
 import { $, ProcessOutput, type ProcessPromise } from 'zx';
 import { CommandError, type RunOptions, type RunResult, type Runner } from '../../pipeline/src/runner.js';
 
@@ -19,14 +18,18 @@ $.verbose = false;
  * environment given as an object: a user's .bashrc then runs (pyenv's init waits up to a minute on
  * its lock). With SHLVL set, bash counts itself nested and reads nothing.
  */
+type SpawnOptions = { env?: NodeJS.ProcessEnv };
 function nested<T extends SpawnOptions | undefined>(opts: T): T {
   const env = opts?.env ?? process.env;
   return (env.SHLVL ? opts : { ...opts, env: { ...env, SHLVL: '1' } }) as T;
 }
+// zx's own spawners wrapped, so scripts keep to zx and never import node:child_process themselves.
+const zxSpawn = $.spawn;
+const zxSpawnSync = $.spawnSync;
 $.spawn = ((cmd: string, args: readonly string[], opts?: SpawnOptions) =>
-  spawn(cmd, args, nested(opts ?? {}))) as typeof spawn;
+  zxSpawn(cmd, args, nested(opts ?? {}) as never)) as typeof zxSpawn;
 $.spawnSync = ((cmd: string, args: readonly string[], opts?: SpawnOptions) =>
-  spawnSync(cmd, args, nested(opts ?? {}))) as typeof spawnSync;
+  zxSpawnSync(cmd, args, nested(opts ?? {}) as never)) as typeof zxSpawnSync;
 
 export { $, cd, retry, spinner, within, ProcessOutput, ProcessPromise } from 'zx';
 export { CommandError, tail } from '../../pipeline/src/runner.js';
