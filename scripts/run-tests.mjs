@@ -4,8 +4,8 @@
 // Steps:
 //   1. find the *.test.ts files under the workspaces' folders (skipping node_modules, dist, .git);
 //   2. keep those whose path contains one of the filters (all when none is given);
-//   3. run them in one `node --import tsx --test`, the slowest first (output straight to the terminal, then
-//      each file's wall time, slowest first) and exit with its code.
+//   3. run them in one `node --import tsx --test` (output straight to the terminal, then each file's wall
+//      time, slowest first) and exit with its code.
 //
 // Usage: node scripts/run-tests.mjs [path-substring ...]   (filters test files)
 // Env: TEST_CONCURRENCY (default 2), TEST_TIMEOUT_MS per file (default 900000: the rehearsal file takes about 10 min on a loaded 2-core machine).
@@ -65,28 +65,6 @@ function findTests(dir, out) {
   return out;
 }
 
-/**
- * The files that take longest start first (the rest keep their order): with two at a time, a long
- * file started last would run on alone at the end. Wall times from the printout of a fresh-clone run.
- */
-const SLOWEST = [
-  'scripts/test/rehearse.test.ts', // 686 s in a fresh-clone run of 2026-12-07 (tests' own durations)
-  'scripts/test/rehearse-loadtest.test.ts', // 438 s
-  'scripts/test/rehearse-environments.test.ts', // 257 s
-  'scripts/test/rehearse-continuity.test.ts', // 217 s
-  'scripts/test/configure.test.ts', // 145 s
-  'scripts/test/rehearse-scale-up.test.ts', // 112 s
-  'scripts/test/image.test.ts', // 88 s
-];
-
-function slowestFirst(files) {
-  const rank = (f) => {
-    const i = SLOWEST.indexOf(f);
-    return i < 0 ? SLOWEST.length : i;
-  };
-  return [...files].sort((a, b) => rank(a) - rank(b));
-}
-
 async function main() {
   const opts = parseArgs(process.argv.slice(2), process.env);
   if (opts.help) {
@@ -112,7 +90,7 @@ async function main() {
     '--test-reporter-destination=stdout',
     `--test-reporter=${join(root, 'scripts/lib/test-timings.mjs')}`,
     '--test-reporter-destination=stdout',
-    ...slowestFirst(files),
+    ...files,
   ];
   // nothrow: a failing test run is this script's exit code, not an exception.
   const out = await $({

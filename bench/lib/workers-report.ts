@@ -21,7 +21,6 @@ export interface WorkersCost {
   ratio: number;
 }
 
-const counts = (s: StepResult) => s.pass && !s.generatorSaturated;
 const median = (values: number[]) => spread(values)!.median;
 
 /**
@@ -35,8 +34,8 @@ export function workersCost(runs: WorkloadRun[], workloads: Workload[]): Workers
     const of = (t: 'switchboard' | 'switchboard-workers', run: number) =>
       runs.find((r) => r.workload === w.name && r.target === t && r.nodes === 1 && r.run === run);
     for (const run of new Set(runs.map((r) => r.run))) {
-      const one = of('switchboard', run)?.steps.filter(counts) ?? [];
-      const two = of('switchboard-workers', run)?.steps.filter(counts) ?? [];
+      const one = of('switchboard', run)?.steps.filter((s) => s.pass) ?? [];
+      const two = of('switchboard-workers', run)?.steps.filter((s) => s.pass) ?? [];
       const shared = one
         .map((s) => [s, two.find((t) => t.ratePerTopic === s.ratePerTopic)] as const)
         .filter((p): p is readonly [StepResult, StepResult] => p[1] !== undefined)

@@ -12,6 +12,25 @@ import { CommandError, type RunOptions, type RunResult, type Runner } from '../.
 $.quiet = true;
 $.verbose = false;
 
+/**
+ * zx runs each command through bash with its stdin a socket (node's pipes are socket pairs). Debian's
+ * bash takes that for a remote shell and reads ~/.bashrc when SHLVL is unset, as it is in every
+ * environment given as an object: a user's .bashrc then runs (pyenv's init waits up to a minute on
+ * its lock). With SHLVL set, bash counts itself nested and reads nothing.
+ */
+type SpawnOptions = { env?: NodeJS.ProcessEnv };
+function nested<T extends SpawnOptions | undefined>(opts: T): T {
+  const env = opts?.env ?? process.env;
+  return (env.SHLVL ? opts : { ...opts, env: { ...env, SHLVL: '1' } }) as T;
+}
+// zx's own spawners wrapped, so scripts keep to zx and never import node:child_process themselves.
+const zxSpawn = $.spawn;
+const zxSpawnSync = $.spawnSync;
+$.spawn = ((cmd: string, args: readonly string[], opts?: SpawnOptions) =>
+  zxSpawn(cmd, args, nested(opts ?? {}) as never)) as typeof zxSpawn;
+$.spawnSync = ((cmd: string, args: readonly string[], opts?: SpawnOptions) =>
+  zxSpawnSync(cmd, args, nested(opts ?? {}) as never)) as typeof zxSpawnSync;
+
 export { $, cd, retry, spinner, within, ProcessOutput, ProcessPromise } from 'zx';
 export { CommandError, tail } from '../../pipeline/src/runner.js';
 
