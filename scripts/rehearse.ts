@@ -47,12 +47,12 @@ import { readWorkflow } from './lib/rehearse/workflow.js';
 import { rehearsalNames } from './lib/rehearse/adopter.js';
 import { rehearseOtherWorkflow } from './lib/rehearse/workflow-rehearsals.js';
 import { judgeScaleUp } from './lib/rehearse/scale-up.js';
-import { resolveWorkflow } from './lib/rehearse/workflow-kind.js';
+import { resolveWorkflow, type WorkflowKind } from './lib/rehearse/workflow-kind.js';
 import { $, run, zxRunner } from './lib/zx.js';
 
 const usage = `Usage: npm run rehearse -- [options]
 
-  --short             a quick run: 30 VUs for 40s, 5s soak
+  --short             a quick run: 30 VUs for 60s (deploy; 40s for the others), 5s soak
   --fault <name>      inject a fault during the load test (deploy, loadtest): ${faultNames.join(', ')}
   --fault-in <env>    where the fault goes: staging (deployed, default) or production (the neighbour
                       environment the same Prometheus scrapes; staging's gate must still pass; deploy only)
@@ -64,7 +64,7 @@ const usage = `Usage: npm run rehearse -- [options]
                       rebalancer on and the rollout scenario counting every client's messages; the
                       connections must end within 20 % of even with nothing lost
   --vus <n>           vars.LOADTEST_VUS (default 100; --short 30)
-  --duration <d>      vars.LOADTEST_DURATION, k6 syntax (default 2m; --short 40s)
+  --duration <d>      vars.LOADTEST_DURATION, k6 syntax (default 2m; --short 60s for deploy, else 40s)
   --soak <seconds>    vars.SLO_SOAK_SECONDS (default 30; --short 5)
   --session <d>       also pass SESSION=<d> to the load test: VUs reconnect and rejoin every <d>
                       (deploy.yml passes no env; default none)
@@ -124,6 +124,8 @@ function durationMs(name: string, raw: string): number {
   return (Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 1000;
 }
 
+const root = fileURLToPath(new URL('..', import.meta.url));
+
 function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
   let values;
   try {
@@ -163,7 +165,17 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
       fail((err as Error).message);
     }
   }
-  const duration = values.duration ?? env.REHEARSE_DURATION ?? (short ? '40s' : '2m');
+  const workflow = values.workflow || env.REHEARSE_WORKFLOW || '.github/workflows/deploy.yml';
+  let kind: WorkflowKind = 'deploy';
+  try {
+    kind = resolveWorkflow(root, workflow).kind;
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  // deploy.yml's load runs across the sync: a 3-pod rolling update takes about 40 s on a loaded
+  // 2-core machine and must end inside the load for the continuity counts and the faults after it.
+  const duration =
+    values.duration ?? env.REHEARSE_DURATION ?? (short ? (kind === 'deploy' ? '60s' : '40s') : '2m');
   const ms = durationMs('--duration', duration);
   const session = values.session ?? env.REHEARSE_SESSION;
   const sessionMs = session ? durationMs('--session', session) : undefined;
@@ -212,7 +224,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
     durationMs: ms,
     soakSeconds,
     ...(session ? { session } : {}),
-    workflow: values.workflow || env.REHEARSE_WORKFLOW || '.github/workflows/deploy.yml',
+    workflow,
     summaryDir:
       values['summary-dir'] ??
       env.REHEARSE_SUMMARY_DIR ??
@@ -237,7 +249,6 @@ function verifySoakSeconds(short: boolean): number {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), process.env);
-  const root = fileURLToPath(new URL('..', import.meta.url));
   const target = resolveWorkflow(root, args.workflow);
   // Only deploy.yml's rehearsal runs production next to staging, and preview.yml runs no load test.
   if (target.kind !== 'deploy' && args.faultInNeighbour) {

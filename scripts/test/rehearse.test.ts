@@ -39,8 +39,8 @@ describe('npm run rehearse (short mode)', { timeout: 2_400_000 }, () => {
     const md = readFileSync(join(run.summaryDir, 'rehearsal.md'), 'utf8');
     // The edge's WebSocket timeout: the HTTPRoute's policy (Envoy Gateway) or the Ingress annotation.
     assert.match(md, /streamIdleTimeout=3600s|proxy-read-timeout=3600/);
-    // The rehearsal's drain window fits the rolling update into the 40 s load (the ConfigMap says 30 s).
-    assert.match(md, /\| DRAIN_WINDOW_MS \| 4000 \(a tenth of the load's duration[^|]*\| rehearsal \|/);
+    // The rehearsal's drain window fits the rolling update into the 60 s load (the ConfigMap says 30 s).
+    assert.match(md, /\| DRAIN_WINDOW_MS \| 6000 \(a tenth of the load's duration[^|]*\| rehearsal \|/);
     assert.match(md, /## SLO gate: pass/);
     assert.match(md, /## Promotion decision: promote/);
     // Argo CD's sync of the empty namespace, wave by wave: the Jobs that form the Redis Cluster and
@@ -103,7 +103,7 @@ describe('npm run rehearse (short mode)', { timeout: 2_400_000 }, () => {
 
   test('Ctrl-C while the load test runs: exit 130, no process, port or container left', async () => {
     const run = await rehearse(['--short', '--skip-image'], 600_000, (line) =>
-      /rollout 6s\/40s/.test(line) ? 'interrupt' : undefined,
+      /rollout 6s\/60s/.test(line) ? 'interrupt' : undefined,
     );
     assert.equal(run.code, 130, run.out.slice(-6000));
     assert.match(run.out, /SIGINT: stopping everything it started/);

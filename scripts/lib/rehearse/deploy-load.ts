@@ -110,9 +110,10 @@ async function startLoad(
     () => (loadEnded = true),
   );
   const loadStartedAt = Date.parse(startedAt);
-  // Resolves true at `atMs` into the load, once the pods rolled; false when the load ended first.
-  const waitUntil = async (atMs: number): Promise<boolean> => {
-    await Promise.race([state.rolled.promise, ended]);
+  // Resolves true at `atMs` into the load (once the pods rolled, unless `afterRoll` is false); false
+  // when the load ended first.
+  const waitUntil = async (atMs: number, afterRoll = true): Promise<boolean> => {
+    if (afterRoll) await Promise.race([state.rolled.promise, ended]);
     await new Promise((r) => setTimeout(r, Math.max(0, atMs - (Date.now() - loadStartedAt))));
     return !loadEnded;
   };
@@ -121,15 +122,17 @@ async function startLoad(
   let injected: Promise<FaultRecord | undefined> | undefined;
   if (fault && !fault.duringSync && state.faultAt && standIn) {
     const at = state.faultAt;
-    injected = waitUntil(at.atMs).then((inTime) => {
+    // A fault in the neighbour (production) hits pods the deploy's roll does not touch.
+    const inNeighbour = state.faultInNeighbour === true && neighbour !== undefined;
+    injected = waitUntil(at.atMs, !inNeighbour).then((inTime) => {
       if (!inTime) {
         log(`fault ${fault.name} not injected: the load test ended before the pods rolled`);
         return undefined;
       }
-      const into = state.faultInNeighbour && neighbour ? ` into ${neighbour.environment}` : '';
+      const into = inNeighbour ? ` into ${neighbour.environment}` : '';
       log(`injecting fault ${fault.name}${into}: ${fault.description}`);
       return fault.inject(
-        state.faultInNeighbour && neighbour
+        inNeighbour
           ? neighbourFaultContext(neighbour, at.holdMs, log)
           : stagingContext(standIn, at.holdMs, log),
       );
