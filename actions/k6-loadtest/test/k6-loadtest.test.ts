@@ -1,39 +1,18 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
-import {
-  signToken,
-  startSwitchboard,
-  testSecrets,
-  type SwitchboardProcess,
-} from '../../../testkit/src/index.js';
+import { describe, it } from 'node:test';
+import { testSecrets } from '../../../testkit/src/index.js';
 import type { LoadSummary } from '../../../pipeline/src/k6/index.js';
 import {
   parseSummaryTables,
-  runAction,
   summaryTableToRecord,
   type ActionInputs,
 } from '../../../pipeline/src/testing/index.js';
-import { run } from '../src/main.js';
+import { fakeK6, repo, useLoadHarness } from './support/harness.js';
 
-const repo = fileURLToPath(new URL('../../../', import.meta.url));
-const fakeK6 = fileURLToPath(new URL('./support/fake-k6.sh', import.meta.url));
-const tmp = mkdtempSync(join(tmpdir(), 'k6-loadtest-test-'));
-
-let server: SwitchboardProcess;
-let token: string;
-let refusedToken: string;
-
-before(async () => {
-  server = await startSwitchboard({ LOG_LEVEL: 'warn' });
-  token = await signToken({ sub: 'load', join: ['room:*'], publish: ['room:*'] });
-  // Joins of room:load-* are refused with this one: phx_join_success fails its threshold.
-  refusedToken = await signToken({ sub: 'load', join: ['elsewhere:*'], publish: [] });
-});
-after(() => server?.stop());
+const h = useLoadHarness('k6-loadtest-test-');
+const { tmp } = h;
 
 interface ThresholdOutput {
   metric: string;
@@ -43,10 +22,7 @@ interface ThresholdOutput {
 }
 
 function loadtest(inputs: ActionInputs, env: Record<string, string | undefined> = {}) {
-  return runAction(run, {
-    inputs: { duration: '2s', vus: 3, env: 'ROOMS=1\nGRACEFUL_STOP=2s\nTIMEOUT=3s', ...inputs },
-    env: { GITHUB_WORKSPACE: repo, RUNNER_TEMP: tmp, ...env },
-  });
+  return h.step({ duration: '2s', vus: 3, env: 'ROOMS=1\nGRACEFUL_STOP=2s\nTIMEOUT=3s', ...inputs }, env);
 }
 
 describe('k6-loadtest, local mode', () => {
@@ -56,8 +32,8 @@ describe('k6-loadtest, local mode', () => {
     const result = await loadtest({
       scenario: 'fanout',
       engine: 'node',
-      url: server.socketUrl,
-      token,
+      url: h.server.socketUrl,
+      token: h.token,
       'summary-path': summaryPath,
     });
     assert.equal(result.failed, false, result.errors.join('\n'));
@@ -91,11 +67,16 @@ describe('k6-loadtest, local mode', () => {
       table!.find((r) => r[0] === 'phx_join_success'),
       ['phx_join_success', 'rate>=0.999', '1', 'pass'],
     );
-    assert.doesNotMatch(result.log.replace(/^::add-mask::.*$/gm, ''), new RegExp(token.slice(-20)));
+    assert.doesNotMatch(result.log.replace(/^::add-mask::.*$/gm, ''), new RegExp(h.token.slice(-20)));
   });
 
   it('engine node: a failed threshold fails the step naming it, or only warns with fail-on-thresholds false', async () => {
-    const inputs = { scenario: 'presence-churn', engine: 'node', url: server.socketUrl, token: refusedToken };
+    const inputs = {
+      scenario: 'presence-churn',
+      engine: 'node',
+      url: h.server.socketUrl,
+      token: h.refusedToken,
+    };
     const failing = await loadtest(inputs);
     assert.equal(failing.failed, true);
     assert.equal(failing.outputs.passed, 'false');
@@ -115,7 +96,13 @@ describe('k6-loadtest, local mode', () => {
   it('engine k6: runs `k6 run -e ...` on the bundle with TOKEN only in the environment, and reads the handleSummary JSON', async () => {
     const argsFile = join(tmp, 'k6-args.txt');
     const result = await loadtest(
-      { scenario: 'connect-storm', url: server.socketUrl, token, k6: fakeK6, env: 'ROOMS=2\nHOLD=100ms' },
+      {
+        scenario: 'connect-storm',
+        url: h.server.socketUrl,
+        token: h.token,
+        k6: fakeK6,
+        env: 'ROOMS=2\nHOLD=100ms',
+      },
       { FAKE_K6_ARGS: argsFile },
     );
     assert.equal(result.failed, false, `${result.errors.join('\n')}\n${result.log.slice(-2000)}`);
@@ -130,7 +117,7 @@ describe('k6-loadtest, local mode', () => {
       '-e',
       'HOLD=100ms',
       '-e',
-      `URL=${server.socketUrl}`,
+      `URL=${h.server.socketUrl}`,
       '-e',
       'VUS=3',
       '-e',
@@ -139,7 +126,7 @@ describe('k6-loadtest, local mode', () => {
       `SUMMARY_PATH=${summaryPath}`,
       join(repo, 'base/loadtest/generated/connect-storm.js'),
     ]);
-    assert.ok(!args.some((a) => a.includes(token)), 'the token is never on the command line');
+    assert.ok(!args.some((a) => a.includes(h.token)), 'the token is never on the command line');
     assert.equal((JSON.parse(readFileSync(summaryPath, 'utf8')) as LoadSummary).scenario, 'connect-storm');
     assert.equal(summaryTableToRecord(parseSummaryTables(result.summary)[0]!).Engine, 'k6');
   });
@@ -147,8 +134,8 @@ describe('k6-loadtest, local mode', () => {
   it('engine k6: exit 99 (threshold failed) is a verdict, not an error', async () => {
     const result = await loadtest({
       scenario: 'connect-storm',
-      url: server.socketUrl,
-      token: refusedToken,
+      url: h.server.socketUrl,
+      token: h.refusedToken,
       k6: fakeK6,
     });
     assert.equal(result.outputs.passed, 'false');
@@ -158,8 +145,8 @@ describe('k6-loadtest, local mode', () => {
   it('engine k6 without k6 installed: says how to install it', async () => {
     const result = await loadtest({
       scenario: 'fanout',
-      url: server.socketUrl,
-      token,
+      url: h.server.socketUrl,
+      token: h.token,
       k6: 'k6-not-installed',
     });
     assert.equal(result.failed, true);
@@ -170,7 +157,7 @@ describe('k6-loadtest, local mode', () => {
     const result = await loadtest({
       scenario: 'connect-storm',
       engine: 'node',
-      url: server.socketUrl,
+      url: h.server.socketUrl,
       'jwt-secret': testSecrets.jwtSecret,
     });
     // Signed with the server's secret, every connect is accepted (the join rate under a busy machine is
@@ -189,8 +176,8 @@ describe('k6-loadtest, local mode', () => {
     const result = await loadtest(
       {
         scenario: 'connect-storm',
-        url: server.socketUrl,
-        token,
+        url: h.server.socketUrl,
+        token: h.token,
         k6: fakeK6,
         'bundle-dir': relative(repo, bundles),
       },
@@ -245,7 +232,7 @@ describe('k6-loadtest input checks', () => {
   ];
   for (const [name, inputs, expected] of cases) {
     it(name, async () => {
-      const result = await runAction(run, { inputs, env: { GITHUB_WORKSPACE: repo, RUNNER_TEMP: tmp } });
+      const result = await h.step(inputs);
       assert.equal(result.failed, true);
       assert.match(result.errors[0] ?? '', expected);
     });

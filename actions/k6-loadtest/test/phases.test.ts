@@ -5,47 +5,25 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
-import { signToken, startSwitchboard, type SwitchboardProcess } from '../../../testkit/src/index.js';
+import { describe, it } from 'node:test';
 import { runScenario } from '../../../loadtests/src/runner.js';
 import type { LoadSummary } from '../../../pipeline/src/k6/index.js';
 import {
   parseSummaryTables,
-  runAction,
   summaryTableToRecord,
   type ActionInputs,
 } from '../../../pipeline/src/testing/index.js';
-import { run } from '../src/main.js';
+import { fakeK6, fakeKubectl, useLoadHarness } from './support/harness.js';
 
-const repo = fileURLToPath(new URL('../../../', import.meta.url));
-const fakeK6 = fileURLToPath(new URL('./support/fake-k6.sh', import.meta.url));
-const fakeKubectl = fileURLToPath(new URL('./support/fake-kubectl.mjs', import.meta.url));
-const tmp = mkdtempSync(join(tmpdir(), 'k6-loadtest-phases-'));
+const h = useLoadHarness('k6-loadtest-phases-');
+const { tmp } = h;
 
-let server: SwitchboardProcess;
-let token: string;
-let refusedToken: string;
-
-before(async () => {
-  server = await startSwitchboard({ LOG_LEVEL: 'warn' });
-  token = await signToken({ sub: 'load', join: ['room:*'], publish: ['room:*'] });
-  refusedToken = await signToken({ sub: 'load', join: ['elsewhere:*'], publish: [] });
-});
-after(() => server?.stop());
-
-function step(inputs: ActionInputs, env: Record<string, string | undefined> = {}) {
-  return runAction(run, {
-    inputs,
-    env: { GITHUB_WORKSPACE: repo, RUNNER_TEMP: tmp, ...env },
-  });
-}
-
+const step = h.step;
 const load = (inputs: ActionInputs): ActionInputs => ({
   scenario: 'fanout',
   engine: 'node',
-  url: server.socketUrl,
-  token,
+  url: h.server.socketUrl,
+  token: h.token,
   duration: '3s',
   vus: 3,
   env: 'ROOMS=1\nGRACEFUL_STOP=2s\nTIMEOUT=3s',
@@ -65,7 +43,7 @@ describe('k6-loadtest, phase start and wait', () => {
     assert.equal(started.outputs.passed, undefined);
     const startedAt = Date.parse(started.outputs['started-at'] ?? '');
     assert.ok(before <= startedAt && startedAt <= Date.now());
-    assert.doesNotMatch(readFileSync(join(handle, 'state.json'), 'utf8'), new RegExp(token.slice(-20)));
+    assert.doesNotMatch(readFileSync(join(handle, 'state.json'), 'utf8'), new RegExp(h.token.slice(-20)));
 
     const waited = await step({ phase: 'wait', handle });
     assert.equal(waited.failed, false, `${waited.errors.join('\n')}\n${waited.log.slice(-3000)}`);
@@ -109,12 +87,12 @@ describe('k6-loadtest, phase start and wait', () => {
     const waited = await step({ phase: 'wait', handle: started.outputs.handle ?? '' });
     assert.equal(waited.outputs.passed, 'true', `${waited.errors.join('\n')}\n${waited.log.slice(-3000)}`);
     const args = readFileSync(argsFile, 'utf8');
-    assert.ok(!args.includes(token), 'the token is never on the command line');
+    assert.ok(!args.includes(h.token), 'the token is never on the command line');
     assert.equal(summaryTableToRecord(parseSummaryTables(waited.summary)[0]!).Engine, 'k6');
   });
 
   it('wait fails on a failed threshold as run does', async () => {
-    const started = await step(load({ phase: 'start', scenario: 'presence-churn', token: refusedToken }));
+    const started = await step(load({ phase: 'start', scenario: 'presence-churn', token: h.refusedToken }));
     const waited = await step({ phase: 'wait', handle: started.outputs.handle ?? '' });
     assert.equal(waited.failed, true);
     assert.equal(waited.outputs.passed, 'false');
@@ -163,8 +141,8 @@ describe('k6-loadtest, phase start and wait', () => {
     // The runner pod's log: the summary a k6 runner prints, from a real run of the scenario.
     const summary = await runScenario({
       scenario: 'connect-storm',
-      url: server.socketUrl,
-      token,
+      url: h.server.socketUrl,
+      token: h.token,
       vus: 2,
       duration: '2s',
       env: { ROOMS: '1', HOLD: '100ms', GRACEFUL_STOP: '2s', TIMEOUT: '3s' },
@@ -184,7 +162,7 @@ describe('k6-loadtest, phase start and wait', () => {
         scenario: 'connect-storm',
         mode: 'operator',
         namespace: 'switchboard-staging',
-        token,
+        token: h.token,
         kubectl: fakeKubectl,
         'poll-interval-seconds': 0.01,
       },
