@@ -119,9 +119,18 @@ export function honourReconnectHints(socket) {
     // phoenix scheduled its own reconnect before calling onClose (unless it closed the connection itself).
     if (ms === null || socket.closeWasClean || !timer || timer.timer === null) return;
     clearTimeout(timer.timer);
-    timer.timer = setTimeout(() => {
+    // A timer counts from the event loop's cached clock, which lags the wall clock by however long the
+    // loop has been busy (a burst of closes): re-arm until the hint has passed by the wall clock too.
+    const due = Date.now() + ms;
+    const fire = () => {
+      const left = due - Date.now();
+      if (left > 0) {
+        timer.timer = setTimeout(fire, left);
+        return;
+      }
       timer.tries = timer.tries + 1;
       timer.callback();
-    }, ms);
+    };
+    timer.timer = setTimeout(fire, ms);
   });
 }
