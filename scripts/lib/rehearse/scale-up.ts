@@ -79,8 +79,10 @@ export async function scaleUpDuringLoad(opts: {
     const connections = await read(pods);
     const atMs = since();
     samples.push({ atMs, connections });
+    // At least the clients of before: fewer means some are between pods. More is fine: clients that
+    // were reconnecting (after the roll) when the counts before were read have come back since.
     const even =
-      unevenness(connections) <= EVEN_TOLERANCE && connections.reduce((a, b) => a + b, 0) === total;
+      unevenness(connections) <= EVEN_TOLERANCE && connections.reduce((a, b) => a + b, 0) >= total;
     if (!even) evenSince = undefined;
     else if (evenSince === undefined) evenSince = atMs;
     else {
