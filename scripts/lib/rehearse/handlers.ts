@@ -44,6 +44,8 @@ export interface StandInState {
   image: string;
   socketUrl: string;
   ingressUrl: string;
+  /** The Ingress rows of the sync that started nginx (a later sync does not restart it). */
+  ingressRows: [string, string][];
   prometheusUrl: string;
   secrets: Record<string, string>;
   replicas: Replica[];

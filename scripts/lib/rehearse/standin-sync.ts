@@ -131,6 +131,15 @@ export async function startStandIn(state: RehearsalState, s: StandInSync): Promi
     endpoints = serving;
     await Promise.all([nginx.setUpstreams(serving.map((r) => r.port)), targets(serving)]);
   };
+  const ingressRows: [string, string][] = [
+    ['Ingress', `${nginx.httpUrl}: ${ingress.nginx.paths?.join(', ')}`],
+    [
+      'Ingress annotations',
+      Object.entries(ingress.annotations)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', '),
+    ],
+  ];
   state.standIn = {
     application: s.application,
     commit: s.commit,
@@ -138,6 +147,7 @@ export async function startStandIn(state: RehearsalState, s: StandInSync): Promi
     image: s.image,
     socketUrl: nginx.socketUrl,
     ingressUrl: nginx.httpUrl,
+    ingressRows,
     prometheusUrl: monitoring.prometheus.url,
     secrets,
     replicas: pods.replicas,
@@ -164,13 +174,7 @@ export async function startStandIn(state: RehearsalState, s: StandInSync): Promi
       level: 2,
       table: keyValueTable([
         ...syncedRows(s, pods.replicas, migration),
-        ['Ingress', `${nginx.httpUrl}: ${ingress.nginx.paths?.join(', ')}`],
-        [
-          'Ingress annotations',
-          Object.entries(ingress.annotations)
-            .map(([k, v]) => `${k}=${v}`)
-            .join(', '),
-        ],
+        ...ingressRows,
         ['Prometheus', code(monitoring.prometheus.url)],
       ]),
     },
@@ -225,7 +229,10 @@ export async function resyncStandIn(state: RehearsalState, s: StandInSync): Prom
         heading: `Synced ${s.application} to the stand-in`,
         level: 2,
         table: keyValueTable(
-          syncedRows(s, standIn.replicas, cluster.notes.join('; ') || 'no Job in the sync'),
+          [
+            ...syncedRows(s, standIn.replicas, cluster.notes.join('; ') || 'no Job in the sync'),
+            ...standIn.ingressRows,
+          ],
         ),
       },
       {
