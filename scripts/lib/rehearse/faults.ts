@@ -5,6 +5,7 @@ import { SignJWT } from 'jose';
 import { badReleaseFault } from './bad-release.js';
 import { brokenRecoveryFault, rollingDrainFault, rolloutBrokenRecoveryFault } from './continuity-faults.js';
 import type { Replica } from './replicas.js';
+import { quietestPod } from './fault-victim.js';
 
 /** The faults `--fault` accepts. */
 export const faultNames = [
@@ -104,14 +105,15 @@ function victim(ctx: FaultContext): Replica {
 
 const latency: Fault = {
   name: 'latency',
-  description: 'freezes one server pod (cgroup freezer / SIGSTOP) for the hold time, then thaws it',
+  description:
+    'freezes one server pod with clients but no publisher (cgroup freezer / SIGSTOP) for the hold time, then thaws it',
   gateObjectives: ['delivery-latency'],
   why:
     'publications from the other pods pile up in Redis for the frozen pod; when it thaws it writes them with their ' +
     'original publish time, so a third of the deliveries of the hold time are late and p99 passes 250 ms',
   timing: midSession,
   async inject(ctx) {
-    const r = victim(ctx);
+    const r = await quietestPod(ctx.replicas);
     const startedAt = Date.now();
     await r.pause();
     ctx.log(`froze ${r.name} (${r.where()}) for ${ctx.holdMs} ms`);
