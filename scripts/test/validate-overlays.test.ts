@@ -79,6 +79,19 @@ describe('repository manifests', () => {
     const stable = find(canary, 'Service', 'switchboard-stable');
     assert.equal(stable.spec.clusterIP, 'None');
     assert.equal(stable.spec.selector.track, 'stable');
+    // One Service for the ServiceMonitor, or Prometheus scrapes every pod twice (two `job` labels).
+    const monitored = find(canary, 'ServiceMonitor', 'switchboard').spec.selector.matchLabels as Record<
+      string,
+      string
+    >;
+    const scraped = canary.filter(
+      (o) =>
+        o.kind === 'Service' && Object.entries(monitored).every(([k, v]) => o.metadata.labels?.[k] === v),
+    );
+    assert.deepEqual(
+      scraped.map((o) => o.metadata.name),
+      ['switchboard'],
+    );
   });
 
   test('argocd: a rendered kind the project does not allow, a destination outside it, an unknown overlay', async () => {

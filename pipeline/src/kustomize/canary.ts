@@ -14,7 +14,7 @@ export interface CanaryMove {
 
 export const CANARY_DEPLOYMENT = 'switchboard-canary';
 const STABLE_DEPLOYMENT = 'switchboard';
-const MOVE_JOB = 'switchboard-canary-move';
+export const MOVE_JOB = 'switchboard-canary-move';
 /** The server's bound on a share drain's window (server/src/transport/api-drain.ts). */
 export const MAX_MOVE_WINDOW_MS = 600_000;
 
