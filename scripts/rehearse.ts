@@ -12,14 +12,16 @@
 //      Prometheus with the PrometheusRule),
 //      loadtest-staging (k6-loadtest on the Node runner, --fault injected meanwhile), gate-staging (its
 //      Window step in bash, then slo-gate against the stand-in's Prometheus), rollback-staging when
-//      something failed, production (render-manifests for production, argocd-sync rolls the stand-in's
-//      production, its verification soak: slo-gate on production's own clients against the window
+//      something failed, production (with --canary first its canary: the canary render synced beside
+//      the stable pods, the move Job, slo-gate against the stable pods, removed unless it passes; then
+//      render-manifests for production, argocd-sync rolls the stand-in's production, its verification soak: slo-gate on production's own clients against the window
 //      before the sync, and the rollback when it does not pass), summary (its bash step)
 //   3. print the promotion decision and the job-summary tables (also written to files, and to
 //      summary.html with the SLO gate's charts drawn)
 //   4. stop everything it started -- also on Ctrl-C
 // Exit: 0 promote, 2 do not promote, 4 rolled back (production's verification failed after the
-// promotion), 5 production's canary failed and was removed (nothing promoted), 3 a --fault went unnoticed (the pipeline would have promoted), 1 the rehearsal itself
+// promotion), 5 production's canary failed and was removed (nothing promoted), 3 a --fault went
+// unnoticed (the pipeline would have promoted), 1 the rehearsal itself
 // failed, 130 interrupted.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -3,7 +3,9 @@
 // Argo CD would. The Deployment's changed template rolls the pods (rolling-update.ts); the edge and
 // Prometheus follow the serving pods. The pods stand for the rendered image (SWITCHBOARD_REVISION),
 // and with --fault bad-release those of the promoted image carry the bad release (bad-release.ts),
-// so the rollback's sync of the previous render rolls them back to a healthy release.
+// so the rollback's sync of the previous render rolls them back to a healthy release. A canary render
+// (--canary) starts the canary's pod beside the stable ones (the bad release's, with that fault) and
+// runs the move Job; the next sync without it prunes the pod (standin-cluster.ts).
 import { keyValueTable, code, type SummarySection } from '../../../pipeline/src/summary/index.js';
 import type { K8sObject } from '../../../pipeline/src/validate/index.js';
 import { badReleaseEnv } from './bad-release.js';
@@ -42,9 +44,9 @@ export interface ProductionSync {
   from: string[];
   to: string[];
   badRelease: boolean;
-  /** The canary's pod this sync started, pruned; the connections its move Job had the stable pods close. */
   /** The canary Deployment's image when the render has one. */
   canaryImage?: string;
+  /** The canary's pod this sync started, pruned; the connections its move Job had the stable pods close. */
   canaryStarted?: string;
   canaryPruned?: string;
   moved?: number;

@@ -11,7 +11,9 @@
 //                   ConfigMap volumes they mount (the create-cluster script with this machine's redis-cli)
 //   Deployment      switchboard: the pods, each ready on /readyz before the next; a later sync
 //                   (beginSync) whose pod template differs from the running pods' rolls them as the
-//                   Deployment's RollingUpdate strategy says (rolling-update.ts)
+//                   Deployment's RollingUpdate strategy says (rolling-update.ts);
+//                   switchboard-canary: its one pod beside them, pruned by a later sync without it
+//   Job             switchboard-canary-move: move-share.ts's own code against each stable pod
 //   others          recorded, with gitops-engine's health rule (HPA without its Deployment: Degraded)
 // A pod that lacks a Secret or ConfigMap key does not start (CreateContainerConfigError): its Job or
 // Deployment never completes; the target reports that instead of waiting out Kubernetes' deadlines.
