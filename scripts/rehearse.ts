@@ -12,14 +12,16 @@
 //      Prometheus with the PrometheusRule),
 //      loadtest-staging (k6-loadtest on the Node runner, --fault injected meanwhile), gate-staging (its
 //      Window step in bash, then slo-gate against the stand-in's Prometheus), rollback-staging when
-//      something failed, production (render-manifests for production, argocd-sync rolls the stand-in's
-//      production, its verification soak: slo-gate on production's own clients against the window
+//      something failed, production (with --canary first its canary: the canary render synced beside
+//      the stable pods, the move Job, slo-gate against the stable pods, removed unless it passes; then
+//      render-manifests for production, argocd-sync rolls the stand-in's production, its verification soak: slo-gate on production's own clients against the window
 //      before the sync, and the rollback when it does not pass), summary (its bash step)
 //   3. print the promotion decision and the job-summary tables (also written to files, and to
 //      summary.html with the SLO gate's charts drawn)
 //   4. stop everything it started -- also on Ctrl-C
 // Exit: 0 promote, 2 do not promote, 4 rolled back (production's verification failed after the
-// promotion), 3 a --fault went unnoticed (the pipeline would have promoted), 1 the rehearsal itself
+// promotion), 5 production's canary failed and was removed (nothing promoted), 3 a --fault went
+// unnoticed (the pipeline would have promoted), 1 the rehearsal itself
 // failed, 130 interrupted.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,6 +60,10 @@ const usage = `Usage: npm run rehearse -- [options]
                       environment the same Prometheus scrapes; staging's gate must still pass; deploy only)
                       bad-release is production's after its promotion: staging's gate passes, production's
                       verification must fail join-success only and the workflow roll back (deploy only)
+  --canary <percent>  deploy: production's canary before its promotion (vars.CANARY_PERCENT): a canary pod
+                      of the new release beside the stable ones, <percent> (1-100) of their connections
+                      moved to it over 3 s, judged against them; with --fault bad-release the canary must
+                      fail join-success only and be removed (exit 5)
   --skip-image        do not build the image; the pods run the working tree as processes
   --replicas <n>      server pods (default 3; --scale-up 2)
   --scale-up          deploy: a pod more a quarter into the load test (the HPA scaling up), with the
@@ -79,7 +85,8 @@ REHEARSE_SUMMARY_DIR (a flag wins over the environment).
 
 Exit status: 0 promote (production verified after its sync), 2 do not promote, 4 rolled back (promoted,
 but production's verification failed and the previous render was restored and synced; production ends
-on the previous release), 3 the --fault was not caught by the objective it must break
+on the previous release), 5 production's canary failed and was removed (nothing promoted; production
+ends on the previous release), 3 the --fault was not caught by the objective it must break
 (broken-recovery, rollout-broken-recovery: by those and no other; rolling-drain, which must be ridden
 through: no promotion; bad-release: production's verification by join-success only, then rolled back to
 the previous release)
@@ -96,6 +103,8 @@ interface Args {
   /** --scale-up: ms into the load test when a pod is added, and until when the spread is watched. */
   scaleUp?: { atMs: number; untilMs: number };
   skipImage: boolean;
+  /** --canary: the share of each stable production pod's connections moved to the canary. */
+  canaryPercent?: number;
   replicas: number;
   vus: number;
   duration: string;
@@ -136,6 +145,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
         fault: { type: 'string' },
         'fault-in': { type: 'string' },
         'skip-image': { type: 'boolean' },
+        canary: { type: 'string' },
         'scale-up': { type: 'boolean' },
         replicas: { type: 'string' },
         vus: { type: 'string' },
@@ -208,6 +218,11 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
   // seconds without publishing) is the time the rebalancer gets.
   if (scaleUp && ms < 30_000) fail(`--scale-up needs a --duration of at least 30s (${duration})`);
   if (scaleUp && fault) fail('--scale-up and --fault: one thing at a time');
+  const canaryRaw = values.canary ?? env.REHEARSE_CANARY;
+  const canaryPercent = canaryRaw === undefined ? undefined : positiveInt('--canary', canaryRaw);
+  if (canaryPercent !== undefined && canaryPercent > 100) fail(`--canary: ${canaryPercent} is above 100 (%)`);
+  if (canaryPercent !== undefined && fault && !fault.afterPromotion)
+    fail(`--canary with --fault ${fault.name}: the canary is production's; only bad-release reaches it`);
   const soakRaw = values.soak ?? env.REHEARSE_SOAK ?? (short ? '5' : '30');
   const soakSeconds = Number(soakRaw);
   if (!/^\d+$/.test(soakRaw)) fail(`--soak: "${soakRaw}" is not a whole number of seconds`);
@@ -218,6 +233,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
     faultInNeighbour: faultIn === 'production',
     ...(scaleUp ? { scaleUp: { atMs: ms / 4, untilMs: ms - 3000 } } : {}),
     skipImage: flag(values['skip-image'], env.REHEARSE_SKIP_IMAGE),
+    ...(canaryPercent !== undefined ? { canaryPercent } : {}),
     replicas: positiveInt('--replicas', values.replicas ?? env.REHEARSE_REPLICAS ?? (scaleUp ? '2' : '3')),
     vus: positiveInt('--vus', values.vus ?? env.REHEARSE_VUS ?? (short ? '30' : '100')),
     duration,
@@ -266,6 +282,8 @@ async function main(): Promise<void> {
       `--fault ${args.fault.name}: preview.yml's rehearsal runs no load test to inject it into (deploy or loadtest)`,
     );
   }
+  if (target.kind !== 'deploy' && args.canaryPercent !== undefined)
+    fail(`--canary: only deploy.yml's rehearsal promotes to production (not ${target.kind})`);
   if (target.kind !== 'deploy' && args.scaleUp)
     fail(`--scale-up: only deploy.yml's rehearsal scales (not ${target.kind})`);
   const workflow = readWorkflow(target.path);
@@ -448,6 +466,14 @@ async function main(): Promise<void> {
       SLO_SOAK_SECONDS: String(args.soakSeconds),
       // Production's verification: a soak of ten (--short) or thirty scrapes (every 2 s here, 15 s on a cluster).
       VERIFY_SOAK_SECONDS: String(verifySoakSeconds(args.short)),
+      // The canary: judged as long as the verification, its share moved over 3 s (ten batches).
+      ...(args.canaryPercent !== undefined
+        ? {
+            CANARY_PERCENT: String(args.canaryPercent),
+            CANARY_WINDOW_MS: '3000',
+            CANARY_SOAK_SECONDS: String(verifySoakSeconds(args.short)),
+          }
+        : {}),
     };
     const playerOptions: PlayerOptions = {
       contexts: () => ({
@@ -572,6 +598,9 @@ async function main(): Promise<void> {
       fault: args.faultInNeighbour ? undefined : args.fault,
       ...(state.verification ? { verification: state.verification.gate.report } : {}),
       rolledBack: production?.rolledBack === true,
+      ...(state.canary ? { canary: state.canary.gate.report } : {}),
+      canaryRemoved:
+        verifyingJob !== undefined && records.get(verifyingJob)?.outputs['canary-removed'] === 'true',
     });
     const scaled = args.scaleUp ? judgeScaleUp(state.scaleUpRecord, state.load?.summary.metrics) : undefined;
     if (scaled) print(`\n${await summary.write(scaled.sections)}`);
@@ -598,7 +627,7 @@ async function main(): Promise<void> {
     );
     writeFileSync(
       join(args.summaryDir, 'decision.json'),
-      `${JSON.stringify({ ...decision, fault: args.fault?.name ?? null, faultIn: args.fault ? (args.faultInNeighbour ? 'production' : 'staging') : null, neighbour: neighbour ? { environment: neighbour.environment, selector: neighbour.selector, verdict: neighbour.verdict, failedObjectives: neighbour.failedObjectives, ok: neighbour.ok } : null, production: production ? { verdict: production.verdict ?? null, failedObjectives: production.failedObjectives, rolledBack: production.rolledBack, previousImage: production.previousImage, promotedImage: production.promotedImage, deployBranchImage: production.deployBranchImage, revisions: Object.fromEntries(production.revisions), endsOn: production.endsOn } : null, scaleUp: scaled ? { ok: scaled.ok, line: scaled.line, ...state.scaleUpRecord } : null, rollout: rollout ? { ...rollout, events: roll?.events ?? [] } : null, timings: progress.timings, totalMs: progress.elapsedMs }, null, 2)}\n`,
+      `${JSON.stringify({ ...decision, fault: args.fault?.name ?? null, faultIn: args.fault ? (args.faultInNeighbour ? 'production' : 'staging') : null, neighbour: neighbour ? { environment: neighbour.environment, selector: neighbour.selector, verdict: neighbour.verdict, failedObjectives: neighbour.failedObjectives, ok: neighbour.ok } : null, production: production ? { verdict: production.verdict ?? null, failedObjectives: production.failedObjectives, rolledBack: production.rolledBack, previousImage: production.previousImage, promotedImage: production.promotedImage, deployBranchImage: production.deployBranchImage, revisions: Object.fromEntries(production.revisions), endsOn: production.endsOn } : null, scaleUp: scaled ? { ok: scaled.ok, line: scaled.line, ...state.scaleUpRecord } : null, productionSyncs: (state.productionSyncs ?? []).map((p) => ({ ok: p.ok, image: p.image, canaryImage: p.canaryImage ?? null, canaryStarted: p.canaryStarted ?? null, canaryPruned: p.canaryPruned ?? null, moved: p.moved ?? null, from: p.from, to: p.to })), productionTraffic: traffic ?? null, rollout: rollout ? { ...rollout, events: roll?.events ?? [] } : null, timings: progress.timings, totalMs: progress.elapsedMs }, null, 2)}\n`,
     );
     for (const line of [
       ...decision.lines,
@@ -617,7 +646,7 @@ async function main(): Promise<void> {
     // A rollback must leave production on the previous release, a promotion on the promoted one.
     const misplaced =
       production !== undefined &&
-      (decision.rolledBack
+      (decision.rolledBack || decision.canaryRemoved
         ? production.endsOn !== 'previous'
         : decision.promote && production.endsOn !== 'promoted');
     if (misplaced)
@@ -627,9 +656,11 @@ async function main(): Promise<void> {
         ? 3
         : decision.rolledBack
           ? 4
-          : decision.promote
-            ? 0
-            : 2;
+          : decision.canaryRemoved
+            ? 5
+            : decision.promote
+              ? 0
+              : 2;
   } finally {
     if (!interrupted) await teardown.run();
   }

@@ -173,6 +173,22 @@ export interface DecisionFile {
   rolledBack: boolean;
   verificationVerdict?: string;
   verificationFailed: string[];
+  /** --canary: production's canary against its stable pods, what it did not pass, whether it was removed. */
+  canaryVerdict?: string;
+  canaryFailed: string[];
+  canaryRemoved: boolean;
+  /** Each sync of production: the canary's pod it started or pruned, the connections its move Job moved. */
+  productionSyncs: {
+    ok: boolean;
+    image: string;
+    canaryImage: string | null;
+    canaryStarted: string | null;
+    canaryPruned: string | null;
+    moved: number | null;
+    from: string[];
+    to: string[];
+  }[];
+  productionTraffic: { rounds: number; failedRounds: number; endedAt: string } | null;
   faultAsExpected?: boolean;
   /** Production after the workflow: what it was verified on and which release it ends on. */
   production: {

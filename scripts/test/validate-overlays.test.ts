@@ -21,7 +21,7 @@ describe('repository manifests', () => {
   test('all overlays, the load test and the Argo CD objects validate clean', async () => {
     const { problems, counts } = await validateRepository(repoRoot, zxRunner);
     assert.deepEqual(problems.map(formatProblem), []);
-    for (const env of ['local', 'dev', 'preview', 'staging', 'production']) {
+    for (const env of ['local', 'dev', 'preview', 'staging', 'production', 'production-canary']) {
       assert.ok(
         (counts.get(`overlays/${env}`) ?? 0) > 20,
         `overlays/${env} rendered ${counts.get(`overlays/${env}`)}`,
@@ -53,6 +53,45 @@ describe('repository manifests', () => {
       /^ghcr\.io\/switchboard\/server@sha256:[0-9a-f]{64}$/,
     );
     assert.ok(prod.every((o) => o.kind === 'Namespace' || o.metadata.namespace === 'switchboard-production'));
+  });
+
+  test("production-canary: production plus the canary's move Job (PostSync), its policies and the stable pods' Service", async () => {
+    const prod = await rendered('overlays/production');
+    const canary = await rendered('overlays/production-canary');
+    const id = (o: K8sObject) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
+    const added = canary.map(id).filter((i) => !prod.map(id).includes(i));
+    assert.deepEqual(added.sort(), [
+      'Job/switchboard-production/switchboard-canary-move',
+      'NetworkPolicy/switchboard-production/switchboard-canary-move',
+      'NetworkPolicy/switchboard-production/switchboard-canary-move-in',
+      'Service/switchboard-production/switchboard-stable',
+    ]);
+    const job = find(canary, 'Job', 'switchboard-canary-move');
+    assert.equal(job.metadata.annotations?.['argocd.argoproj.io/hook'], 'PostSync');
+    assert.match(
+      job.spec.template.spec.containers[0].image,
+      /^ghcr\.io\/switchboard\/server@sha256:[0-9a-f]{64}$/,
+    );
+    // The stable pods carry track: stable (not in the immutable selector); the headless Service picks only them.
+    const deployment = find(prod, 'Deployment', 'switchboard');
+    assert.equal(deployment.spec.template.metadata.labels.track, 'stable');
+    assert.equal(deployment.spec.selector.matchLabels.track, undefined);
+    const stable = find(canary, 'Service', 'switchboard-stable');
+    assert.equal(stable.spec.clusterIP, 'None');
+    assert.equal(stable.spec.selector.track, 'stable');
+    // One Service for the ServiceMonitor, or Prometheus scrapes every pod twice (two `job` labels).
+    const monitored = find(canary, 'ServiceMonitor', 'switchboard').spec.selector.matchLabels as Record<
+      string,
+      string
+    >;
+    const scraped = canary.filter(
+      (o) =>
+        o.kind === 'Service' && Object.entries(monitored).every(([k, v]) => o.metadata.labels?.[k] === v),
+    );
+    assert.deepEqual(
+      scraped.map((o) => o.metadata.name),
+      ['switchboard'],
+    );
   });
 
   test('argocd: a rendered kind the project does not allow, a destination outside it, an unknown overlay', async () => {

@@ -399,8 +399,19 @@ describe('what each workflow does', () => {
       for (const id of ['dev', 'staging', 'production']) {
         const steps = deploy.jobs[id]!.steps ?? [];
         const order = steps.findIndex((s) => s.run === `bash scripts/deploy-order.sh ${id}`);
-        const render = steps.findIndex((s) => s.uses === './actions/render-manifests');
+        const render = steps.findIndex(
+          (s) =>
+            s.uses === './actions/render-manifests' &&
+            !/canary/.test(s.id ?? '') &&
+            !/failure/.test(s.if ?? ''),
+        );
         assert.ok(order >= 0 && order < render, id);
+        // The canary's settings (production) come after the order too, and only run when it deploys.
+        const canary = steps.findIndex((s) => s.id === 'canary');
+        if (canary >= 0) {
+          assert.ok(order < canary, id);
+          assert.equal(steps[canary]!.if, "steps.order.outputs.deploy == 'true'", id);
+        }
         assert.equal(steps[render]!.if, "steps.order.outputs.deploy == 'true'", id);
         const checkout = steps.find((s) => s.uses?.startsWith('actions/checkout@'));
         assert.equal(checkout?.with?.['fetch-depth'], 0, `${id}: deploy-order needs main's history`);
@@ -410,15 +421,20 @@ describe('what each workflow does', () => {
     it('a failure or a cancellation after the render restores the previous render and syncs it', () => {
       for (const id of ['staging', 'production']) {
         const steps = deploy.jobs[id]!.steps ?? [];
-        const restore = steps.filter((s) => /failure\(\) \|\| cancelled\(\)/.test(s.if ?? ''));
+        const restore = steps.filter(
+          (s) => /failure\(\) \|\| cancelled\(\)/.test(s.if ?? '') && /steps\.render\./.test(s.if ?? ''),
+        );
         assert.deepEqual(
           restore.map((s) => s.uses),
           ['./actions/render-manifests', './actions/argocd-sync'],
           id,
         );
+        // Production after a canary: the render's previous commit is the canary's, so the one before it.
         assert.equal(
           restore[0]!.with?.['restore-revision'],
-          '${{ steps.render.outputs.previous-commit }}',
+          id === 'production'
+            ? '${{ steps.canary-render.outputs.previous-commit || steps.render.outputs.previous-commit }}'
+            : '${{ steps.render.outputs.previous-commit }}',
           id,
         );
         // GitHub stops a cancelled job's steps 5 minutes after the cancellation: the restore sync must fit.
@@ -430,9 +446,9 @@ describe('what each workflow does', () => {
       const steps = deploy.jobs.production!.steps ?? [];
       const at = (pred: (s: (typeof steps)[number]) => boolean) => steps.findIndex(pred);
       const before = at((s) => s.id === 'before-sync');
-      const sync = at((s) => s.uses === './actions/argocd-sync' && !/failure\(\)/.test(s.if ?? ''));
+      const sync = at((s) => s.id === 'sync');
       const window = at((s) => s.id === 'window');
-      const verify = at((s) => s.uses === './actions/slo-gate');
+      const verify = at((s) => s.id === 'verify');
       const restore = at((s) => s.id === 'restore');
       assert.ok(before >= 0 && before < sync && sync < window && window < verify && verify < restore);
       const gate = steps[verify]!;
@@ -447,6 +463,44 @@ describe('what each workflow does', () => {
       assert.match(String(steps[restore]!.if), /failure\(\) \|\| cancelled\(\)/);
       const outputs = deploy.jobs.production!.outputs ?? {};
       assert.equal(outputs['rolled-back'], "${{ steps.restore.outcome == 'success' }}");
+    });
+
+    it('production runs a canary first when asked: judged against the stable pods over the same window, removed unless it passes', () => {
+      const steps = deploy.jobs.production!.steps ?? [];
+      const ids = steps.map((s) => s.id ?? '');
+      const order = [
+        'canary',
+        'canary-render',
+        'canary-sync',
+        'canary-gate',
+        'canary-restore',
+        'canary-restore-sync',
+        'render',
+      ];
+      const at = order.map((id) => ids.indexOf(id));
+      assert.deepEqual(
+        [...at].sort((a, b) => a - b),
+        at,
+        order.join(' < '),
+      );
+      assert.ok(at.every((i) => i >= 0));
+      const step = (id: string) => steps[ids.indexOf(id)]!;
+      assert.equal(step('canary-render').with?.['canary-percent'], '${{ steps.canary.outputs.percent }}');
+      assert.equal(step('canary-render').if, "steps.canary.outputs.enabled == '1'");
+      const gate = step('canary-gate');
+      assert.match(String(gate.with?.selector), /pod=~"switchboard-canary-\.\+"/);
+      assert.match(String(gate.with?.['baseline-selector']), /pod!~"switchboard-canary-\.\+"/);
+      assert.equal(gate.with?.['baseline-offset-seconds'], 0);
+      assert.equal(
+        step('canary-restore').with?.['restore-revision'],
+        '${{ steps.canary-render.outputs.previous-commit }}',
+      );
+      assert.match(String(step('canary-restore').if), /failure\(\) \|\| cancelled\(\)/);
+      // Off unless asked: 0 from the input and the variable.
+      assert.match(
+        String(step('canary').env?.PERCENT),
+        /inputs\.canary-percent \|\| vars\.CANARY_PERCENT \|\| 0/,
+      );
     });
 
     it("the gates judge the load test's own span, on their environment's series", () => {

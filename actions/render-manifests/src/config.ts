@@ -1,7 +1,12 @@
 import { isAbsolute, resolve } from 'node:path';
 import { parseBooleanInput } from '../../../pipeline/src/argocd/index.js';
 import { GITHUB_ACTIONS_BOT, tokenAuthEnv, type GitIdentity } from '../../../pipeline/src/git/index.js';
-import { DIGEST_PATTERN, type KustomizeTool } from '../../../pipeline/src/kustomize/index.js';
+import {
+  checkCanaryMove,
+  DIGEST_PATTERN,
+  type CanaryMove,
+  type KustomizeTool,
+} from '../../../pipeline/src/kustomize/index.js';
 
 /** Reads one input by name (the action passes `core.getInput`). */
 export type InputReader = (name: string) => string;
@@ -15,6 +20,8 @@ export interface RenderConfig {
   overlay: string;
   /** Set in render mode; absent when restoring. */
   pin?: { name: string; newName?: string; digest: string };
+  /** Canary mode: the render is what runs plus the new release beside it (pipeline/src/kustomize/canary.ts). */
+  canary?: CanaryMove;
   /** Restore mode: the deploy-branch commit whose rendered/<env> to bring back. */
   restoreRevision?: string;
   deployBranch: string;
@@ -43,7 +50,8 @@ export function readRenderConfig(input: InputReader, env: Record<string, string 
   }
   const workdir = input('working-directory').trim();
   const root = resolve(env.GITHUB_WORKSPACE ?? process.cwd(), workdir || '.');
-  const overlay = input('overlay').trim() || `overlays/${environment}`;
+  const canary = readCanary(input);
+  const overlay = input('overlay').trim() || `overlays/${environment}${canary ? '-canary' : ''}`;
   const outputPath = (input('output-path').trim() || `rendered/${environment}`).replace(/\/+$/, '');
   if (
     isAbsolute(outputPath) ||
@@ -64,6 +72,11 @@ export function readRenderConfig(input: InputReader, env: Record<string, string 
   const image = input('image').trim();
   const digest = input('digest').trim();
   let pin: RenderConfig['pin'];
+  if (restoreRevision && canary) {
+    throw new Error(
+      'canary-percent and restore-revision are both set: a restore brings back a render as it was',
+    );
+  }
   if (restoreRevision) {
     if (digest)
       throw new Error(
@@ -102,6 +115,7 @@ export function readRenderConfig(input: InputReader, env: Record<string, string 
     root,
     overlay,
     pin,
+    ...(canary ? { canary } : {}),
     restoreRevision,
     deployBranch,
     remote: input('remote').trim() || 'origin',
@@ -117,4 +131,19 @@ export function readRenderConfig(input: InputReader, env: Record<string, string 
     sourceRevision: input('source-revision').trim() || env.GITHUB_SHA || '',
     gitEnv: token ? tokenAuthEnv(token, env.GITHUB_SERVER_URL || 'https://github.com') : {},
   };
+}
+
+/** canary-percent (empty or 0: no canary) and canary-window-ms, checked. */
+function readCanary(input: InputReader): CanaryMove | undefined {
+  const percent = input('canary-percent').trim();
+  if (percent === '' || percent === '0') return undefined;
+  const window = input('canary-window-ms').trim() || '30000';
+  const whole = (name: string, raw: string): number => {
+    if (!/^\d+$/.test(raw)) throw new Error(`${name}: "${raw.slice(0, 40)}" is not a whole number`);
+    return Number(raw);
+  };
+  return checkCanaryMove({
+    percent: whole('canary-percent', percent),
+    windowMs: whole('canary-window-ms', window),
+  });
 }

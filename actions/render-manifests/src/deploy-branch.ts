@@ -12,8 +12,14 @@ import { join } from 'node:path';
 import { Git, type GitIdentity } from '../../../pipeline/src/git/index.js';
 import { parseObjects, type RenderedObject } from '../../../pipeline/src/kustomize/index.js';
 
-/** What to put at `path` on the deploy branch: freshly rendered files, or an earlier commit's directory. */
-export type DeployContent = { files: Map<string, string> } | { restoreFrom: string };
+/**
+ * What to put at `path` on the deploy branch: freshly rendered files, files made from what is there
+ * (a canary beside the running release; called again on each attempt), or an earlier commit's directory.
+ */
+export type DeployContent =
+  | { files: Map<string, string> }
+  | { fromPrevious: (previous: RenderedObject[]) => Promise<Map<string, string>> }
+  | { restoreFrom: string };
 
 /** How to publish. */
 export interface PublishOptions {
@@ -84,10 +90,12 @@ export async function publishToDeployBranch(options: PublishOptions): Promise<Pu
       }
       const target = join(worktree, options.path);
       const previous = readObjects(target);
-      if ('files' in options.content) {
+      if (!('restoreFrom' in options.content)) {
+        const files =
+          'files' in options.content ? options.content.files : await options.content.fromPrevious(previous);
         rmSync(target, { recursive: true, force: true });
         mkdirSync(target, { recursive: true });
-        for (const [name, text] of options.content.files) writeFileSync(join(target, name), text);
+        for (const [name, text] of files) writeFileSync(join(target, name), text);
       } else {
         const sha = options.content.restoreFrom;
         await repo.fetchCommit(options.remote, sha);

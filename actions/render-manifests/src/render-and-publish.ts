@@ -1,4 +1,10 @@
-import { diffObjects, objectFiles, type ObjectDiff } from '../../../pipeline/src/kustomize/index.js';
+import {
+  canaryRender,
+  diffObjects,
+  objectFiles,
+  type ObjectDiff,
+  type RenderedObject,
+} from '../../../pipeline/src/kustomize/index.js';
 import type { RenderConfig } from './config.js';
 import { publishToDeployBranch, type PublishResult } from './deploy-branch.js';
 import { renderPinnedOverlay } from './render.js';
@@ -82,12 +88,14 @@ export async function renderAndPublish(
   }
   const publish = await publishToDeployBranch({
     ...target,
-    content: { files },
+    content: config.canary
+      ? { fromPrevious: (previous) => besideRunning(config, previous, rendered.objects) }
+      : { files },
     message: (previous) =>
       commitMessage(
         config,
         env,
-        `render(${config.environment}): ${pin.newName ?? pin.name}@${pin.digest.slice(0, 19)}`,
+        `${config.canary ? `canary(${config.environment}, ${config.canary.percent} % moved)` : `render(${config.environment})`}: ${pin.newName ?? pin.name}@${pin.digest.slice(0, 19)}`,
         [
           `Rendered ${config.overlay}${config.sourceRevision ? ` at ${config.sourceRevision}` : ''} with ${reference}.`,
           `${describeDiff(diffObjects(previous, rendered.objects))}.`,
@@ -95,6 +103,28 @@ export async function renderAndPublish(
       ),
   });
   return { publish, diff: diffObjects(publish.previous, publish.next), validation, objects };
+}
+
+/** Canary mode: the running render plus the canary from `next`, validated as a whole. */
+async function besideRunning(
+  config: RenderConfig,
+  previous: RenderedObject[],
+  next: RenderedObject[],
+): Promise<Map<string, string>> {
+  const files = objectFiles(canaryRender(previous, next, config.canary!));
+  if (!config.validate) return files;
+  const { problems } = await validateRendered(
+    files,
+    `${config.overlay} beside the running release`,
+    config.requireDigests,
+  );
+  if (problems.length > 0) {
+    throw new Error(
+      `validation found ${problems.length} problem(s) in the canary render; nothing was published:\n` +
+        problems.map((p) => `  ${p.object} ${p.field}: ${p.message} [${p.check}]`).join('\n'),
+    );
+  }
+  return files;
 }
 
 /** The action's outputs (action.yml) for a published outcome. */

@@ -107,6 +107,11 @@ function base(c: AdopterConfig): Edit[] {
       path: ['spec', 'template', 'spec', 'containers', { key: 'name', value: 'migrate' }, 'image'],
       value: `${c.image}:main`,
     },
+    {
+      file: 'base/server/canary/move-job.yaml',
+      path: ['spec', 'template', 'spec', 'containers', { key: 'name', value: 'move' }, 'image'],
+      value: `${c.image}:main`,
+    },
     // base/ renders production's host; every overlay patches its own.
     { file: 'base/server/httproute.yaml', path: ['spec', 'hostnames', 0], value: production },
     { file: 'base/server/configmap.yaml', path: ['data', 'ALLOWED_ORIGINS'], value: `https://${production}` },
@@ -202,6 +207,15 @@ function overlays(c: AdopterConfig): Edit[] {
         : { file: `${dir}/route-host.yaml`, path: [0, 'value'], value: env.host },
     );
   }
+  // Production while a canary runs (its own namespace transformer and images: entry).
+  edits.push(
+    {
+      file: 'overlays/production-canary/kustomization.yaml',
+      path: ['namespace'],
+      value: c.environments.production.namespace,
+    },
+    { file: 'overlays/production-canary/kustomization.yaml', path: ['images', 0, 'name'], value: c.image },
+  );
   return edits;
 }
 

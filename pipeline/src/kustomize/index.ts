@@ -2,3 +2,4 @@
 export * from './image-pin.js';
 export * from './build.js';
 export * from './objects.js';
+export * from './canary.js';

@@ -44,6 +44,8 @@ export const renderTargets: RenderTarget[] = [
   { name: 'overlays/preview', dirs: ['overlays/preview'], requireDigests: false },
   { name: 'overlays/staging', dirs: ['overlays/staging'], requireDigests: true },
   { name: 'overlays/production', dirs: ['overlays/production'], requireDigests: true },
+  // Production while a canary runs: the canary step keeps this render's canary objects (canary.ts).
+  { name: 'overlays/production-canary', dirs: ['overlays/production-canary'], requireDigests: true },
   // The load test runs in the staging namespace, next to everything staging deploys.
   {
     name: 'base/loadtest (in staging)',

@@ -18,6 +18,10 @@ export interface Decision {
   promote: boolean;
   /** Production was promoted, its verification did not pass and the previous render was restored. */
   rolledBack: boolean;
+  /** Production's canary against its stable pods, when it ran; what it did not pass; removed. */
+  canaryVerdict?: Verdict;
+  canaryFailed: string[];
+  canaryRemoved: boolean;
   /** Production's verification after its sync, when it ran. */
   verificationVerdict?: Verdict;
   /** Objectives production's verification did not pass. */
@@ -60,7 +64,12 @@ export function decide(input: {
   /** Production's verification after its sync, and whether the workflow restored the previous render. */
   verification?: { verdict: Verdict; results: ObjectiveResult[] };
   rolledBack?: boolean;
+  /** Production's canary against its stable pods, and whether the workflow removed it. */
+  canary?: { verdict: Verdict; results: ObjectiveResult[] };
+  canaryRemoved?: boolean;
 }): Decision {
+  const canaryFailed = (input.canary?.results ?? []).filter(unmet).map((r) => r.name);
+  const canaryRemoved = input.canaryRemoved === true;
   const verificationFailed = (input.verification?.results ?? []).filter(unmet).map((r) => r.name);
   const rolledBack = input.rolledBack === true;
   const failedObjectives = (input.gate?.results ?? []).filter(unmet).map((r) => r.name);
@@ -72,6 +81,11 @@ export function decide(input: {
     .map((j) => `${j.id}${j.failure ? ` (${j.failure})` : ''}`);
   const promote = input.promoted;
   const lines: string[] = [];
+  if (input.canary) {
+    lines.push(
+      `production's canary against its stable pods: ${input.canary.verdict}${canaryFailed.length ? ` on ${describeUnmet(input.canary.results)}` : ''}${canaryRemoved ? '; the canary was removed and nothing promoted' : ''}`,
+    );
+  }
   if (rolledBack) {
     lines.push(
       `ROLLED BACK: staging's gate passed and production was promoted, but its verification after the sync ${input.verification?.verdict ?? 'did not run (the sync failed)'}${verificationFailed.length ? ` on ${describeUnmet(input.verification!.results)}` : ''}; the previous render was restored and synced`,
@@ -106,6 +120,20 @@ export function decide(input: {
         ? `${fault.name}: the deploy rode through it and promoted, as expected: ${fault.why}`
         : `${fault.name}: the deploy must ride through it but did NOT promote (the gate failed ${failedObjectives.join(', ') || 'nothing'})`,
     );
+  } else if (fault?.afterPromotion && input.canary) {
+    // With a canary the bad release reaches the canary's pod first: its comparison must fail it, and
+    // the workflow remove the canary without promoting.
+    const missed = fault.gateObjectives.filter((o) => !canaryFailed.includes(o));
+    const others = fault.exclusive ? canaryFailed.filter((o) => !fault.gateObjectives.includes(o)) : [];
+    faultCaught = missed.length === 0 && others.length === 0;
+    faultAsExpected = faultCaught && canaryRemoved && !promote;
+    lines.push(
+      faultCaught
+        ? `fault ${fault.name}: the canary's comparison with the stable pods failed ${fault.gateObjectives.join(', ')}${fault.exclusive ? ' and nothing else' : ''}, ${canaryRemoved && !promote ? 'the canary was removed and nothing promoted' : 'but the canary was NOT removed or production was promoted'}: ${fault.why}`
+        : missed.length > 0
+          ? `fault ${fault.name}: the canary's comparison did NOT fail ${missed.join(', ')} (it failed ${canaryFailed.join(', ') || 'nothing'})`
+          : `fault ${fault.name}: the canary's comparison failed ${others.join(', ')} too; the fault must fail ${fault.gateObjectives.join(', ')} only`,
+    );
   } else if (fault?.afterPromotion) {
     // Staging cannot see it: production's verification must fail it and the workflow roll back.
     const missed = fault.gateObjectives.filter((o) => !verificationFailed.includes(o));
@@ -137,6 +165,9 @@ export function decide(input: {
   return {
     promote,
     rolledBack,
+    ...(input.canary ? { canaryVerdict: input.canary.verdict } : {}),
+    canaryFailed,
+    canaryRemoved,
     ...(input.verification ? { verificationVerdict: input.verification.verdict } : {}),
     verificationFailed,
     ...(input.load ? { loadTestPassed: input.load.passed } : {}),

@@ -130,6 +130,8 @@ export interface RehearsalState {
   productionImageBefore?: string;
   /** Production's verification after its sync (the slo-gate step of the job that syncs production). */
   verification?: { gate: GateOutcome; inputs: Record<string, string> };
+  /** Production's canary against its stable pods (the slo-gate step with a baseline-selector). */
+  canary?: { gate: GateOutcome; inputs: Record<string, string> };
 }
 
 const reader = (inputs: Record<string, string>) => (name: string) => inputs[name] ?? '';
@@ -404,7 +406,9 @@ function sloGateHandler(state: RehearsalState): ActionHandler {
         : undefined;
     const gate = await runSloGate(config, log);
     await clients;
-    if (verifying) state.verification = { gate, inputs: scraped };
+    // The canary's gate compares two sets of pods of production (baseline-selector), the verification two windows.
+    if (verifying && inputs['baseline-selector']) state.canary = { gate, inputs: scraped };
+    else if (verifying) state.verification = { gate, inputs: scraped };
     else state.gate = gate;
     if (clients && gate.report.verdict !== 'pass') {
       const traffic = state.productionTraffic;

@@ -338,8 +338,8 @@ export function scrapeEndpoint(objects: K8sObject[]): { path: string; interval?:
 }
 
 /** The server Deployment's image in `objects` ('' when there is none). */
-export function deploymentImage(objects: K8sObject[]): string {
-  const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'switchboard');
+export function deploymentImage(objects: K8sObject[], name = 'switchboard'): string {
+  const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === name);
   return (
     (d?.spec as { template?: { spec?: { containers?: { image?: string }[] } } } | undefined)?.template?.spec
       ?.containers?.[0]?.image ?? ''

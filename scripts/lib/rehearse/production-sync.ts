@@ -3,11 +3,14 @@
 // Argo CD would. The Deployment's changed template rolls the pods (rolling-update.ts); the edge and
 // Prometheus follow the serving pods. The pods stand for the rendered image (SWITCHBOARD_REVISION),
 // and with --fault bad-release those of the promoted image carry the bad release (bad-release.ts),
-// so the rollback's sync of the previous render rolls them back to a healthy release.
+// so the rollback's sync of the previous render rolls them back to a healthy release. A canary render
+// (--canary) starts the canary's pod beside the stable ones (the bad release's, with that fault) and
+// runs the move Job; the next sync without it prunes the pod (standin-cluster.ts).
 import { keyValueTable, code, type SummarySection } from '../../../pipeline/src/summary/index.js';
 import type { K8sObject } from '../../../pipeline/src/validate/index.js';
 import { badReleaseEnv } from './bad-release.js';
 import { deploymentImage } from './manifests.js';
+import { CANARY_DEPLOYMENT } from '../../../pipeline/src/kustomize/canary.js';
 import type { Fault } from './faults.js';
 import { revisionEnv, type NeighbourRunning } from './neighbour.js';
 import type { Replica } from './replicas.js';
@@ -41,6 +44,12 @@ export interface ProductionSync {
   from: string[];
   to: string[];
   badRelease: boolean;
+  /** The canary Deployment's image when the render has one. */
+  canaryImage?: string;
+  /** The canary's pod this sync started, pruned; the connections its move Job had the stable pods close. */
+  canaryStarted?: string;
+  canaryPruned?: string;
+  moved?: number;
   summary: SummarySection[];
 }
 
@@ -67,11 +76,24 @@ export async function syncProduction(input: {
   const badRelease = input.fault?.name === 'bad-release' && image !== input.imageBefore;
   const from = neighbour.replicas.map((r) => r.name);
   const rollBefore = neighbour.cluster.lastRoll;
-  // The Service's endpoints: the edge's upstreams and Prometheus's targets follow the serving pods.
-  neighbour.cluster.onEndpoints = async (serving) => {
-    await neighbour.nginx.setUpstreams(serving.map((r) => r.port));
+  // The Service's endpoints: the edge's upstreams and Prometheus's targets follow the serving pods
+  // (the stable Deployment's and a canary's: the Service selects both).
+  const cluster = neighbour.cluster;
+  cluster.onEndpoints = async (serving) => {
+    await neighbour.nginx.setUpstreams(
+      [...serving, ...(cluster.canary ? [cluster.canary] : [])].map((r) => r.port),
+    );
     await input.retarget();
   };
+  // A canary's pod stands for the canary Deployment's image; with --fault bad-release it is the bad one.
+  const canaryImage = deploymentImage(objects, CANARY_DEPLOYMENT);
+  const badCanary =
+    input.fault?.name === 'bad-release' && canaryImage !== '' && canaryImage !== input.imageBefore;
+  if (canaryImage)
+    cluster.canaryEnv = { ...revisionEnv(canaryImage), ...(badCanary ? badReleaseEnv(input.dir) : {}) };
+  const hadCanary = cluster.canary?.name;
+  const pruned = await cluster.pruneCanary(objects);
+  const moveBefore = cluster.lastMove;
   // The render's Jobs of the new image (the migration) run as its pods do.
   neighbour.cluster.beginSync({
     extraEnv: { ...revisionEnv(image), ...(badRelease ? badReleaseEnv(input.dir) : {}) },
@@ -83,6 +105,8 @@ export async function syncProduction(input: {
   neighbour.image = image;
   const to = neighbour.replicas.map((r) => r.name);
   const rolled = neighbour.cluster.lastRoll !== rollBefore ? neighbour.cluster.lastRoll : undefined;
+  const move = cluster.lastMove !== moveBefore ? cluster.lastMove : undefined;
+  const moved = move?.reduce((n, m) => n + (m.closing ?? 0), 0);
   return {
     ok: sync.phase === 'Succeeded',
     message: sync.message,
@@ -91,6 +115,10 @@ export async function syncProduction(input: {
     from,
     to,
     badRelease,
+    ...(canaryImage ? { canaryImage } : {}),
+    ...(cluster.canary && !hadCanary ? { canaryStarted: cluster.canary.name } : {}),
+    ...(pruned ? { canaryPruned: pruned } : {}),
+    ...(moved !== undefined ? { moved } : {}),
     summary: [
       syncSummarySection(input.application, sync),
       {
@@ -106,6 +134,19 @@ export async function syncProduction(input: {
               ? `rolled ${from.join(', ')} -> ${to.join(', ')} in ${((rolled.endedAt - rolled.startedAt) / 1000).toFixed(1)} s`
               : `unchanged: ${to.join(', ')}`,
           ],
+          [
+            'Canary',
+            cluster.canary && !hadCanary
+              ? `${cluster.canary.name} started (${canaryImage})${badCanary ? ', carrying the bad release' : ''}`
+              : undefined,
+          ],
+          [
+            'Moved to the canary',
+            move
+              ? `${moved} connections closing: ${move.map((m) => `${m.address} ${m.closing ?? m.error}`).join('; ')}`
+              : undefined,
+          ],
+          ['Canary removed', pruned ? `${pruned}: out of the endpoints, drained with 1012` : undefined],
           [
             'Bad release',
             badRelease ? 'yes: the pods refuse every join of one room (--fault bad-release)' : undefined,

@@ -11,7 +11,9 @@
 //                   ConfigMap volumes they mount (the create-cluster script with this machine's redis-cli)
 //   Deployment      switchboard: the pods, each ready on /readyz before the next; a later sync
 //                   (beginSync) whose pod template differs from the running pods' rolls them as the
-//                   Deployment's RollingUpdate strategy says (rolling-update.ts)
+//                   Deployment's RollingUpdate strategy says (rolling-update.ts);
+//                   switchboard-canary: its one pod beside them, pruned by a later sync without it
+//   Job             switchboard-canary-move: move-share.ts's own code against each stable pod
 //   others          recorded, with gitops-engine's health rule (HPA without its Deployment: Degraded)
 // A pod that lacks a Secret or ConfigMap key does not start (CreateContainerConfigError): its Job or
 // Deployment never completes; the target reports that instead of waiting out Kubernetes' deadlines.
@@ -37,7 +39,9 @@ import {
 import { podSpec, runJobOnThisMachine, runServerImageJob } from './jobs.js';
 import type { Replica } from './replicas.js';
 import { rollingStrategy, rollingUpdate, type RollRecord } from './rolling-update.js';
-import type { ReplicaMode, StandInOptions } from './standin.js';
+import type { CanaryPod, ReplicaMode, StandInOptions } from './standin.js';
+import { moveShare, readMoveShareConfig, type PodMove } from '../../../server/src/canary/move-share.js';
+import { CANARY_DEPLOYMENT, MOVE_JOB } from '../../../pipeline/src/kustomize/canary.js';
 import type { Health, SyncTarget } from './sync-run.js';
 import type { SyncTask } from './sync-order.js';
 
@@ -80,6 +84,14 @@ export class StandInCluster implements SyncTarget {
   addPod?: () => Promise<Replica>;
   /** Told the serving pods whenever they change (the Service's endpoints: the Ingress and Prometheus follow). */
   onEndpoints?: (serving: Replica[]) => Promise<void>;
+  /** The canary Deployment's one pod (switchboard-canary), while a sync keeps it. */
+  canary?: Replica;
+  /** Starts the canary's pod from its spec (set with the pods). */
+  startCanaryPod?: (pod: CanaryPod) => Promise<Replica>;
+  /** What the rehearsal adds to the canary's pod (the new release's revision, a bad release). */
+  canaryEnv: StandInOptions['extraEnv'] = {};
+  /** The last move Job: connections each stable pod is closing for the canary. */
+  lastMove?: PodMove[];
   /** Pods a rolling update replaced, stopped (their logs are saved with the others'). */
   readonly retired: Replica[] = [];
   /** Called as a rolling update begins (after the sync's earlier waves), e.g. to disturb it. */
@@ -140,10 +152,12 @@ export class StandInCluster implements SyncTarget {
     const key = `${o.kind}/${o.metadata.name}`;
     switch (o.kind) {
       case 'Job':
+        if (o.metadata.name === MOVE_JOB) return this.once(key, () => this.runMove(o));
         return this.once(key, () => this.runJob(o));
       case 'StatefulSet':
         return this.started.get(key) ?? { status: 'Missing' };
       case 'Deployment':
+        if (o.metadata.name === CANARY_DEPLOYMENT) return this.once(key, () => this.startCanary(o));
         if (o.metadata.name !== 'switchboard') {
           return { status: 'Healthy', message: 'not stood in (counted Healthy)' };
         }
@@ -335,6 +349,71 @@ export class StandInCluster implements SyncTarget {
       const out = `${e.stdout ?? ''}${e.stderr ?? ''}` || e.message;
       return { status: 'Degraded', message: `BackoffLimitExceeded: ${lastLine(out)}` };
     }
+  }
+
+  /** The canary's pod, once: ready, then in the Service's endpoints beside the stable pods. */
+  private async startCanary(deployment: K8sObject): Promise<Health> {
+    await Promise.all(this.starting);
+    if (this.canary) return { status: 'Healthy', message: `${this.canary.name} running` };
+    const name = `${CANARY_DEPLOYMENT}-${this.opts.runId}-0`;
+    try {
+      const spec = this.specOf('Deployment', deployment, name);
+      this.canary = await this.startCanaryPod!({ name, spec, extraEnv: this.canaryEnv });
+      await this.onEndpoints?.(this.replicas);
+      return {
+        status: 'Healthy',
+        message: `${name} ready, in the endpoints beside ${this.replicas.length} stable pods`,
+      };
+    } catch (err) {
+      if (err instanceof ManifestError) return notStarted(err);
+      return { status: 'Degraded', message: `ProgressDeadlineExceeded: ${lastLine((err as Error).message)}` };
+    }
+  }
+
+  /**
+   * A sync without the canary Deployment prunes it: out of the endpoints, then SIGTERM (its drain
+   * closes with 1012, so its clients reconnect to stable pods). Argo CD prunes after the sync's
+   * waves; here it happens first, so a rolling update that follows never counts the canary's pod.
+   */
+  async pruneCanary(objects: K8sObject[]): Promise<string | undefined> {
+    const pod = this.canary;
+    if (!pod || objects.some((o) => o.kind === 'Deployment' && o.metadata.name === CANARY_DEPLOYMENT)) return;
+    this.canary = undefined;
+    await this.onEndpoints?.(this.replicas);
+    await pod.stop(this.opts.interrupted() ? 2 : 60);
+    this.retired.push(pod);
+    return pod.name;
+  }
+
+  /**
+   * The move Job with the Job's own code (server/src/canary/move-share.ts) and its rendered
+   * environment. The headless Service's answer is each stable pod's address; here every pod is
+   * 127.0.0.1 on a port of its own, so each is asked on its port.
+   */
+  private async runMove(job: K8sObject): Promise<Health> {
+    await Promise.all(this.starting);
+    let config;
+    try {
+      const spec = this.specOf('Job', job, `${job.metadata.name}-rehearsal`);
+      config = readMoveShareConfig(spec.env);
+    } catch (err) {
+      if (err instanceof ManifestError) return notStarted(err);
+      return { status: 'Degraded', message: `BackoffLimitExceeded: ${(err as Error).message}` };
+    }
+    const moves: PodMove[] = [];
+    for (const pod of this.replicas) {
+      const [move] = await moveShare({ ...config, port: pod.port }, () => Promise.resolve(['127.0.0.1']));
+      moves.push({ ...move!, address: `${pod.name} (127.0.0.1:${pod.port})` });
+    }
+    this.lastMove = moves;
+    const refused = moves.filter((m) => m.error);
+    const line = moves
+      .map((m) => (m.error ? `${m.address}: ${m.error}` : `${m.address}: closing ${m.closing}`))
+      .join('; ');
+    this.notes.push(`Job/${job.metadata.name}: ${line}`);
+    return refused.length > 0
+      ? { status: 'Degraded', message: `BackoffLimitExceeded: ${line}` }
+      : { status: 'Healthy', message: line };
   }
 
   private deployment(): K8sObject {

@@ -121,7 +121,18 @@ export async function startStandIn(state: RehearsalState, s: StandInSync): Promi
     monitoring.prometheus.setLabelledTargets(
       [
         { objects: state.standIn?.objects ?? s.objects, replicas: serving },
-        ...(neighbour ? [neighbour] : []),
+        // A canary's pod is behind the same Service, so the ServiceMonitor scrapes it too.
+        ...(neighbour
+          ? [
+              {
+                objects: neighbour.objects,
+                replicas: [
+                  ...neighbour.replicas,
+                  ...(neighbour.cluster.canary ? [neighbour.cluster.canary] : []),
+                ],
+              },
+            ]
+          : []),
       ].flatMap((e) => serviceMonitorTargets(e)),
     );
   // The Service's endpoints: nginx's upstreams and Prometheus's targets follow the serving pods.

@@ -110,9 +110,10 @@ export async function startReplicas(opts: StandInOptions, cluster: StandInCluste
       }
     })();
     const grace = opts.interrupted() ? 2 : Math.min(rendered, 60);
-    await Promise.all(replicas.map((r) => r.stop(grace)));
+    const serving = [...replicas, ...(cluster.canary ? [cluster.canary] : [])];
+    await Promise.all(serving.map((r) => r.stop(grace)));
     mkdirSync(opts.logDir, { recursive: true });
-    for (const r of [...cluster.retired, ...replicas])
+    for (const r of [...cluster.retired, ...serving])
       writeFileSync(join(opts.logDir, `${r.name}.log`), await r.fullLogs());
     if (cluster.mode === 'container' || opts.mode === 'container') {
       // Anything of this run still there (e.g. a pod that failed to become ready).
@@ -128,8 +129,12 @@ export async function startReplicas(opts: StandInOptions, cluster: StandInCluste
       }
     }
   });
-  const startPod = async (i: number): Promise<Replica> => {
-    const name = `switchboard-${opts.runId}-${i}`;
+  // A canary's pod: its own Deployment's spec and environment, not one of `replicas`.
+  const startPod = async (i: number, canary?: CanaryPod): Promise<Replica> => {
+    const name = canary?.name ?? `switchboard-${opts.runId}-${i}`;
+    const spec = () => canary?.spec ?? specOf(i);
+    const env = () =>
+      canary ? podEnv(canary.spec, cluster.services, ports[i]!, metricsPorts[i]!, canary.extraEnv) : envOf(i);
     // A picked port can be taken (e.g. as an outgoing connection's local port) before the pod binds
     // it: then the pod exits with EADDRINUSE and gets other ports, like a rescheduled pod.
     const replica = await onFreePorts(
@@ -139,7 +144,7 @@ export async function startReplicas(opts: StandInOptions, cluster: StandInCluste
         metricsPorts[i] = metricsPort!;
         try {
           return cluster.mode === 'container'
-            ? await startContainerReplica(specOf(i), envOf(i), {
+            ? await startContainerReplica(spec(), env(), {
                 name,
                 port: port!,
                 metricsPort: metricsPort!,
@@ -147,7 +152,7 @@ export async function startReplicas(opts: StandInOptions, cluster: StandInCluste
                 dir: opts.dir,
                 readyTimeoutMs: 90_000,
               })
-            : await startProcessReplica(envOf(i), {
+            : await startProcessReplica(env(), {
                 name,
                 port: port!,
                 metricsPort: metricsPort!,
@@ -165,7 +170,7 @@ export async function startReplicas(opts: StandInOptions, cluster: StandInCluste
       },
       3,
     );
-    replicas.push(replica);
+    if (!canary) replicas.push(replica);
     opts.log(`${name} ready on 127.0.0.1:${ports[i]} (${replica.where()})`);
     return replica;
   };
@@ -173,8 +178,16 @@ export async function startReplicas(opts: StandInOptions, cluster: StandInCluste
   let next = 0;
   // A scale-up (the HPA raising replicas) or a rolling update's new pod, from what is applied now.
   cluster.addPod = () => startPod(next++);
+  cluster.startCanaryPod = (pod) => startPod(next++, pod);
   // One at a time, like a first rollout with maxSurge: each pod must be ready before the next.
   for (let i = 0; i < opts.replicas; i++) await startPod(next++);
+}
+
+/** A pod of the canary Deployment (standin-cluster.ts). */
+export interface CanaryPod {
+  name: string;
+  spec: ContainerSpec;
+  extraEnv: StandInOptions['extraEnv'];
 }
 
 /** The environment table for the summary: values of secrets and generated keys are hidden. */

@@ -43,7 +43,11 @@ export async function productionOutcome(
   if (!state.neighbour || syncs.length === 0 || !state.productionImageBefore) return undefined;
   const neighbour = await state.neighbour;
   const previousImage = state.productionImageBefore;
-  const promotedImage = syncs[0]!.image;
+  // After a canary, the first sync changed only the canary's image; a failed one never changed the stable's.
+  const promotedImage =
+    syncs.find((s) => s.image !== previousImage)?.image ??
+    syncs.find((s) => s.canaryImage)?.canaryImage ??
+    syncs[0]!.image;
   const { path } = findApplication(state.root, neighbour.application);
   const { commit, objects } = await readRenderedObjects(state.repos, branch, path);
   const deployBranchImage = deploymentImage(objects as unknown as K8sObject[]);

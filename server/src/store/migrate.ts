@@ -7,10 +7,9 @@
 // Steps: take a session advisory lock (so concurrent runs, e.g. several replicas starting at once,
 // apply each migration exactly once), create schema_migrations if missing, then apply every
 // migration newer than the recorded ones, each in its own transaction with its version row.
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { migrations as allMigrations, type Migration } from './migrations/index.js';
+import { isEntryPoint } from '../entry-point.js';
 
 /** Key of the advisory lock every migrate() run holds ("sbmigrat" as a 64-bit integer). */
 export const MIGRATION_LOCK_KEY = '8314328161553899892';
@@ -102,17 +101,7 @@ async function main(): Promise<void> {
   }
 }
 
-function isEntryPoint(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   main().catch((err: Error) => {
     console.error(`migrate: ${err.message}`);
     process.exit(1);
