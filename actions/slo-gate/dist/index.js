@@ -20178,7 +20178,8 @@ function noiseFloor(objective) {
   return badness(objective.limit, objective) / 10;
 }
 function compareWithBaseline(candidate, baseline, objective, maxRegression) {
-  const allowedBad = Math.max(badness(baseline, objective) * (1 + maxRegression), noiseFloor(objective));
+  const base = badness(baseline, objective);
+  const allowedBad = Math.max(base * (1 + maxRegression), base + noiseFloor(objective));
   return {
     regressed: badness(candidate, objective) > allowedBad,
     allowed: fromBadness(allowedBad, objective)
