@@ -81,8 +81,7 @@ export async function scaleUpDuringLoad(opts: {
     samples.push({ atMs, connections });
     // At least the clients of before: fewer means some are between pods. More is fine: clients that
     // were reconnecting (after the roll) when the counts before were read have come back since.
-    const even =
-      unevenness(connections) <= EVEN_TOLERANCE && connections.reduce((a, b) => a + b, 0) >= total;
+    const even = unevenness(connections) <= EVEN_TOLERANCE && connections.reduce((a, b) => a + b, 0) >= total;
     if (!even) evenSince = undefined;
     else if (evenSince === undefined) evenSince = atMs;
     else {

@@ -239,12 +239,10 @@ export async function resyncStandIn(state: RehearsalState, s: StandInSync): Prom
       {
         heading: `Synced ${s.application} to the stand-in`,
         level: 2,
-        table: keyValueTable(
-          [
-            ...syncedRows(s, standIn.replicas, cluster.notes.join('; ') || 'no Job in the sync'),
-            ...standIn.ingressRows,
-          ],
-        ),
+        table: keyValueTable([
+          ...syncedRows(s, standIn.replicas, cluster.notes.join('; ') || 'no Job in the sync'),
+          ...standIn.ingressRows,
+        ]),
       },
       {
         heading: `Server environment (${first.name})`,
