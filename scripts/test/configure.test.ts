@@ -248,8 +248,18 @@ describe('a copy configured for another team', () => {
     const production = readWorkflow(join(copy, '.github/workflows/deploy.yml')).jobs.find(
       (j) => j.id === 'production',
     )!;
-    const verify = production.steps.find((s) => s.uses === './actions/slo-gate')!;
+    const verify = production.steps.find((s) => s.id === 'verify')!;
     assert.equal(interpolate(verify.with.selector!, { vars: {}, inputs }), 'namespace="chat-live"');
+    // Its canary's gate judges the canary's pod there against the other pods there.
+    const canaryGate = production.steps.find((s) => s.id === 'canary-gate')!;
+    assert.equal(
+      interpolate(canaryGate.with.selector!, { vars: {}, inputs }),
+      'namespace="chat-live",pod=~"switchboard-canary-.+"',
+    );
+    assert.equal(
+      interpolate(canaryGate.with['baseline-selector']!, { vars: {}, inputs }),
+      'namespace="chat-live",pod!~"switchboard-canary-.+"',
+    );
     const render = staging.steps.find((s) => s.uses === './actions/render-manifests')!;
     assert.equal(interpolate(render.with.image!, { vars, inputs }), 'registry.acme.dev/chat/server');
     const preview = readWorkflow(join(copy, '.github/workflows/preview.yml')).jobs.find(
