@@ -8,9 +8,11 @@ import { describe, test } from 'node:test';
 import { judgeScaleUp, unevenness, type ScaleUpRecord } from '../lib/rehearse/scale-up.js';
 import { assertNothingLeft, decisionOf, rehearse, runIdOf } from './rehearse-child.js';
 
+const VUS = 60;
+
 describe('npm run rehearse -- --scale-up', { timeout: 900_000 }, () => {
   test('2 -> 3 pods under load: connections end within 20 % of even, nothing lost', async () => {
-    const run = await rehearse(['--short', '--skip-image', '--scale-up', '--vus', '60'], 600_000);
+    const run = await rehearse(['--short', '--skip-image', '--scale-up', '--vus', String(VUS)], 600_000);
     const d = decisionOf(run);
     const s = d.scaleUp;
     assert.ok(s, `no scale-up in decision.json:\n${run.out.slice(-6000)}`);
@@ -20,11 +22,13 @@ describe('npm run rehearse -- --scale-up', { timeout: 900_000 }, () => {
     assert.ok(s.convergedAfterMs !== undefined, s.line);
     const before = s.before.reduce((a, b) => a + b.connections, 0);
     const after = s.after.map((a) => a.connections);
-    // Every client is back (on some pod), and the new pod holds its share.
+    // Every client is back (on some pod), and the new pod holds its share. Before may count fewer:
+    // the scale-up can come while clients moved by the deploy's roll are still reconnecting.
     assert.equal(
       after.reduce((a, b) => a + b, 0),
-      before,
+      VUS,
     );
+    assert.ok(before <= VUS, `${before} connections before`);
     assert.ok(unevenness(after) <= 0.2, `${after.join('/')}`);
     assert.ok(after[2]! > 0);
     // The first sample after the new pod was ready shows it well below its share: it was moved there.
