@@ -466,6 +466,11 @@ async function main(): Promise<void> {
       SLO_SOAK_SECONDS: String(args.soakSeconds),
       // Production's verification: a soak of ten (--short) or thirty scrapes (every 2 s here, 15 s on a cluster).
       VERIFY_SOAK_SECONDS: String(verifySoakSeconds(args.short)),
+      // It compares with the window before the sync. On this shared 2-core machine another test's load
+      // can triple p99 from one window to the next (a fresh-clone run: 67 ms before a healthy sync,
+      // 179 ms after), so here a change must be 4x to count; a cluster keeps the default 10 %.
+      // slo-gate's baseline tests show the comparison itself against a real Prometheus.
+      VERIFY_MAX_REGRESSION: '3',
       // The canary: judged as long as the verification, its share moved over 3 s (ten batches).
       ...(args.canaryPercent !== undefined
         ? {

@@ -45,12 +45,19 @@ export function renderWrites(workflows: Map<string, string>): RenderWrite[] {
         const input = (name: string) => (typeof w[name] === 'string' ? resolveEnv(w[name], env) : '');
         if (input('restore-revision') || w.push === false || input('push') === 'false') continue;
         const environment = input('environment');
-        out.push({
+        const write = {
           workflow: file,
           job: jobId,
           branch: input('deploy-branch') || 'deploy',
           path: (input('output-path') || `rendered/${environment}`).replace(/\/+$/, ''),
-        });
+        };
+        // Production's canary render and its full render write the same path: one write.
+        const same = (o: RenderWrite) =>
+          o.workflow === write.workflow &&
+          o.job === write.job &&
+          o.branch === write.branch &&
+          o.path === write.path;
+        if (!out.some(same)) out.push(write);
       }
     }
   }
