@@ -36,6 +36,7 @@ import { faultNames, findFault, type Fault } from './lib/rehearse/faults.js';
 import { actionHandlers, type RehearsalState } from './lib/rehearse/handlers.js';
 import { deferred } from './lib/rehearse/deploy-load.js';
 import { releaseEnv, startPreviousRelease } from './lib/rehearse/previous-release.js';
+import { rehearsalComparedObjectives } from './lib/rehearse/verification.js';
 import { REHEARSAL_REBALANCE_INTERVAL_MS } from './lib/rehearse/scale-up.js';
 import { rolloutFigures, rolloutLine, rolloutSection } from './lib/rehearse/rollout-report.js';
 import { playWorkflow, type PlayerOptions } from './lib/rehearse/player.js';
@@ -466,17 +467,18 @@ async function main(): Promise<void> {
       SLO_SOAK_SECONDS: String(args.soakSeconds),
       // Production's verification: a soak of ten (--short) or thirty scrapes (every 2 s here, 15 s on a cluster).
       VERIFY_SOAK_SECONDS: String(verifySoakSeconds(args.short)),
-      // It compares with the window before the sync. On this shared 2-core machine another test's load
-      // can triple p99 from one window to the next (a fresh-clone run: 67 ms before a healthy sync,
-      // 179 ms after), so here a change must be 4x to count; a cluster keeps the default 10 %.
-      // slo-gate's baseline tests show the comparison itself against a real Prometheus.
-      VERIFY_MAX_REGRESSION: '3',
+      // It compares with the window before the sync: here the ratios only, with the default 10 %
+      // (verification.ts says why latency is left to its absolute bound on this machine).
+      VERIFY_BASELINE_OBJECTIVES: rehearsalComparedObjectives(root),
       // The canary: judged as long as the verification, its share moved over 3 s (ten batches).
       ...(args.canaryPercent !== undefined
         ? {
             CANARY_PERCENT: String(args.canaryPercent),
             CANARY_WINDOW_MS: '3000',
             CANARY_SOAK_SECONDS: String(verifySoakSeconds(args.short)),
+            // The 4x its comparison with the stable pods was rehearsed with (it used to inherit the
+            // verification's): both sides share the window, but not their clients.
+            CANARY_MAX_REGRESSION: '3',
           }
         : {}),
     };

@@ -27,6 +27,7 @@ import { condition, interpolate, readWorkflow } from '../lib/rehearse/workflow.j
 import { callInputs } from '../lib/rehearse/workflow-call.js';
 import { renderObjects } from '../../pipeline/src/validate/index.js';
 import { zxRunner } from '../lib/zx.js';
+import { rehearsalComparedObjectives } from '../lib/rehearse/verification.js';
 import { repoRoot } from './validate-fixtures.js';
 
 const staging = await renderObjects('overlays/staging', repoRoot, zxRunner);
@@ -399,4 +400,12 @@ describe('summaries and the decision', () => {
     assert.equal(never.faultAsExpected, false);
     assert.match(never.lines.at(-1) ?? '', /verification never ran/);
   });
+});
+
+test("the rehearsal's verification compares every gate objective with the previous release but latency", () => {
+  const compared = rehearsalComparedObjectives(repoRoot).split(',');
+  assert.ok(compared.includes('join-success') && compared.includes('ws-connect-success'), compared.join());
+  assert.ok(!compared.includes('delivery-latency'), compared.join());
+  // Only objectives judged from Prometheus (slo-gate refuses others in baseline-objectives).
+  assert.ok(!compared.includes('messages-lost') && !compared.includes('reconnect-p99'), compared.join());
 });

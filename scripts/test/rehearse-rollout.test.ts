@@ -7,10 +7,14 @@
 // else, exit 2.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { LoadSummary } from '../../pipeline/src/k6/index.js';
 import type { RolloutFigures } from '../lib/rehearse/rollout-report.js';
 import { assertNothingLeft, decisionOf, rehearse, runIdOf, type Run } from './rehearse-child.js';
+
+/** switchboard_build_info's revision the stand-in gives the pods of `image` (neighbour.ts revisionEnv). */
+const revisionOf = (image: string) => `digest-${/@sha256:([0-9a-f]{12})/.exec(image)?.[1] ?? 'none'}`;
 
 /** decision.json's `rollout`: the figures and the roll's steps. */
 type Rollout = RolloutFigures & { events: string[] };
@@ -43,10 +47,14 @@ describe(
   () => {
     test('healthy: every pod replaced while the rollout scenario runs, 0 lost, 0 duplicated, the gate passes on the summary, promote', async () => {
       const run = await rehearse(['--short', '--skip-image', '--duration', '60s'], 600_000);
-      assert.equal(run.code, 0, run.out.slice(-8000));
       const decision = decisionOf(run);
+      const why = `${JSON.stringify(decision, null, 1)}\n${run.out.slice(-8000)}`;
+      assert.equal(decision.gateVerdict, 'pass', why);
+      // Production's own gate over its traffic next to staging's load, before the promotion: its clients
+      // for the verification start after that window, so they weigh on neither.
+      assert.equal(decision.neighbour?.ok, true, why);
+      assert.equal(run.code, 0, why);
       assert.equal(decision.promote, true);
-      assert.equal(decision.gateVerdict, 'pass');
       // The workflow's order: the load started, then the sync, then the load awaited.
       const order = [
         /staging: the previous release \(the committed render\): done/,
@@ -80,8 +88,25 @@ describe(
       assert.match(run.out, /\| messages-lost \| [^\n]+ \| 0 \| <= 0 \| pass \|/);
       assert.match(run.out, /\| reconnect-p99 \| [^\n]+ \| \d+ ms \| <= 5000 ms \| pass \|/);
       assert.match(run.out, /recovery-success: 1 \(>= 0\.999\) -> pass/);
+      // Then production (issue 18 §3, rehearse-verify.test.ts has the failing case): synced, verified
+      // against the window before its sync, and it stays on the promoted release.
+      assert.equal(decision.rolledBack, false);
+      assert.equal(decision.verificationVerdict, 'pass', why);
+      assert.deepEqual(decision.verificationFailed, []);
+      const p = decision.production!;
+      assert.notEqual(p.promotedImage, p.previousImage);
+      assert.equal(p.endsOn, 'promoted');
+      assert.equal(p.deployBranchImage, p.promotedImage);
+      for (const revision of Object.values(p.revisions)) assert.equal(revision, revisionOf(p.promotedImage));
+      assert.match(run.out, /against the same window \d+(\.\d+)?s earlier/);
+      assert.match(run.out, /rolling update: .* ready: in the endpoints/);
+      assert.match(
+        readFileSync(join(run.summaryDir, 'rehearsal.md'), 'utf8'),
+        /Production verification: pass/,
+      );
       await assertNothingLeft(run, runIdOf(run.out));
       console.log(figures('healthy rollout', rollout, decision.totalMs));
+      console.log(`production verified: ${JSON.stringify(p.revisions)}`);
     });
 
     test('rollout-broken-recovery: history lost while the pods roll fails recovery-success and messages-lost only, do not promote, exit 2', async () => {

@@ -1,9 +1,10 @@
 // Production's verification after its promotion (issue 18 §3): the rehearsal plays the production
 // job's sync (the stand-in rolls production's pods), the verification soak (slo-gate on production's
 // own clients, compared with the window before the sync) and, when it does not pass, the rollback
-// (the previous render restored on the deploy branch and synced: the pods roll back). A healthy run
-// is verified and promoted (exit 0); a bad release that only production shows fails join-success and
-// nothing else, is rolled back, and production ends on the previous release (exit 4).
+// (the previous render restored on the deploy branch and synced: the pods roll back). A bad release
+// that only production shows fails join-success and nothing else, is rolled back, and production ends
+// on the previous release (exit 4). The healthy run, verified and promoted (exit 0), is
+// rehearse-rollout.test.ts's: one rehearsal checks both the staging roll and production's verification.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,33 +16,6 @@ const revisionOf = (image: string) => `digest-${/@sha256:([0-9a-f]{12})/.exec(im
 
 // Each run is bounded at 10 min (see docs/rehearsal.md for what they take).
 describe("npm run rehearse: production's verification and rollback", { timeout: 1_500_000 }, () => {
-  test('healthy: production is synced, verified against the previous release and stays promoted (exit 0)', async () => {
-    const run = await rehearse(['--short', '--skip-image'], 600_000);
-    const d = decisionOf(run);
-    const why = `${JSON.stringify(d, null, 1)}\n${run.out.slice(-8000)}`;
-    assert.equal(d.gateVerdict, 'pass', why);
-    // Production's own gate over its traffic next to staging's load, before the promotion: its clients
-    // for the verification start after that window, so they weigh on neither.
-    assert.equal(d.neighbour?.ok, true, why);
-    assert.equal(run.code, 0, why);
-    assert.equal(d.promote, true);
-    assert.equal(d.rolledBack, false);
-    assert.equal(d.verificationVerdict, 'pass', why);
-    assert.deepEqual(d.verificationFailed, []);
-    const p = d.production!;
-    assert.notEqual(p.promotedImage, p.previousImage);
-    assert.equal(p.endsOn, 'promoted');
-    assert.equal(p.deployBranchImage, p.promotedImage);
-    for (const revision of Object.values(p.revisions)) assert.equal(revision, revisionOf(p.promotedImage));
-    // The verification compared each objective with the window before the sync.
-    assert.match(run.out, /against the same window \d+(\.\d+)?s earlier/);
-    assert.match(run.out, /rolling update: .* ready: in the endpoints/);
-    const summary = readFileSync(join(run.summaryDir, 'rehearsal.md'), 'utf8');
-    assert.match(summary, /Production verification: pass/);
-    await assertNothingLeft(run, runIdOf(run.out));
-    console.log(`healthy: ${Math.round(d.totalMs / 1000)} s, production ${JSON.stringify(p.revisions)}`);
-  });
-
   test('bad-release: the verification fails join-success only, the workflow rolls back, production ends on the previous release (exit 4)', async () => {
     const run = await rehearse(['--short', '--skip-image', '--fault', 'bad-release'], 600_000);
     const d = decisionOf(run);

@@ -12284,13 +12284,13 @@ var require_headers = __commonJS({
           return this.#headersList[kHeadersSortedMap];
         }
         const headers = [];
-        const names = this.#headersList.toSortedArray();
+        const names2 = this.#headersList.toSortedArray();
         const cookies = this.#headersList.cookies;
         if (cookies === null || cookies.length === 1) {
-          return this.#headersList[kHeadersSortedMap] = names;
+          return this.#headersList[kHeadersSortedMap] = names2;
         }
-        for (let i = 0; i < names.length; ++i) {
-          const { 0: name, 1: value } = names[i];
+        for (let i = 0; i < names2.length; ++i) {
+          const { 0: name, 1: value } = names2[i];
           if (name === "set-cookie") {
             for (let j = 0; j < cookies.length; ++j) {
               headers.push([name, cookies[j]]);
@@ -19848,72 +19848,6 @@ function parseHeaderLines(input, inputName = "headers") {
   return headers;
 }
 
-// actions/slo-gate/src/warnings.ts
-var maxWarnings = 3;
-var maxWarningChars = 300;
-var GatePrometheusClient = class extends PrometheusClient {
-  async query(promql, time) {
-    const result = await super.query(promql, time);
-    if (result.warnings.length > 0) throw warningsError(result.warnings);
-    return result;
-  }
-};
-function warningsError(warnings) {
-  const shown2 = warnings.slice(0, maxWarnings).map((w) => w.length > maxWarningChars ? `${w.slice(0, maxWarningChars)}…` : w);
-  const more = warnings.length > maxWarnings ? ` (and ${warnings.length - maxWarnings} more)` : "";
-  return new PrometheusError(
-    "PROMETHEUS_WARNINGS",
-    `Prometheus answered with warnings, so the value may be partial: ${shown2.join("; ")}${more}`
-  );
-}
-
-// pipeline/src/summary/table.ts
-function escapeHtml(text) {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-function code(text) {
-  return { html: `<code>${escapeHtml(text)}</code>` };
-}
-function cellHtml(value) {
-  if (value === void 0 || value === null) return "";
-  if (typeof value === "object") return value.html;
-  return escapeHtml(String(value));
-}
-function table(headers, rows) {
-  return [
-    headers.map((h) => ({ data: escapeHtml(h), header: true })),
-    ...rows.map((row) => row.map(cellHtml))
-  ];
-}
-function keyValueTable(entries, headers = ["Field", "Value"]) {
-  return table(
-    headers,
-    entries.filter(([, value]) => value !== void 0)
-  );
-}
-
-// pipeline/src/summary/write.ts
-function mermaidBlock(diagram) {
-  return `
-\`\`\`mermaid
-${diagram.replace(/`{3,}/g, "")}
-\`\`\`
-`;
-}
-async function writeJobSummary(sink, sections) {
-  for (const section of sections) {
-    if (section.heading) sink.addHeading(escapeHtml(section.heading), section.level ?? 3);
-    for (const paragraph of section.text ?? []) sink.addRaw(`<p>${cellHtml(paragraph)}</p>`, true);
-    if (section.table && section.table.length > 0) sink.addTable(section.table);
-    if (section.list && section.list.length > 0) sink.addList(section.list.map(cellHtml));
-    for (const diagram of section.mermaid ?? []) sink.addRaw(mermaidBlock(diagram), true);
-  }
-  await sink.write();
-}
-
-// actions/slo-gate/src/config.ts
-import { isAbsolute, resolve } from "node:path";
-
 // actions/slo-gate/src/gate-file.ts
 import { readFileSync } from "node:fs";
 function readGateFile(path) {
@@ -20053,162 +19987,17 @@ function substituteSelector(query, selector) {
   const matchers = checkSelector(selector);
   return query.replace(/\$selector\b/g, () => matchers);
 }
-function selectAll(gate, names) {
-  if (names.length === 0) return { objectives: gate.objectives, loadTest: gate.loadTestObjectives };
+function selectAll(gate, names2) {
+  if (names2.length === 0) return { objectives: gate.objectives, loadTest: gate.loadTestObjectives };
   const known = [...gate.objectives, ...gate.loadTestObjectives].map((o) => o.name);
-  const unknown = names.filter((n) => !known.includes(n));
+  const unknown = names2.filter((n) => !known.includes(n));
   if (unknown.length > 0) {
     throw new Error(`objectives: unknown ${unknown.join(", ")}; the gate file has ${known.join(", ")}`);
   }
   return {
-    objectives: gate.objectives.filter((o) => names.includes(o.name)),
-    loadTest: gate.loadTestObjectives.filter((o) => names.includes(o.name))
+    objectives: gate.objectives.filter((o) => names2.includes(o.name)),
+    loadTest: gate.loadTestObjectives.filter((o) => names2.includes(o.name))
   };
-}
-
-// actions/slo-gate/src/config.ts
-function readGateConfig(input, workspace) {
-  const prometheusUrl = input("prometheus-url").trim();
-  if (!prometheusUrl) {
-    throw new Error("prometheus-url is required: the Prometheus base URL, e.g. ${{ vars.PROMETHEUS_URL }}");
-  }
-  const headers = parseHeaderLines(input("headers"));
-  const bearer = input("bearer-token").trim();
-  if (bearer) {
-    if (Object.keys(headers).some((h) => h.toLowerCase() === "authorization")) {
-      throw new Error("bearer-token and an Authorization line in headers are both set: use one");
-    }
-    headers.Authorization = `Bearer ${bearer}`;
-  }
-  const soakSeconds = seconds(input, "soak-seconds", 0, true);
-  const scrapeIntervalSeconds = seconds(input, "scrape-interval-seconds", 15, false);
-  const selector = checkSelector(input("selector"));
-  let window = input("window").trim();
-  const start = instant(input, "start-time");
-  const end = instant(input, "end-time");
-  let evaluateAtMs;
-  if (start === void 0 !== (end === void 0)) {
-    throw new Error("start-time and end-time come together: the load test's started-at and ended-at outputs");
-  }
-  if (start !== void 0 && end !== void 0) {
-    if (end <= start) throw new Error("end-time must be after start-time");
-    if (window) throw new Error("window and start-time/end-time are both set: the times define the window");
-    const leadSeconds = 2 * scrapeIntervalSeconds;
-    window = `${Math.ceil((end - start) / 1e3 + leadSeconds) + Math.round(soakSeconds)}s`;
-    evaluateAtMs = end + soakSeconds * 1e3;
-  } else if (!window) {
-    if (soakSeconds < 1) {
-      throw new Error("window: with soak-seconds 0 give the window to judge explicitly, e.g. window: 10m");
-    }
-    window = `${Math.round(soakSeconds)}s`;
-  }
-  if (!PROMETHEUS_DURATION.test(window)) {
-    throw new Error(`window: "${window}" is not a Prometheus duration such as 600s, 10m or 1h`);
-  }
-  const gateFile = input("gate-file").trim() || "slo/generated/gate.json";
-  const summaryPath = input("summary-path").trim();
-  const baselineSelector = input("baseline-selector").trim();
-  const baselineOffsetSeconds = seconds(input, "baseline-offset-seconds", 0, true);
-  const maxRegression = ratio(input, "max-regression", 0.1);
-  const baseline = baselineSelector || baselineOffsetSeconds > 0 ? {
-    selector: baselineSelector ? checkSelector(baselineSelector) : selector,
-    offsetMs: baselineOffsetSeconds * 1e3,
-    maxRegression
-  } : void 0;
-  if (baseline && baseline.selector === selector && baseline.offsetMs === 0) {
-    throw new Error(
-      "baseline-selector is the selector judged: a baseline must be other pods or an earlier window"
-    );
-  }
-  return {
-    prometheusUrl,
-    headers,
-    gateFile: isAbsolute(gateFile) ? gateFile : resolve(workspace, gateFile),
-    summaryPath: !summaryPath || isAbsolute(summaryPath) ? summaryPath : resolve(workspace, summaryPath),
-    soakMs: soakSeconds * 1e3,
-    window,
-    selector,
-    evaluateAtMs,
-    settleMs: seconds(input, "settle-seconds", 30, true) * 1e3,
-    pollIntervalMs: seconds(input, "poll-interval-seconds", 30, false) * 1e3,
-    queryTimeoutMs: seconds(input, "query-timeout-seconds", 30, false) * 1e3,
-    scrapeIntervalSeconds,
-    objectives: input("objectives").split(/[\s,]+/).map((s) => s.trim()).filter(Boolean),
-    baseline
-  };
-}
-function ratio(input, name, fallback) {
-  const raw = input(name).trim();
-  if (raw === "") return fallback;
-  const value = Number(raw);
-  if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(value)) {
-    throw new Error(`${name}: "${raw.slice(0, 40)}" is not a non-negative number such as 0.1 (10 %)`);
-  }
-  return value;
-}
-function instant(input, name) {
-  const raw = input(name).trim();
-  if (raw === "") return void 0;
-  const ms = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) * 1e3 : Date.parse(raw);
-  if (!Number.isFinite(ms) || !/^[\d.:TZ+-]+$/i.test(raw)) {
-    throw new Error(`${name}: "${raw.slice(0, 40)}" is not a time such as 2026-01-31T12:00:00.000Z`);
-  }
-  return ms;
-}
-function seconds(input, name, fallback, zeroAllowed) {
-  const raw = input(name).trim();
-  if (raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0 || !zeroAllowed && value === 0) {
-    throw new Error(
-      `${name}: "${raw}" is not a ${zeroAllowed ? "non-negative" : "positive"} number of seconds`
-    );
-  }
-  return value;
-}
-
-// actions/slo-gate/src/baseline.ts
-function badness(value, objective) {
-  return objective.unit !== "seconds" && objective.comparator === ">=" ? 1 - value : value;
-}
-function fromBadness(bad, objective) {
-  return objective.unit !== "seconds" && objective.comparator === ">=" ? 1 - bad : bad;
-}
-function noiseFloor(objective) {
-  return badness(objective.limit, objective) / 10;
-}
-function compareWithBaseline(candidate, baseline, objective, maxRegression) {
-  const base = badness(baseline, objective);
-  const allowedBad = Math.max(base * (1 + maxRegression), base + noiseFloor(objective));
-  return {
-    regressed: badness(candidate, objective) > allowedBad,
-    allowed: fromBadness(allowedBad, objective)
-  };
-}
-async function withBaseline(client, objectives, results, window, queriedAt, options) {
-  const at = queriedAt - options.offsetMs;
-  const baselines = await Promise.all(
-    objectives.map((o) => evaluateObjective(client, o, window, options.selector, new Date(at)))
-  );
-  return results.map((r, i) => {
-    const b = baselines[i];
-    const objective = objectives[i];
-    if (b.value === void 0) {
-      const baseline2 = { query: b.query, queriedAt: at, reason: b.reason };
-      if (r.verdict !== "pass") return { ...r, baseline: baseline2 };
-      return { ...r, baseline: baseline2, verdict: "inconclusive", reason: `no baseline: ${b.reason}` };
-    }
-    const { regressed, allowed } = r.value === void 0 ? { regressed: false, allowed: void 0 } : compareWithBaseline(r.value, b.value, objective, options.maxRegression);
-    const baseline = { query: b.query, queriedAt: at, value: b.value, allowed, reason: "" };
-    if (r.verdict !== "pass" || !regressed) return { ...r, baseline };
-    const pct = Math.round(options.maxRegression * 100);
-    return {
-      ...r,
-      baseline,
-      verdict: "fail",
-      reason: `${formatValue(r.value, r.unit)} regressed against the baseline's ${formatValue(b.value, r.unit)}: more than ${pct} % worse (allowed ${formatValue(allowed, r.unit)}), though within ${r.comparator} ${formatValue(r.limit, r.unit)}`
-    };
-  });
 }
 
 // actions/slo-gate/src/evaluate.ts
@@ -20351,6 +20140,233 @@ async function runGate(client, options, runtime) {
     queriedAt,
     polls
   };
+}
+
+// actions/slo-gate/src/baseline.ts
+function badness(value, objective) {
+  return objective.unit !== "seconds" && objective.comparator === ">=" ? 1 - value : value;
+}
+function fromBadness(bad, objective) {
+  return objective.unit !== "seconds" && objective.comparator === ">=" ? 1 - bad : bad;
+}
+function noiseFloor(objective) {
+  return badness(objective.limit, objective) / 10;
+}
+function compareWithBaseline(candidate, baseline, objective, maxRegression) {
+  const base = badness(baseline, objective);
+  const allowedBad = Math.max(base * (1 + maxRegression), base + noiseFloor(objective));
+  return {
+    regressed: badness(candidate, objective) > allowedBad,
+    allowed: fromBadness(allowedBad, objective)
+  };
+}
+function checkComparedObjectives(options, judged) {
+  const known = judged.map((o) => o.name);
+  const unknown = (options?.objectives ?? []).filter((n) => !known.includes(n));
+  if (unknown.length > 0) {
+    throw new Error(
+      `baseline-objectives: ${unknown.join(", ")} not among the objectives judged from Prometheus (${known.join(", ")})`
+    );
+  }
+}
+async function withBaseline(client, objectives, results, window, queriedAt, options) {
+  const at = queriedAt - options.offsetMs;
+  const compared = (o) => options.objectives?.includes(o.name) ?? true;
+  const baselines = await Promise.all(
+    objectives.map(
+      (o) => compared(o) ? evaluateObjective(client, o, window, options.selector, new Date(at)) : void 0
+    )
+  );
+  return results.map((r, i) => {
+    const b = baselines[i];
+    const objective = objectives[i];
+    if (b === void 0) return r;
+    if (b.value === void 0) {
+      const baseline2 = { query: b.query, queriedAt: at, reason: b.reason };
+      if (r.verdict !== "pass") return { ...r, baseline: baseline2 };
+      return { ...r, baseline: baseline2, verdict: "inconclusive", reason: `no baseline: ${b.reason}` };
+    }
+    const { regressed, allowed } = r.value === void 0 ? { regressed: false, allowed: void 0 } : compareWithBaseline(r.value, b.value, objective, options.maxRegression);
+    const baseline = { query: b.query, queriedAt: at, value: b.value, allowed, reason: "" };
+    if (r.verdict !== "pass" || !regressed) return { ...r, baseline };
+    const pct = Math.round(options.maxRegression * 100);
+    return {
+      ...r,
+      baseline,
+      verdict: "fail",
+      reason: `${formatValue(r.value, r.unit)} regressed against the baseline's ${formatValue(b.value, r.unit)}: more than ${pct} % worse (allowed ${formatValue(allowed, r.unit)}), though within ${r.comparator} ${formatValue(r.limit, r.unit)}`
+    };
+  });
+}
+
+// actions/slo-gate/src/warnings.ts
+var maxWarnings = 3;
+var maxWarningChars = 300;
+var GatePrometheusClient = class extends PrometheusClient {
+  async query(promql, time) {
+    const result = await super.query(promql, time);
+    if (result.warnings.length > 0) throw warningsError(result.warnings);
+    return result;
+  }
+};
+function warningsError(warnings) {
+  const shown2 = warnings.slice(0, maxWarnings).map((w) => w.length > maxWarningChars ? `${w.slice(0, maxWarningChars)}…` : w);
+  const more = warnings.length > maxWarnings ? ` (and ${warnings.length - maxWarnings} more)` : "";
+  return new PrometheusError(
+    "PROMETHEUS_WARNINGS",
+    `Prometheus answered with warnings, so the value may be partial: ${shown2.join("; ")}${more}`
+  );
+}
+
+// pipeline/src/summary/table.ts
+function escapeHtml(text) {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+function code(text) {
+  return { html: `<code>${escapeHtml(text)}</code>` };
+}
+function cellHtml(value) {
+  if (value === void 0 || value === null) return "";
+  if (typeof value === "object") return value.html;
+  return escapeHtml(String(value));
+}
+function table(headers, rows) {
+  return [
+    headers.map((h) => ({ data: escapeHtml(h), header: true })),
+    ...rows.map((row) => row.map(cellHtml))
+  ];
+}
+function keyValueTable(entries, headers = ["Field", "Value"]) {
+  return table(
+    headers,
+    entries.filter(([, value]) => value !== void 0)
+  );
+}
+
+// pipeline/src/summary/write.ts
+function mermaidBlock(diagram) {
+  return `
+\`\`\`mermaid
+${diagram.replace(/`{3,}/g, "")}
+\`\`\`
+`;
+}
+async function writeJobSummary(sink, sections) {
+  for (const section of sections) {
+    if (section.heading) sink.addHeading(escapeHtml(section.heading), section.level ?? 3);
+    for (const paragraph of section.text ?? []) sink.addRaw(`<p>${cellHtml(paragraph)}</p>`, true);
+    if (section.table && section.table.length > 0) sink.addTable(section.table);
+    if (section.list && section.list.length > 0) sink.addList(section.list.map(cellHtml));
+    for (const diagram of section.mermaid ?? []) sink.addRaw(mermaidBlock(diagram), true);
+  }
+  await sink.write();
+}
+
+// actions/slo-gate/src/config.ts
+import { isAbsolute, resolve } from "node:path";
+function readGateConfig(input, workspace) {
+  const prometheusUrl = input("prometheus-url").trim();
+  if (!prometheusUrl) {
+    throw new Error("prometheus-url is required: the Prometheus base URL, e.g. ${{ vars.PROMETHEUS_URL }}");
+  }
+  const headers = parseHeaderLines(input("headers"));
+  const bearer = input("bearer-token").trim();
+  if (bearer) {
+    if (Object.keys(headers).some((h) => h.toLowerCase() === "authorization")) {
+      throw new Error("bearer-token and an Authorization line in headers are both set: use one");
+    }
+    headers.Authorization = `Bearer ${bearer}`;
+  }
+  const soakSeconds = seconds(input, "soak-seconds", 0, true);
+  const scrapeIntervalSeconds = seconds(input, "scrape-interval-seconds", 15, false);
+  const selector = checkSelector(input("selector"));
+  let window = input("window").trim();
+  const start = instant(input, "start-time");
+  const end = instant(input, "end-time");
+  let evaluateAtMs;
+  if (start === void 0 !== (end === void 0)) {
+    throw new Error("start-time and end-time come together: the load test's started-at and ended-at outputs");
+  }
+  if (start !== void 0 && end !== void 0) {
+    if (end <= start) throw new Error("end-time must be after start-time");
+    if (window) throw new Error("window and start-time/end-time are both set: the times define the window");
+    const leadSeconds = 2 * scrapeIntervalSeconds;
+    window = `${Math.ceil((end - start) / 1e3 + leadSeconds) + Math.round(soakSeconds)}s`;
+    evaluateAtMs = end + soakSeconds * 1e3;
+  } else if (!window) {
+    if (soakSeconds < 1) {
+      throw new Error("window: with soak-seconds 0 give the window to judge explicitly, e.g. window: 10m");
+    }
+    window = `${Math.round(soakSeconds)}s`;
+  }
+  if (!PROMETHEUS_DURATION.test(window)) {
+    throw new Error(`window: "${window}" is not a Prometheus duration such as 600s, 10m or 1h`);
+  }
+  const gateFile = input("gate-file").trim() || "slo/generated/gate.json";
+  const summaryPath = input("summary-path").trim();
+  const baselineSelector = input("baseline-selector").trim();
+  const baselineOffsetSeconds = seconds(input, "baseline-offset-seconds", 0, true);
+  const maxRegression = ratio(input, "max-regression", 0.1);
+  const compared = names(input("baseline-objectives"));
+  const baseline = baselineSelector || baselineOffsetSeconds > 0 ? {
+    selector: baselineSelector ? checkSelector(baselineSelector) : selector,
+    offsetMs: baselineOffsetSeconds * 1e3,
+    maxRegression,
+    ...compared.length > 0 ? { objectives: compared } : {}
+  } : void 0;
+  if (baseline && baseline.selector === selector && baseline.offsetMs === 0) {
+    throw new Error(
+      "baseline-selector is the selector judged: a baseline must be other pods or an earlier window"
+    );
+  }
+  return {
+    prometheusUrl,
+    headers,
+    gateFile: isAbsolute(gateFile) ? gateFile : resolve(workspace, gateFile),
+    summaryPath: !summaryPath || isAbsolute(summaryPath) ? summaryPath : resolve(workspace, summaryPath),
+    soakMs: soakSeconds * 1e3,
+    window,
+    selector,
+    evaluateAtMs,
+    settleMs: seconds(input, "settle-seconds", 30, true) * 1e3,
+    pollIntervalMs: seconds(input, "poll-interval-seconds", 30, false) * 1e3,
+    queryTimeoutMs: seconds(input, "query-timeout-seconds", 30, false) * 1e3,
+    scrapeIntervalSeconds,
+    objectives: names(input("objectives")),
+    baseline
+  };
+}
+function names(raw) {
+  return raw.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+}
+function ratio(input, name, fallback) {
+  const raw = input(name).trim();
+  if (raw === "") return fallback;
+  const value = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(value)) {
+    throw new Error(`${name}: "${raw.slice(0, 40)}" is not a non-negative number such as 0.1 (10 %)`);
+  }
+  return value;
+}
+function instant(input, name) {
+  const raw = input(name).trim();
+  if (raw === "") return void 0;
+  const ms = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) * 1e3 : Date.parse(raw);
+  if (!Number.isFinite(ms) || !/^[\d.:TZ+-]+$/i.test(raw)) {
+    throw new Error(`${name}: "${raw.slice(0, 40)}" is not a time such as 2026-01-31T12:00:00.000Z`);
+  }
+  return ms;
+}
+function seconds(input, name, fallback, zeroAllowed) {
+  const raw = input(name).trim();
+  if (raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0 || !zeroAllowed && value === 0) {
+    throw new Error(
+      `${name}: "${raw}" is not a ${zeroAllowed ? "non-negative" : "positive"} number of seconds`
+    );
+  }
+  return value;
 }
 
 // actions/slo-gate/src/load-test.ts
@@ -20634,6 +20650,7 @@ async function run() {
       if (credential) setSecret(credential);
     }
     const { objectives, loadTest } = selectAll(readGateFile(config.gateFile), config.objectives);
+    checkComparedObjectives(config.baseline, objectives);
     const summaryMetrics = config.summaryPath ? readSummaryMetrics(config.summaryPath) : void 0;
     const judged = loadTestResults(loadTest, summaryMetrics, config.summaryPath);
     if (judged.source.skipped) {

@@ -12,6 +12,8 @@ export interface BaselineOptions {
   offsetMs: number;
   /** How much worse than the baseline an objective may be, relative (0.1 = 10 %). */
   maxRegression: number;
+  /** The objectives compared with the baseline (baseline-objectives); absent: every one judged. */
+  objectives?: string[];
 }
 
 /** The baseline side of one objective's result. */
@@ -69,6 +71,20 @@ export function compareWithBaseline(
 }
 
 /**
+ * Refuses baseline-objectives that name no objective the gate queries Prometheus for (a typo would
+ * otherwise compare nothing and pass quietly). The load test's objectives have no baseline.
+ */
+export function checkComparedObjectives(options: BaselineOptions | undefined, judged: GateObjective[]): void {
+  const known = judged.map((o) => o.name);
+  const unknown = (options?.objectives ?? []).filter((n) => !known.includes(n));
+  if (unknown.length > 0) {
+    throw new Error(
+      `baseline-objectives: ${unknown.join(', ')} not among the objectives judged from Prometheus (${known.join(', ')})`,
+    );
+  }
+}
+
+/**
  * Adds the baseline to each result: evaluates every objective again on the baseline's selector and
  * time and turns a pass into a fail (regressed) or inconclusive (no baseline value: fail closed).
  * A result that already failed or was inconclusive keeps its verdict.
@@ -82,12 +98,16 @@ export async function withBaseline(
   options: BaselineOptions,
 ): Promise<ObjectiveResult[]> {
   const at = queriedAt - options.offsetMs;
+  const compared = (o: GateObjective) => options.objectives?.includes(o.name) ?? true;
   const baselines = await Promise.all(
-    objectives.map((o) => evaluateObjective(client, o, window, options.selector, new Date(at))),
+    objectives.map((o) =>
+      compared(o) ? evaluateObjective(client, o, window, options.selector, new Date(at)) : undefined,
+    ),
   );
   return results.map((r, i) => {
-    const b = baselines[i]!;
+    const b = baselines[i];
     const objective = objectives[i]!;
+    if (b === undefined) return r; // judged on its absolute bound alone (not in baseline-objectives)
     if (b.value === undefined) {
       const baseline: BaselineResult = { query: b.query, queriedAt: at, reason: b.reason };
       if (r.verdict !== 'pass') return { ...r, baseline };

@@ -87,12 +87,14 @@ export function readGateConfig(input: InputReader, workspace: string): GateConfi
   const baselineSelector = input('baseline-selector').trim();
   const baselineOffsetSeconds = seconds(input, 'baseline-offset-seconds', 0, true);
   const maxRegression = ratio(input, 'max-regression', 0.1);
+  const compared = names(input('baseline-objectives'));
   const baseline =
     baselineSelector || baselineOffsetSeconds > 0
       ? {
           selector: baselineSelector ? checkSelector(baselineSelector) : selector,
           offsetMs: baselineOffsetSeconds * 1000,
           maxRegression,
+          ...(compared.length > 0 ? { objectives: compared } : {}),
         }
       : undefined;
   if (baseline && baseline.selector === selector && baseline.offsetMs === 0) {
@@ -113,12 +115,17 @@ export function readGateConfig(input: InputReader, workspace: string): GateConfi
     pollIntervalMs: seconds(input, 'poll-interval-seconds', 30, false) * 1000,
     queryTimeoutMs: seconds(input, 'query-timeout-seconds', 30, false) * 1000,
     scrapeIntervalSeconds,
-    objectives: input('objectives')
-      .split(/[\s,]+/)
-      .map((s) => s.trim())
-      .filter(Boolean),
+    objectives: names(input('objectives')),
     baseline,
   };
+}
+
+/** Objective names, comma or newline separated. */
+function names(raw: string): string[] {
+  return raw
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** A non-negative number such as 0.1 (10 %). */

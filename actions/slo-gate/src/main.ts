@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { checkComparedObjectives } from './baseline.js';
 import { GatePrometheusClient } from './warnings.js';
 import { writeJobSummary } from '../../../pipeline/src/summary/index.js';
 import { readGateConfig } from './config.js';
@@ -22,6 +23,7 @@ export async function run(): Promise<void> {
       if (credential) core.setSecret(credential);
     }
     const { objectives, loadTest } = selectAll(readGateFile(config.gateFile), config.objectives);
+    checkComparedObjectives(config.baseline, objectives);
     // Read now: a bad summary-path fails before the soak, not after it.
     const summaryMetrics = config.summaryPath ? readSummaryMetrics(config.summaryPath) : undefined;
     const judged = loadTestResults(loadTest, summaryMetrics, config.summaryPath);

@@ -137,9 +137,22 @@ interface Judged {
   verdict: string;
   value: number | null;
   reason: string;
-  baseline?: { value: number | null; allowed: number | null; reason: string };
+  baseline?: { value: number | null; allowed: number | null; reason: string; 'evaluated-at'?: string };
 }
 const judged = (outputs: Record<string, string>) => (JSON.parse(outputs.objectives ?? '[]') as Judged[])[0]!;
+
+/** The canary's upgrades by result over `windowMs` (plus two scrapes) ending at `at` (ISO): a diagnostic. */
+async function upgradesByResult(at: string | undefined, windowMs: number): Promise<string> {
+  if (at === undefined) return 'no baseline evaluation time';
+  const seconds = Math.ceil(windowMs / 1000 + 2 * SCRAPE_SECONDS);
+  const t = (Date.parse(at) / 1000).toFixed(3);
+  const rows = await prometheus.query(
+    `increase(switchboard_connections_opened_total{${CANARY}}[${seconds}s] @ ${t}) > 0`,
+  );
+  return `upgrades by result over ${seconds}s ending at ${at}: ${rows
+    .map((r) => `${r.labels.result}=${r.value}`)
+    .join(', ')}`;
+}
 
 describe('slo-gate with a baseline, against a real Prometheus', () => {
   beforeEach(() => prometheus.scrapedAfter(Date.now(), 2));
@@ -164,6 +177,23 @@ describe('slo-gate with a baseline, against a real Prometheus', () => {
     // 0): the floor decides, so a larger tolerance changes nothing here.
     const tolerant = await gate(start, end, { 'baseline-selector': STABLE, 'max-regression': '10' });
     assert.equal(tolerant.outputs.verdict, 'fail');
+
+    // Left out of baseline-objectives: judged on its absolute bound alone, no baseline queried.
+    const others = await gate(start, end, {
+      'baseline-selector': STABLE,
+      objectives: 'ws-connect-success,join-success',
+      'baseline-objectives': 'join-success',
+    });
+    const connect = (JSON.parse(others.outputs.objectives ?? '[]') as Judged[]).find(
+      (o) => o.name === 'ws-connect-success',
+    );
+    assert.equal(connect?.verdict, 'pass', others.log);
+    assert.equal(connect?.baseline, undefined);
+    const listed = await gate(start, end, {
+      'baseline-selector': STABLE,
+      'baseline-objectives': 'ws-connect-success',
+    });
+    assert.equal(listed.outputs.verdict, 'fail', listed.log);
   });
 
   it('the same errors on both sides pass; a baseline without data is inconclusive', async () => {
@@ -195,17 +225,30 @@ describe('slo-gate with a baseline, against a real Prometheus', () => {
     assert.ok(earlierEnd > earlierStart);
 
     const compared = await gate(start, end, { 'baseline-offset-seconds': String(offset) });
+    const baseline = judged(compared.outputs).baseline;
+    // The earlier window must be clean (no upgrade but accepted ones) for this test to mean anything;
+    // when it is not, say which result Prometheus saw there (CI once read 0.99953 there).
+    const why = baseline?.value === 1 ? '' : await upgradesByResult(baseline?.['evaluated-at'], end - start);
+    assert.equal(baseline?.value, 1, `${compared.log}\n${why}`);
     assert.equal(compared.outputs.verdict, 'fail', compared.log);
-    assert.equal(judged(compared.outputs).baseline?.value, 1);
     const alone = await gate(start, end, {});
     assert.equal(alone.outputs.verdict, 'pass', alone.log);
   });
 
-  it('refuses a baseline that is the judged selector itself, and a bad max-regression', async () => {
+  it('refuses a baseline that is the judged selector itself, a bad max-regression and an unknown baseline objective', async () => {
     const now = Date.now();
     const same = await gate(now - 2000, now, { 'baseline-selector': CANARY });
     assert.match(same.errors.join('\n'), /baseline-selector is the selector judged/);
     const bad = await gate(now - 2000, now, { 'baseline-selector': STABLE, 'max-regression': '-1' });
     assert.match(bad.errors.join('\n'), /max-regression: "-1" is not a non-negative number/);
+    // A name the gate does not judge from Prometheus would compare nothing: refused, naming the known ones.
+    const typo = await gate(now - 2000, now, {
+      'baseline-selector': STABLE,
+      'baseline-objectives': 'join-sucess',
+    });
+    assert.match(
+      typo.errors.join('\n'),
+      /baseline-objectives: join-sucess not among .*\(ws-connect-success\)/,
+    );
   });
 });
