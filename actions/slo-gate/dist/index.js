@@ -20264,6 +20264,7 @@ async function writeJobSummary(sink, sections) {
 
 // actions/slo-gate/src/config.ts
 import { isAbsolute, resolve } from "node:path";
+var DEFAULT_GATE_FILE = "slo/generated/gate.json";
 function readGateConfig(input, workspace) {
   const prometheusUrl = input("prometheus-url").trim();
   if (!prometheusUrl) {
@@ -20302,7 +20303,7 @@ function readGateConfig(input, workspace) {
   if (!PROMETHEUS_DURATION.test(window)) {
     throw new Error(`window: "${window}" is not a Prometheus duration such as 600s, 10m or 1h`);
   }
-  const gateFile = input("gate-file").trim() || "slo/generated/gate.json";
+  const gateFile = input("gate-file").trim() || DEFAULT_GATE_FILE;
   const summaryPath = input("summary-path").trim();
   const baselineSelector = input("baseline-selector").trim();
   const baselineOffsetSeconds = seconds(input, "baseline-offset-seconds", 0, true);

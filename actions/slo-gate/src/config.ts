@@ -37,6 +37,9 @@ export interface GateConfig {
   baseline?: BaselineOptions;
 }
 
+/** gate-file's default, relative to the workspace: what `npm run slo:generate` writes. */
+export const DEFAULT_GATE_FILE = 'slo/generated/gate.json';
+
 /**
  * Reads and checks every input before anything waits or queries; an error names the input and the fix.
  * `workspace` is where a relative gate-file is resolved (GITHUB_WORKSPACE).
@@ -82,7 +85,7 @@ export function readGateConfig(input: InputReader, workspace: string): GateConfi
   if (!PROMETHEUS_DURATION.test(window)) {
     throw new Error(`window: "${window}" is not a Prometheus duration such as 600s, 10m or 1h`);
   }
-  const gateFile = input('gate-file').trim() || 'slo/generated/gate.json';
+  const gateFile = input('gate-file').trim() || DEFAULT_GATE_FILE;
   const summaryPath = input('summary-path').trim();
   const baselineSelector = input('baseline-selector').trim();
   const baselineOffsetSeconds = seconds(input, 'baseline-offset-seconds', 0, true);

@@ -4,6 +4,7 @@
 // rendered image and switchboard_build_info's revision on every serving pod.
 import { join } from 'node:path';
 import { formatValue, unmet, type Verdict } from '../../../actions/slo-gate/src/evaluate.js';
+import { DEFAULT_GATE_FILE } from '../../../actions/slo-gate/src/config.js';
 import { readGateFile } from '../../../actions/slo-gate/src/gate-file.js';
 import { keyValueTable, type SummarySection } from '../../../pipeline/src/summary/index.js';
 import { readRenderedObjects } from './checkout.js';
@@ -22,7 +23,7 @@ import { podRevisions } from './production-sync.js';
  * still judged on its absolute bound. A cluster compares every objective (the variable unset).
  */
 export function rehearsalComparedObjectives(root: string): string {
-  const gate = readGateFile(join(root, 'slo/generated/gate.json'));
+  const gate = readGateFile(join(root, DEFAULT_GATE_FILE));
   return gate.objectives
     .filter((o) => o.unit !== 'seconds')
     .map((o) => o.name)
