@@ -116,6 +116,8 @@ describe('the edge', () => {
       proxyHttpVersion: '1.1',
       proxyBuffering: false,
       paths: ['/socket', '/api'],
+      // No loadBalancer in the policy: Envoy Gateway v1.9.0's least_request.
+      balance: 'least-request',
     });
     assert.equal(edgeSettings(await rendered('overlays/local')).annotations['proxy-read-timeout'], '3600');
     // Without the policy, a disabled request timeout means no idle timeout at all in Envoy Gateway.
@@ -124,6 +126,21 @@ describe('the edge', () => {
       () => gatewayRouteSettings(withoutPolicy),
       (e: Error) => e instanceof ManifestError && /never closes an idle WebSocket/.test(e.message),
     );
+    // The policy's loadBalancer.type as nginx plays it; a type nginx has no match for is refused.
+    const withBalancer = (loadBalancer: Loose) =>
+      staging.map((o) =>
+        o.kind === 'BackendTrafficPolicy' ? { ...o, spec: { ...(o.spec as Loose), loadBalancer } } : o,
+      );
+    assert.equal(gatewayRouteSettings(withBalancer({ type: 'RoundRobin' })).nginx.balance, 'round-robin');
+    assert.equal(gatewayRouteSettings(withBalancer({ type: 'Random' })).nginx.balance, 'random');
+    assert.throws(
+      () =>
+        gatewayRouteSettings(withBalancer({ type: 'ConsistentHash', consistentHash: { type: 'SourceIP' } })),
+      (e: Error) =>
+        e instanceof ManifestError &&
+        /loadBalancer\.type ConsistentHash: .* plays LeastRequest/.test(e.message),
+    );
+    assert.throws(() => gatewayRouteSettings(withBalancer({ type: 'constructor' })), ManifestError);
     assert.equal(durationSeconds('1m30s', 'x'), 90);
     assert.throws(() => durationSeconds('1 hour', 'x'), ManifestError);
   });

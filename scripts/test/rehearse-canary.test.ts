@@ -5,10 +5,16 @@
 // pruned, the stable pods rolled) or, with a bad release on the canary, its removal and no promotion.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { assertNothingLeft, decisionOf, rehearse, runIdOf } from './rehearse-child.js';
+import { assertNothingLeft, decisionOf, rehearse, runIdOf, type DecisionFile } from './rehearse-child.js';
 
 /** switchboard_build_info's revision the stand-in gives the pods of `image` (neighbour.ts revisionEnv). */
 const revisionOf = (image: string) => `digest-${/@sha256:([0-9a-f]{12})/.exec(image)?.[1] ?? 'none'}`;
+
+/** join-success on the canary's pod and on the stable pods, from decision.json. */
+function joinSuccess(d: DecisionFile): string {
+  const r = d.canaryValues?.find((x) => x.name === 'join-success');
+  return `join-success on the canary ${r?.canary?.toFixed(3)}, on the stable pods ${r?.stable?.toFixed(3)}`;
+}
 
 describe("npm run rehearse --canary: production's canary", { timeout: 1_500_000 }, () => {
   test('healthy: connections move to the canary, it passes against the stable pods, the promotion rolls them (exit 0)', async () => {
@@ -36,7 +42,7 @@ describe("npm run rehearse --canary: production's canary", { timeout: 1_500_000 
     assert.match(run.out, /Job\/switchboard-canary-move: .*closing \d+/);
     await assertNothingLeft(run, runIdOf(run.out));
     console.log(
-      `canary healthy: ${Math.round(d.totalMs / 1000)} s, moved ${canary.moved}, production's clients ${JSON.stringify(d.productionTraffic)}`,
+      `canary healthy: ${Math.round(d.totalMs / 1000)} s, moved ${canary.moved}, ${joinSuccess(d)}, production's clients ${JSON.stringify(d.productionTraffic)}`,
     );
   });
 
@@ -66,7 +72,9 @@ describe("npm run rehearse --canary: production's canary", { timeout: 1_500_000 
     for (const revision of Object.values(p.revisions)) assert.equal(revision, revisionOf(p.previousImage));
     assert.match(run.out, /ok +Remove the canary/);
     await assertNothingLeft(run, runIdOf(run.out));
-    console.log(`canary bad-release: ${Math.round(d.totalMs / 1000)} s, moved ${canary!.moved}`);
+    console.log(
+      `canary bad-release: ${Math.round(d.totalMs / 1000)} s, moved ${canary!.moved}, ${joinSuccess(d)}`,
+    );
   });
 
   test('--canary is checked before anything starts', async () => {

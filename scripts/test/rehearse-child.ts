@@ -177,6 +177,8 @@ export interface DecisionFile {
   canaryVerdict?: string;
   canaryFailed: string[];
   canaryRemoved: boolean;
+  /** Each objective's value on the canary's pod and on the stable pods over the same window. */
+  canaryValues: Array<{ name: string; canary: number | null; stable: number | null }> | null;
   /** Each sync of production: the canary's pod it started or pruned, the connections its move Job moved. */
   productionSyncs: {
     ok: boolean;

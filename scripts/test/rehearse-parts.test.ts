@@ -89,6 +89,7 @@ describe('the stand-in reads the rendered staging overlay', () => {
       proxyHttpVersion: '1.1',
       proxyBuffering: false,
       paths: ['/socket', '/api'],
+      balance: 'round-robin',
     });
     const conf = ingressNginxConfig('/tmp/x', 8080, [4001, 4002], ingress.nginx);
     assert.match(conf, /location \/socket \{[^}]*proxy_read_timeout 3600s;/);
@@ -106,6 +107,13 @@ describe('the stand-in reads the rendered staging overlay', () => {
     assert.throws(
       () => ingressSettings([ingress]),
       (e: Error) => e instanceof ManifestError && /proxy-read-timeout: "1h"/.test(e.message),
+    );
+    // ingress-nginx balances round_robin unless told ewma, which nginx cannot play.
+    assert.equal(s.nginx.balance, 'round-robin');
+    ingress.metadata.annotations = { 'nginx.ingress.kubernetes.io/load-balance': 'ewma' };
+    assert.throws(
+      () => ingressSettings([ingress]),
+      (e: Error) => e instanceof ManifestError && /load-balance: "ewma": .* round_robin/.test(e.message),
     );
   });
 

@@ -30,7 +30,23 @@ export interface NginxProxyOptions {
   proxyBuffering?: boolean;
   /** The Ingress's path prefixes; only these are proxied, anything else is 404 (default: everything). */
   paths?: string[];
+  /** How each new connection picks its upstream (default `round-robin`, ingress-nginx's). */
+  balance?: NginxBalance;
 }
+
+/**
+ * nginx's nearest to each edge's load balancing: `least-request` is Envoy's least_request with its
+ * default two choices (two upstreams picked at random, the one with fewer open connections wins; an
+ * upgraded WebSocket is an open request). The counts are the worker's own: a reload (setUpstreams)
+ * starts them afresh, as the old worker keeps its connections.
+ */
+export type NginxBalance = 'round-robin' | 'random' | 'least-request';
+
+const balanceDirective: Record<NginxBalance, string> = {
+  'round-robin': '',
+  random: '    random;\n',
+  'least-request': '    random two least_conn;\n',
+};
 
 function proxyLocation(path: string, o: NginxProxyOptions): string {
   return `    location ${path} {
@@ -78,7 +94,7 @@ http {
   scgi_temp_path ${dir}/tmp/scgi;
   map $http_upgrade $connection_upgrade { default upgrade; '' close; }
   upstream switchboard {
-${upstreams}
+${balanceDirective[options.balance ?? 'round-robin']}${upstreams}
   }
   server {
     listen 127.0.0.1:${port};

@@ -2,8 +2,10 @@
 // (ingress-nginx component, manifests.ts) or, by default, the Gateway API HTTPRoute with Envoy
 // Gateway's BackendTrafficPolicy. nginx plays Envoy's part; the settings are Envoy Gateway v1.9.0's
 // (internal/xds/translator/route.go: a route's idle timeout is the policy's streamIdleTimeout; with
-// none and the request timeout disabled, the idle timeout is disabled too).
+// none and the request timeout disabled, the idle timeout is disabled too; with no loadBalancer, the
+// cluster's policy is least_request: internal/xds/translator/cluster.go, commit 39763b1c07ec).
 import type { K8sObject } from '../../../pipeline/src/validate/index.js';
+import type { NginxBalance } from '../../../testkit/src/nginx.js';
 import { ingressSettings, ManifestError, type IngressSettings } from './manifests.js';
 
 /** Seconds of a Gateway API Duration (`1h`, `3600s`, `1m30s`, `500ms`). */
@@ -24,6 +26,24 @@ interface RouteSpec {
     matches?: Array<{ path?: { type?: string; value?: string } }>;
     timeouts?: { request?: string };
   }>;
+}
+
+/** The policy's loadBalancer.type as nginx plays it; the types nginx has no match for are refused. */
+function balanceOf(policy: K8sObject | undefined): NginxBalance {
+  const type = (policy?.spec as { loadBalancer?: { type?: string } } | undefined)?.loadBalancer?.type;
+  const played: Record<string, NginxBalance> = {
+    LeastRequest: 'least-request',
+    RoundRobin: 'round-robin',
+    Random: 'random',
+  };
+  if (type === undefined) return 'least-request';
+  const balance = Object.hasOwn(played, type) ? played[type] : undefined;
+  if (!balance) {
+    throw new ManifestError(
+      `BackendTrafficPolicy/${policy?.metadata.name} loadBalancer.type ${type}: the rehearsal's edge plays LeastRequest (the default), RoundRobin and Random only`,
+    );
+  }
+  return balance;
 }
 
 /** nginx settings for the HTTPRoute `name` and the BackendTrafficPolicy that targets it. */
@@ -59,6 +79,9 @@ export function gatewayRouteSettings(objects: K8sObject[], name = 'switchboard')
       route: `HTTPRoute/${name}`,
       ...(idle !== undefined ? { streamIdleTimeout: idle } : {}),
       ...(requestTimeouts.length > 0 ? { 'timeouts.request': requestTimeouts.join(', ') } : {}),
+      'loadBalancer.type':
+        (policy?.spec as { loadBalancer?: { type?: string } } | undefined)?.loadBalancer?.type ??
+        'LeastRequest (the default)',
     },
     nginx: {
       proxyReadTimeoutSeconds: idleSeconds,
@@ -69,6 +92,7 @@ export function gatewayRouteSettings(objects: K8sObject[], name = 'switchboard')
       proxyHttpVersion: '1.1',
       proxyBuffering: false,
       paths,
+      balance: balanceOf(policy),
     },
   };
 }

@@ -70,6 +70,14 @@ export function ingressSettings(objects: K8sObject[], name = 'switchboard'): Ing
       `Ingress/${name} annotation ${annotationPrefix}proxy-buffering: "${buffering}" must be "on" or "off"`,
     );
   }
+  // ingress-nginx's balancer (rootfs/etc/nginx/lua/balancer.lua at controller-v1.15.1): round_robin
+  // unless the annotation says ewma, which nginx has no match for.
+  const balance = annotations['load-balance'];
+  if (balance !== undefined && balance !== 'round_robin') {
+    throw new ManifestError(
+      `Ingress/${name} annotation ${annotationPrefix}load-balance: "${balance}": the rehearsal's edge plays round_robin (the default) only`,
+    );
+  }
   const spec = ingress.spec as
     { rules?: { http?: { paths?: { path?: string; pathType?: string }[] } }[] } | undefined;
   const paths = (spec?.rules ?? [])
@@ -91,6 +99,7 @@ export function ingressSettings(objects: K8sObject[], name = 'switchboard'): Ing
       proxyHttpVersion: (version as '1.0' | '1.1' | undefined) ?? '1.1',
       proxyBuffering: buffering === 'on',
       paths,
+      balance: 'round-robin',
     },
   };
 }
