@@ -3,6 +3,8 @@
 // stand-in's production, the move Job posting a share drain to each stable pod, the canary's pod judged
 // against the stable pods over the same window, then either the promotion (the full render: the canary
 // pruned, the stable pods rolled) or, with a bad release on the canary, its removal and no promotion.
+// The healthy canary is asserted by rehearse-rollout.test.ts's healthy run, one rehearsal for the
+// whole healthy path.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { assertNothingLeft, decisionOf, rehearse, runIdOf, type DecisionFile } from './rehearse-child.js';
@@ -17,35 +19,6 @@ function joinSuccess(d: DecisionFile): string {
 }
 
 describe("npm run rehearse --canary: production's canary", { timeout: 1_500_000 }, () => {
-  test('healthy: connections move to the canary, it passes against the stable pods, the promotion rolls them (exit 0)', async () => {
-    const run = await rehearse(['--short', '--skip-image', '--canary', '25'], 700_000);
-    const d = decisionOf(run);
-    const why = `${JSON.stringify(d, null, 1)}\n${run.out.slice(-8000)}`;
-    assert.equal(d.canaryVerdict, 'pass', why);
-    assert.deepEqual(d.canaryFailed, [], why);
-    assert.equal(d.canaryRemoved, false, why);
-    assert.equal(run.code, 0, why);
-    assert.equal(d.promote, true);
-    const canary = d.productionSyncs[0]!;
-    const full = d.productionSyncs[1];
-    // The canary sync: the stable pods unchanged, a canary pod of the promoted image, connections moved.
-    assert.ok(canary.canaryStarted?.startsWith('switchboard-canary-'), why);
-    assert.deepEqual(canary.from, canary.to);
-    assert.notEqual(canary.canaryImage, canary.image);
-    assert.ok((canary.moved ?? 0) > 0, `moved ${canary.moved}`);
-    // The full render: the canary pruned, the stable pods rolled to the image the canary ran.
-    assert.equal(full?.canaryPruned, canary.canaryStarted, why);
-    assert.equal(full.image, canary.canaryImage);
-    const p = d.production!;
-    assert.equal(p.endsOn, 'promoted', why);
-    for (const revision of Object.values(p.revisions)) assert.equal(revision, revisionOf(p.promotedImage));
-    assert.match(run.out, /Job\/switchboard-canary-move: .*closing \d+/);
-    await assertNothingLeft(run, runIdOf(run.out));
-    console.log(
-      `canary healthy: ${Math.round(d.totalMs / 1000)} s, moved ${canary.moved}, ${joinSuccess(d)}, production's clients ${JSON.stringify(d.productionTraffic)}`,
-    );
-  });
-
   test('bad-release on the canary: its comparison fails join-success only, it is removed, nothing promoted (exit 5)', async () => {
     const run = await rehearse(
       ['--short', '--skip-image', '--canary', '25', '--fault', 'bad-release'],

@@ -43,10 +43,12 @@ function figures(label: string, r: Rollout, totalMs: number): string {
 
 describe(
   "npm run rehearse: deploy.yml's sync rolls staging inside the load window",
-  { timeout: 1_300_000 },
+  { timeout: 1_500_000 },
   () => {
-    test('healthy: every pod replaced while the rollout scenario runs, 0 lost, 0 duplicated, the gate passes on the summary, promote', async () => {
-      const run = await rehearse(['--short', '--skip-image', '--duration', '60s'], 600_000);
+    test("healthy: every pod replaced while the rollout scenario runs, 0 lost, 0 duplicated, the gate passes on the summary; production's canary passes, promote, verified", async () => {
+      // One rehearsal for the whole healthy path: staging's roll, production's canary
+      // (rehearse-canary.test.ts has the failing one), the promotion and its verification.
+      const run = await rehearse(['--short', '--skip-image', '--duration', '60s', '--canary', '25'], 700_000);
       const decision = decisionOf(run);
       const why = `${JSON.stringify(decision, null, 1)}\n${run.out.slice(-8000)}`;
       assert.equal(decision.gateVerdict, 'pass', why);
@@ -88,6 +90,21 @@ describe(
       assert.match(run.out, /\| messages-lost \| [^\n]+ \| 0 \| <= 0 \| pass \|/);
       assert.match(run.out, /\| reconnect-p99 \| [^\n]+ \| \d+ ms \| <= 5000 ms \| pass \|/);
       assert.match(run.out, /recovery-success: 1 \(>= 0\.999\) -> pass/);
+      // Production's canary (issue 18 §2): the stable pods unchanged, a canary pod of the promoted
+      // image, connections moved to it, its comparison with the stable pods passed; then the full
+      // render pruned the canary and rolled the stable pods to the image the canary ran.
+      assert.equal(decision.canaryVerdict, 'pass', why);
+      assert.deepEqual(decision.canaryFailed, [], why);
+      assert.equal(decision.canaryRemoved, false, why);
+      const canary = decision.productionSyncs[0]!;
+      const full = decision.productionSyncs[1];
+      assert.ok(canary.canaryStarted?.startsWith('switchboard-canary-'), why);
+      assert.deepEqual(canary.from, canary.to);
+      assert.notEqual(canary.canaryImage, canary.image);
+      assert.ok((canary.moved ?? 0) > 0, `moved ${canary.moved}`);
+      assert.equal(full?.canaryPruned, canary.canaryStarted, why);
+      assert.equal(full.image, canary.canaryImage);
+      assert.match(run.out, /Job\/switchboard-canary-move: .*closing \d+/);
       // Then production (issue 18 §3, rehearse-verify.test.ts has the failing case): synced, verified
       // against the window before its sync, and it stays on the promoted release.
       assert.equal(decision.rolledBack, false);
@@ -106,7 +123,11 @@ describe(
       );
       await assertNothingLeft(run, runIdOf(run.out));
       console.log(figures('healthy rollout', rollout, decision.totalMs));
-      console.log(`production verified: ${JSON.stringify(p.revisions)}`);
+      const joins = decision.canaryValues?.find((x) => x.name === 'join-success');
+      console.log(
+        `canary: moved ${canary.moved}, join-success on the canary ${joins?.canary}, on the stable pods ${joins?.stable}; ` +
+          `production verified: ${JSON.stringify(p.revisions)}, its clients ${JSON.stringify(decision.productionTraffic)}`,
+      );
     });
 
     test('rollout-broken-recovery: history lost while the pods roll fails recovery-success and messages-lost only, do not promote, exit 2', async () => {
