@@ -28,6 +28,7 @@ import { callInputs } from '../lib/rehearse/workflow-call.js';
 import { renderObjects } from '../../pipeline/src/validate/index.js';
 import { zxRunner } from '../lib/zx.js';
 import { rehearsalComparedObjectives } from '../lib/rehearse/verification.js';
+import { neighbourRooms, neighbourVus } from '../lib/rehearse/neighbour.js';
 import { repoRoot } from './validate-fixtures.js';
 
 const staging = await renderObjects('overlays/staging', repoRoot, zxRunner);
@@ -416,4 +417,14 @@ test("the rehearsal's verification compares every gate objective with the previo
   assert.ok(!compared.includes('delivery-latency'), compared.join());
   // Only objectives judged from Prometheus (slo-gate refuses others in baseline-objectives).
   assert.ok(!compared.includes('messages-lost') && !compared.includes('reconnect-p99'), compared.join());
+});
+
+test("the neighbour's rooms: the deploy's, at most one per two VUs, so every room has a member besides its publisher", () => {
+  const rollout = { scenario: 'rollout', env: {} };
+  // --short: 30 VUs, a fifth for the neighbour; the rollout scenario's 5 rooms become 3.
+  assert.equal(neighbourVus(30), 6);
+  assert.equal(neighbourRooms(rollout, 6), 3);
+  assert.equal(neighbourRooms(rollout, 20), 5, "enough VUs: the deploy's rooms");
+  assert.equal(neighbourRooms({ scenario: 'rollout', env: { ROOMS: '2' } }, 6), 2, 'its env wins');
+  assert.equal(neighbourRooms({ scenario: 'constructor', env: {} }, 6), undefined, 'no rooms: left alone');
 });

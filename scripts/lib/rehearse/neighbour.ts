@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import type { LoadTestConfig } from '../../../actions/k6-loadtest/src/config.js';
 import { runWithNode } from '../../../actions/k6-loadtest/src/local.js';
+import { scenarios } from '../../../loadtests/scenarios/index.js';
 import type { K8sObject } from '../../../pipeline/src/validate/index.js';
 import { readRenderedObjects, type RehearsalRepos } from './checkout.js';
 import type { FaultContext, RedisTarget } from './faults.js';
@@ -155,9 +156,30 @@ export async function startNeighbour(opts: NeighbourOptions): Promise<NeighbourR
 }
 
 /**
+ * The neighbour's rooms: the deploy's, but at most one per two VUs, so that every room has a member
+ * besides its first VU (the rollout scenario's publisher). With 6 VUs over 5 rooms, 4 rooms held
+ * their publisher alone, and `--fault-in production --fault latency` delayed no delivery unless the
+ * one room with two clients had them on different pods: a least_request edge put them together
+ * in a fresh-clone run. Two per room, connections spread evenly over 2 pods and the frozen pod the
+ * one whose clients publish least, that pod always holds a member of a room published elsewhere.
+ */
+export function neighbourRooms(
+  deployLoad: Pick<LoadTestConfig, 'scenario' | 'env'>,
+  vus: number,
+): number | undefined {
+  const defaults = Object.hasOwn(scenarios, deployLoad.scenario)
+    ? scenarios[deployLoad.scenario]?.defaults
+    : undefined;
+  const rooms = Number(deployLoad.env.ROOMS ?? defaults?.ROOMS);
+  // A scenario without rooms keeps its settings.
+  return Number.isInteger(rooms) && rooms > 0 ? Math.max(1, Math.min(rooms, Math.floor(vus / 2))) : undefined;
+}
+
+/**
  * The neighbour's traffic: the deploy's load-test settings (scenario, duration, env) with a fifth of
- * its VUs, on the same Node runner, through the neighbour's edge with a token of its own. In this
- * process: a second runner process would compete with the deploy's load for the CPU as it starts.
+ * its VUs and as many rooms as two per room allows (neighbourRooms), on the same Node runner, through
+ * the neighbour's edge with a token of its own. In this process: a second runner process would
+ * compete with the deploy's load for the CPU as it starts.
  */
 export async function runNeighbourLoad(
   neighbour: NeighbourRunning,
@@ -165,10 +187,19 @@ export async function runNeighbourLoad(
   summaryDir: string,
 ): Promise<NeighbourLoad> {
   const vus = neighbourVus(deployLoad.vus ?? 100);
+  const rooms = neighbourRooms(deployLoad, vus);
   const summaryPath = join(summaryDir, `${neighbour.environment}-${deployLoad.scenario}-summary.json`);
   const startedAt = new Date().toISOString();
   const summary = await runWithNode(
-    { ...deployLoad, url: neighbour.socketUrl, token: neighbour.token, jwtSecret: '', vus, summaryPath },
+    {
+      ...deployLoad,
+      env: { ...deployLoad.env, ...(rooms !== undefined ? { ROOMS: String(rooms) } : {}) },
+      url: neighbour.socketUrl,
+      token: neighbour.token,
+      jwtSecret: '',
+      vus,
+      summaryPath,
+    },
     () => undefined,
   );
   return { startedAt, endedAt: new Date().toISOString(), vus, passed: summary.ok, summaryPath };
