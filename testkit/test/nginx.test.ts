@@ -97,14 +97,12 @@ test(
 );
 
 test("balance 'random' is a configuration nginx runs", { timeout: 60_000 }, async () => {
-  const http = createServer((_req, res) => res.end('r'));
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const addr = http.address();
-  const nginx = await startNginx([typeof addr === 'object' && addr ? addr.port : 0], { balance: 'random' });
+  const server = await namedServer('r');
+  const nginx = await startNginx([server.port], { balance: 'random' });
   try {
     assert.equal(await (await fetch(`${nginx.httpUrl}/api/x`)).text(), 'r');
   } finally {
     await nginx.stop();
-    http.close();
+    server.close();
   }
 });

@@ -28,9 +28,8 @@ interface RouteSpec {
   }>;
 }
 
-/** The policy's loadBalancer.type as nginx plays it; the types nginx has no match for are refused. */
-function balanceOf(policy: K8sObject | undefined): NginxBalance {
-  const type = (policy?.spec as { loadBalancer?: { type?: string } } | undefined)?.loadBalancer?.type;
+/** The policy's loadBalancer.type (`type`) as nginx plays it; the types nginx has no match for are refused. */
+function balanceOf(type: string | undefined, policy: string | undefined): NginxBalance {
   const played: Record<string, NginxBalance> = {
     LeastRequest: 'least-request',
     RoundRobin: 'round-robin',
@@ -40,7 +39,7 @@ function balanceOf(policy: K8sObject | undefined): NginxBalance {
   const balance = Object.hasOwn(played, type) ? played[type] : undefined;
   if (!balance) {
     throw new ManifestError(
-      `BackendTrafficPolicy/${policy?.metadata.name} loadBalancer.type ${type}: the rehearsal's edge plays LeastRequest (the default), RoundRobin and Random only`,
+      `BackendTrafficPolicy/${policy} loadBalancer.type ${type}: the rehearsal's edge plays LeastRequest (the default), RoundRobin and Random only`,
     );
   }
   return balance;
@@ -65,6 +64,7 @@ export function gatewayRouteSettings(objects: K8sObject[], name = 'switchboard')
   );
   const idle = (policy?.spec as { timeout?: { http?: { streamIdleTimeout?: string } } } | undefined)?.timeout
     ?.http?.streamIdleTimeout;
+  const loadBalancer = (policy?.spec as { loadBalancer?: { type?: string } } | undefined)?.loadBalancer?.type;
   const requestTimeouts = rules.map((r) => r.timeouts?.request).filter((t): t is string => t !== undefined);
   let idleSeconds: number;
   if (idle !== undefined)
@@ -79,9 +79,7 @@ export function gatewayRouteSettings(objects: K8sObject[], name = 'switchboard')
       route: `HTTPRoute/${name}`,
       ...(idle !== undefined ? { streamIdleTimeout: idle } : {}),
       ...(requestTimeouts.length > 0 ? { 'timeouts.request': requestTimeouts.join(', ') } : {}),
-      'loadBalancer.type':
-        (policy?.spec as { loadBalancer?: { type?: string } } | undefined)?.loadBalancer?.type ??
-        'LeastRequest (the default)',
+      'loadBalancer.type': loadBalancer ?? 'LeastRequest (the default)',
     },
     nginx: {
       proxyReadTimeoutSeconds: idleSeconds,
@@ -92,7 +90,7 @@ export function gatewayRouteSettings(objects: K8sObject[], name = 'switchboard')
       proxyHttpVersion: '1.1',
       proxyBuffering: false,
       paths,
-      balance: balanceOf(policy),
+      balance: balanceOf(loadBalancer, policy?.metadata.name),
     },
   };
 }
