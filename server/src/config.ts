@@ -49,8 +49,6 @@ export interface EdgeLimits {
   keepAliveTimeoutMs: number;
   /** Longest lifetime (`exp` - `iat`) a client token may have (JWT_MAX_TOKEN_AGE_SECONDS). */
   maxTokenAgeSeconds: number;
-  /** Verified tokens a node remembers so a reconnect skips the signature check (JWT_CACHE_SIZE; 0: none). */
-  tokenCacheSize: number;
   /** LongPoll: how long a poll waits for messages before answering 204 (LONGPOLL_WINDOW_MS). */
   longPollWindowMs: number;
   /** LongPoll: a session not polled for this long is closed (LONGPOLL_IDLE_MS). */
@@ -239,7 +237,6 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeoutMs: int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000, ' ms'),
     keepAliveTimeoutMs: int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000, ' ms'),
     maxTokenAgeSeconds: int('JWT_MAX_TOKEN_AGE_SECONDS', 86_400, 1, 31_536_000, ' s'),
-    tokenCacheSize: int('JWT_CACHE_SIZE', 50_000, 0, 10_000_000),
     // The default stays under the heartbeat timeout: a waiting poll is the client's only heartbeat.
     longPollWindowMs: int(
       'LONGPOLL_WINDOW_MS',

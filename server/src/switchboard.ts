@@ -63,11 +63,7 @@ export async function startServer(
 ): Promise<ServerParts> {
   const { broker, presence, clientEvents } = worker?.backends ?? (await createBackends(config, logger));
   const history = worker?.history ?? createNodeHistory(config, logger);
-  const verify = createTokenVerifier({
-    ...config.jwt,
-    maxTokenAgeSeconds: config.edge.maxTokenAgeSeconds,
-    cacheSize: config.edge.tokenCacheSize,
-  });
+  const verify = createTokenVerifier({ ...config.jwt, maxTokenAgeSeconds: config.edge.maxTokenAgeSeconds });
   const hooks = config.hooks ? createHooks(config.hooks, config.nodeId, config.presenceTopics) : undefined;
   if (channels.connect && hooks?.connect) {
     logger.warn("both CHANNELS_MODULE and HOOKS_EVENTS define connect: the module's connect is used");

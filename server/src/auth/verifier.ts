@@ -8,7 +8,6 @@ import {
 } from 'jose';
 import type { Principal } from './principal.js';
 import { TopicMatcher, TopicMatcherCache, isValidTopicPattern } from './topic-pattern.js';
-import { VerifiedTokens } from './verified-tokens.js';
 
 export interface VerifierOptions {
   /** HS256 shared secret (JWT_SECRET). */
@@ -19,10 +18,6 @@ export interface VerifierOptions {
   audience?: string;
   /** Longest lifetime (`exp` minus `iat`, or minus now without `iat`) a token may have; default 24 h. */
   maxTokenAgeSeconds?: number;
-  /** Verified tokens remembered (JWT_CACHE_SIZE, see verified-tokens.ts); 0 verifies every time. Default 50,000. */
-  cacheSize?: number;
-  /** Clock of the cache (tests). */
-  now?: () => number;
 }
 
 export type AuthErrorCode = 'missing_token' | 'invalid_token' | 'expired_token' | 'invalid_claims';
@@ -67,13 +62,9 @@ export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
   const checks = { issuer: opts.issuer, audience: opts.audience, requiredClaims: ['exp'] };
   const maxAge = opts.maxTokenAgeSeconds ?? 86_400;
   const matchers = new ClaimMatchers();
-  const verified = new VerifiedTokens(opts.cacheSize ?? 50_000, undefined, opts.now);
 
   return async (token) => {
     if (!token) throw new AuthError('missing_token', 'no token: pass ?token= or the bearer subprotocol');
-    const key = VerifiedTokens.keyOf(token);
-    const known = verified.get(key);
-    if (known) return known;
     let alg: string | undefined;
     try {
       alg = decodeProtectedHeader(token).alg;
@@ -105,9 +96,7 @@ export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
         `token lifetime is longer than ${maxAge} s (JWT_MAX_TOKEN_AGE_SECONDS): issue shorter-lived tokens`,
       );
     }
-    const principal = principalFromClaims(payload, matchers, exp * 1000);
-    verified.set(key, principal);
-    return principal;
+    return principalFromClaims(payload, matchers, exp * 1000);
   };
 }
 
