@@ -82,6 +82,8 @@ export interface BenchResult {
     generatorCpuMax: number;
     shards: number;
     samplers: number;
+    /** Loopback addresses the subscribers connect from (absent in older results: 127.0.0.1 only). */
+    sourceAddresses?: number;
     workloads: Workload[];
     targets: TargetName[];
     /** Workload D's timings. */
@@ -153,6 +155,7 @@ async function measure(o: BenchOptions, cpus: CpuPlan, log: (line: string) => vo
       generatorCpuMax: o.generatorCpuMax,
       shards,
       samplers: o.samplers,
+      sourceAddresses: o.sourceAddresses,
       workloads: o.workloads,
       targets: o.targets,
       storm: o.storm,

@@ -39,6 +39,12 @@ export interface BenchOptions {
   pin: boolean;
   /** CPUs for the servers when pinning (default half). */
   serverCores?: number;
+  /**
+   * Subscribers are spread over this many loopback source addresses (127.0.0.2 onwards); 0 leaves
+   * the address to the kernel (127.0.0.1). From one address, after workload D's cut the kernel's
+   * search for a free port (among the cut connections' TIME_WAIT 4-tuples) took most of the
+   * generator's CPU in connect() (docs/performance-targets.md).
+   */
   sourceAddresses: number;
   /** Opening connections for one workload stops after this long; the rest count as failed. */
   connectDeadlineMs: number;
@@ -84,7 +90,7 @@ export const defaultOptions: BenchOptions = {
   generatorCpuMax: 70,
   samplers: 3,
   pin: true,
-  sourceAddresses: 0,
+  sourceAddresses: 4,
   connectDeadlineMs: 60_000,
   serverEnv: {},
   serverScripts: {},
@@ -137,7 +143,7 @@ separate CPUs, and writes docs/benchmarks.md and the raw results docs/benchmarks
   --samplers N              official clients per step (default 3)
   --server-cores N          CPUs for the servers (default half); the others run the load generator
   --no-pin                  do not pin (servers and generator share CPUs: the report says so)
-  --source-addresses N      spread client connections over 127.0.0.2..N+1 (default 0: kernel's choice)
+  --source-addresses N      spread subscriber connections over 127.0.0.2..N+1 (default 4; 0: the kernel's choice, 127.0.0.1)
   --connect-deadline-s N    give up opening a workload's connections after N s (default 60)
   --storm-s N               workload D: publish for N s in all, the cut after the first 3 (default 20)
   --storm-subscribers N     workload D: this many subscribers over its rooms (default 10000)
@@ -248,7 +254,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
   if (values['server-cores']) o.serverCores = positiveInt('--server-cores', values['server-cores'], 1024);
   if (values['no-pin']) o.pin = false;
   if (values['source-addresses']) {
-    o.sourceAddresses = positiveInt('--source-addresses', values['source-addresses'], 250);
+    const v = values['source-addresses'];
+    o.sourceAddresses = v.trim() === '0' ? 0 : positiveInt('--source-addresses', v, 250);
   }
   if (values['connect-deadline-s']) {
     o.connectDeadlineMs = positiveInt('--connect-deadline-s', values['connect-deadline-s']) * 1000;

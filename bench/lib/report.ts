@@ -248,6 +248,14 @@ function cpuLine(r: BenchResult): string {
     : `**Not pinned**: servers and load generator shared CPUs ${c.server}, so each took CPU from the other. Not a fair run.`;
 }
 
+/** Where the subscribers connect from, for the Method section. */
+function sourcesText(n: number | undefined): string {
+  if (!n) return 'every client comes from one address';
+  return n === 1
+    ? 'the subscribers come from one address'
+    : `the subscribers come from ${n} loopback addresses in turn`;
+}
+
 /** How workload D cuts and recovers on each server (Method bullets; no figures). */
 const stormMethod = `- Reconnect storm (D), the cut on each server. Switchboard: \`POST /api/drain\` of every connection
   over a window of zero, so every WebSocket is closed (code service restart) in one batch while the node stays up with its
@@ -260,7 +268,9 @@ const stormMethod = `- Reconnect storm (D), the cut on each server. Switchboard:
   \`@socket.io/redis-adapter\` does not keep sessions at all. Plain and tuned \`ws\`: the server closes every
   subscriber with the same close code (\`POST /drain\`, bench/baselines/drain.ts); they have no recovery, so their clients
   reconnect and rejoin and what they missed is counted as lost. The baselines' publishers stay connected.
-  Lean subscribers reconnect at once, without backoff; the official clients reconnect their own way (\`phoenix\`
+  From a single source address the generator's \`connect()\` spent most of its CPU after the cut looking
+  for a free port (the cut connections' TIME_WAIT 4-tuples to the one server port), hence the several
+  addresses (\`--source-addresses\`). Lean subscribers reconnect at once, without backoff; the official clients reconnect their own way (\`phoenix\`
   with Switchboard's recovery helper, \`socket.io-client\` with its reconnection delay, \`ws\` reopened by the
   application) and are checked like every other step.
 `;
@@ -359,7 +369,7 @@ ${table(IDLE_HEAD, idleRows(r))}
   generator rather than the server may have been the limit.
 - Switchboard runs${s.workers ? ` with \`WORKERS=${s.workers}\` (its worker processes' CPU and memory are counted with the node's) and` : ''} with its defaults except \`LOG_LEVEL=warn\`, the per-connection publish rate limit and
   the connection caps lifted (one publisher connection per room sends all its room's publications, and
-  every client comes from one address) and \`PRESENCE_TOPICS=room:*\`: the benchmark's \`feed:\` rooms are
+  ${sourcesText(s.sourceAddresses)}) and \`PRESENCE_TOPICS=room:*\`: the benchmark's \`feed:\` rooms are
   broadcast-only, without presence. The \`ws\` baselines close a subscriber that falls too far behind
   with the slow-consumer close code, as Switchboard does; a step in which the server closed anyone fails,
   and the harness reopens them before the next one.

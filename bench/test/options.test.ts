@@ -58,3 +58,11 @@ test('--help names the new flags', () => {
   }
   assert.equal(parseBenchArgs(['--help']), 'help');
 });
+
+test('subscribers come from 4 loopback addresses unless --source-addresses says otherwise (0: the kernel picks)', () => {
+  assert.equal(parse([]).sourceAddresses, 4);
+  assert.equal(parse(['--source-addresses', '0']).sourceAddresses, 0);
+  assert.equal(parse(['--source-addresses', '8']).sourceAddresses, 8);
+  assert.throws(() => parse(['--source-addresses', '251']), /--source-addresses/);
+  assert.throws(() => parse(['--source-addresses', '-1']), /--source-addresses/);
+});
