@@ -106,6 +106,22 @@ export function recoveredFrame(
   handleOut?: (payload: unknown) => unknown,
 ): Buffer | null {
   if (handleOut) return interceptedRecoveredFrame(pub, serializer, handleOut);
+  let frames = framesOf.get(pub);
+  if (!frames) framesOf.set(pub, (frames = new Map()));
+  let frame = frames.get(serializer);
+  if (frame === undefined) frames.set(serializer, (frame = encodeRecovered(pub, serializer)));
+  return frame;
+}
+
+/**
+ * Frames already built per publication and serializer. Every member of a room a deploy cut
+ * recovers the same publications (the memory sequencer hands them the same objects), and the
+ * frame has no per-client part: one frame is shared, as a live broadcast's is. Weak: it lives as
+ * long as the publication object does.
+ */
+const framesOf = new WeakMap<SequencedPublication, Map<Serializer, Buffer | null>>();
+
+function encodeRecovered(pub: SequencedPublication, serializer: Serializer): Buffer | null {
   if (pub.binary && typeof pub.payload === 'string') {
     const bytes = serializer.encodeBinaryBroadcast(pub.topic, pub.event, Buffer.from(pub.payload, 'base64'));
     return bytes && binaryFrame(bytes);

@@ -31,6 +31,12 @@ interface RingEntry {
   offset: number;
   text: string;
   bytes: number;
+  /**
+   * The last decoding, held weakly: when a deploy cuts a room's members at once, each of them
+   * recovers the same entries, and they share one decoded object (and the frames built from it,
+   * session/recovery-join.ts) for as long as any of them holds it. It never holds memory by itself.
+   */
+  decoded?: WeakRef<SequencedPublication>;
   /** False once dropped from its ring (the node-wide order list drops it lazily). */
   live: boolean;
   state: TopicState;
@@ -115,10 +121,17 @@ export class MemorySequencer implements Sequencer {
     const out: SequencedPublication[] = [];
     for (const e of state.ring) {
       if (e.offset <= afterOffset) continue;
-      const pub = decodePublication(e.text);
-      if (isSequenced(pub)) out.push(pub);
+      const pub = e.decoded?.deref() ?? this.decode(e);
+      if (pub) out.push(pub);
     }
     return out;
+  }
+
+  private decode(e: RingEntry): SequencedPublication | undefined {
+    const pub = decodePublication(e.text);
+    if (!isSequenced(pub)) return undefined;
+    e.decoded = new WeakRef(pub);
+    return pub;
   }
 
   async close(): Promise<void> {
@@ -182,6 +195,7 @@ export class MemorySequencer implements Sequencer {
     this.totalBytes -= entry.bytes;
     historyCacheMetrics.bytes.dec(entry.bytes);
     entry.text = '';
+    entry.decoded = undefined;
   }
 
   /** Drops the `n` oldest entries of a topic's ring. */

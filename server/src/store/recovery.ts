@@ -101,8 +101,9 @@ async function collect(
   const reserve = (bytes: number) => (opts.budget ? opts.budget.take(bytes) : none);
   let release: () => void;
   let reserved: number;
+  let recent: SequencedPublication[];
   try {
-    reserved = await gapBytes(req, top, sequencer, store);
+    ({ bytes: reserved, recent } = await gapBytes(req, top, sequencer, store));
     if (reserved > maxBytes) return no('too_large');
     const taken = reserve(reserved);
     if (taken === null) return no('busy');
@@ -114,7 +115,7 @@ async function collect(
     );
     return no('unavailable');
   }
-  const answer = await gatherSettled(req, top, sequencer, store, opts);
+  const answer = await gatherSettled(req, top, sequencer, store, opts, recent);
   if (!answer.recovered) {
     release();
     return { ...answer, release: none };
@@ -145,6 +146,7 @@ async function gatherSettled(
   sequencer: Sequencer,
   store: HistoryStore,
   opts: RecoveryOptions,
+  sized: SequencedPublication[],
 ): Promise<Omit<RecoveryResult, 'release'>> {
   const no = (reason: RecoveryReason) => ({ ...top, recovered: false, reason, publications: [] });
 
@@ -153,8 +155,9 @@ async function gatherSettled(
   // holds it within about one flush interval; wait that long before answering "gap".
   const deadline = Date.now() + (store.durable ? (opts.settleMs ?? 1000) : 0);
   try {
-    for (;;) {
-      const publications = await gather(req, top, sequencer, store);
+    // The first try reuses the cached suffix the sizing read (offsets never change); retries read anew.
+    for (let recent: SequencedPublication[] | undefined = sized; ; recent = undefined) {
+      const publications = await gather(req, top, sequencer, store, recent);
       if (isExactly(publications, req.offset + 1, top.offset)) {
         return { ...top, recovered: true, reason: 'recovered', publications };
       }
@@ -174,34 +177,44 @@ async function gatherSettled(
  * Bytes of offsets req.offset+1 .. top: the cached suffix (already in memory, bounded by the cache
  * budget) measured here, the older part summed by the store. Offsets are immutable, so the read
  * that follows brings in at most this much, whichever source each publication then comes from.
+ * Returns the cached suffix too, for the first read to reuse.
  */
 async function gapBytes(
   req: RecoveryRequest,
   top: StreamPosition,
   sequencer: Sequencer,
   store: HistoryStore,
-): Promise<number> {
-  const recent = (await sequencer.readRecent(req.topic, top.epoch, req.offset)).filter(
-    (p) => p.offset <= top.offset,
-  );
+): Promise<{ bytes: number; recent: SequencedPublication[] }> {
+  const recent = await readCached(req, top, sequencer);
   const firstCached = recent[0]?.offset ?? top.offset + 1;
   let bytes = 0;
   for (const p of recent) bytes += publicationBytes(p);
   if (firstCached > req.offset + 1)
     bytes += await store.bytes(req.topic, top.epoch, req.offset, firstCached - 1);
-  return bytes;
+  return { bytes, recent };
 }
 
-/** Offsets req.offset+1 .. top from the cache (a suffix of the stream) and the store (the rest). */
+/** The sequencer's cached publications after the client's offset, up to `top`. */
+async function readCached(
+  req: RecoveryRequest,
+  top: StreamPosition,
+  sequencer: Sequencer,
+): Promise<SequencedPublication[]> {
+  return (await sequencer.readRecent(req.topic, top.epoch, req.offset)).filter((p) => p.offset <= top.offset);
+}
+
+/**
+ * Offsets req.offset+1 .. top from the cache (a suffix of the stream) and the store (the rest);
+ * `cached`: the cache's part as already read.
+ */
 async function gather(
   req: RecoveryRequest,
   top: StreamPosition,
   sequencer: Sequencer,
   store: HistoryStore,
+  cached?: SequencedPublication[],
 ): Promise<SequencedPublication[]> {
-  const recent = (await sequencer.readRecent(req.topic, top.epoch, req.offset)).filter(
-    (p) => p.offset <= top.offset,
-  );
+  const recent = cached ?? (await readCached(req, top, sequencer));
   const firstCached = recent[0]?.offset ?? top.offset + 1;
   if (firstCached <= req.offset + 1) return recent;
   const need = firstCached - req.offset - 1;
