@@ -257,7 +257,9 @@ function sourcesText(n: number | undefined): string {
 }
 
 /** How workload D cuts and recovers on each server (Method bullets; no figures). */
-const stormMethod = `- Reconnect storm (D), the cut on each server. Switchboard: \`POST /api/drain\` of every connection
+const stormMethod = (
+  several: boolean,
+): string => `- Reconnect storm (D), the cut on each server. Switchboard: \`POST /api/drain\` of every connection
   over a window of zero, so every WebSocket is closed (code service restart) in one batch while the node stays up with its
   history, as one pod of a rolling deploy whose clients come back to a pod that shares the history (Redis in
   production); its subscribers join with \`recover\` and their last position (docs/recovery.md), and its
@@ -268,9 +270,8 @@ const stormMethod = `- Reconnect storm (D), the cut on each server. Switchboard:
   \`@socket.io/redis-adapter\` does not keep sessions at all. Plain and tuned \`ws\`: the server closes every
   subscriber with the same close code (\`POST /drain\`, bench/baselines/drain.ts); they have no recovery, so their clients
   reconnect and rejoin and what they missed is counted as lost. The baselines' publishers stay connected.
-  From a single source address the generator's \`connect()\` spent most of its CPU after the cut looking
-  for a free port (the cut connections' TIME_WAIT 4-tuples to the one server port), hence the several
-  addresses (\`--source-addresses\`). Lean subscribers reconnect at once, without backoff; the official clients reconnect their own way (\`phoenix\`
+  From a single source address${several ? '' : ', as here,'} the generator's \`connect()\` spent most of its CPU after the cut looking
+  for a free port (the cut connections' TIME_WAIT 4-tuples to the one server port)${several ? ', hence the several addresses (`--source-addresses`)' : ''}. Lean subscribers reconnect at once, without backoff; the official clients reconnect their own way (\`phoenix\`
   with Switchboard's recovery helper, \`socket.io-client\` with its reconnection delay, \`ws\` reopened by the
   application) and are checked like every other step.
 `;
@@ -383,7 +384,7 @@ ${table(IDLE_HEAD, idleRows(r))}
   publishes for ${s.stepMs} ms and then waits (bounded) for the stragglers. The rate search starts at the
   workload's rate, doubles while steps pass, then bisects until the failing rate is within a ratio of
   ${s.precision} of the passing one (at most ${s.maxSteps} steps).
-${s.workloads.some((w) => w.mode === 'storm') ? stormMethod : ''}- Runs: ${s.runs}. In each run and workload the servers run in an order drawn from seed ${s.seed} (listed
+${s.workloads.some((w) => w.mode === 'storm') ? stormMethod((s.sourceAddresses ?? 0) > 1) : ''}- Runs: ${s.runs}. In each run and workload the servers run in an order drawn from seed ${s.seed} (listed
   above). Summary tables give the median of the counted runs and the range.
 
 ## Running it

@@ -149,21 +149,6 @@ function listenerPid(port: number): number | null {
   }
 }
 
-/** `pid`'s parent, grandparent... up to init (from /proc). */
-function ancestorsOf(pid: number): number[] {
-  const out: number[] = [];
-  for (let p = pid; p > 1 && out.length < 64;) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      p = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    } catch {
-      break;
-    }
-    out.push(p);
-  }
-  return out;
-}
-
 /**
  * True when `pid` belongs to another test file of the same `node --test` run: it descends from
  * the runner (this file's parent) but not from this file. The rehearsal's ports are ephemeral, so
@@ -171,8 +156,7 @@ function ancestorsOf(pid: number): number[] {
  * the rehearsal left behind descends from this file, or from init once its parent is gone.
  */
 function heldByAnotherTest(pid: number): boolean {
-  const chain = ancestorsOf(pid);
-  return pid !== process.pid && chain.includes(process.ppid) && !chain.includes(process.pid);
+  return descendantPids(process.ppid).includes(pid) && !descendantPids(process.pid).includes(pid);
 }
 
 /** Every 127.0.0.1 port the run printed (registry, redis, postgresql, pods, nginx, prometheus). */
